@@ -1,0 +1,1 @@
+"""Headless mode: the ``templar`` command. Only argparse and the error types load for ``--help``."""

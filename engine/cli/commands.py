@@ -1,0 +1,74 @@
+"""``templar`` (the app) and ``templar generate``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from engine.errors import BadInput, ConfirmationRequired
+
+
+def open_engine():  # type: ignore[no-untyped-def]
+    from engine.service import Engine
+
+    return Engine.from_settings()
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from tui.app import run_app
+
+    return run_app()
+
+
+def read_task(task: str) -> str:
+    if task != "-":
+        return task
+    raw = sys.stdin.buffer.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput("the task on stdin is not valid UTF-8") from None
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from engine.cli.output import Progress, print_json
+
+    task = read_task(args.task)
+    if args.max_tokens is not None and not 1 <= args.max_tokens <= 200_000:
+        raise BadInput("--max-tokens must be between 1 and 200000")
+    progress = Progress(enabled=sys.stderr.isatty() or args.stream, stream_tokens=args.stream and not args.json)
+    engine = open_engine()
+    try:
+        kwargs = dict(
+            project=args.project, agent=args.agent, stream=args.stream, max_tokens=args.max_tokens,
+            confirmed=args.yes, use_cache=not args.no_cache, emit=progress,
+        )
+        try:
+            result = asyncio.run(engine.generate(task, **kwargs))
+        except ConfirmationRequired as exc:
+            if args.json or not sys.stdin.isatty():
+                raise
+            answer = input(f"{exc}. Make this paid call? [y/N] ").strip().lower()
+            if answer not in ("y", "yes"):
+                raise
+            kwargs["confirmed"] = True
+            result = asyncio.run(engine.generate(task, **kwargs))
+    finally:
+        engine.close()
+    if args.output:
+        Path(args.output).write_text(result.code, encoding="utf-8")
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        if args.stream:
+            print(file=sys.stderr)
+        sys.stdout.write(result.code)
+        saved = f", saved ${result.saved_micros / 1e6:.6f}" if result.saved_micros else ""
+        where = f" via {result.provider}" if result.provider else ""
+        print(
+            f"— {result.source}{where}: cost ${result.cost_micros / 1e6:.6f}{saved}, {result.latency_ms} ms",
+            file=sys.stderr,
+        )
+    return 0

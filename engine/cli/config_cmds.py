@@ -1,0 +1,104 @@
+"""``templar config``: show, explain, set, unset, export, import, projects."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from engine.cli.output import print_json, table
+from engine.config import export_project, import_project, list_agents, list_projects, load_config, set_value, unset_value
+from engine.config.toml_text import join_key, split_key
+from engine.errors import ConfigError
+from engine.paths import Paths
+
+
+def _short(value: object, width: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    resolved = load_config(Paths.from_env(), args.project, args.agent)
+    rows = []
+    for path, value in sorted(resolved.leaves().items()):
+        origin = resolved.provenance.get(path)
+        rows.append((join_key(path), value, origin.level if origin else "default", origin.describe() if origin else "built-in"))
+    if args.json:
+        print_json(
+            {
+                "project": args.project,
+                "agent": args.agent,
+                "settings": [{"key": k, "value": v, "level": lvl, "source": src} for k, v, lvl, src in rows],
+            }
+        )
+        return 0
+    print(table(["key", "value", "level", "set by"], [(k, _short(v), lvl, src) for k, v, lvl, src in rows]))
+    return 0
+
+
+def _parse_key(key: str) -> tuple[str, ...]:
+    try:
+        return split_key(key)
+    except ValueError as exc:
+        raise ConfigError(str(exc), key=key) from None
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    resolved = load_config(Paths.from_env(), args.project, args.agent)
+    info = resolved.explain(_parse_key(args.key))
+    if args.json:
+        print_json(info)
+        return 0
+    scope = f" for project {args.project}" + (f", agent {args.agent}" if args.agent else "") if args.project else ""
+    for entry in info["entries"]:
+        where = f"{entry['source']}:{entry['line']}" if entry["line"] else entry["source"]
+        print(f"{entry['key']} = {_short(entry['value'], 200)}{scope}")
+        print(f"  set by: {entry['level']} ({where})")
+        for level, value in entry["levels"].items():
+            print(f"  {level:>8}: {_short(value, 200)}")
+    return 0
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    result = set_value(Paths.from_env(), args.key, args.value, args.project, args.agent)
+    if args.json:
+        print_json(result)
+    else:
+        who = f"agent {args.agent} of project {args.project}" if args.agent else f"project {args.project}"
+        print(f"{result['key']} = {_short(result['value'], 200)} for {who} ({result['file']})")
+    return 0
+
+
+def cmd_unset(args: argparse.Namespace) -> int:
+    result = unset_value(Paths.from_env(), args.key, args.project, args.agent)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"{result['key']} override removed")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    result = export_project(Paths.from_env(), args.project, Path(args.file))
+    print_json(result) if args.json else print(f"exported project {args.project} to {args.file}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    result = import_project(Paths.from_env(), Path(args.file), args.project)
+    print_json(result) if args.json else print(f"imported project {result['project']} ({result['file']})")
+    return 0
+
+
+def cmd_projects(args: argparse.Namespace) -> int:
+    paths = Paths.from_env()
+    projects = [{"project": p, "agents": list_agents(paths, p)} for p in list_projects(paths)]
+    if args.json:
+        print_json(projects)
+    elif not projects:
+        print("no projects yet: `templar config set KEY VALUE --project NAME` creates one")
+    else:
+        print(table(["project", "agents"], [(p["project"], ", ".join(p["agents"])) for p in projects]))
+    return 0

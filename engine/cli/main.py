@@ -1,0 +1,192 @@
+"""``templar``: argument parsing and dispatch. Handlers live in sibling modules, imported lazily.
+
+Exit codes (also in the README): 0 ok, 1 internal error, 2 bad input, 3 refused by budget,
+4 no provider reachable, 5 validation failed, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, Callable
+
+from engine import __version__
+from engine.errors import ExitCode, TemplarError
+
+EPILOG = """\
+examples:
+  templar                                     open the full-screen app
+  templar generate "dataclass Invoice with fields number: int, total: float" --json
+  templar config explain chain.order --project acme
+  templar config set budget.project.limit_usd 5 --project acme
+  templar budget                              spend, reservations and alert level per budget
+  templar doctor                              config files, database, provider keys
+
+exit codes: 0 ok, 1 internal error, 2 bad input, 3 refused by budget,
+            4 no provider reachable, 5 validation failed, 130 interrupted
+data lives in $TEMPLAR_HOME (or the platform's config and data dirs): see `templar doctor`.
+"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32, width=100)
+
+
+def _add_scope(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument("--project", "-p", required=required, help="project (client) name")
+    parser.add_argument("--agent", "-a", help="agent inside the project")
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="templar",
+        description="Code generation that gets cheaper every time it is used: learned and built-in "
+        "templates and a response cache answer for $0; a budgeted LLM provider chain answers the rest.",
+        epilog=EPILOG,
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"templar {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("tui", help="open the full-screen app (the default)", formatter_class=_Formatter)
+    p.set_defaults(handler="engine.cli.commands:cmd_tui")
+
+    p = sub.add_parser(
+        "generate", help="generate code for a task", formatter_class=_Formatter,
+        description="Answer TASK from the cheapest source: templates, the cache, then the provider chain.",
+        epilog='example: templar generate "retry decorator with 5 attempts" --project acme --json',
+    )
+    p.add_argument("task", help="what to write (use - to read it from stdin)")
+    _add_scope(p)
+    _add_json(p)
+    p.add_argument("--stream", action="store_true", help="show the answer as it arrives (stderr)")
+    p.add_argument("--max-tokens", type=int, metavar="N", help="output token limit for this call")
+    p.add_argument("--yes", "-y", action="store_true", help="confirm paid calls at budget level L5 critical")
+    p.add_argument("--no-cache", action="store_true", help="skip the response cache lookup")
+    p.add_argument("--output", "-o", metavar="FILE", help="also write the code to FILE")
+    p.set_defaults(handler="engine.cli.commands:cmd_generate")
+
+    cfg = sub.add_parser("config", help="show, explain and change settings", formatter_class=_Formatter)
+    csub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    p = csub.add_parser("show", help="every effective setting and the level that set it")
+    _add_scope(p)
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.config_cmds:cmd_show")
+    p = csub.add_parser("explain", help="one key: effective value, who set it, value at every level")
+    p.add_argument("key", help='dotted key, e.g. chain.order or budget.project.limit_usd')
+    _add_scope(p)
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.config_cmds:cmd_explain")
+    p = csub.add_parser(
+        "set", help="override a key for a project or agent (written with tomli-w)",
+        epilog='values are TOML: 5, 0.5, true, "text", ["gemini", "openai"]',
+    )
+    p.add_argument("key")
+    p.add_argument("value")
+    _add_scope(p, required=True)
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.config_cmds:cmd_set")
+    p = csub.add_parser("unset", help="remove a project or agent override")
+    p.add_argument("key")
+    _add_scope(p, required=True)
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.config_cmds:cmd_unset")
+    p = csub.add_parser("export", help="write a project's overrides to a versioned TOML file")
+    p.add_argument("file")
+    p.add_argument("--project", "-p", required=True)
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.config_cmds:cmd_export")
+    p = csub.add_parser("import", help="validate an export completely, then write it as a project")
+    p.add_argument("file")
+    p.add_argument("--project", "-p", help="import under this name instead of the one in the file")
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.config_cmds:cmd_import")
+    p = csub.add_parser("projects", help="list projects and their agents")
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.config_cmds:cmd_projects")
+
+    bud = sub.add_parser("budget", help="budgets: spend, reservations, alert levels, allocation")
+    bsub = bud.add_subparsers(dest="budget_command", metavar="ACTION")
+    _add_scope(bud)
+    _add_json(bud)
+    bud.set_defaults(handler="engine.cli.budget_cmds:cmd_status")
+    p = bsub.add_parser("status", help="each budget with spent, reserved, remaining, level (default)")
+    _add_scope(p)
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.budget_cmds:cmd_status")
+    p = bsub.add_parser("allocate", help="propose (and --apply) project limits from the system budget")
+    p.add_argument("--apply", action="store_true", help="write the proposed limits to the project files")
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.budget_cmds:cmd_allocate")
+    p = bsub.add_parser("alerts", help="the alert log: every level crossing, once per period")
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.budget_cmds:cmd_alerts")
+
+    p = sub.add_parser(
+        "stats", help="calls, tokens, cost, savings, hit rates, latency, failures",
+        formatter_class=_Formatter, epilog="examples: templar stats --since 7d --by provider; templar stats --by day --json",
+    )
+    p.add_argument("--since", metavar="WHEN", help="7d, 24h, 30m or a date (2026-11-01); default: all time")
+    p.add_argument("--by", choices=["provider", "model", "project", "agent", "day", "source"], help="group rows")
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.stats_cmds:cmd_stats")
+
+    p = sub.add_parser("doctor", help="check config files, data dir, database and provider keys")
+    p.add_argument("--ping", action="store_true", help="make a minimal paid call per provider (costs a little)")
+    _add_scope(p)
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.doctor:cmd_doctor")
+
+    store = sub.add_parser("store", help="database maintenance")
+    ssub = store.add_subparsers(dest="store_command", metavar="ACTION", required=True)
+    p = ssub.add_parser("migrate", help="apply pending schema migrations")
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.doctor:cmd_migrate")
+    return parser
+
+
+def _resolve(handler: str) -> Callable[[argparse.Namespace], int]:
+    module_name, func = handler.split(":")
+    module = __import__(module_name, fromlist=[func])
+    return getattr(module, func)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        args.handler = "engine.cli.commands:cmd_tui"
+    want_json = bool(getattr(args, "json", False))
+    try:
+        return int(_resolve(args.handler)(args) or 0)
+    except TemplarError as exc:
+        _report(exc.to_dict(), f"templar: {exc}", want_json)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("templar: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, no traceback
+        if os.environ.get("TEMPLAR_DEBUG"):
+            raise
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        _report({"error": "internal", "message": message, "exit_code": 1}, f"templar: {message} "
+                "(set TEMPLAR_DEBUG=1 for a traceback)", want_json)
+        return int(ExitCode.INTERNAL)
+
+
+def _report(data: dict[str, Any], line: str, want_json: bool) -> None:
+    if want_json:
+        import json
+
+        print(json.dumps(data))
+    print(line, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""``templar stats``."""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.cli.commands import open_engine
+from engine.cli.output import print_json, table
+from engine.stats import compute_stats, parse_since
+
+_COLUMNS = (
+    ("requests", "requests"), ("paid_calls", "paid calls"), ("tokens_in", "tokens in"), ("tokens_out", "tokens out"),
+    ("cost_usd", "cost"), ("saved_usd", "saved"), ("cache_hit_rate", "cache hits"),
+    ("template_hit_rate", "template hits"), ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
+)
+
+
+def _cells(row: dict) -> list[str]:
+    out = []
+    for key, _ in _COLUMNS:
+        value = row[key]
+        if key.endswith("_usd"):
+            out.append(f"${value:.6f}")
+        elif key.endswith("_rate"):
+            out.append(f"{value * 100:.1f}%")
+        else:
+            out.append("—" if value is None else str(value))
+    return out
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    since = parse_since(args.since)
+    engine = open_engine()
+    try:
+        data = engine.store.call(compute_stats, since, args.by)
+    finally:
+        engine.close()
+    if args.json:
+        print_json(data)
+        return 0
+    headers = [label for _, label in _COLUMNS]
+    rows = [["total", *_cells(data["total"])]]
+    for group in data.get("groups", []):
+        rows.append([group[args.by], *_cells(group)])
+    print(table([args.by or "", *headers], rows))
+    failures = data["total"]["failures"]
+    if failures:
+        print("failures: " + ", ".join(f"{k} {v}" for k, v in failures.items()))
+    return 0

@@ -1,0 +1,408 @@
+"""The configuration cascade: built-in defaults -> system -> user -> environment -> project -> agent.
+
+Each level is a partial, nested dict read from one source. Levels merge key by key (tables
+merge, every other value — lists included — replaces), and every effective leaf remembers which
+level and which file set it (its provenance). The merged dict is validated once by the pydantic
+schema; every error is mapped back to the file, key and line that caused it.
+
+Invariants: reading never writes; unknown keys are errors with the closest valid key; keys
+reserved for the system level (``budget.system``, ``budget.allocator``, ``store``) are refused
+in project files, and ``budget.project`` is refused in agent tables.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from engine.config.schema import (
+    NAME_RE,
+    PROJECT_ONLY_PREFIXES,
+    SYSTEM_ONLY_PREFIXES,
+    Settings,
+)
+from engine.config.toml_text import join_key, locate_key, parse_value, read_toml
+from engine.errors import ConfigError, NotFound
+from engine.paths import Paths
+
+LEVELS = ("default", "system", "user", "env", "project", "agent")
+ENV_PREFIX = "TEMPLAR_"
+# Environment variables that are not settings keys.
+_ENV_SHORTCUTS = {"TEMPLAR_DATABASE_URL": ("store", "url")}
+Path_ = tuple[str, ...]
+
+
+def system_settings_file() -> Path:
+    """The commented settings.toml: the repo root's in a checkout, the packaged copy when installed."""
+    packaged = Path(__file__).with_name("settings.toml")
+    return packaged.resolve()
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an effective value came from."""
+
+    level: str
+    source: str
+    line: int | None = None
+
+    def describe(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        return f"{self.level} ({where})"
+
+
+@dataclass
+class Layer:
+    """One level of the cascade as read from its source."""
+
+    level: str
+    source: str
+    data: dict[str, Any]
+    text: str | None = None
+    env_names: dict[Path_, str] = field(default_factory=dict)
+
+    def origin(self, path: Path_) -> Origin:
+        if self.level == "env":
+            return Origin("env", self.env_names.get(path, "environment"))
+        return Origin(self.level, self.source, locate_key(self.text, path))
+
+
+def flatten(data: dict[str, Any], prefix: Path_ = ()) -> dict[Path_, Any]:
+    """Leaf paths of a nested dict (lists and scalars are leaves; empty tables vanish)."""
+    out: dict[Path_, Any] = {}
+    for key, value in data.items():
+        path = prefix + (key,)
+        if isinstance(value, dict):
+            out.update(flatten(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+def unflatten(leaves: dict[Path_, Any]) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    for path, value in leaves.items():
+        node = root
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return root
+
+
+def field_annotation(path: Path_) -> Any:
+    """The schema annotation at ``path``, or None when the path is not in the schema."""
+    model: Any = Settings
+    annotation: Any = None
+    for part in path:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            info = model.model_fields.get(part)
+            if info is None:
+                return None
+            annotation = info.annotation
+        elif model is dict:
+            annotation = _dict_value(annotation)
+        else:
+            return None
+        model = _model_of(annotation)
+    return annotation
+
+
+def _dict_value(annotation: Any) -> Any:
+    args = typing.get_args(annotation)
+    return args[1] if len(args) == 2 else Any
+
+
+def _model_of(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) is dict:
+        return dict
+    return None
+
+
+def coerce_text(path: Path_, text: str) -> Any:
+    """Turn a command-line or environment string into the value the schema expects."""
+    annotation = field_annotation(path)
+    if annotation is str:
+        try:
+            value = parse_value(text)
+        except ValueError:
+            return text
+        return value if isinstance(value, str) else text
+    try:
+        return parse_value(text)
+    except ValueError:
+        if annotation is not None and "str" in repr(annotation):
+            return text
+        raise
+
+
+def check_keys(layer: Layer, *, project_file: bool = False) -> None:
+    """Refuse unknown keys and keys this level may not set, naming the closest valid key."""
+    for path in _walk_keys(layer.data, Settings, ()):
+        _raise_unknown(layer, path)
+    dotted = {join_key(p): p for p in flatten(layer.data)}
+    reserved = SYSTEM_ONLY_PREFIXES if layer.level in ("project", "agent") else ()
+    if layer.level == "agent":
+        reserved = reserved + PROJECT_ONLY_PREFIXES
+    for text, path in dotted.items():
+        for prefix in reserved:
+            if text == prefix or text.startswith(prefix + "."):
+                where = "system settings" if prefix in SYSTEM_ONLY_PREFIXES else "project level"
+                raise ConfigError(
+                    f"can only be set in {where}, not at {layer.level} level",
+                    file=layer.source, key=text, line=locate_key(layer.text, path),
+                )
+
+
+def _walk_keys(data: Any, model: Any, prefix: Path_) -> typing.Iterator[Path_]:
+    """Yield the first unknown key path under ``data`` (checked against ``model``)."""
+    if not isinstance(data, dict):
+        return
+    if model is dict:
+        return
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return
+    for key, value in data.items():
+        info = model.model_fields.get(key)
+        if info is None:
+            yield prefix + (key,)
+            return
+        sub = _model_of(info.annotation)
+        if sub is dict:
+            inner = _model_of(_dict_value(info.annotation))
+            if isinstance(value, dict):
+                for name, item in value.items():
+                    yield from _walk_keys(item, inner, prefix + (key, name))
+        elif sub is not None:
+            yield from _walk_keys(value, sub, prefix + (key,))
+
+
+def _raise_unknown(layer: Layer, path: Path_) -> None:
+    parent = path[:-1]
+    choices = _valid_keys(parent)
+    close = difflib.get_close_matches(path[-1], choices, n=1, cutoff=0.5)
+    hint = f" (did you mean {join_key(parent + (close[0],))}?)" if close else ""
+    if layer.level == "env":
+        name = layer.env_names.get(path, "environment")
+        raise ConfigError(f"unknown key{hint}", file=name, key=join_key(path))
+    raise ConfigError(
+        f"unknown key{hint}", file=layer.source, key=join_key(path), line=locate_key(layer.text, path)
+    )
+
+
+def _valid_keys(parent: Path_) -> list[str]:
+    if not parent:
+        return list(Settings.model_fields)
+    annotation = field_annotation(parent)
+    model = _model_of(annotation)
+    if model is dict:
+        model = _model_of(_dict_value(annotation))
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """Effective settings for one project and agent, with provenance for every leaf."""
+
+    settings: Settings
+    project: str | None
+    agent: str | None
+    layers: tuple[Layer, ...]
+    provenance: dict[Path_, Origin]
+
+    def value(self, path: Path_) -> Any:
+        return flatten(self.settings.model_dump(mode="python")).get(path)
+
+    def leaves(self) -> dict[Path_, Any]:
+        return flatten(self.settings.model_dump(mode="python"))
+
+    def explain(self, path: Path_) -> dict[str, Any]:
+        """Effective value of ``path`` (a leaf or a table), who set it, and its value per level."""
+        leaves = {p: v for p, v in self.leaves().items() if p[: len(path)] == path}
+        if not leaves:
+            raise NotFound(f"unknown key {join_key(path)!r}; see `templar config show`")
+        rows = []
+        for leaf, value in leaves.items():
+            per_level = {}
+            for layer in self.layers:
+                layer_leaves = flatten(layer.data)
+                if leaf in layer_leaves:
+                    per_level[layer.level] = layer_leaves[leaf]
+            origin = self.provenance.get(leaf, Origin("default", "built-in"))
+            rows.append(
+                {
+                    "key": join_key(leaf),
+                    "value": value,
+                    "level": origin.level,
+                    "source": origin.source,
+                    "line": origin.line,
+                    "levels": per_level,
+                }
+            )
+        return {"key": join_key(path), "project": self.project, "agent": self.agent, "entries": rows}
+
+
+def read_env_layer(environ: typing.Mapping[str, str] | None = None) -> Layer:
+    """``TEMPLAR_<SECTION>__<KEY>`` variables (and ``TEMPLAR_DATABASE_URL``) as a layer."""
+    environ = os.environ if environ is None else environ
+    leaves: dict[Path_, Any] = {}
+    names: dict[Path_, str] = {}
+    for name, raw in sorted(environ.items()):
+        if name in _ENV_SHORTCUTS:
+            path = _ENV_SHORTCUTS[name]
+        elif name.startswith(ENV_PREFIX) and "__" in name:
+            path = tuple(part.lower() for part in name[len(ENV_PREFIX):].split("__"))
+            if any(not part for part in path):
+                raise ConfigError("malformed settings variable (empty part between '__')", file=name)
+        else:
+            continue
+        try:
+            leaves[path] = coerce_text(path, raw)
+        except ValueError as exc:
+            raise ConfigError(str(exc), file=name, key=join_key(path)) from None
+        names[path] = name
+    return Layer("env", "environment", unflatten(leaves), env_names=names)
+
+
+def validate_project_name(name: str, what: str = "project") -> str:
+    if not NAME_RE.match(name):
+        raise ConfigError(
+            f"invalid {what} name {name!r}: use letters, digits, '_', '-', '.' (max 64, no '/')"
+        )
+    return name
+
+
+def load_layers(
+    paths: Paths, project: str | None = None, agent: str | None = None, *, environ: typing.Mapping[str, str] | None = None,
+    project_data: tuple[dict[str, Any], str, str] | None = None,
+) -> list[Layer]:
+    """Read every level that applies. ``project_data`` replaces the project file (for dry runs)."""
+    layers = [Layer("default", "built-in", Settings().model_dump(mode="python"))]
+    system_file = system_settings_file()
+    if system_file.exists():
+        data, text = read_toml(system_file)
+        layers.append(Layer("system", str(system_file), data, text))
+    if paths.user_settings.exists():
+        data, text = read_toml(paths.user_settings)
+        layers.append(Layer("user", str(paths.user_settings), data, text))
+    layers.append(read_env_layer(environ))
+    if agent and not project:
+        raise ConfigError("an agent belongs to a project: give --project too")
+    if project:
+        validate_project_name(project)
+        if project_data is not None:
+            data, text, source = project_data
+        else:
+            file = paths.project_file(project)
+            if file.exists():
+                data, text = read_toml(file)
+                source = str(file)
+            else:
+                data, text, source = {}, "", str(file)
+        agents = data.get("agents", {})
+        if not isinstance(agents, dict):
+            raise ConfigError("agents must be a table of [agents.NAME] tables", file=source, key="agents")
+        layers.append(Layer("project", source, {k: v for k, v in data.items() if k != "agents"}, text))
+        if agent:
+            validate_project_name(agent, "agent")
+            agent_data = agents.get(agent, {})
+            if not isinstance(agent_data, dict):
+                raise ConfigError("must be a table", file=source, key=f"agents.{agent}")
+            layers.append(Layer("agent", source, agent_data, _agent_text(text, agent)))
+    for layer in layers[1:]:
+        check_keys(layer)
+    return layers
+
+
+def _agent_text(text: str, agent: str) -> str:
+    """Rewrite ``[agents.NAME.x]`` headers to ``[x]`` so key lookups find agent lines by number."""
+    out = []
+    inside = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            head = stripped.strip("[]").strip()
+            prefix = f"agents.{agent}"
+            if head == prefix or head.startswith(prefix + "."):
+                inside = True
+                rest = head[len(prefix):].lstrip(".")
+                out.append(f"[{rest}]" if rest else "[__root__]")
+                continue
+            inside = False
+            out.append("[__elsewhere__]")
+            continue
+        out.append(line if inside else "")
+    return "\n".join(out)
+
+
+def resolve(layers: list[Layer], project: str | None = None, agent: str | None = None) -> ResolvedConfig:
+    """Merge layers with provenance and validate the result."""
+    merged: dict[Path_, Any] = {}
+    provenance: dict[Path_, Origin] = {}
+    for layer in layers:
+        for path, value in flatten(layer.data).items():
+            # A table replaced by a scalar (or the reverse) drops the old subtree.
+            for old in [p for p in merged if p[: len(path)] == path or path[: len(p)] == p]:
+                merged.pop(old)
+                provenance.pop(old, None)
+            merged[path] = value
+            provenance[path] = layer.origin(path) if layer.level != "default" else Origin("default", "built-in")
+    try:
+        settings = Settings.model_validate(unflatten(merged))
+    except ValidationError as exc:
+        raise _locate_validation_error(exc, provenance, layers) from None
+    return ResolvedConfig(settings, project, agent, tuple(layers), provenance)
+
+
+def _locate_validation_error(exc: ValidationError, provenance: dict[Path_, Origin], layers: list[Layer]) -> ConfigError:
+    error = exc.errors()[0]
+    loc = tuple(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error.get("type") not in ("value_error", "assertion_error") and "input" in error:
+        shown = repr(error["input"])
+        message += f" (got {shown[:60]})"
+    origin = provenance.get(loc)
+    if origin is None:
+        # A table-level rule (e.g. thresholds must increase): blame the key under this table
+        # set by the highest level, the one most likely just changed.
+        candidates = [p for p in provenance if p[: len(loc)] == loc and provenance[p].level != "default"]
+        if candidates:
+            rank = {level: i for i, level in enumerate(LEVELS)}
+            loc = max(candidates, key=lambda p: rank[provenance[p].level])
+            origin = provenance[loc]
+    if origin is None or origin.level == "default":
+        return ConfigError(message, key=join_key(loc) if loc else None)
+    return ConfigError(message, file=origin.source, key=join_key(loc) if loc else None, line=origin.line)
+
+
+def load_config(
+    paths: Paths | None = None, project: str | None = None, agent: str | None = None,
+    *, environ: typing.Mapping[str, str] | None = None,
+) -> ResolvedConfig:
+    """Read and validate the cascade for ``project``/``agent`` (both optional)."""
+    paths = paths or Paths.from_env()
+    return resolve(load_layers(paths, project, agent, environ=environ), project, agent)
+
+
+def list_projects(paths: Paths) -> list[str]:
+    if not paths.projects_dir.exists():
+        return []
+    return sorted(p.stem for p in paths.projects_dir.glob("*.toml"))
+
+
+def list_agents(paths: Paths, project: str) -> list[str]:
+    file = paths.project_file(project)
+    if not file.exists():
+        return []
+    data, _ = read_toml(file)
+    agents = data.get("agents", {})
+    return sorted(agents) if isinstance(agents, dict) else []

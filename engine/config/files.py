@@ -1,0 +1,189 @@
+"""Writing machine-managed config files: ``config set``, ``config export`` and ``config import``.
+
+Invariants: a write is validated as the whole cascade *before* anything touches disk, then
+lands atomically (temporary file + rename), so a failed set or import writes nothing. Only
+project files under the config directory are written, always with tomli-w; the hand-commented
+settings.toml is never rewritten. Values that look like API keys are refused everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from engine.config.cascade import check_keys, coerce_text, load_layers, resolve, validate_project_name, Layer
+from engine.config.toml_text import join_key, read_toml, split_key
+from engine.errors import ConfigError, NotFound
+from engine.paths import Paths
+
+EXPORT_FORMAT = 1
+EXPORT_TABLE = "templar_export"
+_HEADER = "# Managed by templar (`templar config set`). Safe to edit by hand; keep it valid TOML.\n"
+# Shapes of real API keys from the major providers, and long opaque tokens.
+_SECRET_SHAPES = re.compile(
+    r"(sk-[A-Za-z0-9_-]{16,}|sk-ant-[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{30,}|"
+    r"ghp_[A-Za-z0-9]{30,}|xox[bp]-[A-Za-z0-9-]{20,}|^[A-Za-z0-9+/_-]{40,}$)"
+)
+
+
+def looks_like_secret(value: Any) -> bool:
+    """True when a string value has the shape of an API key or similar token."""
+    if isinstance(value, str):
+        return bool(_SECRET_SHAPES.search(value))
+    if isinstance(value, dict):
+        return any(looks_like_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(looks_like_secret(v) for v in value)
+    return False
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so readers see the old or the new file, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_project(paths: Paths, project: str) -> dict[str, Any]:
+    file = paths.project_file(project)
+    if not file.exists():
+        return {}
+    data, _ = read_toml(file)
+    return data
+
+
+def _validate_project_data(
+    paths: Paths, project: str, data: dict[str, Any], source: str, text: str | None = None
+) -> None:
+    """Resolve the cascade with ``data`` as the project file, for the project and every agent."""
+    text = tomli_w.dumps(data) if text is None else text
+    agents = data.get("agents", {})
+    names = list(agents) if isinstance(agents, dict) else []
+    for agent in [None, *names]:
+        layers = load_layers(paths, project, agent, project_data=(data, text, source))
+        resolve(layers, project, agent)
+
+
+def set_value(paths: Paths, key: str, raw_value: str, project: str, agent: str | None = None) -> dict[str, Any]:
+    """Set ``key`` to ``raw_value`` in the project file (or an agent table inside it)."""
+    validate_project_name(project)
+    if agent is not None:
+        validate_project_name(agent, "agent")
+    try:
+        path = split_key(key)
+    except ValueError as exc:
+        raise ConfigError(str(exc), key=key) from None
+    try:
+        value = coerce_text(path, raw_value)
+    except ValueError as exc:
+        raise ConfigError(str(exc), key=key) from None
+    if looks_like_secret(value):
+        raise ConfigError(
+            "looks like a secret; settings hold the NAME of an environment variable, never a key",
+            key=key,
+        )
+    data = _read_project(paths, project)
+    target_root: dict[str, Any] = data
+    if agent:
+        target_root = data.setdefault("agents", {}).setdefault(agent, {})
+    # check the key alone first for a precise message
+    probe = Layer("agent" if agent else "project", str(paths.project_file(project)), _nest(path, value))
+    check_keys(probe)
+    node = target_root
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    old = node.get(path[-1])
+    node[path[-1]] = value
+    source = str(paths.project_file(project))
+    _validate_project_data(paths, project, data, source, text="")
+    atomic_write(paths.project_file(project), _HEADER + tomli_w.dumps(data))
+    return {"key": join_key(path), "value": value, "previous": old, "project": project, "agent": agent, "file": source}
+
+
+def unset_value(paths: Paths, key: str, project: str, agent: str | None = None) -> dict[str, Any]:
+    """Remove an override so the level below shows through again."""
+    path = split_key(key)
+    data = _read_project(paths, project)
+    node: Any = data.get("agents", {}).get(agent, {}) if agent else data
+    trail = []
+    for part in path[:-1]:
+        trail.append((node, part))
+        node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            raise NotFound(f"{key} is not set at {'agent' if agent else 'project'} level")
+    if not isinstance(node, dict) or path[-1] not in node:
+        raise NotFound(f"{key} is not set at {'agent' if agent else 'project'} level")
+    old = node.pop(path[-1])
+    for parent, part in reversed(trail):
+        if parent[part] == {}:
+            parent.pop(part)
+    _validate_project_data(paths, project, data, str(paths.project_file(project)))
+    atomic_write(paths.project_file(project), _HEADER + tomli_w.dumps(data))
+    return {"key": join_key(path), "previous": old, "project": project, "agent": agent}
+
+
+def _nest(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    node: Any = value
+    for part in reversed(path):
+        node = {part: node}
+    return node
+
+
+def export_project(paths: Paths, project: str, out: Path) -> dict[str, Any]:
+    """Write the project's overrides (and its agents') to ``out`` in the versioned export format."""
+    validate_project_name(project)
+    if not paths.project_file(project).exists():
+        raise NotFound(f"no project {project!r} (no file {paths.project_file(project)})")
+    data = _read_project(paths, project)
+    document = {
+        EXPORT_TABLE: {
+            "format": EXPORT_FORMAT,
+            "kind": "project-config",
+            "project": project,
+            "exported_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        },
+        **data,
+    }
+    text = "# Templar project configuration export. Import with `templar config import FILE`.\n"
+    atomic_write(out, text + tomli_w.dumps(document))
+    return {"project": project, "file": str(out)}
+
+
+def import_project(paths: Paths, file: Path, project: str | None = None) -> dict[str, Any]:
+    """Validate an export file completely, then write it as the project file (or write nothing)."""
+    data, text = read_toml(file)
+    meta = data.pop(EXPORT_TABLE, None)
+    if not isinstance(meta, dict):
+        raise ConfigError(f"not a Templar export: missing [{EXPORT_TABLE}] table", file=str(file))
+    if meta.get("format") != EXPORT_FORMAT or meta.get("kind") != "project-config":
+        raise ConfigError(
+            f"unsupported export format {meta.get('format')!r} / kind {meta.get('kind')!r} "
+            f"(this Templar reads format {EXPORT_FORMAT}, kind project-config)",
+            file=str(file), key=f"{EXPORT_TABLE}.format",
+        )
+    name = project or meta.get("project")
+    if not isinstance(name, str):
+        raise ConfigError("no project name: give --project", file=str(file), key=f"{EXPORT_TABLE}.project")
+    validate_project_name(name)
+    if looks_like_secret(data):
+        raise ConfigError("contains a value that looks like a secret; refusing to import", file=str(file))
+    _validate_project_data(paths, name, data, str(file), text)
+    atomic_write(paths.project_file(name), _HEADER + tomli_w.dumps(data))
+    return {"project": name, "file": str(paths.project_file(name))}

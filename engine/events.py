@@ -1,0 +1,146 @@
+"""What the engine reports while it works: typed, frozen events.
+
+The engine never calls into a UI. Long operations take an ``emit`` callable and hand it these
+events; the TUI turns them into Textual messages, the CLI into a progress line on stderr or a
+JSON list. ``to_dict`` gives the JSON form (``{"event": "attempt_failed", ...}``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base class: every event has a snake_case ``event`` name in its dict form."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["event"] = _snake(type(self).__name__)
+        return data
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+@dataclass(frozen=True)
+class LookupResult(Event):
+    """A cheaper source was consulted: learned template, built-in template, or cache."""
+
+    source: str
+    hit: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderSkipped(Event):
+    provider: str
+    model: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AttemptStarted(Event):
+    provider: str
+    model: str
+    attempt: int
+    reserved_usd: float
+
+
+@dataclass(frozen=True)
+class AttemptFailed(Event):
+    provider: str
+    model: str
+    attempt: int
+    error_class: str
+    message: str
+    retryable: bool
+
+
+@dataclass(frozen=True)
+class Backoff(Event):
+    provider: str
+    attempt: int
+    delay_s: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class AttemptSucceeded(Event):
+    provider: str
+    model: str
+    attempt: int
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    latency_ms: int
+
+
+@dataclass(frozen=True)
+class ProviderCooledDown(Event):
+    provider: str
+    seconds: float
+    failures: int
+
+
+@dataclass(frozen=True)
+class TokensStreamed(Event):
+    provider: str
+    text: str
+
+
+@dataclass(frozen=True)
+class StreamRestarted(Event):
+    """A stream failed part way; text shown so far is discarded and another attempt begins."""
+
+    provider: str
+
+
+@dataclass(frozen=True)
+class BudgetLevelCrossed(Event):
+    scope: str
+    key: str
+    period: str
+    level: int
+    level_name: str
+    percent: float
+
+
+@dataclass(frozen=True)
+class ChainReordered(Event):
+    level: int
+    order: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class ValidationDone(Event):
+    ok: bool
+    score: int
+    findings: int
+
+
+@dataclass(frozen=True)
+class TemplateLearned(Event):
+    suggestion_id: int
+    status: str
+
+
+@dataclass(frozen=True)
+class Finished(Event):
+    source: str
+    cost_usd: float
+    saved_usd: float
+
+
+Emit = Callable[[Event], None]
+
+
+def ignore(_: Event) -> None:
+    """An ``emit`` that drops every event."""
+
+
+EVENT_TYPES = {_snake(cls.__name__): cls for cls in Event.__subclasses__()}
+__all__ = ["EVENT_TYPES", "Emit", "Event", "ignore"] + [cls.__name__ for cls in Event.__subclasses__()]

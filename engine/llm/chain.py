@@ -1,0 +1,290 @@
+"""The provider chain: ordered providers, retries with backoff, cooldown, budget admission.
+
+For each provider in order (re-ordered by price at L3, cut to the cheapest at L4):
+
+    skip it if it is cooling down, has no API key, no known price, or too small a context
+    for attempt in 1..N:
+        reserve the worst case on every budget (atomic; refusal -> next provider)
+        call litellm once (its own retries are off)
+        success -> settle to the real cost, done
+        failure -> release; retryable -> back off (2 s, 4 s, 8 s ... jittered, capped, or the
+                   provider's Retry-After, capped) and try again; otherwise next provider
+
+Invariants: every attempt is a ledger row and an event; every reservation is settled or
+released before the next step; the sleep and clock are injectable, so tests check the backoff
+schedule without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+from engine.budget.book import BudgetBook, BudgetRef, LedgerFields
+from engine.budget.levels import CRITICAL, EXHAUSTED, HIGH, LEVEL_NAMES, WARNING
+from engine.config.schema import ProviderSettings, Settings
+from engine.errors import BudgetRefused, ConfirmationRequired, NoProviderAvailable, PriceUnknown
+from engine.events import (
+    AttemptFailed,
+    AttemptStarted,
+    AttemptSucceeded,
+    Backoff,
+    BudgetLevelCrossed,
+    ChainReordered,
+    Emit,
+    ProviderCooledDown,
+    ProviderSkipped,
+    StreamRestarted,
+    TokensStreamed,
+)
+from engine.llm import adapter
+from engine.llm.failures import Failure, classify
+from engine.llm.pricing import Price, how_to_price, price_for
+from engine.store.db import Store
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass
+class CooldownBoard:
+    """Consecutive failures per provider and when each may be tried again (per process)."""
+
+    failures: dict[str, int] = field(default_factory=dict)
+    until: dict[str, float] = field(default_factory=dict)
+
+    def cooling(self, name: str, now: float) -> float:
+        return max(0.0, self.until.get(name, 0.0) - now)
+
+    def failed(self, name: str, now: float, threshold: int, seconds: float) -> bool:
+        count = self.failures.get(name, 0) + 1
+        self.failures[name] = count
+        if count >= threshold and seconds > 0:
+            self.until[name] = now + seconds
+            self.failures[name] = 0
+            return True
+        return False
+
+    def succeeded(self, name: str) -> None:
+        self.failures.pop(name, None)
+        self.until.pop(name, None)
+
+
+@dataclass(frozen=True)
+class ChainRequest:
+    messages: list[dict[str, str]]
+    max_tokens: int
+    temperature: float
+    request_id: str
+    project: str
+    agent: str
+    refs: list[BudgetRef]
+    stream: bool = False
+    confirmed: bool = False
+    source: str = "llm"
+    exclude: tuple[str, ...] = ()  # provider names not to use (e.g. the author, for review)
+    order: tuple[str, ...] | None = None  # override the configured order
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    text: str
+    provider: str
+    model: str
+    attempts: int
+    tokens_in: int
+    tokens_out: int
+    cost_micros: int
+    latency_ms: int
+    usage_measured: bool
+
+
+@dataclass
+class _Candidate:
+    name: str
+    settings: ProviderSettings
+    price: Price | None
+
+
+class ProviderChain:
+    def __init__(
+        self,
+        store: Store,
+        book: BudgetBook,
+        *,
+        board: CooldownBoard | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        self.store = store
+        self.book = book
+        self.board = board or CooldownBoard()
+        self.sleep = sleep
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.environ = environ
+
+    def backoff_delay(self, settings: Settings, attempt: int, failure: Failure) -> float:
+        """Delay before attempt ``attempt + 1``: Retry-After if given, else 2^(n-1) x base, jittered."""
+        chain = settings.chain
+        if failure.retry_after_s is not None:
+            return min(failure.retry_after_s, chain.retry_after_max_s)
+        delay = chain.backoff_base_s * (2 ** (attempt - 1))
+        if chain.jitter:
+            delay *= 1 + self.rng.uniform(-chain.jitter, chain.jitter)
+        return max(0.0, min(delay, chain.backoff_max_s))
+
+    def _key(self, provider: ProviderSettings) -> str | None:
+        if not provider.api_key_env:
+            return None
+        env = os.environ if self.environ is None else self.environ
+        return env.get(provider.api_key_env) or ""
+
+    async def _level(self, settings: Settings, refs: list[BudgetRef]) -> int:
+        statuses = await self.store.run(self.book.status, refs, settings.alerts.thresholds())
+        return max((s.level for s in statuses), default=0)
+
+    async def complete(self, settings: Settings, request: ChainRequest, emit: Emit) -> ChainResult:
+        names = [n for n in (request.order or tuple(settings.chain.order)) if n not in request.exclude]
+        level = await self._level(settings, request.refs)
+        if level >= EXHAUSTED:
+            raise BudgetRefused(
+                f"budget exhausted (L6): paid calls are refused; templates and cache still answer. "
+                f"See `templar budget`."
+            )
+        if level >= CRITICAL and settings.alerts.confirm_at_critical and not request.confirmed:
+            raise ConfirmationRequired(
+                "budget critical (L5): confirm this paid call (--yes on the command line)"
+            )
+        candidates = [_Candidate(n, settings.providers[n], None) for n in names]
+        unpriced: list[str] = []
+        for cand in candidates:
+            cand.price = price_for(cand.settings.model, settings)
+            if cand.price is None:
+                unpriced.append(cand.settings.model)
+        if level >= WARNING:
+            priced = sorted(
+                (c for c in candidates if c.price is not None),
+                key=lambda c: c.price.input_usd_per_mtok + c.price.output_usd_per_mtok,  # type: ignore[union-attr]
+            )
+            if level >= HIGH:
+                priced = priced[:1]
+            reason = "cheapest provider only" if level >= HIGH else "prefer cheaper providers"
+            candidates = priced + ([] if level >= HIGH else [c for c in candidates if c.price is None])
+            emit(ChainReordered(level, tuple(c.name for c in candidates), f"L{level} {LEVEL_NAMES[level]}: {reason}"))
+
+        attempts = 0
+        last: dict[str, str] = {}
+        refused: list[str] = []
+        for cand in candidates:
+            result = await self._try_provider(settings, request, cand, emit, last, refused, attempts)
+            if isinstance(result, ChainResult):
+                return result
+            attempts = result
+        if unpriced and len(unpriced) == len(candidates):
+            raise PriceUnknown(how_to_price(unpriced[0]))
+        if refused and not any(v for k, v in last.items() if not v.startswith("budget")):
+            raise BudgetRefused("; ".join(refused))
+        summary = "; ".join(f"{name}: {why}" for name, why in last.items()) or "the chain is empty"
+        raise NoProviderAvailable(f"no provider could answer ({summary})")
+
+    async def _try_provider(
+        self, settings: Settings, request: ChainRequest, cand: _Candidate, emit: Emit,
+        last: dict[str, str], refused: list[str], attempts: int,
+    ) -> ChainResult | int:
+        provider = cand.settings
+        wait = self.board.cooling(cand.name, self.clock())
+        if wait > 0:
+            reason = f"cooling down for {wait:.0f}s after repeated failures"
+            emit(ProviderSkipped(cand.name, provider.model, reason))
+            last[cand.name] = reason
+            return attempts
+        api_key = self._key(provider)
+        if api_key == "":
+            reason = f"no API key: set {provider.api_key_env}"
+            emit(ProviderSkipped(cand.name, provider.model, reason))
+            last[cand.name] = reason
+            return attempts
+        if cand.price is None:
+            reason = how_to_price(provider.model)
+            emit(ProviderSkipped(cand.name, provider.model, reason))
+            last[cand.name] = "price unknown"
+            return attempts
+        prompt_tokens = adapter.count_tokens(provider.model, request.messages)
+        window = provider.context_window or adapter.model_facts(provider.model).max_input_tokens
+        if window and prompt_tokens > window:
+            reason = f"prompt has {prompt_tokens} tokens; the model accepts {window}"
+            emit(ProviderSkipped(cand.name, provider.model, reason))
+            last[cand.name] = "context window exceeded"
+            return attempts
+        worst = cand.price.cost(prompt_tokens, request.max_tokens)
+        for attempt in range(1, settings.chain.attempts + 1):
+            fields = LedgerFields(
+                request.request_id, request.project, request.agent, request.source, cand.name,
+                provider.model, attempt, prompt_tokens,
+            )
+            try:
+                held = await self.store.run(self.book.reserve, request.refs, worst, fields)
+            except BudgetRefused as exc:
+                emit(ProviderSkipped(cand.name, provider.model, f"budget: {exc}"))
+                refused.append(str(exc))
+                last[cand.name] = f"budget: {exc}"
+                return attempts
+            attempts += 1
+            emit(AttemptStarted(cand.name, provider.model, attempt, worst / 1e6))
+            started = time.perf_counter()
+            streamed = False
+
+            def on_text(piece: str, _name: str = cand.name) -> None:
+                nonlocal streamed
+                streamed = True
+                emit(TokensStreamed(_name, piece))
+
+            try:
+                completion = await adapter.complete(
+                    provider, api_key, request.messages, max_tokens=request.max_tokens,
+                    temperature=request.temperature, on_text=on_text if request.stream else None,
+                )
+            except asyncio.CancelledError:
+                await asyncio.shield(self.store.run(self.book.release, held, outcome="error", error_class="cancelled"))
+                raise
+            except Exception as exc:  # noqa: BLE001 - every provider failure is classified
+                latency = int((time.perf_counter() - started) * 1000)
+                failure = classify(exc)
+                await self.store.run(
+                    self.book.release, held, outcome="error", error_class=failure.error_class, latency_ms=latency
+                )
+                if streamed:
+                    emit(StreamRestarted(cand.name))
+                emit(AttemptFailed(cand.name, provider.model, attempt, failure.error_class, failure.message, failure.retryable))
+                last[cand.name] = f"{failure.error_class} ({failure.message[:120]})"
+                if self.board.failed(cand.name, self.clock(), settings.chain.cooldown_failures, settings.chain.cooldown_s):
+                    emit(ProviderCooledDown(cand.name, settings.chain.cooldown_s, settings.chain.cooldown_failures))
+                    return attempts
+                if not failure.retryable or attempt == settings.chain.attempts:
+                    return attempts
+                delay = self.backoff_delay(settings, attempt, failure)
+                emit(Backoff(cand.name, attempt, round(delay, 3), failure.error_class))
+                await self.sleep(delay)
+                continue
+            latency = int((time.perf_counter() - started) * 1000)
+            cost = cand.price.cost(completion.tokens_in, completion.tokens_out)
+            await self.store.run(
+                self.book.settle, held, cost, tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
+                latency_ms=latency, estimated=not completion.usage_measured,
+            )
+            self.board.succeeded(cand.name)
+            emit(AttemptSucceeded(cand.name, provider.model, attempt, completion.tokens_in, completion.tokens_out, cost / 1e6, latency))
+            crossings = await self.store.run(self.book.record_crossings, request.refs, settings.alerts.thresholds())
+            for c in crossings:
+                emit(BudgetLevelCrossed(c.scope, c.key, c.period, c.level, LEVEL_NAMES[c.level], round(c.percent, 2)))
+            return ChainResult(
+                completion.text, cand.name, provider.model, attempts, completion.tokens_in, completion.tokens_out,
+                cost, latency, completion.usage_measured,
+            )
+        return attempts

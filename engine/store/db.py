@@ -1,0 +1,208 @@
+"""Opening the database by URL, migrating it, and running work off the event loop.
+
+``Store`` owns one peewee database. All database work runs on a dedicated worker thread
+(one for SQLite, so writes never contend inside a process; a few for PostgreSQL), reached with
+``await store.run(fn, ...)``: the event loop — and so the TUI — never blocks on the database.
+
+SQLite runs in WAL mode with a busy timeout; transactions that read-then-write use
+``BEGIN IMMEDIATE`` (see ``Store.write``). Migrations are peewee's migration runner over the
+numbered files in ``engine/store/migrations``, applied under a lock so that two processes
+starting at once cannot both migrate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+from urllib.parse import unquote, urlparse
+
+from peewee import Database, PostgresqlDatabase, SqliteDatabase
+
+from engine.errors import StoreError
+from engine.store.models import ALL_MODELS, database_proxy
+
+T = TypeVar("T")
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "busy_timeout": 10_000,
+    "synchronous": "normal",
+    "foreign_keys": 1,
+}
+_PG_LOCK_ID = 0x7E3A1A5  # advisory lock key for migrations
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password removed, safe to print."""
+    parsed = urlparse(url)
+    if parsed.password:
+        netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
+        return parsed._replace(netloc=netloc).geturl()
+    return url
+
+
+def connect(url: str) -> Database:
+    """A peewee database for ``sqlite:///path`` or ``postgresql://user[:pw]@host[:port]/db``."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        raw = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
+        if not raw:
+            raise StoreError(f"bad SQLite URL {url!r}: use sqlite:///path/to/file.db")
+        if raw != ":memory:":
+            Path(raw).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            raw = str(Path(raw).expanduser())
+        return SqliteDatabase(raw, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    if parsed.scheme in ("postgresql", "postgres"):
+        return PostgresqlDatabase(
+            (parsed.path or "/").lstrip("/") or "postgres",
+            user=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            host=parsed.hostname or None,
+            port=parsed.port or None,
+            autorollback=True,
+        )
+    raise StoreError(f"unsupported database URL scheme {parsed.scheme!r}: use sqlite:/// or postgresql://")
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    backend: str
+    server_version: str
+    applied: tuple[str, ...]
+    pending: tuple[str, ...]
+
+    @property
+    def version(self) -> int:
+        return len(self.applied)
+
+    @property
+    def latest(self) -> int:
+        return len(self.applied) + len(self.pending)
+
+
+class Store:
+    """The database of one engine: migrated on open, used through a worker thread."""
+
+    def __init__(self, db: Database, url: str) -> None:
+        self.db = db
+        self.url = url
+        self.is_sqlite = isinstance(db, SqliteDatabase)
+        workers = 1 if self.is_sqlite else 4
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="templar-db")
+        self._closed = False
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> "Store":
+        db = connect(url)
+        try:
+            db.connect(reuse_if_open=True)
+        except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear line
+            raise StoreError(f"cannot open database {redact_url(url)}: {exc}".strip()) from None
+        database_proxy.initialize(db)
+        store = cls(db, url)
+        if migrate:
+            store.migrate()
+        return store
+
+    # -- running work -------------------------------------------------------------------------
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(*args, **kwargs)`` on the database thread and await its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(self._call, fn, *args, **kwargs))
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn`` on the database thread from synchronous code and wait for it."""
+        return self._executor.submit(self._call, fn, *args, **kwargs).result()
+
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self.db.is_closed():
+            self.db.connect(reuse_if_open=True)
+        return fn(*args, **kwargs)
+
+    def write(self) -> contextlib.AbstractContextManager[Any]:
+        """A transaction that takes the write lock up front (SQLite ``BEGIN IMMEDIATE``)."""
+        if self.is_sqlite:
+            return self.db.atomic("IMMEDIATE")
+        return self.db.atomic()
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def _runner(self) -> Any:
+        from playhouse.migrations import Runner
+
+        return Runner(self.db, str(MIGRATIONS_DIR), table_name="schema_migration")
+
+    def migrate(self, target: str | None = None) -> list[str]:
+        """Apply pending migrations (all, or up to ``target``); returns the names applied."""
+        return self.call(self._migrate, target)
+
+    def _migrate(self, target: str | None) -> list[str]:
+        runner = self._runner()
+        try:
+            with self._migration_lock():
+                pending = [m for m in runner.status() if not m.applied and m.path]
+                if not pending:
+                    return []
+                return runner.up(target)
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(f"database migration failed: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Any:
+        if self.is_sqlite:
+            with self.db.atomic("IMMEDIATE"):
+                yield
+        else:
+            with self.db.atomic():
+                self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_ID,))
+                yield
+
+    def schema_status(self) -> SchemaStatus:
+        return self.call(self._schema_status)
+
+    def _schema_status(self) -> SchemaStatus:
+        runner = self._runner()
+        status = runner.status()
+        if self.is_sqlite:
+            version = self.db.execute_sql("select sqlite_version()").fetchone()[0]
+            backend = "sqlite"
+        else:
+            version = self.db.execute_sql("show server_version").fetchone()[0]
+            backend = "postgresql"
+        return SchemaStatus(
+            backend=backend,
+            server_version=str(version),
+            applied=tuple(m.name for m in status if m.applied),
+            pending=tuple(m.name for m in status if not m.applied and m.path),
+        )
+
+    def integrity_check(self) -> str:
+        if not self.is_sqlite:
+            return "ok"
+        return self.call(lambda: self.db.execute_sql("PRAGMA integrity_check").fetchone()[0])
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+
+        def _close() -> None:
+            if not self.db.is_closed():
+                self.db.close()
+
+        with contextlib.suppress(Exception):
+            self._executor.submit(_close).result(timeout=5)
+        self._executor.shutdown(wait=True)
+
+
+__all__ = ["ALL_MODELS", "SchemaStatus", "Store", "connect", "redact_url", "sqlite_url"]

@@ -1,0 +1,183 @@
+"""Peewee models: the usage ledger, budgets, reservations, cache, templates, suggestions, alerts.
+
+Invariants: money is integer micro-dollars (``*_micros``); times are UTC epoch seconds
+(``DoubleField``) plus a ``day`` string for grouping; no column ever holds a secret. Models are
+bound to ``database_proxy``, which ``Store.open`` initialises (one open store per process).
+Rows never cross the engine boundary: repositories turn them into dataclasses.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DoubleField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+database_proxy = DatabaseProxy()
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class LedgerEntry(BaseModel):
+    """One row per provider attempt, cache hit or template use (and reconciliation)."""
+
+    id = AutoField()
+    ts = DoubleField(index=True)
+    day = CharField(max_length=10)
+    request_id = CharField(max_length=36, index=True)
+    project = CharField(max_length=64, default="")
+    agent = CharField(max_length=64, default="")
+    source = CharField(max_length=16)  # llm | cache | learned | builtin | review | suggest | reconcile
+    provider = CharField(max_length=64, default="")
+    model = CharField(max_length=128, default="")
+    attempt = IntegerField(default=0)
+    tokens_in = IntegerField(default=0)
+    tokens_out = IntegerField(default=0)
+    cost_micros = BigIntegerField(default=0)
+    saved_micros = BigIntegerField(default=0)
+    latency_ms = IntegerField(default=0)
+    outcome = CharField(max_length=16)  # pending | ok | error | interrupted | refused
+    error_class = CharField(max_length=32, null=True)
+    estimated = BooleanField(default=False)  # cost is the worst case, not measured usage
+    reservation_id = CharField(max_length=36, null=True)
+    owner = CharField(max_length=128, default="")
+
+
+class BudgetCounter(BaseModel):
+    """Spend and reservations of one budget (scope + key) in one period."""
+
+    id = AutoField()
+    scope = CharField(max_length=8)  # system | project | agent
+    key = CharField(max_length=130)  # "" | project | project/agent
+    period = CharField(max_length=10)  # 2026-11-25 | 2026-11 | total
+    limit_micros = BigIntegerField(null=True)
+    spent_micros = BigIntegerField(default=0)
+    reserved_micros = BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("scope", "key", "period"), True),)
+
+
+class Reservation(BaseModel):
+    """Worst-case cost held against up to three counters while a paid call runs."""
+
+    id = CharField(max_length=36, primary_key=True)
+    owner = CharField(max_length=128, index=True)
+    host = CharField(max_length=64)
+    pid = IntegerField()
+    created = DoubleField()
+    amount_micros = BigIntegerField()
+    counter_ids = CharField(max_length=64)  # comma-separated BudgetCounter ids
+    ledger_id = IntegerField(null=True)
+    state = CharField(max_length=12, index=True)  # held | settled | released | reconciled
+
+
+class CacheEntry(BaseModel):
+    """A validated answer, keyed by everything that changes it."""
+
+    id = AutoField()
+    key = CharField(max_length=64, unique=True)
+    created = DoubleField()
+    expires = DoubleField(index=True)
+    last_used = DoubleField(index=True)
+    hits = IntegerField(default=0)
+    provider = CharField(max_length=64)
+    model = CharField(max_length=128)
+    text = TextField()
+    code = TextField()
+    tokens_in = IntegerField(default=0)
+    tokens_out = IntegerField(default=0)
+    cost_micros = BigIntegerField(default=0)
+
+
+class AlertEvent(BaseModel):
+    """A budget crossing into an alert level, recorded once per period."""
+
+    id = AutoField()
+    ts = DoubleField()
+    scope = CharField(max_length=8)
+    key = CharField(max_length=130)
+    period = CharField(max_length=10)
+    level = IntegerField()
+    percent = DoubleField()
+
+    class Meta:
+        indexes = ((("scope", "key", "period", "level"), True),)
+
+
+class Template(BaseModel):
+    """A learned template (the current version; history in TemplateVersion)."""
+
+    id = AutoField()
+    name = CharField(max_length=128)
+    language = CharField(max_length=32, default="python")
+    pattern = TextField()
+    body = TextField()
+    params = TextField()  # JSON list of {name, type, description, example}
+    status = CharField(max_length=12, index=True)  # active | retired
+    version = IntegerField(default=1)
+    uses = IntegerField(default=0)
+    failures = IntegerField(default=0)
+    saved_micros = BigIntegerField(default=0)
+    quality = IntegerField(default=0)
+    counterfactual_micros = BigIntegerField(default=0)  # cost of the paid call it replaces
+    created = DoubleField()
+    updated = DoubleField()
+    retired_reason = TextField(null=True)
+
+
+class TemplateVersion(BaseModel):
+    id = AutoField()
+    template = ForeignKeyField(Template, backref="versions", on_delete="CASCADE")
+    version = IntegerField()
+    pattern = TextField()
+    body = TextField()
+    params = TextField()
+    quality = IntegerField(default=0)
+    created = DoubleField()
+    reason = TextField(default="")
+
+
+class Suggestion(BaseModel):
+    """A parameterization suggestion for a validated paid answer, pending review."""
+
+    id = AutoField()
+    created = DoubleField()
+    status = CharField(max_length=12, index=True)  # pending | accepted | rejected
+    project = CharField(max_length=64, default="")
+    agent = CharField(max_length=64, default="")
+    task = TextField()
+    code = TextField()
+    pattern = TextField()
+    params = TextField()  # JSON list of {name, type, value, description, confidence}
+    confidence = DoubleField(default=0.0)
+    reason = TextField(default="")  # why it is still pending (e.g. round trip failed)
+    provider = CharField(max_length=64, default="")
+    model = CharField(max_length=128, default="")
+    cost_micros = BigIntegerField(default=0)
+    request_id = CharField(max_length=36, default="")
+    template = ForeignKeyField(Template, null=True, backref="suggestions", on_delete="SET NULL")
+
+
+ALL_MODELS = (
+    LedgerEntry,
+    BudgetCounter,
+    Reservation,
+    CacheEntry,
+    AlertEvent,
+    Template,
+    TemplateVersion,
+    Suggestion,
+)
