@@ -17,9 +17,9 @@ def open_engine():  # type: ignore[no-untyped-def]
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    from tui.app import run_app
-
-    return run_app()
+    if args.launch_app is None:
+        raise BadInput("the full-screen app is started by the `templar` command (or `python -m tui`)")
+    return int(args.launch_app() or 0)
 
 
 def read_task(task: str) -> str:

@@ -157,11 +157,14 @@ def _resolve(handler: str) -> Callable[[argparse.Namespace], int]:
     return getattr(module, func)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, launch_app: Callable[[], int] | None = None) -> int:
+    """Run the ``templar`` command. ``launch_app`` opens the TUI; the engine never imports it,
+    so the ``templar`` console script (``tui.launcher``) passes it in."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         args.handler = "engine.cli.commands:cmd_tui"
+    args.launch_app = launch_app
     want_json = bool(getattr(args, "json", False))
     try:
         return int(_resolve(args.handler)(args) or 0)

@@ -154,9 +154,9 @@ def check_keys(layer: Layer, *, project_file: bool = False) -> None:
     for text, path in dotted.items():
         for prefix in reserved:
             if text == prefix or text.startswith(prefix + "."):
-                where = "system settings" if prefix in SYSTEM_ONLY_PREFIXES else "project level"
+                where = "in system settings" if prefix in SYSTEM_ONLY_PREFIXES else "at project level"
                 raise ConfigError(
-                    f"can only be set in {where}, not at {layer.level} level",
+                    f"can only be set {where}, not at {layer.level} level",
                     file=layer.source, key=text, line=locate_key(layer.text, path),
                 )
 
@@ -295,9 +295,9 @@ def load_layers(
         data, text = read_toml(paths.user_settings)
         layers.append(Layer("user", str(paths.user_settings), data, text))
     layers.append(read_env_layer(environ))
-    if agent and not project:
+    if agent is not None and project is None:
         raise ConfigError("an agent belongs to a project: give --project too")
-    if project:
+    if project is not None:
         validate_project_name(project)
         if project_data is not None:
             data, text, source = project_data
@@ -312,7 +312,7 @@ def load_layers(
         if not isinstance(agents, dict):
             raise ConfigError("agents must be a table of [agents.NAME] tables", file=source, key="agents")
         layers.append(Layer("project", source, {k: v for k, v in data.items() if k != "agents"}, text))
-        if agent:
+        if agent is not None:
             validate_project_name(agent, "agent")
             agent_data = agents.get(agent, {})
             if not isinstance(agent_data, dict):

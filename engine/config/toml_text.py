@@ -15,6 +15,7 @@ from typing import Any
 from engine.errors import ConfigError
 
 _AT_LINE = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+_AT_END = re.compile(r"\s*\(at end of document\)")
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEYLINE = re.compile(r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
 MAX_CONFIG_BYTES = 1_000_000
@@ -59,7 +60,9 @@ def parse_toml(text: str, file: str) -> dict[str, Any]:
         message = str(exc)
         found = _AT_LINE.search(message)
         line = int(found.group(1)) if found else None
-        message = _AT_LINE.sub("", message)
+        if line is None and _AT_END.search(message):
+            line = len(text.rstrip().splitlines()) or 1
+        message = _AT_END.sub(" (at end of file)", _AT_LINE.sub("", message))
         raise ConfigError(f"invalid TOML: {message}", file=file, line=line) from None
     except RecursionError:
         raise ConfigError("invalid TOML: nested too deeply", file=file) from None

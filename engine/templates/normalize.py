@@ -1,0 +1,122 @@
+"""Task text normalisation and tokenisation, shared by patterns and the matcher.
+
+A task is normalised before matching:
+
+1. Unicode NFKC, typographic quotes become ASCII quotes.
+2. Surrounding whitespace and trailing punctuation (``. ! ? ; , :``) are stripped.
+3. The text is split into tokens. Whitespace between tokens is insignificant (equivalent to
+   collapsing it). Token kinds: a quoted string (``'...'`` or ``"..."`` on one line), an
+   http(s) URL, a number (``-12``, ``0.5``, ``1e3``), a word (letters, digits, ``_``), or a
+   single punctuation character.
+4. Literal words compare case-folded; slot values keep the task's original spelling.
+5. :data:`FILLER_WORDS` and the punctuation in :data:`SKIPPABLE_PUNCT` may be dropped from the
+   task wherever a pattern does not consume them. Filler words are also dropped from patterns,
+   so they never carry meaning on either side.
+
+Tasks longer than :data:`MAX_TASK_CHARS` never match (nothing sensible is that long, and it
+bounds matching time).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+#: Words that may be dropped from a task: articles, politeness, the language name, and request
+#: verbs. Deliberately small: anything that can change meaning (not, without, and, with, for,
+#: to, async, ...) is NOT here.
+FILLER_WORDS: frozenset[str] = frozenset(
+    {"a", "an", "the", "please", "python", "write", "create", "generate", "make", "me"}
+)
+
+#: Punctuation that may separate words without meaning (``enum Color with members: red``).
+SKIPPABLE_PUNCT: frozenset[str] = frozenset({",", ":"})
+
+TRAILING_PUNCT = ".!?;,:"
+MAX_TASK_CHARS = 2000
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<quoted>"[^"\n]*"|'[^'\n]*')
+    |(?P<url>https?://[^\s"'<>`{}|\\^]+)
+    |(?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
+    |(?P<word>[^\W\d]\w*|\d\w*)
+    |(?P<punct>\S)
+    """,
+    re.VERBOSE,
+)
+
+
+class Token:
+    """One token of a normalised task."""
+
+    __slots__ = ("kind", "text", "fold", "start", "end", "skippable")
+
+    def __init__(self, kind: str, text: str, start: int, end: int) -> None:
+        """Build a token; ``fold`` is the case-folded text for words and numbers."""
+        self.kind = kind
+        self.text = text
+        self.fold = text.casefold() if kind in ("word", "number") else text
+        self.start = start
+        self.end = end
+        self.skippable = (kind == "word" and self.fold in FILLER_WORDS) or (
+            kind == "punct" and text in SKIPPABLE_PUNCT
+        )
+
+    def __repr__(self) -> str:
+        """Debug representation."""
+        return f"Token({self.kind}, {self.text!r})"
+
+
+class NormalizedTask:
+    """A task ready for matching: text, tokens and the set of its content words.
+
+    ``skip_to[i]`` is the first index >= i whose token is not skippable (``len(tokens)`` if
+    none), which lets patterns skip fillers in O(1). ``cache`` memoises slot parses across all
+    the patterns tried against this task.
+    """
+
+    __slots__ = ("original", "text", "tokens", "words", "skip_to", "too_long", "cache")
+
+    def __init__(self, task: str) -> None:
+        """Normalise ``task``."""
+        self.original = task
+        self.cache: dict[tuple[str, int, int], object] = {}
+        self.too_long = len(task) > MAX_TASK_CHARS
+        if self.too_long:
+            self.text = ""
+            self.tokens: tuple[Token, ...] = ()
+        else:
+            self.text = normalize_text(task)
+            self.tokens = tuple(
+                Token(m.lastgroup or "punct", m.group(), m.start(), m.end())
+                for m in _TOKEN_RE.finditer(self.text)
+            )
+        self.words: frozenset[str] = frozenset(
+            t.fold for t in self.tokens if t.kind in ("word", "number") and not t.skippable
+        )
+        n = len(self.tokens)
+        skip_to = [n] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            skip_to[i] = skip_to[i + 1] if self.tokens[i].skippable else i
+        self.skip_to = skip_to
+
+    def span_text(self, start: int, end: int) -> str:
+        """The task's text from token ``start`` to token ``end - 1`` inclusive."""
+        return self.text[self.tokens[start].start : self.tokens[end - 1].end]
+
+
+def normalize_text(task: str) -> str:
+    """NFKC, ASCII quotes, and no surrounding whitespace or trailing punctuation."""
+    text = unicodedata.normalize("NFKC", task).translate(_QUOTES).strip()
+    while text and text[-1] in TRAILING_PUNCT:
+        text = text[:-1].rstrip()
+    return text
+
+
+def content_words(task: str | NormalizedTask) -> frozenset[str]:
+    """Case-folded words and numbers of a task, without filler words."""
+    nt = task if isinstance(task, NormalizedTask) else NormalizedTask(task)
+    return nt.words

@@ -1,0 +1,524 @@
+"""Typed slots: how a slot's value is parsed from task text and checked as plain data.
+
+Slot grammar (inside a pattern's braces, ``{name:TYPE}``)::
+
+    identifier                 one Python identifier as written (CamelCase or snake_case);
+                               ASCII, not a keyword, not all underscores, no leading "__",
+                               at most 80 characters, not a type name of the type grammar
+                               (int, str, list, Path, ...)
+    identifier(!a,!b)          ... and not one of the reserved names a, b
+    dotted_name                identifiers joined by dots, no spaces: pkg.module.sub
+    string                     a quoted literal, '...' or "..." on one line; the value is the
+                               text between the quotes (control characters rejected)
+    string(MIN..MAX)           ... whose length is within MIN..MAX (either bound optional)
+    word                       ONE bare word, no spaces or quotes: letters, digits, "_", and
+                               "." or "-" inside (utf-8, my-tool, v2.1); at most 64 characters
+    integer / integer(LO..HI)  -12, 0, 300 (no "+", no separators) -> int
+    number / number(LO..HI)    an integer or decimal, optional exponent -> float (finite)
+    url                        an http(s) URL, bare or quoted, with a host and no credentials
+    choice(a|b|c)              exactly one of the listed words (case-folded) -> that word
+    identifier_list            "a", "a and b", "a, b and c", "a, b, and c": identifiers that
+                               start with a letter, at most
+                               one "and" and only before the last item; no duplicates
+                               (case-insensitively, ignoring "_")
+    field_list                 "number: int, customer: str and total: float" -> list of
+                               (name, type) pairs; same separators as identifier_list; names
+                               are identifiers without a leading "_" that do not shadow a type
+                               name; types follow :mod:`engine.templates.typeexpr`
+    field_list(T1,T2,!name)    ... where only the type names T1, T2 (and None in a union) may
+                               be used, and the field names after "!" are reserved (rejected)
+
+Strings are only ever taken from quotes: a bare word is a ``word``. Every bound value is plain
+data (str, int, float, list[str], list[tuple[str, str]]); templates receive nothing else.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from engine.templates.errors import SlotError
+from engine.templates.typeexpr import ALIASES, TYPE_NAMES, TypeParser, parse_type, tokenize
+
+_IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORD_RE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.\-]{0,62}[A-Za-z0-9_])?")
+_INT_RE = re.compile(r"-?\d{1,18}")
+_NUM_RE = re.compile(r"-?\d{1,18}(?:\.\d{1,18})?(?:[eE][-+]?\d{1,3})?")
+_HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+_URL_CHARS_RE = re.compile(r"[A-Za-z0-9._~:/?#\[\]!$&()*+,;=%-]+")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_SPEC_RE = re.compile(r"\s*([a-z_]+)\s*(?:\((.*)\))?\s*", re.DOTALL)
+_CHOICE_RE = re.compile(r"[a-z0-9_][a-z0-9_-]*")
+
+#: Field names that would shadow a type name used in annotations.
+RESERVED_FIELD_NAMES: frozenset[str] = frozenset(
+    n for n in (*TYPE_NAMES, *ALIASES, "Optional", "Union") if n != "None"
+)
+MAX_ITEMS = 100
+
+
+def check_identifier(value: object, what: str = "identifier") -> str:
+    """Return ``value`` if it is an acceptable identifier, else raise :class:`SlotError`."""
+    if not isinstance(value, str) or not _IDENT_RE.fullmatch(value):
+        raise SlotError(f"{value!r} is not a Python {what}")
+    if keyword.iskeyword(value):
+        raise SlotError(f"{value!r} is a Python keyword")
+    if value.startswith("__") or not value.strip("_"):
+        raise SlotError(f"{value!r} is not allowed as a {what}")
+    if len(value) > 80:
+        raise SlotError(f"{what} {value[:20]!r}... is too long")
+    return value
+
+
+class SlotType:
+    """Base class: ``parse`` reads task text, ``coerce`` checks plain data.
+
+    ``max_tokens`` bounds how many task tokens the slot may span (``None``: unbounded);
+    ``weight`` ranks how constraining the type is (used to break ties between matches).
+    """
+
+    kind = "abstract"
+    max_tokens: int | None = 1
+    weight = 1
+
+    @property
+    def spec(self) -> str:
+        """Canonical spelling, as written in a pattern."""
+        return self.kind
+
+    def parse(self, text: str) -> object:
+        """Parse the task text spanned by the slot."""
+        raise NotImplementedError
+
+    def coerce(self, value: object) -> object:
+        """Check (and canonicalise) a plain-data value; raise :class:`SlotError` if wrong."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        """Debug representation."""
+        return f"SlotType({self.spec})"
+
+    def __eq__(self, other: object) -> bool:
+        """Slot types are equal when their canonical spellings are."""
+        return isinstance(other, SlotType) and other.spec == self.spec
+
+    def __hash__(self) -> int:
+        """Hash of the canonical spelling."""
+        return hash(self.spec)
+
+
+class IdentifierSlot(SlotType):
+    """A single Python identifier, kept as written; never a type name of the type grammar."""
+
+    kind = "identifier"
+    weight = 2
+
+    def __init__(self, forbidden: frozenset[str] = frozenset()) -> None:
+        """``forbidden``: names the template cannot use (they would shadow its imports)."""
+        self.forbidden = forbidden
+
+    @property
+    def spec(self) -> str:
+        """``identifier`` or ``identifier(!time,!logging)``."""
+        if not self.forbidden:
+            return "identifier"
+        return f"identifier({','.join('!' + n for n in sorted(self.forbidden))})"
+
+    def parse(self, text: str) -> object:
+        """Parse an identifier."""
+        return self.coerce(text)
+
+    def coerce(self, value: object) -> object:
+        """Check an identifier."""
+        name = check_identifier(value)
+        if name in RESERVED_FIELD_NAMES or name in self.forbidden:
+            raise SlotError(f"{name!r} cannot be used as a name here")
+        return name
+
+
+class DottedNameSlot(SlotType):
+    """A dotted module path such as ``app.services.billing``."""
+
+    kind = "dotted_name"
+    max_tokens = 31
+    weight = 2
+
+    def parse(self, text: str) -> object:
+        """Parse a dotted name."""
+        return self.coerce(text)
+
+    def coerce(self, value: object) -> object:
+        """Check a dotted name."""
+        if not isinstance(value, str) or len(value) > 200:
+            raise SlotError(f"{value!r} is not a dotted name")
+        for part in value.split("."):
+            check_identifier(part, "dotted name part")
+        return value
+
+
+class StringSlot(SlotType):
+    """A quoted string literal from the task; the value is the text between the quotes."""
+
+    kind = "string"
+
+    def __init__(self, min_len: int = 0, max_len: int = 200) -> None:
+        """Length bounds of the value."""
+        self.min_len = min_len
+        self.max_len = max_len
+
+    @property
+    def spec(self) -> str:
+        """``string`` or ``string(MIN..MAX)``."""
+        if (self.min_len, self.max_len) == (0, 200):
+            return "string"
+        return f"string({self.min_len}..{self.max_len})"
+
+    def parse(self, text: str) -> object:
+        """Parse ``'...'`` or ``"..."``."""
+        if len(text) < 2 or text[0] not in "'\"" or text[-1] != text[0] or text[0] in text[1:-1]:
+            raise SlotError(f"{text!r} is not a quoted string")
+        return self.coerce(text[1:-1])
+
+    def coerce(self, value: object) -> object:
+        """Check a string value."""
+        if not isinstance(value, str):
+            raise SlotError(f"{value!r} is not a string")
+        if _CONTROL_RE.search(value):
+            raise SlotError("control characters are not allowed in a string slot")
+        if not self.min_len <= len(value) <= self.max_len:
+            raise SlotError(f"string length must be {self.min_len}..{self.max_len}")
+        return value
+
+
+class WordSlot(SlotType):
+    """One bare word such as ``utf-8`` or ``my-tool``."""
+
+    kind = "word"
+    max_tokens = 16
+
+    def parse(self, text: str) -> object:
+        """Parse a bare word."""
+        return self.coerce(text)
+
+    def coerce(self, value: object) -> object:
+        """Check a bare word."""
+        if not isinstance(value, str) or not _WORD_RE.fullmatch(value):
+            raise SlotError(f"{value!r} is not a single bare word")
+        return value
+
+
+class _RangeSlot(SlotType):
+    def __init__(self, lo: float | None = None, hi: float | None = None) -> None:
+        self.lo = lo
+        self.hi = hi
+
+    @property
+    def spec(self) -> str:
+        if self.lo is None and self.hi is None:
+            return self.kind
+        fmt = (lambda v: "" if v is None else repr(v)) if self.kind == "number" else (
+            lambda v: "" if v is None else str(v)
+        )
+        return f"{self.kind}({fmt(self.lo)}..{fmt(self.hi)})"
+
+    def _check_range(self, value: float) -> None:
+        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            raise SlotError(f"{value!r} is outside {self.spec}")
+
+
+class IntegerSlot(_RangeSlot):
+    """An integer, optionally within a range."""
+
+    kind = "integer"
+    weight = 2
+
+    def parse(self, text: str) -> object:
+        """Parse an integer literal."""
+        if not _INT_RE.fullmatch(text):
+            raise SlotError(f"{text!r} is not an integer")
+        return self.coerce(int(text))
+
+    def coerce(self, value: object) -> object:
+        """Check an integer."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SlotError(f"{value!r} is not an integer")
+        self._check_range(value)
+        return value
+
+
+class NumberSlot(_RangeSlot):
+    """A finite number (as float), optionally within a range."""
+
+    kind = "number"
+    weight = 2
+
+    def parse(self, text: str) -> object:
+        """Parse a decimal literal."""
+        if not _NUM_RE.fullmatch(text):
+            raise SlotError(f"{text!r} is not a number")
+        return self.coerce(float(text))
+
+    def coerce(self, value: object) -> object:
+        """Check a number and return it as a float."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SlotError(f"{value!r} is not a number")
+        number = float(value)
+        if not math.isfinite(number):
+            raise SlotError("number must be finite")
+        self._check_range(number)
+        return number
+
+
+class UrlSlot(SlotType):
+    """An http(s) URL with a host, without credentials, spaces or quotes."""
+
+    kind = "url"
+    weight = 2
+
+    def parse(self, text: str) -> object:
+        """Parse a bare or quoted URL."""
+        if len(text) >= 2 and text[0] in "'\"" and text[-1] == text[0]:
+            text = text[1:-1]
+        return self.coerce(text)
+
+    def coerce(self, value: object) -> object:
+        """Check a URL."""
+        if not isinstance(value, str) or len(value) > 300 or not _URL_CHARS_RE.fullmatch(value):
+            raise SlotError(f"{value!r} is not an acceptable URL")
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError as exc:
+            raise SlotError(f"{value!r} is not a valid URL") from exc
+        host = parts.hostname or ""
+        if parts.scheme not in ("http", "https") or not _HOST_RE.fullmatch(host):
+            raise SlotError(f"{value!r} is not an http(s) URL with a host")
+        if "@" in parts.netloc:
+            raise SlotError("URLs with credentials are not accepted")
+        if port is not None and not 0 < port < 65536:
+            raise SlotError("bad port")
+        return value
+
+
+class ChoiceSlot(SlotType):
+    """Exactly one of a fixed set of words."""
+
+    kind = "choice"
+    weight = 3
+
+    def __init__(self, options: Sequence[str]) -> None:
+        """``options`` are lowercase words."""
+        self.options = tuple(options)
+
+    @property
+    def spec(self) -> str:
+        """``choice(a|b|c)``."""
+        return f"choice({'|'.join(self.options)})"
+
+    def parse(self, text: str) -> object:
+        """Parse one of the options, case-insensitively."""
+        return self.coerce(text.casefold())
+
+    def coerce(self, value: object) -> object:
+        """Check that the value is one of the options."""
+        if value not in self.options:
+            raise SlotError(f"{value!r} is not one of {', '.join(self.options)}")
+        return value
+
+
+def _split_list(tokens: list[str]) -> list[list[str]]:
+    """Split list tokens on depth-0 separators: ``,`` and one final ``and`` (or ``, and``)."""
+    items: list[list[str]] = [[]]
+    depth = 0
+    seen_and = False
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok == "[":
+            depth += 1
+        elif tok == "]":
+            depth -= 1
+        if depth == 0 and tok in (",", "and"):
+            if seen_and:
+                raise SlotError("'and' may only join the last item of a list")
+            if tok == ",":
+                if i + 1 < len(tokens) and tokens[i + 1] == "and":
+                    i += 1
+                    seen_and = True
+            else:
+                seen_and = True
+            if not items[-1]:
+                raise SlotError("empty item in list")
+            items.append([])
+        else:
+            items[-1].append(tok)
+        i += 1
+    if not items[-1]:
+        raise SlotError("empty item in list")
+    if len(items) > MAX_ITEMS:
+        raise SlotError(f"more than {MAX_ITEMS} items")
+    return items
+
+
+class IdentifierListSlot(SlotType):
+    """``a, b and c`` -> ``["a", "b", "c"]``."""
+
+    kind = "identifier_list"
+    max_tokens = None
+
+    def parse(self, text: str) -> object:
+        """Parse a natural-language list of identifiers."""
+        items = _split_list(tokenize(text))
+        if any(len(item) != 1 for item in items):
+            raise SlotError("each list item must be one identifier")
+        return self.coerce([item[0] for item in items])
+
+    def coerce(self, value: object) -> object:
+        """Check a list of unique identifiers."""
+        if not isinstance(value, (list, tuple)) or not value or len(value) > MAX_ITEMS:
+            raise SlotError("expected a non-empty list of identifiers")
+        seen: set[str] = set()
+        for item in value:
+            check_identifier(item)
+            if not str(item)[0].isalpha():
+                raise SlotError(f"list item {item!r} must start with a letter")
+            key = str(item).replace("_", "").casefold()
+            if key in seen:
+                raise SlotError(f"duplicate item {item!r}")
+            seen.add(key)
+        return list(value)
+
+
+class FieldListSlot(SlotType):
+    """``number: int, customer: str`` -> ``[("number", "int"), ("customer", "str")]``."""
+
+    kind = "field_list"
+    max_tokens = None
+
+    def __init__(
+        self, allowed: frozenset[str] | None = None, forbidden: frozenset[str] = frozenset()
+    ) -> None:
+        """``allowed`` type names (``None``: all of the grammar), ``forbidden`` field names."""
+        self.allowed = allowed
+        self.forbidden = forbidden
+
+    @property
+    def spec(self) -> str:
+        """``field_list`` or ``field_list(int,str,!id)``."""
+        if self.allowed is None and not self.forbidden:
+            return "field_list"
+        args = sorted(self.allowed or ()) + [f"!{n}" for n in sorted(self.forbidden)]
+        return f"field_list({','.join(args)})"
+
+    def parse(self, text: str) -> object:
+        """Parse ``name: type`` items."""
+        fields: list[tuple[str, str]] = []
+        for item in _split_list(tokenize(text)):
+            if len(item) < 3 or item[1] != ":":
+                raise SlotError("each field must be written 'name: type'")
+            parser = TypeParser(item[2:], self.allowed)
+            type_text, pos = parser.parse(0)
+            if pos != len(item) - 2:
+                raise SlotError(f"unexpected {item[2 + pos]!r} in the type of {item[0]!r}")
+            fields.append((item[0], type_text))
+        return self.coerce(fields)
+
+    def coerce(self, value: object) -> object:
+        """Check a list of (name, type) pairs; types are canonicalised."""
+        if not isinstance(value, (list, tuple)) or not value or len(value) > MAX_ITEMS:
+            raise SlotError("expected a non-empty list of (name, type) pairs")
+        fields: list[tuple[str, str]] = []
+        names: set[str] = set()
+        for pair in value:
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise SlotError(f"{pair!r} is not a (name, type) pair")
+            name, type_text = pair
+            check_identifier(name, "field name")
+            if name.startswith("_") or name in RESERVED_FIELD_NAMES or name in self.forbidden:
+                raise SlotError(f"{name!r} cannot be used as a field name here")
+            if name in names:
+                raise SlotError(f"duplicate field {name!r}")
+            names.add(name)
+            if not isinstance(type_text, str):
+                raise SlotError(f"type of {name!r} must be a string")
+            fields.append((name, parse_type(type_text, self.allowed)))
+        return fields
+
+
+def _parse_bound(text: str, kind: str) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return int(text) if kind == "integer" else float(text)
+    except ValueError as exc:
+        raise SlotError(f"bad {kind} bound {text!r}") from exc
+
+
+def _parse_range(args: str, kind: str) -> tuple[float | None, float | None]:
+    if ".." not in args:
+        raise SlotError(f"{kind}(...) takes a range LO..HI")
+    lo_text, hi_text = args.split("..", 1)
+    lo, hi = _parse_bound(lo_text, kind), _parse_bound(hi_text, kind)
+    if lo is not None and hi is not None and lo > hi:
+        raise SlotError(f"empty range {args!r}")
+    return lo, hi
+
+
+@lru_cache(maxsize=1024)
+def parse_slot_type(spec: str) -> SlotType:
+    """Parse a slot type spelling (see the module docstring); results are shared."""
+    m = _SPEC_RE.fullmatch(spec)
+    if m is None:
+        raise SlotError(f"bad slot type {spec!r}")
+    kind, args = m.group(1), m.group(2)
+    simple: dict[str, type[SlotType]] = {
+        "dotted_name": DottedNameSlot,
+        "word": WordSlot,
+        "url": UrlSlot,
+        "identifier_list": IdentifierListSlot,
+    }
+    if kind in simple:
+        if args is not None:
+            raise SlotError(f"slot type {kind} takes no arguments")
+        return simple[kind]()
+    if kind == "identifier":
+        if args is None:
+            return IdentifierSlot()
+        names = [a.strip() for a in args.split(",")]
+        if not all(n.startswith("!") for n in names):
+            raise SlotError(f"identifier(...) only takes !reserved names: {spec!r}")
+        return IdentifierSlot(frozenset(check_identifier(n[1:]) for n in names))
+    if kind == "string":
+        if args is None:
+            return StringSlot()
+        lo, hi = _parse_range(args, "integer")
+        return StringSlot(int(lo or 0), int(200 if hi is None else hi))
+    if kind in ("integer", "number"):
+        lo, hi = _parse_range(args, kind) if args is not None else (None, None)
+        return IntegerSlot(lo, hi) if kind == "integer" else NumberSlot(lo, hi)
+    if kind == "choice":
+        options = [o.strip().casefold() for o in (args or "").split("|")]
+        if not options or not all(_CHOICE_RE.fullmatch(o) for o in options):
+            raise SlotError(f"choice needs words separated by '|': {spec!r}")
+        if len(set(options)) != len(options):
+            raise SlotError(f"duplicate option in {spec!r}")
+        return ChoiceSlot(options)
+    if kind == "field_list":
+        if args is None:
+            return FieldListSlot()
+        allowed: set[str] = set()
+        forbidden: set[str] = set()
+        for arg in (a.strip() for a in args.split(",")):
+            if arg.startswith("!"):
+                forbidden.add(check_identifier(arg[1:], "field name"))
+            elif arg in TYPE_NAMES or arg in ALIASES:
+                allowed.add(ALIASES.get(arg, arg))
+            else:
+                raise SlotError(f"unknown type {arg!r} in {spec!r}")
+        return FieldListSlot(frozenset(allowed) if allowed else None, frozenset(forbidden))
+    raise SlotError(f"unknown slot type {kind!r}")

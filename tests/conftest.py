@@ -1,0 +1,32 @@
+"""Shared fixtures. Every test runs with its own TEMPLAR_HOME and no provider keys or
+TEMPLAR_* settings from the outer environment; litellm is forced offline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from engine.paths import Paths
+
+os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+KEY_VARS = ("GEMINI_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY")
+
+
+@pytest.fixture(autouse=True)
+def templar_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
+    for name in list(os.environ):
+        if name.startswith("TEMPLAR_") or name in KEY_VARS:
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    monkeypatch.setenv("TEMPLAR_HOME", str(home))
+    return Paths.from_env()
+
+
+@pytest.fixture
+def paths(templar_home: Paths) -> Paths:
+    return templar_home.ensure()
