@@ -133,8 +133,12 @@ class TaskPattern:
         "slot_weight",
     )
 
-    def __init__(self, text: str) -> None:
-        """Parse ``text``; raise :class:`PatternError` if it is malformed."""
+    def __init__(self, text: str, types: Mapping[str, str] | None = None) -> None:
+        """Parse ``text``; raise :class:`PatternError` if it is malformed.
+
+        A slot may be written ``{name}`` without a type when ``types`` (e.g. a template's
+        parameter types) gives it one.
+        """
         self.text = text
         elements: list[Literal | Slot] = []
         names: set[str] = set()
@@ -145,7 +149,7 @@ class TaskPattern:
             if kind == "bad":
                 raise PatternError(f"unexpected {m.group()!r} in pattern {text!r}")
             if kind == "slot":
-                elements.append(self._slot(m.group("slot"), names, text))
+                elements.append(self._slot(m.group("slot"), names, text, types or {}))
             elif kind == "word":
                 word = m.group().casefold()
                 if word not in FILLER_WORDS:
@@ -179,11 +183,13 @@ class TaskPattern:
         return frozenset(words)
 
     @staticmethod
-    def _slot(inner: str, names: set[str], text: str) -> Slot:
+    def _slot(inner: str, names: set[str], text: str, types: Mapping[str, str]) -> Slot:
         name, sep, type_spec = inner.partition(":")
         name = name.strip()
         if not sep:
-            raise PatternError(f"slot {{{inner}}} needs a type: {{name:type}} in {text!r}")
+            if name not in types:
+                raise PatternError(f"slot {{{inner}}} needs a type: {{name:type}} in {text!r}")
+            type_spec = types[name]
         try:
             check_identifier(name, "slot name")
             slot_type = parse_slot_type(type_spec.strip())

@@ -40,7 +40,12 @@ _TAG_OPEN_RE = re.compile(r"\{(?=[{%#])")
 
 def py_repr(value: object) -> str:
     """A Python literal for plain data; raise for anything else (or non-finite floats)."""
-    if value is None or isinstance(value, (bool, int, str)):
+    if isinstance(value, str):
+        literal = repr(value)
+        if literal[0] == "'" and '"' not in value:  # prefer double quotes, like black/ruff
+            literal = f'"{literal[1:-1]}"'
+        return literal
+    if value is None or isinstance(value, (bool, int)):
         return repr(value)
     if isinstance(value, float):
         if not math.isfinite(value):

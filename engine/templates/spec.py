@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Final
 
-from engine.templates.errors import BindingError, RenderError, SlotError, SpecError
+from engine.templates.errors import BindingError, PatternError, RenderError, SlotError, SpecError
 from engine.templates.pattern import Match, TaskPattern
 from engine.templates.render import compile_body, render_body
 from engine.templates.slots import SlotType, check_identifier, parse_slot_type
@@ -114,7 +114,13 @@ class TemplateSpec:
     def __post_init__(self) -> None:
         """Parse pattern strings and check the spec is consistent."""
         set_ = object.__setattr__
-        patterns = tuple(p if isinstance(p, TaskPattern) else TaskPattern(p) for p in self.patterns)
+        types = {p.name: p.type for p in self.params}
+        try:
+            patterns = tuple(
+                p if isinstance(p, TaskPattern) else TaskPattern(p, types) for p in self.patterns
+            )
+        except PatternError as exc:
+            raise SpecError(f"template {self.name!r}: {exc}") from exc
         set_(self, "patterns", patterns)
         set_(self, "params", tuple(self.params))
         set_(self, "examples", tuple(self.examples))

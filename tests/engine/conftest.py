@@ -1,0 +1,86 @@
+"""An engine on a temp dir whose three providers point at the loopback fake server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from engine.paths import Paths
+from engine.service import Engine
+from tests.fakes import FakeProviderServer
+
+FAKE_KEY = "fake-KEY-templar-0xC0FFEE-do-not-leak"
+PROVIDERS = {"gemini": "gemini/gemini-2.5-flash", "openai": "openai/gpt-4o-mini", "anthropic": "anthropic/claude-haiku-4-5"}
+
+
+@pytest.fixture(scope="session")
+def _server() -> Iterator[FakeProviderServer]:
+    with FakeProviderServer(hang_limit=10) as server:
+        yield server
+
+
+@pytest.fixture
+def fake(_server: FakeProviderServer) -> FakeProviderServer:
+    _server.reset()
+    return _server
+
+
+def user_settings(fake: FakeProviderServer, *, extra: str = "", timeout: float = 5.0, order: str = "") -> str:
+    lines = []
+    for name, model in PROVIDERS.items():
+        lines += [
+            f"[providers.{name}]",
+            f'model = "{model}"',
+            f'api_base = "{fake.api_base(name)}"',
+            f'api_key_env = "{name.upper()}_API_KEY"',
+            f"timeout_s = {timeout}",
+            "",
+        ]
+    lines += ["[chain]", "jitter = 0.0", "cooldown_failures = 100"]
+    if order:
+        lines.append(f"order = {order}")
+    return "\n".join(lines) + "\n" + extra
+
+
+class Sleeps:
+    """An injected sleep: records each delay and returns at once."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def keys(monkeypatch: pytest.MonkeyPatch) -> str:
+    for name in PROVIDERS:
+        monkeypatch.setenv(f"{name.upper()}_API_KEY", FAKE_KEY)
+    return FAKE_KEY
+
+
+@pytest.fixture
+def make_engine(paths: Paths, fake: FakeProviderServer, sleeps: Sleeps, keys: str) -> Iterator[Any]:
+    engines: list[Engine] = []
+
+    def build(extra: str = "", **kwargs: Any) -> Engine:
+        paths.user_settings.write_text(user_settings(fake, extra=extra, **kwargs), encoding="utf-8")
+        engine = Engine.from_settings(paths, sleep=sleeps)
+        engines.append(engine)
+        return engine
+
+    yield build
+    for engine in engines:
+        engine.close()
+
+
+@pytest.fixture
+def engine(make_engine: Any) -> Engine:
+    return make_engine()
