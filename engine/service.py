@@ -18,12 +18,13 @@ from engine import cache as response_cache
 from engine.budget.book import BudgetBook, BudgetStatus, budget_refs, day_of
 from engine.config import ResolvedConfig, load_config
 from engine.config.schema import Settings
-from engine.events import Emit, Event, Finished, LookupResult
+from engine.events import Emit, Event, Finished, LookupResult, ValidationDone
 from engine.llm.chain import ChainRequest, CooldownBoard, ProviderChain, Sleep
 from engine.paths import Paths
 from engine.store.db import Store, sqlite_url
 from engine.store.models import LedgerEntry
 from engine.text import clean_task, extract_code
+from engine.validation import ValidationPolicy, validate_async
 
 DEFAULT_PROJECT = "default"
 DEFAULT_AGENT = "default"
@@ -173,7 +174,9 @@ class Engine:
             record,
         )
         code = extract_code(result.text, settings.generation.language)
-        if settings.cache.enabled and code.strip() and _compiles(code, settings.generation.language):
+        report = await validate_async(code, policy=validation_policy(settings))
+        record(ValidationDone(report.ok, report.score, len(report.findings)))
+        if settings.cache.enabled and code.strip() and report.ok:
             await self.store.run(
                 response_cache.put, key, provider=result.provider, model=result.model, text=result.text, code=code,
                 tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_micros=result.cost_micros,
@@ -184,6 +187,7 @@ class Engine:
         return GenerationResult(
             request_id, "llm", code, result.text, result.provider, result.model, result.attempts,
             result.cost_micros, 0, result.tokens_in, result.tokens_out, latency, events,
+            extra={"validation": report.to_dict()},
         )
 
     async def generate_events(self, task: str, **kwargs: Any) -> AsyncIterator[Event | GenerationResult]:
@@ -230,11 +234,9 @@ class Engine:
         return await self.store.run(self.book.status, refs, settings.alerts.thresholds())
 
 
-def _compiles(code: str, language: str) -> bool:
-    if language != "python":
-        return True
-    try:
-        compile(code, "<answer>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
-        return False
-    return True
+def validation_policy(settings: Settings) -> ValidationPolicy:
+    v = settings.validation
+    return ValidationPolicy(
+        block_severity=v.block_severity, min_type_hint_coverage=v.min_type_hint_coverage,
+        min_docstring_coverage=v.min_docstring_coverage, coverage_blocks=v.coverage_blocks,
+    )

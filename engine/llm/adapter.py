@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from engine.config.schema import ProviderSettings
+from engine.llm.failures import EmptyAnswer
 
 _OFFLINE_ENV = {
     "LITELLM_OFFLINE_MODE": "true",
@@ -89,6 +90,8 @@ async def complete(
     if on_text is None:
         response = await lib.acompletion(messages=messages, **kwargs)
         text = response.choices[0].message.content or ""
+        if not text.strip():
+            raise EmptyAnswer()
         usage = getattr(response, "usage", None)
         if usage is not None and getattr(usage, "prompt_tokens", None) is not None:
             return Completion(text, int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0), True)
@@ -110,6 +113,8 @@ async def complete(
         if usage is not None and getattr(usage, "prompt_tokens", None):
             tokens_in, tokens_out = int(usage.prompt_tokens), int(usage.completion_tokens or 0)
     text = "".join(parts)
+    if not text.strip():
+        raise EmptyAnswer()
     if tokens_in is None:
         return Completion(text, count_tokens(provider.model, messages), count_text_tokens(provider.model, text), False)
     return Completion(text, tokens_in, tokens_out or 0, True)

@@ -14,7 +14,12 @@ tests/fakes/provider_server.py for the table per wire format):
     bad_request     no           next provider 400, 422
     not_found       no           next provider unknown model (404)
     context_window  no           next provider prompt longer than the model accepts
+    empty           yes          next provider 200 with no text (a broken stream event)
     unknown         no           next provider anything else
+
+litellm wraps some mid-stream failures in ``MidStreamFallbackError`` (a subclass of
+``ServiceUnavailableError``); the wrapped ``original_exception`` is classified instead, keeping
+the outer ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-RETRYABLE = frozenset({"rate_limit", "server_error", "unavailable", "timeout", "connection"})
+RETRYABLE = frozenset({"rate_limit", "server_error", "unavailable", "timeout", "connection", "empty"})
 
 _BY_CLASS = (
     ("ContextWindowExceededError", "context_window"),
@@ -56,7 +61,17 @@ class Failure:
         return self.error_class in RETRYABLE
 
 
+class EmptyAnswer(Exception):
+    """A provider answered 200 with no text at all."""
+
+
 def classify(exc: BaseException) -> Failure:
+    inner = getattr(exc, "original_exception", None)
+    if "MidStreamFallbackError" in {cls.__name__ for cls in type(exc).__mro__} and isinstance(inner, BaseException):
+        failure = classify(inner)
+        return Failure(failure.error_class, failure.message, failure.status_code, failure.retry_after_s or retry_after(exc))
+    if isinstance(exc, EmptyAnswer):
+        return Failure("empty", "the provider returned an empty answer")
     names = [cls.__name__ for cls in type(exc).__mro__]
     status = _status(exc)
     message = _message(exc)

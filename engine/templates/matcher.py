@@ -192,6 +192,8 @@ class TemplateIndex:
     def similar(self, task: str, limit: int = 5, min_score: float = 0.25) -> list[Similar]:
         """Templates whose literal words resemble the task but that do not match it.
 
+        Templates that match the task (through any pattern) are never listed.
+
         One entry per template (its closest pattern), best first, scored by
         :meth:`TaskPattern.similarity`.
         """
@@ -213,18 +215,17 @@ class TemplateIndex:
         if not counts:
             for word in common:
                 counts.update(postings[word][:cap])
+        served = {m.template.name for m in self.match_all(task) if m.template is not None}
         best: dict[str, Similar] = {}
         for eid, _ in counts.most_common(limit * 20):
             entry = self._entries.get(eid)
-            if entry is None:
+            if entry is None or entry[0].name in served:
                 continue
             spec, pattern = entry
             score = pattern.similarity(nt)
             if score < min_score:
                 continue
             missing = pattern.missing_words(nt)
-            if not missing and pattern.match(nt) is not None:
-                continue
             previous = best.get(spec.name)
             if previous is None or score > previous.score:
                 extra = tuple(sorted(nt.words - pattern.literal_words))

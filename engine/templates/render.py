@@ -150,6 +150,8 @@ def render_body(body: str, bindings: Mapping[str, object]) -> str:
             if size > MAX_OUTPUT_CHARS:
                 raise RenderError(f"rendered output exceeds {MAX_OUTPUT_CHARS} characters")
             pieces.append(piece)
-    except TemplateError as exc:
-        raise RenderError(f"rendering failed: {exc}") from exc
+    except RenderError:
+        raise
+    except Exception as exc:  # undefined names, sandbox refusals, errors in the body itself
+        raise RenderError(f"rendering failed: {type(exc).__name__}: {exc}") from exc
     return "".join(pieces)

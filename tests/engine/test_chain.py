@@ -258,3 +258,23 @@ async def test_api_key_reaches_provider_but_never_the_database_or_events(make_en
     blob += b"".join(p.read_bytes() for p in paths.config_dir.rglob("*") if p.is_file())
     assert keys.encode() not in blob
     assert keys not in repr(result.to_dict())
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    ("fault", "error_class"),
+    [(Fault.rate_limit(retry_after=0.5), "rate_limit"), (Fault.server_error(), "server_error"), (Fault.malformed(), None)],
+    ids=["429", "500", "malformed"],
+)
+async def test_streaming_faults_are_classified_and_retried(make_engine, fake, sleeps, fmt, fault, error_class) -> None:
+    engine = make_engine(order=only(fmt))
+    fake.enqueue(fmt, fault, Reply(text="```python\nX = 1\n```"))
+    events: list = []
+    result = await engine.generate(TASK, stream=True, emit=events.append)
+    failed = [e for e in events if isinstance(e, AttemptFailed)]
+    assert len(failed) == 1 and failed[0].retryable
+    if error_class:
+        assert failed[0].error_class == error_class
+    assert result.code == "X = 1\n" and fake.count(fmt) == 2
+    if error_class == "rate_limit":
+        assert sleeps.delays == [0.5]
