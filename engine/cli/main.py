@@ -72,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", metavar="FILE", help="also write the code to FILE")
     p.set_defaults(handler="engine.cli.commands:cmd_generate")
 
+    p = sub.add_parser(
+        "validate", help="check code for syntax, security, type hints and docstrings (never runs it)",
+        formatter_class=_Formatter, epilog="exit code 5 when a finding blocks; example: templar validate app.py --json",
+    )
+    p.add_argument("path", help="a Python file, or - for stdin")
+    _add_scope(p)
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.validate_cmd:cmd_validate")
+
     cfg = sub.add_parser("config", help="show, explain and change settings", formatter_class=_Formatter)
     csub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     p = csub.add_parser("show", help="every effective setting and the level that set it")
@@ -174,6 +183,11 @@ def main(argv: list[str] | None = None, launch_app: Callable[[], int] | None = N
     except KeyboardInterrupt:
         print("templar: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # stdout was closed early (`templar stats --json | head`): exit quietly, like SIGPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, no traceback
         if os.environ.get("TEMPLAR_DEBUG"):
             raise

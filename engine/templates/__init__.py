@@ -1,5 +1,7 @@
 """Templates: task patterns with typed slots, sandboxed rendering, an index, a built-in pack.
 
+Usage::
+
     from engine.templates import TemplateIndex, load_builtin_pack
     index = TemplateIndex(load_builtin_pack())
     m = index.match("dataclass Invoice with fields number: int, total: float")
@@ -9,7 +11,13 @@
 from __future__ import annotations
 
 from engine.templates.builtin import load_builtin_pack
-from engine.templates.errors import BindingError, PatternError, RenderError, SlotError, SpecError
+from engine.templates.errors import (
+    BindingError,
+    PatternError,
+    RenderError,
+    SlotError,
+    SpecError,
+)
 from engine.templates.matcher import Similar, TemplateIndex
 from engine.templates.normalize import FILLER_WORDS, NormalizedTask
 from engine.templates.pattern import Match, TaskPattern

@@ -14,6 +14,7 @@ the top, the task is ambiguous and ``match`` returns ``None`` -- precision over 
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -21,7 +22,7 @@ from threading import RLock
 
 from engine.templates.errors import BindingError
 from engine.templates.normalize import NormalizedTask
-from engine.templates.pattern import Match, TaskPattern
+from engine.templates.pattern import Match, TaskPattern, word_set
 from engine.templates.spec import TemplateSpec
 
 
@@ -47,13 +48,16 @@ class TemplateIndex:
         """Index ``specs``; a later spec with the same name replaces an earlier one."""
         self._lock = RLock()
         self._specs: dict[str, TemplateSpec] = {}
-        self._entries: dict[int, tuple[TemplateSpec, TaskPattern]] = {}
-        self._entry_ids: dict[str, list[int]] = {}
-        self._anchor: dict[str, list[int]] = {}
-        self._anchor_of: dict[int, frozenset[str]] = {}
-        self._postings: dict[str, list[int]] = {}
+        # An entry id is a position in these parallel lists; ``None`` once removed. Posting
+        # lists are compact arrays of entry ids (memory at 100k templates).
+        self._spec_of: list[TemplateSpec | None] = []
+        self._pattern_of: list[TaskPattern | None] = []
+        self._live = 0
+        self._first_entry: dict[str, int] = {}
+        self._anchor: dict[str, array[int]] = {}
+        self._anchor_of: list[frozenset[str] | None] = []
+        self._postings: dict[str, array[int]] = {}
         self._df: Counter[str] = Counter()
-        self._next_id = 0
         self._balanced_at = 0
         self.add_many(specs)
 
@@ -78,7 +82,7 @@ class TemplateIndex:
     @property
     def pattern_count(self) -> int:
         """Number of indexed patterns."""
-        return len(self._entries)
+        return self._live
 
     def add(self, spec: TemplateSpec) -> None:
         """Index one template (replacing a template of the same name)."""
@@ -92,18 +96,19 @@ class TemplateIndex:
                 if spec.name in self._specs:
                     self.remove(spec.name)
                 self._specs[spec.name] = spec
-                ids = self._entry_ids.setdefault(spec.name, [])
+                self._first_entry[spec.name] = len(self._spec_of)
                 for pattern in spec.patterns:
-                    eid = self._next_id
-                    self._next_id += 1
-                    self._entries[eid] = (spec, pattern)
-                    ids.append(eid)
+                    eid = len(self._spec_of)
+                    self._spec_of.append(spec)
+                    self._pattern_of.append(pattern)
+                    self._anchor_of.append(None)
+                    self._live += 1
                     new.append(eid)
                     for group in _required_groups(pattern):
                         self._df.update(group)
                     for word in pattern.literal_words:
-                        self._postings.setdefault(word, []).append(eid)
-            if len(self._entries) >= 2 * max(self._balanced_at, 512):
+                        self._postings.setdefault(word, array("I")).append(eid)
+            if self._live >= 2 * max(self._balanced_at, 512):
                 self._rebalance()
             else:
                 for eid in new:
@@ -115,29 +120,37 @@ class TemplateIndex:
             spec = self._specs.pop(name, None)
             if spec is None:
                 return False
-            for eid in self._entry_ids.pop(name, []):
-                _, pattern = self._entries.pop(eid)
+            first = self._first_entry.pop(name)
+            for eid in range(first, first + len(spec.patterns)):
+                pattern = self._pattern_of[eid]
+                if pattern is None:
+                    continue
+                self._spec_of[eid] = self._pattern_of[eid] = None
+                self._live -= 1
                 for group in _required_groups(pattern):
                     self._df.subtract(group)
                 for word in pattern.literal_words:
                     _discard(self._postings, word, eid)
-                for word in self._anchor_of.pop(eid, frozenset()):
+                for word in self._anchor_of[eid] or ():
                     _discard(self._anchor, word, eid)
+                self._anchor_of[eid] = None
             return True
 
     def _file_anchor(self, eid: int) -> None:
-        _, pattern = self._entries[eid]
-        group = min(_required_groups(pattern), key=lambda g: (sum(self._df[w] for w in g), sorted(g)))
+        pattern = self._pattern_of[eid]
+        if pattern is None:
+            return
+        df = self._df
+        group = min(_required_groups(pattern), key=lambda g: (sum(df[w] for w in g), sorted(g)))
         self._anchor_of[eid] = group
         for word in group:
-            self._anchor.setdefault(word, []).append(eid)
+            self._anchor.setdefault(word, array("I")).append(eid)
 
     def _rebalance(self) -> None:
         self._anchor = {}
-        self._anchor_of = {}
-        for eid in self._entries:
+        for eid in range(len(self._pattern_of)):
             self._file_anchor(eid)
-        self._balanced_at = len(self._entries)
+        self._balanced_at = self._live
 
     # -- matching ---------------------------------------------------------------------------
 
@@ -146,7 +159,7 @@ class TemplateIndex:
         nt = NormalizedTask(task)
         if nt.too_long or not nt.words:
             return []
-        anchor, entries = self._anchor, self._entries
+        anchor, specs, patterns = self._anchor, self._spec_of, self._pattern_of
         seen: set[int] = set()
         found: list[Match] = []
         for word in nt.words:
@@ -154,11 +167,9 @@ class TemplateIndex:
                 if eid in seen:
                     continue
                 seen.add(eid)
-                entry = entries.get(eid)
-                if entry is None:
-                    continue
-                spec, pattern = entry
-                if not pattern.could_match(nt):
+                pattern = patterns[eid]
+                spec = specs[eid]
+                if pattern is None or spec is None or not pattern.could_match(nt):
                     continue
                 m = pattern.match(nt)
                 if m is None:
@@ -184,8 +195,12 @@ class TemplateIndex:
         for other in found[1:]:
             if other.rank != best.rank:
                 break
-            assert other.template is not None and best.template is not None
-            if other.template.name != best.template.name or other.bindings != best.bindings:
+            same_template = (
+                other.template is not None
+                and best.template is not None
+                and other.template.name == best.template.name
+            )
+            if not same_template or other.bindings != best.bindings:
                 return None
         return best
 
@@ -201,7 +216,7 @@ class TemplateIndex:
         if nt.too_long or not nt.words or limit <= 0:
             return []
         postings = self._postings
-        cap = max(2000, len(self._entries) // 20)
+        cap = max(2000, self._live // 20)
         counts: Counter[int] = Counter()
         common: list[str] = []
         for word in nt.words:
@@ -218,27 +233,26 @@ class TemplateIndex:
         served = {m.template.name for m in self.match_all(task) if m.template is not None}
         best: dict[str, Similar] = {}
         for eid, _ in counts.most_common(limit * 20):
-            entry = self._entries.get(eid)
-            if entry is None or entry[0].name in served:
+            spec, pattern = self._spec_of[eid], self._pattern_of[eid]
+            if spec is None or pattern is None or spec.name in served:
                 continue
-            spec, pattern = entry
             score = pattern.similarity(nt)
             if score < min_score:
                 continue
             missing = pattern.missing_words(nt)
             previous = best.get(spec.name)
             if previous is None or score > previous.score:
-                extra = tuple(sorted(nt.words - pattern.literal_words))
+                extra = tuple(sorted(nt.words.difference(pattern.literal_words)))
                 best[spec.name] = Similar(spec, pattern, score, missing, extra)
         ranked = sorted(best.values(), key=lambda s: (-s.score, s.template.name))
         return ranked[:limit]
 
 
 def _required_groups(pattern: TaskPattern) -> list[frozenset[str]]:
-    return [frozenset([w]) for w in sorted(pattern.required_words)] + list(pattern.alt_groups)
+    return [word_set(w) for w in pattern.required_words] + list(pattern.alt_groups)
 
 
-def _discard(index: dict[str, list[int]], word: str, eid: int) -> None:
+def _discard(index: dict[str, array[int]], word: str, eid: int) -> None:
     ids = index.get(word)
     if ids is None:
         return

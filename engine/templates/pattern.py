@@ -22,6 +22,7 @@ as they bind. If two different sets of bindings both fit, the pattern does NOT m
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -40,6 +41,29 @@ _PART_RE = re.compile(
 _LITERAL_RE = re.compile(r"[^\W\d]\w*|\d+")
 MAX_STEPS = 20_000
 _FAIL = object()
+# Literal/Slot objects are immutable and shared between patterns (memory at 100k templates).
+_LITERALS: dict[tuple[frozenset[str], bool], Literal] = {}
+_SLOTS: dict[tuple[str, str], Slot] = {}
+
+
+_WORDSETS: dict[str, frozenset[str]] = {}
+
+
+def word_set(word: str) -> frozenset[str]:
+    """A shared ``frozenset([word])`` (one per vocabulary word, not per pattern)."""
+    found = _WORDSETS.get(word)
+    if found is None:
+        found = _WORDSETS[word] = frozenset([sys.intern(word)])
+    return found
+
+
+def _literal(words: frozenset[str], optional: bool) -> Literal:
+    key = (words, optional)
+    found = _LITERALS.get(key)
+    if found is None:
+        words = frozenset(sys.intern(w) for w in words)
+        found = _LITERALS[(words, optional)] = Literal(words, optional)
+    return found
 
 
 class Literal:
@@ -114,7 +138,7 @@ class _Search:
     steps: int = 0
 
 
-class _TooComplex(Exception):
+class _Stop(Exception):
     pass
 
 
@@ -123,9 +147,7 @@ class TaskPattern:
 
     __slots__ = (
         "text",
-        "canonical",
         "elements",
-        "slots",
         "required_words",
         "alt_groups",
         "literal_words",
@@ -153,7 +175,7 @@ class TaskPattern:
             elif kind == "word":
                 word = m.group().casefold()
                 if word not in FILLER_WORDS:
-                    elements.append(Literal(frozenset([word]), optional=False))
+                    elements.append(_literal(word_set(word), optional=False))
             else:
                 optional = kind == "opt"
                 words = self._alternatives(m.group(kind), text)
@@ -161,19 +183,22 @@ class TaskPattern:
                 if not optional and kept != words:
                     raise PatternError(f"filler word in required alternatives of {text!r}")
                 if kept:
-                    elements.append(Literal(kept, optional=optional))
+                    elements.append(_literal(kept, optional=optional))
         self.elements: tuple[Literal | Slot, ...] = tuple(elements)
         self._check(text)
-        self.slots: tuple[Slot, ...] = tuple(e for e in elements if isinstance(e, Slot))
         required = [e.words for e in elements if isinstance(e, Literal) and not e.optional]
-        self.required_words = frozenset(next(iter(w)) for w in required if len(w) == 1)
-        self.alt_groups = tuple(w for w in required if len(w) > 1)
-        self.literal_words = frozenset(
-            w for e in elements if isinstance(e, Literal) for w in e.words
+        # plain tuples: a frozenset costs 200-700 bytes per pattern; ``set.issuperset`` and
+        # ``set.intersection`` accept any iterable
+        self.required_words: tuple[str, ...] = tuple(
+            sorted({next(iter(w)) for w in required if len(w) == 1})
+        )
+        self.alt_groups: tuple[frozenset[str], ...] = tuple(w for w in required if len(w) > 1)
+        every = {w for e in elements if isinstance(e, Literal) for w in e.words}
+        self.literal_words: tuple[str, ...] = (
+            self.required_words if len(every) == len(self.required_words) else tuple(sorted(every))
         )
         self.required_count = len(required)
-        self.slot_weight = sum(s.type.weight for s in self.slots)
-        self.canonical = " ".join(str(e) for e in elements)
+        self.slot_weight = sum(e.type.weight for e in elements if isinstance(e, Slot))
 
     @staticmethod
     def _alternatives(inner: str, text: str) -> frozenset[str]:
@@ -198,7 +223,11 @@ class TaskPattern:
         if name in names:
             raise PatternError(f"duplicate slot {name!r} in {text!r}")
         names.add(name)
-        return Slot(name, slot_type)
+        key = (name, slot_type.spec)
+        found = _SLOTS.get(key)
+        if found is None:
+            found = _SLOTS[key] = Slot(sys.intern(name), slot_type)
+        return found
 
     def _check(self, text: str) -> None:
         if not any(isinstance(e, Literal) and not e.optional for e in self.elements):
@@ -220,7 +249,9 @@ class TaskPattern:
     def could_match(self, task: NormalizedTask) -> bool:
         """Cheap pre-filter: every required literal word occurs somewhere in the task."""
         words = task.words
-        return self.required_words <= words and all(g & words for g in self.alt_groups)
+        return words.issuperset(self.required_words) and all(
+            not g.isdisjoint(words) for g in self.alt_groups
+        )
 
     def match(self, task: str | NormalizedTask) -> Match | None:
         """Match a whole task; ``None`` if it does not match or is ambiguous."""
@@ -230,7 +261,7 @@ class TaskPattern:
         search = _Search(nt)
         try:
             self._align(search, 0, 0, 0)
-        except _TooComplex:
+        except _Stop:
             return None
         if not search.solutions:
             return None
@@ -261,12 +292,12 @@ class TaskPattern:
         search.solutions.append((dict(search.binds), lits, skipped))
         first = search.solutions[0][0]
         if any(s[0] != first for s in search.solutions):
-            raise _TooComplex  # ambiguous: stop searching, caller sees two readings
+            raise _Stop  # ambiguous: stop searching, caller sees two readings
 
     def _align(self, search: _Search, ei: int, ti: int, lits: int) -> None:
         search.steps += 1
         if search.steps > MAX_STEPS:
-            raise _TooComplex
+            raise _Stop
         task = search.task
         tokens = task.tokens
         n = len(tokens)
@@ -345,7 +376,7 @@ class TaskPattern:
         if not groups or not words:
             return 0.0
         coverage = sum(1 for g in groups if g & words) / len(groups)
-        precision = len(words & self.literal_words) / len(words)
+        precision = len(words.intersection(self.literal_words)) / len(words)
         return round(0.75 * coverage + 0.25 * precision, 4)
 
     def missing_words(self, task: NormalizedTask) -> tuple[str, ...]:
@@ -357,6 +388,16 @@ class TaskPattern:
         )
 
     # -- value semantics --------------------------------------------------------------------
+
+    @property
+    def slots(self) -> tuple[Slot, ...]:
+        """The slots, in order."""
+        return tuple(e for e in self.elements if isinstance(e, Slot))
+
+    @property
+    def canonical(self) -> str:
+        """Normalised spelling: fillers dropped, literals case-folded, slot types canonical."""
+        return " ".join(str(e) for e in self.elements)
 
     def __eq__(self, other: object) -> bool:
         """Patterns are equal when their canonical forms are."""

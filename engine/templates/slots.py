@@ -34,7 +34,6 @@ data (str, int, float, list[str], list[tuple[str, str]]); templates receive noth
 
 from __future__ import annotations
 
-import keyword
 import math
 import re
 from collections.abc import Sequence
@@ -42,9 +41,33 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from engine.templates.errors import SlotError
-from engine.templates.typeexpr import ALIASES, TYPE_NAMES, TypeParser, parse_type, tokenize
+from engine.templates.listslots import FieldListSlot, IdentifierListSlot
+from engine.templates.slotbase import (
+    MAX_ITEMS,
+    RESERVED_FIELD_NAMES,
+    SlotType,
+    check_identifier,
+)
+from engine.templates.typeexpr import ALIASES, TYPE_NAMES
 
-_IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+__all__ = [
+    "MAX_ITEMS",
+    "RESERVED_FIELD_NAMES",
+    "ChoiceSlot",
+    "DottedNameSlot",
+    "FieldListSlot",
+    "IdentifierListSlot",
+    "IdentifierSlot",
+    "IntegerSlot",
+    "NumberSlot",
+    "SlotType",
+    "StringSlot",
+    "UrlSlot",
+    "WordSlot",
+    "check_identifier",
+    "parse_slot_type",
+]
+
 _WORD_RE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.\-]{0,62}[A-Za-z0-9_])?")
 _INT_RE = re.compile(r"-?\d{1,18}")
 _NUM_RE = re.compile(r"-?\d{1,18}(?:\.\d{1,18})?(?:[eE][-+]?\d{1,3})?")
@@ -55,62 +78,6 @@ _SPEC_RE = re.compile(r"\s*([a-z_]+)\s*(?:\((.*)\))?\s*", re.DOTALL)
 _CHOICE_RE = re.compile(r"[a-z0-9_][a-z0-9_-]*")
 
 #: Field names that would shadow a type name used in annotations.
-RESERVED_FIELD_NAMES: frozenset[str] = frozenset(
-    n for n in (*TYPE_NAMES, *ALIASES, "Optional", "Union") if n != "None"
-)
-MAX_ITEMS = 100
-
-
-def check_identifier(value: object, what: str = "identifier") -> str:
-    """Return ``value`` if it is an acceptable identifier, else raise :class:`SlotError`."""
-    if not isinstance(value, str) or not _IDENT_RE.fullmatch(value):
-        raise SlotError(f"{value!r} is not a Python {what}")
-    if keyword.iskeyword(value):
-        raise SlotError(f"{value!r} is a Python keyword")
-    if value.startswith("__") or not value.strip("_"):
-        raise SlotError(f"{value!r} is not allowed as a {what}")
-    if len(value) > 80:
-        raise SlotError(f"{what} {value[:20]!r}... is too long")
-    return value
-
-
-class SlotType:
-    """Base class: ``parse`` reads task text, ``coerce`` checks plain data.
-
-    ``max_tokens`` bounds how many task tokens the slot may span (``None``: unbounded);
-    ``weight`` ranks how constraining the type is (used to break ties between matches).
-    """
-
-    kind = "abstract"
-    max_tokens: int | None = 1
-    weight = 1
-
-    @property
-    def spec(self) -> str:
-        """Canonical spelling, as written in a pattern."""
-        return self.kind
-
-    def parse(self, text: str) -> object:
-        """Parse the task text spanned by the slot."""
-        raise NotImplementedError
-
-    def coerce(self, value: object) -> object:
-        """Check (and canonicalise) a plain-data value; raise :class:`SlotError` if wrong."""
-        raise NotImplementedError
-
-    def __repr__(self) -> str:
-        """Debug representation."""
-        return f"SlotType({self.spec})"
-
-    def __eq__(self, other: object) -> bool:
-        """Slot types are equal when their canonical spellings are."""
-        return isinstance(other, SlotType) and other.spec == self.spec
-
-    def __hash__(self) -> int:
-        """Hash of the canonical spelling."""
-        return hash(self.spec)
-
-
 class IdentifierSlot(SlotType):
     """A single Python identifier, kept as written; never a type name of the type grammar."""
 
@@ -328,125 +295,6 @@ class ChoiceSlot(SlotType):
         if value not in self.options:
             raise SlotError(f"{value!r} is not one of {', '.join(self.options)}")
         return value
-
-
-def _split_list(tokens: list[str]) -> list[list[str]]:
-    """Split list tokens on depth-0 separators: ``,`` and one final ``and`` (or ``, and``)."""
-    items: list[list[str]] = [[]]
-    depth = 0
-    seen_and = False
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok == "[":
-            depth += 1
-        elif tok == "]":
-            depth -= 1
-        if depth == 0 and tok in (",", "and"):
-            if seen_and:
-                raise SlotError("'and' may only join the last item of a list")
-            if tok == ",":
-                if i + 1 < len(tokens) and tokens[i + 1] == "and":
-                    i += 1
-                    seen_and = True
-            else:
-                seen_and = True
-            if not items[-1]:
-                raise SlotError("empty item in list")
-            items.append([])
-        else:
-            items[-1].append(tok)
-        i += 1
-    if not items[-1]:
-        raise SlotError("empty item in list")
-    if len(items) > MAX_ITEMS:
-        raise SlotError(f"more than {MAX_ITEMS} items")
-    return items
-
-
-class IdentifierListSlot(SlotType):
-    """``a, b and c`` -> ``["a", "b", "c"]``."""
-
-    kind = "identifier_list"
-    max_tokens = None
-
-    def parse(self, text: str) -> object:
-        """Parse a natural-language list of identifiers."""
-        items = _split_list(tokenize(text))
-        if any(len(item) != 1 for item in items):
-            raise SlotError("each list item must be one identifier")
-        return self.coerce([item[0] for item in items])
-
-    def coerce(self, value: object) -> object:
-        """Check a list of unique identifiers."""
-        if not isinstance(value, (list, tuple)) or not value or len(value) > MAX_ITEMS:
-            raise SlotError("expected a non-empty list of identifiers")
-        seen: set[str] = set()
-        for item in value:
-            check_identifier(item)
-            if not str(item)[0].isalpha():
-                raise SlotError(f"list item {item!r} must start with a letter")
-            key = str(item).replace("_", "").casefold()
-            if key in seen:
-                raise SlotError(f"duplicate item {item!r}")
-            seen.add(key)
-        return list(value)
-
-
-class FieldListSlot(SlotType):
-    """``number: int, customer: str`` -> ``[("number", "int"), ("customer", "str")]``."""
-
-    kind = "field_list"
-    max_tokens = None
-
-    def __init__(
-        self, allowed: frozenset[str] | None = None, forbidden: frozenset[str] = frozenset()
-    ) -> None:
-        """``allowed`` type names (``None``: all of the grammar), ``forbidden`` field names."""
-        self.allowed = allowed
-        self.forbidden = forbidden
-
-    @property
-    def spec(self) -> str:
-        """``field_list`` or ``field_list(int,str,!id)``."""
-        if self.allowed is None and not self.forbidden:
-            return "field_list"
-        args = sorted(self.allowed or ()) + [f"!{n}" for n in sorted(self.forbidden)]
-        return f"field_list({','.join(args)})"
-
-    def parse(self, text: str) -> object:
-        """Parse ``name: type`` items."""
-        fields: list[tuple[str, str]] = []
-        for item in _split_list(tokenize(text)):
-            if len(item) < 3 or item[1] != ":":
-                raise SlotError("each field must be written 'name: type'")
-            parser = TypeParser(item[2:], self.allowed)
-            type_text, pos = parser.parse(0)
-            if pos != len(item) - 2:
-                raise SlotError(f"unexpected {item[2 + pos]!r} in the type of {item[0]!r}")
-            fields.append((item[0], type_text))
-        return self.coerce(fields)
-
-    def coerce(self, value: object) -> object:
-        """Check a list of (name, type) pairs; types are canonicalised."""
-        if not isinstance(value, (list, tuple)) or not value or len(value) > MAX_ITEMS:
-            raise SlotError("expected a non-empty list of (name, type) pairs")
-        fields: list[tuple[str, str]] = []
-        names: set[str] = set()
-        for pair in value:
-            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-                raise SlotError(f"{pair!r} is not a (name, type) pair")
-            name, type_text = pair
-            check_identifier(name, "field name")
-            if name.startswith("_") or name in RESERVED_FIELD_NAMES or name in self.forbidden:
-                raise SlotError(f"{name!r} cannot be used as a field name here")
-            if name in names:
-                raise SlotError(f"duplicate field {name!r}")
-            names.add(name)
-            if not isinstance(type_text, str):
-                raise SlotError(f"type of {name!r} must be a string")
-            fields.append((name, parse_type(type_text, self.allowed)))
-        return fields
 
 
 def _parse_bound(text: str, kind: str) -> float | None:

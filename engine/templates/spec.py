@@ -18,11 +18,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Final
 
-from engine.templates.errors import BindingError, PatternError, RenderError, SlotError, SpecError
+from engine.templates.errors import (
+    BindingError,
+    PatternError,
+    RenderError,
+    SlotError,
+    SpecError,
+)
 from engine.templates.pattern import Match, TaskPattern
 from engine.templates.render import compile_body, render_body
 from engine.templates.slots import SlotType, check_identifier, parse_slot_type
@@ -107,9 +113,6 @@ class TemplateSpec:
     examples: tuple[TemplateExample, ...] = ()
     version: int = 1
     language: str = "python"
-    _params_by_name: Mapping[str, ParamSpec] = field(
-        init=False, repr=False, compare=False, default_factory=lambda: MappingProxyType({})
-    )
 
     def __post_init__(self) -> None:
         """Parse pattern strings and check the spec is consistent."""
@@ -145,7 +148,6 @@ class TemplateSpec:
                 raise SpecError(f"template {self.name!r}: duplicate param {param.name!r}")
             by_name[param.name] = param
         set_(self, "params", tuple(params))
-        set_(self, "_params_by_name", MappingProxyType(by_name))
         for pattern in patterns:
             slots = {s.name: s.type for s in pattern.slots}
             for name, slot_type in slots.items():
@@ -172,7 +174,7 @@ class TemplateSpec:
 
     def resolve(self, bindings: Mapping[str, object]) -> dict[str, object]:
         """Type-check bindings and fill defaults; raise :class:`BindingError` if wrong."""
-        unknown = set(bindings) - set(self._params_by_name)
+        unknown = set(bindings) - {p.name for p in self.params}
         if unknown:
             raise BindingError(f"template {self.name!r}: unknown params {sorted(unknown)}")
         values: dict[str, object] = {}

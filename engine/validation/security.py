@@ -80,6 +80,13 @@ class _Bandit:
     def __init__(self) -> None:
         import logging
 
+        # Bandit's plugin loader (stevedore) logs an ERROR for optional formatters whose
+        # dependencies are absent (e.g. sarif); we use no formatter, so keep it quiet.
+        for name in ("stevedore", "stevedore.extension"):
+            quiet = logging.getLogger(name)
+            if not any(isinstance(h, logging.NullHandler) for h in quiet.handlers):
+                quiet.addHandler(logging.NullHandler())
+            quiet.propagate = False
         saved_formatwarning = warnings.formatwarning
         try:
             import bandit

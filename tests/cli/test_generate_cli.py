@@ -36,7 +36,9 @@ def test_generate_json_has_every_documented_key_and_cache_hit_second_time(config
     assert (first["source"], first["provider"], first["model"]) == ("llm", "openai", "openai/gpt-4o-mini")
     assert first["code"] == "def f() -> int:\n    return 1\n"
     assert first["cost_usd"] > 0 and first["saved_usd"] == 0
-    assert [e["event"] for e in first["events"]][:2] == ["lookup_result", "attempt_started"]
+    names = [e["event"] for e in first["events"]]
+    assert names[:4] == ["lookup_result"] * 3 + ["attempt_started"]
+    assert [e["source"] for e in first["events"][:3]] == ["learned", "builtin", "cache"]
     code, out, _ = run_main(capsys, "generate", "a function returning one", "--json")
     second = json.loads(out)
     assert (second["source"], second["cost_usd"], second["saved_usd"]) == ("cache", 0, first["cost_usd"])

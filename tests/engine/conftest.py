@@ -27,7 +27,9 @@ def fake(_server: FakeProviderServer) -> FakeProviderServer:
     return _server
 
 
-def user_settings(fake: FakeProviderServer, *, extra: str = "", timeout: float = 5.0, order: str = "") -> str:
+def user_settings(
+    fake: FakeProviderServer, *, extra: str = "", timeout: float = 5.0, order: str = "", learning: bool = False
+) -> str:
     lines = []
     for name, model in PROVIDERS.items():
         lines += [
@@ -41,6 +43,8 @@ def user_settings(fake: FakeProviderServer, *, extra: str = "", timeout: float =
     lines += ["[chain]", "jitter = 0.0", "cooldown_failures = 100"]
     if order:
         lines.append(f"order = {order}")
+    # learning makes a second (suggestion) call per paid answer; tests of it turn it on
+    lines += ["", "[learning]", f"enabled = {'true' if learning else 'false'}"]
     return "\n".join(lines) + "\n" + extra
 
 

@@ -227,12 +227,23 @@ async def test_identical_request_is_a_cache_hit_at_zero_cost(make_engine, fake) 
     assert fake.count() == 2
 
 
-async def test_answers_that_do_not_compile_are_not_cached(make_engine, fake) -> None:
+async def test_answers_that_fail_validation_are_repaired_or_not_cached(make_engine, fake) -> None:
     engine = make_engine(order=only("openai"))
     fake.enqueue("openai", Reply(text="```python\ndef broken(:\n```"), Reply(text="```python\nX = 2\n```"))
-    await engine.generate(TASK)
-    second = await engine.generate(TASK)
-    assert second.source == "llm" and fake.count() == 2
+    first = await engine.generate(TASK)
+    assert first.code == "X = 2\n" and first.to_dict()["validation"]["repairs"] == 1
+    repair_prompt = fake.requests[1].body["messages"][-1]["content"]
+    assert "failed validation" in repair_prompt and "syntax" in repair_prompt
+    assert (await engine.generate(TASK)).source == "cache"
+
+    from engine.config import set_value
+
+    set_value(engine.paths, "validation.max_repairs", "0", "default")
+    fake.enqueue("openai", Reply(text="```python\nimport os\nos.system('rm -rf /tmp/x')\n```"), Reply(text="```python\nY = 3\n```"))
+    blocked = await engine.generate(TASK + " other")
+    assert blocked.to_dict()["validation"]["ok"] is False
+    second = await engine.generate(TASK + " other")
+    assert second.source == "llm" and second.code == "Y = 3\n", "a blocked answer was cached"
 
 
 async def test_failed_attempts_are_never_cached(make_engine, fake) -> None:

@@ -1,0 +1,324 @@
+"""The learned-template library: suggestions, review, templates, versions, uses, retirement.
+
+Invariants: a template exists only after ``review.check`` passed (round trip, validation,
+generalisation); a suggestion that fails stays pending with the reason; every template change
+writes a TemplateVersion row; a template that keeps failing is retired with a recorded reason.
+Functions here are synchronous and run on the database thread; rows never leave this module
+(views are dataclasses).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from peewee import fn
+
+from engine.errors import BadInput, NotFound
+from engine.learning.body import Param
+from engine.learning.review import Preview, check, literal_in_pattern, rename_in_pattern, spec_for
+from engine.store.models import Suggestion, Template, TemplateVersion
+from engine.templates import TemplateIndex, TemplateSpec
+from engine.validation import CodeValidator
+
+PREFIX = "learned-"
+
+
+def params_from_json(text: str) -> list[Param]:
+    out = []
+    for item in json.loads(text or "[]"):
+        value = item.get("value")
+        if item["type"].split("(", 1)[0] == "field_list":
+            value = [tuple(v) for v in value]
+        out.append(Param(item["name"], item["type"], value, item.get("description", ""), float(item.get("confidence", 0.0))))
+    return out
+
+
+def params_to_json(params: list[Param]) -> str:
+    return json.dumps([p.to_dict() for p in params], ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class SuggestionView:
+    id: int
+    status: str
+    created: float
+    project: str
+    agent: str
+    task: str
+    code: str
+    pattern: str
+    params: tuple[Param, ...]
+    confidence: float
+    reason: str
+    provider: str
+    model: str
+    cost_micros: int
+    template_id: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "status": self.status, "created": self.created, "project": self.project,
+            "agent": self.agent, "task": self.task, "code": self.code, "pattern": self.pattern,
+            "params": [p.to_dict() for p in self.params], "confidence": self.confidence, "reason": self.reason,
+            "provider": self.provider, "model": self.model, "cost_usd": self.cost_micros / 1e6,
+            "template_id": self.template_id,
+        }
+
+
+@dataclass(frozen=True)
+class TemplateView:
+    id: int
+    name: str
+    pattern: str
+    body: str
+    params: tuple[Param, ...]
+    status: str
+    version: int
+    uses: int
+    failures: int
+    saved_micros: int
+    quality: int
+    counterfactual_micros: int
+    created: float
+    updated: float
+    retired_reason: str | None
+    versions: tuple[dict[str, Any], ...] = field(default=())
+
+    @property
+    def key(self) -> str:
+        return f"{PREFIX}{self.id}"
+
+    def to_dict(self, with_body: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id, "name": self.name, "pattern": self.pattern, "status": self.status,
+            "version": self.version, "uses": self.uses, "failures": self.failures,
+            "saved_usd": self.saved_micros / 1e6, "quality": self.quality,
+            "counterfactual_usd": self.counterfactual_micros / 1e6, "created": self.created,
+            "updated": self.updated, "retired_reason": self.retired_reason,
+            "params": [p.to_dict() for p in self.params],
+        }
+        if with_body:
+            data["body"] = self.body
+            data["versions"] = list(self.versions)
+        return data
+
+    def spec(self) -> TemplateSpec:
+        return spec_for(self.key, self.pattern, self.body, list(self.params), None, self.version)
+
+
+def _suggestion_view(row: Suggestion) -> SuggestionView:
+    return SuggestionView(
+        row.id, row.status, row.created, row.project, row.agent, row.task, row.code, row.pattern,
+        tuple(params_from_json(row.params)), row.confidence, row.reason, row.provider, row.model,
+        row.cost_micros, row.template_id,
+    )
+
+
+def _template_view(row: Template, versions: bool = False) -> TemplateView:
+    history: tuple[dict[str, Any], ...] = ()
+    if versions:
+        history = tuple(
+            {"version": v.version, "pattern": v.pattern, "quality": v.quality, "created": v.created, "reason": v.reason}
+            for v in TemplateVersion.select().where(TemplateVersion.template == row.id).order_by(TemplateVersion.version)
+        )
+    return TemplateView(
+        row.id, row.name, row.pattern, row.body, tuple(params_from_json(row.params)), row.status, row.version,
+        row.uses, row.failures, row.saved_micros, row.quality, row.counterfactual_micros, row.created, row.updated,
+        row.retired_reason, history,
+    )
+
+
+class TemplateLibrary:
+    """Learned templates over the store, with an in-memory match index kept fresh by a stamp."""
+
+    def __init__(self, validator_factory: Any = CodeValidator) -> None:
+        self.validator_factory = validator_factory
+        self._index: TemplateIndex | None = None
+        self._stamp: tuple[int, float] | None = None
+
+    # -- suggestions --------------------------------------------------------------------------
+
+    def add_suggestion(
+        self, *, task: str, code: str, pattern: str, params: list[Param], confidence: float, reason: str,
+        provider: str, model: str, cost_micros: int, request_id: str, project: str, agent: str,
+    ) -> SuggestionView:
+        row = Suggestion.create(
+            created=time.time(), status="pending", project=project, agent=agent, task=task, code=code,
+            pattern=pattern, params=params_to_json(params), confidence=confidence, reason=reason,
+            provider=provider, model=model, cost_micros=cost_micros, request_id=request_id,
+        )
+        return _suggestion_view(row)
+
+    def suggestions(self, status: str | None = "pending") -> list[SuggestionView]:
+        query = Suggestion.select().order_by(Suggestion.id)
+        if status:
+            query = query.where(Suggestion.status == status)
+        return [_suggestion_view(r) for r in query]
+
+    def pending_count(self) -> int:
+        return Suggestion.select().where(Suggestion.status == "pending").count()
+
+    def suggestion(self, suggestion_id: int) -> SuggestionView:
+        row = Suggestion.get_or_none(Suggestion.id == suggestion_id)
+        if row is None:
+            raise NotFound(f"no suggestion {suggestion_id}")
+        return _suggestion_view(row)
+
+    def preview(self, s: SuggestionView, validator: CodeValidator | None = None) -> Preview:
+        return check(s.task, s.code, s.pattern, list(s.params), validator or self.validator_factory())
+
+    def edit(
+        self, suggestion_id: int, *, pattern: str | None = None, rename: dict[str, str] | None = None,
+        retype: dict[str, str] | None = None, drop: list[str] | None = None,
+    ) -> SuggestionView:
+        """Apply review edits: rename or retype parameters, drop (reject) some, edit the pattern."""
+        s = self.suggestion(suggestion_id)
+        if s.status != "pending":
+            raise BadInput(f"suggestion {suggestion_id} is {s.status}, not pending")
+        params = list(s.params)
+        new_pattern = s.pattern if pattern is None else pattern
+        names = {p.name for p in params}
+        for old, new in (rename or {}).items():
+            if old not in names:
+                raise BadInput(f"suggestion {suggestion_id} has no parameter {old!r}")
+            if not new.isidentifier() or new in names - {old}:
+                raise BadInput(f"cannot rename {old!r} to {new!r}")
+            params = [Param(new, p.type, p.value, p.description, p.confidence) if p.name == old else p for p in params]
+            new_pattern = rename_in_pattern(new_pattern, old, new)
+            names = {p.name for p in params}
+        for name, type_ in (retype or {}).items():
+            if name not in names:
+                raise BadInput(f"suggestion {suggestion_id} has no parameter {name!r}")
+            params = [Param(p.name, type_, p.value, p.description, p.confidence) if p.name == name else p for p in params]
+        for name in drop or []:
+            victim = next((p for p in params if p.name == name), None)
+            if victim is None:
+                raise BadInput(f"suggestion {suggestion_id} has no parameter {name!r}")
+            new_pattern = literal_in_pattern(new_pattern, victim)
+            params = [p for p in params if p.name != name]
+        Suggestion.update(pattern=new_pattern, params=params_to_json(params)).where(Suggestion.id == suggestion_id).execute()
+        return self.suggestion(suggestion_id)
+
+    def reject(self, suggestion_id: int, reason: str = "rejected in review") -> SuggestionView:
+        s = self.suggestion(suggestion_id)
+        if s.status != "pending":
+            raise BadInput(f"suggestion {suggestion_id} is {s.status}, not pending")
+        Suggestion.update(status="rejected", reason=reason).where(Suggestion.id == suggestion_id).execute()
+        return self.suggestion(suggestion_id)
+
+    def accept(self, suggestion_id: int, counterfactual_micros: int | None = None) -> TemplateView:
+        """Store the suggestion as a template (or a new version of one), or keep it pending with the reason."""
+        s = self.suggestion(suggestion_id)
+        if s.status != "pending":
+            raise BadInput(f"suggestion {suggestion_id} is {s.status}, not pending")
+        preview = self.preview(s)
+        if not preview.ok:
+            Suggestion.update(reason=preview.reason).where(Suggestion.id == suggestion_id).execute()
+            raise BadInput(f"suggestion {suggestion_id} cannot become a template: {preview.reason}")
+        now = time.time()
+        cost = s.cost_micros if counterfactual_micros is None else counterfactual_micros
+        with Template._meta.database.atomic():
+            existing = (
+                Template.select()
+                .where((Template.pattern == preview.pattern) & (Template.status == "active"))
+                .first()
+            )
+            if existing is None:
+                row = Template.create(
+                    name=_name_from(s), pattern=preview.pattern, body=preview.body, params=params_to_json(list(s.params)),
+                    status="active", version=1, quality=preview.score, counterfactual_micros=cost, created=now, updated=now,
+                )
+                TemplateVersion.create(template=row, version=1, pattern=row.pattern, body=row.body, params=row.params,
+                                       quality=row.quality, created=now, reason=f"learned from suggestion {s.id}")
+            elif preview.score > existing.quality:
+                version = existing.version + 1
+                Template.update(body=preview.body, params=params_to_json(list(s.params)), version=version,
+                                quality=preview.score, updated=now, counterfactual_micros=max(cost, existing.counterfactual_micros)
+                                ).where(Template.id == existing.id).execute()
+                TemplateVersion.create(template=existing.id, version=version, pattern=preview.pattern, body=preview.body,
+                                       params=params_to_json(list(s.params)), quality=preview.score, created=now,
+                                       reason=f"better validated generation (score {preview.score} > {existing.quality}) "
+                                       f"from suggestion {s.id}")
+                row = Template.get_by_id(existing.id)
+            else:
+                row = existing
+            Suggestion.update(status="accepted", reason="", template=row.id).where(Suggestion.id == s.id).execute()
+        return _template_view(Template.get_by_id(row.id), versions=True)
+
+    # -- templates ----------------------------------------------------------------------------
+
+    def templates(self, status: str | None = None) -> list[TemplateView]:
+        query = Template.select().order_by(Template.id)
+        if status:
+            query = query.where(Template.status == status)
+        return [_template_view(r) for r in query]
+
+    def template(self, template_id: int) -> TemplateView:
+        row = Template.get_or_none(Template.id == template_id)
+        if row is None:
+            raise NotFound(f"no template {template_id}")
+        return _template_view(row, versions=True)
+
+    def stamp(self) -> tuple[int, float]:
+        row = Template.select(fn.COUNT(Template.id), fn.MAX(Template.updated)).tuples().first()
+        return (int(row[0] or 0), float(row[1] or 0.0)) if row else (0, 0.0)
+
+    def index(self) -> TemplateIndex:
+        """The match index of active learned templates, rebuilt only when the table changed
+        (so a template accepted by another process is served on the next request)."""
+        stamp = self.stamp()
+        if self._index is None or stamp != self._stamp:
+            specs = []
+            for view in self.templates("active"):
+                try:
+                    specs.append(view.spec())
+                except Exception:  # noqa: BLE001 - a broken row must not stop matching
+                    continue
+            self._index = TemplateIndex(specs)
+            self._stamp = stamp
+        return self._index
+
+    def record_use(self, template_id: int, saved_micros: int) -> None:
+        Template.update(uses=Template.uses + 1, saved_micros=Template.saved_micros + saved_micros).where(
+            Template.id == template_id
+        ).execute()
+
+    def record_failure(self, template_id: int, reason: str, retire_after: int) -> bool:
+        """Count a failed use; retire the template (with a version record) after ``retire_after``."""
+        Template.update(failures=Template.failures + 1).where(Template.id == template_id).execute()
+        row = Template.get_by_id(template_id)
+        if row.status == "active" and row.failures >= retire_after:
+            self.retire(template_id, f"retired automatically after {row.failures} failures (last: {reason})")
+            return True
+        return False
+
+    def retire(self, template_id: int, reason: str) -> TemplateView:
+        row = Template.get_or_none(Template.id == template_id)
+        if row is None:
+            raise NotFound(f"no template {template_id}")
+        now = time.time()
+        Template.update(status="retired", retired_reason=reason, updated=now).where(Template.id == template_id).execute()
+        TemplateVersion.create(template=template_id, version=row.version, pattern=row.pattern, body=row.body,
+                               params=row.params, quality=row.quality, created=now, reason=f"retired: {reason}")
+        return self.template(template_id)
+
+    def add_template(self, spec_data: dict[str, Any], *, now: float | None = None) -> TemplateView:
+        """Insert an imported template (already checked by the caller)."""
+        now = now or time.time()
+        row = Template.create(
+            name=spec_data["name"], pattern=spec_data["pattern"], body=spec_data["body"],
+            params=params_to_json(spec_data["params"]), status="active", version=int(spec_data.get("version", 1)),
+            quality=int(spec_data.get("quality", 0)), counterfactual_micros=int(spec_data.get("counterfactual_micros", 0)),
+            created=now, updated=now,
+        )
+        TemplateVersion.create(template=row, version=row.version, pattern=row.pattern, body=row.body, params=row.params,
+                               quality=row.quality, created=now, reason="imported")
+        return self.template(row.id)
+
+
+def _name_from(s: SuggestionView) -> str:
+    words = [w for w in s.pattern.split() if w.isalpha()][:4]
+    return "_".join(words).lower()[:60] or f"template_{s.id}"

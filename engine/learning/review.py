@@ -1,0 +1,171 @@
+"""Checking a parameterization before it may become a template (pure: no database, no LLM).
+
+A suggestion becomes a template only when all of these hold:
+
+1. its pattern parses and every slot is a parameter with the same type;
+2. the pattern matches the original task and binds exactly the original values;
+3. every parameter is found in the code (it becomes a placeholder);
+4. the round trip holds: rendering with the original values gives back the code, byte for byte;
+5. the rendered code validates;
+6. it generalises: rendering with other values of the same types still compiles and validates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.learning.body import Param, build_body, round_trip
+from engine.templates import SpecError, TemplateSpec
+from engine.templates.errors import PatternError
+from engine.validation import CodeValidator
+
+_SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")
+
+
+@dataclass(frozen=True)
+class Preview:
+    ok: bool
+    reason: str
+    pattern: str
+    body: str
+    rendered: str
+    bindings: dict[str, Any] = field(default_factory=dict)
+    score: int = 0
+    problems: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok, "reason": self.reason, "pattern": self.pattern, "body": self.body,
+            "rendered": self.rendered, "round_trip": not any(p.startswith("round trip") for p in self.problems)
+            and bool(self.body), "bindings": {k: _plain(v) for k, v in self.bindings.items()},
+            "score": self.score, "problems": list(self.problems),
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def sync_pattern(pattern: str, params: list[Param]) -> str:
+    """Give every slot in ``pattern`` its parameter's current type (after rename/retype)."""
+    types = {p.name: p.type for p in params}
+
+    def fix(m: re.Match[str]) -> str:
+        name = m.group(1)
+        return f"{{{name}:{types[name]}}}" if name in types else m.group(0)
+
+    return _SLOT.sub(fix, pattern)
+
+
+def rename_in_pattern(pattern: str, old: str, new: str) -> str:
+    return _SLOT.sub(lambda m: "{" + (new if m.group(1) == old else m.group(1)) + (f":{m.group(2)}" if m.group(2) else "") + "}", pattern)
+
+
+def literal_in_pattern(pattern: str, param: Param) -> str:
+    """Put a rejected parameter's original text back into the pattern."""
+    value = param.value
+    if param.base_type == "field_list":
+        text = ", ".join(f"{n}: {t}" for n, t in value)  # type: ignore[union-attr]
+    elif param.base_type == "identifier_list":
+        text = ", ".join(value)  # type: ignore[arg-type]
+    elif param.base_type == "string":
+        text = f'"{value}"'
+    else:
+        text = str(value)
+    return _SLOT.sub(lambda m: text if m.group(1) == param.name else m.group(0), pattern)
+
+
+def spec_for(
+    name: str, pattern: str, body: str, params: list[Param], task: str | None, version: int = 1
+) -> TemplateSpec:
+    examples = [{"task": task, "bindings": {p.name: _plain(p.value) for p in params}}] if task else []
+    return TemplateSpec.from_dict(
+        {
+            "name": name,
+            "version": version,
+            "description": (task or "")[:200],
+            "patterns": [pattern],
+            "body": body,
+            "params": [
+                {"name": p.name, "type": p.type, "description": p.description, "example": _plain(p.value)}
+                for p in params
+            ],
+            "examples": examples,
+        }
+    )
+
+
+def _variant(p: Param) -> Any:
+    base = p.base_type
+    if base == "identifier":
+        return f"{p.value}Alt" if str(p.value)[:1].isupper() else f"{p.value}_alt"
+    if base in ("word", "dotted_name"):
+        return f"{p.value}x"
+    if base == "string":
+        return f"{p.value} alt"
+    if base == "integer":
+        return int(p.value) + 1  # type: ignore[call-overload]
+    if base == "number":
+        return float(p.value) + 1.5  # type: ignore[arg-type]
+    if base == "identifier_list":
+        return [f"{v}_alt" for v in p.value] + ["extra_item"]  # type: ignore[union-attr]
+    if base == "field_list":
+        return list(p.value) + [("extra_field", "str")]  # type: ignore[arg-type]
+    return p.value
+
+
+def check(task: str, code: str, pattern: str, params: list[Param], validator: CodeValidator) -> Preview:
+    """Run every check above; the first failure is the reason, all are listed as problems."""
+    problems: list[str] = []
+    pattern = sync_pattern(pattern, params)
+    body, missing = build_body(code, params) if params else ("", [])
+    for name in missing:
+        problems.append(f"parameter {name} does not occur in the code")
+    if not params:
+        problems.append("no parameters: a template needs at least one")
+    spec = None
+    bindings: dict[str, Any] = {}
+    try:
+        spec = spec_for("learned-preview", pattern, body or "x", params, task)
+    except (SpecError, PatternError) as exc:
+        problems.append(f"pattern: {exc}".replace("template 'learned-preview': ", ""))
+    if spec is not None:
+        found = spec.match(task)
+        if found is None:
+            problems.append("the pattern does not match the original task")
+        else:
+            bindings = dict(found.bindings)
+            expected = {p.name: p.value for p in params}
+            if _plain(bindings) != _plain(expected):
+                problems.append(f"the pattern binds {_plain(bindings)} from the task, not {_plain(expected)}")
+    rendered = ""
+    if body and not missing:
+        ok, why = round_trip(body, params, code)
+        if not ok:
+            problems.append(f"round trip failed: {why}")
+        else:
+            rendered = code
+    report = validator.validate(rendered or code)
+    if not report.ok:
+        problems.append(f"the code does not validate: {report.blocking[0].rule_id} {report.blocking[0].message}")
+    if spec is not None and not problems:
+        variant = {p.name: _variant(p) for p in params}
+        try:
+            other = spec_for("learned-preview", pattern, body, params, task).render(variant)
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"does not generalise: rendering other values failed: {exc}")
+        else:
+            other_report = validator.validate(other)
+            if not other_report.ok:
+                problems.append("does not generalise: other values give code that does not validate")
+    return Preview(
+        ok=not problems, reason=problems[0] if problems else "", pattern=pattern, body=body, rendered=rendered,
+        bindings=bindings, score=report.score, problems=tuple(problems),
+    )
+
+
+__all__ = ["Preview", "check", "literal_in_pattern", "rename_in_pattern", "spec_for", "sync_pattern"]

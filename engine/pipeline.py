@@ -1,0 +1,322 @@
+"""The hybrid pipeline (CoderAgent): the cheapest source that answers correctly wins.
+
+    learned template -> built-in template -> response cache -> provider chain (+ repairs)
+                     -> validation (+ cross-provider review for critical work)
+                     -> parameterization suggestion (the answer may become a template)
+
+Invariants: no answer is returned unvalidated (a template render that fails validation counts
+as a template failure and the pipeline moves on); the match path makes no LLM call and never
+imports litellm; only validated answers are cached; suggestion or review trouble never loses
+the answer the user paid for.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from engine import cache as response_cache
+from engine.budget.book import budget_refs, day_of
+from engine.config.schema import Settings
+from engine.errors import TemplarError
+from engine.events import Emit, Event, Finished, LookupResult, TemplateLearned, ValidationDone
+from engine.learning.suggest import build_messages as suggestion_messages
+from engine.learning.suggest import parse_suggestion
+from engine.llm.chain import ChainRequest, ChainResult
+from engine.llm.price_map import bundled_price, estimate_call_micros
+from engine.store.models import LedgerEntry
+from engine.templates import TemplateIndex, load_builtin_pack
+from engine.text import clean_task, extract_code
+from engine.validation import CodeValidator, ValidationPolicy, ValidationReport
+
+if TYPE_CHECKING:
+    from engine.service import Engine, GenerationResult
+
+REVIEW_SYSTEM = (
+    "You review code written by another model for correctness and security. Reply with one JSON "
+    'object: {"verdict": "approve" or "reject", "issues": ["..."]} and nothing else.'
+)
+
+
+@functools.cache
+def builtin_index() -> TemplateIndex:
+    return TemplateIndex(load_builtin_pack())
+
+
+def validation_policy(settings: Settings) -> ValidationPolicy:
+    v = settings.validation
+    return ValidationPolicy(
+        block_severity=v.block_severity, min_type_hint_coverage=v.min_type_hint_coverage,
+        min_docstring_coverage=v.min_docstring_coverage, coverage_blocks=v.coverage_blocks,
+    )
+
+
+def build_messages(settings: Settings, task: str) -> list[dict[str, str]]:
+    """System and user messages. The task is substituted literally: braces in it stay inert."""
+    prompt = settings.prompts.task.replace("{language}", settings.generation.language).replace("{task}", task)
+    return [{"role": "system", "content": settings.prompts.system}, {"role": "user", "content": prompt}]
+
+
+def repair_message(report: ValidationReport) -> dict[str, str]:
+    lines = [f"- line {f.line}: {f.rule_id} {f.message}" for f in report.blocking[:10]]
+    return {
+        "role": "user",
+        "content": "The code failed validation with these blocking findings:\n" + "\n".join(lines)
+        + "\nReturn the corrected, complete code in one fenced block.",
+    }
+
+
+def cheapest_first(settings: Settings, names: list[str]) -> tuple[str, ...]:
+    def price(name: str) -> float:
+        model = settings.providers[name].model
+        override = settings.pricing.models.get(model)
+        pair = (override.input_usd_per_mtok, override.output_usd_per_mtok) if override else bundled_price(model)
+        return float("inf") if pair is None else pair[0] + pair[1]
+
+    return tuple(sorted(names, key=price))
+
+
+class CoderAgent:
+    """Runs one request through the pipeline for an ``Engine``."""
+
+    def __init__(self, engine: "Engine") -> None:
+        self.engine = engine
+        self.store = engine.store
+
+    async def run(
+        self, task: str, *, project: str, agent: str, stream: bool = False, max_tokens: int | None = None,
+        confirmed: bool = False, use_cache: bool = True, use_templates: bool = True, critical: bool | None = None,
+        emit: Emit | None = None,
+    ) -> "GenerationResult":
+        from engine.service import GenerationResult
+
+        task = clean_task(task)
+        settings = self.engine.config(project, agent).settings
+        events: list[Event] = []
+
+        def record(event: Event) -> None:
+            events.append(event)
+            if emit is not None:
+                emit(event)
+
+        request_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        policy = validation_policy(settings)
+        messages = build_messages(settings, task)
+        similar: list[dict[str, Any]] = []
+
+        if use_templates:
+            for source in ("learned", "builtin"):
+                hit = await self._template(source, task, settings, policy, request_id, project, agent, record, similar)
+                if hit is not None:
+                    code, extra, saved = hit
+                    latency = int((time.perf_counter() - started) * 1000)
+                    record(Finished(source, 0.0, saved / 1e6))
+                    return GenerationResult(request_id, source, code, code, saved_micros=saved, latency_ms=latency,
+                                            events=events, extra=extra)
+
+        max_tokens = max_tokens or settings.generation.max_tokens
+        key = response_cache.cache_key(
+            system=messages[0]["content"], prompt=messages[1]["content"],
+            models=[settings.providers[n].model for n in settings.chain.order],
+            params={"max_tokens": max_tokens, "temperature": settings.generation.temperature},
+            prompt_version=settings.prompts.version,
+        )
+        if settings.cache.enabled and use_cache:
+            hit = await self.store.run(response_cache.get, key, self.engine.clock())
+            record(LookupResult("cache", hit is not None, f"{hit.hits} hits" if hit else ""))
+            if hit is not None:
+                latency = int((time.perf_counter() - started) * 1000)
+                await self.store.run(self._ledger, request_id, project, agent, "cache", hit.provider, hit.model,
+                                     hit.cost_micros, latency)
+                record(Finished("cache", 0.0, hit.cost_micros / 1e6))
+                return GenerationResult(request_id, "cache", hit.code, hit.text, hit.provider, hit.model, 0, 0,
+                                        hit.cost_micros, 0, 0, latency, events, extra={"similar": similar})
+
+        refs = budget_refs(settings, project, agent, self.engine.clock())
+        base = ChainRequest(messages, max_tokens, settings.generation.temperature, request_id, project, agent, refs,
+                            stream=stream, confirmed=confirmed)
+        result = await self.engine.chain.complete(settings, base, record)
+        total_cost, tokens_in, tokens_out, attempts = result.cost_micros, result.tokens_in, result.tokens_out, result.attempts
+        code = extract_code(result.text, settings.generation.language)
+        report = await CodeValidator(policy).validate_async(code)
+        record(ValidationDone(report.ok, report.score, len(report.findings)))
+        repairs = 0
+        while not report.ok and repairs < settings.validation.max_repairs:
+            repairs += 1
+            repair = ChainRequest(
+                messages + [{"role": "assistant", "content": result.text}, repair_message(report)], max_tokens,
+                settings.generation.temperature, request_id, project, agent, refs, stream=stream,
+                confirmed=confirmed, source="repair",
+            )
+            try:
+                fixed = await self.engine.chain.complete(settings, repair, record)
+            except TemplarError:
+                break
+            total_cost += fixed.cost_micros
+            tokens_in, tokens_out, attempts = tokens_in + fixed.tokens_in, tokens_out + fixed.tokens_out, attempts + fixed.attempts
+            result = ChainResult(fixed.text, fixed.provider, fixed.model, attempts, tokens_in, tokens_out, total_cost,
+                                 fixed.latency_ms, fixed.usage_measured)
+            code = extract_code(fixed.text, settings.generation.language)
+            report = await CodeValidator(policy).validate_async(code)
+            record(ValidationDone(report.ok, report.score, len(report.findings)))
+
+        validation = report.to_dict()
+        validation["repairs"] = repairs
+        review = None
+        if report.ok and (critical if critical is not None else settings.validation.critical):
+            review, review_cost = await self._review(settings, task, code, result.provider, refs, request_id,
+                                                     project, agent, confirmed, record)
+            total_cost += review_cost
+            validation["review"] = review
+            if review.get("verdict") != "approve":
+                validation["ok"] = False
+        ok = bool(validation["ok"])
+        if ok and settings.cache.enabled and code.strip():
+            await self.store.run(
+                response_cache.put, key, provider=result.provider, model=result.model, text=result.text, code=code,
+                tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_micros=result.cost_micros,
+                ttl_s=settings.cache.ttl_s, max_entries=settings.cache.max_entries, now=self.engine.clock(),
+            )
+        suggestion_id = None
+        if ok and settings.learning.enabled:
+            suggestion_id, cost = await self._suggest(settings, task, code, result, refs, request_id, project, agent,
+                                                      confirmed, record)
+            total_cost += cost
+        latency = int((time.perf_counter() - started) * 1000)
+        record(Finished("llm", total_cost / 1e6, 0.0))
+        return GenerationResult(
+            request_id, "llm", code, result.text, result.provider, result.model, attempts, total_cost, 0,
+            tokens_in, tokens_out, latency, events,
+            extra={"validation": validation, "suggestion_id": suggestion_id, "similar": similar},
+        )
+
+    # -- templates ----------------------------------------------------------------------------
+
+    async def _template(
+        self, source: str, task: str, settings: Settings, policy: ValidationPolicy, request_id: str, project: str,
+        agent: str, record: Emit, similar: list[dict[str, Any]],
+    ) -> tuple[str, dict[str, Any], int] | None:
+        library = self.engine.library
+        index = await self.store.run(library.index) if source == "learned" else builtin_index()
+        match = index.match(task)
+        if match is None:
+            record(LookupResult(source, False))
+            for near in index.similar(task, limit=3):
+                similar.append({"source": source, "template": near.template.name, "pattern": near.pattern.text,
+                                "score": round(near.score, 3)})
+            return None
+        spec = match.template
+        assert spec is not None
+        template_id = int(spec.name.removeprefix("learned-")) if source == "learned" else None
+        try:
+            code = spec.render(match.bindings)
+        except Exception as exc:  # noqa: BLE001 - a broken template must not break the request
+            await self._template_failed(template_id, f"render failed: {exc}", settings, record, source)
+            return None
+        report = await CodeValidator(policy).validate_async(code)
+        record(ValidationDone(report.ok, report.score, len(report.findings)))
+        if not report.ok:
+            await self._template_failed(template_id, f"validation failed: {report.blocking[0].rule_id}", settings,
+                                        record, source)
+            return None
+        if source == "learned":
+            view = await self.store.run(library.template, template_id)
+            saved = view.counterfactual_micros
+            await self.store.run(library.record_use, template_id, saved)
+        else:
+            saved = estimate_call_micros(settings, len(settings.prompts.system) + len(task) + 80, len(code))
+        await self.store.run(self._ledger, request_id, project, agent, source, "", spec.name, saved, 0)
+        record(LookupResult(source, True, f"{spec.name} v{spec.version}: {match.explanation}"))
+        bindings = {k: ([list(x) for x in v] if isinstance(v, list) and v and isinstance(v[0], tuple) else v)
+                    for k, v in match.bindings.items()}
+        extra = {
+            "template_id": template_id if source == "learned" else spec.name,
+            "template_version": spec.version,
+            "pattern": match.pattern.text,
+            "bindings": bindings,
+            "explanation": match.explanation,
+            "validation": report.to_dict(),
+        }
+        return code, extra, saved
+
+    async def _template_failed(self, template_id: int | None, reason: str, settings: Settings, record: Emit,
+                               source: str) -> None:
+        record(LookupResult(source, False, reason))
+        if template_id is not None:
+            await self.store.run(self.engine.library.record_failure, template_id, reason,
+                                 settings.learning.retire_after_failures)
+
+    # -- paid side calls ----------------------------------------------------------------------
+
+    async def _review(self, settings: Settings, task: str, code: str, author: str, refs: Any, request_id: str,
+                      project: str, agent: str, confirmed: bool, record: Emit) -> tuple[dict[str, Any], int]:
+        others = [n for n in settings.chain.order if n != author]
+        if not others:
+            return {"verdict": "unavailable", "issues": ["no second provider configured"], "reviewer": None}, 0
+        messages = [
+            {"role": "system", "content": REVIEW_SYSTEM},
+            {"role": "user", "content": f"<task>\n{task}\n</task>\n\n<code>\n{code}\n</code>"},
+        ]
+        request = ChainRequest(messages, 512, 0.0, request_id, project, agent, refs, confirmed=confirmed,
+                               source="review", exclude=(author,), order=tuple(others))
+        try:
+            answer = await self.engine.chain.complete(settings, request, record)
+        except TemplarError as exc:
+            return {"verdict": "unavailable", "issues": [str(exc)], "reviewer": None}, 0
+        data = _json_object(answer.text)
+        verdict = str(data.get("verdict", "")).lower() if data else ""
+        issues = [str(i)[:300] for i in data.get("issues", [])][:20] if data and isinstance(data.get("issues"), list) else []
+        if verdict not in ("approve", "reject"):
+            verdict, issues = "unclear", issues or ["the reviewer's answer was not a verdict"]
+        return {"verdict": verdict, "issues": issues, "reviewer": answer.provider, "model": answer.model,
+                "cost_usd": answer.cost_micros / 1e6}, answer.cost_micros
+
+    async def _suggest(self, settings: Settings, task: str, code: str, result: ChainResult, refs: Any,
+                       request_id: str, project: str, agent: str, confirmed: bool, record: Emit) -> tuple[int | None, int]:
+        names = [settings.learning.suggest_provider] if settings.learning.suggest_provider else list(settings.chain.order)
+        request = ChainRequest(suggestion_messages(task, code), 800, 0.0, request_id, project, agent, refs,
+                               confirmed=confirmed, source="suggest", order=cheapest_first(settings, names))
+        try:
+            answer = await self.engine.chain.complete(settings, request, record)
+        except TemplarError as exc:
+            record(TemplateLearned(0, f"no suggestion: {exc}"))
+            return None, 0
+        parsed = parse_suggestion(answer.text)
+        library = self.engine.library
+        view = await self.store.run(functools.partial(
+            library.add_suggestion, task=task, code=code, pattern=parsed.pattern, params=parsed.params,
+            confidence=parsed.confidence, reason="; ".join(parsed.problems), provider=answer.provider,
+            model=answer.model, cost_micros=result.cost_micros, request_id=request_id, project=project, agent=agent,
+        ))
+        status = "pending"
+        threshold = settings.learning.auto_accept_confidence
+        if threshold > 0 and not parsed.problems and parsed.confidence >= threshold:
+            try:
+                await self.store.run(library.accept, view.id)
+                status = "accepted"
+            except TemplarError:
+                status = "pending"
+        record(TemplateLearned(view.id, status))
+        return view.id, answer.cost_micros
+
+    def _ledger(self, request_id: str, project: str, agent: str, source: str, provider: str, model: str,
+                saved: int, latency: int) -> None:
+        now = self.engine.clock()
+        LedgerEntry.create(ts=now, day=day_of(now), request_id=request_id, project=project, agent=agent, source=source,
+                           provider=provider, model=model, saved_micros=saved, latency_ms=latency, outcome="ok",
+                           owner=self.engine.book.owner)
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    start, end = text.find("{"), text.rfind("}")
+    if start == -1 or end <= start:
+        return None
+    try:
+        value = json.loads(text[start : end + 1])
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
