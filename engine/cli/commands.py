@@ -43,7 +43,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     try:
         kwargs = dict(
             project=args.project, agent=args.agent, stream=args.stream, max_tokens=args.max_tokens,
-            confirmed=args.yes, use_cache=not args.no_cache, emit=progress,
+            confirmed=args.yes, use_cache=not args.no_cache, use_templates=not args.no_templates,
+            critical=True if args.critical else None, emit=progress,
         )
         try:
             result = asyncio.run(engine.generate(task, **kwargs))

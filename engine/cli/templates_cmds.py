@@ -1,0 +1,232 @@
+"""``templar templates``: list, show, similar, review, retire, export, import, builtin."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.cli.commands import open_engine
+from engine.cli.output import print_json, table
+from engine.errors import BadInput
+from engine.money import format_usd
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    engine = open_engine()
+    try:
+        views = engine.store.call(engine.library.templates, None if args.all else "active")
+    finally:
+        engine.close()
+    if args.json:
+        print_json([v.to_dict(with_body=False) for v in views])
+        return 0
+    if not views:
+        print("no learned templates yet (built-in ones: `templar templates builtin`)")
+        return 0
+    print(table(["id", "name", "pattern", "ver", "uses", "fails", "saved", "quality", "status"], [
+        (v.id, v.name[:24], v.pattern[:60], v.version, v.uses, v.failures, format_usd(v.saved_micros), v.quality, v.status)
+        for v in views
+    ]))
+    return 0
+
+
+def cmd_builtin(args: argparse.Namespace) -> int:
+    from engine.pipeline import builtin_index
+
+    specs = list(builtin_index())
+    if args.json:
+        print_json([{"name": s.name, "description": s.description, "patterns": [p.text for p in s.patterns]} for s in specs])
+        return 0
+    print(table(["name", "pattern (first of several)"], [(s.name, s.patterns[0].text) for s in specs]))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    engine = open_engine()
+    try:
+        view = engine.store.call(engine.library.template, args.id)
+    finally:
+        engine.close()
+    if args.json:
+        print_json(view.to_dict())
+        return 0
+    print(f"template {view.id} v{view.version} ({view.status}): {view.name}")
+    print(f"pattern: {view.pattern}")
+    for p in view.params:
+        print(f"  {p.name}: {p.type}  (learned from {p.to_dict()['value']!r})  {p.description}")
+    print(f"uses {view.uses}, failures {view.failures}, saved {format_usd(view.saved_micros)}, quality {view.quality}")
+    if view.retired_reason:
+        print(f"retired: {view.retired_reason}")
+    print("--- body ---")
+    print(view.body, end="" if view.body.endswith("\n") else "\n")
+    print("--- versions ---")
+    for v in view.versions:
+        print(f"  v{v['version']}  quality {v['quality']}  {v['reason']}")
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    from engine.pipeline import builtin_index
+
+    engine = open_engine()
+    try:
+        learned = engine.store.call(engine.library.index)
+    finally:
+        engine.close()
+    rows: list[dict[str, Any]] = []
+    for source, index in (("learned", learned), ("builtin", builtin_index())):
+        match = index.match(args.task)
+        if match is not None:
+            rows.append({"source": source, "template": match.template.name, "pattern": match.pattern.text,
+                         "score": 1.0, "match": True, "bindings": {k: str(v) for k, v in match.bindings.items()}})
+        for near in index.similar(args.task, limit=args.limit):
+            rows.append({"source": source, "template": near.template.name, "pattern": near.pattern.text,
+                         "score": round(near.score, 3), "match": False})
+    rows.sort(key=lambda r: -r["score"])
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print("nothing similar")
+        return 0
+    print(table(["", "score", "source", "template", "pattern"], [
+        ("MATCH" if r["match"] else "", f"{r['score']:.2f}", r["source"], r["template"], r["pattern"][:70]) for r in rows
+    ]))
+    return 0
+
+
+def cmd_retire(args: argparse.Namespace) -> int:
+    engine = open_engine()
+    try:
+        view = engine.store.call(engine.library.retire, args.id, args.reason or "retired by hand")
+    finally:
+        engine.close()
+    print_json(view.to_dict(with_body=False)) if args.json else print(f"template {view.id} retired")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from engine.learning.transfer import export_templates
+
+    engine = open_engine()
+    try:
+        result = engine.store.call(export_templates, engine.library, Path(args.file), args.all)
+    finally:
+        engine.close()
+    print_json(result) if args.json else print(f"exported {result['templates']} templates to {args.file}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from engine.learning.transfer import import_templates, read_export
+
+    entries = read_export(Path(args.file))
+    engine = open_engine()
+    try:
+        ids = engine.store.call(import_templates, engine.library, entries)
+    finally:
+        engine.close()
+    print_json({"imported": ids}) if args.json else print(f"imported {len(ids)} templates: {', '.join(map(str, ids))}")
+    return 0
+
+
+def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
+    out = {}
+    for item in values or []:
+        if "=" not in item:
+            raise BadInput(f"{flag} takes NAME=VALUE, got {item!r}")
+        a, b = item.split("=", 1)
+        out[a.strip()] = b.strip()
+    return out
+
+
+def _print_suggestion(s: Any, preview: Any) -> None:
+    print(f"\nsuggestion {s.id} ({s.project}/{s.agent}, confidence {s.confidence:.2f})")
+    print(f"task:    {s.task}")
+    print(f"pattern: {preview.pattern or s.pattern}")
+    for p in s.params:
+        print(f"  - {p.name}: {p.type} = {p.to_dict()['value']!r}  ({p.confidence:.2f}) {p.description}")
+    print(f"check:   {'ok' if preview.ok else 'FAILS: ' + preview.reason}")
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    engine = open_engine()
+    lib = engine.library
+    results: list[dict[str, Any]] = []
+    try:
+        pending = [engine.store.call(lib.suggestion, args.id)] if args.id else engine.store.call(lib.suggestions)
+        scripted = args.accept_all or args.reject or args.rename or args.retype or args.drop or args.pattern
+        if not pending:
+            print_json([]) if args.json else print("no pending suggestions")
+            return 0
+        for s in pending:
+            if s.status != "pending":
+                raise BadInput(f"suggestion {s.id} is {s.status}, not pending")
+            if args.rename or args.retype or args.drop or args.pattern:
+                s = engine.store.call(lambda: lib.edit(s.id, pattern=args.pattern, rename=_pairs(args.rename, "--rename"),
+                                                       retype=_pairs(args.retype, "--retype"), drop=args.drop or []))
+            if args.reject:
+                engine.store.call(lib.reject, s.id)
+                results.append({"suggestion": s.id, "status": "rejected"})
+                continue
+            if args.accept_all or (scripted and not args.reject):
+                results.append(_accept(engine, s.id))
+                continue
+            if not sys.stdin.isatty():
+                raise BadInput("review needs a terminal; use --accept-all, --reject or the edit flags in scripts")
+            results.append(_interactive(engine, s))
+    finally:
+        engine.close()
+    if args.json:
+        print_json(results)
+    else:
+        for r in results:
+            print(f"suggestion {r['suggestion']}: {r['status']}" + (f" (template {r['template']})" if r.get("template") else "")
+                  + (f" — {r['reason']}" if r.get("reason") else ""))
+    return 0 if all(r["status"] != "failed" for r in results) else 2
+
+
+def _accept(engine: Any, suggestion_id: int) -> dict[str, Any]:
+    try:
+        view = engine.store.call(engine.library.accept, suggestion_id)
+    except BadInput as exc:
+        return {"suggestion": suggestion_id, "status": "failed", "reason": str(exc)}
+    return {"suggestion": suggestion_id, "status": "accepted", "template": view.id, "version": view.version}
+
+
+HELP = "[a]ccept  [r]eject  [s]kip  re[n]ame  [t]ype  [d]rop param  [p]attern  [c]ode  [q]uit"
+
+
+def _interactive(engine: Any, s: Any) -> dict[str, Any]:
+    lib = engine.library
+    while True:
+        preview = engine.store.call(lib.preview, s)
+        _print_suggestion(s, preview)
+        choice = input(f"{HELP}\n> ").strip().lower()[:1]
+        try:
+            if choice == "a":
+                return _accept(engine, s.id)
+            if choice == "r":
+                engine.store.call(lib.reject, s.id)
+                return {"suggestion": s.id, "status": "rejected"}
+            if choice in ("s", ""):
+                return {"suggestion": s.id, "status": "skipped"}
+            if choice == "q":
+                raise KeyboardInterrupt
+            if choice == "c":
+                print(s.code)
+            elif choice == "n":
+                old, new = input("rename which parameter? ").strip(), input("new name? ").strip()
+                s = engine.store.call(lambda: lib.edit(s.id, rename={old: new}))
+            elif choice == "t":
+                name, type_ = input("parameter? ").strip(), input("type (identifier, string, integer, number, identifier_list, field_list, word)? ").strip()
+                s = engine.store.call(lambda: lib.edit(s.id, retype={name: type_}))
+            elif choice == "d":
+                name = input("drop which parameter (it stays literal)? ").strip()
+                s = engine.store.call(lambda: lib.edit(s.id, drop=[name]))
+            elif choice == "p":
+                s = engine.store.call(lambda: lib.edit(s.id, pattern=input("new pattern: ").strip()))
+        except BadInput as exc:
+            print(f"! {exc}")

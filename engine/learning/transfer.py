@@ -1,0 +1,120 @@
+"""Exporting and importing learned templates (a versioned JSON document).
+
+    {"format": "templar-templates", "version": 1, "exported_at": "...",
+     "templates": [{"name", "pattern", "body", "params": [{"name", "type", "value",
+                    "description"}], "task", "code", "version", "quality",
+                    "counterfactual_usd"}]}
+
+``task`` is the pattern with the original values written back, ``code`` is what the body
+renders with them. Import checks every template exactly as review does (pattern, parameters,
+round trip, validation, generalisation) and writes nothing unless all pass.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.errors import BadInput
+from engine.learning.body import Param
+from engine.learning.library import TemplateLibrary, params_from_json
+from engine.learning.review import check, literal_in_pattern
+from engine.templates.render import render_body
+from engine.validation import CodeValidator
+
+FORMAT = "templar-templates"
+VERSION = 1
+MAX_BYTES = 20_000_000
+
+
+def task_for(pattern: str, params: list[Param]) -> str:
+    task = pattern
+    for p in params:
+        task = literal_in_pattern(task, p)
+    return task
+
+
+def export_templates(library: TemplateLibrary, path: Path, include_retired: bool = False) -> dict[str, Any]:
+    items = []
+    for view in library.templates(None if include_retired else "active"):
+        params = list(view.params)
+        items.append({
+            "name": view.name, "pattern": view.pattern, "body": view.body,
+            "params": [{"name": p.name, "type": p.type, "value": p.to_dict()["value"], "description": p.description}
+                       for p in params],
+            "task": task_for(view.pattern, params),
+            "code": render_body(view.body, {p.name: p.value for p in params}),
+            "version": view.version, "quality": view.quality,
+            "counterfactual_usd": view.counterfactual_micros / 1e6, "status": view.status,
+        })
+    document = {"format": FORMAT, "version": VERSION,
+                "exported_at": datetime.now(UTC).replace(microsecond=0).isoformat(), "templates": items}
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return {"file": str(path), "templates": len(items)}
+
+
+def read_export(path: Path) -> list[dict[str, Any]]:
+    """Parse and check an export file completely; raise BadInput naming the first problem."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise BadInput(f"{path}: larger than {MAX_BYTES // 1_000_000} MB")
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise BadInput(f"{path}: not a Templar templates export (format must be {FORMAT!r})")
+    if document.get("version") != VERSION:
+        raise BadInput(f"{path}: unsupported export version {document.get('version')!r} (this Templar reads {VERSION})")
+    templates = document.get("templates")
+    if not isinstance(templates, list):
+        raise BadInput(f"{path}: 'templates' must be a list")
+    validator = CodeValidator()
+    out = []
+    for number, item in enumerate(templates, start=1):
+        where = f"{path}: template {number}"
+        if not isinstance(item, dict):
+            raise BadInput(f"{where}: not an object")
+        try:
+            params = params_from_json(json.dumps(item.get("params", [])))
+            pattern, body, code = str(item["pattern"]), str(item["body"]), str(item["code"])
+            task = str(item.get("task") or task_for(pattern, params))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadInput(f"{where}: malformed ({type(exc).__name__}: {exc})") from None
+        preview = check(task, code, pattern, params, validator)
+        if not preview.ok:
+            raise BadInput(f"{where} ({item.get('name', '?')}): {preview.reason}")
+        if preview.body != body:
+            from engine.learning.body import round_trip
+
+            ok, why = round_trip(body, params, code)
+            if not ok:
+                raise BadInput(f"{where} ({item.get('name', '?')}): round trip failed: {why}")
+        out.append({
+            "name": str(item.get("name") or "imported")[:60], "pattern": preview.pattern, "body": body,
+            "params": params, "version": int(item.get("version", 1)), "quality": int(preview.score),
+            "counterfactual_micros": int(round(float(item.get("counterfactual_usd", 0.0)) * 1e6)),
+        })
+    return out
+
+
+def import_templates(library: TemplateLibrary, entries: list[dict[str, Any]]) -> list[int]:
+    """Insert checked entries in one transaction (all or nothing); returns the new ids."""
+    from engine.store.models import Template
+
+    now = time.time()
+    ids = []
+    with Template._meta.database.atomic():
+        for entry in entries:
+            ids.append(library.add_template(entry, now=now).id)
+    return ids

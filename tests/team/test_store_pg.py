@@ -1,0 +1,171 @@
+"""The store on a real PostgreSQL server: migrations from empty and from the previous version,
+one migration when two processes open a fresh database at once, and budget bookkeeping that stays
+exact when several connections reconcile or settle the same reservations at the same moment."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+
+import pytest
+from playhouse.schema_diff import diff_models
+
+from engine.budget.book import BudgetBook, LedgerFields, budget_refs
+from engine.config.schema import Settings
+from engine.errors import StoreError
+from engine.store.db import Store
+from engine.store.models import ALL_MODELS, BudgetCounter, LedgerEntry, Reservation
+
+pytestmark = pytest.mark.postgres
+
+MIGRATIONS = ("0001_core", "0002_templates")
+
+
+def test_fresh_database_is_migrated_to_the_models(pg_db) -> None:
+    store = Store.open(pg_db.url)
+    try:
+        status = store.schema_status()
+        assert status.backend == "postgresql"
+        assert re.match(r"\d+(\.\d+)?", status.server_version), status.server_version
+        assert status.applied == MIGRATIONS and status.pending == ()
+        assert status.version == status.latest == len(MIGRATIONS)
+        assert not store.call(diff_models, store.db, list(ALL_MODELS)), "models and migrations disagree"
+        assert store.migrate() == []  # idempotent
+        assert store.integrity_check() == "ok"
+    finally:
+        store.close()
+    assert pg_db.query("select count(*) from schema_migration") == [(len(MIGRATIONS),)]
+
+
+def test_database_at_previous_version_is_upgraded_without_losing_rows(pg_db) -> None:
+    old = Store.open(pg_db.url, migrate=False)
+    assert old.migrate("0001_core") == ["0001_core"]
+    assert old.schema_status().pending == ("0002_templates",)
+    old.call(LedgerEntry.create, ts=1.0, day="1970-01-01", request_id="r1", source="llm", outcome="ok", cost_micros=42)
+    old.close()
+    assert "template" not in {r[0] for r in pg_db.query("select tablename from pg_tables where schemaname = 'public'")}
+
+    store = Store.open(pg_db.url)
+    try:
+        assert store.schema_status().applied == MIGRATIONS
+        assert store.call(lambda: LedgerEntry.get(LedgerEntry.request_id == "r1").cost_micros) == 42
+        assert not store.call(diff_models, store.db, list(ALL_MODELS))
+    finally:
+        store.close()
+
+
+def test_url_parameters_reach_the_driver_and_store_closes_every_connection(pg_db) -> None:
+    store = Store.open(pg_db.url + "?application_name=templar-team-probe")
+    try:
+        async def names() -> list[str]:
+            # more concurrent jobs than worker threads: every worker thread opens its connection
+            return await asyncio.gather(*[
+                store.run(lambda: store.db.execute_sql("select current_setting('application_name')").fetchone()[0])
+                for _ in range(16)
+            ])
+
+        assert set(asyncio.run(names())) == {"templar-team-probe"}
+        assert pg_db.query(
+            "select count(*) from pg_stat_activity where datname = %s and application_name = %s",
+            (pg_db.name, "templar-team-probe"),
+        )[0][0] >= 1
+    finally:
+        store.close()
+    assert pg_db.query(
+        "select count(*) from pg_stat_activity where datname = %s and application_name = %s",
+        (pg_db.name, "templar-team-probe"),
+    ) == [(0,)], "Store.close() left connections open on the server"
+
+
+def test_unreachable_server_is_one_clear_error() -> None:
+    with pytest.raises(StoreError, match="cannot open database postgresql://nobody:\\*\\*\\*@127.0.0.1:1/x"):
+        Store.open("postgresql://nobody:secret@127.0.0.1:1/x")
+
+
+@pytest.mark.slow
+def test_two_processes_opening_a_fresh_database_migrate_it_once(pg_db, spawn) -> None:
+    children = [spawn(pg_db.url, "migrate") for _ in range(2)]
+    for child in children:
+        child.wait_ready(timeout=60)
+    for child in children:
+        child.go()
+    results = [child.result(timeout=60) for child in children]
+    applied = sorted((r["applied"] for r in results), key=len)
+    assert applied == [[], list(MIGRATIONS)], results
+    assert all(r["version"] == len(MIGRATIONS) and r["pending"] == [] for r in results)
+    assert pg_db.query("select name from schema_migration order by name") == [(m,) for m in MIGRATIONS]
+
+
+# -- several connections finishing the same reservations -----------------------------------------
+
+AMOUNT = 1_000
+
+
+def _hold(store: Store, count: int, pid: int) -> tuple[list[str], BudgetBook]:
+    """``count`` reservations held by a book that claims to be process ``pid``."""
+    owner = BudgetBook(store)
+    owner.owner, owner.pid = f"{owner.host}:{pid}:probe", pid
+    refs = budget_refs(Settings(), "p", "a", owner.clock())
+    held = [
+        store.call(owner.reserve, refs, AMOUNT, LedgerFields(f"r{i}", "p", "a", "llm", "openai", "m", 1))
+        for i in range(count)
+    ]
+    return held, owner
+
+
+def _counters(store: Store) -> set[tuple[int, int]]:
+    return store.call(lambda: {(c.spent_micros, c.reserved_micros) for c in BudgetCounter.select()})
+
+
+def _on_threads(store: Store, jobs: list) -> list:
+    """Run ``jobs`` at the same moment, each on its own database thread (its own connection)."""
+    gate = threading.Barrier(len(jobs))
+
+    def gated(job):
+        gate.wait(timeout=10)
+        return job()
+
+    async def main() -> list:
+        return await asyncio.gather(*[store.run(gated, job) for job in jobs])
+
+    return asyncio.run(main())
+
+
+def test_concurrent_reconcilers_charge_each_orphan_exactly_once(pg_db) -> None:
+    store = Store.open(pg_db.url)
+    try:
+        held, _ = _hold(store, 60, pid=999_999_999)
+        books = []
+        for i in range(4):
+            book = BudgetBook(store)
+            book.owner = f"{book.owner}:reconciler{i}"
+            books.append(book)
+        done = _on_threads(store, [lambda b=b: b.reconcile(is_alive=lambda pid: False) for b in books])
+        ids = [rid for part in done for rid in part]
+        assert sorted(ids) == sorted(h.reservation_id for h in held), "every orphan reconciled exactly once"
+        assert _counters(store) == {(60 * AMOUNT, 0)}
+        rows = store.call(lambda: LedgerEntry.select().where(LedgerEntry.source == "reconcile").count())
+        assert rows == 60
+    finally:
+        store.close()
+
+
+def test_settle_racing_a_stale_reconcile_never_double_counts(pg_db) -> None:
+    store = Store.open(pg_db.url)
+    try:
+        held, owner = _hold(store, 60, pid=999_999_998)
+        reconciler = BudgetBook(store)
+        reconciler.owner = f"{reconciler.owner}:stale"
+
+        def settle_all() -> None:
+            for h in held:
+                owner.settle(h, 400)
+
+        _on_threads(store, [settle_all, lambda: reconciler.reconcile(stale_after_s=-1, is_alive=lambda pid: True)])
+        states = store.call(lambda: [r.state for r in Reservation.select()])
+        settled, reconciled = states.count("settled"), states.count("reconciled")
+        assert settled + reconciled == 60
+        assert _counters(store) == {(settled * 400 + reconciled * AMOUNT, 0)}, (settled, reconciled)
+    finally:
+        store.close()
