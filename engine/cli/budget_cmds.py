@@ -6,13 +6,10 @@ import argparse
 import asyncio
 import time
 
-from engine.budget.allocator import ProjectInput, allocate
 from engine.budget.levels import LEVEL_ACTIONS, level_label
 from engine.cli.commands import open_engine
 from engine.cli.output import gauge, print_json, table
-from engine.config import list_projects, set_value
-from engine.errors import BadInput
-from engine.money import format_usd, usd_to_micros
+from engine.money import format_usd
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -58,58 +55,28 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_allocate(args: argparse.Namespace) -> int:
     engine = open_engine()
     try:
-        system = engine.config().settings
-        limit = usd_to_micros(system.budget.system.limit_usd)
-        if limit is None:
-            raise BadInput("budget.system.limit_usd is not set: there is no system budget to allocate")
-        alloc = system.budget.allocator
-        since = time.time() - alloc.burn_window_days * 86400
-        burns = engine.store.call(engine.book.spend_by_project, since)
-        names = sorted(set(list_projects(engine.paths)) | {p for p in burns if p})
-        inputs = []
-        for name in names:
-            settings = engine.config(name).settings
-            inputs.append(
-                ProjectInput(name, settings.budget.project.weight, burns.get(name, 0), usd_to_micros(settings.budget.project.limit_usd))
-            )
-        proposal, reserve = allocate(
-            limit, inputs, reserve_pct=alloc.reserve_pct, floor_micros=usd_to_micros(alloc.floor_usd) or 0,
-            burn_share=alloc.burn_share,
-        )
-        if args.apply:
-            for a in proposal:
-                set_value(engine.paths, "budget.project.limit_usd", repr(round(a.proposed_micros / 1e6, 6)), a.project)
+        data = engine.allocation(apply=args.apply)
     finally:
         engine.close()
-    data = {
-        "system_limit_usd": limit / 1e6, "reserve_usd": reserve / 1e6, "applied": bool(args.apply),
-        "projects": [
-            {
-                "project": a.project, "weight": a.weight, "burn_usd": a.burn_micros / 1e6,
-                "current_limit_usd": None if a.current_limit_micros is None else a.current_limit_micros / 1e6,
-                "proposed_limit_usd": a.proposed_micros / 1e6,
-            }
-            for a in proposal
-        ],
-    }
     if args.json:
         print_json(data)
         return 0
-    if not proposal:
+    if not data["projects"]:
         print("no projects yet: nothing to allocate")
         return 0
+    micros = lambda usd: None if usd is None else round(usd * 1e6)  # noqa: E731
     print(
         table(
-            ["project", "weight", f"spend ({alloc.burn_window_days}d)", "current limit", "proposed limit"],
+            ["project", "weight", f"spend ({data['burn_window_days']}d)", "current limit", "proposed limit"],
             [
-                (a.project, a.weight, format_usd(a.burn_micros),
-                 format_usd(a.current_limit_micros) if a.current_limit_micros is not None else "none",
-                 format_usd(a.proposed_micros))
-                for a in proposal
+                (p["project"], p["weight"], format_usd(micros(p["burn_usd"])),
+                 format_usd(micros(p["current_limit_usd"])) if p["current_limit_usd"] is not None else "none",
+                 format_usd(micros(p["proposed_limit_usd"])))
+                for p in data["projects"]
             ],
         )
     )
-    print(f"system limit {format_usd(limit)}, kept in reserve {format_usd(reserve)}")
+    print(f"system limit {format_usd(micros(data['system_limit_usd']))}, kept in reserve {format_usd(micros(data['reserve_usd']))}")
     print("applied to project files" if args.apply else "run with --apply to write these limits")
     return 0
 
