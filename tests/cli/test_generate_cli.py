@@ -135,3 +135,14 @@ def test_generate_as_a_process_with_a_recognizable_key(configured, fake) -> None
     assert run.json()["code"] == "Y = 2\n"
     assert FAKE_KEY not in run.out + run.err
     assert fake.last().api_key == FAKE_KEY
+
+
+def test_doctor_ping_reports_latency_or_error_class_per_provider(configured, fake, capsys) -> None:
+    fake.enqueue("anthropic", Fault.unauthorized())
+    code, out, _ = run_main(capsys, "doctor", "--ping", "--json")
+    assert code == 0
+    rows = {r["provider"]: r for r in json.loads(out)["providers"]}
+    assert rows["openai"]["ping"]["ok"] is True and rows["openai"]["ping"]["latency_ms"] >= 0
+    assert rows["anthropic"]["ping"] == {"ok": False, "error_class": "auth", "message": rows["anthropic"]["ping"]["message"]}
+    assert fake.count("openai") == 1 and fake.count("anthropic") == 1, "one request per provider, no retries"
+    assert FAKE_KEY not in out
