@@ -23,8 +23,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     resolved = load_config(Paths.from_env(), args.project, args.agent)
     rows = []
     for path, value in sorted(resolved.leaves().items()):
-        origin = resolved.provenance.get(path)
-        rows.append((join_key(path), value, origin.level if origin else "default", origin.describe() if origin else "built-in"))
+        origin = resolved.origin(path)
+        rows.append((join_key(path), value, origin.level, origin.describe()))
     if args.json:
         print_json(
             {

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import os
 import typing
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,10 +68,13 @@ class Layer:
     text: str | None = None
     env_names: dict[Path_, str] = field(default_factory=dict)
 
-    def origin(self, path: Path_) -> Origin:
+    def origin(self, path: Path_, *, with_line: bool = True) -> Origin:
+        """Who set ``path``. Finding the line scans the file, so it is only done on demand."""
         if self.level == "env":
             return Origin("env", self.env_names.get(path, "environment"))
-        return Origin(self.level, self.source, locate_key(self.text, path))
+        if self.level == "default":
+            return Origin("default", "built-in")
+        return Origin(self.level, self.source, locate_key(self.text, path) if with_line else None)
 
 
 def flatten(data: dict[str, Any], prefix: Path_ = ()) -> dict[Path_, Any]:
@@ -211,13 +215,23 @@ def _valid_keys(parent: Path_) -> list[str]:
 
 @dataclass(frozen=True)
 class ResolvedConfig:
-    """Effective settings for one project and agent, with provenance for every leaf."""
+    """Effective settings for one project and agent, with provenance for every leaf.
+
+    ``provenance`` gives each leaf's level and source; ``origin(path)`` adds the line.
+    """
 
     settings: Settings
     project: str | None
     agent: str | None
     layers: tuple[Layer, ...]
     provenance: dict[Path_, Origin]
+    owners: dict[Path_, Layer] = field(default_factory=dict)
+
+    def origin(self, path: Path_) -> Origin:
+        owner = self.owners.get(path)
+        if owner is None:
+            return self.provenance.get(path, Origin("default", "built-in"))
+        return owner.origin(path)
 
     def value(self, path: Path_) -> Any:
         return flatten(self.settings.model_dump(mode="python")).get(path)
@@ -237,7 +251,7 @@ class ResolvedConfig:
                 layer_leaves = flatten(layer.data)
                 if leaf in layer_leaves:
                     per_level[layer.level] = layer_leaves[leaf]
-            origin = self.provenance.get(leaf, Origin("default", "built-in"))
+            origin = self.origin(leaf)
             rows.append(
                 {
                     "key": join_key(leaf),
@@ -348,22 +362,26 @@ def resolve(layers: list[Layer], project: str | None = None, agent: str | None =
     """Merge layers with provenance and validate the result."""
     merged: dict[Path_, Any] = {}
     provenance: dict[Path_, Origin] = {}
+    owners: dict[Path_, Layer] = {}
     for layer in layers:
         for path, value in flatten(layer.data).items():
-            # A table replaced by a scalar (or the reverse) drops the old subtree.
-            for old in [p for p in merged if p[: len(path)] == path or path[: len(p)] == p]:
-                merged.pop(old)
-                provenance.pop(old, None)
+            if path not in merged:
+                # A table replaced by a scalar (or the reverse) drops the old subtree.
+                for old in [p for p in merged if p[: len(path)] == path or path[: len(p)] == p]:
+                    merged.pop(old)
+                    provenance.pop(old, None)
+                    owners.pop(old, None)
             merged[path] = value
-            provenance[path] = layer.origin(path) if layer.level != "default" else Origin("default", "built-in")
+            provenance[path] = layer.origin(path, with_line=False)
+            owners[path] = layer
     try:
         settings = Settings.model_validate(unflatten(merged))
     except ValidationError as exc:
-        raise _locate_validation_error(exc, provenance, layers) from None
-    return ResolvedConfig(settings, project, agent, tuple(layers), provenance)
+        raise _locate_validation_error(exc, provenance, owners) from None
+    return ResolvedConfig(settings, project, agent, tuple(layers), provenance, owners)
 
 
-def _locate_validation_error(exc: ValidationError, provenance: dict[Path_, Origin], layers: list[Layer]) -> ConfigError:
+def _locate_validation_error(exc: ValidationError, provenance: dict[Path_, Origin], owners: dict[Path_, Layer]) -> ConfigError:
     error = exc.errors()[0]
     loc = tuple(str(part) for part in error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
@@ -379,18 +397,56 @@ def _locate_validation_error(exc: ValidationError, provenance: dict[Path_, Origi
             rank = {level: i for i, level in enumerate(LEVELS)}
             loc = max(candidates, key=lambda p: rank[provenance[p].level])
             origin = provenance[loc]
+    if origin is not None and loc in owners:
+        origin = owners[loc].origin(loc)
     if origin is None or origin.level == "default":
         return ConfigError(message, key=join_key(loc) if loc else None)
     return ConfigError(message, file=origin.source, key=join_key(loc) if loc else None, line=origin.line)
+
+
+_CACHE: "OrderedDict[tuple[Any, ...], ResolvedConfig]" = OrderedDict()
+_CACHE_SIZE = 64
+
+
+def _signature(paths: Paths, project: str | None, environ: typing.Mapping[str, str]) -> tuple[Any, ...]:
+    """What the cascade depends on: each file's identity and the TEMPLAR_* environment."""
+    files = [system_settings_file(), paths.user_settings]
+    if project is not None:
+        files.append(paths.project_file(project))
+    stats = []
+    for file in files:
+        try:
+            st = file.stat()
+        except OSError:
+            stats.append((str(file), None))
+        else:
+            stats.append((str(file), st.st_mtime_ns, st.st_size, st.st_ino))
+    env = tuple(sorted((k, v) for k, v in environ.items() if k.startswith(ENV_PREFIX)))
+    return (tuple(stats), env)
 
 
 def load_config(
     paths: Paths | None = None, project: str | None = None, agent: str | None = None,
     *, environ: typing.Mapping[str, str] | None = None,
 ) -> ResolvedConfig:
-    """Read and validate the cascade for ``project``/``agent`` (both optional)."""
+    """Read and validate the cascade for ``project``/``agent`` (both optional).
+
+    Results are cached per process and reused while no file changed (same mtime, size and
+    inode) and the TEMPLAR_* environment is the same, so the hot path pays a few ``stat``
+    calls instead of parsing and validating TOML on every request.
+    """
     paths = paths or Paths.from_env()
-    return resolve(load_layers(paths, project, agent, environ=environ), project, agent)
+    env = os.environ if environ is None else environ
+    key = (paths, project, agent, _signature(paths, project, env))
+    cached = _CACHE.get(key)
+    if cached is not None:
+        _CACHE.move_to_end(key)
+        return cached
+    resolved = resolve(load_layers(paths, project, agent, environ=env), project, agent)
+    _CACHE[key] = resolved
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return resolved
 
 
 def list_projects(paths: Paths) -> list[str]:
