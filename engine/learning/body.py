@@ -95,6 +95,8 @@ def _word_spans(code: str, tokens: list[tuple[int, str, int, int]], p: Param) ->
                     spans.append(Span(start + at, start + at + len(form), expr, p.name))
         elif kind in (tokenize.STRING, tokenize.COMMENT) or kind == getattr(tokenize, "FSTRING_MIDDLE", -1):
             for form, expr in forms:
+                if expr.endswith("| snake }}") and "_" not in form:
+                    continue  # a one-word snake form ("stack" from Stack) is ordinary prose here
                 for m in re.finditer(rf"(?<![A-Za-z0-9_]){re.escape(form)}(?![A-Za-z0-9])", text):
                     spans.append(Span(start + m.start(), start + m.end(), expr, p.name))
     return spans
@@ -158,6 +160,24 @@ def _field_block(code: str, p: Param) -> list[Span]:
                 continue
         i += 1
     return spans
+
+
+def ambiguous_values(code: str, params: list[Param]) -> list[str]:
+    """Literal parameters whose value occurs more than once in the code: only one occurrence can
+    be the parameter (``count = 1`` vs ``a, b = 0, 1``), and the builder would replace them all."""
+    tokens = _tokens(code)
+    problems = []
+    for p in params:
+        if p.base_type in ("integer", "number"):
+            hits = sum(1 for kind, text, _s, _e in tokens if kind == tokenize.NUMBER and text == repr(p.value))
+        elif p.base_type == "string" and isinstance(p.value, str):
+            hits = sum(1 for kind, text, _s, _e in tokens if kind == tokenize.STRING and text == py_repr(p.value))
+        else:
+            continue
+        if hits > 1:
+            problems.append(f"parameter {p.name}: its value {p.value!r} occurs {hits} times in the code, so other "
+                            "values would also change unrelated literals")
+    return problems
 
 
 def build_body(code: str, params: list[Param]) -> tuple[str, list[str]]:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.learning.body import Param, build_body, round_trip
+from engine.learning.body import Param, ambiguous_values, build_body, round_trip
 from engine.templates import SpecError, TemplateSpec
 from engine.templates.errors import PatternError
 from engine.validation import CodeValidator
@@ -125,6 +125,7 @@ def check(task: str, code: str, pattern: str, params: list[Param], validator: Co
     body, missing = build_body(code, params) if params else ("", [])
     for name in missing:
         problems.append(f"parameter {name} does not occur in the code")
+    problems += ambiguous_values(code, params)
     if not params:
         problems.append("no parameters: a template needs at least one")
     spec = None
