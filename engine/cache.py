@@ -2,8 +2,10 @@
 
 The key is a SHA-256 over everything that changes an answer: the system and task prompts, the
 provider chain's models, generation parameters and the prompt version. Only validated answers
-are put here; failures never are. Entries expire after the TTL; past the size cap the least
-recently used go first. Functions here are synchronous and run on the database thread.
+are put here; failures never are. Entries expire after the TTL (expired entries are never
+served); past the size cap the least recently used go first — each process enforces the cap
+when its own writes may have crossed it. Functions here are synchronous and run on the
+database thread; the hit path is plain SQL (two statements and a ledger row).
 """
 
 from __future__ import annotations
@@ -39,36 +41,89 @@ class CachedAnswer:
     hits: int
 
 
+def _exec(sql: str, params: tuple[Any, ...] = ()) -> Any:
+    db = CacheEntry._meta.database
+    if db.param != "?":
+        sql = sql.replace("?", db.param)
+    return db.execute_sql(sql, params)
+
+
+_COLUMNS = "key, provider, model, text, code, tokens_in, tokens_out, cost_micros, hits"
+
+
+def peek(key: str, now: float | None = None) -> CachedAnswer | None:
+    """The live entry for ``key`` without counting a hit, or None."""
+    now = time.time() if now is None else now
+    row = _exec(f"SELECT {_COLUMNS} FROM cache_entry WHERE key = ? AND expires > ?", (key, now)).fetchone()
+    return None if row is None else CachedAnswer(*row[:8], int(row[8]))
+
+
+def record_hit(key: str, now: float, ledger: tuple[Any, ...]) -> None:
+    """Count a hit and write its ledger row in one transaction.
+
+    ``ledger`` is (request_id, project, agent, provider, model, saved_micros, latency_ms, owner).
+    """
+    db = CacheEntry._meta.database
+    with db.atomic():
+        _exec("UPDATE cache_entry SET hits = hits + 1, last_used = ? WHERE key = ?", (now, key))
+        request_id, project, agent, provider, model, saved, latency, owner = ledger
+        day = time.strftime("%Y-%m-%d", time.gmtime(now))
+        _exec(
+            "INSERT INTO ledger_entry (ts, day, request_id, project, agent, source, provider, model, attempt, "
+            "tokens_in, tokens_out, cost_micros, saved_micros, latency_ms, outcome, error_class, estimated, "
+            "reservation_id, owner) VALUES (?, ?, ?, ?, ?, 'cache', ?, ?, 0, 0, 0, 0, ?, ?, 'ok', NULL, ?, NULL, ?)",
+            (now, day, request_id, project, agent, provider, model, saved, latency, False, owner),
+        )
+
+
 def get(key: str, now: float | None = None) -> CachedAnswer | None:
     """The live entry for ``key`` (and count the hit), or None."""
     now = time.time() if now is None else now
-    row = CacheEntry.get_or_none((CacheEntry.key == key) & (CacheEntry.expires > now))
-    if row is None:
-        return None
-    CacheEntry.update(hits=CacheEntry.hits + 1, last_used=now).where(CacheEntry.id == row.id).execute()
-    return CachedAnswer(
-        row.key, row.provider, row.model, row.text, row.code, row.tokens_in, row.tokens_out, row.cost_micros, row.hits + 1
-    )
+    hit = peek(key, now)
+    if hit is not None:
+        _exec("UPDATE cache_entry SET hits = hits + 1, last_used = ? WHERE key = ?", (now, key))
+        hit = CachedAnswer(*[getattr(hit, f) for f in ("key", "provider", "model", "text", "code", "tokens_in",
+                                                       "tokens_out", "cost_micros")], hit.hits + 1)
+    return hit
+
+
+_written_since_count: dict[int, int] = {}
 
 
 def put(
     key: str, *, provider: str, model: str, text: str, code: str, tokens_in: int, tokens_out: int,
     cost_micros: int, ttl_s: int, max_entries: int, now: float | None = None,
 ) -> None:
-    """Store a validated answer, then enforce the TTL and the size cap."""
+    """Store a validated answer; enforce the TTL and size cap when this process may have crossed it."""
     if max_entries <= 0 or ttl_s <= 0:
         return
     now = time.time() if now is None else now
-    values = dict(
-        created=now, expires=now + ttl_s, last_used=now, hits=0, provider=provider, model=model, text=text,
-        code=code, tokens_in=tokens_in, tokens_out=tokens_out, cost_micros=cost_micros,
+    _exec(
+        "INSERT INTO cache_entry (key, created, expires, last_used, hits, provider, model, text, code, tokens_in, "
+        "tokens_out, cost_micros) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+        "created = excluded.created, expires = excluded.expires, last_used = excluded.last_used, hits = 0, "
+        "provider = excluded.provider, model = excluded.model, text = excluded.text, code = excluded.code, "
+        "tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out, cost_micros = excluded.cost_micros",
+        (key, now, now + ttl_s, now, provider, model, text, code, tokens_in, tokens_out, cost_micros),
     )
-    CacheEntry.insert(key=key, **values).on_conflict(conflict_target=[CacheEntry.key], update=values).execute()
+    db_id = id(CacheEntry._meta.database.obj if hasattr(CacheEntry._meta.database, "obj") else CacheEntry._meta.database)
+    if db_id not in _written_since_count:
+        _written_since_count[db_id] = CacheEntry.select().count()
+    else:
+        _written_since_count[db_id] += 1
+    if _written_since_count[db_id] > max_entries:
+        _written_since_count[db_id] = evict(max_entries, now)
+
+
+def evict(max_entries: int, now: float | None = None) -> int:
+    """Drop expired entries, then the least recently used beyond ``max_entries``; returns the count left."""
+    now = time.time() if now is None else now
     CacheEntry.delete().where(CacheEntry.expires <= now).execute()
     excess = CacheEntry.select().count() - max_entries
     if excess > 0:
         oldest = CacheEntry.select(CacheEntry.id).order_by(CacheEntry.last_used.asc(), CacheEntry.id.asc()).limit(excess)
         CacheEntry.delete().where(CacheEntry.id.in_([r.id for r in oldest])).execute()
+    return CacheEntry.select().count()
 
 
 def stats() -> dict[str, int]:

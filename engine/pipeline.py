@@ -108,16 +108,6 @@ class CoderAgent:
         messages = build_messages(settings, task)
         similar: list[dict[str, Any]] = []
 
-        if use_templates:
-            for source in ("learned", "builtin"):
-                hit = await self._template(source, task, settings, policy, request_id, project, agent, record, similar)
-                if hit is not None:
-                    code, extra, saved = hit
-                    latency = int((time.perf_counter() - started) * 1000)
-                    record(Finished(source, 0.0, saved / 1e6))
-                    return GenerationResult(request_id, source, code, code, saved_micros=saved, latency_ms=latency,
-                                            events=events, extra=extra)
-
         max_tokens = max_tokens or settings.generation.max_tokens
         key = response_cache.cache_key(
             system=messages[0]["content"], prompt=messages[1]["content"],
@@ -125,16 +115,38 @@ class CoderAgent:
             params={"max_tokens": max_tokens, "temperature": settings.generation.temperature},
             prompt_version=settings.prompts.version,
         )
-        if settings.cache.enabled and use_cache:
-            hit = await self.store.run(response_cache.get, key, self.engine.clock())
-            record(LookupResult("cache", hit is not None, f"{hit.hits} hits" if hit else ""))
-            if hit is not None:
+        caching = settings.cache.enabled and use_cache
+        library = self.engine.library
+        # One database hop answers both: is the learned index current, and is the answer cached?
+        stamp, cached = await self.store.run(self._probe, key, caching)
+        indexes: list[tuple[str, TemplateIndex]] = []
+        if use_templates:
+            learned = library.cached_index(stamp) or await self.store.run(library.index)
+            indexes = [("learned", learned), ("builtin", builtin_index())]
+            for source, index in indexes:
+                hit = await self._template(source, index, task, settings, policy, request_id, project, agent, record)
+                if hit is not None:
+                    code, extra, saved = hit
+                    latency = int((time.perf_counter() - started) * 1000)
+                    record(Finished(source, 0.0, saved / 1e6))
+                    return GenerationResult(request_id, source, code, code, saved_micros=saved, latency_ms=latency,
+                                            events=events, extra=extra)
+        if caching:
+            record(LookupResult("cache", cached is not None, f"{cached.hits} earlier hits" if cached else ""))
+            if cached is not None:
                 latency = int((time.perf_counter() - started) * 1000)
-                await self.store.run(self._ledger, request_id, project, agent, "cache", hit.provider, hit.model,
-                                     hit.cost_micros, latency)
-                record(Finished("cache", 0.0, hit.cost_micros / 1e6))
-                return GenerationResult(request_id, "cache", hit.code, hit.text, hit.provider, hit.model, 0, 0,
-                                        hit.cost_micros, 0, 0, latency, events, extra={"similar": similar})
+                await self.store.run(
+                    response_cache.record_hit, key, self.engine.clock(),
+                    (request_id, project, agent, cached.provider, cached.model, cached.cost_micros, latency,
+                     self.engine.book.owner),
+                )
+                record(Finished("cache", 0.0, cached.cost_micros / 1e6))
+                return GenerationResult(request_id, "cache", cached.code, cached.text, cached.provider, cached.model,
+                                        0, 0, cached.cost_micros, 0, 0, latency, events)
+        for source, index in indexes:  # near misses are worth computing only when we are about to pay
+            for near in index.similar(task, limit=3):
+                similar.append({"source": source, "template": near.template.name, "pattern": near.pattern.text,
+                                "score": round(near.score, 3)})
 
         refs = budget_refs(settings, project, agent, self.engine.clock())
         base = ChainRequest(messages, max_tokens, settings.generation.temperature, request_id, project, agent, refs,
@@ -196,18 +208,18 @@ class CoderAgent:
 
     # -- templates ----------------------------------------------------------------------------
 
+    def _probe(self, key: str, caching: bool) -> tuple[tuple[int, float], response_cache.CachedAnswer | None]:
+        stamp = self.engine.library.stamp()
+        return stamp, response_cache.peek(key, self.engine.clock()) if caching else None
+
     async def _template(
-        self, source: str, task: str, settings: Settings, policy: ValidationPolicy, request_id: str, project: str,
-        agent: str, record: Emit, similar: list[dict[str, Any]],
+        self, source: str, index: TemplateIndex, task: str, settings: Settings, policy: ValidationPolicy,
+        request_id: str, project: str, agent: str, record: Emit,
     ) -> tuple[str, dict[str, Any], int] | None:
         library = self.engine.library
-        index = await self.store.run(library.index) if source == "learned" else builtin_index()
         match = index.match(task)
         if match is None:
             record(LookupResult(source, False))
-            for near in index.similar(task, limit=3):
-                similar.append({"source": source, "template": near.template.name, "pattern": near.pattern.text,
-                                "score": round(near.score, 3)})
             return None
         spec = match.template
         assert spec is not None

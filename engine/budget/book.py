@@ -21,7 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Callable
+from typing import Any, Callable
 
 from peewee import fn
 
@@ -104,6 +104,7 @@ class Held:
     reservation_id: str
     ledger_id: int
     amount_micros: int
+    counter_ids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -148,35 +149,57 @@ def budget_refs(settings: Settings, project: str, agent: str, now: float) -> lis
 
 
 class BudgetBook:
-    """Budget counters, reservations and alert crossings over the store (sync; run on the DB thread)."""
+    """Budget counters, reservations and alert crossings over the store (sync; run on the DB thread).
+
+    The hot statements (reserve, settle, release, status) are plain parameterised SQL: building
+    them through the ORM cost more CPU than the statements themselves.
+    """
 
     def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
         self.owner, self.host, self.pid = owner_token()
+        self._ids: dict[tuple[str, str, str], tuple[int, int | None]] = {}
+        self._recorded: set[tuple[str, str, str, int]] = set()
+        self._pg = not store.is_sqlite
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        if self._pg:
+            sql = sql.replace("?", "%s")
+        return self.store.db.execute_sql(sql, params)
 
     # -- counters -----------------------------------------------------------------------------
 
-    def _counter(self, ref: BudgetRef) -> BudgetCounter:
-        BudgetCounter.insert(
-            scope=ref.scope, key=ref.key, period=ref.period, limit_micros=ref.limit_micros
-        ).on_conflict_ignore().execute()
-        counter = BudgetCounter.get(
-            (BudgetCounter.scope == ref.scope) & (BudgetCounter.key == ref.key) & (BudgetCounter.period == ref.period)
-        )
-        if counter.limit_micros != ref.limit_micros:
-            BudgetCounter.update(limit_micros=ref.limit_micros).where(BudgetCounter.id == counter.id).execute()
-            counter.limit_micros = ref.limit_micros
-        return counter
+    def _counter_id(self, ref: BudgetRef) -> int:
+        """The counter row for ``ref`` (created on first use; ids are cached, never reused)."""
+        key = (ref.scope, ref.key, ref.period)
+        known = self._ids.get(key)
+        if known is None:
+            self._exec(
+                "INSERT INTO budget_counter (scope, key, period, limit_micros, spent_micros, reserved_micros) "
+                "VALUES (?, ?, ?, ?, 0, 0) ON CONFLICT DO NOTHING",
+                (ref.scope, ref.key, ref.period, ref.limit_micros),
+            )
+            row = self._exec(
+                "SELECT id, limit_micros FROM budget_counter WHERE scope = ? AND key = ? AND period = ?", key
+            ).fetchone()
+            known = (int(row[0]), row[1])
+        if known[1] != ref.limit_micros:
+            self._exec("UPDATE budget_counter SET limit_micros = ? WHERE id = ?", (ref.limit_micros, known[0]))
+            known = (known[0], ref.limit_micros)
+        self._ids[key] = known
+        return known[0]
 
     def status(self, refs: list[BudgetRef], thresholds: list[float]) -> list[BudgetStatus]:
+        where = " OR ".join("(scope = ? AND key = ? AND period = ?)" for _ in refs)
+        params = tuple(v for ref in refs for v in (ref.scope, ref.key, ref.period))
+        rows = self._exec(
+            f"SELECT scope, key, period, spent_micros, reserved_micros FROM budget_counter WHERE {where}", params
+        ).fetchall() if refs else []
+        found = {(r[0], r[1], r[2]): (int(r[3]), int(r[4])) for r in rows}
         out = []
         for ref in refs:
-            row = BudgetCounter.get_or_none(
-                (BudgetCounter.scope == ref.scope) & (BudgetCounter.key == ref.key) & (BudgetCounter.period == ref.period)
-            )
-            spent = row.spent_micros if row else 0
-            reserved = row.reserved_micros if row else 0
+            spent, reserved = found.get((ref.scope, ref.key, ref.period), (0, 0))
             out.append(
                 BudgetStatus(
                     ref.scope, ref.key, ref.period, ref.period_kind, ref.limit_micros, spent, reserved,
@@ -190,57 +213,104 @@ class BudgetBook:
     def reserve(self, refs: list[BudgetRef], amount: int, ledger: LedgerFields) -> Held:
         """Hold ``amount`` against every budget in ``refs`` at once, or raise BudgetRefused."""
         now = self.clock()
+        reservation_id = str(uuid.uuid4())
         with self.store.write():
-            counters = [self._counter(ref) for ref in refs]
-            for ref, counter in zip(refs, counters):
-                query = BudgetCounter.update(reserved_micros=BudgetCounter.reserved_micros + amount).where(
-                    BudgetCounter.id == counter.id
-                )
-                if ref.cap_micros is not None:
-                    query = query.where(
-                        BudgetCounter.spent_micros + BudgetCounter.reserved_micros + amount <= ref.cap_micros
+            ids = [self._counter_id(ref) for ref in refs]
+            for ref, counter_id in zip(refs, ids):
+                if ref.cap_micros is None:
+                    cursor = self._exec(
+                        "UPDATE budget_counter SET reserved_micros = reserved_micros + ? WHERE id = ?",
+                        (amount, counter_id),
                     )
-                if query.execute() != 1:  # the atomic block rolls back every level on raise
+                else:
+                    cursor = self._exec(
+                        "UPDATE budget_counter SET reserved_micros = reserved_micros + ? "
+                        "WHERE id = ? AND spent_micros + reserved_micros + ? <= ?",
+                        (amount, counter_id, amount, ref.cap_micros),
+                    )
+                if cursor.rowcount != 1:  # the atomic block rolls back every level on raise
                     raise BudgetRefused(
                         f"{ref.label} budget ({ref.period}) cannot cover this call's worst case "
                         f"(${amount / 1e6:.6f}); it is at or near its limit"
                     )
-            entry = LedgerEntry.create(
-                ts=now, day=day_of(now), request_id=ledger.request_id, project=ledger.project,
-                agent=ledger.agent, source=ledger.source, provider=ledger.provider, model=ledger.model,
-                attempt=ledger.attempt, tokens_in=ledger.tokens_in, outcome="pending", owner=self.owner,
+            sql = (
+                "INSERT INTO ledger_entry (ts, day, request_id, project, agent, source, provider, model, attempt, "
+                "tokens_in, tokens_out, cost_micros, saved_micros, latency_ms, outcome, error_class, estimated, "
+                "reservation_id, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 'pending', NULL, ?, ?, ?)"
             )
-            reservation_id = str(uuid.uuid4())
-            Reservation.create(
-                id=reservation_id, owner=self.owner, host=self.host, pid=self.pid, created=now,
-                amount_micros=amount, counter_ids=",".join(str(c.id) for c in counters),
-                ledger_id=entry.id, state="held",
+            params = (
+                now, day_of(now), ledger.request_id, ledger.project, ledger.agent, ledger.source, ledger.provider,
+                ledger.model, ledger.attempt, ledger.tokens_in, False, reservation_id, self.owner,
             )
-            LedgerEntry.update(reservation_id=reservation_id).where(LedgerEntry.id == entry.id).execute()
-        return Held(reservation_id, entry.id, amount)
+            if self._pg:
+                ledger_id = int(self._exec(sql + " RETURNING id", params).fetchone()[0])
+            else:
+                ledger_id = int(self._exec(sql, params).lastrowid)
+            counter_ids = ",".join(str(i) for i in ids)
+            self._exec(
+                "INSERT INTO reservation (id, owner, host, pid, created, amount_micros, counter_ids, ledger_id, state) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'held')",
+                (reservation_id, self.owner, self.host, self.pid, now, amount, counter_ids, ledger_id),
+            )
+        return Held(reservation_id, ledger_id, amount, tuple(ids))
 
-    def settle(self, held: Held, cost: int, **ledger: object) -> None:
-        """Replace the held worst case by the real ``cost`` and complete the ledger row."""
-        self._finish(held.reservation_id, "settled", cost, outcome="ok", cost_micros=cost, **ledger)
+    def settle(
+        self, held: Held, cost: int, *, refs: list[BudgetRef] | None = None, thresholds: list[float] | None = None,
+        **ledger: object,
+    ) -> list[Crossing]:
+        """Replace the held worst case by the real ``cost`` and complete the ledger row; with
+        ``refs`` and ``thresholds``, also record (and return) alert levels newly reached."""
+        return self._finish(held, "settled", cost, refs, thresholds, outcome="ok", cost_micros=cost, **ledger)
 
     def release(self, held: Held, **ledger: object) -> None:
         """Give the held amount back (the call failed, nothing billed) and complete the ledger row."""
         ledger.setdefault("outcome", "error")
-        self._finish(held.reservation_id, "released", 0, cost_micros=0, **ledger)
+        self._finish(held, "released", 0, None, None, cost_micros=0, **ledger)
 
-    def _finish(self, reservation_id: str, state: str, charge: int, **ledger: object) -> None:
+    def _finish(
+        self, held: Held, state: str, charge: int, refs: list[BudgetRef] | None, thresholds: list[float] | None,
+        **ledger: object,
+    ) -> list[Crossing]:
         with self.store.write():
-            res = Reservation.get_or_none(Reservation.id == reservation_id)
-            if res is None or res.state != "held":
-                return  # already finished (e.g. reconciled by another process): never twice
-            ids = [int(x) for x in res.counter_ids.split(",") if x]
-            BudgetCounter.update(
-                reserved_micros=BudgetCounter.reserved_micros - res.amount_micros,
-                spent_micros=BudgetCounter.spent_micros + charge,
-            ).where(BudgetCounter.id.in_(ids)).execute()
-            Reservation.update(state=state).where(Reservation.id == reservation_id).execute()
-            if res.ledger_id is not None and ledger:
-                LedgerEntry.update(**ledger).where(LedgerEntry.id == res.ledger_id).execute()
+            done = self._exec(
+                "UPDATE reservation SET state = ? WHERE id = ? AND state = 'held'", (state, held.reservation_id)
+            )
+            if done.rowcount != 1:
+                return []  # already finished (e.g. reconciled by another process): never twice
+            marks = ", ".join("?" for _ in held.counter_ids)
+            self._exec(
+                f"UPDATE budget_counter SET reserved_micros = reserved_micros - ?, spent_micros = spent_micros + ? "
+                f"WHERE id IN ({marks})",
+                (held.amount_micros, charge, *held.counter_ids),
+            )
+            if ledger:
+                columns = ", ".join(f"{name} = ?" for name in ledger)
+                self._exec(f"UPDATE ledger_entry SET {columns} WHERE id = ?", (*ledger.values(), held.ledger_id))
+            if refs is None or thresholds is None or not charge:
+                return []
+            return self._crossings(refs, held.counter_ids, thresholds)
+
+    def _crossings(self, refs: list[BudgetRef], ids: tuple[int, ...], thresholds: list[float]) -> list[Crossing]:
+        marks = ", ".join("?" for _ in ids)
+        spent = dict(self._exec(f"SELECT id, spent_micros FROM budget_counter WHERE id IN ({marks})", ids).fetchall())
+        now = self.clock()
+        new = []
+        for ref, counter_id in zip(refs, ids):
+            level = _level(int(spent.get(counter_id, 0)), ref.limit_micros, thresholds)
+            percent = 100.0 * int(spent.get(counter_id, 0)) / ref.limit_micros if ref.limit_micros else 100.0
+            for lvl in range(1, level + 1):
+                mark = (ref.scope, ref.key, ref.period, lvl)
+                if mark in self._recorded:
+                    continue
+                cursor = self._exec(
+                    "INSERT INTO alert_event (ts, scope, key, period, level, percent) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    (now, ref.scope, ref.key, ref.period, lvl, round(percent, 2)),
+                )
+                self._recorded.add(mark)
+                if cursor.rowcount == 1:
+                    new.append(Crossing(ref.scope, ref.key, ref.period, lvl, percent))
+        return new
 
     def reconcile(self, *, stale_after_s: float = 3600.0, is_alive: Callable[[int], bool] | None = None) -> list[str]:
         """Settle reservations whose process is gone at their worst case; returns their ids.
@@ -288,17 +358,9 @@ class BudgetBook:
 
     def record_crossings(self, refs: list[BudgetRef], thresholds: list[float]) -> list[Crossing]:
         """Record every level each budget has reached this period and not recorded yet."""
-        now = self.clock()
-        new: list[Crossing] = []
-        for status in self.status(refs, thresholds):
-            for level in range(1, status.level + 1):
-                query = AlertEvent.insert(
-                    ts=now, scope=status.scope, key=status.key, period=status.period,
-                    level=level, percent=round(status.percent, 2),
-                ).on_conflict_ignore()
-                if self.store.db.execute(query).rowcount == 1:
-                    new.append(Crossing(status.scope, status.key, status.period, level, status.percent))
-        return new
+        with self.store.write():
+            ids = tuple(self._counter_id(ref) for ref in refs)
+            return self._crossings(refs, ids, thresholds)
 
     def alerts(self, limit: int = 100) -> list[dict[str, object]]:
         rows = AlertEvent.select().order_by(AlertEvent.ts.desc(), AlertEvent.level.desc()).limit(limit)

@@ -263,8 +263,13 @@ class TemplateLibrary:
         return _template_view(row, versions=True)
 
     def stamp(self) -> tuple[int, float]:
-        row = Template.select(fn.COUNT(Template.id), fn.MAX(Template.updated)).tuples().first()
+        """Changes whenever a template is added, changed or retired (by any process)."""
+        row = Template._meta.database.execute_sql("SELECT COUNT(id), MAX(updated) FROM template").fetchone()
         return (int(row[0] or 0), float(row[1] or 0.0)) if row else (0, 0.0)
+
+    def cached_index(self, stamp: tuple[int, float]) -> TemplateIndex | None:
+        """The in-memory index if it is still current for ``stamp`` (no database work)."""
+        return self._index if self._index is not None and stamp == self._stamp else None
 
     def index(self) -> TemplateIndex:
         """The match index of active learned templates, rebuilt only when the table changed

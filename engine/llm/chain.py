@@ -18,6 +18,7 @@ schedule without waiting.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import random
 import time
@@ -274,13 +275,15 @@ class ProviderChain:
                 continue
             latency = int((time.perf_counter() - started) * 1000)
             cost = cand.price.cost(completion.tokens_in, completion.tokens_out)
-            await self.store.run(
-                self.book.settle, held, cost, tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
-                latency_ms=latency, estimated=not completion.usage_measured,
+            crossings = await self.store.run(
+                functools.partial(
+                    self.book.settle, held, cost, refs=request.refs, thresholds=settings.alerts.thresholds(),
+                    tokens_in=completion.tokens_in, tokens_out=completion.tokens_out, latency_ms=latency,
+                    estimated=not completion.usage_measured,
+                )
             )
             self.board.succeeded(cand.name)
             emit(AttemptSucceeded(cand.name, provider.model, attempt, completion.tokens_in, completion.tokens_out, cost / 1e6, latency))
-            crossings = await self.store.run(self.book.record_crossings, request.refs, settings.alerts.thresholds())
             for c in crossings:
                 emit(BudgetLevelCrossed(c.scope, c.key, c.period, c.level, LEVEL_NAMES[c.level], round(c.percent, 2)))
             return ChainResult(

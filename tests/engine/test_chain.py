@@ -289,3 +289,19 @@ async def test_streaming_faults_are_classified_and_retried(make_engine, fake, sl
     assert result.code == "X = 1\n" and fake.count(fmt) == 2
     if error_class == "rate_limit":
         assert sleeps.delays == [0.5]
+
+
+async def test_cache_ttl_and_size_cap(make_engine, fake) -> None:
+    from engine import cache as response_cache
+    from engine.store.models import CacheEntry
+
+    engine = make_engine(order=only("openai"), extra="[cache]\nmax_entries = 3\nttl_s = 100\n")
+    for i in range(5):
+        fake.enqueue("openai", Reply(text=f"```python\nX = {i}\n```"))
+        await engine.generate(f"{TASK} {i}")
+    keys = engine.store.call(lambda: [e.code for e in CacheEntry.select().order_by(CacheEntry.id)])
+    assert keys == ["X = 2\n", "X = 3\n", "X = 4\n"], "the least recently used were evicted"
+    now = engine.clock()
+    first = engine.store.call(lambda: CacheEntry.select().order_by(CacheEntry.id).first().key)
+    assert engine.store.call(response_cache.peek, first, now) is not None
+    assert engine.store.call(response_cache.peek, first, now + 101) is None, "expired entries are never served"

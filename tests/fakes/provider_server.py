@@ -690,6 +690,7 @@ def _error_body(fmt: str, fault: Fault, model: str | None) -> dict[str, Any]:
 class _HTTPServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024  # 100+ clients connect at once in load tests; the default is 5
     owner: FakeProviderServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:  # quiet: no traceback
@@ -700,6 +701,7 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else each reply waits ~40 ms for the client's delayed ACK
     server: _HTTPServer
     server_version = "FakeProvider/1.0"
     sys_version = ""
