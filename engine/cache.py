@@ -119,10 +119,9 @@ def evict(max_entries: int, now: float | None = None) -> int:
     """Drop expired entries, then the least recently used beyond ``max_entries``; returns the count left."""
     now = time.time() if now is None else now
     CacheEntry.delete().where(CacheEntry.expires <= now).execute()
-    excess = CacheEntry.select().count() - max_entries
-    if excess > 0:
-        oldest = CacheEntry.select(CacheEntry.id).order_by(CacheEntry.last_used.asc(), CacheEntry.id.asc()).limit(excess)
-        CacheEntry.delete().where(CacheEntry.id.in_([r.id for r in oldest])).execute()
+    # one statement, so processes evicting at once never delete more than the excess
+    beyond = CacheEntry.select(CacheEntry.id).order_by(CacheEntry.last_used.desc(), CacheEntry.id.desc()).offset(max_entries)
+    CacheEntry.delete().where(CacheEntry.id.in_(beyond)).execute()
     return CacheEntry.select().count()
 
 

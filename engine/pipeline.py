@@ -208,7 +208,7 @@ class CoderAgent:
 
     # -- templates ----------------------------------------------------------------------------
 
-    def _probe(self, key: str, caching: bool) -> tuple[tuple[int, float], response_cache.CachedAnswer | None]:
+    def _probe(self, key: str, caching: bool) -> tuple[tuple[int, int], response_cache.CachedAnswer | None]:
         stamp = self.engine.library.stamp()
         return stamp, response_cache.peek(key, self.engine.clock()) if caching else None
 

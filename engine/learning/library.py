@@ -19,6 +19,7 @@ from peewee import fn
 from engine.errors import BadInput, NotFound
 from engine.learning.body import Param
 from engine.learning.review import Preview, check, literal_in_pattern, rename_in_pattern, spec_for
+from engine.store.db import write_transaction
 from engine.store.models import Suggestion, Template, TemplateVersion
 from engine.templates import TemplateIndex, TemplateSpec
 from engine.validation import CodeValidator
@@ -137,7 +138,7 @@ class TemplateLibrary:
     def __init__(self, validator_factory: Any = CodeValidator) -> None:
         self.validator_factory = validator_factory
         self._index: TemplateIndex | None = None
-        self._stamp: tuple[int, float] | None = None
+        self._stamp: tuple[int, int] | None = None
 
     # -- suggestions --------------------------------------------------------------------------
 
@@ -220,7 +221,9 @@ class TemplateLibrary:
             raise BadInput(f"suggestion {suggestion_id} cannot become a template: {preview.reason}")
         now = time.time()
         cost = s.cost_micros if counterfactual_micros is None else counterfactual_micros
-        with Template._meta.database.atomic():
+        with write_transaction(Template._meta.database):
+            if Suggestion.get_by_id(suggestion_id).status != "pending":
+                raise BadInput(f"suggestion {suggestion_id} was accepted or rejected meanwhile")
             existing = (
                 Template.select()
                 .where((Template.pattern == preview.pattern) & (Template.status == "active"))
@@ -262,12 +265,15 @@ class TemplateLibrary:
             raise NotFound(f"no template {template_id}")
         return _template_view(row, versions=True)
 
-    def stamp(self) -> tuple[int, float]:
-        """Changes whenever a template is added, changed or retired (by any process)."""
-        row = Template._meta.database.execute_sql("SELECT COUNT(id), MAX(updated) FROM template").fetchone()
-        return (int(row[0] or 0), float(row[1] or 0.0)) if row else (0, 0.0)
+    def stamp(self) -> tuple[int, int]:
+        """Changes whenever a template is added, changed or retired, by any process on any
+        machine: every such change writes a version row (ids, unlike clocks, only grow)."""
+        row = Template._meta.database.execute_sql(
+            "SELECT COUNT(id), (SELECT MAX(id) FROM template_version) FROM template"
+        ).fetchone()
+        return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
 
-    def cached_index(self, stamp: tuple[int, float]) -> TemplateIndex | None:
+    def cached_index(self, stamp: tuple[int, int]) -> TemplateIndex | None:
         """The in-memory index if it is still current for ``stamp`` (no database work)."""
         return self._index if self._index is not None and stamp == self._stamp else None
 

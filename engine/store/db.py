@@ -5,9 +5,11 @@
 ``await store.run(fn, ...)``: the event loop — and so the TUI — never blocks on the database.
 
 SQLite runs in WAL mode with a busy timeout; transactions that read-then-write use
-``BEGIN IMMEDIATE`` (see ``Store.write``). Migrations are peewee's migration runner over the
-numbered files in ``engine/store/migrations``, applied under a lock so that two processes
-starting at once cannot both migrate.
+``BEGIN IMMEDIATE`` (see ``Store.write``). On PostgreSQL (psycopg 3) ``Store.write`` takes a
+transaction-scoped advisory lock instead, so write transactions are serialized across every
+process and machine sharing the database, exactly as SQLite's write lock serializes them.
+Migrations are peewee's migration runner over the numbered files in ``engine/store/migrations``,
+applied under a lock so that two processes starting at once cannot both migrate.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlparse
 
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
 
@@ -35,6 +38,31 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
 }
 _PG_LOCK_ID = 0x7E3A1A5  # advisory lock key for migrations
+_PG_WRITE_LOCK_ID = 0x7E3A1A6  # advisory lock key for Store.write() transactions
+PG_CONNECT_TIMEOUT_S = 10  # unless the URL says otherwise (?connect_timeout=N)
+
+
+class _PostgresqlDatabase(PostgresqlDatabase):
+    """A peewee PostgresqlDatabase that remembers the connections it opened (one per thread),
+    so that ``Store.close`` can close all of them, not only the calling thread's."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._opened: list[Any] = []
+        self._opened_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def _connect(self) -> Any:
+        conn = super()._connect()
+        with self._opened_lock:
+            self._opened = [c for c in self._opened if not c.closed] + [conn]
+        return conn
+
+    def close_all(self) -> None:
+        with self._opened_lock:
+            conns, self._opened = self._opened, []
+        for conn in conns:
+            with contextlib.suppress(Exception):
+                conn.close()
 
 
 def sqlite_url(path: Path) -> str:
@@ -51,7 +79,11 @@ def redact_url(url: str) -> str:
 
 
 def connect(url: str) -> Database:
-    """A peewee database for ``sqlite:///path`` or ``postgresql://user[:pw]@host[:port]/db``."""
+    """A peewee database for ``sqlite:///path`` or ``postgresql://user[:pw]@host[:port]/db[?param=value]``.
+
+    PostgreSQL URL parameters are libpq connection parameters (``sslmode``, ``application_name``,
+    ``connect_timeout``, ``options`` ...), passed to psycopg 3 as they are.
+    """
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         raw = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
@@ -62,15 +94,42 @@ def connect(url: str) -> Database:
             raw = str(Path(raw).expanduser())
         return SqliteDatabase(raw, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     if parsed.scheme in ("postgresql", "postgres"):
-        return PostgresqlDatabase(
-            (parsed.path or "/").lstrip("/") or "postgres",
+        params: dict[str, Any] = dict(parse_qsl(parsed.query, keep_blank_values=True))
+        params.setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
+        return _PostgresqlDatabase(
+            unquote((parsed.path or "/").lstrip("/")) or "postgres",
             user=unquote(parsed.username) if parsed.username else None,
             password=unquote(parsed.password) if parsed.password else None,
             host=parsed.hostname or None,
             port=parsed.port or None,
-            autorollback=True,
+            prefer_psycopg3=True,
+            **params,
         )
     raise StoreError(f"unsupported database URL scheme {parsed.scheme!r}: use sqlite:/// or postgresql://")
+
+
+def write_transaction(db: Any) -> contextlib.AbstractContextManager[Any]:
+    """A transaction that takes the database's write lock up front.
+
+    SQLite: ``BEGIN IMMEDIATE``. PostgreSQL: ``BEGIN`` then ``pg_advisory_xact_lock``, one lock
+    per database, released at commit or rollback. Either way at most one write transaction runs
+    at a time across all processes and machines, so read-check-write code (reservations,
+    settling, reconciliation) sees no other writer between its read and its write. ``db`` is a
+    peewee database or the models' ``database_proxy`` (for code that has no ``Store``).
+    """
+    inner = getattr(db, "obj", None)  # a DatabaseProxy -> the database it stands for
+    if inner is not None:
+        db = inner
+    if isinstance(db, SqliteDatabase):
+        return db.atomic("IMMEDIATE")
+    return _pg_write(db)
+
+
+@contextlib.contextmanager
+def _pg_write(db: Database) -> Any:
+    with db.atomic() as txn:
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_WRITE_LOCK_ID,))
+        yield txn
 
 
 @dataclass(frozen=True)
@@ -109,6 +168,8 @@ class Store:
             raise StoreError(f"cannot open database {redact_url(url)}: {exc}".strip()) from None
         database_proxy.initialize(db)
         store = cls(db, url)
+        if not store.is_sqlite:
+            db.close()  # that connection only proved the server answers; work runs on the DB threads
         if migrate:
             store.migrate()
         return store
@@ -127,13 +188,17 @@ class Store:
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.db.is_closed():
             self.db.connect(reuse_if_open=True)
+        elif not self.is_sqlite and not self.db.is_connection_usable():
+            # this thread's connection was lost (server restart, idle timeout): open a new one
+            with contextlib.suppress(Exception):
+                self.db.close()
+            self.db.dispose()
+            self.db.connect(reuse_if_open=True)
         return fn(*args, **kwargs)
 
     def write(self) -> contextlib.AbstractContextManager[Any]:
-        """A transaction that takes the write lock up front (SQLite ``BEGIN IMMEDIATE``)."""
-        if self.is_sqlite:
-            return self.db.atomic("IMMEDIATE")
-        return self.db.atomic()
+        """A transaction that takes the write lock up front (see ``write_transaction``)."""
+        return write_transaction(self.db)
 
     # -- schema -------------------------------------------------------------------------------
 
@@ -203,6 +268,8 @@ class Store:
         with contextlib.suppress(Exception):
             self._executor.submit(_close).result(timeout=5)
         self._executor.shutdown(wait=True)
+        if isinstance(self.db, _PostgresqlDatabase):
+            self.db.close_all()  # the other DB threads' connections
 
 
-__all__ = ["ALL_MODELS", "SchemaStatus", "Store", "connect", "redact_url", "sqlite_url"]
+__all__ = ["ALL_MODELS", "SchemaStatus", "Store", "connect", "redact_url", "sqlite_url", "write_transaction"]

@@ -4,6 +4,8 @@
     child.py generate --calls N --task T   open an engine; on "go": N concurrent generate() calls
     child.py reconcile                     Engine.from_settings (which reconciles), then exit
     child.py stats                         engine.stats.compute_stats over the shared ledger
+    child.py serve                         one engine kept open; each stdin line {"task": ...}
+                                           is one generate() answered by an @@answer line
 
 The store is ``TEMPLAR_DATABASE_URL``; settings come from the shared ``TEMPLAR_HOME``. Output
 is one ``@@ready {json}`` line when set up and one ``@@result {json}`` line at the end.
@@ -125,9 +127,34 @@ def do_stats(args: argparse.Namespace) -> None:
     say("@@result", {"pid": os.getpid(), "total": total, "by_project": by_project})
 
 
+def do_serve(args: argparse.Namespace) -> None:
+    from engine.service import Engine
+
+    engine = Engine.from_settings()
+    say("@@ready", {"pid": os.getpid(), "owner": engine.book.owner})
+
+    async def loop() -> int:
+        served = 0
+        while line := await asyncio.to_thread(sys.stdin.readline):
+            if line.strip() == "quit":
+                break
+            ask = json.loads(line)
+            try:
+                r = await engine.generate(ask["task"], project=ask.get("project"), confirmed=True)
+                say("@@answer", {"source": r.source, "cost_micros": r.cost_micros, "code": r.code, "error": None})
+            except Exception as exc:  # noqa: BLE001 - reported to the test
+                say("@@answer", {"source": None, "error": f"{type(exc).__name__}: {exc}"})
+            served += 1
+        return served
+
+    served = asyncio.run(loop())
+    engine.close()
+    say("@@result", {"pid": os.getpid(), "served": served})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=("migrate", "generate", "reconcile", "stats"))
+    parser.add_argument("mode", choices=("migrate", "generate", "reconcile", "stats", "serve"))
     parser.add_argument("--calls", type=int, default=1)
     parser.add_argument("--task", default="team probe")
     parser.add_argument("--same-task", action="store_true", help="every call asks the same task")
@@ -137,7 +164,7 @@ def main() -> None:
     parser.add_argument("--warm", action="store_true", help="import litellm and report the worst case first")
     parser.add_argument("--no-wait", action="store_true", help="start at once, no 'go' barrier")
     args = parser.parse_args()
-    {"migrate": do_migrate, "generate": do_generate, "reconcile": do_reconcile, "stats": do_stats}[args.mode](args)
+    {"migrate": do_migrate, "generate": do_generate, "reconcile": do_reconcile, "stats": do_stats, "serve": do_serve}[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -108,17 +108,15 @@ def pg_db(pg_admin_url: str) -> Iterator[FreshDatabase]:
     try:
         yield db
     finally:
-        from engine.store.models import database_proxy
-
-        # a Store opened by the test itself must not keep pointing at a dropped database
-        current = database_proxy.obj
-        if current is not None and getattr(current, "database", None) == db.name and not current.is_closed():
-            current.close()
-        db.drop()
+        db.drop()  # WITH (FORCE): also ends connections a failed test left open
 
 
-def settings_text(bases: dict[str, str], *, order: str = '["openai"]', timeout: float = 30.0, extra: str = "") -> str:
-    """User settings: every provider at the fake server, one attempt, no learning or repairs."""
+def settings_text(
+    bases: dict[str, str], *, order: str = '["openai"]', timeout: float = 30.0, learning: str = "enabled = false",
+    extra: str = "",
+) -> str:
+    """User settings: every provider at the fake server, one attempt, no repairs, no learning
+    unless ``learning`` says otherwise (the body of the [learning] table)."""
     lines: list[str] = []
     for name, model in MODELS.items():
         lines += [
@@ -131,7 +129,7 @@ def settings_text(bases: dict[str, str], *, order: str = '["openai"]', timeout: 
         ]
     lines += [
         "[chain]", f"order = {order}", "attempts = 1", "jitter = 0.0", "cooldown_failures = 100", "",
-        "[learning]", "enabled = false", "",
+        "[learning]", learning, "",
         "[validation]", "max_repairs = 0", "",
     ]
     return "\n".join(lines) + "\n" + extra
@@ -189,6 +187,19 @@ class Child:
         assert self.proc.stdin is not None
         self.proc.stdin.write(b"go\n")
         self.proc.stdin.flush()
+
+    def ask(self, task: str, timeout: float = 60.0, **fields: Any) -> dict[str, Any]:
+        """One request to a ``serve`` child, answered by its ``@@answer`` line."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps({"task": task, **fields}) + "\n").encode())
+        self.proc.stdin.flush()
+        return self._line("@@answer", timeout)
+
+    def quit(self, timeout: float = 60.0) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"quit\n")
+        self.proc.stdin.flush()
+        return self.result(timeout)
 
     def result(self, timeout: float = 120.0) -> dict[str, Any]:
         data = self._line("@@result", timeout)
