@@ -211,7 +211,20 @@ class Store:
         """Apply pending migrations (all, or up to ``target``); returns the names applied."""
         return self.call(self._migrate, target)
 
+    def _up_to_date(self) -> bool:
+        """True when every migration file is recorded as applied — checked with one query and a
+        directory listing, so a normal start does not load the migration runner at all."""
+        files = {p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py")}
+        try:
+            with self.db.atomic():
+                rows = self.db.execute_sql("SELECT name FROM schema_migration").fetchall()
+        except Exception:  # noqa: BLE001 - no history table yet: a fresh database
+            return False
+        return files <= {r[0] for r in rows}
+
     def _migrate(self, target: str | None) -> list[str]:
+        if target is None and self._up_to_date():
+            return []
         runner = self._runner()
         try:
             with self._migration_lock():
