@@ -47,6 +47,7 @@ class AttemptStarted(Event):
     model: str
     attempt: int
     reserved_usd: float
+    purpose: str = "llm"  # llm (the answer) | repair | review | suggest | ping
 
 
 @dataclass(frozen=True)

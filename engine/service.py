@@ -153,8 +153,6 @@ class Engine:
 
     def allocation(self, apply: bool = False) -> dict[str, Any]:
         """The allocator's proposal (and, with ``apply``, write it to the project files)."""
-        import time as _time
-
         from engine.budget.allocator import ProjectInput, allocate
         from engine.config import list_projects, set_value
         from engine.errors import BadInput
@@ -165,7 +163,7 @@ class Engine:
         if limit is None:
             raise BadInput("budget.system.limit_usd is not set: there is no system budget to allocate")
         alloc = system.budget.allocator
-        since = _time.time() - alloc.burn_window_days * 86400
+        since = self.clock() - alloc.burn_window_days * 86400
         burns = self.store.call(self.book.spend_by_project, since)
         names = sorted(set(list_projects(self.paths)) | {p for p in burns if p})
         inputs = []

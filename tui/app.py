@@ -1,75 +1,284 @@
-"""The Textual app. Until the full app lands this is the welcome screen: it opens instantly,
-shows which providers have keys, and tells how to add one. Engine work runs in workers."""
+"""The Textual app: five modes over one engine, switched with single keys.
+
+First paint never waits for the engine: ``TemplarApp`` receives an engine, a factory, or
+nothing (then ``Engine.from_settings()``), and opens it in a thread worker after the first
+frame; until then screens say "opening the database…" (and keys already work). Nothing here
+imports litellm or the engine's service module at import time (seconds and ~0.7 s).
+
+State the whole app shares lives here as reactives (engine state, current project and agent,
+pending-review count, the provider note); screens and widgets watch them.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from textual import work
-from textual.app import App, ComposeResult
+from textual import on, work
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.widgets import Footer, Header, Static
+from textual.reactive import reactive
+from textual.screen import Screen
 
 from engine import __version__
+from tui.messages import EngineFailed, EngineReady, PendingCounted, ProvidersChecked, ScopesLoaded
+from tui.modes import LABELS, SCREENS, screen_classes, screen_factory
+from tui.modes import MODES as MODE_KEYS
+from tui.theme import TEMPLAR_THEME
+
+if TYPE_CHECKING:
+    from engine.service import Engine
+
+STYLES = Path(__file__).with_name("styles")
+# The footer shows the five mode keys together ("g l b c r modes"); the mode bar names each.
+MODE_GROUP = Binding.Group("modes")
 
 
 class TemplarApp(App[int]):
-    """Templar's app shell."""
+    """Templar's full-screen app."""
 
-    CSS_PATH = Path(__file__).with_name("app.tcss")
+    CSS_PATH = [STYLES / name for name in ("app.tcss", "generate.tcss", "library.tcss", "budget.tcss",
+                                           "config.tcss", "review.tcss", "dialogs.tcss")]
     TITLE = "Templar"
     SUB_TITLE = f"v{__version__}"
+    MODES = {mode: screen_factory(mode) for mode in SCREENS}
+    DEFAULT_MODE = "generate"
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit"),
-        Binding("r", "refresh", "Refresh", id="refresh"),
+        *(Binding(key, f"switch_mode('{mode}')", label, id=f"mode.{mode}", group=MODE_GROUP)
+          for key, mode, label in MODE_KEYS),
+        Binding("question_mark,f1", "help", "Help", id="app.help", key_display="?"),
+        Binding("ctrl+r", "reload", "Reload", id="app.reload", show=False),
+        Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Vertical(id="welcome"):
-            yield Static("Templar — code generation that gets cheaper every time it is used.", id="tagline")
-            yield Static("Checking configuration…", id="providers")
-            yield Static("", id="hint")
-        yield Footer()
+    engine_state: reactive[str] = reactive("opening")
+    project: reactive[str] = reactive("default")
+    agent: reactive[str] = reactive("default")
+    pending: reactive[int] = reactive(0)
+    scopes: reactive[dict[str, list[str]]] = reactive(dict, always_update=True)
+    provider_note: reactive[str] = reactive("")
+
+    def __init__(self, engine: Any = None, *, on_first_paint: Callable[[TemplarApp], None] | None = None,
+                 environ: dict[str, str] | None = None) -> None:
+        super().__init__()
+        # The theme is set before the first stylesheet parse: setting it in on_mount would parse
+        # every stylesheet a second time before the first frame.
+        self.register_theme(TEMPLAR_THEME)
+        self.set_reactive(App.theme, TEMPLAR_THEME.name)
+        self.stylesheet.set_variables(self.get_css_variables())
+        self._engine_source = engine
+        self.engine: Engine | None = None
+        # An engine handed in belongs to the caller; one the app built (itself or by a factory) is closed by it.
+        self.owns_engine = engine is None or not hasattr(engine, "generate_events")
+        self.engine_error = ""
+        self.errors: list[str] = []
+        self.provider_rows: list[dict[str, Any]] = []
+        self.no_keys = False
+        self.environ = environ
+        self._first_paint = on_first_paint
+
+    # -- start-up -----------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self.action_refresh()
+        if self._first_paint is not None:
+            self.call_after_refresh(self._first_paint, self)
+        # After the first frame: the engine's imports (about 0.7 s) must not compete with it.
+        self.call_after_refresh(self.open_engine)
 
-    def action_refresh(self) -> None:
-        self.load_status()
+    @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
+    def open_engine(self) -> None:
+        source = self._engine_source
+        try:
+            if source is None:
+                from engine.service import Engine
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
-    def load_status(self) -> None:
+                engine = Engine.from_settings()
+            elif hasattr(source, "generate_events"):
+                engine = source
+            else:
+                engine = source()
+        except Exception as exc:  # noqa: BLE001 - a bad config or database is shown, not raised
+            self.post_message(EngineFailed(exc))
+            return
+        self.post_message(EngineReady(engine))
+
+    @on(EngineReady)
+    def _engine_ready(self, message: EngineReady) -> None:
+        self.engine = message.engine
+        self.engine_state = "ready"
+        self.refresh_pending()
+        self.load_scopes()
+        self.check_providers()
+        self.set_interval(15, self.refresh_pending, name="pending")
+
+    @on(EngineFailed)
+    def _engine_failed(self, message: EngineFailed) -> None:
+        self.engine_error = str(message.error)
+        self.engine_state = "failed"
+        self.report_error(message.error, title="Cannot open the engine", timeout=30)
+
+    def shutdown_engine(self) -> None:
+        """Close the engine if the app opened it (call after ``run()`` returns)."""
+        if self.engine is not None and self.owns_engine:
+            self.engine.close()
+        self.engine = None
+
+    # -- shared state -------------------------------------------------------------------------
+
+    def refresh_pending(self) -> None:
+        if self.engine is not None:
+            self.count_pending()
+
+    @work(exclusive=True, group="pending", exit_on_error=False)
+    async def count_pending(self) -> None:
+        engine = self.engine
+        assert engine is not None
+        try:
+            count = await engine.store.run(engine.library.pending_count)
+        except Exception:  # noqa: BLE001 - a stale count is not worth a notification
+            return
+        self.post_message(PendingCounted(count))
+
+    @on(PendingCounted)
+    def _pending(self, message: PendingCounted) -> None:
+        self.pending = message.count
+
+    def load_scopes(self) -> None:
+        if self.engine is not None:
+            self.read_scopes()
+
+    @work(thread=True, exclusive=True, group="scopes", exit_on_error=False)
+    def read_scopes(self) -> None:
+        from engine.config import list_agents, list_projects
+
+        engine = self.engine
+        assert engine is not None
+        try:
+            scopes = {p: list_agents(engine.paths, p) for p in list_projects(engine.paths)}
+        except Exception as exc:  # noqa: BLE001
+            self.call_from_thread(self.report_error, exc, title="Projects")
+            return
+        self.post_message(ScopesLoaded(scopes))
+
+    @on(ScopesLoaded)
+    def _scopes(self, message: ScopesLoaded) -> None:
+        self.scopes = message.scopes
+
+    @work(thread=True, exclusive=True, group="providers", exit_on_error=False)
+    def check_providers(self) -> None:
         from engine.cli.doctor import ADD_PROVIDER_HINT, provider_rows
-        from engine.config import load_config
+
+        engine = self.engine
+        assert engine is not None
+        try:
+            settings = engine.config(self.project, self.agent).settings
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(ProvidersChecked([], f"Configuration error: {exc}"))
+            return
+        env = next(e for e in (self.environ, engine.environ, os.environ) if e is not None)
+        rows = provider_rows(settings, env)
+        hint = ""
+        if rows and all(r["key"] == "missing" for r in rows):
+            hint = ("No provider has an API key: templates and the cache still answer for $0. To "
+                    + ADD_PROVIDER_HINT + ". Then restart Templar.")
+        self.post_message(ProvidersChecked(rows, hint))
+
+    @on(ProvidersChecked)
+    def _providers(self, message: ProvidersChecked) -> None:
+        self.provider_rows = message.rows
+        self.no_keys = bool(message.hint)
+        if message.hint:
+            self.provider_note = message.hint
+        else:
+            marks = [f"{r['provider']} {'✓' if r['key'] != 'missing' else '✗ no key'}" for r in message.rows]
+            self.provider_note = "providers (chain order): " + " · ".join(marks)
+
+    def watch_project(self) -> None:
+        if self.engine is not None:
+            self.check_providers()
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def report_error(self, error: BaseException, *, title: str | None = None, timeout: float = 10) -> None:
+        """Show an error as a notification (never raise): Templar errors as their one line."""
         from engine.errors import TemplarError
 
-        try:
-            settings = load_config().settings
-        except TemplarError as exc:
-            self.call_from_thread(self._show, f"[b red]Configuration error[/]\n{exc}", "")
-            return
-        rows = provider_rows(settings, os.environ)
-        lines = ["[b]Providers[/] (chain order)"]
-        for row in rows:
-            colour = "green" if row["key"] != "missing" else "yellow"
-            env = f" ({row['key_env']})" if row["key_env"] else ""
-            lines.append(f"  {row['provider']:<10} {row['model']:<34} [{colour}]key {row['key']}{env}[/]")
-        hint = ""
-        if all(r["key"] == "missing" for r in rows):
-            hint = (
-                "[b yellow]No provider has an API key.[/] Templates and the cache still answer for $0.\n"
-                + ADD_PROVIDER_HINT[0].upper() + ADD_PROVIDER_HINT[1:] + "."
-            )
-        self.call_from_thread(self._show, "\n".join(lines), hint)
+        if isinstance(error, TemplarError):
+            text = str(error) or error.kind
+            title = title or error.kind.replace("_", " ")
+        else:
+            text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        self.errors.append(text)
+        self.log.error(title, text)
+        self.notify(text, title=title or "Error", severity="error", timeout=timeout, markup=False)
 
-    def _show(self, providers: str, hint: str) -> None:
-        self.query_one("#providers", Static).update(providers)
-        self.query_one("#hint", Static).update(hint)
+    # -- navigation and commands -----------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_reload(self) -> None:
+        await self.screen.run_action("reload")
+
+    def open_review(self, suggestion_id: int | None = None) -> None:
+        self.switch_mode("review")
+        if suggestion_id is not None:
+            self.call_after_refresh(self._select_suggestion, suggestion_id)
+
+    def _select_suggestion(self, suggestion_id: int) -> None:
+        screen: Any = self.screen
+        if screen.__class__.__name__ == "ReviewScreen":
+            screen.select_suggestion(suggestion_id)
+
+    def run_in_mode(self, mode: str, action: str) -> None:
+        """Switch to ``mode`` (if needed), then run one of its screen's actions."""
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+        self.call_after_refresh(self._run_screen_action, action)
+
+    async def _run_screen_action(self, action: str) -> None:
+        await self.screen.run_action(action)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for key, mode, label in MODE_KEYS:
+            yield SystemCommand(f"Go to {label} ({key})", f"Switch to the {label.lower()} screen",
+                                lambda mode=mode: self.switch_mode(mode))
+        yield SystemCommand("Help (?)", "Every key on every screen", self.action_help)
+        for mode, cls in screen_classes().items():
+            for binding in cls.BINDINGS:
+                if not isinstance(binding, Binding) or not binding.description:
+                    continue
+                key = binding.key_display or binding.key
+                yield SystemCommand(f"{LABELS[mode]}: {binding.description} ({key})",
+                                    binding.tooltip or f"On the {LABELS[mode].lower()} screen, key {key}",
+                                    lambda mode=mode, action=binding.action: self.run_in_mode(mode, action))
 
 
 def run_app() -> int:
-    result = TemplarApp().run()
+    first_paint = os.environ.get("TEMPLAR_FIRST_PAINT_FILE")
+    app = TemplarApp(on_first_paint=_first_paint_probe(first_paint) if first_paint else None)
+    try:
+        result = app.run()
+    finally:
+        app.shutdown_engine()
     return int(result or 0)
+
+
+def _first_paint_probe(path: str) -> Callable[[TemplarApp], None]:
+    """For bench/first_paint.py: after the first frame, record the time and whether litellm
+    was loaded, then exit."""
+
+    def probe(app: TemplarApp) -> None:
+        import sys
+        import time
+
+        Path(path).write_text(f"{time.time()} {'litellm' in sys.modules}\n", encoding="utf-8")
+        app.exit(0)
+
+    return probe

@@ -163,8 +163,11 @@ class ProviderChain:
                 "budget critical (L5): confirm this paid call (--yes on the command line)"
             )
         candidates = [_Candidate(n, settings.providers[n], None) for n in names]
+        keyed = [c for c in candidates if self._key(c.settings) != ""]
+        if keyed and not adapter.is_loaded():
+            await asyncio.to_thread(adapter.litellm)  # seconds of CPU: never on the caller's loop
         unpriced: list[str] = []
-        for cand in candidates:
+        for cand in keyed:  # a provider without its key is skipped anyway: pricing it is wasted work
             cand.price = price_for(cand.settings.model, settings)
             if cand.price is None:
                 unpriced.append(cand.settings.model)
@@ -187,7 +190,7 @@ class ProviderChain:
             if isinstance(result, ChainResult):
                 return result
             attempts = result
-        if unpriced and len(unpriced) == len(candidates):
+        if unpriced and len(unpriced) == len(keyed):
             raise PriceUnknown(how_to_price(unpriced[0]))
         if refused and not any(v for k, v in last.items() if not v.startswith("budget")):
             raise BudgetRefused("; ".join(refused))
@@ -216,7 +219,7 @@ class ProviderChain:
             emit(ProviderSkipped(cand.name, provider.model, reason))
             last[cand.name] = "price unknown"
             return attempts
-        prompt_tokens = adapter.count_tokens(provider.model, request.messages)
+        prompt_tokens = await asyncio.to_thread(adapter.count_tokens, provider.model, request.messages)
         window = provider.context_window or adapter.model_facts(provider.model).max_input_tokens
         if window and prompt_tokens > window:
             reason = f"prompt has {prompt_tokens} tokens; the model accepts {window}"
@@ -237,7 +240,7 @@ class ProviderChain:
                 last[cand.name] = f"budget: {exc}"
                 return attempts
             attempts += 1
-            emit(AttemptStarted(cand.name, provider.model, attempt, worst / 1e6))
+            emit(AttemptStarted(cand.name, provider.model, attempt, worst / 1e6, request.source))
             started = time.perf_counter()
             streamed = False
 

@@ -1,0 +1,205 @@
+"""Budgets: a gauge per level (system, project, agent) coloured by alert level, spend over the
+last 30 days, spend by provider and model, savings from templates and the cache, the alert
+log, and the allocator's proposal (applied only after a confirmation)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Label, Sparkline, Static
+
+from engine.budget.levels import level_label
+from tui.format import cells, usd_f, when_short
+from tui.messages import Failed, Loaded
+from tui.screens.base import TemplarScreen
+from tui.screens.modals import ConfirmModal
+from tui.widgets.gauge import BudgetGauge
+from tui.widgets.scope import ScopePicker
+
+DAYS = 30
+
+
+def daily_series(groups: list[dict[str, Any]], now: float, days: int = DAYS) -> list[float]:
+    """Spend per UTC day for the last ``days`` days, oldest first, zero-filled."""
+    by_day = {g["day"]: float(g["cost_usd"]) for g in groups}
+    today = datetime.fromtimestamp(now, UTC).date()
+    return [by_day.get((today - timedelta(days=i)).isoformat(), 0.0) for i in range(days - 1, -1, -1)]
+
+
+class BudgetScreen(TemplarScreen):
+    MODE = "budget"
+    AUTO_FOCUS = "#alerts"
+    HELP = "Spend against every budget, where it went, what templates and the cache saved, and the allocator."
+    BINDINGS = [
+        Binding("m", "toggle_breakdown", "Provider/model", id="budget.breakdown"),
+        Binding("A", "apply_allocation", "Apply allocation", id="budget.apply", key_display="A"),
+        Binding("u", "reload", "Update", id="budget.reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.breakdown = "provider"
+        self.data: dict[str, Any] = {}
+
+    def body(self) -> ComposeResult:
+        with Horizontal(id="budget-top"):
+            yield ScopePicker(id="budget-scope")
+        yield Static("", id="savings")
+        with Horizontal(id="budget-main"):
+            with Vertical(id="budget-left"):
+                yield BudgetGauge("system", id="gauge-system")
+                yield BudgetGauge("project", id="gauge-project")
+                yield BudgetGauge("agent", id="gauge-agent")
+                yield Label(f"Spend per day, last {DAYS} days", classes="pane-title", id="spark-title")
+                yield Sparkline([0.0] * DAYS, id="spend-spark", summary_function=max)
+                yield Label("Alert log", classes="pane-title")
+                yield DataTable(id="alerts", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="budget-right"):
+                yield Label("Spend by provider (m: by model)", classes="pane-title", id="breakdown-title")
+                yield DataTable(id="breakdown", cursor_type="row")
+                yield Label("Allocator proposal (A applies)", classes="pane-title")
+                yield Static("", id="alloc-note")
+                yield DataTable(id="allocation", cursor_type="row")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#alerts", DataTable).add_columns("UTC", "budget", "period", "level", "at")
+        self.query_one("#breakdown", DataTable).add_columns("name", "calls", "cost", "saved", "p50 ms")
+        self.query_one("#allocation", DataTable).add_columns("project", "weight", "burn", "limit now", "proposed")
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        self.load_budget(*self.scope())
+        self.load_allocation()
+
+    @work(exclusive=True, group="budget", exit_on_error=False)
+    async def load_budget(self, project: str, agent: str) -> None:
+        from engine.stats import compute_stats
+
+        engine = self.engine
+        assert engine is not None
+        try:
+            statuses = await engine.budget_status(project, agent)
+            now = engine.clock()
+            since = now - DAYS * 86400
+            days = await engine.store.run(compute_stats, since, "day")
+            providers = await engine.store.run(compute_stats, since, "provider")
+            models = await engine.store.run(compute_stats, since, "model")
+            alerts = await engine.store.run(engine.book.alerts)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(Failed("Budget", exc))
+            return
+        self.post_message(Loaded("budget", {
+            "statuses": statuses, "now": now, "days": days, "provider": providers, "model": models, "alerts": alerts,
+        }))
+
+    @work(thread=True, exclusive=True, group="allocation", exit_on_error=False)
+    def load_allocation(self) -> None:
+        engine = self.engine
+        assert engine is not None
+        try:
+            proposal = engine.allocation(apply=False)
+        except Exception as exc:  # noqa: BLE001 - e.g. no system budget: shown in place
+            self.post_message(Loaded("allocation", {"error": str(exc)}))
+            return
+        self.post_message(Loaded("allocation", proposal))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        if message.kind == "budget":
+            self.data = message.data
+            self._show_budget()
+        elif message.kind == "allocation":
+            self._show_allocation(message.data)
+
+    def _show_budget(self) -> None:
+        data = self.data
+        for status in data["statuses"]:
+            self.query_one(f"#gauge-{status.scope}", BudgetGauge).status = status
+        series = daily_series(data["days"].get("groups", []), data["now"])
+        self.query_one("#spend-spark", Sparkline).data = series
+        self.query_one("#spark-title", Label).update(
+            f"Spend per day, last {DAYS} days: {usd_f(sum(series))} total, peak {usd_f(max(series))}")
+        total = data["days"]["total"]
+        savings = Text()
+        savings.append(f"Last {DAYS} days: spent {usd_f(total['cost_usd'])}")
+        savings.append(f"  ·  saved {usd_f(total['saved_usd'])}", style="bold green")
+        savings.append(f" by templates and the cache ({total['template_hits']} template and {total['cache_hits']} "
+                       f"cache answers of {total['requests']} requests; {total['paid_calls']} paid calls)")
+        self.query_one("#savings", Static).update(savings)
+        alerts = self.query_one("#alerts", DataTable)
+        alerts.clear()
+        for a in data["alerts"]:
+            who = "system" if a["scope"] == "system" else f"{a['scope']} {a['key']}"
+            level = level_label(int(a["level"]))
+            alerts.add_row(*cells(when_short(a["ts"]), who, a["period"], level, f"{a['percent']:.1f}%"))
+        self._show_breakdown()
+
+    def _show_breakdown(self) -> None:
+        if not self.data:
+            return
+        by = self.breakdown
+        self.query_one("#breakdown-title", Label).update(
+            f"Spend by {by}, last {DAYS} days (m: by {'model' if by == 'provider' else 'provider'})")
+        table = self.query_one("#breakdown", DataTable)
+        table.clear()
+        for g in self.data[by].get("groups", []):
+            p50 = g.get("latency_p50_ms")
+            name = g[by] if g[by] != "-" else "templates/cache"
+            table.add_row(*cells(name, g["paid_calls"] or g["requests"], usd_f(g["cost_usd"]),
+                                 usd_f(g["saved_usd"]), "—" if p50 is None else p50))
+
+    def _show_allocation(self, proposal: dict[str, Any]) -> None:
+        table = self.query_one("#allocation", DataTable)
+        table.clear()
+        note = self.query_one("#alloc-note", Static)
+        if "error" in proposal:
+            note.update(Text(proposal["error"], style="yellow"))
+            return
+        note.update(f"system {usd_f(proposal['system_limit_usd'])}, reserve {usd_f(proposal['reserve_usd'])}, "
+                    f"burn window {proposal['burn_window_days']} days")
+        for p in proposal["projects"]:
+            current = p["current_limit_usd"]
+            table.add_row(*cells(p["project"], f"{p['weight']:g}", usd_f(p["burn_usd"]),
+                                "—" if current is None else usd_f(current), usd_f(p["proposed_limit_usd"])))
+        if not proposal["projects"]:
+            note.update("no projects yet: the allocator divides the system budget among project files")
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def action_toggle_breakdown(self) -> None:
+        self.breakdown = "model" if self.breakdown == "provider" else "provider"
+        self._show_breakdown()
+
+    def action_apply_allocation(self) -> None:
+        engine = self.need_engine()
+        if engine is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.apply_allocation()
+
+        self.app.push_screen(ConfirmModal(
+            "Apply the allocation?", "Each project's budget.project.limit_usd is set to the proposed limit "
+            "(written to its project file).", yes="Apply"), answered)
+
+    @work(thread=True, exclusive=True, group="allocation", exit_on_error=False)
+    def apply_allocation(self) -> None:
+        engine = self.engine
+        assert engine is not None
+        try:
+            proposal = engine.allocation(apply=True)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(Failed("Allocator", exc))
+            return
+        self.post_message(Loaded("allocation", proposal))
+        self.app.call_from_thread(self.notify, f"Applied limits to {len(proposal['projects'])} projects.")
+        self.app.call_from_thread(self.reload)

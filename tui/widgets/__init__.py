@@ -1,0 +1,1 @@
+"""Reusable widgets (nouns): the mode bar, scope picker, budget gauge, pipeline log, code view."""
