@@ -300,7 +300,7 @@ class CoderAgent:
         parsed = parse_suggestion(answer.text)
         library = self.engine.library
         view = await self.store.run(functools.partial(
-            library.add_suggestion, task=task, code=code, pattern=parsed.pattern, params=parsed.params,
+            library.add_suggestion, task=task, code=code, pattern=parsed.pattern, params=parsed.params, name=parsed.name,
             confidence=parsed.confidence, reason="; ".join(parsed.problems), provider=answer.provider,
             model=answer.model, cost_micros=result.cost_micros, request_id=request_id, project=project, agent=agent,
         ))

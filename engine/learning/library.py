@@ -46,6 +46,7 @@ class SuggestionView:
     id: int
     status: str
     created: float
+    name: str
     project: str
     agent: str
     task: str
@@ -61,7 +62,7 @@ class SuggestionView:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "status": self.status, "created": self.created, "project": self.project,
+            "id": self.id, "status": self.status, "created": self.created, "name": self.name, "project": self.project,
             "agent": self.agent, "task": self.task, "code": self.code, "pattern": self.pattern,
             "params": [p.to_dict() for p in self.params], "confidence": self.confidence, "reason": self.reason,
             "provider": self.provider, "model": self.model, "cost_usd": self.cost_micros / 1e6,
@@ -112,7 +113,7 @@ class TemplateView:
 
 def _suggestion_view(row: Suggestion) -> SuggestionView:
     return SuggestionView(
-        row.id, row.status, row.created, row.project, row.agent, row.task, row.code, row.pattern,
+        row.id, row.status, row.created, row.name, row.project, row.agent, row.task, row.code, row.pattern,
         tuple(params_from_json(row.params)), row.confidence, row.reason, row.provider, row.model,
         row.cost_micros, row.template_id,
     )
@@ -144,10 +145,10 @@ class TemplateLibrary:
 
     def add_suggestion(
         self, *, task: str, code: str, pattern: str, params: list[Param], confidence: float, reason: str,
-        provider: str, model: str, cost_micros: int, request_id: str, project: str, agent: str,
+        provider: str, model: str, cost_micros: int, request_id: str, project: str, agent: str, name: str = "",
     ) -> SuggestionView:
         row = Suggestion.create(
-            created=time.time(), status="pending", project=project, agent=agent, task=task, code=code,
+            created=time.time(), status="pending", name=name[:64], project=project, agent=agent, task=task, code=code,
             pattern=pattern, params=params_to_json(params), confidence=confidence, reason=reason,
             provider=provider, model=model, cost_micros=cost_micros, request_id=request_id,
         )
@@ -331,5 +332,7 @@ class TemplateLibrary:
 
 
 def _name_from(s: SuggestionView) -> str:
+    if s.name and s.name != "learned":
+        return s.name
     words = [w for w in s.pattern.split() if w.isalpha()][:4]
     return "_".join(words).lower()[:60] or f"template_{s.id}"

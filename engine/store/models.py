@@ -156,6 +156,7 @@ class Suggestion(BaseModel):
     id = AutoField()
     created = DoubleField()
     status = CharField(max_length=12, index=True)  # pending | accepted | rejected
+    name = CharField(max_length=64, default="")  # the name the model proposed for the template
     project = CharField(max_length=64, default="")
     agent = CharField(max_length=64, default="")
     task = TextField()

@@ -223,3 +223,9 @@ async def test_learned_values_are_inert_data(learning_engine) -> None:
         assert payload in result.code
     assert learning_engine.store.call(lambda: Suggestion.select().count()) == 0
     assert learning_engine.store.call(lambda: TemplateVersion.select().count()) == 1
+
+
+async def test_the_model_proposed_name_names_the_template(learning_engine) -> None:
+    _, sid = await learn(learning_engine)
+    view = learning_engine.store.call(learning_engine.library.accept, sid)
+    assert view.name == "int_constant"

@@ -9,17 +9,20 @@ import pytest
 from playhouse.schema_diff import diff_models
 
 from engine.errors import StoreError
-from engine.store.db import Store, redact_url, sqlite_url
+from engine.store.db import MIGRATIONS_DIR, Store, redact_url, sqlite_url
 from engine.store.models import ALL_MODELS, LedgerEntry
+
+
+MIGRATIONS = tuple(sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py")))
 
 
 def test_fresh_database_is_migrated_to_the_models(tmp_path: Path) -> None:
     store = Store.open(sqlite_url(tmp_path / "t.db"))
     try:
         status = store.schema_status()
-        assert status.applied == ("0001_core", "0002_templates")
+        assert status.applied == MIGRATIONS and len(MIGRATIONS) >= 3
         assert status.pending == ()
-        assert status.version == status.latest == 2
+        assert status.version == status.latest == len(MIGRATIONS)
         assert not store.call(diff_models, store.db, list(ALL_MODELS)), "models and migrations disagree"
         assert store.call(lambda: store.db.execute_sql("PRAGMA journal_mode").fetchone()[0]) == "wal"
         assert store.call(lambda: store.db.execute_sql("PRAGMA busy_timeout").fetchone()[0]) >= 5000
@@ -31,20 +34,21 @@ def test_fresh_database_is_migrated_to_the_models(tmp_path: Path) -> None:
 def test_database_at_previous_version_is_upgraded_without_losing_rows(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "old.db")
     old = Store.open(url, migrate=False)
-    assert old.migrate("0001_core") == ["0001_core"]
-    assert old.schema_status().pending == ("0002_templates",)
+    previous = MIGRATIONS[-2]
+    assert old.migrate(previous) == list(MIGRATIONS[:-1])
+    assert old.schema_status().pending == MIGRATIONS[-1:]
     old.call(
         LedgerEntry.create, ts=1.0, day="1970-01-01", request_id="r1", source="llm", outcome="ok", cost_micros=42
     )
     old.close()
 
     raw = sqlite3.connect(tmp_path / "old.db")
-    assert "template" not in {r[0] for r in raw.execute("select name from sqlite_master where type='table'")}
+    assert "name" not in {r[1] for r in raw.execute("pragma table_info(suggestion)")}
     raw.close()
 
     store = Store.open(url)
     try:
-        assert store.schema_status().applied == ("0001_core", "0002_templates")
+        assert store.schema_status().applied == MIGRATIONS
         assert store.call(lambda: LedgerEntry.get(LedgerEntry.request_id == "r1").cost_micros) == 42
         assert not store.call(diff_models, store.db, list(ALL_MODELS))
         assert store.migrate() == []  # idempotent

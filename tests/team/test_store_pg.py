@@ -15,12 +15,12 @@ from playhouse.schema_diff import diff_models
 from engine.budget.book import BudgetBook, LedgerFields, budget_refs
 from engine.config.schema import Settings
 from engine.errors import StoreError
-from engine.store.db import Store
+from engine.store.db import MIGRATIONS_DIR, Store
 from engine.store.models import ALL_MODELS, BudgetCounter, LedgerEntry, Reservation
 
 pytestmark = pytest.mark.postgres
 
-MIGRATIONS = ("0001_core", "0002_templates")
+MIGRATIONS = tuple(sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py")))
 
 
 def test_fresh_database_is_migrated_to_the_models(pg_db) -> None:
@@ -42,7 +42,7 @@ def test_fresh_database_is_migrated_to_the_models(pg_db) -> None:
 def test_database_at_previous_version_is_upgraded_without_losing_rows(pg_db) -> None:
     old = Store.open(pg_db.url, migrate=False)
     assert old.migrate("0001_core") == ["0001_core"]
-    assert old.schema_status().pending == ("0002_templates",)
+    assert old.schema_status().pending == MIGRATIONS[1:]
     old.call(LedgerEntry.create, ts=1.0, day="1970-01-01", request_id="r1", source="llm", outcome="ok", cost_micros=42)
     old.close()
     assert "template" not in {r[0] for r in pg_db.query("select tablename from pg_tables where schemaname = 'public'")}
