@@ -9,13 +9,14 @@ from engine.errors import BadInput
 MAX_TASK_CHARS = 20_000
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # undecodable argv bytes (surrogateescape)
 
 
 def clean_task(task: str) -> str:
     """A task as it will be used, or BadInput: not empty, not huge, no control characters."""
     if not isinstance(task, str):
         raise BadInput("the task must be text")
-    if "\ufffd" in task:
+    if "\ufffd" in task or _SURROGATE.search(task):
         raise BadInput("the task is not valid UTF-8 text")
     if _CONTROL.search(task):
         raise BadInput("the task contains control characters; remove them")

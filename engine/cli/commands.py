@@ -38,6 +38,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     task = read_task(args.task)
     if args.max_tokens is not None and not 1 <= args.max_tokens <= 200_000:
         raise BadInput("--max-tokens must be between 1 and 200000")
+    if args.output:
+        target = Path(args.output)
+        if target.is_dir() or not target.parent.is_dir():
+            raise BadInput(f"--output {target}: not a file in an existing directory")
     progress = Progress(enabled=sys.stderr.isatty() or args.stream, stream_tokens=args.stream and not args.json)
     engine = open_engine()
     try:

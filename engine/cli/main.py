@@ -29,6 +29,13 @@ data lives in $TEMPLAR_HOME (or the platform's config and data dirs): see `templ
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block): ``templar generate: error: ... (see --help)``."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog: str) -> None:
         super().__init__(prog, max_help_position=32, width=100)
@@ -44,7 +51,7 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="templar",
         description="Code generation that gets cheaper every time it is used: learned and built-in "
         "templates and a response cache answer for $0; a budgeted LLM provider chain answers the rest.",
@@ -201,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scope(p)
     _add_json(p)
     p.set_defaults(handler="engine.cli.doctor:cmd_doctor")
+
+    from engine.cli.batch_cmd import register as register_batch
+
+    register_batch(sub, _Formatter)
 
     store = sub.add_parser("store", help="database maintenance")
     ssub = store.add_subparsers(dest="store_command", metavar="ACTION", required=True)

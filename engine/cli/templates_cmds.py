@@ -43,7 +43,15 @@ def cmd_builtin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_id(value: int, what: str = "template") -> None:
+    from engine.errors import NotFound
+
+    if not 1 <= value < 2**63:
+        raise NotFound(f"no {what} {value}")
+
+
 def cmd_show(args: argparse.Namespace) -> int:
+    _check_id(args.id)
     engine = open_engine()
     try:
         view = engine.store.call(engine.library.template, args.id)

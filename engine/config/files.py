@@ -18,7 +18,7 @@ from typing import Any
 import tomli_w
 
 from engine.config.cascade import check_keys, coerce_text, load_layers, resolve, validate_project_name, Layer
-from engine.config.toml_text import join_key, read_toml, split_key
+from engine.config.toml_text import MAX_CONFIG_BYTES, join_key, read_toml, split_key
 from engine.errors import ConfigError, NotFound
 from engine.paths import Paths
 
@@ -45,6 +45,9 @@ def looks_like_secret(value: Any) -> bool:
 
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so readers see the old or the new file, never half of one."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"refusing to write a file larger than {MAX_CONFIG_BYTES // 1000} kB "
+                          "(Templar could not read it back)", file=str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

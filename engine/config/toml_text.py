@@ -19,6 +19,21 @@ _AT_END = re.compile(r"\s*\(at end of document\)")
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEYLINE = re.compile(r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
 MAX_CONFIG_BYTES = 1_000_000
+MAX_DEPTH = 32  # tables and arrays; Templar's own settings nest 4 deep
+
+
+def _too_deep(value: Any) -> bool:
+    """True when ``value`` nests deeper than MAX_DEPTH (checked without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return False
 
 
 def split_key(dotted: str) -> tuple[str, ...]:
@@ -55,7 +70,7 @@ def parse_toml(text: str, file: str) -> dict[str, Any]:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
         raise ConfigError(f"file is larger than {MAX_CONFIG_BYTES // 1000} kB", file=file)
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         found = _AT_LINE.search(message)
@@ -66,6 +81,9 @@ def parse_toml(text: str, file: str) -> dict[str, Any]:
         raise ConfigError(f"invalid TOML: {message}", file=file, line=line) from None
     except RecursionError:
         raise ConfigError("invalid TOML: nested too deeply", file=file) from None
+    if _too_deep(data):
+        raise ConfigError(f"invalid TOML: nested too deeply (more than {MAX_DEPTH} levels)", file=file)
+    return data
 
 
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
@@ -87,9 +105,14 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
 def parse_value(text: str) -> Any:
     """Parse a TOML value written on a command line (``10``, ``true``, ``["a", "b"]``)."""
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         raise ValueError(f"not a TOML value: {text!r} (quote strings: '\"text\"')") from None
+    except RecursionError:
+        raise ValueError("not a TOML value: nested too deeply") from None
+    if _too_deep(value):
+        raise ValueError(f"not a TOML value: nested too deeply (more than {MAX_DEPTH} levels)")
+    return value
 
 
 def locate_key(text: str | None, path: tuple[str, ...]) -> int | None:

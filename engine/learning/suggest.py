@@ -52,7 +52,8 @@ class ParsedSuggestion:
 
 def build_messages(task: str, code: str) -> list[dict[str, str]]:
     user = USER_PROMPT.format(types=", ".join(SLOT_TYPES), task="{task}", code="{code}")
-    user = user.replace("{task}", task).replace("{code}", code)
+    values = {"{task}": task, "{code}": code}
+    user = re.sub(r"\{task\}|\{code\}", lambda m: values[m.group(0)], user)
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 

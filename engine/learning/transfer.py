@@ -72,6 +72,8 @@ def read_export(path: Path) -> list[dict[str, Any]]:
         raise BadInput(f"{path}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise BadInput(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise BadInput(f"{path}: not valid JSON: nested too deeply") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise BadInput(f"{path}: not a Templar templates export (format must be {FORMAT!r})")
     if document.get("version") != VERSION:
@@ -86,10 +88,17 @@ def read_export(path: Path) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             raise BadInput(f"{where}: not an object")
         try:
-            params = params_from_json(json.dumps(item.get("params", [])))
+            raw_params = item.get("params", [])
+            if not isinstance(raw_params, list) or not all(isinstance(p, dict) for p in raw_params):
+                raise TypeError("'params' must be a list of objects")
+            params = params_from_json(json.dumps(raw_params))
             pattern, body, code = str(item["pattern"]), str(item["body"]), str(item["code"])
             task = str(item.get("task") or task_for(pattern, params))
-        except (KeyError, TypeError, ValueError) as exc:
+            version = _bounded_int(item.get("version", 1), "version", 1, 1_000_000)
+            saved = float(item.get("counterfactual_usd", 0.0))
+            if not 0.0 <= saved <= 1_000_000.0:  # also refuses NaN and infinity
+                raise ValueError(f"'counterfactual_usd' must be between 0 and 1000000, got {saved!r}")
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise BadInput(f"{where}: malformed ({type(exc).__name__}: {exc})") from None
         preview = check(task, code, pattern, params, validator)
         if not preview.ok:
@@ -102,10 +111,16 @@ def read_export(path: Path) -> list[dict[str, Any]]:
                 raise BadInput(f"{where} ({item.get('name', '?')}): round trip failed: {why}")
         out.append({
             "name": str(item.get("name") or "imported")[:60], "pattern": preview.pattern, "body": body,
-            "params": params, "version": int(item.get("version", 1)), "quality": int(preview.score),
-            "counterfactual_micros": int(round(float(item.get("counterfactual_usd", 0.0)) * 1e6)),
+            "params": params, "version": version, "quality": int(preview.score),
+            "counterfactual_micros": int(round(saved * 1e6)),
         })
     return out
+
+
+def _bounded_int(value: object, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name!r} must be an integer from {low} to {high}, got {value!r}")
+    return value
 
 
 def import_templates(library: TemplateLibrary, entries: list[dict[str, Any]]) -> list[int]:

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
-from engine.budget.book import BudgetBook, BudgetRef, LedgerFields
+from engine.budget.book import BudgetBook, BudgetRef, Held, LedgerFields
 from engine.budget.levels import CRITICAL, EXHAUSTED, HIGH, LEVEL_NAMES, WARNING
 from engine.config.schema import ProviderSettings, Settings
 from engine.errors import BudgetRefused, ConfirmationRequired, NoProviderAvailable, PriceUnknown
@@ -197,6 +197,13 @@ class ProviderChain:
         summary = "; ".join(f"{name}: {why}" for name, why in last.items()) or "the chain is empty"
         raise NoProviderAvailable(f"no provider could answer ({summary})")
 
+    async def _release_late(self, reserving: "asyncio.Future[Held]") -> None:
+        try:
+            held = await reserving
+        except BaseException:  # noqa: BLE001 - refused or failed: nothing is held
+            return
+        await asyncio.shield(self.store.run(self.book.release, held, outcome="error", error_class="cancelled"))
+
     async def _try_provider(
         self, settings: Settings, request: ChainRequest, cand: _Candidate, emit: Emit,
         last: dict[str, str], refused: list[str], attempts: int,
@@ -232,8 +239,14 @@ class ProviderChain:
                 request.request_id, request.project, request.agent, request.source, cand.name,
                 provider.model, attempt, prompt_tokens,
             )
+            reserving = asyncio.ensure_future(self.store.run(self.book.reserve, request.refs, worst, fields))
             try:
-                held = await self.store.run(self.book.reserve, request.refs, worst, fields)
+                held = await asyncio.shield(reserving)
+            except asyncio.CancelledError:
+                # cancelled while the reservation was being written: it still lands on the DB
+                # thread, so wait for it and give it back instead of leaving it held
+                await self._release_late(reserving)
+                raise
             except BudgetRefused as exc:
                 emit(ProviderSkipped(cand.name, provider.model, f"budget: {exc}"))
                 refused.append(str(exc))

@@ -1,0 +1,246 @@
+"""``templar batch FILE``: a JSONL file of tasks, bounded concurrency, progress, resumable.
+
+``register(sub, formatter)`` adds the subcommand to the parser built in ``engine.cli.main``;
+the work is ``engine.batch``. Progress goes to stderr (a rich progress bar on a terminal, plain
+lines otherwise); the summary table (or, with ``--json``, the summary and every task's result)
+goes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.batch import EXIT_RULE, SOURCES, BatchRun, TaskOutcome
+from engine.errors import BadInput
+
+MAX_CONCURRENCY = 64
+
+DESCRIPTION = """\
+Run every task of FILE (JSON Lines, one object per line) through the same pipeline as
+`templar generate`, at most N at a time:
+
+  {"id": "dates", "task": "function that parses ISO dates", "project": "acme", "agent": "coder", "critical": false}
+
+Only "task" is required; "id" (string or integer) identifies a task across runs and defaults to a
+hash of the task text, project and agent. Malformed lines are reported with their line number and
+the other lines still run.
+
+Resumable: each finished task is recorded durably (fsync) in a results log in the data dir
+before it counts as done; running the same FILE again skips the tasks already done (same id and
+same task text, project and agent) and says so, and runs the failed, refused and unfinished ones.
+Ctrl-C stops cleanly: no new task starts, in-flight calls are cancelled and their budget
+reservations released, and the summary says how many tasks are left (Ctrl-C twice forces).
+"""
+
+EPILOG = f"""\
+{EXIT_RULE}
+
+examples:
+  templar batch tasks.jsonl --concurrency 8 --project acme
+  templar batch tasks.jsonl --json > results.json     progress on stderr, JSON on stdout
+"""
+
+
+def register(sub: Any, formatter: type[argparse.HelpFormatter]) -> argparse.ArgumentParser:
+    """Add ``batch`` to the ``templar`` subcommands."""
+    p = sub.add_parser(
+        "batch", help="run a JSONL file of tasks: bounded concurrency, progress, resumable",
+        description=DESCRIPTION, epilog=EPILOG, formatter_class=formatter,
+    )
+    p.add_argument("file", help="JSON Lines file of tasks")
+    p.add_argument("--concurrency", "-c", type=int, default=4, metavar="N",
+                   help=f"tasks running at once (1-{MAX_CONCURRENCY}, default 4)")
+    p.add_argument("--project", "-p", help="project for tasks that name none (default: default)")
+    p.add_argument("--agent", "-a", help="agent for tasks that name none (default: default)")
+    p.add_argument("--json", action="store_true", help="print the summary and every task's result as JSON on stdout")
+    p.add_argument("--yes", "-y", action="store_true", help="confirm paid calls at budget level L5 critical")
+    p.set_defaults(handler="engine.cli.batch_cmd:cmd_batch")
+    return p
+
+
+# -- progress ---------------------------------------------------------------------------------
+
+
+def _counts_text(counts: dict[str, int], spend_micros: int) -> str:
+    parts = [f"{name} {counts.get(name, 0)}" for name in (*SOURCES, "refused", "failed")]
+    return "  ".join(parts) + f"  spend ${spend_micros / 1e6:.6f}"
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.spend = 0
+
+    def add(self, outcome: TaskOutcome) -> None:
+        key = outcome.source if outcome.status == "ok" else outcome.status
+        self.counts[key] = self.counts.get(key, 0) + 1
+        self.spend += outcome.cost_micros
+
+
+class PlainProgress:
+    """One line per finished task on stderr (no terminal control codes: safe for logs and pipes)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.tally = _Tally()
+
+    def note(self, text: str) -> None:
+        print(f"batch: {text}", file=sys.stderr, flush=True)
+
+    def __call__(self, outcome: TaskOutcome) -> None:
+        if outcome.status in ("skipped", "cancelled"):
+            return
+        self.done += 1
+        self.tally.add(outcome)
+        what = outcome.source if outcome.status == "ok" else f"{outcome.status}: {outcome.error[:120]}"
+        print(f"batch: [{self.done}/{self.total}] {outcome.id}: {what} | "
+              f"{_counts_text(self.tally.counts, self.tally.spend)}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+class RichProgress(PlainProgress):
+    """A progress bar, and under it the counts by source and the spend (rich, which textual brings)."""
+
+    def __init__(self, total: int) -> None:
+        super().__init__(total)
+        from rich.console import Console, Group
+        from rich.live import Live
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.text import Text
+
+        self.console = Console(file=sys.stderr)
+        self.bar = Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=self.console)
+        self.task = self.bar.add_task("batch", total=total)
+        self.counts = Text(_counts_text({}, 0), no_wrap=False)
+        self.live = Live(Group(self.bar, self.counts), console=self.console, refresh_per_second=8)
+        self.live.start()
+
+    def note(self, text: str) -> None:
+        self.console.print(f"batch: {text}", markup=False, highlight=False)
+
+    def __call__(self, outcome: TaskOutcome) -> None:
+        if outcome.status in ("skipped", "cancelled"):
+            return
+        self.tally.add(outcome)
+        if outcome.status != "ok":
+            self.note(f"{outcome.id}: {outcome.status}: {outcome.error[:160]}")
+        self.bar.update(self.task, advance=1)
+        self.counts.plain = _counts_text(self.tally.counts, self.tally.spend)
+
+    def close(self) -> None:
+        self.live.stop()
+
+
+# -- the command ------------------------------------------------------------------------------
+
+
+async def _run(engine: Any, tasks: list[Any], log: Any, errors: list[Any], args: argparse.Namespace,
+               progress: PlainProgress) -> BatchRun:
+    from engine.batch import run_batch
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    installed: list[int] = []
+    hits = 0
+
+    def on_signal(signum: int) -> None:
+        nonlocal hits
+        hits += 1
+        if hits == 1:
+            progress.note("interrupted: cancelling in-flight calls and releasing their reservations "
+                          "(press Ctrl-C again to force)")
+            stop.set()
+        else:  # the next signal gets the default behaviour (KeyboardInterrupt / termination)
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, on_signal, int(sig))
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread / platform
+            pass
+    try:
+        return await run_batch(engine, tasks, log, errors=errors, concurrency=args.concurrency, confirmed=args.yes,
+                               stop=stop, on_outcome=progress)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from engine.batch import ResultLog, read_tasks
+    from engine.cli.commands import open_engine
+    from engine.cli.output import print_json
+    from engine.config.cascade import validate_project_name
+
+    if not 1 <= args.concurrency <= MAX_CONCURRENCY:
+        raise BadInput(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
+    if args.project is not None:
+        validate_project_name(args.project)
+    if args.agent is not None:
+        validate_project_name(args.agent, "agent")
+    path = Path(args.file)
+    tasks, errors = read_tasks(path, project=args.project, agent=args.agent)
+    if not tasks and not errors:
+        raise BadInput(f"{path}: no tasks (expected one JSON object per line)")
+    for error in errors:
+        print(f"templar: {path}:{error.line}: {error.message}", file=sys.stderr)
+    engine = open_engine()
+    log = None
+    try:
+        log = ResultLog.open(engine.paths.data_dir, path)
+        todo = sum(1 for t in tasks if log.done(t) is None)
+        progress: PlainProgress = RichProgress(todo) if sys.stderr.isatty() and todo else PlainProgress(todo)
+        skipped = len(tasks) - todo
+        if skipped:
+            progress.note(f"{skipped} of {len(tasks)} tasks already done in an earlier run: skipped "
+                          f"(results log {log.path})")
+        try:
+            run = asyncio.run(_run(engine, tasks, log, errors, args, progress))
+        finally:
+            progress.close()
+    finally:
+        if log is not None:
+            log.close()
+        engine.close()
+    if args.json:
+        print_json({
+            "file": str(path), "results_log": str(log.path), "summary": run.summary(),
+            "errors": [e.to_dict() for e in errors], "results": [o.to_dict() for o in run.outcomes],
+        })
+    else:
+        _print_summary(path, run)
+    if run.interrupted:
+        print(f"templar: batch interrupted: {run.left} task(s) left; run the same command again to finish them",
+              file=sys.stderr)
+    return run.exit_code
+
+
+def _print_summary(path: Path, run: BatchRun) -> None:
+    from engine.cli.output import table
+
+    counts = run.counts()
+    rows = [(name, counts[name]) for name in (*SOURCES, "refused", "failed", "skipped", "left", "malformed")]
+    print(f"batch {path}: {len(run.outcomes)} tasks in {run.elapsed_s:.1f} s, spend ${run.spend_micros / 1e6:.6f}, "
+          f"saved ${run.saved_micros / 1e6:.6f}")
+    print(table(["outcome", "tasks"], rows))
+    problems = [o for o in run.outcomes if o.status in ("failed", "refused")]
+    if problems:
+        print()
+        print(table(["id", "line", "status", "exit", "error"],
+                    [(o.id[:30], o.line, o.status, o.exit_code, o.error[:90]) for o in problems]))
+    if run.changed:
+        print(f"\nran again because the task changed since it was done: {', '.join(run.changed[:20])}")
+    if run.interrupted:
+        print(f"\ninterrupted: {run.left} task(s) left; {run.released} reservation(s) released")
+    print(f"\nexit code {run.exit_code}")
