@@ -405,7 +405,7 @@ def _locate_validation_error(exc: ValidationError, provenance: dict[Path_, Origi
 
 
 _CACHE: "OrderedDict[tuple[Any, ...], ResolvedConfig]" = OrderedDict()
-_CACHE_SIZE = 64
+_CACHE_SIZE = 1024  # (project, agent) pairs; a load of 100 projects thrashed 64
 
 
 def _signature(paths: Paths, project: str | None, environ: typing.Mapping[str, str]) -> tuple[Any, ...]:
