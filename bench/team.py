@@ -34,18 +34,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _common import KEY_VARS, OFFLINE_ENV, ROOT  # noqa: E402  (also puts the repo on sys.path)
 
-OFFLINE_ENV = {
-    "LITELLM_OFFLINE_MODE": "true",
-    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-    "HF_HUB_OFFLINE": "1",
-    "LITELLM_TELEMETRY": "False",
-    "LITELLM_LOG": "ERROR",
-}
-KEY_VARS = ("GEMINI_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY")
 FAKE_KEY = "fake-bench-team-key"
 MODELS = {"openai": "openai/gpt-4o-mini", "anthropic": "anthropic/claude-haiku-4-5", "gemini": "gemini/gemini-2.5-flash"}
 MAX_TOKENS = 64
