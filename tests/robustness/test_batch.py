@@ -226,12 +226,15 @@ async def test_concurrency_is_bounded(make_engine, tmp_path, monkeypatch) -> Non
     engine = make_engine()
     tasks = [BatchTask(str(i), i + 1, f"task {i}", "default", "default") for i in range(12)]
     running = peak = 0
+    full = asyncio.Event()  # set once three tasks are in flight together
 
     async def generate(task, **kwargs):
         nonlocal running, peak
         running += 1
         peak = max(peak, running)
-        await asyncio.sleep(0.01)
+        if running == 3:
+            full.set()
+        await asyncio.wait_for(full.wait(), 10)  # hold each task until the limit is reached
         running -= 1
         raise RuntimeError("boom")
 
