@@ -28,18 +28,32 @@ _HEADER = "# Managed by templar (`templar config set`). Safe to edit by hand; ke
 # Shapes of real API keys from the major providers, and long opaque tokens.
 _SECRET_SHAPES = re.compile(
     r"(sk-[A-Za-z0-9_-]{16,}|sk-ant-[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{30,}|"
-    r"ghp_[A-Za-z0-9]{30,}|xox[bp]-[A-Za-z0-9-]{20,}|^[A-Za-z0-9+/_-]{40,}$)"
+    r"ghp_[A-Za-z0-9]{30,}|xox[bp]-[A-Za-z0-9-]{20,})"
 )
+# A long opaque token (mixed case and digits, no path separators) is most likely a key; long
+# model names ("openrouter/anthropic/claude-3-5-sonnet-20241022") are not caught by this.
+_OPAQUE_TOKEN = re.compile(r"^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z0-9_+=-]{32,}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def looks_like_secret(value: Any) -> bool:
     """True when a string value has the shape of an API key or similar token."""
     if isinstance(value, str):
-        return bool(_SECRET_SHAPES.search(value))
+        return bool(_SECRET_SHAPES.search(value) or _OPAQUE_TOKEN.match(value))
     if isinstance(value, dict):
         return any(looks_like_secret(v) for v in value.values())
     if isinstance(value, list):
         return any(looks_like_secret(v) for v in value)
+    return False
+
+
+def _has_control(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(_CONTROL.search(value))
+    if isinstance(value, dict):
+        return any(_has_control(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_control(v) for v in value)
     return False
 
 
@@ -99,6 +113,8 @@ def set_value(paths: Paths, key: str, raw_value: str, project: str, agent: str |
             "looks like a secret; settings hold the NAME of an environment variable, never a key",
             key=key,
         )
+    if _has_control(value):
+        raise ConfigError("contains control characters; remove them", key=key)
     data = _read_project(paths, project)
     target_root: dict[str, Any] = data
     if agent:
