@@ -35,6 +35,13 @@ class LookupResult(Event):
 
 
 @dataclass(frozen=True)
+class Preparing(Event):
+    """Slow one-time work before a paid call (loading the LLM client takes seconds)."""
+
+    detail: str
+
+
+@dataclass(frozen=True)
 class ProviderSkipped(Event):
     provider: str
     model: str

@@ -15,6 +15,7 @@ from engine.events import (
     ChainReordered,
     Event,
     LookupResult,
+    Preparing,
     ProviderCooledDown,
     ProviderSkipped,
     StreamRestarted,
@@ -48,10 +49,13 @@ def describe(event: Event) -> str | None:
     """One progress line for an event (None for events shown another way)."""
     if isinstance(event, LookupResult):
         return f"· {event.source}: {'hit' if event.hit else 'miss'}" + (f" ({event.detail})" if event.detail else "")
+    if isinstance(event, Preparing):
+        return f"· {event.detail}"
     if isinstance(event, ProviderSkipped):
         return f"· skip {event.provider}: {event.reason}"
     if isinstance(event, AttemptStarted):
-        return f"→ {event.provider} ({event.model}) attempt {event.attempt}, reserved ${event.reserved_usd:.6f}"
+        purpose = "" if event.purpose == "llm" else f" [{event.purpose}]"
+        return f"→ {event.provider} ({event.model}) attempt {event.attempt}{purpose}, reserved ${event.reserved_usd:.6f}"
     if isinstance(event, AttemptFailed):
         then = "will retry" if event.retryable else "next provider"
         return f"✗ {event.provider} attempt {event.attempt}: {event.error_class}: {event.message[:100]} ({then})"

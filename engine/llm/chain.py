@@ -37,6 +37,7 @@ from engine.events import (
     BudgetLevelCrossed,
     ChainReordered,
     Emit,
+    Preparing,
     ProviderCooledDown,
     ProviderSkipped,
     StreamRestarted,
@@ -165,6 +166,7 @@ class ProviderChain:
         candidates = [_Candidate(n, settings.providers[n], None) for n in names]
         keyed = [c for c in candidates if self._key(c.settings) != ""]
         if keyed and not adapter.is_loaded():
+            emit(Preparing("loading the LLM client (first paid call in this process: a few seconds)"))
             await asyncio.to_thread(adapter.litellm)  # seconds of CPU: never on the caller's loop
         unpriced: list[str] = []
         for cand in keyed:  # a provider without its key is skipped anyway: pricing it is wasted work

@@ -134,5 +134,7 @@ def test_streamed_text_and_pipeline_lines() -> None:
 
     assert strip_fence("```python\nX = 1\n```\n") == "X = 1\n" and strip_fence("```pyt") == ""
     started = AttemptStarted("openai", "openai/gpt-4o-mini", 1, 0.0006)
-    assert "follow-up" in describe(started, "follow-up").plain and "follow-up" not in describe(started).plain
+    assert "suggestion" in describe(AttemptStarted("openai", "m", 1, 0.0006, "suggest")).plain
+    assert "repair" in describe(AttemptStarted("openai", "m", 2, 0.0006, "repair")).plain
+    assert "(" not in describe(started).plain.split("reserved")[0], "the answer's own attempts carry no label"
     assert "waiting 2.0 s before attempt 2" in describe(Backoff("openai", 1, 2.0, "rate_limit")).plain

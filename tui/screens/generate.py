@@ -74,7 +74,6 @@ class GenerateScreen(TemplarScreen):
         super().__init__()
         self.current: GenerationRequest | None = None
         self.running = False
-        self.phase = "answer"  # which paid call attempts belong to: answer, repair, follow-up
         self.result: Any = None
         self.result_data: dict[str, Any] = {}
 
@@ -135,7 +134,6 @@ class GenerateScreen(TemplarScreen):
     def start(self, request: GenerationRequest) -> None:
         self.current = request
         self.running = True
-        self.phase = "answer"
         self.result, self.result_data = None, {}
         how = " (fresh: templates and cache skipped)" if request.fresh else ""
         how += " (confirmed)" if request.confirmed else ""
@@ -218,9 +216,7 @@ class GenerateScreen(TemplarScreen):
                         severity="warning" if event.level < 5 else "error", title="Budget")
         elif isinstance(event, ev.TemplateLearned):
             self.templar.refresh_pending()
-        elif isinstance(event, ev.ValidationDone):
-            self.phase = "follow-up" if event.ok else "repair"
-        line = describe(event, self.phase)
+        line = describe(event)
         if line is not None:
             self.query_one(PipelineLog).add(line)
 

@@ -17,25 +17,27 @@ from tui.format import usd_f
 _SOURCES = {"learned": "learned templates", "builtin": "built-in templates", "cache": "response cache"}
 
 
-PHASES = {"answer": "", "repair": " (repair: re-asked with the findings)",
-          "follow-up": " (follow-up: review or template suggestion)"}
+PURPOSES = {"llm": "", "repair": " (repair: re-asked with the findings)", "review": " (review by a second provider)",
+            "suggest": " (template suggestion)", "ping": " (ping)"}
 
 
-def describe(event: ev.Event, phase: str = "answer") -> Text | None:
-    """One line for ``event``; None for events shown elsewhere (streamed tokens). ``phase`` says
-    what a provider attempt is for (the events do not carry it): the answer, a repair after a
-    failed validation, or a follow-up call after the answer passed."""
+def describe(event: ev.Event) -> Text | None:
+    """One line for ``event``; None for events shown elsewhere (streamed tokens). Provider
+    attempts say what they are for (the answer, a repair, a review, a template suggestion)."""
     if isinstance(event, ev.LookupResult):
         where = _SOURCES.get(event.source, event.source)
         if event.hit:
             return Text.assemble(("✓ ", "bold green"), (f"{where}: hit", "bold"), f"  {event.detail}")
         detail = f"  ({event.detail})" if event.detail else ""
         return Text.assemble(("· ", "dim"), f"{where}: no match{detail}")
+    if isinstance(event, ev.Preparing):
+        return Text.assemble(("… ", "dim"), event.detail)
     if isinstance(event, ev.ProviderSkipped):
         return Text.assemble(("↷ ", "yellow"), f"skip {event.provider}: {event.reason}")
     if isinstance(event, ev.AttemptStarted):
+        label = PURPOSES.get(event.purpose, f" ({event.purpose})")
         return Text.assemble(("→ ", "cyan"), f"{event.provider} {event.model} attempt {event.attempt}",
-                             (PHASES.get(phase, ""), "italic"), (f"  reserved {usd_f(event.reserved_usd)}", "dim"))
+                             (label, "italic"), (f"  reserved {usd_f(event.reserved_usd)}", "dim"))
     if isinstance(event, ev.AttemptFailed):
         then = "will retry" if event.retryable else "next provider"
         return Text.assemble(("✗ ", "bold red"), f"{event.provider} attempt {event.attempt}: {event.error_class}",
