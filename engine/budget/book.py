@@ -214,6 +214,7 @@ class BudgetBook:
         """Hold ``amount`` against every budget in ``refs`` at once, or raise BudgetRefused."""
         now = self.clock()
         reservation_id = str(uuid.uuid4())
+        self.store.hold_liveness(self.owner)  # before any reservation of ours exists (PostgreSQL)
         with self.store.write():
             ids = [self._counter_id(ref) for ref in refs]
             for ref, counter_id in zip(refs, ids):
@@ -315,18 +316,25 @@ class BudgetBook:
     def reconcile(self, *, stale_after_s: float = 3600.0, is_alive: Callable[[int], bool] | None = None) -> list[str]:
         """Settle reservations whose process is gone at their worst case; returns their ids.
 
-        A reservation is orphaned when it was made on this host by a process that no longer
-        exists, or (any host) when it is older than ``stale_after_s``. A live process's
-        reservations are never touched.
+        A reservation is orphaned when its process is known to be gone: on this host, its pid no
+        longer exists; on PostgreSQL, from any machine, its liveness lock is free (the server
+        dropped it with the dead process's connection). Failing both, a reservation older than
+        ``stale_after_s`` is orphaned. A live process's reservations are never touched.
         """
         alive = is_alive or _pid_alive
         now = self.clock()
         held = list(Reservation.select().where(Reservation.state == "held"))
-        orphans = [
-            r for r in held
-            if r.owner != self.owner
-            and ((r.host == self.host and not alive(r.pid)) or r.created < now - stale_after_s)
-        ]
+        verdicts: dict[str, bool | None] = {}
+
+        def gone(r: Reservation) -> bool:
+            if r.host == self.host and not alive(r.pid):
+                return True
+            if r.owner not in verdicts:
+                live = self.store.owner_alive(r.owner)
+                verdicts[r.owner] = None if live is None else not live
+            return bool(verdicts[r.owner]) or r.created < now - stale_after_s
+
+        orphans = [r for r in held if r.owner != self.owner and gone(r)]
         done = []
         for res in orphans:
             with self.store.write():

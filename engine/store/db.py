@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +40,14 @@ SQLITE_PRAGMAS = {
 }
 _PG_LOCK_ID = 0x7E3A1A5  # advisory lock key for migrations
 _PG_WRITE_LOCK_ID = 0x7E3A1A6  # advisory lock key for Store.write() transactions
+# Per-process liveness locks use the two-int4 advisory key space, which PostgreSQL keeps apart
+# from the single-bigint space of the write lock.
+_PG_LIVENESS_NS = 0x7E3A
+
+
+def liveness_key(owner: str) -> int:
+    """A signed 32-bit key for a process's owner token."""
+    return int.from_bytes(hashlib.sha256(owner.encode("utf-8")).digest()[:4], "big", signed=True)
 PG_CONNECT_TIMEOUT_S = 10  # unless the URL says otherwise (?connect_timeout=N)
 
 
@@ -158,6 +167,8 @@ class Store:
         workers = 1 if self.is_sqlite else 4
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="templar-db")
         self._closed = False
+        self._liveness: Database | None = None
+        self._liveness_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> "Store":
@@ -269,10 +280,41 @@ class Store:
             return "ok"
         return self.call(lambda: self.db.execute_sql("PRAGMA integrity_check").fetchone()[0])
 
+    # -- process liveness (PostgreSQL) -------------------------------------------------------
+
+    def hold_liveness(self, owner: str) -> None:
+        """PostgreSQL: hold a session advisory lock named after this process, on a connection of
+        its own, for as long as the process lives. The server drops it when the process dies
+        (its connection goes), on any machine, so other processes can tell a crashed owner of
+        reservations from a live one. A no-op on SQLite (there, host and pid decide)."""
+        if self.is_sqlite or self._liveness is not None:
+            return
+        with self._liveness_lock:  # DB threads race here; a second session would wait forever
+            if self._liveness is not None:
+                return
+            db = connect(self.url)
+            db.connect()
+            db.execute_sql("SELECT pg_advisory_lock(%s, %s)", (_PG_LIVENESS_NS, liveness_key(owner)))
+            self._liveness = db
+
+    def owner_alive(self, owner: str) -> bool | None:
+        """PostgreSQL: whether the process behind ``owner`` still holds its liveness lock
+        (None on SQLite: unknown). Run on a DB thread."""
+        if self.is_sqlite:
+            return None
+        key = (_PG_LIVENESS_NS, liveness_key(owner))
+        got = self.db.execute_sql("SELECT pg_try_advisory_lock(%s, %s)", key).fetchone()[0]
+        if got:
+            self.db.execute_sql("SELECT pg_advisory_unlock(%s, %s)", key)
+        return not got
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self._liveness is not None:
+            with contextlib.suppress(Exception):
+                self._liveness.close()
 
         def _close() -> None:
             if not self.db.is_closed():

@@ -196,3 +196,30 @@ def test_a_lost_connection_is_replaced_on_the_next_call(pg_db) -> None:
         assert store.call(one) == 1  # ... and the next call runs on a new one
     finally:
         store.close()
+
+
+def test_a_crash_on_another_machine_is_reconciled_at_once_and_a_live_process_is_not(pg_db) -> None:
+    """Liveness locks: a process elsewhere whose connection died has its reservations settled by
+    the next process to start, without waiting for the stale timeout; a live one keeps them."""
+    from engine.store.db import _PG_LIVENESS_NS, connect, liveness_key
+
+    store = Store.open(pg_db.url)
+    holder = connect(pg_db.url)
+    try:
+        me = BudgetBook(store)
+        store.hold_liveness(me.owner)  # this process's own lock, so the fakes below take none
+        refs = budget_refs(Settings(), "p", "a", time.time())
+        live, dead = "other-machine:11:live", "other-machine:12:dead"
+        holder.connect()  # "the live process": it holds its liveness lock on its own session
+        holder.execute_sql("SELECT pg_advisory_lock(%s, %s)", (_PG_LIVENESS_NS, liveness_key(live)))
+        for owner, pid in ((live, 11), (dead, 12)):
+            other = BudgetBook(store)
+            other.owner, other.host, other.pid = owner, "other-machine", pid
+            store.call(other.reserve, refs, 1_000, LedgerFields(owner, "p", "a", "llm", "openai", "m", 1))
+
+        reconciled = store.call(me.reconcile)  # fresh reservations: the stale timeout does not apply
+        states = store.call(lambda: {r.owner: r.state for r in Reservation.select()})
+        assert states == {live: "held", dead: "reconciled"} and len(reconciled) == 1
+    finally:
+        holder.close()
+        store.close()
