@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -173,8 +174,9 @@ def cmd_review(args: argparse.Namespace) -> int:
             if s.status != "pending":
                 raise BadInput(f"suggestion {s.id} is {s.status}, not pending")
             if args.rename or args.retype or args.drop or args.pattern:
-                s = engine.store.call(lambda: lib.edit(s.id, pattern=args.pattern, rename=_pairs(args.rename, "--rename"),
-                                                       retype=_pairs(args.retype, "--retype"), drop=args.drop or []))
+                s = engine.store.call(functools.partial(
+                    lib.edit, s.id, pattern=args.pattern, rename=_pairs(args.rename, "--rename"),
+                    retype=_pairs(args.retype, "--retype"), drop=args.drop or []))
             if args.reject:
                 engine.store.call(lib.reject, s.id)
                 results.append({"suggestion": s.id, "status": "rejected"})
@@ -227,14 +229,14 @@ def _interactive(engine: Any, s: Any) -> dict[str, Any]:
                 print(s.code)
             elif choice == "n":
                 old, new = input("rename which parameter? ").strip(), input("new name? ").strip()
-                s = engine.store.call(lambda: lib.edit(s.id, rename={old: new}))
+                s = engine.store.call(functools.partial(lib.edit, s.id, rename={old: new}))
             elif choice == "t":
                 name, type_ = input("parameter? ").strip(), input("type (identifier, string, integer, number, identifier_list, field_list, word)? ").strip()
-                s = engine.store.call(lambda: lib.edit(s.id, retype={name: type_}))
+                s = engine.store.call(functools.partial(lib.edit, s.id, retype={name: type_}))
             elif choice == "d":
                 name = input("drop which parameter (it stays literal)? ").strip()
-                s = engine.store.call(lambda: lib.edit(s.id, drop=[name]))
+                s = engine.store.call(functools.partial(lib.edit, s.id, drop=[name]))
             elif choice == "p":
-                s = engine.store.call(lambda: lib.edit(s.id, pattern=input("new pattern: ").strip()))
+                s = engine.store.call(functools.partial(lib.edit, s.id, pattern=input("new pattern: ").strip()))
         except BadInput as exc:
             print(f"! {exc}")

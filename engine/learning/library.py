@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from peewee import fn
 
 from engine.errors import BadInput, NotFound
 from engine.learning.body import Param

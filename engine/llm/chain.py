@@ -156,8 +156,8 @@ class ProviderChain:
         level = await self._level(settings, request.refs)
         if level >= EXHAUSTED:
             raise BudgetRefused(
-                f"budget exhausted (L6): paid calls are refused; templates and cache still answer. "
-                f"See `templar budget`."
+                "budget exhausted (L6): paid calls are refused; templates and cache still answer. "
+                "See `templar budget`."
             )
         if level >= CRITICAL and settings.alerts.confirm_at_critical and not request.confirmed:
             raise ConfirmationRequired(
