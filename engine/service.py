@@ -79,7 +79,7 @@ class Engine:
         self.clock = clock
         self.environ = environ
         self.book = BudgetBook(store, clock=clock)
-        self.board = CooldownBoard()
+        self.board = CooldownBoard(store)
         self.chain = ProviderChain(store, self.book, board=self.board, sleep=sleep, environ=environ)
         self.library = TemplateLibrary()
 

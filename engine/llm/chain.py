@@ -23,7 +23,7 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from engine.budget.book import BudgetBook, BudgetRef, Held, LedgerFields
 from engine.budget.levels import CRITICAL, EXHAUSTED, HIGH, LEVEL_NAMES, WARNING
@@ -51,28 +51,51 @@ from engine.store.db import Store
 Sleep = Callable[[float], Awaitable[None]]
 
 
-@dataclass
+def health_key(provider: ProviderSettings) -> str:
+    """Cooldown is per endpoint: the same model behind another api_base is another provider."""
+    return f"{provider.model}@{provider.api_base}"
+
+
 class CooldownBoard:
-    """Consecutive failures per provider and when each may be tried again (per process)."""
+    """Consecutive failures per provider endpoint and when it may be tried again.
 
-    failures: dict[str, int] = field(default_factory=dict)
-    until: dict[str, float] = field(default_factory=dict)
+    Kept in the store, so every process (and machine, in team mode) sees a provider another
+    one found dead. Methods are synchronous and run on the database thread; times are epoch
+    seconds.
+    """
 
-    def cooling(self, name: str, now: float) -> float:
-        return max(0.0, self.until.get(name, 0.0) - now)
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
-    def failed(self, name: str, now: float, threshold: int, seconds: float) -> bool:
-        count = self.failures.get(name, 0) + 1
-        self.failures[name] = count
-        if count >= threshold and seconds > 0:
-            self.until[name] = now + seconds
-            self.failures[name] = 0
-            return True
+    def _exec(self, sql: str, params: tuple[object, ...]) -> Any:
+        if not self.store.is_sqlite:
+            sql = sql.replace("?", "%s")
+        return self.store.db.execute_sql(sql, params)
+
+    def state(self, keys: list[str]) -> dict[str, tuple[int, float]]:
+        """(consecutive failures, cooling until) for the keys that have a record."""
+        if not keys:
+            return {}
+        marks = ", ".join("?" for _ in keys)
+        rows = self._exec(f"SELECT key, failures, until FROM provider_health WHERE key IN ({marks})", tuple(keys))
+        return {r[0]: (int(r[1]), float(r[2])) for r in rows.fetchall()}
+
+    def failed(self, key: str, now: float, threshold: int, seconds: float) -> bool:
+        """Count a failed request; True when this one starts a cooldown."""
+        with self.store.write():
+            self._exec(
+                "INSERT INTO provider_health (key, failures, until) VALUES (?, 1, 0) "
+                "ON CONFLICT (key) DO UPDATE SET failures = provider_health.failures + 1",
+                (key,),
+            )
+            failures = int(self._exec("SELECT failures FROM provider_health WHERE key = ?", (key,)).fetchone()[0])
+            if failures >= threshold and seconds > 0:
+                self._exec("UPDATE provider_health SET failures = 0, until = ? WHERE key = ?", (now + seconds, key))
+                return True
         return False
 
-    def succeeded(self, name: str) -> None:
-        self.failures.pop(name, None)
-        self.until.pop(name, None)
+    def succeeded(self, key: str) -> None:
+        self._exec("UPDATE provider_health SET failures = 0, until = 0 WHERE key = ?", (key,))
 
 
 @dataclass(frozen=True)
@@ -119,13 +142,13 @@ class ProviderChain:
         *,
         board: CooldownBoard | None = None,
         sleep: Sleep = asyncio.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         environ: dict[str, str] | None = None,
     ) -> None:
         self.store = store
         self.book = book
-        self.board = board or CooldownBoard()
+        self.board = board or CooldownBoard(store)
         self.sleep = sleep
         self.clock = clock
         self.rng = rng or random.Random()
@@ -187,8 +210,9 @@ class ProviderChain:
         attempts = 0
         last: dict[str, str] = {}
         refused: list[str] = []
+        health = await self.store.run(self.board.state, [health_key(c.settings) for c in candidates])
         for cand in candidates:
-            result = await self._try_provider(settings, request, cand, emit, last, refused, attempts)
+            result = await self._try_provider(settings, request, cand, emit, last, refused, attempts, health)
             if isinstance(result, ChainResult):
                 return result
             attempts = result
@@ -208,10 +232,13 @@ class ProviderChain:
 
     async def _try_provider(
         self, settings: Settings, request: ChainRequest, cand: _Candidate, emit: Emit,
-        last: dict[str, str], refused: list[str], attempts: int,
+        last: dict[str, str], refused: list[str], attempts: int, health: dict[str, tuple[int, float]],
     ) -> ChainResult | int:
         provider = cand.settings
-        wait = self.board.cooling(cand.name, self.clock())
+        key = health_key(provider)
+        failures, until = health.get(key, (0, 0.0))
+        dirty = failures > 0  # a success must clear failures recorded by anyone
+        wait = until - self.clock()
         if wait > 0:
             reason = f"cooling down for {wait:.0f}s after repeated failures"
             emit(ProviderSkipped(cand.name, provider.model, reason))
@@ -282,7 +309,11 @@ class ProviderChain:
                     emit(StreamRestarted(cand.name))
                 emit(AttemptFailed(cand.name, provider.model, attempt, failure.error_class, failure.message, failure.retryable))
                 last[cand.name] = f"{failure.error_class} ({failure.message[:120]})"
-                if self.board.failed(cand.name, self.clock(), settings.chain.cooldown_failures, settings.chain.cooldown_s):
+                dirty = True
+                cooled = await self.store.run(
+                    self.board.failed, key, self.clock(), settings.chain.cooldown_failures, settings.chain.cooldown_s
+                )
+                if cooled:
                     emit(ProviderCooledDown(cand.name, settings.chain.cooldown_s, settings.chain.cooldown_failures))
                     return attempts
                 if not failure.retryable or attempt == settings.chain.attempts:
@@ -300,7 +331,8 @@ class ProviderChain:
                     estimated=not completion.usage_measured,
                 )
             )
-            self.board.succeeded(cand.name)
+            if dirty:
+                await self.store.run(self.board.succeeded, key)
             emit(AttemptSucceeded(cand.name, provider.model, attempt, completion.tokens_in, completion.tokens_out, cost / 1e6, latency))
             for c in crossings:
                 emit(BudgetLevelCrossed(c.scope, c.key, c.period, c.level, LEVEL_NAMES[c.level], round(c.percent, 2)))

@@ -172,6 +172,14 @@ class Suggestion(BaseModel):
     template = ForeignKeyField(Template, null=True, backref="suggestions", on_delete="SET NULL")
 
 
+class ProviderHealth(BaseModel):
+    """Consecutive failures of one provider endpoint, shared by every process (cooldown)."""
+
+    key = CharField(max_length=400, primary_key=True)  # model@api_base
+    failures = IntegerField(default=0)
+    until = DoubleField(default=0.0)  # epoch seconds; skipped until then
+
+
 ALL_MODELS = (
     LedgerEntry,
     BudgetCounter,
@@ -181,4 +189,5 @@ ALL_MODELS = (
     Template,
     TemplateVersion,
     Suggestion,
+    ProviderHealth,
 )

@@ -173,9 +173,27 @@ async def test_repeatedly_failing_provider_cools_down_and_is_skipped(make_engine
     assert any(isinstance(e, ProviderCooledDown) and e.provider == "gemini" for e in events)
     before = fake.count("gemini")
     events.clear()
+    # a fresh board is what another process has: the cooldown is in the store, not in memory
+    from engine.llm.chain import CooldownBoard
+
+    engine.chain.board = CooldownBoard(engine.store)
     await engine.generate(TASK + " again", emit=events.append)
-    assert fake.count("gemini") == before, "a cooled-down provider gets no request"
+    assert fake.count("gemini") == before, "a cooled-down provider gets no request, from any process"
     assert any(isinstance(e, ProviderSkipped) and "cooling down" in e.reason for e in events)
+
+
+async def test_a_success_clears_recorded_failures(make_engine, fake) -> None:
+    from engine.config import set_value
+    from engine.llm.chain import health_key
+    from engine.store.models import ProviderHealth
+
+    engine = make_engine(order='["gemini"]')
+    set_value(engine.paths, "chain.cooldown_failures", "5", "default")
+    fake.enqueue("gemini", Fault.server_error(), Reply(text="X = 1"))
+    await engine.generate(TASK)
+    key = health_key(engine.config("default", "default").settings.providers["gemini"])
+    row = engine.store.call(lambda: ProviderHealth.get_by_id(key))
+    assert (row.failures, row.until) == (0, 0.0)
 
 
 async def test_unknown_price_is_refused_before_any_request(make_engine, fake) -> None:
