@@ -120,9 +120,19 @@ async def complete(
     return Completion(text, tokens_in, tokens_out or 0, True)
 
 
+_counted: set[str] = set()
+
+
+def tokenizer_ready(model: str) -> bool:
+    """Whether ``model``'s tokenizer is already loaded (the first count takes ~0.7 s)."""
+    return model in _counted
+
+
 def count_tokens(model: str, messages: list[dict[str, str]]) -> int:
     """Prompt tokens for ``messages`` with the model's tokenizer (bundled, offline)."""
-    return int(litellm().token_counter(model=model, messages=messages))
+    count = int(litellm().token_counter(model=model, messages=messages))
+    _counted.add(model)
+    return count
 
 
 def count_text_tokens(model: str, text: str) -> int:
