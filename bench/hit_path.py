@@ -135,7 +135,6 @@ async def prototype_hit(engine: Engine, task: str, settings_memo: dict) -> None:
 
 async def db_micro(engine: Engine, key: str, n: int) -> None:
     """Cost of one empty hop to the DB thread, and of the hit's statements via peewee vs raw SQL."""
-    from engine import cache as response_cache
     from engine.budget.book import day_of
     from engine.store.models import LedgerEntry
 
@@ -148,8 +147,11 @@ async def db_micro(engine: Engine, key: str, n: int) -> None:
     print(line_ms("empty store.run() hop (loop->DB thread->loop)", walls, cpus))
 
     def peewee_pair() -> None:
-        response_cache.get(key, time.time())
+        from engine.store.models import CacheEntry
+
         now = time.time()
+        CacheEntry.get_or_none((CacheEntry.key == key) & (CacheEntry.expires > now))
+        CacheEntry.update(hits=CacheEntry.hits + 1, last_used=now).where(CacheEntry.key == key).execute()
         LedgerEntry.create(ts=now, day=day_of(now), request_id=str(uuid.uuid4()), project="default",
                            agent="default", source="cache", provider="p", model="m", saved_micros=1, latency_ms=0,
                            outcome="ok", owner=engine.book.owner)
@@ -157,7 +159,7 @@ async def db_micro(engine: Engine, key: str, n: int) -> None:
     def raw_pair() -> None:
         raw_sql_hit(engine, key, time.time(), str(uuid.uuid4()), "default", "default", time.perf_counter())
 
-    for label, fn in (("peewee: cache.get + LedgerEntry.create (on DB thread)", peewee_pair),
+    for label, fn in (("peewee: cache lookup + hit count + LedgerEntry.create (on DB thread)", peewee_pair),
                       ("raw SQL, one transaction, same 3 statements", raw_pair)):
         def work(fn: Any = fn) -> tuple[list[float], list[float]]:
             ws, cs = [], []

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.store.models import CacheEntry
+from engine.store.sql import execute, insert_free_answer
 
 
 def cache_key(*, system: str, prompt: str, models: list[str], params: dict[str, Any], prompt_version: str) -> str:
@@ -41,20 +42,13 @@ class CachedAnswer:
     hits: int
 
 
-def _exec(sql: str, params: tuple[Any, ...] = ()) -> Any:
-    db = CacheEntry._meta.database
-    if db.param != "?":
-        sql = sql.replace("?", db.param)
-    return db.execute_sql(sql, params)
-
-
 _COLUMNS = "key, provider, model, text, code, tokens_in, tokens_out, cost_micros, hits"
 
 
 def peek(key: str, now: float | None = None) -> CachedAnswer | None:
     """The live entry for ``key`` without counting a hit, or None."""
     now = time.time() if now is None else now
-    row = _exec(f"SELECT {_COLUMNS} FROM cache_entry WHERE key = ? AND expires > ?", (key, now)).fetchone()
+    row = execute(f"SELECT {_COLUMNS} FROM cache_entry WHERE key = ? AND expires > ?", (key, now)).fetchone()
     return None if row is None else CachedAnswer(*row[:8], int(row[8]))
 
 
@@ -63,28 +57,9 @@ def record_hit(key: str, now: float, ledger: tuple[Any, ...]) -> None:
 
     ``ledger`` is (request_id, project, agent, provider, model, saved_micros, latency_ms, owner).
     """
-    db = CacheEntry._meta.database
-    with db.atomic():
-        _exec("UPDATE cache_entry SET hits = hits + 1, last_used = ? WHERE key = ?", (now, key))
-        request_id, project, agent, provider, model, saved, latency, owner = ledger
-        day = time.strftime("%Y-%m-%d", time.gmtime(now))
-        _exec(
-            "INSERT INTO ledger_entry (ts, day, request_id, project, agent, source, provider, model, attempt, "
-            "tokens_in, tokens_out, cost_micros, saved_micros, latency_ms, outcome, error_class, estimated, "
-            "reservation_id, owner) VALUES (?, ?, ?, ?, ?, 'cache', ?, ?, 0, 0, 0, 0, ?, ?, 'ok', NULL, ?, NULL, ?)",
-            (now, day, request_id, project, agent, provider, model, saved, latency, False, owner),
-        )
-
-
-def get(key: str, now: float | None = None) -> CachedAnswer | None:
-    """The live entry for ``key`` (and count the hit), or None."""
-    now = time.time() if now is None else now
-    hit = peek(key, now)
-    if hit is not None:
-        _exec("UPDATE cache_entry SET hits = hits + 1, last_used = ? WHERE key = ?", (now, key))
-        hit = CachedAnswer(*[getattr(hit, f) for f in ("key", "provider", "model", "text", "code", "tokens_in",
-                                                       "tokens_out", "cost_micros")], hit.hits + 1)
-    return hit
+    with CacheEntry._meta.database.atomic():
+        execute("UPDATE cache_entry SET hits = hits + 1, last_used = ? WHERE key = ?", (now, key))
+        insert_free_answer(now, "cache", *ledger)
 
 
 _written_since_count: dict[int, int] = {}
@@ -98,7 +73,7 @@ def put(
     if max_entries <= 0 or ttl_s <= 0:
         return
     now = time.time() if now is None else now
-    _exec(
+    execute(
         "INSERT INTO cache_entry (key, created, expires, last_used, hits, provider, model, text, code, tokens_in, "
         "tokens_out, cost_micros) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
         "created = excluded.created, expires = excluded.expires, last_used = excluded.last_used, hits = 0, "

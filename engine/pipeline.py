@@ -19,7 +19,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from engine import cache as response_cache
-from engine.budget.book import budget_refs, day_of
+from engine.budget.book import budget_refs
 from engine.config.schema import Settings
 from engine.errors import TemplarError
 from engine.events import Emit, Event, Finished, LookupResult, TemplateLearned, ValidationDone
@@ -27,7 +27,7 @@ from engine.learning.suggest import build_messages as suggestion_messages
 from engine.learning.suggest import parse_suggestion
 from engine.llm.chain import ChainRequest, ChainResult
 from engine.llm.price_map import bundled_price, estimate_call_micros
-from engine.store.models import LedgerEntry
+from engine.store.sql import insert_free_answer
 from engine.templates import TemplateIndex, load_builtin_pack
 from engine.text import clean_task, extract_code
 from engine.validation import CodeValidator, ValidationPolicy, ValidationReport
@@ -241,7 +241,8 @@ class CoderAgent:
             await self.store.run(library.record_use, template_id, saved)
         else:
             saved = estimate_call_micros(settings, len(settings.prompts.system) + len(task) + 80, len(code))
-        await self.store.run(self._ledger, request_id, project, agent, source, "", spec.name, saved, 0)
+        await self.store.run(insert_free_answer, self.engine.clock(), source, request_id, project, agent, "",
+                             spec.name, saved, 0, self.engine.book.owner)
         record(LookupResult(source, True, f"{spec.name} v{spec.version}: {match.explanation}"))
         bindings = {k: ([list(x) for x in v] if isinstance(v, list) and v and isinstance(v[0], tuple) else v)
                     for k, v in match.bindings.items()}
@@ -314,13 +315,6 @@ class CoderAgent:
                 status = "pending"
         record(TemplateLearned(view.id, status))
         return view.id, answer.cost_micros
-
-    def _ledger(self, request_id: str, project: str, agent: str, source: str, provider: str, model: str,
-                saved: int, latency: int) -> None:
-        now = self.engine.clock()
-        LedgerEntry.create(ts=now, day=day_of(now), request_id=request_id, project=project, agent=agent, source=source,
-                           provider=provider, model=model, saved_micros=saved, latency_ms=latency, outcome="ok",
-                           owner=self.engine.book.owner)
 
 
 def _json_object(text: str) -> dict[str, Any] | None:

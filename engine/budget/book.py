@@ -30,6 +30,7 @@ from engine.config.schema import Settings
 from engine.errors import BudgetRefused
 from engine.money import usd_to_micros
 from engine.store.db import Store
+from engine.store.sql import execute
 from engine.store.models import AlertEvent, BudgetCounter, LedgerEntry, Reservation
 
 SCOPES = ("system", "project", "agent")
@@ -164,9 +165,7 @@ class BudgetBook:
         self._pg = not store.is_sqlite
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        if self._pg:
-            sql = sql.replace("?", "%s")
-        return self.store.db.execute_sql(sql, params)
+        return execute(sql, params, self.store.db)
 
     # -- counters -----------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import functools
 import os
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from engine.budget.book import BudgetBook, BudgetRef, Held, LedgerFields
@@ -47,6 +47,7 @@ from engine.llm import adapter
 from engine.llm.failures import Failure, classify
 from engine.llm.pricing import Price, how_to_price, price_for
 from engine.store.db import Store
+from engine.store.sql import execute
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -68,9 +69,7 @@ class CooldownBoard:
         self.store = store
 
     def _exec(self, sql: str, params: tuple[object, ...]) -> Any:
-        if not self.store.is_sqlite:
-            sql = sql.replace("?", "%s")
-        return self.store.db.execute_sql(sql, params)
+        return execute(sql, params, self.store.db)
 
     def state(self, keys: list[str]) -> dict[str, tuple[int, float]]:
         """(consecutive failures, cooling until) for the keys that have a record."""
