@@ -41,12 +41,7 @@ OFFLINE_ENV = {
 }
 KEY_VARS = ("GEMINI_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY")
 FAKE_KEY = "fake-bench-key"
-# The models the fake server knows by default; all are in litellm's bundled price map.
-PROVIDERS = {
-    "openai": "openai/gpt-4o-mini",
-    "anthropic": "anthropic/claude-haiku-4-5",
-    "gemini": "gemini/gemini-2.5-flash",
-}
+from tests.fakes.settings import MODELS as PROVIDERS, provider_tables  # noqa: E402
 
 
 def isolate_environment(prefix: str = "templar-bench-") -> Path:
@@ -71,16 +66,7 @@ def user_settings_text(
 
     ``learning = false`` by default: with it on, every validated paid answer triggers a second
     paid call (the parameterization suggestion), which is not "overhead on one call"."""
-    lines: list[str] = []
-    for fmt, model in PROVIDERS.items():
-        lines += [
-            f"[providers.{fmt}]",
-            f'model = "{model}"',
-            f'api_base = "{api_bases[fmt]}"',
-            f'api_key_env = "{fmt.upper()}_API_KEY"',
-            f"timeout_s = {timeout_s}",
-            "",
-        ]
+    lines = provider_tables(api_bases, timeout_s=timeout_s)
     lines += [
         "[chain]",
         "order = [" + ", ".join(f'"{n}"' for n in order) + "]",

@@ -66,6 +66,7 @@ from engine.service import Engine
 from engine.store.models import LedgerEntry, Suggestion, Template
 from engine.validation import CodeValidator
 from tests.fakes import FakeProviderServer, ProviderRequest, Reply, provider_server
+from tests.fakes.settings import api_bases, provider_tables
 
 AUTO_ACCEPT = 0.8
 CONFIDENCE = 0.9
@@ -436,10 +437,7 @@ class FakeLLM:
 
 
 def settings_text(server: FakeProviderServer) -> str:
-    lines: list[str] = []
-    for fmt, model in C.PROVIDERS.items():
-        lines += [f"[providers.{fmt}]", f'model = "{model}"', f'api_base = "{server.api_base(fmt)}"',
-                  f'api_key_env = "{fmt.upper()}_API_KEY"', "timeout_s = 30.0", ""]
+    lines = provider_tables(api_bases(server), timeout_s=30.0)
     lines += [
         "[chain]", 'order = ["gemini", "openai", "anthropic"]', "jitter = 0.0", "cooldown_failures = 100", "",
         "[budget.system]", "limit_usd = 1000000.0", 'period = "total"', "",

@@ -37,7 +37,7 @@ from urllib.parse import urlparse
 from _common import KEY_VARS, OFFLINE_ENV, ROOT  # noqa: E402  (also puts the repo on sys.path)
 
 FAKE_KEY = "fake-bench-team-key"
-MODELS = {"openai": "openai/gpt-4o-mini", "anthropic": "anthropic/claude-haiku-4-5", "gemini": "gemini/gemini-2.5-flash"}
+from tests.fakes.settings import api_bases, provider_tables  # noqa: E402
 MAX_TOKENS = 64
 BUDGET_TASK = "bench budget probe: xor checksum of a byte string"
 HIT_TASK = "bench hit probe: xor checksum of a byte string"
@@ -185,10 +185,7 @@ class Worker:
 
 
 def settings_text(fake: Any) -> str:
-    lines: list[str] = []
-    for name, model in MODELS.items():
-        lines += [f"[providers.{name}]", f'model = "{model}"', f'api_base = "{fake.api_base(name)}"',
-                  f'api_key_env = "{name.upper()}_API_KEY"', "timeout_s = 30", ""]
+    lines = provider_tables(api_bases(fake), timeout_s=30)
     lines += ['[chain]', 'order = ["openai"]', "attempts = 1", "jitter = 0.0", "cooldown_failures = 100", "",
               "[learning]", "enabled = false", "", "[validation]", "max_repairs = 0", "",
               "[budget.system]", "limit_usd = 1000.0", ""]

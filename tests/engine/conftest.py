@@ -10,9 +10,10 @@ import pytest
 from engine.paths import Paths
 from engine.service import Engine
 from tests.fakes import FakeProviderServer
+from tests.fakes.settings import MODELS, api_bases, provider_tables
 
 FAKE_KEY = "fake-KEY-templar-0xC0FFEE-do-not-leak"
-PROVIDERS = {"gemini": "gemini/gemini-2.5-flash", "openai": "openai/gpt-4o-mini", "anthropic": "anthropic/claude-haiku-4-5"}
+PROVIDERS = MODELS
 
 
 @pytest.fixture(scope="session")
@@ -30,16 +31,7 @@ def fake(_server: FakeProviderServer) -> FakeProviderServer:
 def user_settings(
     fake: FakeProviderServer, *, extra: str = "", timeout: float = 5.0, order: str = "", learning: bool = False
 ) -> str:
-    lines = []
-    for name, model in PROVIDERS.items():
-        lines += [
-            f"[providers.{name}]",
-            f'model = "{model}"',
-            f'api_base = "{fake.api_base(name)}"',
-            f'api_key_env = "{name.upper()}_API_KEY"',
-            f"timeout_s = {timeout}",
-            "",
-        ]
+    lines = provider_tables(api_bases(fake), timeout_s=timeout)
     lines += ["[chain]", "jitter = 0.0", "cooldown_failures = 100"]
     if order:
         lines.append(f"order = {order}")

@@ -30,13 +30,14 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.fakes.settings import MODELS, provider_tables
+
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("child.py")
 # Read at import: the autouse ``templar_home`` fixture removes TEMPLAR_* variables per test.
 ADMIN_URL = os.environ.get("TEMPLAR_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test")
 FAKE_KEY = "fake-KEY-templar-team-do-not-leak"
 KEY_VARS = ("GEMINI_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY")
-MODELS = {"gemini": "gemini/gemini-2.5-flash", "openai": "openai/gpt-4o-mini", "anthropic": "anthropic/claude-haiku-4-5"}
 
 
 def under_ci() -> bool:
@@ -117,16 +118,7 @@ def settings_text(
 ) -> str:
     """User settings: every provider at the fake server, one attempt, no repairs, no learning
     unless ``learning`` says otherwise (the body of the [learning] table)."""
-    lines: list[str] = []
-    for name, model in MODELS.items():
-        lines += [
-            f"[providers.{name}]",
-            f'model = "{model}"',
-            f'api_base = "{bases[name]}"',
-            f'api_key_env = "{name.upper()}_API_KEY"',
-            f"timeout_s = {timeout}",
-            "",
-        ]
+    lines = provider_tables(bases, timeout_s=timeout)
     lines += [
         "[chain]", f"order = {order}", "attempts = 1", "jitter = 0.0", "cooldown_failures = 100", "",
         "[learning]", learning, "",
