@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine.cli.main import main
+from tests.cli.helpers import run_main as run
 from tests.engine.conftest import user_settings
 from tests.engine.test_learning import TASK, responder
 
@@ -18,10 +18,6 @@ def learning_home(paths, fake, keys):
     return paths
 
 
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_scripted_review_then_learned_hit_then_export_import(learning_home, capsys, tmp_path) -> None:

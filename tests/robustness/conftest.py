@@ -5,24 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from engine.cli.main import main
 from engine.paths import Paths
 from tests.engine.conftest import FAKE_KEY, _server, fake, keys, make_engine, sleeps, user_settings  # noqa: F401
 from tests.fakes import FakeProviderServer
-from tests.robustness.cli_entry import install
+from tests.cli.helpers import ROOT, Run, proc_env, run_main, templar, templar_argv  # noqa: F401 - shared helpers
 
-ROOT = Path(__file__).resolve().parents[2]
-install()  # `batch` in the in-process CLI (a no-op once engine.cli.main registers it itself)
 
 def settings_text(server: FakeProviderServer, *, order: str = "", extra: str = "", learning: bool = False,
                   timeout: float = 2.0) -> str:
@@ -38,41 +31,6 @@ def configured(paths: Paths, fake: FakeProviderServer, keys: str) -> Paths:  # n
     """TEMPLAR_HOME with the three providers at the fake server (openai first) and keys set."""
     paths.user_settings.write_text(settings_text(fake, order='["openai", "anthropic", "gemini"]'), encoding="utf-8")
     return paths
-
-
-def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """The CLI in this process: (exit code, stdout, stderr). argparse errors exit via SystemExit."""
-    try:
-        code = main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-def proc_env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), **extra}
-
-
-def templar_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "tests.robustness.cli_entry", *args]
-
-
-def templar_proc(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None, timeout: float = 120) -> Run:
-    """The CLI as a real process (with `batch` registered), run to completion."""
-    done = subprocess.run(templar_argv(*args), input=stdin, capture_output=True, env=proc_env(**(env or {})), cwd=ROOT,
-                          timeout=timeout)
-    return Run(done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace"))
 
 
 def write_tasks(path: Path, items: list[Any]) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import Fault, ProviderRequest, Reply
-from tests.robustness.conftest import run_main, settings_text, templar_proc, write_tasks
+from tests.robustness.conftest import run_main, settings_text, templar, write_tasks
 
 SECRET = "tk-AUDIT-5e3c7a1f9b2d4e6f8a0c-LEAK-CANARY-91"
 FRAGMENTS = (SECRET, SECRET[9:29], "LEAK-CANARY")  # the whole key and pieces a masked echo would keep
@@ -147,7 +147,7 @@ def test_a_real_process_prints_no_key_even_when_providers_reject_it(audit_home, 
     fake.enqueue("openai", *[Fault.unauthorized()] * 2)
     tasks = write_tasks(tmp_path / "tasks.jsonl", [{"id": "a", "task": "a constant in a subprocess"},
                                                    {"id": "b", "task": "a second constant"}])
-    run = templar_proc("batch", str(tasks), "--json", "--concurrency", "1")
+    run = templar("batch", str(tasks), "--json", "--concurrency", "1")
     assert run.code == 0, run.err
     assert {r["status"] for r in run.json()["results"]} == {"ok"}
     assert not leaks(run.out) and not leaks(run.err)
