@@ -5,7 +5,6 @@ the engines run in children (tests/team/child.py), which import litellm (~5 s ea
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 
@@ -13,6 +12,7 @@ import pytest
 
 from engine.config import load_config, set_value
 from engine.money import usd_to_micros
+from tests.engine.test_learning import SUGGESTION, responder
 from tests.fakes import FakeProviderServer, Fault, Reply
 from tests.team.conftest import write_settings
 
@@ -164,26 +164,9 @@ def test_cache_is_shared_and_stats_aggregate_every_process(pg_db, spawn, paths) 
     assert {o for (o,) in owners} == {first["owner"], second["owner"]}
 
 
-SUGGESTION = {
-    "name": "int_constant",
-    "pattern": "a constant {name:identifier} set to {value:integer}",
-    "params": [
-        {"name": "name", "type": "identifier", "value": "MAX_RETRIES", "description": "constant name", "confidence": 0.9},
-        {"name": "value", "type": "integer", "value": 5, "description": "its value", "confidence": 0.8},
-    ],
-}
-
-
-def learning_responder(request):
-    system = request.messages()[0][1] if request.messages() else ""
-    if "reusable template" in system:
-        return Reply(text=json.dumps(SUGGESTION), tokens_in=300, tokens_out=80)
-    return Reply(text='```python\n"""Settings."""\n\nMAX_RETRIES: int = 5\n```', tokens_in=400, tokens_out=60)
-
-
 def test_template_accepted_in_one_process_is_served_by_another_on_its_next_request(pg_db, spawn, paths) -> None:
     with FakeProviderServer(hang_limit=5) as fake:
-        fake.responder = learning_responder
+        fake.responder = responder()
         write_settings(paths, fake, learning="enabled = true\nauto_accept_confidence = 0.5")
         server_b = spawn(pg_db.url, "serve")
         server_b.wait_ready(timeout=60)
