@@ -26,7 +26,7 @@ from engine.events import Emit, Event, Finished, LookupResult, TemplateLearned, 
 from engine.learning.suggest import build_messages as suggestion_messages
 from engine.learning.suggest import parse_suggestion
 from engine.llm.chain import ChainRequest, ChainResult
-from engine.llm.price_map import bundled_price, estimate_call_micros
+from engine.llm.price_map import estimate_call_micros, estimated_price
 from engine.store.sql import insert_free_answer
 from engine.templates import TemplateIndex, load_builtin_pack
 from engine.text import clean_task, extract_code
@@ -71,9 +71,7 @@ def repair_message(report: ValidationReport) -> dict[str, str]:
 
 def cheapest_first(settings: Settings, names: list[str]) -> tuple[str, ...]:
     def price(name: str) -> float:
-        model = settings.providers[name].model
-        override = settings.pricing.models.get(model)
-        pair = (override.input_usd_per_mtok, override.output_usd_per_mtok) if override else bundled_price(model)
+        pair = estimated_price(settings, settings.providers[name].model)
         return float("inf") if pair is None else pair[0] + pair[1]
 
     return tuple(sorted(names, key=price))

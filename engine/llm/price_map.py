@@ -43,14 +43,20 @@ def bundled_price(model: str) -> tuple[float, float] | None:
     return prices.get(model) or (prices.get(model.split("/", 1)[1]) if "/" in model else None)
 
 
+def estimated_price(settings: Settings, model: str) -> tuple[float, float] | None:
+    """USD per million (input, output) tokens: the settings' override, else the bundled map."""
+    override = settings.pricing.models.get(model)
+    if override is not None:
+        return override.input_usd_per_mtok, override.output_usd_per_mtok
+    return bundled_price(model)
+
+
 def estimate_call_micros(settings: Settings, prompt_chars: int, output_chars: int) -> int:
     """What the cheapest priced provider in the chain would charge for a call of this size
     (about four characters per token)."""
     best: int | None = None
     for name in settings.chain.order:
-        model = settings.providers[name].model
-        override = settings.pricing.models.get(model)
-        price = (override.input_usd_per_mtok, override.output_usd_per_mtok) if override else bundled_price(model)
+        price = estimated_price(settings, settings.providers[name].model)
         if price is None:
             continue
         cost = cost_micros((prompt_chars + 3) // 4, (output_chars + 3) // 4, *price)
