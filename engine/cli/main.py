@@ -218,6 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = ssub.add_parser("migrate", help="apply pending schema migrations")
     _add_json(p)
     p.set_defaults(handler="engine.cli.doctor:cmd_migrate")
+
+    p = sub.add_parser(
+        "completion", help="print the shell completion script for bash, zsh or fish",
+        formatter_class=_Formatter,
+        epilog="install:\n  bash: templar completion bash >> ~/.bashrc\n"
+        "  zsh:  templar completion zsh >> ~/.zshrc\n"
+        "  fish: templar completion fish > ~/.config/fish/completions/templar.fish",
+    )
+    p.add_argument("shell", choices=["bash", "zsh", "fish"], help="the shell to complete in")
+    p.set_defaults(handler="engine.cli.completion:cmd_completion")
     return parser
 
 
@@ -231,6 +241,10 @@ def main(argv: list[str] | None = None, launch_app: Callable[[], int] | None = N
     """Run the ``templar`` command. ``launch_app`` opens the TUI; the engine never imports it,
     so the ``templar`` console script (``tui.launcher``) passes it in."""
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # the shell's completion hook is asking: answer and exit
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         args.handler = "engine.cli.commands:cmd_tui"
