@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.validation.models import SEVERITIES, severity_rank
+from engine.validation.warning_capture import capture_own_warnings
 
 #: Minimum severity for a Bandit test id (policy, see the module docstring).
 SEVERITY_FLOORS: dict[str, str] = {
@@ -126,21 +127,20 @@ class _Bandit:
 _engine: _Bandit | None = None
 _engine_error: str | None = None
 
-#: ``warnings.catch_warnings()`` swaps process-wide state: everything that uses it holds this
-#: lock. It also guards loading Bandit (one lock, so no lock-order inversion; re-entrant because
-#: the validator holds it around a scan that may load Bandit).
-WARNINGS_LOCK = threading.RLock()
+#: Guards loading Bandit once (re-entrant: a scan may trigger the load).
+_LOAD_LOCK = threading.RLock()
 
 
 def _load() -> _Bandit:
     global _engine, _engine_error
     if _engine is None and _engine_error is None:
-        with WARNINGS_LOCK:
+        with _LOAD_LOCK:
             if _engine is None and _engine_error is None:
                 try:
-                    # stevedore warns (DeprecationWarning) about an argument Bandit passes.
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
+                    # stevedore warns (DeprecationWarning) about an argument Bandit passes: this
+                    # thread's warnings are dropped while loading, without touching the
+                    # process-wide filters (warnings.catch_warnings would; issue 11 item 13).
+                    with capture_own_warnings("<bandit load>", everything=True):
                         _engine = _Bandit()
                 except Exception as exc:  # ImportError, or a Bandit API change
                     _engine_error = f"{type(exc).__name__}: {exc}"

@@ -10,11 +10,11 @@ from __future__ import annotations
 import ast
 import math
 import sys
-import warnings
 
 from engine.validation import coverage as _coverage
 from engine.validation import security as _security
 from engine.validation.models import Finding, ValidationPolicy, ValidationReport
+from engine.validation.warning_capture import capture_own_warnings
 
 #: Score points lost per security finding or syntax warning, by severity.
 PENALTY = {"low": 2, "medium": 15, "high": 30}
@@ -26,14 +26,12 @@ BLOCKED_SCORE_CAP = 49
 _PYTHON = "{}.{}.{}".format(*sys.version_info[:3])
 _CHECKER_ORDER = {"syntax": 0, "security": 1, "types": 2, "docs": 3}
 
-# warnings.catch_warnings() swaps process-wide state; serialize the short steps that use it.
-_warnings_lock = _security.WARNINGS_LOCK
-
 
 def _compile(code: str, filename: str) -> tuple[ast.Module | None, Finding | None, list[Finding]]:
     """Compile (never run) and parse. Returns (tree, syntax error finding, syntax warnings)."""
-    with _warnings_lock, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    # Never warnings.catch_warnings(): it would drop filters other threads add meanwhile
+    # (issue 11 item 13); see engine/validation/warning_capture.py.
+    with capture_own_warnings(filename) as caught:
         try:
             compile(code, filename, "exec", dont_inherit=True)
             tree = ast.parse(code, filename)
@@ -117,14 +115,10 @@ class CodeValidator:
         if tree is None:  # pragma: no cover - _compile returns a tree or an error
             raise RuntimeError("compile returned neither a tree nor an error")
 
-        # Security (Bandit). A recorded syntax warning means Bandit's own parse would print it
-        # again, so that (rare) case runs under the warnings guard too.
+        # Security (Bandit). Bandit parses the code again (as "<unknown>"), which would print
+        # any syntax warning a second time: this thread's warnings during the scan are dropped.
         try:
-            if findings:
-                with _warnings_lock, warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    issues = _security.scan(code, filename, self._overrides)
-            else:
+            with capture_own_warnings("<unknown>", everything=True):
                 issues = _security.scan(code, filename, self._overrides)
             checkers.append(f"security:bandit {_security.bandit_version()}")
             for issue in issues:
