@@ -1,8 +1,11 @@
-"""Validator benchmark: HumanEval score distribution and validate() latency.
+"""Validator benchmark: corpus block rates, HumanEval score distribution, validate() latency.
 
-    python bench/validation_scores.py [--runs 200]
+    python bench/validation_scores.py [--runs 200] [--corpus-only]
 
 Prints:
+* per corpus (tests/validation/corpus: dangerous snippets, clean near misses, HumanEval):
+  count, blocked, rate, and the misses (dangerous not blocked) or false positives (clean
+  blocked) with their findings; goal >= 95 % of dangerous blocked, <= 1 % of clean blocked;
 * the score distribution (min/p25/median/p75/max, histogram) of the 164 HumanEval canonical
   solutions (prompt + canonical_solution), and which ones are blocked and why;
 * cold start (first validate, which loads Bandit) and warm validate() latency p50/p95 on a
@@ -27,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.validation import CodeValidator
+from tests.validation import corpus as _corpus
 from engine.validation import coverage as _coverage
 from engine.validation import security as _security
 from engine.validation import validator as _validator
@@ -57,11 +61,50 @@ def line(name: str, ms: list[float]) -> str:
     return f"  {name:<38} p50 {percentile(ms, 0.5):7.2f} ms   p95 {percentile(ms, 0.95):7.2f} ms   (n={len(ms)})"
 
 
+DANGEROUS_GOAL = 0.95
+CLEAN_GOAL = 0.01
+
+
+def score_corpora(validator: CodeValidator) -> bool:
+    """Print the block rate per corpus; True if both goals are met."""
+    groups = [
+        ("dangerous", _corpus.dangerous(), True),
+        ("clean: near misses", _corpus.near_misses(), False),
+        ("clean: HumanEval", _corpus.humaneval(), False),
+    ]
+    totals = {True: [0, 0], False: [0, 0]}
+    print("Corpus (tests/validation/corpus)")
+    for label, snippets, should_block in groups:
+        wrong = []
+        blocked = 0
+        for snippet in snippets:
+            report = validator.validate(snippet.code)
+            if not report.ok:
+                blocked += 1
+            if report.ok == should_block:
+                why = ", ".join(f"{f.rule_id}@{f.line}" for f in (report.blocking or report.findings)
+                                if f.checker == "security") or "no finding"
+                wrong.append(f"{snippet.name} ({why})")
+        totals[should_block][0] += len(snippets)
+        totals[should_block][1] += blocked
+        print(f"  {label:<20} count {len(snippets):4d}  blocked {blocked:4d}  rate {blocked / len(snippets):6.1%}")
+        if wrong:
+            print(f"    {'misses' if should_block else 'false positives'} ({len(wrong)}): " + "; ".join(wrong))
+    d_count, d_blocked = totals[True]
+    c_count, c_blocked = totals[False]
+    d_rate, c_rate = d_blocked / d_count, c_blocked / c_count
+    ok = d_rate >= DANGEROUS_GOAL and c_rate <= CLEAN_GOAL
+    print(f"  dangerous blocked {d_rate:.1%} (goal >= {DANGEROUS_GOAL:.0%}), clean blocked {c_rate:.1%} "
+          f"(goal <= {CLEAN_GOAL:.0%}): {'MET' if ok else 'NOT MET'}")
+    return ok
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--corpus-only", action="store_true", help="only the corpus block rates")
     args = parser.parse_args()
 
     problems = load_humaneval()
@@ -70,6 +113,10 @@ def main() -> None:
     started = time.perf_counter()
     validator.validate("x = 1\n")
     cold_ms = (time.perf_counter() - started) * 1000
+    score_corpora(validator)
+    if args.corpus_only:
+        return
+    print()
 
     sources = [(p["task_id"], p["prompt"] + p["canonical_solution"]) for p in problems]
     reports = {}
