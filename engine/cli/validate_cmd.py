@@ -46,6 +46,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 [(f.line or "", f.rule_id, f.checker, f.severity, "yes" if f.blocking else "", f.message[:90])
                  for f in report.findings],
             ))
+            hints: dict[tuple[str, str], int | None] = {}
+            for f in report.findings:
+                if f.hint and f.checker == "security":
+                    hints.setdefault((f.rule_id, f.hint), f.line)  # one line per rule: the first
+            for (rule_id, hint), line in hints.items():
+                print(f"fix {rule_id}{f' (line {line})' if line else ''}: {hint}")
         print(
             f"{'ok' if report.ok else 'BLOCKED'}: score {report.score}/100, type hints "
             f"{report.type_hint_coverage:.0%}, docstrings {report.docstring_coverage:.0%}"

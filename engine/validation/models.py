@@ -95,9 +95,12 @@ class ValidationPolicy:
 class Finding:
     """One problem found in the code.
 
-    ``rule_id``: "syntax", "syntax-warning", a Bandit test id ("B602"), a ruff-compatible
-    annotation/docstring code ("ANN001", "D103"), "coverage-types"/"coverage-docs", or
-    "security-scan-failed" when Bandit could not scan the code (which blocks: fail closed).
+    ``rule_id``: "syntax", "syntax-warning", a Bandit test id ("B602"), a Templar AST rule
+    ("TPL101", see engine/validation/ast_rules.py), a ruff-compatible annotation/docstring code
+    ("ANN001", "D103"), "coverage-types"/"coverage-docs", or "security-scan-failed" when the
+    code could not be scanned (which blocks: fail closed).
+    ``hint``: how to fix it, one sentence ("" when there is nothing specific to say). Added
+    after v1: reports stored without it read back with "".
     """
 
     rule_id: str
@@ -106,6 +109,7 @@ class Finding:
     line: int | None
     message: str
     blocking: bool
+    hint: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict of the fields."""
@@ -116,6 +120,7 @@ class Finding:
             "line": self.line,
             "message": self.message,
             "blocking": self.blocking,
+            "hint": self.hint,
         }
 
     @classmethod
@@ -128,6 +133,7 @@ class Finding:
             line=None if data.get("line") is None else int(data["line"]),
             message=str(data["message"]),
             blocking=bool(data["blocking"]),
+            hint=str(data.get("hint") or ""),
         )
 
 

@@ -22,13 +22,17 @@ B602    subprocess call with shell=True     LOW if command is literal,  at least
 B605    os.system / os.popen (shell)        LOW if literal, else HIGH   at least medium
 B324    md5/sha1 without                    HIGH                        at most low
         usedforsecurity=False
+B310    urllib urlopen (audit: file://      MEDIUM                      at most low
+        scheme possible)
 ======  ==================================  ==========================  =====================
 
 Why: a credential written into generated code ends up in files and repositories, and generated
 code has no business starting a shell even with a literal command line, so both block under
 the default policy ("medium"). Weak hashes are mostly checksums and cache keys in generated
 code (HumanEval/162 asks for an md5 digest); Bandit cannot see intent, so they are reported
-but do not block. ``assert`` (B101), ``random`` (B311) and ``import subprocess`` (B404) are LOW
+but do not block; md5/sha1 used for a password, token or signature is Templar's own TPL160
+(medium, blocks). B310 is an audit of every ``urlopen`` call with a variable URL, which is what
+a downloader does; sending secrets anywhere is TPL150. ``assert`` (B101), ``random`` (B311) and ``import subprocess`` (B404) are LOW
 in Bandit and stay low: reported, never blocking under the default policy.
 ``ValidationPolicy.severity_overrides`` replaces the table entry for a test id.
 
@@ -58,7 +62,15 @@ SEVERITY_FLOORS: dict[str, str] = {
 #: Maximum severity for a Bandit test id (policy, see the module docstring).
 SEVERITY_CAPS: dict[str, str] = {
     "B324": "low",
+    "B310": "low",
 }
+
+
+def hint_for(test_id: str) -> str:
+    """A one-sentence fix for a Bandit test id ("" if we have nothing specific)."""
+    from engine.validation.ast_tables import BANDIT_HINTS
+
+    return BANDIT_HINTS.get(test_id, "")
 
 
 @dataclass(frozen=True)

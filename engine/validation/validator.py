@@ -11,6 +11,8 @@ import ast
 import math
 import sys
 
+from engine.validation import ast_rules as _ast_rules
+from engine.validation import ast_tables as _ast_tables
 from engine.validation import coverage as _coverage
 from engine.validation import security as _security
 from engine.validation.models import Finding, ValidationPolicy, ValidationReport
@@ -115,13 +117,15 @@ class CodeValidator:
         if tree is None:  # pragma: no cover - _compile returns a tree or an error
             raise RuntimeError("compile returned neither a tree nor an error")
 
-        # Security (Bandit). Bandit parses the code again (as "<unknown>"), which would print
-        # any syntax warning a second time: this thread's warnings during the scan are dropped.
+        # Security: Bandit, then Templar's AST layer (indirection Bandit cannot see).
+        bandit_issues: list[_security.RawIssue] = []
         try:
+            # Bandit parses the code again (as "<unknown>"), which would print any syntax
+            # warning a second time: this thread's warnings during the scan are dropped.
             with capture_own_warnings("<unknown>", everything=True):
-                issues = _security.scan(code, filename, self._overrides)
+                bandit_issues = _security.scan(code, filename, self._overrides)
             checkers.append(f"security:bandit {_security.bandit_version()}")
-            for issue in issues:
+            for issue in bandit_issues:
                 findings.append(
                     Finding(
                         issue.test_id,
@@ -130,6 +134,7 @@ class CodeValidator:
                         issue.line,
                         issue.message,
                         policy.blocks(issue.severity),
+                        _security.hint_for(issue.test_id),
                     )
                 )
         except _security.ScanFailed as exc:
@@ -140,6 +145,11 @@ class CodeValidator:
             findings.append(
                 Finding("security-scan-failed", "security", "high", None, str(exc), True)
             )
+        scan_failed = any(f.rule_id == "security-scan-failed" for f in findings)
+        findings.extend(
+            f for f in self._ast_findings(tree, bandit_issues, checkers)
+            if not (scan_failed and f.rule_id == "security-scan-failed")  # one is enough
+        )
 
         # Type hints and docstrings (one ast walk).
         cov = _coverage.measure(tree)
@@ -199,6 +209,30 @@ class CodeValidator:
             docstring_coverage=cov.docstring_coverage,
             checkers=tuple(checkers),
         )
+
+    def _ast_findings(
+        self, tree: ast.Module, bandit_issues: list[_security.RawIssue], checkers: list[str]
+    ) -> list[Finding]:
+        """Templar's AST rules; what an equivalent Bandit test already reported on the same
+        line is not repeated (Bandit's severity stands). A tree too deep to walk fails closed."""
+        try:
+            issues = _ast_rules.scan(tree)
+        except RecursionError:
+            checkers.append(f"security:ast {_ast_rules.VERSION} (failed)")
+            return [Finding("security-scan-failed", "security", "high", None,
+                            "the AST security rules could not walk the code (nesting too deep)", True)]
+        checkers.append(f"security:ast {_ast_rules.VERSION}")
+        out = []
+        for issue in issues:
+            severity = self._overrides.get(issue.rule_id, issue.severity)
+            equivalents = _ast_tables.RULES[issue.rule_id].bandit_equivalents
+            if any(
+                b.line == issue.line and b.test_id in equivalents for b in bandit_issues
+            ):
+                continue
+            out.append(Finding(issue.rule_id, "security", severity, issue.line, issue.message,
+                               self.policy.blocks(severity), issue.hint))
+        return out
 
     async def validate_async(
         self, code: str, *, filename: str = "generated.py"

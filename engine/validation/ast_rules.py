@@ -1,0 +1,504 @@
+"""Templar's AST security rules: what Bandit misses when generated code uses indirection.
+
+One walk over the module (``scan(tree)``), in source order. Names are resolved by
+:class:`engine.validation.ast_names.NameResolver` (aliases, ``getattr``/``attrgetter`` with
+constant strings, ``__import__``/``import_module``, ``__builtins__``/``globals()``/``vars()``
+subscripts, ``sys.modules[...]``), so ``ev = eval; ev(x)`` is ``builtins.eval`` and
+``getattr(os, "sys" + "tem")`` is ``os.system``. Rules (ids, severities and fix hints in
+engine/validation/ast_tables.py):
+
+=======  ==========================================================================
+TPL101   shell command functions (os.system, os.popen, subprocess.getoutput, ...)
+TPL102   a shell/interpreter in an argument list (["sh", "-c", cmd]) or shell=True, also
+         through ``**{"shell": True}``
+TPL103   process replacement/spawn (os.exec*, os.spawn*, os.posix_spawn, pty.spawn)
+TPL104   subprocess with a command or program that is not constant (medium)
+TPL105   reverse shell: a socket's file descriptor wired to a process or to fds 0-2
+TPL110   dynamic code: eval/exec/compile, runpy, code.InteractiveInterpreter/Console
+TPL120   native code: ctypes library loading, cffi dlopen
+TPL130   deserialisation that can run code: pickle/marshal/shelve/dill/yaml.unsafe_load
+TPL140   rmtree/remove/unlink on home, root, cwd, ``~`` or a cwd-wide glob
+TPL141   os.kill(-1 or 0, ...)
+TPL150   credential files or an environment dump in a module that uses the network
+TPL151   credential file access without network (low: reported, not blocking)
+TPL152   writes to shell startup files, authorized_keys, cron, sudoers, /etc/passwd
+TPL160   md5/sha1 for passwords, tokens or signatures (medium)
+TPL161   random/uuid1 for passwords, tokens, codes (medium)
+TPL170   TLS verification disabled (verify=False, CERT_NONE, check_hostname=False, ...)
+=======  ==========================================================================
+
+A dangerous callable used as a VALUE (``partial(os.system, c)``, ``Thread(target=os.system)``,
+``map(os.system, cmds)``, ``s = os.system``) counts like calling it. "Secret context" for
+TPL160/161 means a word such as password/token/secret/otp/session/salt in the enclosing
+function's name, the assigned name or the hashed expression's names. Docstrings are not
+scanned for markers. Nothing here executes the code.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from engine.validation import ast_tables as T
+from engine.validation.ast_names import NameResolver
+
+#: Shown in the report's checkers list; bump when the rules change what they find.
+VERSION = "templar-rules 1"
+
+
+@dataclass(frozen=True)
+class AstIssue:
+    """One finding of the AST layer."""
+
+    rule_id: str
+    severity: str
+    line: int | None
+    message: str
+    hint: str
+
+
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_WRAPPERS = frozenset({"env", "sudo", "doas", "nohup", "xargs", "timeout", "nice", "stdbuf", "setsid",
+                       "exec", "command", "su", "time", "chroot", "unbuffer"})
+
+
+def words(name: str) -> set[str]:
+    """Lower-case words of an identifier (``newSessionToken`` / ``new_session_token``)."""
+    return {w.lower() for w in _WORD.findall(name)}
+
+
+def _program_name(text: str) -> str:
+    base = text.strip().split()[0] if text.strip() else ""
+    base = base.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower()
+    return re.sub(r"[0-9.]+$", "", base) if base.startswith("python") else base
+
+
+class _Walk(ast.NodeVisitor):
+    def __init__(self) -> None:
+        self.names = NameResolver()
+        self.issues: dict[tuple[str, int | None], AstIssue] = {}
+        self.functions: list[str] = []
+        self.target_words: set[str] = set()
+        self.called: set[int] = set()
+        self.inner: set[int] = set()
+        self.environ_single: set[int] = set()
+        self.broad_names: set[str] = set()
+        self.listed_names: set[str] = set()
+        self.credentials: list[tuple[int, str]] = []
+        self.egress: list[tuple[int, str]] = []
+        self.persistence: list[tuple[int, str]] = []
+        self.writes: list[int] = []
+        self.fd_links: list[int] = []
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def report(self, rule_id: str, node: ast.AST, detail: str) -> None:
+        rule = T.RULES[rule_id]
+        line = getattr(node, "lineno", None)
+        self.issues.setdefault((rule_id, line), AstIssue(rule_id, rule.severity, line,
+                                                          f"{rule.title}: {detail}", rule.hint))
+
+    # -- scopes and bindings -----------------------------------------------------------------
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.names.bind_import(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        self.names.bind_import(node)
+
+    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+        if not self.functions:
+            self.names.bind_definition(node.name)
+        self.functions.append(node.name)
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+            body = body[1:]  # the docstring
+        for child in ast.iter_child_nodes(node):
+            if child not in body and not isinstance(child, ast.stmt):
+                self.visit(child)
+        for statement in body:
+            self.visit(statement)
+        self.functions.pop()
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _visit_function
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return  # a docstring or bare string: prose, not code
+        self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self._assign(node.targets, node.value)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self._assign([node.target], node.value)
+
+    def _assign(self, targets: list[ast.expr], value: ast.expr) -> None:
+        saved = self.target_words
+        self.target_words = set().union(*(words(n.id) for t in targets for n in ast.walk(t)
+                                          if isinstance(n, ast.Name)))
+        self.visit(value)
+        self.target_words = saved
+        self.names.bind_assign(targets, value)
+        broad = self.is_broad(value)
+        for target in targets:
+            if isinstance(target, ast.Name) and broad:
+                self.broad_names.add(target.id)
+            if isinstance(target, ast.Attribute):
+                self._check_attribute_store(target, value)
+            self.visit(target)
+
+    def _check_attribute_store(self, target: ast.Attribute, value: ast.expr) -> None:
+        false = isinstance(value, ast.Constant) and value.value in (False, 0, None)
+        if target.attr in ("verify", "check_hostname", "verify_ssl") and false:
+            self.report("TPL170", target, f"{target.attr} set to {value.value!r}")  # type: ignore[attr-defined]
+        if "ssl._create_default_https_context" in self.names.resolve(target):
+            self.report("TPL170", target, "replaces ssl's default HTTPS context")
+
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self.visit(node.iter)
+        if self.is_broad_listing(node.iter):
+            self.listed_names |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+        self.names.bind_assign([node.target], ast.Call(func=ast.Name("iter", ast.Load()), args=[node.iter],
+                                                       keywords=[]))
+        for statement in node.body + node.orelse:
+            self.visit(statement)
+
+    visit_AsyncFor = visit_For
+
+    def visit_withitem(self, node: ast.withitem) -> None:
+        self.visit(node.context_expr)
+        if node.optional_vars is not None:
+            self.names.bind_assign([node.optional_vars], node.context_expr)
+
+    # -- references --------------------------------------------------------------------------
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self.note_reference(node, self.names.resolve(node))
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        self.inner.add(id(node.value))
+        if isinstance(node.ctx, ast.Load):
+            if node.attr in T.ENVIRON_SINGLE_READS:
+                self.environ_single.add(id(node.value))
+            self.note_reference(node, self.names.resolve(node))
+        self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        self.inner.add(id(node.value))
+        self.environ_single.add(id(node.value))
+        if isinstance(node.ctx, ast.Load):
+            self.note_reference(node, self.names.resolve(node))
+        self.generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        for op, right in zip(node.ops, node.comparators):
+            if isinstance(op, (ast.In, ast.NotIn)):
+                self.environ_single.add(id(right))
+        self.generic_visit(node)
+
+    def visit_keyword(self, node: ast.keyword) -> None:
+        if node.arg == "env":
+            self.environ_single.add(id(node.value))
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if not isinstance(node.value, str) or not node.value:
+            return
+        low = node.value.lower()
+        marker = next((m for m in T.CREDENTIAL_MARKERS if m in low), None)
+        if marker is None and (low in T.CREDENTIAL_NAMES or (low.endswith("/environ") and "proc" in low)):
+            marker = low
+        if marker:
+            self.credentials.append((node.lineno, marker))
+        marker = next((m for m in T.PERSISTENCE_MARKERS if m in low), None)
+        if marker:
+            self.persistence.append((node.lineno, marker))
+
+    def note_reference(self, node: ast.expr, qualnames: set[str]) -> None:
+        line = node.lineno
+        as_value = id(node) not in self.called and id(node) not in self.inner
+        for q in qualnames:
+            if any(q == m or q.startswith(m + ".") for m in T.EGRESS_MODULES):
+                self.egress.append((line, q))
+            if q in ("os.environ", "os.environb") and id(node) not in self.environ_single:
+                self.credentials.append((line, "the whole environment (os.environ)"))
+            if q.startswith(("keyring.get_", "win32cred.", "secretstorage.")):
+                self.credentials.append((line, q))
+            if q in ("ssl.CERT_NONE", "ssl._create_unverified_context", "ssl._create_stdlib_context"):
+                self.report("TPL170", node, q)
+            if as_value:
+                self._check_value(node, q)
+
+    def _check_value(self, node: ast.expr, q: str) -> None:
+        if q in T.SHELL_CALLS:
+            self.report("TPL101", node, f"{q} used as a value (it runs a shell when called)")
+        elif q in T.SPAWN_CALLS:
+            self.report("TPL103", node, f"{q} used as a value")
+        elif q in T.DYNAMIC_CODE:
+            self.report("TPL110", node, f"{q} used as a value")
+        elif q.startswith(T.NATIVE_PREFIXES):
+            self.report("TPL120", node, q)
+        elif q in T.DESERIALISE:
+            self.report("TPL130", node, f"{q} used as a value")
+        elif q in T.SUBPROCESS_CALLS:
+            self.report("TPL104", node, f"{q} used as a value, so its command cannot be checked")
+
+    # -- calls -------------------------------------------------------------------------------
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self.called.add(id(node.func))
+        callees = self.names.resolve(node.func)
+        for q in callees:
+            self.check_call(node, q)
+        if isinstance(node.func, ast.Attribute):
+            self.check_method(node, node.func)
+        self.check_keywords(node)
+        values = {q for q in self.names.resolve(node) if not q.endswith("()")}
+        if values:  # getattr(os, "system"), import_module("os"), attrgetter(...)(os)
+            self.note_reference(node, values)
+        self.generic_visit(node)
+
+    def check_call(self, node: ast.Call, q: str) -> None:
+        if q in T.SHELL_CALLS:
+            self.report("TPL101", node, f"{q}() runs its argument in a shell")
+        elif q in T.SPAWN_CALLS:
+            self.report("TPL103", node, f"{q}() starts or replaces a process")
+        elif q in T.SUBPROCESS_CALLS:
+            self.check_subprocess(node, q)
+        elif q in T.DYNAMIC_CODE:
+            self.report("TPL110", node, f"{q}() runs code built at run time")
+        elif q.startswith(T.NATIVE_PREFIXES):
+            self.report("TPL120", node, f"{q}() loads native code")
+        elif q in T.DESERIALISE:
+            self.report("TPL130", node, f"{q}() can run code while loading data")
+        elif q in ("yaml.load", "yaml.load_all"):
+            loader = node.args[1] if len(node.args) > 1 else self.keyword(node, "Loader")
+            if loader is None or not (self.names.resolve(loader) & T.YAML_LOADERS_SAFE):
+                self.report("TPL130", node, f"{q}() without a safe Loader")
+        elif q == "numpy.load" and self.is_true(self.keyword(node, "allow_pickle")):
+            self.report("TPL130", node, "numpy.load(allow_pickle=True)")
+        elif q in T.DELETE_CALLS and node.args and self.is_broad(node.args[0]):
+            self.report("TPL140", node, f"{q}() on {ast.unparse(node.args[0])[:60]}")
+        elif q in ("os.kill", "os.killpg") and node.args and self.int_value(node.args[0]) in (-1, 0):
+            self.report("TPL141", node, f"{q}({ast.unparse(node.args[0])}, ...) signals every process")
+        elif q == "os.dup2":
+            self.fd_links.append(node.lineno)
+        elif q in ("builtins.open", "io.open", "codecs.open"):
+            mode = node.args[1] if len(node.args) > 1 else self.keyword(node, "mode")
+            if self.is_write_mode(mode):
+                self.writes.append(node.lineno)
+        self.check_crypto(node, q)
+
+    def check_crypto(self, node: ast.Call, q: str) -> None:
+        weak = q in T.WEAK_HASHES or (q == "hashlib.new" and node.args
+                                      and (self.names.const_str(node.args[0]) or "").lower() in T.WEAK_HASH_NAMES)
+        if weak and not self.is_false(self.keyword(node, "usedforsecurity")) and self.secret_context(node):
+            self.report("TPL160", node, f"{q}() hashes a secret")
+        if q in ("hmac.new", "hmac.HMAC", "hmac.digest"):
+            digest = node.args[2] if len(node.args) > 2 else self.keyword(node, "digestmod") or self.keyword(node, "digest")
+            name = (self.names.const_str(digest) or "").lower()
+            if name in T.WEAK_HASH_NAMES or self.names.resolve(digest) & T.WEAK_HASHES:
+                self.report("TPL160", node, "HMAC with md5/sha1 signs with a weak hash")
+        if q in T.INSECURE_RANDOM and self.secret_context(node):
+            self.report("TPL161", node, f"{q}() is predictable; it makes a secret here")
+
+    def check_method(self, node: ast.Call, func: ast.Attribute) -> None:
+        if func.attr in T.DELETE_METHODS and self.is_broad(func.value):
+            self.report("TPL140", node, f".{func.attr}() on {ast.unparse(func.value)[:60]}")
+        if func.attr in T.WRITE_METHODS or (func.attr == "open" and node.args and self.is_write_mode(node.args[0])):
+            self.writes.append(node.lineno)
+        if func.attr == "open" and self.is_write_mode(self.keyword(node, "mode")):
+            self.writes.append(node.lineno)
+
+    def check_keywords(self, node: ast.Call) -> None:
+        for kw in node.keywords:
+            if kw.arg in ("verify", "verify_ssl", "ssl", "check_hostname") and self.is_false(kw.value):
+                self.report("TPL170", node, f"{kw.arg}=False")
+            elif kw.arg == "cert_reqs" and (self.names.const_str(kw.value) or "").upper() in ("CERT_NONE", "NONE"):
+                self.report("TPL170", node, "cert_reqs=CERT_NONE")
+            elif kw.arg in ("stdin", "stdout", "stderr") and self.is_fileno(kw.value):
+                self.fd_links.append(node.lineno)
+
+    def check_subprocess(self, node: ast.Call, q: str) -> None:
+        shell = self.keyword(node, "shell")
+        for kw in node.keywords:
+            if kw.arg is None and isinstance(kw.value, ast.Name) and kw.value.id in self.names.dicts:
+                literal = self.names.dicts[kw.value.id]
+                for key, value in zip(literal.keys, literal.values):
+                    if key is not None and self.names.const_str(key) == "shell":
+                        shell = value
+        if shell is not None and not self.is_false(shell):
+            self.report("TPL102", node, f"{q}(..., shell=...) runs the command in a shell")
+            return
+        if q == "asyncio.create_subprocess_exec":
+            argv: list[ast.expr] | None = list(node.args)
+        else:
+            first = node.args[0] if node.args else self.keyword(node, "args")
+            argv = self.argv_of(first)
+        if not argv:
+            self.report("TPL104", node, f"{q}() with a command built at run time")
+            return
+        self.check_argv(node, q, argv)
+
+    def argv_of(self, first: ast.expr | None) -> list[ast.expr] | None:
+        if isinstance(first, (ast.List, ast.Tuple)):
+            return list(first.elts)
+        if isinstance(first, ast.Name) and first.id in self.names.sequences:
+            return self.names.sequences[first.id]
+        if self.names.const_str(first) is not None:
+            return [first]  # type: ignore[list-item]
+        return None
+
+    def check_argv(self, node: ast.Call, q: str, argv: list[ast.expr]) -> None:
+        position = 0
+        while position < len(argv):
+            element = argv[position]
+            text = self.names.const_str(element)
+            if text is None:
+                if self.names.resolve(element) & T.SAFE_PROGRAM_EXPRS:
+                    text = "python"
+                else:
+                    self.report("TPL104", node, f"{q}() runs a program chosen at run time")
+                    return
+            program = _program_name(text)
+            if program in _WRAPPERS or text.startswith("-") or "=" in text or text.isdigit():
+                position += 1
+                continue
+            rest = argv[position + 1:]
+            if program in T.SHELL_PROGRAMS:
+                self.report("TPL102", node, f"{q}() runs {program}, a shell")
+            elif program in T.INTERPRETERS:
+                flags = [self.names.const_str(e) for e in rest]
+                if any(f in T.INTERPRETER_CODE_FLAGS for f in flags if f) and None in flags:
+                    self.report("TPL102", node, f"{q}() runs {program} with code built at run time")
+            return
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    @staticmethod
+    def keyword(node: ast.Call, name: str) -> ast.expr | None:
+        return next((kw.value for kw in node.keywords if kw.arg == name), None)
+
+    @staticmethod
+    def is_false(node: ast.expr | None) -> bool:
+        return isinstance(node, ast.Constant) and node.value in (False, 0, None, "")
+
+    @staticmethod
+    def is_true(node: ast.expr | None) -> bool:
+        return isinstance(node, ast.Constant) and bool(node.value)
+
+    @staticmethod
+    def int_value(node: ast.expr) -> int | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+            value = node.operand.value
+            return -value if isinstance(value, int) else None
+        return None
+
+    def is_write_mode(self, node: ast.expr | None) -> bool:
+        mode = self.names.const_str(node)
+        return mode is not None and any(c in mode for c in "wax+")
+
+    @staticmethod
+    def is_fileno(node: ast.expr) -> bool:
+        return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "fileno"
+
+    def secret_context(self, node: ast.Call) -> bool:
+        found = set(self.target_words)
+        for name in self.functions:
+            found |= words(name)
+        for child in ast.walk(node):
+            if isinstance(child, ast.Name):
+                found |= words(child.id)
+            elif isinstance(child, ast.Attribute):
+                found |= words(child.attr)
+        return bool(found & T.SECRET_WORDS)
+
+    def is_broad(self, node: ast.expr | None, depth: int = 0) -> bool:
+        if node is None or depth > 10:
+            return False
+        text = self.names.const_str(node)
+        if text is not None:
+            return text.strip() in T.BROAD_STRINGS
+        if isinstance(node, ast.Name) and (node.id in self.broad_names or node.id in self.listed_names):
+            return True
+        resolved = self.names.resolve(node)
+        if resolved & T.BROAD_VALUES:
+            return True
+        if isinstance(node, ast.Subscript) and "os.environ" in self.names.resolve(node.value):
+            return (self.names.const_str(node.slice) or "") in T.HOME_VARIABLES
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            return self.is_broad(node.left, depth + 1) and (self.names.const_str(node.right) or "") in T.BROAD_STRINGS
+        if not isinstance(node, ast.Call):
+            return False
+        callees = self.names.resolve(node.func)
+        first = node.args[0] if node.args else None
+        if callees & {"os.getenv", "os.environ.get"}:
+            return (self.names.const_str(first) or "") in T.HOME_VARIABLES
+        if "os.path.join" in callees and node.args:
+            if isinstance(first, ast.Name) and first.id in self.listed_names:
+                return True
+            return self.is_broad(first, depth + 1) and all(
+                (self.names.const_str(a) or "") in T.BROAD_STRINGS for a in node.args[1:])
+        if callees & T.PATH_WRAPPERS:
+            if first is None:  # Path() is the working directory
+                return bool(callees & {"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath"})
+            return self.is_broad(first, depth + 1)
+        if isinstance(node.func, ast.Attribute) and node.func.attr in T.PATH_METHODS:
+            return self.is_broad(node.func.value, depth + 1)
+        return False
+
+    def is_broad_listing(self, node: ast.expr) -> bool:
+        if not isinstance(node, ast.Call):
+            return False
+        callees = self.names.resolve(node.func)
+        first = node.args[0] if node.args else None
+        if callees & {"builtins.sorted", "builtins.list", "builtins.reversed", "builtins.enumerate"}:
+            return first is not None and self.is_broad_listing(first)
+        if callees & T.LISTING_CALLS:
+            if first is None:
+                return True
+            text = self.names.const_str(first)
+            if text is not None:
+                return text in T.BROAD_STRINGS or any(
+                    text.endswith(s) and text[: -len(s)] in T.BROAD_STRINGS | {""} for s in ("/*", "/**", "/**/*"))
+            return self.is_broad(first)
+        if isinstance(node.func, ast.Attribute) and node.func.attr in T.LISTING_METHODS:
+            pattern = self.names.const_str(first) if first is not None else "*"
+            return self.is_broad(node.func.value) and pattern in T.BROAD_STRINGS
+        return False
+
+    # -- module-wide facts -------------------------------------------------------------------
+
+    def finish(self) -> list[AstIssue]:
+        if self.egress:
+            egress_line, egress_name = self.egress[0]
+            for line, what in self.credentials[:1]:
+                node = ast.Pass(lineno=line)
+                self.report("TPL150", node, f"reads {what} and sends over the network "
+                                            f"({egress_name}, line {egress_line})")
+            if any(q.startswith("socket") for _, q in self.egress):
+                for line in self.fd_links[:1]:
+                    self.report("TPL105", ast.Pass(lineno=line), "a socket's file descriptor is wired "
+                                                                  "to a process or to stdin/stdout/stderr")
+        else:
+            for line, what in self.credentials[:1]:
+                if what != "the whole environment (os.environ)":
+                    self.report("TPL151", ast.Pass(lineno=line), f"reads {what}")
+        if self.writes:
+            for line, what in self.persistence[:1]:
+                self.report("TPL152", ast.Pass(lineno=line), f"writes to {what} (line {self.writes[0]})")
+        return sorted(self.issues.values(), key=lambda i: (i.line or 0, i.rule_id))
+
+
+def scan(tree: ast.Module) -> list[AstIssue]:
+    """The AST layer's findings for a parsed module (one walk; raises RecursionError on
+    absurdly deep trees, which the validator turns into a blocking scan failure)."""
+    walk = _Walk()
+    walk.visit(tree)
+    return walk.finish()
