@@ -211,5 +211,8 @@ BANDIT_HINTS = {
     "B701": "Create the Jinja2 Environment with autoescape=select_autoescape().",
     "B101": "Raise an exception for checks that must hold at run time; assert is skipped under -O.",
     "B110": "Log or narrow the exception instead of silently passing.",
+    "B321": "Use SFTP or FTPS (encrypted) instead of plain FTP.",
+    "B402": "Use SFTP or FTPS (encrypted) instead of plain FTP.",
+    "B401": "Use SSH instead of telnet.", "B312": "Use SSH instead of telnet.",
     "B404": "", "B403": "",
 }

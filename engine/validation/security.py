@@ -70,7 +70,10 @@ def hint_for(test_id: str) -> str:
     """A one-sentence fix for a Bandit test id ("" if we have nothing specific)."""
     from engine.validation.ast_tables import BANDIT_HINTS
 
-    return BANDIT_HINTS.get(test_id, "")
+    hint = BANDIT_HINTS.get(test_id)
+    if hint is not None:
+        return hint
+    return f"Rewrite the flagged code as Bandit's message says (Bandit {test_id})." if test_id.startswith("B") else ""
 
 
 @dataclass(frozen=True)
