@@ -10,7 +10,7 @@ Prints:
   solutions (prompt + canonical_solution), and which ones are blocked and why;
 * cold start (first validate, which loads Bandit) and warm validate() latency p50/p95 on a
   ~200-line file and on the HumanEval solutions;
-* the cost of each step (compile+parse, Bandit, ast coverage walk) and, if ruff is installed,
+* the cost of each step (compile+parse, Bandit, ast coverage walk, Templar's AST security rules) and, if ruff is installed,
   a ``ruff check --select ANN,D`` subprocess on the same file, the alternative we did not take.
 """
 
@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.validation import CodeValidator
 from tests.validation import corpus as _corpus
+from engine.validation import ast_rules as _ast_rules
 from engine.validation import coverage as _coverage
 from engine.validation import security as _security
 from engine.validation import validator as _validator
@@ -69,7 +70,9 @@ def score_corpora(validator: CodeValidator) -> bool:
     """Print the block rate per corpus; True if both goals are met."""
     groups = [
         ("dangerous", _corpus.dangerous(), True),
+        ("dangerous: hold-out", _corpus.holdout_dangerous(), True),
         ("clean: near misses", _corpus.near_misses(), False),
+        ("clean: hold-out", _corpus.holdout_clean(), False),
         ("clean: HumanEval", _corpus.humaneval(), False),
     ]
     totals = {True: [0, 0], False: [0, 0]}
@@ -87,7 +90,7 @@ def score_corpora(validator: CodeValidator) -> bool:
                 wrong.append(f"{snippet.name} ({why})")
         totals[should_block][0] += len(snippets)
         totals[should_block][1] += blocked
-        print(f"  {label:<20} count {len(snippets):4d}  blocked {blocked:4d}  rate {blocked / len(snippets):6.1%}")
+        print(f"  {label:<22} count {len(snippets):4d}  blocked {blocked:4d}  rate {blocked / len(snippets):6.1%}")
         if wrong:
             print(f"    {'misses' if should_block else 'false positives'} ({len(wrong)}): " + "; ".join(wrong))
     d_count, d_blocked = totals[True]
@@ -180,6 +183,11 @@ def main() -> None:
     print(
         line("ast coverage walk (types + docs)", timed(lambda: _coverage.measure(tree), args.runs))
     )
+    print(line("ast security rules (one walk)", timed(lambda: _ast_rules.scan(tree), args.runs)))
+    snippets = [ast.parse(s.code) for s in _corpus.all_dangerous()]
+    per_snippet = [ms / len(snippets) for ms in
+                   timed(lambda: [_ast_rules.scan(t) for t in snippets], max(5, args.runs // 20))]
+    print(line(f"ast security rules, mean of {len(snippets)} snippets", per_snippet))
     try:
         from ruff.__main__ import find_ruff_bin
 

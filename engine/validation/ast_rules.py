@@ -64,8 +64,18 @@ _WRAPPERS = frozenset({"env", "sudo", "doas", "nohup", "xargs", "timeout", "nice
 
 
 def words(name: str) -> set[str]:
-    """Lower-case words of an identifier (``newSessionToken`` / ``new_session_token``)."""
-    return {w.lower() for w in _WORD.findall(name)}
+    """Lower-case words of an identifier (``newSessionToken`` / ``new_session_token``), plus
+    each pair of neighbours joined (``api_key`` -> ``api``, ``key``, ``apikey``)."""
+    parts = [w.lower() for w in _WORD.findall(name)]
+    return set(parts) | {a + b for a, b in zip(parts, parts[1:])}
+
+
+def _is_code_flag(flag: str) -> bool:
+    """``-c``, ``-e``, ``--eval``, ``-Command``... or a short-option cluster with c/e (``-pe``)."""
+    if flag in T.INTERPRETER_CODE_FLAGS:
+        return True
+    return flag.startswith("-") and not flag.startswith("--") and 1 < len(flag) <= 4 and any(
+        c in flag[1:] for c in "ce")
 
 
 def _program_name(text: str) -> str:
@@ -373,8 +383,11 @@ class _Walk(ast.NodeVisitor):
                 self.report("TPL102", node, f"{q}() runs {program}, a shell")
             elif program in T.INTERPRETERS:
                 flags = [self.names.const_str(e) for e in rest]
-                if any(f in T.INTERPRETER_CODE_FLAGS for f in flags if f) and None in flags:
+                if any(_is_code_flag(f) for f in flags if f) and None in flags:
                     self.report("TPL102", node, f"{q}() runs {program} with code built at run time")
+            elif program in T.SCHEDULER_PROGRAMS and not ({self.names.const_str(e) for e in rest} & {"-l", "/query"}):
+                self.persistence.append((node.lineno, f"the {program} schedule"))
+                self.writes.append(node.lineno)
             return
 
     # -- helpers -----------------------------------------------------------------------------
@@ -441,8 +454,8 @@ class _Walk(ast.NodeVisitor):
         if callees & {"os.getenv", "os.environ.get"}:
             return (self.names.const_str(first) or "") in T.HOME_VARIABLES
         if "os.path.join" in callees and node.args:
-            if isinstance(first, ast.Name) and first.id in self.listed_names:
-                return True
+            if any(isinstance(a, ast.Name) and a.id in self.listed_names for a in node.args):
+                return True  # an entry of a broad listing, joined back to its directory
             return self.is_broad(first, depth + 1) and all(
                 (self.names.const_str(a) or "") in T.BROAD_STRINGS for a in node.args[1:])
         if callees & T.PATH_WRAPPERS:

@@ -167,6 +167,8 @@ PERSISTENCE_MARKERS = (
     ".config/autostart", "/etc/profile", "/etc/hosts", "sitecustomize.py",
 )
 WRITE_METHODS = frozenset({"write_text", "write_bytes"})
+#: Programs that install scheduled jobs (persistence) unless only listing them.
+SCHEDULER_PROGRAMS = frozenset({"crontab", "schtasks", "at", "launchctl"})
 
 WEAK_HASHES = frozenset({"hashlib.md5", "hashlib.sha1", "hashlib.md4", "Crypto.Hash.MD5.new",
                          "Crypto.Hash.SHA1.new", "cryptography.hazmat.primitives.hashes.MD5",
@@ -184,7 +186,8 @@ SECRET_WORDS = frozenset({
     "password", "passwords", "passwd", "passphrase", "pwd", "token", "secret", "otp", "totp", "hotp",
     "pin", "credential", "credentials", "session", "salt", "nonce", "apikey", "csrf", "signature",
     "sign", "signed", "auth", "login", "reset", "verification", "cookie", "hmac", "privkey",
-    "private", "keygen",
+    "private", "keygen", "privatekey", "accesskey", "secretkey", "authkey", "signingkey",
+    "sessionid", "sessid",
 })
 
 #: Hints for Bandit findings (Bandit gives none).

@@ -240,9 +240,9 @@ def test_cli_validate_prints_the_fix_hint(capsys, tmp_path) -> None:
 
 
 def test_words_split_identifiers() -> None:
-    assert words("newSessionToken") == {"new", "session", "token"}
-    assert words("hash_password") == {"hash", "password"}
-    assert words("sample_tokens") == {"sample", "tokens"}
+    assert words("newSessionToken") == {"new", "session", "token", "newsession", "sessiontoken"}
+    assert words("hash_password") == {"hash", "password", "hashpassword"}
+    assert "apikey" in words("fingerprint_api_key") and "token" not in words("sample_tokens")
 
 
 def test_a_tree_too_deep_for_the_walk_fails_closed(validator, monkeypatch) -> None:

