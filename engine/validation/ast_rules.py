@@ -90,6 +90,11 @@ class _Walk(ast.NodeVisitor):
         self.issues: dict[tuple[str, int | None], AstIssue] = {}
         self.functions: list[str] = []
         self.target_words: set[str] = set()
+        self.target_names: frozenset[str] = frozenset()
+        self.consumed: set[int] = set()
+        self.name_loads: dict[str, int] = {}
+        self.name_env_uses: dict[str, int] = {}
+        self.env_dumps: list[tuple[int, frozenset[str]]] = []
         self.called: set[int] = set()
         self.inner: set[int] = set()
         self.environ_single: set[int] = set()
@@ -146,11 +151,12 @@ class _Walk(ast.NodeVisitor):
             self._assign([node.target], node.value)
 
     def _assign(self, targets: list[ast.expr], value: ast.expr) -> None:
-        saved = self.target_words
-        self.target_words = set().union(*(words(n.id) for t in targets for n in ast.walk(t)
-                                          if isinstance(n, ast.Name)))
+        saved = self.target_words, self.target_names
+        names = frozenset(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        self.target_words = set().union(*(words(n) for n in names))
+        self.target_names = names
         self.visit(value)
-        self.target_words = saved
+        self.target_words, self.target_names = saved
         self.names.bind_assign(targets, value)
         broad = self.is_broad(value)
         for target in targets:
@@ -187,10 +193,18 @@ class _Walk(ast.NodeVisitor):
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
+            self.name_loads[node.id] = self.name_loads.get(node.id, 0) + 1
             self.note_reference(node, self.names.resolve(node))
+
+    def _env_use(self, node: ast.Name) -> None:
+        """A use of a name that keeps it an environment for a child process (``env=e``,
+        ``e["K"] = v``, ``e.update(...)``)."""
+        self.name_env_uses[node.id] = self.name_env_uses.get(node.id, 0) + 1
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         self.inner.add(id(node.value))
+        if isinstance(node.value, ast.Name) and node.attr in ("update", "setdefault", "pop"):
+            self._env_use(node.value)
         if isinstance(node.ctx, ast.Load):
             if node.attr in T.ENVIRON_SINGLE_READS:
                 self.environ_single.add(id(node.value))
@@ -199,6 +213,8 @@ class _Walk(ast.NodeVisitor):
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         self.inner.add(id(node.value))
+        if isinstance(node.value, ast.Name) and not isinstance(node.ctx, ast.Load):
+            self._env_use(node.value)
         self.environ_single.add(id(node.value))
         if isinstance(node.ctx, ast.Load):
             self.note_reference(node, self.names.resolve(node))
@@ -213,20 +229,48 @@ class _Walk(ast.NodeVisitor):
     def visit_keyword(self, node: ast.keyword) -> None:
         if node.arg == "env":
             self.environ_single.add(id(node.value))
+            if isinstance(node.value, ast.Name):
+                self._env_use(node.value)
+        if node.arg in T.KEY_FILE_KEYWORDS:  # a key handed to an SSH client to log in with
+            self.consumed |= {id(n) for n in ast.walk(node.value) if isinstance(n, ast.Constant)}
         self.generic_visit(node)
 
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        if isinstance(node.op, ast.Div):  # Path.home() / ".ssh" / "id_rsa": check the whole path
+            parts: list[ast.expr] = []
+            chain: ast.expr = node
+            while isinstance(chain, ast.BinOp) and isinstance(chain.op, ast.Div):
+                parts.insert(0, chain.right)
+                chain = chain.left
+            parts.insert(0, chain)
+            self.check_path_parts(parts)
+        self.generic_visit(node)
+
+    def check_path_parts(self, parts: list[ast.expr]) -> None:
+        """Check the constant parts of a path built from pieces as ONE path."""
+        constants = [p for p in parts if isinstance(p, ast.Constant) and isinstance(p.value, str)
+                     and id(p) not in self.consumed]
+        if constants:
+            self.consumed |= {id(c) for c in constants}
+            self.check_text("/".join(str(c.value) for c in constants), constants[0].lineno)
+
     def visit_Constant(self, node: ast.Constant) -> None:
-        if not isinstance(node.value, str) or not node.value:
-            return
-        low = node.value.lower()
+        if isinstance(node.value, str) and node.value and id(node) not in self.consumed:
+            self.check_text(node.value, node.lineno)
+
+    def check_text(self, text: str, line: int) -> None:
+        low = text.lower()
         marker = next((m for m in T.CREDENTIAL_MARKERS if m in low), None)
-        if marker is None and (low in T.CREDENTIAL_NAMES or (low.endswith("/environ") and "proc" in low)):
-            marker = low
+        last = low.rstrip("/").rsplit("/", 1)[-1]
+        if marker is None and (last in T.CREDENTIAL_NAMES or (low.endswith("/environ") and "proc" in low)):
+            marker = last
+        if marker == ".ssh" and (last in T.SSH_PUBLIC_FILES or last.endswith(".pub")):
+            marker = None  # known_hosts, config, public keys: not secrets
         if marker:
-            self.credentials.append((node.lineno, marker))
+            self.credentials.append((line, marker))
         marker = next((m for m in T.PERSISTENCE_MARKERS if m in low), None)
         if marker:
-            self.persistence.append((node.lineno, marker))
+            self.persistence.append((line, marker))
 
     def note_reference(self, node: ast.expr, qualnames: set[str]) -> None:
         line = node.lineno
@@ -235,7 +279,7 @@ class _Walk(ast.NodeVisitor):
             if any(q == m or q.startswith(m + ".") for m in T.EGRESS_MODULES):
                 self.egress.append((line, q))
             if q in ("os.environ", "os.environb") and id(node) not in self.environ_single:
-                self.credentials.append((line, "the whole environment (os.environ)"))
+                self.env_dumps.append((line, self.target_names))
             if q.startswith(("keyring.get_", "win32cred.", "secretstorage.")):
                 self.credentials.append((line, q))
             if q in ("ssl.CERT_NONE", "ssl._create_unverified_context", "ssl._create_stdlib_context"):
@@ -266,6 +310,10 @@ class _Walk(ast.NodeVisitor):
             self.check_call(node, q)
         if isinstance(node.func, ast.Attribute):
             self.check_method(node, node.func)
+            if node.func.attr in T.KEY_FILE_METHODS:
+                self.consumed |= {id(n) for a in node.args for n in ast.walk(a) if isinstance(n, ast.Constant)}
+        if "os.path.join" in callees:
+            self.check_path_parts(list(node.args))
         self.check_keywords(node)
         values = {q for q in self.names.resolve(node) if not q.endswith("()")}
         if values:  # getattr(os, "system"), import_module("os"), attrgetter(...)(os)
@@ -489,6 +537,10 @@ class _Walk(ast.NodeVisitor):
     # -- module-wide facts -------------------------------------------------------------------
 
     def finish(self) -> list[AstIssue]:
+        for line, names in self.env_dumps:  # a copy used ONLY as a child's environment is fine
+            if not (names and all(self.name_env_uses.get(n, 0) == self.name_loads.get(n, 0) > 0 for n in names)):
+                self.credentials.append((line, "the whole environment (os.environ)"))
+        self.credentials.sort()
         if self.egress:
             egress_line, egress_name = self.egress[0]
             for line, what in self.credentials[:1]:

@@ -152,6 +152,11 @@ CREDENTIAL_MARKERS = (
     ".password-store", "gcloud/credentials", "application_default_credentials", ".azure",
     "login data", "key4.db", "logins.json", "keyring",
 )
+#: Files under ~/.ssh that are not secrets.
+SSH_PUBLIC_FILES = frozenset({"known_hosts", "known_hosts.old", "config"})
+#: Keyword arguments and methods that hand a key file to an SSH client (using it, not leaking it).
+KEY_FILE_KEYWORDS = frozenset({"key_filename", "identity_file", "client_keys", "ssh_key_path"})
+KEY_FILE_METHODS = frozenset({"from_private_key_file", "load_host_keys", "load_system_host_keys"})
 #: Whole string constants that name credential stores (browser cookie and password DBs).
 CREDENTIAL_NAMES = frozenset({"cookies", "login data", "web data", "cookies.sqlite"})
 EGRESS_MODULES = ("socket", "urllib.request", "urllib3", "http.client", "requests", "httpx",

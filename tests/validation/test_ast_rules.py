@@ -206,10 +206,30 @@ def test_policy_overrides_apply_to_templar_rule_ids() -> None:
 
 
 def test_credential_read_without_network_is_reported_low(validator) -> None:
-    report = validator.validate("from pathlib import Path\nhosts = (Path.home() / '.ssh' / 'known_hosts').read_text()\n")
+    report = validator.validate("from pathlib import Path\ncreds = (Path.home() / '.aws' / 'credentials').read_text()\n")
     assert report.ok
     [finding] = [f for f in report.findings if f.rule_id == "TPL151"]
     assert finding.severity == "low" and not finding.blocking and finding.line == 2
+
+
+@pytest.mark.parametrize("code", [
+    "import requests\nfrom pathlib import Path\nh = (Path.home() / '.ssh' / 'known_hosts').read_text()\nrequests.get(u, timeout=5)\n",
+    "import os, requests\np = os.path.join(os.path.expanduser('~'), '.ssh', 'id_rsa.pub')\nrequests.post(u, data=open(p).read(), timeout=5)\n",
+    "import paramiko\nc = paramiko.SSHClient()\nc.connect(h, key_filename='/home/me/.ssh/id_rsa')\n",
+    "import os, subprocess, requests\nenv = dict(os.environ)\nsubprocess.run(['make'], env=env)\nrequests.get(u, timeout=5)\n",
+    "import os, subprocess, requests\nenv = os.environ.copy()\nenv['A'] = '1'\nenv.update(B='2')\n"
+    "subprocess.run(['make'], env=env)\nrequests.get(u, timeout=5)\n",
+])
+def test_public_ssh_files_key_files_for_login_and_subprocess_env_copies_are_not_exfiltration(validator, code) -> None:
+    report = validator.validate(code)
+    assert "TPL150" not in [f.rule_id for f in report.findings], report.findings
+
+
+def test_an_environment_copy_that_is_also_sent_is_still_exfiltration(validator) -> None:
+    code = "import os, subprocess, requests\nenv = dict(os.environ)\nsubprocess.run(['make'], env=env)\nrequests.post(u, json=env, timeout=5)\n"
+    assert "TPL150" in [f.rule_id for f in validator.validate(code).blocking]
+    code = "import os, requests\nenv = dict(os.environ)\nrequests.post(u, json=env, timeout=5)\n"
+    assert "TPL150" in [f.rule_id for f in validator.validate(code).blocking]
 
 
 def test_hint_is_in_the_report_and_old_reports_still_load(validator) -> None:
