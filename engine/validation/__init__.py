@@ -13,9 +13,17 @@ Checkers, in order:
             (``x is 1``, invalid escapes) are "syntax-warning" findings, low, non-blocking.
 2. security Bandit, in process, ``# nosec`` ignored. Severity = Bandit's, adjusted by a small
             documented table (engine/validation/security.py): hard-coded passwords and shell
-            calls at least medium, weak-hash (B324) at most low. Findings at or above
-            ``policy.block_severity`` block. If Bandit is missing or fails: one blocking
-            "security-scan-failed" finding (fail closed).
+            calls at least medium, weak-hash (B324) and urlopen audit (B310) at most low.
+            Then Templar's AST layer (engine/validation/ast_rules.py, one walk): rules TPL1xx
+            for what indirection hides from Bandit (aliases, getattr/import_module with
+            constant strings, __builtins__/globals()/sys.modules subscripts), shell argument
+            lists, process spawning, dynamic and native code, deserialisation, destructive
+            ops on broad targets, credentials + network egress, reverse shells, persistence,
+            weak hashes and predictable randomness for secrets, disabled TLS. A rule that an
+            equivalent Bandit test already reported on the same line is not repeated.
+            Every security finding has a fix ``hint``. Findings at or above
+            ``policy.block_severity`` block (``severity_overrides`` accept TPL ids too). If
+            Bandit or the walk fails: one blocking "security-scan-failed" finding (fail closed).
 3. types    share of functions fully annotated (params + return), ruff-style ids ANN0xx/ANN2xx.
 4. docs     share of public module/classes/functions with a docstring, ids D100-D106.
             Both coverages come from one ``ast`` walk (see engine/validation/coverage.py for

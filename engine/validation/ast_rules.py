@@ -27,6 +27,9 @@ TPL161   random/uuid1 for passwords, tokens, codes (medium)
 TPL170   TLS verification disabled (verify=False, CERT_NONE, check_hostname=False, ...)
 =======  ==========================================================================
 
+Paths (broad targets, credential and startup files) are judged by the PathFacts mixin in
+engine/validation/ast_paths.py.
+
 A dangerous callable used as a VALUE (``partial(os.system, c)``, ``Thread(target=os.system)``,
 ``map(os.system, cmds)``, ``s = os.system``) counts like calling it. "Secret context" for
 TPL160/161 means a word such as password/token/secret/otp/session/salt in the enclosing
@@ -42,6 +45,7 @@ from dataclasses import dataclass
 
 from engine.validation import ast_tables as T
 from engine.validation.ast_names import NameResolver
+from engine.validation.ast_paths import PathFacts
 
 #: Shown in the report's checkers list; bump when the rules change what they find.
 VERSION = "templar-rules 1"
@@ -58,6 +62,7 @@ class AstIssue:
     hint: str
 
 
+_EGRESS_PREFIXES = tuple(m + "." for m in T.EGRESS_MODULES)
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _WRAPPERS = frozenset({"env", "sudo", "doas", "nohup", "xargs", "timeout", "nice", "stdbuf", "setsid",
                        "exec", "command", "su", "time", "chroot", "unbuffer"})
@@ -84,7 +89,7 @@ def _program_name(text: str) -> str:
     return re.sub(r"[0-9.]+$", "", base) if base.startswith("python") else base
 
 
-class _Walk(ast.NodeVisitor):
+class _Walk(PathFacts, ast.NodeVisitor):
     def __init__(self) -> None:
         self.names = NameResolver()
         self.issues: dict[tuple[str, int | None], AstIssue] = {}
@@ -235,48 +240,11 @@ class _Walk(ast.NodeVisitor):
             self.consumed |= {id(n) for n in ast.walk(node.value) if isinstance(n, ast.Constant)}
         self.generic_visit(node)
 
-    def visit_BinOp(self, node: ast.BinOp) -> None:
-        if isinstance(node.op, ast.Div):  # Path.home() / ".ssh" / "id_rsa": check the whole path
-            parts: list[ast.expr] = []
-            chain: ast.expr = node
-            while isinstance(chain, ast.BinOp) and isinstance(chain.op, ast.Div):
-                parts.insert(0, chain.right)
-                chain = chain.left
-            parts.insert(0, chain)
-            self.check_path_parts(parts)
-        self.generic_visit(node)
-
-    def check_path_parts(self, parts: list[ast.expr]) -> None:
-        """Check the constant parts of a path built from pieces as ONE path."""
-        constants = [p for p in parts if isinstance(p, ast.Constant) and isinstance(p.value, str)
-                     and id(p) not in self.consumed]
-        if constants:
-            self.consumed |= {id(c) for c in constants}
-            self.check_text("/".join(str(c.value) for c in constants), constants[0].lineno)
-
-    def visit_Constant(self, node: ast.Constant) -> None:
-        if isinstance(node.value, str) and node.value and id(node) not in self.consumed:
-            self.check_text(node.value, node.lineno)
-
-    def check_text(self, text: str, line: int) -> None:
-        low = text.lower()
-        marker = next((m for m in T.CREDENTIAL_MARKERS if m in low), None)
-        last = low.rstrip("/").rsplit("/", 1)[-1]
-        if marker is None and (last in T.CREDENTIAL_NAMES or (low.endswith("/environ") and "proc" in low)):
-            marker = last
-        if marker == ".ssh" and (last in T.SSH_PUBLIC_FILES or last.endswith(".pub")):
-            marker = None  # known_hosts, config, public keys: not secrets
-        if marker:
-            self.credentials.append((line, marker))
-        marker = next((m for m in T.PERSISTENCE_MARKERS if m in low), None)
-        if marker:
-            self.persistence.append((line, marker))
-
     def note_reference(self, node: ast.expr, qualnames: set[str]) -> None:
         line = node.lineno
         as_value = id(node) not in self.called and id(node) not in self.inner
         for q in qualnames:
-            if any(q == m or q.startswith(m + ".") for m in T.EGRESS_MODULES):
+            if q in T.EGRESS_MODULES or q.startswith(_EGRESS_PREFIXES):
                 self.egress.append((line, q))
             if q in ("os.environ", "os.environb") and id(node) not in self.environ_single:
                 self.env_dumps.append((line, self.target_names))
@@ -479,60 +447,6 @@ class _Walk(ast.NodeVisitor):
             elif isinstance(child, ast.Attribute):
                 found |= words(child.attr)
         return bool(found & T.SECRET_WORDS)
-
-    def is_broad(self, node: ast.expr | None, depth: int = 0) -> bool:
-        if node is None or depth > 10:
-            return False
-        text = self.names.const_str(node)
-        if text is not None:
-            return text.strip() in T.BROAD_STRINGS
-        if isinstance(node, ast.Name) and (node.id in self.broad_names or node.id in self.listed_names):
-            return True
-        resolved = self.names.resolve(node)
-        if resolved & T.BROAD_VALUES:
-            return True
-        if isinstance(node, ast.Subscript) and "os.environ" in self.names.resolve(node.value):
-            return (self.names.const_str(node.slice) or "") in T.HOME_VARIABLES
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
-            return self.is_broad(node.left, depth + 1) and (self.names.const_str(node.right) or "") in T.BROAD_STRINGS
-        if not isinstance(node, ast.Call):
-            return False
-        callees = self.names.resolve(node.func)
-        first = node.args[0] if node.args else None
-        if callees & {"os.getenv", "os.environ.get"}:
-            return (self.names.const_str(first) or "") in T.HOME_VARIABLES
-        if "os.path.join" in callees and node.args:
-            if any(isinstance(a, ast.Name) and a.id in self.listed_names for a in node.args):
-                return True  # an entry of a broad listing, joined back to its directory
-            return self.is_broad(first, depth + 1) and all(
-                (self.names.const_str(a) or "") in T.BROAD_STRINGS for a in node.args[1:])
-        if callees & T.PATH_WRAPPERS:
-            if first is None:  # Path() is the working directory
-                return bool(callees & {"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath"})
-            return self.is_broad(first, depth + 1)
-        if isinstance(node.func, ast.Attribute) and node.func.attr in T.PATH_METHODS:
-            return self.is_broad(node.func.value, depth + 1)
-        return False
-
-    def is_broad_listing(self, node: ast.expr) -> bool:
-        if not isinstance(node, ast.Call):
-            return False
-        callees = self.names.resolve(node.func)
-        first = node.args[0] if node.args else None
-        if callees & {"builtins.sorted", "builtins.list", "builtins.reversed", "builtins.enumerate"}:
-            return first is not None and self.is_broad_listing(first)
-        if callees & T.LISTING_CALLS:
-            if first is None:
-                return True
-            text = self.names.const_str(first)
-            if text is not None:
-                return text in T.BROAD_STRINGS or any(
-                    text.endswith(s) and text[: -len(s)] in T.BROAD_STRINGS | {""} for s in ("/*", "/**", "/**/*"))
-            return self.is_broad(first)
-        if isinstance(node.func, ast.Attribute) and node.func.attr in T.LISTING_METHODS:
-            pattern = self.names.const_str(first) if first is not None else "*"
-            return self.is_broad(node.func.value) and pattern in T.BROAD_STRINGS
-        return False
 
     # -- module-wide facts -------------------------------------------------------------------
 

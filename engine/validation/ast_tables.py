@@ -159,9 +159,9 @@ KEY_FILE_KEYWORDS = frozenset({"key_filename", "identity_file", "client_keys", "
 KEY_FILE_METHODS = frozenset({"from_private_key_file", "load_host_keys", "load_system_host_keys"})
 #: Whole string constants that name credential stores (browser cookie and password DBs).
 CREDENTIAL_NAMES = frozenset({"cookies", "login data", "web data", "cookies.sqlite"})
-EGRESS_MODULES = ("socket", "urllib.request", "urllib3", "http.client", "requests", "httpx",
+EGRESS_MODULES = frozenset({"socket", "urllib.request", "urllib3", "http.client", "requests", "httpx",
                   "aiohttp", "smtplib", "ftplib", "telnetlib", "paramiko", "websocket", "websockets",
-                  "xmlrpc.client", "pycurl", "asyncssh", "grpc", "dns.resolver", "asyncio.open_connection")
+                  "xmlrpc.client", "pycurl", "asyncssh", "grpc", "dns.resolver", "asyncio.open_connection"})
 #: os.environ uses that read one variable (everything else counts as dumping the environment).
 ENVIRON_SINGLE_READS = frozenset({"get", "setdefault", "pop", "__getitem__", "__contains__"})
 
