@@ -43,7 +43,14 @@ def _hook(message: Any, category: Any, filename: Any, lineno: Any, file: Any = N
     if sink is not None and (sink[1] or filename == sink[0]):
         sink[2].append(warnings.WarningMessage(message, category, filename, lineno, file, line))
         return
-    _hook.previous(message, category, filename, lineno, file, line)  # type: ignore[attr-defined]
+    if getattr(_local, "forwarding", False):  # a hook that wrapped ours called back into it
+        warnings._showwarning_orig(message, category, filename, lineno, file, line)  # type: ignore[attr-defined]
+        return
+    _local.forwarding = True
+    try:
+        _hook.previous(message, category, filename, lineno, file, line)  # type: ignore[attr-defined]
+    finally:
+        _local.forwarding = False
 
 
 _hook.previous = warnings.showwarning  # type: ignore[attr-defined]

@@ -79,3 +79,22 @@ def test_another_threads_warning_during_validation_is_not_swallowed(monkeypatch)
     assert [str(w.message) for w in seen] == ["from another thread"]
     assert [f.rule_id for f in report.findings if f.checker == "syntax"] == ["syntax-warning"]
     assert not any(e[0] == "always" and e[3] is not None and "generated" in e[3].pattern for e in warnings.filters)
+
+
+def test_a_hook_installed_over_ours_that_forwards_back_does_not_loop(monkeypatch) -> None:
+    """logging.captureWarnings-style hooks keep the previous hook and may call it back."""
+    CodeValidator().validate("x = 1\n")  # installs the routing hook
+    seen = []
+    ours = warnings.showwarning
+
+    def wrapping_hook(message, category, filename, lineno, file=None, line=None):
+        seen.append(str(message))
+        ours(message, category, filename, lineno, file, line)
+
+    monkeypatch.setattr(warnings, "showwarning", wrapping_hook)
+    CodeValidator().validate("y = '\\d'\n")  # re-installs ours over the wrapping hook
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        monkeypatch.setattr(warnings, "_showwarnmsg_impl", lambda msg: seen.append("default:" + str(msg.message)))
+        warnings.warn("loop check", UserWarning, stacklevel=1)
+    assert seen[-2:] == ["loop check", "default:loop check"]
