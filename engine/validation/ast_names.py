@@ -139,12 +139,19 @@ class NameResolver:
                     and isinstance(step.operand, ast.Constant) and step.operand.value == 1):
                 return text[::-1]
             return None
+        if isinstance(node, ast.Call):
+            decoded = self._decoded_str(node, depth)
+            if decoded is not None:
+                return decoded
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.keywords:
             owner = self.const_str(node.func.value, depth + 1)
             if owner is None:
                 return None
             if node.func.attr == "join" and len(node.args) == 1:
                 items = node.args[0]
+                chars = self._chr_sequence(items)
+                if chars is not None:
+                    return owner.join(chars)
                 if isinstance(items, ast.Name) and items.id in self.sequences:
                     elements = self.sequences[items.id]
                 elif isinstance(items, (ast.List, ast.Tuple)):
@@ -155,6 +162,90 @@ class NameResolver:
                 return owner.join(texts) if all(t is not None for t in texts) else None  # type: ignore[arg-type]
             if node.func.attr in ("lower", "upper", "strip") and not node.args:
                 return getattr(owner, node.func.attr)()
+        return None
+
+    def _decoded_str(self, node: ast.Call, depth: int) -> str | None:
+        """``b"..".decode()``, ``base64.b64decode("..").decode()``, ``bytes.fromhex("..").decode()``,
+        ``codecs.decode("..", "rot13")``, ``chr(101)``: pure decoding of constants, never code."""
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "decode" and not node.keywords:
+            data = self.const_bytes(func.value, depth + 1)
+            encoding = self.const_str(node.args[0], depth + 1) if node.args else "utf-8"
+            if data is not None and encoding is not None:
+                try:
+                    return data.decode(encoding)
+                except (LookupError, UnicodeError):
+                    return None
+        callees = self.resolve(func, depth + 1)
+        if "codecs.decode" in callees and len(node.args) == 2:
+            text, codec = self.const_str(node.args[0], depth + 1), self.const_str(node.args[1], depth + 1)
+            if text is not None and codec in ("rot13", "rot_13"):
+                import codecs
+
+                return codecs.decode(text, "rot13")
+        if "builtins.chr" in callees and len(node.args) == 1:
+            value = node.args[0]
+            if isinstance(value, ast.Constant) and isinstance(value.value, int) and 0 <= value.value < 0x110000:
+                return chr(value.value)
+        return None
+
+    def _chr_sequence(self, node: ast.expr) -> list[str] | None:
+        """``chr(c) for c in (101, 118)`` or ``map(chr, [101, 118])`` as characters."""
+        numbers: ast.expr | None = None
+        if isinstance(node, (ast.GeneratorExp, ast.ListComp)) and len(node.generators) == 1:
+            generator = node.generators[0]
+            elt = node.elt
+            if (not generator.ifs and isinstance(elt, ast.Call) and "builtins.chr" in self.resolve(elt.func)
+                    and len(elt.args) == 1 and isinstance(elt.args[0], ast.Name)
+                    and isinstance(generator.target, ast.Name) and elt.args[0].id == generator.target.id):
+                numbers = generator.iter
+        elif (isinstance(node, ast.Call) and "builtins.map" in self.resolve(node.func) and len(node.args) == 2
+              and "builtins.chr" in self.resolve(node.args[0])):
+            numbers = node.args[1]
+        if not isinstance(numbers, (ast.List, ast.Tuple)):
+            return None
+        values = [e.value for e in numbers.elts if isinstance(e, ast.Constant)]
+        if len(values) != len(numbers.elts) or not all(isinstance(v, int) and 0 <= v < 0x110000 for v in values):
+            return None
+        return [chr(v) for v in values]
+
+    def const_bytes(self, node: ast.expr | None, depth: int = 0) -> bytes | None:
+        """The bytes ``node`` always evaluates to: literals, ``"..".encode()``, base64/hex decoding."""
+        if node is None or depth > 20:
+            return None
+        if isinstance(node, ast.Constant):
+            return node.value if isinstance(node.value, bytes) else None
+        if not isinstance(node, ast.Call) or len(node.args) != 1 or node.keywords:
+            return None
+        func, arg = node.func, node.args[0]
+        if isinstance(func, ast.Attribute) and func.attr == "encode":
+            text = self.const_str(func.value, depth + 1)
+            return text.encode("utf-8", "surrogatepass") if text is not None else None
+        callees = self.resolve(func, depth + 1)
+        raw = self.const_str(arg, depth + 1)
+        data = raw.encode() if raw is not None else self.const_bytes(arg, depth + 1)
+        if data is None:
+            if "builtins.bytes" in callees and isinstance(arg, (ast.List, ast.Tuple)):
+                values = [e.value for e in arg.elts if isinstance(e, ast.Constant)]
+                if len(values) == len(arg.elts) and all(isinstance(v, int) and 0 <= v < 256 for v in values):
+                    return bytes(values)
+            return None
+        import base64
+        import binascii
+
+        decoders = {"base64.b64decode": base64.b64decode, "base64.urlsafe_b64decode": base64.urlsafe_b64decode,
+                    "base64.b32decode": base64.b32decode, "base64.b16decode": base64.b16decode,
+                    "base64.b85decode": base64.b85decode, "base64.a85decode": base64.a85decode,
+                    "binascii.unhexlify": binascii.unhexlify, "binascii.a2b_base64": binascii.a2b_base64}
+        for name in callees:
+            decoder = decoders.get(name)
+            try:
+                if decoder is not None:
+                    return decoder(data)
+                if name == "builtins.bytes.fromhex" and raw is not None:
+                    return bytes.fromhex(raw)
+            except (ValueError, binascii.Error):
+                return None
         return None
 
     # -- resolution ------------------------------------------------------------------------
@@ -196,15 +287,16 @@ class NameResolver:
         key = self.const_str(node.slice)
         if key is None:
             return set()
-        out = set()
-        for owner in self.resolve(node.value, depth + 1):
-            if owner == "sys.modules":
-                out.add(canonical(key))
-            elif owner == GLOBALS:
-                out |= self.resolve(ast.Name(id=key, ctx=ast.Load()), depth + 1)
-            else:
-                out.add(canonical(f"{owner}.{key}"))
-        return out
+        return {self._member(owner, key, depth) for owner in self.resolve(node.value, depth + 1)} - {""}
+
+    def _member(self, owner: str, key: str, depth: int) -> str:
+        """``owner[key]`` for a namespace: sys.modules, globals(), a module's __dict__."""
+        if owner == "sys.modules":
+            return canonical(key)
+        if owner == GLOBALS:
+            found = self.resolve(ast.Name(id=key, ctx=ast.Load()), depth + 1)
+            return next(iter(sorted(found)), "")
+        return canonical(f"{owner}.{key}")
 
     def _resolve_call(self, node: ast.Call, depth: int) -> set[str]:
         func = node.func
@@ -218,6 +310,12 @@ class NameResolver:
             attr = self.const_str(node.args[0])
             if attr is not None:
                 return {canonical(f"{owner}.{attr}") for owner in self.resolve(func.value, depth + 1)}
+        # namespace.get("name"): vars(os).get("system"), os.__dict__.get(...), globals().get(...)
+        if isinstance(func, ast.Attribute) and func.attr == "get" and node.args:
+            key = self.const_str(node.args[0])
+            owners = self.resolve(func.value, depth + 1) if key is not None else set()
+            if owners:
+                return {self._member(owner, key, depth) for owner in owners} - {""}
         callees = self.resolve(func, depth + 1)
         out = set()
         for callee in callees:

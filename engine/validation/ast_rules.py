@@ -189,6 +189,18 @@ class _Walk(PathFacts, ast.NodeVisitor):
 
     visit_AsyncFor = visit_For
 
+    def _visit_comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
+        for generator in node.generators:  # bind targets before the element that uses them
+            self.visit(generator.iter)
+            if self.is_broad_listing(generator.iter):
+                self.listed_names |= {n.id for n in ast.walk(generator.target) if isinstance(n, ast.Name)}
+            for condition in generator.ifs:
+                self.visit(condition)
+        for part in ((node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)):
+            self.visit(part)
+
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _visit_comprehension
+
     def visit_withitem(self, node: ast.withitem) -> None:
         self.visit(node.context_expr)
         if node.optional_vars is not None:
@@ -210,6 +222,10 @@ class _Walk(PathFacts, ast.NodeVisitor):
         self.inner.add(id(node.value))
         if isinstance(node.value, ast.Name) and node.attr in ("update", "setdefault", "pop"):
             self._env_use(node.value)
+        if node.attr in T.INTERNAL_ATTRIBUTES or (node.attr == "__subclasses__" and any(
+                isinstance(n, ast.Attribute) and n.attr in ("__base__", "__bases__", "__mro__")
+                for n in ast.walk(node.value))):
+            self.report("TPL107", node, f".{node.attr}")
         if isinstance(node.ctx, ast.Load):
             if node.attr in T.ENVIRON_SINGLE_READS:
                 self.environ_single.add(id(node.value))
@@ -218,6 +234,8 @@ class _Walk(PathFacts, ast.NodeVisitor):
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         self.inner.add(id(node.value))
+        if isinstance(node.ctx, ast.Load) and self.names.const_str(node.slice) is None:
+            self.check_dynamic_member(node, node.value)
         if isinstance(node.value, ast.Name) and not isinstance(node.ctx, ast.Load):
             self._env_use(node.value)
         self.environ_single.add(id(node.value))
@@ -274,8 +292,10 @@ class _Walk(PathFacts, ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         self.called.add(id(node.func))
         callees = self.names.resolve(node.func)
-        for q in callees:
+        for q in callees | self.methodcaller_targets(node):
             self.check_call(node, q)
+        if "builtins.getattr" in callees and len(node.args) >= 2 and self.names.const_str(node.args[1]) is None:
+            self.check_dynamic_member(node, node.args[0])
         if isinstance(node.func, ast.Attribute):
             self.check_method(node, node.func)
             if node.func.attr in T.KEY_FILE_METHODS:
@@ -287,6 +307,24 @@ class _Walk(PathFacts, ast.NodeVisitor):
         if values:  # getattr(os, "system"), import_module("os"), attrgetter(...)(os)
             self.note_reference(node, values)
         self.generic_visit(node)
+
+    def methodcaller_targets(self, node: ast.Call) -> set[str]:
+        """``operator.methodcaller("system", cmd)(os)`` calls ``os.system``."""
+        func = node.func
+        if not (isinstance(func, ast.Call) and func.args and node.args
+                and "operator.methodcaller" in self.names.resolve(func.func)):
+            return set()
+        name = self.names.const_str(func.args[0])
+        if name is None:
+            self.check_dynamic_member(node, node.args[0])
+            return set()
+        return {f"{owner}.{name}" for owner in self.names.resolve(node.args[0])}
+
+    def check_dynamic_member(self, node: ast.expr, owner: ast.expr) -> None:
+        """``getattr(os, name)``, ``vars(builtins)[name]``: a member picked at run time (TPL106)."""
+        modules = self.names.resolve(owner) & T.DANGEROUS_MODULES
+        if modules:
+            self.report("TPL106", node, f"a member of {sorted(modules)[0]} named by a run-time value")
 
     def check_call(self, node: ast.Call, q: str) -> None:
         if q in T.SHELL_CALLS:
@@ -346,10 +384,14 @@ class _Walk(PathFacts, ast.NodeVisitor):
                 self.report("TPL170", node, f"{kw.arg}=False")
             elif kw.arg == "cert_reqs" and (self.names.const_str(kw.value) or "").upper() in ("CERT_NONE", "NONE"):
                 self.report("TPL170", node, "cert_reqs=CERT_NONE")
-            elif kw.arg in ("stdin", "stdout", "stderr") and self.is_fileno(kw.value):
+            elif kw.arg in ("stdin", "stdout", "stderr") and (
+                    self.is_fileno(kw.value) or any(q.startswith("socket.") for q in self.names.resolve(kw.value))):
                 self.fd_links.append(node.lineno)
 
     def check_subprocess(self, node: ast.Call, q: str) -> None:
+        executable = self.names.const_str(self.keyword(node, "executable"))
+        if executable is not None and _program_name(executable) in T.SHELL_PROGRAMS:
+            self.report("TPL102", node, f"{q}(executable={executable!r}) runs a shell")
         shell = self.keyword(node, "shell")
         for kw in node.keywords:
             if kw.arg is None and isinstance(kw.value, ast.Name) and kw.value.id in self.names.dicts:
@@ -381,6 +423,7 @@ class _Walk(PathFacts, ast.NodeVisitor):
 
     def check_argv(self, node: ast.Call, q: str, argv: list[ast.expr]) -> None:
         position = 0
+        wrapped_by_env = False
         while position < len(argv):
             element = argv[position]
             text = self.names.const_str(element)
@@ -392,9 +435,11 @@ class _Walk(PathFacts, ast.NodeVisitor):
                     return
             program = _program_name(text)
             if program in _WRAPPERS or text.startswith("-") or "=" in text or text.isdigit():
+                wrapped_by_env = wrapped_by_env or program == "env"
                 position += 1
                 continue
             rest = argv[position + 1:]
+            self.check_program_effects(node, program, rest)
             if program in T.SHELL_PROGRAMS:
                 self.report("TPL102", node, f"{q}() runs {program}, a shell")
             elif program in T.INTERPRETERS:
@@ -405,6 +450,18 @@ class _Walk(PathFacts, ast.NodeVisitor):
                 self.persistence.append((node.lineno, f"the {program} schedule"))
                 self.writes.append(node.lineno)
             return
+        if wrapped_by_env:  # `env` with no program prints the environment
+            self.env_dumps.append((node.lineno, self.target_names))
+
+    def check_program_effects(self, node: ast.Call, program: str, rest: list[ast.expr]) -> None:
+        """What a constant program does with its arguments: deletes, wipes disks, dumps env."""
+        if program in T.DELETE_PROGRAMS and any(self.is_broad(a) for a in rest):
+            self.report("TPL140", node, f"{program} on a broad target")
+        elif program.startswith("mkfs") or program in T.DISK_PROGRAMS or (
+                program == "dd" and any((self.names.const_str(a) or "").startswith("of=/dev/") for a in rest)):
+            self.report("TPL140", node, f"{program} wipes or repartitions a disk")
+        elif program in T.ENV_DUMP_PROGRAMS:
+            self.env_dumps.append((node.lineno, self.target_names))
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -435,7 +492,8 @@ class _Walk(PathFacts, ast.NodeVisitor):
 
     @staticmethod
     def is_fileno(node: ast.expr) -> bool:
-        return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "fileno"
+        return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("fileno", "makefile"))
 
     def secret_context(self, node: ast.Call) -> bool:
         found = set(self.target_words)

@@ -46,6 +46,12 @@ RULES: dict[str, Rule] = {r.rule_id: r for r in (
     _rule("TPL105", "high", "reverse shell",
           "Never connect a socket to a process's stdin/stdout or to file descriptors 0-2; "
           "expose a narrow, authenticated API instead."),
+    _rule("TPL106", "high", "attribute of a dangerous module chosen at run time",
+          "Call the function you need by name (e.g. os.path.join); never pick a member of "
+          "os/subprocess/builtins/ctypes from a variable."),
+    _rule("TPL107", "high", "interpreter internals",
+          "Do not reach into frames, function globals or object.__subclasses__(); pass what "
+          "the code needs as arguments."),
     _rule("TPL110", "high", "dynamic code execution",
           "Do not execute code built at run time: parse data with json/ast.literal_eval, and "
           "dispatch through an explicit dict of allowed functions.", "B102", "B307"),
@@ -107,6 +113,18 @@ INTERPRETERS = frozenset({"python", "python2", "python3", "perl", "ruby", "node"
 INTERPRETER_CODE_FLAGS = frozenset({"-c", "-e", "-E", "-r", "--eval", "-Command", "/c", "/C"})
 #: Expressions accepted as a constant program.
 SAFE_PROGRAM_EXPRS = frozenset({"sys.executable"})
+#: Programs that delete what their arguments name (TPL140 when an argument is broad).
+DELETE_PROGRAMS = frozenset({"rm", "rmdir", "shred", "unlink", "srm", "del", "rd"})
+#: Programs that wipe or repartition disks (always TPL140).
+DISK_PROGRAMS = frozenset({"wipefs", "fdisk", "sfdisk", "parted", "sgdisk", "blkdiscard"})
+#: Programs that print the whole environment (an environment dump).
+ENV_DUMP_PROGRAMS = frozenset({"printenv"})
+#: Modules whose members must not be picked by a run-time name (TPL106).
+DANGEROUS_MODULES = frozenset({"os", "subprocess", "builtins", "ctypes", "pty", "shutil", "pickle", "marshal",
+                               "importlib", "posix", "nt", "asyncio.subprocess"})
+#: Attributes that reach interpreter internals (TPL107); __subclasses__ only after __base__/__mro__.
+INTERNAL_ATTRIBUTES = frozenset({"__globals__", "f_globals", "f_builtins", "f_locals", "gi_frame",
+                                 "cr_frame", "tb_frame", "f_back", "func_globals"})
 
 DYNAMIC_CODE = frozenset({
     "builtins.eval", "builtins.exec", "builtins.compile", "runpy.run_path", "runpy.run_module",
@@ -192,7 +210,7 @@ SECRET_WORDS = frozenset({
     "pin", "credential", "credentials", "session", "salt", "nonce", "apikey", "csrf", "signature",
     "sign", "signed", "auth", "login", "reset", "verification", "cookie", "hmac", "privkey",
     "private", "keygen", "privatekey", "accesskey", "secretkey", "authkey", "signingkey",
-    "sessionid", "sessid",
+    "sessionid", "sessid", "pw", "pass", "passcode", "creds", "cred", "passwd",
 })
 
 #: Hints for Bandit findings (Bandit gives none).

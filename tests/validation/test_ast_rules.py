@@ -93,10 +93,17 @@ def test_issue_cases_are_blocked_with_rule_line_and_hint(validator, name, code, 
     ("(ns if flag else __builtins__.__dict__)['exec']", "builtins.exec"),
     ("ctypes.CDLL(None).system", "ctypes.CDLL().system"),
     ("Path.home()", "pathlib.Path.home()"),
+    ("__import__(base64.b64decode('b3M=').decode()).system", "os.system"),
+    ("getattr(os, codecs.decode('flfgrz', 'rot13'))", "os.system"),
+    ("getattr(builtins, ''.join(chr(c) for c in (101, 118, 97, 108)))", "builtins.eval"),
+    ("getattr(builtins, ''.join(map(chr, [101, 120, 101, 99])))", "builtins.exec"),
+    ("getattr(builtins, bytes.fromhex('65786563').decode())", "builtins.exec"),
+    ("os.__dict__.get('system')", "os.system"),
+    ("vars(os).get('popen')", "os.popen"),
 ])
 def test_resolver_sees_through_indirection(expression: str, expected: str) -> None:
     tree = ast.parse(code_of("""
-        import os, operator, importlib, sys, builtins, ctypes, posix
+        import os, operator, importlib, sys, builtins, ctypes, posix, base64, codecs
         import os as o
         from os import system as run
         from pathlib import Path
@@ -153,6 +160,17 @@ def test_resolver_respects_shadowing() -> None:
     ("verify-attr", "import requests\ns = requests.Session()\ns.verify = False\n", "TPL170"),
     ("cert-none", "import ssl\nctx = ssl.create_default_context()\nctx.verify_mode = ssl.CERT_NONE\n", "TPL170"),
     ("aiohttp-ssl-false", "import aiohttp\nasync def f(s):\n    await s.get(u, ssl=False)\n", "TPL170"),
+    ("methodcaller", "import operator, os\noperator.methodcaller('popen', c)(os)\n", "TPL101"),
+    ("executable-shell", "import subprocess\nsubprocess.run(['x'], executable='/bin/sh')\n", "TPL102"),
+    ("getattr-dynamic", "import subprocess\ngetattr(subprocess, name)(c)\n", "TPL106"),
+    ("builtins-dynamic-key", "import builtins\nvars(builtins)[name](c)\n", "TPL106"),
+    ("frame-globals", "import inspect\ng = inspect.currentframe().f_back.f_globals\n", "TPL107"),
+    ("subclasses-escape", "x = ''.__class__.__mro__[1].__subclasses__()\n", "TPL107"),
+    ("rm-rf-root", "import subprocess\nsubprocess.run(['rm', '-rf', '/'])\n", "TPL140"),
+    ("dd-device", "import subprocess\nsubprocess.run(['dd', 'if=/dev/zero', 'of=/dev/sda'])\n", "TPL140"),
+    ("env-dump-program", "import subprocess, socket\nout = subprocess.check_output(['env'])\n"
+                         "socket.create_connection((h, 1)).sendall(out)\n", "TPL150"),
+    ("setcomp-home-unlink", "from pathlib import Path\n{p.unlink() for p in Path.home().iterdir()}\n", "TPL140"),
 ])
 def test_rule_classes_block(validator, name, code, rule_id) -> None:
     """The rule blocks, or Bandit's equivalent test does (then the rule does not repeat it)."""
@@ -184,6 +202,11 @@ def test_rule_classes_block(validator, name, code, rule_id) -> None:
     ("import-json", "import importlib\nmod = importlib.import_module('json')\nmod.loads('1')\n"),
     ("ctypes-values", "import ctypes\nx = ctypes.c_int32(5).value\n"),
     ("kill-child", "import os, signal\nos.kill(pid, signal.SIGTERM)\n"),
+    ("getattr-math-variable", "import math\nf = getattr(math, name)\n"),
+    ("environ-variable-key", "import os\nv = os.environ[name]\n"),
+    ("subclasses-of-own-class", "class A:\n    pass\n\nsubs = A.__subclasses__()\n"),
+    ("env-wrapper", "import subprocess\nsubprocess.run(['env', 'A=1', 'make'])\n"),
+    ("rm-one-file", "import subprocess\nsubprocess.run(['rm', '-f', path])\n"),
 ])
 def test_near_misses_pass(validator, name, code) -> None:
     report = validator.validate(code)

