@@ -14,10 +14,13 @@ TPL102   a shell/interpreter in an argument list (["sh", "-c", cmd]) or shell=Tr
 TPL103   process replacement/spawn (os.exec*, os.spawn*, os.posix_spawn, pty.spawn)
 TPL104   subprocess with a command or program that is not constant (medium)
 TPL105   reverse shell: a socket's file descriptor wired to a process or to fds 0-2
+TPL106   a member of os/subprocess/builtins/ctypes/... picked by a run-time name
+TPL107   interpreter internals: frames, __globals__, __subclasses__ after __base__/__mro__
 TPL110   dynamic code: eval/exec/compile, runpy, code.InteractiveInterpreter/Console
 TPL120   native code: ctypes library loading, cffi dlopen
 TPL130   deserialisation that can run code: pickle/marshal/shelve/dill/yaml.unsafe_load
-TPL140   rmtree/remove/unlink on home, root, cwd, ``~`` or a cwd-wide glob
+TPL140   rmtree/remove/unlink (or rm -rf) on home, root, cwd, ``~`` or a cwd-wide glob;
+         mkfs, dd to a device
 TPL141   os.kill(-1 or 0, ...)
 TPL150   credential files or an environment dump in a module that uses the network
 TPL151   credential file access without network (low: reported, not blocking)
@@ -28,7 +31,8 @@ TPL170   TLS verification disabled (verify=False, CERT_NONE, check_hostname=Fals
 =======  ==========================================================================
 
 Paths (broad targets, credential and startup files) are judged by the PathFacts mixin in
-engine/validation/ast_paths.py.
+engine/validation/ast_paths.py, process starts and argument lists by the ProcessChecks mixin
+in engine/validation/ast_process.py.
 
 A dangerous callable used as a VALUE (``partial(os.system, c)``, ``Thread(target=os.system)``,
 ``map(os.system, cmds)``, ``s = os.system``) counts like calling it. "Secret context" for
@@ -46,6 +50,7 @@ from dataclasses import dataclass
 from engine.validation import ast_tables as T
 from engine.validation.ast_names import NameResolver
 from engine.validation.ast_paths import PathFacts
+from engine.validation.ast_process import ProcessChecks
 
 #: Shown in the report's checkers list; bump when the rules change what they find.
 VERSION = "templar-rules 1"
@@ -64,8 +69,6 @@ class AstIssue:
 
 _EGRESS_PREFIXES = tuple(m + "." for m in T.EGRESS_MODULES)
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
-_WRAPPERS = frozenset({"env", "sudo", "doas", "nohup", "xargs", "timeout", "nice", "stdbuf", "setsid",
-                       "exec", "command", "su", "time", "chroot", "unbuffer"})
 
 
 def words(name: str) -> set[str]:
@@ -75,21 +78,7 @@ def words(name: str) -> set[str]:
     return set(parts) | {a + b for a, b in zip(parts, parts[1:])}
 
 
-def _is_code_flag(flag: str) -> bool:
-    """``-c``, ``-e``, ``--eval``, ``-Command``... or a short-option cluster with c/e (``-pe``)."""
-    if flag in T.INTERPRETER_CODE_FLAGS:
-        return True
-    return flag.startswith("-") and not flag.startswith("--") and 1 < len(flag) <= 4 and any(
-        c in flag[1:] for c in "ce")
-
-
-def _program_name(text: str) -> str:
-    base = text.strip().split()[0] if text.strip() else ""
-    base = base.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower()
-    return re.sub(r"[0-9.]+$", "", base) if base.startswith("python") else base
-
-
-class _Walk(PathFacts, ast.NodeVisitor):
+class _Walk(ProcessChecks, PathFacts, ast.NodeVisitor):
     def __init__(self) -> None:
         self.names = NameResolver()
         self.issues: dict[tuple[str, int | None], AstIssue] = {}
@@ -388,80 +377,6 @@ class _Walk(PathFacts, ast.NodeVisitor):
                     self.is_fileno(kw.value) or any(q.startswith("socket.") for q in self.names.resolve(kw.value))):
                 self.fd_links.append(node.lineno)
 
-    def check_subprocess(self, node: ast.Call, q: str) -> None:
-        executable = self.names.const_str(self.keyword(node, "executable"))
-        if executable is not None and _program_name(executable) in T.SHELL_PROGRAMS:
-            self.report("TPL102", node, f"{q}(executable={executable!r}) runs a shell")
-        shell = self.keyword(node, "shell")
-        for kw in node.keywords:
-            if kw.arg is None and isinstance(kw.value, ast.Name) and kw.value.id in self.names.dicts:
-                literal = self.names.dicts[kw.value.id]
-                for key, value in zip(literal.keys, literal.values):
-                    if key is not None and self.names.const_str(key) == "shell":
-                        shell = value
-        if shell is not None and not self.is_false(shell):
-            self.report("TPL102", node, f"{q}(..., shell=...) runs the command in a shell")
-            return
-        if q == "asyncio.create_subprocess_exec":
-            argv: list[ast.expr] | None = list(node.args)
-        else:
-            first = node.args[0] if node.args else self.keyword(node, "args")
-            argv = self.argv_of(first)
-        if not argv:
-            self.report("TPL104", node, f"{q}() with a command built at run time")
-            return
-        self.check_argv(node, q, argv)
-
-    def argv_of(self, first: ast.expr | None) -> list[ast.expr] | None:
-        if isinstance(first, (ast.List, ast.Tuple)):
-            return list(first.elts)
-        if isinstance(first, ast.Name) and first.id in self.names.sequences:
-            return self.names.sequences[first.id]
-        if self.names.const_str(first) is not None:
-            return [first]  # type: ignore[list-item]
-        return None
-
-    def check_argv(self, node: ast.Call, q: str, argv: list[ast.expr]) -> None:
-        position = 0
-        wrapped_by_env = False
-        while position < len(argv):
-            element = argv[position]
-            text = self.names.const_str(element)
-            if text is None:
-                if self.names.resolve(element) & T.SAFE_PROGRAM_EXPRS:
-                    text = "python"
-                else:
-                    self.report("TPL104", node, f"{q}() runs a program chosen at run time")
-                    return
-            program = _program_name(text)
-            if program in _WRAPPERS or text.startswith("-") or "=" in text or text.isdigit():
-                wrapped_by_env = wrapped_by_env or program == "env"
-                position += 1
-                continue
-            rest = argv[position + 1:]
-            self.check_program_effects(node, program, rest)
-            if program in T.SHELL_PROGRAMS:
-                self.report("TPL102", node, f"{q}() runs {program}, a shell")
-            elif program in T.INTERPRETERS:
-                flags = [self.names.const_str(e) for e in rest]
-                if any(_is_code_flag(f) for f in flags if f) and None in flags:
-                    self.report("TPL102", node, f"{q}() runs {program} with code built at run time")
-            elif program in T.SCHEDULER_PROGRAMS and not ({self.names.const_str(e) for e in rest} & {"-l", "/query"}):
-                self.persistence.append((node.lineno, f"the {program} schedule"))
-                self.writes.append(node.lineno)
-            return
-        if wrapped_by_env:  # `env` with no program prints the environment
-            self.env_dumps.append((node.lineno, self.target_names))
-
-    def check_program_effects(self, node: ast.Call, program: str, rest: list[ast.expr]) -> None:
-        """What a constant program does with its arguments: deletes, wipes disks, dumps env."""
-        if program in T.DELETE_PROGRAMS and any(self.is_broad(a) for a in rest):
-            self.report("TPL140", node, f"{program} on a broad target")
-        elif program.startswith("mkfs") or program in T.DISK_PROGRAMS or (
-                program == "dd" and any((self.names.const_str(a) or "").startswith("of=/dev/") for a in rest)):
-            self.report("TPL140", node, f"{program} wipes or repartitions a disk")
-        elif program in T.ENV_DUMP_PROGRAMS:
-            self.env_dumps.append((node.lineno, self.target_names))
 
     # -- helpers -----------------------------------------------------------------------------
 
