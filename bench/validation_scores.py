@@ -72,6 +72,7 @@ def score_corpora(validator: CodeValidator) -> bool:
         ("dangerous", _corpus.dangerous(), True),
         ("dangerous: hold-out", _corpus.holdout_dangerous(), True),
         ("dangerous: round 2", _corpus.round2_dangerous(), True),
+        ("dangerous: round 3", _corpus.round3_dangerous(), True),
         ("clean: near misses", _corpus.near_misses(), False),
         ("clean: hold-out", _corpus.holdout_clean(), False),
         ("clean: HumanEval", _corpus.humaneval(), False),

