@@ -15,13 +15,14 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from peewee import fn
 
@@ -47,6 +48,14 @@ def period_key(period: str, now: float) -> str:
 
 def day_of(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
+
+
+@dataclass
+class _Pending:
+    """What one write transaction learnt for the caches; applied only when it commits."""
+
+    ids: dict[tuple[str, str, str], tuple[int, int | None]] = field(default_factory=dict)
+    marks: set[tuple[str, str, str, int]] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -160,19 +169,31 @@ class BudgetBook:
         self.store = store
         self.clock = clock
         self.owner, self.host, self.pid = owner_token()
+        # Caches of COMMITTED state only: filled after the transaction that read or wrote the
+        # rows commits (see ``_writing``), so a refusal or rollback can never leave them stale.
         self._ids: dict[tuple[str, str, str], tuple[int, int | None]] = {}
         self._recorded: set[tuple[str, str, str, int]] = set()
         self._pg = not store.is_sqlite
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[_Pending]:
+        """A write transaction whose cache discoveries are kept only if it commits."""
+        pending = _Pending()
+        with self.store.write():
+            yield pending
+        self._ids.update(pending.ids)
+        self._recorded |= pending.marks
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         return execute(sql, params, self.store.db)
 
     # -- counters -----------------------------------------------------------------------------
 
-    def _counter_id(self, ref: BudgetRef) -> int:
-        """The counter row for ``ref`` (created on first use; ids are cached, never reused)."""
+    def _counter_id(self, ref: BudgetRef, pending: _Pending) -> int:
+        """The counter row for ``ref`` (created on first use). Run inside ``_writing``: what is
+        learnt here reaches the cache only when the transaction commits."""
         key = (ref.scope, ref.key, ref.period)
-        known = self._ids.get(key)
+        known = pending.ids.get(key) or self._ids.get(key)
         if known is None:
             self._exec(
                 "INSERT INTO budget_counter (scope, key, period, limit_micros, spent_micros, reserved_micros) "
@@ -186,8 +207,46 @@ class BudgetBook:
         if known[1] != ref.limit_micros:
             self._exec("UPDATE budget_counter SET limit_micros = ? WHERE id = ?", (ref.limit_micros, known[0]))
             known = (known[0], ref.limit_micros)
-        self._ids[key] = known
+        pending.ids[key] = known
         return known[0]
+
+    def _forget(self, ref: BudgetRef, pending: _Pending) -> None:
+        key = (ref.scope, ref.key, ref.period)
+        self._ids.pop(key, None)
+        pending.ids.pop(key, None)
+
+    def _hold_on(self, ref: BudgetRef, amount: int, pending: _Pending) -> int:
+        """Add ``amount`` to the reservations of ``ref``'s counter if its cap allows; returns the
+        counter id or raises BudgetRefused. A cached id whose row is gone (or now names another
+        budget) is looked up again, never trusted."""
+        for _ in range(2):
+            counter_id = self._counter_id(ref, pending)
+            same = "id = ? AND scope = ? AND key = ? AND period = ?"
+            where = (counter_id, ref.scope, ref.key, ref.period)
+            if ref.cap_micros is None:
+                cursor = self._exec(
+                    f"UPDATE budget_counter SET reserved_micros = reserved_micros + ? WHERE {same}", (amount, *where)
+                )
+            else:
+                cursor = self._exec(
+                    f"UPDATE budget_counter SET reserved_micros = reserved_micros + ? "
+                    f"WHERE {same} AND spent_micros + reserved_micros + ? <= ?",
+                    (amount, *where, amount, ref.cap_micros),
+                )
+            if cursor.rowcount == 1:
+                return counter_id
+            row = self._exec(
+                "SELECT id, spent_micros, reserved_micros FROM budget_counter WHERE scope = ? AND key = ? AND period = ?",
+                (ref.scope, ref.key, ref.period),
+            ).fetchone()
+            if row is not None and int(row[0]) == counter_id:
+                raise BudgetRefused(  # the atomic block rolls back every level on raise
+                    f"{ref.label} budget ({ref.period}) cannot cover this call's worst case "
+                    f"(${amount / 1e6:.6f}): spent ${int(row[1]) / 1e6:.6f} + reserved ${int(row[2]) / 1e6:.6f} "
+                    f"of a ${(ref.limit_micros or 0) / 1e6:.6f} limit"
+                )
+            self._forget(ref, pending)  # stale id: look the row up (or create it) again
+        raise BudgetRefused(f"{ref.label} budget ({ref.period}): its counter could not be found or created")
 
     def status(self, refs: list[BudgetRef], thresholds: list[float]) -> list[BudgetStatus]:
         where = " OR ".join("(scope = ? AND key = ? AND period = ?)" for _ in refs)
@@ -214,25 +273,8 @@ class BudgetBook:
         now = self.clock()
         reservation_id = str(uuid.uuid4())
         self.store.hold_liveness(self.owner)  # before any reservation of ours exists (PostgreSQL)
-        with self.store.write():
-            ids = [self._counter_id(ref) for ref in refs]
-            for ref, counter_id in zip(refs, ids):
-                if ref.cap_micros is None:
-                    cursor = self._exec(
-                        "UPDATE budget_counter SET reserved_micros = reserved_micros + ? WHERE id = ?",
-                        (amount, counter_id),
-                    )
-                else:
-                    cursor = self._exec(
-                        "UPDATE budget_counter SET reserved_micros = reserved_micros + ? "
-                        "WHERE id = ? AND spent_micros + reserved_micros + ? <= ?",
-                        (amount, counter_id, amount, ref.cap_micros),
-                    )
-                if cursor.rowcount != 1:  # the atomic block rolls back every level on raise
-                    raise BudgetRefused(
-                        f"{ref.label} budget ({ref.period}) cannot cover this call's worst case "
-                        f"(${amount / 1e6:.6f}); it is at or near its limit"
-                    )
+        with self._writing() as pending:
+            ids = [self._hold_on(ref, amount, pending) for ref in refs]
             sql = (
                 "INSERT INTO ledger_entry (ts, day, request_id, project, agent, source, provider, model, attempt, "
                 "tokens_in, tokens_out, cost_micros, saved_micros, latency_ms, outcome, error_class, estimated, "
@@ -271,7 +313,7 @@ class BudgetBook:
         self, held: Held, state: str, charge: int, refs: list[BudgetRef] | None, thresholds: list[float] | None,
         **ledger: object,
     ) -> list[Crossing]:
-        with self.store.write():
+        with self._writing() as pending:
             done = self._exec(
                 "UPDATE reservation SET state = ? WHERE id = ? AND state = 'held'", (state, held.reservation_id)
             )
@@ -288,9 +330,11 @@ class BudgetBook:
                 self._exec(f"UPDATE ledger_entry SET {columns} WHERE id = ?", (*ledger.values(), held.ledger_id))
             if refs is None or thresholds is None or not charge:
                 return []
-            return self._crossings(refs, held.counter_ids, thresholds)
+            return self._crossings(refs, held.counter_ids, thresholds, pending)
 
-    def _crossings(self, refs: list[BudgetRef], ids: tuple[int, ...], thresholds: list[float]) -> list[Crossing]:
+    def _crossings(
+        self, refs: list[BudgetRef], ids: tuple[int, ...], thresholds: list[float], pending: _Pending
+    ) -> list[Crossing]:
         marks = ", ".join("?" for _ in ids)
         spent = dict(self._exec(f"SELECT id, spent_micros FROM budget_counter WHERE id IN ({marks})", ids).fetchall())
         now = self.clock()
@@ -300,14 +344,14 @@ class BudgetBook:
             percent = 100.0 * int(spent.get(counter_id, 0)) / ref.limit_micros if ref.limit_micros else 100.0
             for lvl in range(1, level + 1):
                 mark = (ref.scope, ref.key, ref.period, lvl)
-                if mark in self._recorded:
+                if mark in self._recorded or mark in pending.marks:
                     continue
                 cursor = self._exec(
                     "INSERT INTO alert_event (ts, scope, key, period, level, percent) VALUES (?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT DO NOTHING",
                     (now, ref.scope, ref.key, ref.period, lvl, round(percent, 2)),
                 )
-                self._recorded.add(mark)
+                pending.marks.add(mark)
                 if cursor.rowcount == 1:
                     new.append(Crossing(ref.scope, ref.key, ref.period, lvl, percent))
         return new
@@ -365,9 +409,9 @@ class BudgetBook:
 
     def record_crossings(self, refs: list[BudgetRef], thresholds: list[float]) -> list[Crossing]:
         """Record every level each budget has reached this period and not recorded yet."""
-        with self.store.write():
-            ids = tuple(self._counter_id(ref) for ref in refs)
-            return self._crossings(refs, ids, thresholds)
+        with self._writing() as pending:
+            ids = tuple(self._counter_id(ref, pending) for ref in refs)
+            return self._crossings(refs, ids, thresholds, pending)
 
     def alerts(self, limit: int = 100) -> list[dict[str, object]]:
         rows = AlertEvent.select().order_by(AlertEvent.ts.desc(), AlertEvent.level.desc()).limit(limit)
