@@ -10,7 +10,10 @@ Invariants:
   process died: charged at the worst case, flagged ``estimated``), never leaked. The pending
   ledger row is written in the same transaction as the reservation, so a paid call always has
   a ledger row even if the process is killed mid-call.
-- An alert crossing is recorded once per budget, period and level (a unique index).
+- A level counts spent + reserved (calls in flight at their worst case), in status, crossings and
+  gauges alike. An alert crossing is recorded once per budget, period and level (a unique
+  index), whenever it is first seen: at a settlement or by a status read (a lowered limit).
+- In-memory caches (counter ids and limits, recorded crossings) only ever hold committed state.
 """
 
 from __future__ import annotations
@@ -92,10 +95,16 @@ class BudgetStatus:
         return max(0, self.limit_micros - self.spent_micros - self.reserved_micros)
 
     @property
+    def used_micros(self) -> int:
+        """What counts toward the level: spent + reserved (calls in flight at their worst case)."""
+        return self.spent_micros + self.reserved_micros
+
+    @property
     def percent(self) -> float:
+        """Spent + reserved, in percent of the limit."""
         if not self.limit_micros:
-            return 0.0 if self.limit_micros is None else (100.0 if self.spent_micros else 0.0)
-        return 100.0 * self.spent_micros / self.limit_micros
+            return 0.0 if self.limit_micros is None else (100.0 if self.used_micros else 0.0)
+        return 100.0 * self.used_micros / self.limit_micros
 
 
 @dataclass(frozen=True)
@@ -249,6 +258,9 @@ class BudgetBook:
         raise BudgetRefused(f"{ref.label} budget ({ref.period}): its counter could not be found or created")
 
     def status(self, refs: list[BudgetRef], thresholds: list[float]) -> list[BudgetStatus]:
+        """Each budget's spend, reservations and level (of spent + reserved). A level reached
+        without a settlement (a lowered limit, reservations in flight) is recorded here, so
+        the alert log holds every level a status ever showed."""
         where = " OR ".join("(scope = ? AND key = ? AND period = ?)" for _ in refs)
         params = tuple(v for ref in refs for v in (ref.scope, ref.key, ref.period))
         rows = self._exec(
@@ -261,10 +273,16 @@ class BudgetBook:
             out.append(
                 BudgetStatus(
                     ref.scope, ref.key, ref.period, ref.period_kind, ref.limit_micros, spent, reserved,
-                    _level(spent, ref.limit_micros, thresholds),
+                    _level(spent + reserved, ref.limit_micros, thresholds),
                 )
             )
+        if any(self._unrecorded(ref, s.level) for ref, s in zip(refs, out)):
+            with self._writing() as pending:
+                self._record(refs, [s.spent_micros + s.reserved_micros for s in out], thresholds, pending)
         return out
+
+    def _unrecorded(self, ref: BudgetRef, level: int) -> bool:
+        return any((ref.scope, ref.key, ref.period, lvl) not in self._recorded for lvl in range(1, level + 1))
 
     # -- reservations -------------------------------------------------------------------------
 
@@ -336,12 +354,21 @@ class BudgetBook:
         self, refs: list[BudgetRef], ids: tuple[int, ...], thresholds: list[float], pending: _Pending
     ) -> list[Crossing]:
         marks = ", ".join("?" for _ in ids)
-        spent = dict(self._exec(f"SELECT id, spent_micros FROM budget_counter WHERE id IN ({marks})", ids).fetchall())
+        used = dict(self._exec(
+            f"SELECT id, spent_micros + reserved_micros FROM budget_counter WHERE id IN ({marks})", ids
+        ).fetchall())
+        return self._record(refs, [int(used.get(counter_id, 0)) for counter_id in ids], thresholds, pending)
+
+    def _record(
+        self, refs: list[BudgetRef], used: list[int], thresholds: list[float], pending: _Pending
+    ) -> list[Crossing]:
+        """Record every level each budget has reached (``used`` = spent + reserved) and not
+        recorded yet this period; returns the crossings this call wrote."""
         now = self.clock()
         new = []
-        for ref, counter_id in zip(refs, ids):
-            level = _level(int(spent.get(counter_id, 0)), ref.limit_micros, thresholds)
-            percent = 100.0 * int(spent.get(counter_id, 0)) / ref.limit_micros if ref.limit_micros else 100.0
+        for ref, amount in zip(refs, used):
+            level = _level(amount, ref.limit_micros, thresholds)
+            percent = 100.0 * amount / ref.limit_micros if ref.limit_micros else 100.0
             for lvl in range(1, level + 1):
                 mark = (ref.scope, ref.key, ref.period, lvl)
                 if mark in self._recorded or mark in pending.marks:

@@ -8,7 +8,7 @@
     L5 critical  paid calls need confirmation (``--yes`` headless, a modal in the TUI)
     L6 exhausted paid calls refused; templates and cache still answer
 
-A level is computed from settled spend over the limit; admission of a new paid call is decided
+A level is computed from spent + reserved over the limit; admission of a new paid call is decided
 separately, atomically, by the conditional update in ``BudgetBook.reserve``.
 """
 

@@ -30,7 +30,7 @@ from tui.messages import (
 )
 from tui.runner import drive
 from tui.screens.base import TemplarScreen
-from tui.screens.modals import ConfirmModal, PromptModal
+from tui.screens.modals import ConfirmModal, PromptModal, critical_budget_message
 from tui.widgets.code import CodeView, badges, explanation, report
 from tui.widgets.pipeline import BackoffCountdown, PipelineLog, describe
 from tui.widgets.scope import ScopePicker
@@ -274,6 +274,15 @@ class GenerateScreen(TemplarScreen):
 
         self.app.push_screen(ConfirmModal(
             "Budget critical (L5): confirm this paid call",
-            f"A budget that {request.project}/{request.agent} spends from is at its critical level (95 % or more), "
-            "so every paid call needs a yes. Templates and the cache had no answer for this task.\n\n"
-            "Make the paid call? (b shows the budgets)", yes="Make the paid call", no="Don't"), answered)
+            critical_budget_message(request.project, request.agent, self._alerts(request)),
+            yes="Make the paid call", no="Don't"), answered)
+
+    def _alerts(self, request: Any) -> Any:
+        """The alert thresholds in force for the request's project and agent."""
+        from engine.config.schema import AlertSettings
+
+        engine = self.engine
+        try:
+            return engine.config(request.project, request.agent).settings.alerts if engine else AlertSettings()
+        except Exception:  # noqa: BLE001 - a broken file must not hide the question; say the defaults
+            return AlertSettings()

@@ -55,6 +55,17 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
+def critical_budget_message(project: str, agent: str, alerts: Any) -> str:
+    """The L5 question, with the thresholds in force for ``project``/``agent`` (``alerts`` is
+    their ``AlertSettings``): levels count spent + reserved."""
+    return (
+        f"A budget that {project}/{agent} spends from is at its critical level ({alerts.critical:g} % or more of "
+        f"its limit, counting spent + reserved; paid calls are refused at {alerts.exhausted:g} %), so every paid "
+        "call needs a yes. Templates and the cache had no answer for this task.\n\n"
+        "Make the paid call? (b shows the budgets)"
+    )
+
+
 class PromptModal(ModalScreen[Any]):
     """Ask for one line of text; ``submit(text)`` (if given) runs in a worker and its result is
     what the dialog returns. Escape cancels (returns None)."""
