@@ -8,8 +8,10 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from engine.budget.usage import anomaly_summary
 from engine.errors import BadInput
 from engine.store.models import LedgerEntry
+from engine.store.sql import execute
 
 PAID_SOURCES = ("llm", "review", "suggest", "repair")
 FREE_SOURCES = ("cache", "learned", "builtin")
@@ -83,6 +85,7 @@ def compute_stats(since: float | None = None, by: str | None = None) -> dict[str
         query = query.where(LedgerEntry.ts >= since)
     rows = list(query.tuples())
     result: dict[str, Any] = {"since": since, "by": by, "total": _summarise(rows)}
+    result["anomalies"] = anomaly_summary(execute, since)  # usage claims not believed (engine.budget.usage)
     if by:
         column = {"source": 0, "provider": 1, "model": 2, "project": 12, "agent": 13, "day": 14}[by]
         groups: dict[str, list[tuple[Any, ...]]] = defaultdict(list)

@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterator
 from peewee import fn
 
 from engine.budget.levels import EXHAUSTED, level_for
+from engine.budget.usage import UsageVerdict, judge_usage, list_anomalies, record_anomaly
 from engine.config.schema import Settings
 from engine.errors import BudgetRefused
 from engine.money import usd_to_micros
@@ -319,17 +320,33 @@ class BudgetBook:
         **ledger: object,
     ) -> list[Crossing]:
         """Replace the held worst case by the real ``cost`` and complete the ledger row; with
-        ``refs`` and ``thresholds``, also record (and return) alert levels newly reached."""
-        return self._finish(held, "settled", cost, refs, thresholds, outcome="ok", cost_micros=cost, **ledger)
+        ``refs`` and ``thresholds``, also record (and return) alert levels newly reached.
+
+        ``cost`` (and the ``tokens_in``/``tokens_out`` ledger fields) are the provider's claim:
+        a claim outside [0, worst case] is charged at the worst case, flagged ``estimated`` and
+        recorded as an anomaly in the same transaction (see ``engine.budget.usage``)."""
+        claim = (cost, ledger.get("tokens_in"), ledger.get("tokens_out"))
+        verdict = judge_usage(*claim, held.amount_micros, measured=not ledger.get("estimated", False))
+        if "tokens_in" in ledger:
+            ledger["tokens_in"] = verdict.tokens_in
+        if "tokens_out" in ledger:
+            ledger["tokens_out"] = verdict.tokens_out
+        if not verdict.believed:
+            ledger["estimated"] = True
+        charge = verdict.charge_micros
+        return self._finish(
+            held, "settled", charge, refs, thresholds, None if verdict.believed else (verdict, claim),
+            outcome="ok", cost_micros=charge, **ledger,
+        )
 
     def release(self, held: Held, **ledger: object) -> None:
         """Give the held amount back (the call failed, nothing billed) and complete the ledger row."""
         ledger.setdefault("outcome", "error")
-        self._finish(held, "released", 0, None, None, cost_micros=0, **ledger)
+        self._finish(held, "released", 0, None, None, None, cost_micros=0, **ledger)
 
     def _finish(
         self, held: Held, state: str, charge: int, refs: list[BudgetRef] | None, thresholds: list[float] | None,
-        **ledger: object,
+        anomaly: tuple[UsageVerdict, tuple[Any, Any, Any]] | None, **ledger: object,
     ) -> list[Crossing]:
         with self._writing() as pending:
             done = self._exec(
@@ -346,6 +363,9 @@ class BudgetBook:
             if ledger:
                 columns = ", ".join(f"{name} = ?" for name in ledger)
                 self._exec(f"UPDATE ledger_entry SET {columns} WHERE id = ?", (*ledger.values(), held.ledger_id))
+            if anomaly is not None:
+                verdict, claim = anomaly
+                record_anomaly(self._exec, self.clock(), verdict, held.ledger_id, held.amount_micros, *claim)
             if refs is None or thresholds is None or not charge:
                 return []
             return self._crossings(refs, held.counter_ids, thresholds, pending)
@@ -446,6 +466,10 @@ class BudgetBook:
             {"ts": r.ts, "scope": r.scope, "key": r.key, "period": r.period, "level": r.level, "percent": r.percent}
             for r in rows
         ]
+
+    def anomalies(self, since: float | None = None, limit: int = 100) -> list[dict[str, object]]:
+        """Usage claims that were not believed, most recent first (see ``engine.budget.usage``)."""
+        return list_anomalies(self._exec, since, limit)
 
     def spend_by_project(self, since: float) -> dict[str, int]:
         rows = (

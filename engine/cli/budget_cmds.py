@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from typing import Any
 
 from engine.budget.levels import LEVEL_ACTIONS, level_label
 from engine.cli.commands import open_engine
@@ -82,19 +83,43 @@ def cmd_allocate(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
+    """Level crossings and usage anomalies, most recent first. ``--json``: one list, each entry
+    with ``kind`` "level" (scope, key, period, level, percent) or "anomaly" (see stats)."""
     engine = open_engine()
     try:
         alerts = engine.store.call(engine.book.alerts)
+        anomalies = engine.store.call(engine.book.anomalies)
     finally:
         engine.close()
     if args.json:
-        print_json(alerts)
+        merged = [{"kind": "level", **a} for a in alerts] + [{"kind": "anomaly", **a} for a in anomalies]
+        print_json(sorted(merged, key=lambda a: -float(a["ts"])))  # type: ignore[arg-type]
         return 0
-    if not alerts:
+    if not alerts and not anomalies:
+        print("no alert level crossed yet, no usage anomaly")
+        return 0
+    if alerts:
+        print(table(["when (UTC)", "budget", "period", "level", "percent"], [
+            (_when(a["ts"]), f"{a['scope']} {a['key']}".strip(), a["period"],
+             level_label(int(a["level"])), f"{a['percent']:.1f}%") for a in alerts
+        ]))
+    else:
         print("no alert level crossed yet")
-        return 0
-    print(table(["when (UTC)", "budget", "period", "level", "percent"], [
-        (time.strftime("%Y-%m-%d %H:%M", time.gmtime(a["ts"])), f"{a['scope']} {a['key']}".strip(), a["period"],
-         level_label(int(a["level"])), f"{a['percent']:.1f}%") for a in alerts
-    ]))
+    print_anomalies({"count": len(anomalies), "recent": anomalies})
     return 0
+
+
+def _when(ts: object) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(float(ts)))  # type: ignore[arg-type]
+
+
+def print_anomalies(summary: dict[str, Any]) -> None:
+    """The usage anomalies (claims charged at the worst case instead), one line each."""
+    if not summary.get("count"):
+        return
+    print(f"usage anomalies: {summary['count']} (each charged at its reservation's worst case)")
+    for a in summary.get("recent", []):
+        print(f"  {_when(a['ts'])}  anomaly {a['what']}: {a['provider']} {a['model']} request {a['request_id']} "
+              f"claimed {a['claimed_tokens_in'] or '?'} in / {a['claimed_tokens_out'] or '?'} out tokens"
+              + ("" if a["claimed_usd"] is None else f" ({format_usd(round(a['claimed_usd'] * 1e6))})")
+              + f", charged {format_usd(round(a['charged_usd'] * 1e6))}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from engine.cli.commands import open_engine
+from engine.cli.budget_cmds import print_anomalies
 from engine.cli.output import print_json, table
 from engine.stats import compute_stats, parse_since
 
@@ -46,4 +47,5 @@ def cmd_stats(args: argparse.Namespace) -> int:
     failures = data["total"]["failures"]
     if failures:
         print("failures: " + ", ".join(f"{k} {v}" for k, v in failures.items()))
+    print_anomalies(data.get("anomalies", {}))
     return 0

@@ -28,6 +28,7 @@ from typing import Any, Awaitable, Callable
 from engine.budget.book import BudgetBook, BudgetRef, Held, LedgerFields
 from engine.budget.levels import CRITICAL, EXHAUSTED, HIGH, LEVEL_NAMES, WARNING
 from engine.config.schema import ProviderSettings, Settings
+from engine.budget.usage import judge_usage
 from engine.errors import BudgetRefused, ConfirmationRequired, NoProviderAvailable, PriceUnknown
 from engine.events import (
     AttemptFailed,
@@ -325,21 +326,26 @@ class ProviderChain:
                 await self.sleep(delay)
                 continue
             latency = int((time.perf_counter() - started) * 1000)
-            cost = cand.price.cost(completion.tokens_in, completion.tokens_out)
+            claimed = cand.price.cost(completion.tokens_in, completion.tokens_out)
+            # usage is a claim: the book charges at most the worst case (and records an anomaly);
+            # the same judgement gives what this attempt reports
+            usage = judge_usage(claimed, completion.tokens_in, completion.tokens_out, held.amount_micros,
+                                measured=completion.usage_measured)
+            cost = usage.charge_micros
             crossings = await self.store.run(
                 functools.partial(
-                    self.book.settle, held, cost, refs=request.refs, thresholds=settings.alerts.thresholds(),
+                    self.book.settle, held, claimed, refs=request.refs, thresholds=settings.alerts.thresholds(),
                     tokens_in=completion.tokens_in, tokens_out=completion.tokens_out, latency_ms=latency,
                     estimated=not completion.usage_measured,
                 )
             )
             if dirty:
                 await self.store.run(self.board.succeeded, key)
-            emit(AttemptSucceeded(cand.name, provider.model, attempt, completion.tokens_in, completion.tokens_out, cost / 1e6, latency))
+            emit(AttemptSucceeded(cand.name, provider.model, attempt, usage.tokens_in, usage.tokens_out, cost / 1e6, latency))
             for c in crossings:
                 emit(BudgetLevelCrossed(c.scope, c.key, c.period, c.level, LEVEL_NAMES[c.level], round(c.percent, 2)))
             return ChainResult(
-                completion.text, cand.name, provider.model, attempts, completion.tokens_in, completion.tokens_out,
-                cost, latency, completion.usage_measured,
+                completion.text, cand.name, provider.model, attempts, usage.tokens_in, usage.tokens_out,
+                cost, latency, completion.usage_measured and usage.believed,
             )
         return attempts

@@ -180,6 +180,27 @@ class ProviderHealth(BaseModel):
     until = DoubleField(default=0.0)  # epoch seconds; skipped until then
 
 
+class Anomaly(BaseModel):
+    """A provider usage claim that was not believed (see engine.budget.usage); the claim is text
+    because it may not fit any integer column."""
+
+    id = AutoField()
+    ts = DoubleField(index=True)
+    day = CharField(max_length=10)
+    what = CharField(max_length=32)  # not_a_number | negative | zero | above_worst_case
+    request_id = CharField(max_length=36, index=True)
+    ledger_id = IntegerField(null=True)
+    project = CharField(max_length=64, default="")
+    agent = CharField(max_length=64, default="")
+    provider = CharField(max_length=64, default="")
+    model = CharField(max_length=128, default="")
+    claimed_tokens_in = CharField(max_length=64, default="")
+    claimed_tokens_out = CharField(max_length=64, default="")
+    claimed_micros = CharField(max_length=80, default="")
+    charged_micros = BigIntegerField(default=0)
+    worst_micros = BigIntegerField(default=0)
+
+
 ALL_MODELS = (
     LedgerEntry,
     BudgetCounter,
@@ -190,4 +211,5 @@ ALL_MODELS = (
     TemplateVersion,
     Suggestion,
     ProviderHealth,
+    Anomaly,
 )

@@ -142,8 +142,15 @@ async def test_each_crossing_is_recorded_once_per_period(make_engine, fake) -> N
     from engine.config import set_value
 
     engine = make_engine(order='["openai"]')
-    set_value(engine.paths, "budget.project.limit_usd", "0.001", "default")
-    fake.responder = lambda request: Reply(text="X = 1", tokens_in=1000, tokens_out=500)  # 450 micro$ each
+    settings = engine.config("default", "default").settings
+    model = settings.providers["openai"].model
+    prompt = adapter.count_tokens(model, build_messages(settings, f"{TASK} 0"))
+    facts = adapter.model_facts(model)
+    from engine.money import cost_micros
+
+    each = cost_micros(prompt, 500, facts.input_usd_per_mtok, facts.output_usd_per_mtok)  # the worst case, believed
+    set_value(engine.paths, "budget.project.limit_usd", repr(int(2 * each / 0.9) / 1e6), "default")
+    fake.responder = lambda request: Reply(text="X = 1", tokens_in=prompt, tokens_out=500)  # 45 % of the limit each
     crossed: list = []
     for i in range(2):
         await engine.generate(f"{TASK} {i}", emit=crossed.append, confirmed=True, max_tokens=500)

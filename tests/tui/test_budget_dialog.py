@@ -35,3 +35,22 @@ async def test_l5_dialog_names_the_projects_own_thresholds(engine: Any, fake: An
         assert "60 %" in message and "75 %" in message
         assert "95" not in message
         await press(pilot, "n")
+
+
+async def test_budget_screen_lists_usage_anomalies_in_the_alert_log(engine: Any, fake: Any) -> None:
+    from textual.widgets import DataTable
+
+    from tests.fakes import Reply
+    from tui.screens.budget import BudgetScreen
+
+    fake.responder = lambda request: Reply(text="```python\nX = 1\n```", tokens_in=10**12, tokens_out=10**12)
+    result = await engine.generate("function that adds two integers", max_tokens=200, confirmed=True)
+    app = TemplarApp(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "escape", "b")
+        screen = app.screen
+        assert isinstance(screen, BudgetScreen)
+        alerts = screen.query_one("#alerts", DataTable)
+        rows = [" ".join(str(c) for c in alerts.get_row_at(i)) for i in range(alerts.row_count)]
+        assert any("anomaly" in r and result.request_id[:8] in r for r in rows), rows

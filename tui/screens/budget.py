@@ -93,11 +93,13 @@ class BudgetScreen(TemplarScreen):
             providers = await engine.store.run(compute_stats, since, "provider")
             models = await engine.store.run(compute_stats, since, "model")
             alerts = await engine.store.run(engine.book.alerts)
+            anomalies = await engine.store.run(engine.book.anomalies)
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Budget", exc))
             return
         self.post_message(Loaded("budget", {
             "statuses": statuses, "now": now, "days": days, "provider": providers, "model": models, "alerts": alerts,
+            "anomalies": anomalies,
         }))
 
     @work(thread=True, exclusive=True, group="allocation", exit_on_error=False)
@@ -140,6 +142,9 @@ class BudgetScreen(TemplarScreen):
             who = "system" if a["scope"] == "system" else f"{a['scope']} {a['key']}"
             level = level_label(int(a["level"]))
             alerts.add_row(*cells(when_short(a["ts"]), who, a["period"], level, f"{a['percent']:.1f}%"))
+        for u in data.get("anomalies", []):  # usage claims charged at the worst case instead
+            alerts.add_row(*cells(when_short(u["ts"]), f"{u['provider']} {u['request_id'][:8]}", "anomaly",
+                                  u["what"], f"charged {usd_f(u['charged_usd'])}"))
         self._show_breakdown()
 
     def _show_breakdown(self) -> None:
