@@ -29,6 +29,7 @@ class ExitCode(IntEnum):
     BUDGET_REFUSED = 3
     NO_PROVIDER = 4
     VALIDATION_FAILED = 5
+    NO_KEY = 6  # doctor --ping: a provider in the chain has no API key (and none failed)
     INTERRUPTED = 130
 
 

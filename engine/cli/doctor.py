@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.cli.output import print_json
 from engine.config import list_projects, load_config, system_settings_file
-from engine.errors import TemplarError
+from engine.errors import ExitCode, TemplarError
 from engine.paths import Paths
 from engine.store.db import redact_url
 
@@ -36,15 +36,17 @@ def provider_rows(settings: Any, environ: Any = None) -> list[dict[str, Any]]:
 
 
 async def _ping(engine: Any, settings: Any, name: str) -> dict[str, Any]:
+    """One minimal paid call to provider ``name``, booked to the system budget only (project and
+    agent empty, source ``ping``): a ping is never a project's spend."""
     from engine.budget.book import budget_refs
     from engine.llm.chain import ChainRequest
 
     quick = settings.model_copy(update={"chain": settings.chain.model_copy(update={"attempts": 1})})
-    refs = budget_refs(quick, "doctor", "ping", engine.clock())
+    refs = [ref for ref in budget_refs(quick, "", "", engine.clock()) if ref.scope == "system"]
     events: list[Any] = []
     request = ChainRequest(
-        [{"role": "user", "content": "Reply with the word ok."}], 5, 0.0, str(uuid.uuid4()), "doctor", "ping", refs,
-        source="ping", order=(name,),
+        [{"role": "user", "content": "Reply with the word ok."}], 5, 0.0, str(uuid.uuid4()), "", "", refs,
+        source="ping", order=(name,), confirmed=True,  # --ping is the person's explicit yes to a paid call
     )
     try:
         result = await engine.chain.complete(quick, request, events.append)
@@ -52,6 +54,19 @@ async def _ping(engine: Any, settings: Any, name: str) -> dict[str, Any]:
         failed = [e for e in events if type(e).__name__ == "AttemptFailed"]
         return {"ok": False, "error_class": failed[-1].error_class if failed else exc.kind, "message": str(exc)[:200]}
     return {"ok": True, "latency_ms": result.latency_ms, "cost_usd": result.cost_micros / 1e6}
+
+
+def ping_exit_code(rows: list[dict[str, Any]]) -> int:
+    """``doctor --ping``'s verdict: 4 when any provider with a key failed its ping, else 3 when
+    a budget refused a ping, else 6 when a provider in the chain has no key, else 0."""
+    pings = [row["ping"] for row in rows if "ping" in row]
+    if any(not p["ok"] and p["error_class"] not in ("no_key", "budget_refused") for p in pings):
+        return int(ExitCode.NO_PROVIDER)
+    if any(p["error_class"] == "budget_refused" for p in pings if not p["ok"]):
+        return int(ExitCode.BUDGET_REFUSED)
+    if any(not p["ok"] for p in pings):
+        return int(ExitCode.NO_KEY)
+    return int(ExitCode.OK)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -92,9 +107,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         if args.ping and engine is not None:
             for row in rows:
                 if row["key"] == "missing":
-                    row["ping"] = {"ok": False, "error_class": "auth", "message": f"set {row['key_env']}"}
+                    row["ping"] = {"ok": False, "error_class": "no_key", "message": f"set {row['key_env']}"}
                 else:
                     row["ping"] = asyncio.run(_ping(engine, settings, row["provider"]))
+                if not row["ping"]["ok"]:
+                    report["problems"].append(
+                        f"ping failed: {row['provider']} ({row['ping']['error_class']}): {row['ping']['message']}")
         report["providers"] = rows
         if not any(r["key"] != "missing" for r in rows):
             report["problems"].append("no provider has a key: only templates and the cache can answer; " + ADD_PROVIDER_HINT)
@@ -105,7 +123,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print_json(report)
     else:
         _print_human(report)
-    return 0 if report["config"].get("valid") and "error" not in report.get("database", {}) else 1
+    if not report["config"].get("valid") or "error" in report.get("database", {}):
+        return 1
+    return ping_exit_code(report.get("providers", [])) if args.ping else 0
 
 
 def _print_human(report: dict[str, Any]) -> None:
