@@ -151,41 +151,12 @@ class Engine:
 
     # -- budgets ------------------------------------------------------------------------------
 
-    def allocation(self, apply: bool = False) -> dict[str, Any]:
-        """The allocator's proposal (and, with ``apply``, write it to the project files)."""
-        from engine.budget.allocator import ProjectInput, allocate
-        from engine.config import list_projects, set_value
-        from engine.errors import BadInput
-        from engine.money import usd_to_micros
+    def allocation(self, apply: bool = False, force: bool = False) -> dict[str, Any]:
+        """The allocator's proposal, every figure explained (and, with ``apply``, written to the
+        project files). A limit a person set is a cap it never raises without ``force``."""
+        from engine.budget.proposal import propose
 
-        system = self.config().settings
-        limit = usd_to_micros(system.budget.system.limit_usd)
-        if limit is None:
-            raise BadInput("budget.system.limit_usd is not set: there is no system budget to allocate")
-        alloc = system.budget.allocator
-        since = self.clock() - alloc.burn_window_days * 86400
-        burns = self.store.call(self.book.spend_by_project, since)
-        names = sorted(set(list_projects(self.paths)) | {p for p in burns if p})
-        inputs = []
-        for name in names:
-            settings = self.config(name).settings
-            inputs.append(ProjectInput(name, settings.budget.project.weight, burns.get(name, 0),
-                                       usd_to_micros(settings.budget.project.limit_usd)))
-        proposal, reserve = allocate(limit, inputs, reserve_pct=alloc.reserve_pct,
-                                     floor_micros=usd_to_micros(alloc.floor_usd) or 0, burn_share=alloc.burn_share)
-        if apply:
-            for a in proposal:
-                set_value(self.paths, "budget.project.limit_usd", repr(round(a.proposed_micros / 1e6, 6)), a.project)
-        return {
-            "system_limit_usd": limit / 1e6, "reserve_usd": reserve / 1e6, "applied": apply,
-            "burn_window_days": alloc.burn_window_days,
-            "projects": [
-                {"project": a.project, "weight": a.weight, "burn_usd": a.burn_micros / 1e6,
-                 "current_limit_usd": None if a.current_limit_micros is None else a.current_limit_micros / 1e6,
-                 "proposed_limit_usd": a.proposed_micros / 1e6}
-                for a in proposal
-            ],
-        }
+        return propose(self, apply=apply, force=force)
 
     async def budget_status(self, project: str | None = None, agent: str | None = None) -> list[BudgetStatus]:
         project = project or DEFAULT_PROJECT

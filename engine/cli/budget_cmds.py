@@ -56,7 +56,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_allocate(args: argparse.Namespace) -> int:
     engine = open_engine()
     try:
-        data = engine.allocation(apply=args.apply)
+        data = engine.allocation(apply=args.apply, force=getattr(args, "force", False))
     finally:
         engine.close()
     if args.json:
@@ -68,17 +68,30 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     micros = lambda usd: None if usd is None else round(usd * 1e6)  # noqa: E731
     print(
         table(
-            ["project", "weight", f"spend ({data['burn_window_days']}d)", "current limit", "proposed limit"],
+            ["project", "weight", "spend (this period)", "current limit", "set by", "proposed limit"],
             [
-                (p["project"], p["weight"], format_usd(micros(p["burn_usd"])),
+                (p["project"], f"{p['weight']:g}", format_usd(micros(p["spend_usd"])),
                  format_usd(micros(p["current_limit_usd"])) if p["current_limit_usd"] is not None else "none",
+                 "person (cap)" if p["cap_usd"] is not None else ("allocator" if p["limit_set_by"] else "—"),
                  format_usd(micros(p["proposed_limit_usd"])))
                 for p in data["projects"]
             ],
         )
     )
-    print(f"system limit {format_usd(micros(data['system_limit_usd']))}, kept in reserve {format_usd(micros(data['reserve_usd']))}")
-    print("applied to project files" if args.apply else "run with --apply to write these limits")
+    print(f"system limit {format_usd(micros(data['system_limit_usd']))}: {data['reserve_pct']:g}% reserve, "
+          f"{format_usd(micros(data['available_usd']))} to allocate, floor {format_usd(micros(data['floor_usd']))} "
+          f"per project; kept back {format_usd(micros(data['reserve_usd']))}")
+    print("why:")
+    for p in data["projects"]:
+        print(f"  {p['project']}: {p['why']}")
+        for agent in p["agents"]:
+            limit = "no limit" if agent["limit_usd"] is None else format_usd(micros(agent["limit_usd"]))
+            note = f" ({agent['note']})" if agent["note"] else ""
+            print(f"    agent {agent['agent']}: spent {format_usd(micros(agent['spend_usd']))} this period, {limit}{note}")
+    if args.apply:
+        print("applied to project files (limits a person set are kept" + (": --force replaced them)" if data["force"] else ")"))
+    else:
+        print("run with --apply to write these limits")
     return 0
 
 

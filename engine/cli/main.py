@@ -188,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler="engine.cli.budget_cmds:cmd_status")
     p = bsub.add_parser("allocate", help="propose (and --apply) project limits from the system budget")
     p.add_argument("--apply", action="store_true", help="write the proposed limits to the project files")
+    p.add_argument("--force", action="store_true", help="may raise limits a person set (otherwise they are caps)")
     _add_json(p)
     p.set_defaults(handler="engine.cli.budget_cmds:cmd_allocate")
     p = bsub.add_parser("alerts", help="the alert log: every level crossing, once per period")

@@ -162,9 +162,15 @@ class AllocatorSettings(_Table):
 
     reserve_pct: float = Field(default=10.0, ge=0, lt=100, description="Share of the system budget kept back.")
     floor_usd: float = Field(default=1.0, ge=0, description="Minimum per project.")
-    burn_window_days: int = Field(default=7, ge=1, le=365, description="Window for the recent burn rate.")
+    burn_window_days: int = Field(
+        default=7, ge=1, le=365, description="Unused (kept for old files): the allocator reads this period's spend."
+    )
     burn_share: float = Field(
-        default=0.5, ge=0, le=1, description="Blend: 0 = weights only, 1 = recent burn only."
+        default=0.5, ge=0, le=1, description="Blend: 0 = weights only, 1 = this period's spend only."
+    )
+    min_spend_usd: float = Field(
+        default=1.0, ge=0, le=1_000_000,
+        description="Spend this period (all projects) below which spend does not count; also the weight-based prior.",
     )
 
 

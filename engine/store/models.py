@@ -201,6 +201,15 @@ class Anomaly(BaseModel):
     worst_micros = BigIntegerField(default=0)
 
 
+class AllocatedLimit(BaseModel):
+    """The project limit ``budget allocate --apply`` last wrote. A current limit that differs
+    was set by a person: the allocator treats it as a cap."""
+
+    project = CharField(max_length=64, primary_key=True)
+    limit_micros = BigIntegerField()
+    ts = DoubleField()
+
+
 ALL_MODELS = (
     LedgerEntry,
     BudgetCounter,
@@ -212,4 +221,5 @@ ALL_MODELS = (
     Suggestion,
     ProviderHealth,
     Anomaly,
+    AllocatedLimit,
 )

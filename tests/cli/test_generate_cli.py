@@ -136,7 +136,7 @@ def test_generate_as_a_process_with_a_recognizable_key(configured, fake) -> None
 def test_doctor_ping_reports_latency_or_error_class_per_provider(configured, fake, capsys) -> None:
     fake.enqueue("anthropic", Fault.unauthorized())
     code, out, _ = run_main(capsys, "doctor", "--ping", "--json")
-    assert code == 0
+    assert code == 4  # a provider failed its ping (issue 11, item 11)
     rows = {r["provider"]: r for r in json.loads(out)["providers"]}
     assert rows["openai"]["ping"]["ok"] is True and rows["openai"]["ping"]["latency_ms"] >= 0
     assert rows["anthropic"]["ping"] == {"ok": False, "error_class": "auth", "message": rows["anthropic"]["ping"]["message"]}

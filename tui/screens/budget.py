@@ -172,8 +172,9 @@ class BudgetScreen(TemplarScreen):
                     f"burn window {proposal['burn_window_days']} days")
         for p in proposal["projects"]:
             current = p["current_limit_usd"]
-            table.add_row(*cells(p["project"], f"{p['weight']:g}", usd_f(p["burn_usd"]),
-                                "—" if current is None else usd_f(current), usd_f(p["proposed_limit_usd"])))
+            limit_now = "—" if current is None else usd_f(current) + (" (cap)" if p.get("cap_usd") is not None else "")
+            table.add_row(*cells(p["project"], f"{p['weight']:g}", usd_f(p["burn_usd"]), limit_now,
+                                usd_f(p["proposed_limit_usd"])))
         if not proposal["projects"]:
             note.update("no projects yet: the allocator divides the system budget among project files")
 

@@ -1,5 +1,6 @@
-"""Usage anomalies: a provider's usage claim that was not believed (negative, zero for an
-answer, or above the reservation's worst case), with what was claimed and what was charged."""
+"""Money: usage anomalies (a provider's usage claim that was not believed: negative, zero for
+an answer, or above the reservation's worst case, with the claim and the charge), and the
+project limits the allocator wrote (a limit that differs from its record was set by a person)."""
 from peewee import *
 
 def up(migrator, db):
@@ -22,8 +23,16 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = 'anomaly'
-    db.create_tables([Anomaly])
+    class AllocatedLimit(Model):
+        project = CharField(primary_key=True, max_length=64)
+        limit_micros = BigIntegerField()
+        ts = DoubleField()
+        class Meta:
+            database = db
+            table_name = 'allocated_limit'
+    db.create_tables([Anomaly, AllocatedLimit])
 
 
 def down(migrator, db):
+    migrator.migrate(migrator.drop_table('allocated_limit'))
     migrator.migrate(migrator.drop_table('anomaly'))
