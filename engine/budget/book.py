@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Callable, Iterator
 
-from peewee import fn
+from peewee import DatabaseError, fn
 
 from engine.budget.levels import EXHAUSTED, level_for
 from engine.budget.usage import UsageVerdict, judge_usage, list_anomalies, record_anomaly
@@ -278,8 +278,11 @@ class BudgetBook:
                 )
             )
         if any(self._unrecorded(ref, s.level) for ref, s in zip(refs, out)):
-            with self._writing() as pending:
-                self._record(refs, [s.spent_micros + s.reserved_micros for s in out], thresholds, pending)
+            try:
+                with self._writing() as pending:
+                    self._record(refs, [s.used_micros for s in out], thresholds, pending)
+            except DatabaseError:  # a read-only store still answers a status; the next writer records it
+                pass
         return out
 
     def _unrecorded(self, ref: BudgetRef, level: int) -> bool:

@@ -195,7 +195,7 @@ class BudgetScreen(TemplarScreen):
 
         self.app.push_screen(ConfirmModal(
             "Apply the allocation?", "Each project's budget.project.limit_usd is set to the proposed limit "
-            "(written to its project file).", yes="Apply"), answered)
+            "(written to its project file). Limits a person set are caps: they are kept.", yes="Apply"), answered)
 
     @work(thread=True, exclusive=True, group="allocation", exit_on_error=False)
     def apply_allocation(self) -> None:
