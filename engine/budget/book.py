@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Callable, Iterator
 
-from peewee import DatabaseError, fn
+from peewee import DatabaseError
 
 from engine.budget.levels import EXHAUSTED, level_for
 from engine.budget.usage import UsageVerdict, judge_usage, list_anomalies, record_anomaly
@@ -473,14 +473,6 @@ class BudgetBook:
     def anomalies(self, since: float | None = None, limit: int = 100) -> list[dict[str, object]]:
         """Usage claims that were not believed, most recent first (see ``engine.budget.usage``)."""
         return list_anomalies(self._exec, since, limit)
-
-    def spend_by_project(self, since: float) -> dict[str, int]:
-        rows = (
-            LedgerEntry.select(LedgerEntry.project, fn.SUM(LedgerEntry.cost_micros).alias("cost"))
-            .where(LedgerEntry.ts >= since)
-            .group_by(LedgerEntry.project)
-        )
-        return {r.project: int(r.cost or 0) for r in rows}
 
 
 def _level(spent: int, limit: int | None, thresholds: list[float]) -> int:

@@ -169,7 +169,7 @@ class BudgetScreen(TemplarScreen):
             note.update(Text(proposal["error"], style="yellow"))
             return
         note.update(f"system {usd_f(proposal['system_limit_usd'])}, reserve {usd_f(proposal['reserve_usd'])}, "
-                    f"burn window {proposal['burn_window_days']} days")
+                    "this period's spend")
         for p in proposal["projects"]:
             current = p["current_limit_usd"]
             limit_now = "—" if current is None else usd_f(current) + (" (cap)" if p.get("cap_usd") is not None else "")
