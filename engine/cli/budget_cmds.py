@@ -100,6 +100,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     with ``kind`` "level" (scope, key, period, level, percent) or "anomaly" (see stats)."""
     engine = open_engine()
     try:
+        _observe_levels(engine)
         alerts = engine.store.call(engine.book.alerts)
         anomalies = engine.store.call(engine.book.anomalies)
     finally:
@@ -120,6 +121,24 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         print("no alert level crossed yet")
     print_anomalies({"count": len(anomalies), "recent": anomalies})
     return 0
+
+
+def _observe_levels(engine: Any) -> None:
+    """Read every known budget's status, which records a level reached without a paid call
+    (a lowered limit), so the log listed next is complete."""
+    from engine.budget.book import budget_refs
+    from engine.config import list_projects
+    from engine.config.cascade import list_agents
+    from engine.errors import TemplarError
+
+    for project in dict.fromkeys(["default", *list_projects(engine.paths)]):
+        for agent in dict.fromkeys(["default", *list_agents(engine.paths, project)]):
+            try:
+                settings = engine.config(project, agent).settings
+            except TemplarError:  # a broken project file: `templar doctor` and `config` report it
+                break
+            refs = budget_refs(settings, project, agent, engine.clock())
+            engine.store.call(engine.book.status, refs, settings.alerts.thresholds())
 
 
 def _when(ts: object) -> str:

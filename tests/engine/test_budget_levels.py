@@ -7,6 +7,8 @@ level reached by a settlement while another call holds a reservation.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from engine.budget.book import LedgerFields, budget_refs
@@ -44,10 +46,10 @@ def test_l6_reached_by_lowering_a_limit_is_logged_by_budget_status(make_engine, 
     assert code == 0
     code, out, _ = run_main(capsys, "budget", "status", "--json")
     assert code == 0
-    project = [row for row in __import__("json").loads(out) if row["scope"] == "project"][0]
+    project = [row for row in json.loads(out) if row["scope"] == "project"][0]
     assert project["level"] == 6 and project["percent"] == 125.0
     code, out, _ = run_main(capsys, "budget", "alerts", "--json")
-    levels = sorted(a["level"] for a in __import__("json").loads(out) if a["scope"] == "project")
+    levels = sorted(a["level"] for a in json.loads(out) if a["scope"] == "project")
     assert levels == [1, 2, 3, 4, 5, 6]
 
 
@@ -83,3 +85,16 @@ def test_a_settlement_counts_other_calls_reservations_for_crossings(make_engine)
     hold(engine, 850_000)  # another call in flight
     spend(engine, 100_000)  # 10 % spent + 85 % reserved = 95 %: L5
     assert project_levels(engine) == [1, 2, 3, 4, 5]
+
+
+def test_budget_alerts_alone_sees_a_level_reached_by_lowering_a_limit(make_engine, capsys) -> None:
+    engine = make_engine()
+    for name in ("acme", "beta"):
+        (engine.paths.projects_dir).mkdir(parents=True, exist_ok=True)
+        engine.paths.project_file(name).write_text("[budget.project]\nlimit_usd = 1.0\n", encoding="utf-8")
+    spend(engine, 300_000, "beta")
+    set_value(engine.paths, "budget.project.limit_usd", "0.3", "beta")  # a person lowers it: 100 %
+    code, out, _ = run_main(capsys, "budget", "alerts", "--json")
+    assert code == 0
+    beta = sorted(a["level"] for a in json.loads(out) if a.get("key") == "beta")
+    assert beta == [1, 2, 3, 4, 5, 6]
