@@ -5,7 +5,8 @@ A task is normalised before matching:
 1. Unicode NFKC, typographic quotes become ASCII quotes.
 2. Surrounding whitespace and trailing punctuation (``. ! ? ; , :``) are stripped.
 3. The text is split into tokens. Whitespace between tokens is insignificant (equivalent to
-   collapsing it). Token kinds: a quoted string (``'...'`` or ``"..."`` on one line), an
+   collapsing it). Token kinds: a quoted string (``'...'`` or ``"..."`` on one line; a
+   backslash escapes the next character, see :mod:`engine.templates.escapes`), an
    http(s) URL, a number (``-12``, ``0.5``, ``1e3``), a word (letters, digits, ``_``), or a
    single punctuation character.
 4. Literal words compare case-folded; slot values keep the task's original spelling.
@@ -39,7 +40,7 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": 
 
 _TOKEN_RE = re.compile(
     r"""
-    (?P<quoted>"[^"\n]*"|'[^'\n]*')
+    (?P<quoted>"(?:[^"\\\n]|\\[^\n])*"|'(?:[^'\\\n]|\\[^\n])*')
     |(?P<url>https?://[^\s"'<>`{}|\\^]+)
     |(?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
     |(?P<word>[^\W\d]\w*|\d\w*)

@@ -8,9 +8,10 @@ Slot grammar (inside a pattern's braces, ``{name:TYPE}``)::
                                (int, str, list, Path, ...)
     identifier(!a,!b)          ... and not one of the reserved names a, b
     dotted_name                identifiers joined by dots, no spaces: pkg.module.sub
-    string                     a quoted literal, '...' or "..." on one line; the value is the
-                               text between the quotes (control characters rejected)
-    string(MIN..MAX)           ... whose length is within MIN..MAX (either bound optional)
+    string, string(MIN..MAX), string(MIN..MAX,!blank)
+                               a quoted literal; escapes, degenerate values and the notation
+                               types (strftime, regex, glob, printf(SIG), format(SIG),
+                               encoding, mime, path): see :mod:`engine.templates.stringslots`
     word                       ONE bare word, no spaces or quotes: letters, digits, "_", and
                                "." or "-" inside (utf-8, my-tool, v2.1); at most 64 characters
     integer / integer(LO..HI)  -12, 0, 300 (no "+", no separators) -> int
@@ -48,6 +49,7 @@ from engine.templates.slotbase import (
     SlotType,
     check_identifier,
 )
+from engine.templates.stringslots import STRING_KINDS, StringSlot, parse_string_type
 from engine.templates.typeexpr import ALIASES, TYPE_NAMES
 
 __all__ = [
@@ -73,7 +75,6 @@ _INT_RE = re.compile(r"-?\d{1,18}")
 _NUM_RE = re.compile(r"-?\d{1,18}(?:\.\d{1,18})?(?:[eE][-+]?\d{1,3})?")
 _HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 _URL_CHARS_RE = re.compile(r"[A-Za-z0-9._~:/?#\[\]!$&()*+,;=%-]+")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _SPEC_RE = re.compile(r"\s*([a-z_]+)\s*(?:\((.*)\))?\s*", re.DOTALL)
 _CHOICE_RE = re.compile(r"[a-z0-9_][a-z0-9_-]*")
 
@@ -124,40 +125,6 @@ class DottedNameSlot(SlotType):
             raise SlotError(f"{value!r} is not a dotted name")
         for part in value.split("."):
             check_identifier(part, "dotted name part")
-        return value
-
-
-class StringSlot(SlotType):
-    """A quoted string literal from the task; the value is the text between the quotes."""
-
-    kind = "string"
-
-    def __init__(self, min_len: int = 0, max_len: int = 200) -> None:
-        """Length bounds of the value."""
-        self.min_len = min_len
-        self.max_len = max_len
-
-    @property
-    def spec(self) -> str:
-        """``string`` or ``string(MIN..MAX)``."""
-        if (self.min_len, self.max_len) == (0, 200):
-            return "string"
-        return f"string({self.min_len}..{self.max_len})"
-
-    def parse(self, text: str) -> object:
-        """Parse ``'...'`` or ``"..."``."""
-        if len(text) < 2 or text[0] not in "'\"" or text[-1] != text[0] or text[0] in text[1:-1]:
-            raise SlotError(f"{text!r} is not a quoted string")
-        return self.coerce(text[1:-1])
-
-    def coerce(self, value: object) -> object:
-        """Check a string value."""
-        if not isinstance(value, str):
-            raise SlotError(f"{value!r} is not a string")
-        if _CONTROL_RE.search(value):
-            raise SlotError("control characters are not allowed in a string slot")
-        if not self.min_len <= len(value) <= self.max_len:
-            raise SlotError(f"string length must be {self.min_len}..{self.max_len}")
         return value
 
 
@@ -341,11 +308,8 @@ def parse_slot_type(spec: str) -> SlotType:
         if not all(n.startswith("!") for n in names):
             raise SlotError(f"identifier(...) only takes !reserved names: {spec!r}")
         return IdentifierSlot(frozenset(check_identifier(n[1:]) for n in names))
-    if kind == "string":
-        if args is None:
-            return StringSlot()
-        lo, hi = _parse_range(args, "integer")
-        return StringSlot(int(lo or 0), int(200 if hi is None else hi))
+    if kind in STRING_KINDS:
+        return parse_string_type(kind, args)
     if kind in ("integer", "number"):
         lo, hi = _parse_range(args, kind) if args is not None else (None, None)
         return IntegerSlot(lo, hi) if kind == "integer" else NumberSlot(lo, hi)

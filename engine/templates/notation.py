@@ -1,0 +1,241 @@
+"""Notations a string value can be written in, and the checks that tell them apart.
+
+Each check takes a value and raises :class:`SlotError` with a one-line reason when the value is
+not in that notation (or means something else in it); nothing here executes generated code.
+The checks call only the standard library's own parsers on the value (``re.compile``,
+``string.Formatter.parse``, ``codecs.lookup``, ``str.__mod__`` / ``str.format`` on probe
+numbers and strings), which are pure.
+
+    strftime   at least one strftime directive, every ``%x`` a known directive, and no
+               tokens of another date notation (``YYYY``, ``DD``, ``MM``, ``yyyy``, ``HH``...)
+               or a ``{...}`` format field
+    regex      compiles with :func:`re.compile`, and is not glob-shaped (``*.txt``, ``app-*``:
+               a ``*`` or ``?`` right after start, ``/``, ``-``, space or a letter run that a
+               regex writer would not quantify)
+    glob       no regex-only syntax (``^``, ``$``, ``+``, ``(``, ``|``, ``\\d``, ``.*``, ``{m,n}``)
+               and no shell brace expansion (``{a,b}``), which :mod:`glob`/:mod:`fnmatch` do not do
+    printf     ``%`` directives only (no ``{}`` fields); its signature is the kind of argument
+               each directive consumes: ``n`` (a number: d i f e g x o c ...) or ``s`` (anything:
+               s r a), positional or by ``%(name)`` key
+    format     ``str.format`` fields only (no printf ``%d``); its signature is each field's key
+               (position or name) and the kind of argument its spec needs (``n`` or ``s``)
+    encoding   a codec name :func:`codecs.lookup` knows (text encodings only)
+    mime       ``type/subtype`` with a registered top-level type
+    path       a file-system path: not blank, no glob wildcards, not a URL
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import string
+
+from engine.templates.errors import SlotError
+
+_STRFTIME_DIRECTIVES = frozenset("aAwdbBmyYHIpMSfzZjUWcxXGuV%")
+_STRFTIME_RE = re.compile(r"%([-#_^0]?)(.)", re.DOTALL)
+_OTHER_DATE_TOKEN = re.compile(r"(?<![A-Za-z%])(?:[Yy]{2,4}|DD?|dd|MM|mm|HH|hh|SS|ss|SSS)(?![A-Za-z])")
+_GLOB_SHAPED_REGEX = re.compile(r"(?:^|[/\s\-_,;])[*?]|^[\w.\-/ ]*[A-Za-z0-9]\*[\w.\-/ ]*$")
+_REGEX_ONLY = re.compile(r"[\^$+|()]|\\[dDwWsSbBAZ]|\.[*+?]|\{\d*,?\d*\}|\(\?")
+_BRACES = re.compile(r"\{[^{}]*,[^{}]*\}")
+_MIME_TOP = frozenset(
+    {"application", "audio", "font", "image", "message", "model", "multipart", "text", "video"}
+)
+_MIME_RE = re.compile(r"([a-z]+)/[a-z0-9][a-z0-9.+\-]{0,126}(?:\s*;\s*[a-z0-9\-]+=[\w.\-]+)*")
+_PRINTF_RE = re.compile(
+    r"%(?:\((?P<key>[^)]*)\))?(?P<flags>[#0\- +]*)(?P<width>\*|\d+)?(?:\.(?P<prec>\*|\d+))?"
+    r"[hlL]?(?P<conv>.?)",
+    re.DOTALL,
+)
+_NUMERIC_PRINTF = frozenset("diouxXeEfFgGc")
+_ANY_PRINTF = frozenset("sra")
+_NUMERIC_FORMAT_TYPES = frozenset("bcdoxXneEfFgG%")
+_FORMAT_SPEC_RE = re.compile(
+    r"(?:.?[<>=^])?[+\- ]?z?#?0?(?P<width>\d+)?(?P<group>[,_])?(?:\.(?P<prec>\d+))?(?P<type>[a-zA-Z%])?"
+)
+_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+#: Every notation name, as spelled in a slot type.
+NOTATIONS = ("strftime", "regex", "glob", "printf", "format", "encoding", "mime", "path")
+
+
+def check_strftime(value: str) -> None:
+    """A strftime/strptime format (see the module docstring)."""
+    directives = [m.group(2) for m in _STRFTIME_RE.finditer(value)]
+    if not [d for d in directives if d != "%"]:
+        raise SlotError(f"{value!r} has no strftime directive such as %Y or %d")
+    unknown = sorted({d for d in directives if d not in _STRFTIME_DIRECTIVES})
+    if unknown:
+        raise SlotError(f"{value!r} uses %{unknown[0]}, which is not an strftime directive")
+    bare = _STRFTIME_RE.sub(" ", value)
+    other = _OTHER_DATE_TOKEN.search(bare)
+    if other:
+        raise SlotError(f"{value!r} mixes in {other.group()!r} from another date notation")
+    if "{" in bare or "}" in bare:
+        raise SlotError(f"{value!r} is a str.format field, not an strftime format")
+
+
+def check_regex(value: str) -> None:
+    """A regular expression that compiles and is not a glob in disguise."""
+    try:
+        re.compile(value)
+    except (re.error, OverflowError, RecursionError) as exc:
+        raise SlotError(f"{value!r} is not a valid regex: {exc}") from exc
+    if _GLOB_SHAPED_REGEX.search(value) and not _REGEX_ONLY.search(value):
+        raise SlotError(f"{value!r} looks like a glob, not a regex")
+
+
+def check_glob(value: str) -> None:
+    """A glob pattern for :mod:`glob` / :mod:`fnmatch` / ``Path.glob``."""
+    if _BRACES.search(value):
+        raise SlotError(f"{value!r} uses shell brace expansion, which Python globs do not do")
+    found = _REGEX_ONLY.search(value)
+    if found:
+        raise SlotError(f"{value!r} uses regex syntax ({found.group()!r}), not glob syntax")
+    if value.count("[") != value.count("]"):
+        raise SlotError(f"{value!r} has an unbalanced [ ] set")
+
+
+def printf_signature(value: str) -> str:
+    """The argument kinds of a printf format: ``"n"``, ``"s,n"``, ``"key=s,count=n"``.
+
+    Raises for an invalid directive, a ``{}`` field, or mixed positional and keyed directives.
+    """
+    kinds: list[str] = []
+    keys: list[str] = []
+    for m in _PRINTF_RE.finditer(value):
+        conv = m.group("conv")
+        if conv == "%" and m.group(0) == "%%":
+            continue
+        if conv in _NUMERIC_PRINTF:
+            kind = "n"
+        elif conv in _ANY_PRINTF:
+            kind = "s"
+        else:
+            raise SlotError(f"{value!r} has an invalid printf directive {m.group(0)!r}")
+        if "*" in (m.group("width") or "") + (m.group("prec") or ""):
+            raise SlotError(f"{value!r} uses a '*' width, which takes an extra argument")
+        key = m.group("key")
+        if key is not None:
+            if not key.isidentifier():
+                raise SlotError(f"{value!r} has a bad printf key {key!r}")
+            keys.append(f"{key}={kind}")
+        else:
+            kinds.append(kind)
+    if keys and kinds:
+        raise SlotError(f"{value!r} mixes keyed and positional printf directives")
+    if _format_fields(value, strict=False):
+        raise SlotError(f"{value!r} has str.format fields, not printf directives")
+    return ",".join(sorted(set(keys)) if keys else kinds)
+
+
+def _format_fields(value: str, *, strict: bool) -> list[tuple[str, str]]:
+    try:
+        parsed = list(string.Formatter().parse(value))
+    except ValueError as exc:
+        if strict:
+            raise SlotError(f"{value!r} is not a valid str.format string: {exc}") from exc
+        return []
+    return [(name, spec or "") for _lit, name, spec, _conv in parsed if name is not None]
+
+
+def format_signature(value: str) -> str:
+    """The fields of a ``str.format`` string: ``"0=n"``, ``"0=s,1=n"``, ``"name=s"``."""
+    fields = _format_fields(value, strict=True)
+    if _PRINTF_RE.search(value.replace("%%", "")) and any(
+        m.group("conv") in _NUMERIC_PRINTF | _ANY_PRINTF for m in _PRINTF_RE.finditer(value)
+    ):
+        raise SlotError(f"{value!r} has printf directives, not str.format fields")
+    kinds: dict[str, str] = {}
+    auto = 0
+    numbered = False
+    for name, spec in fields:
+        if "{" in spec:
+            raise SlotError(f"{value!r} nests a field inside a format spec")
+        if name == "":
+            if numbered:
+                raise SlotError(f"{value!r} mixes automatic and numbered fields")
+            key = str(auto)
+            auto += 1
+        elif name.isdigit():
+            if auto:
+                raise SlotError(f"{value!r} mixes automatic and numbered fields")
+            numbered = True
+            key = str(int(name))
+        elif name.isidentifier():
+            key = name
+        else:
+            raise SlotError(f"{value!r} uses an attribute or index field {name!r}")
+        m = _FORMAT_SPEC_RE.fullmatch(spec)
+        if m is None:
+            raise SlotError(f"{value!r} has an invalid format spec {spec!r}")
+        numeric = m.group("type") in _NUMERIC_FORMAT_TYPES or bool(m.group("group"))
+        kinds[key] = "n" if numeric or kinds.get(key) == "n" else "s"
+    return ",".join(f"{k}={v}" for k, v in sorted(kinds.items()))
+
+
+def check_printf_against(value: str, signature: str) -> None:
+    """``value`` consumes exactly the arguments of ``signature`` (kinds compatible)."""
+    mine = printf_signature(value)
+    _same_arguments(value, mine, signature, "printf")
+
+
+def check_format_against(value: str, signature: str) -> None:
+    """``value`` uses exactly the fields of ``signature`` (kinds compatible)."""
+    mine = format_signature(value)
+    _same_arguments(value, mine, signature, "str.format")
+    positional = [k for k in _parse_signature(signature) if k.isdigit()]
+    probes = {k: (1.5 if v == "n" else "x") for k, v in _parse_signature(signature).items()}
+    args = [probes[k] for k in sorted(positional, key=int)]
+    named = {k: v for k, v in probes.items() if not k.isdigit()}
+    try:
+        value.format(*args, **named)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise SlotError(f"{value!r} does not format the arguments the code passes: {exc}") from exc
+
+
+def _parse_signature(signature: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i, item in enumerate(x for x in signature.split(",") if x):
+        key, sep, kind = item.partition("=")
+        out[key if sep else str(i)] = kind if sep else key
+    return out
+
+
+def _same_arguments(value: str, mine: str, signature: str, what: str) -> None:
+    want, have = _parse_signature(signature), _parse_signature(mine)
+    if set(want) != set(have):
+        raise SlotError(
+            f"{value!r} takes {len(have)} {what} argument(s) {sorted(have)}, "
+            f"the code passes {len(want)} {sorted(want)}"
+        )
+    for key, kind in have.items():
+        if kind == "n" and want[key] == "s":
+            raise SlotError(f"{value!r} formats argument {key} as a number; the code passes text")
+
+
+def check_encoding(value: str) -> None:
+    """A text codec Python knows."""
+    try:
+        info = codecs.lookup(value)
+    except (LookupError, ValueError, TypeError) as exc:
+        raise SlotError(f"{value!r} is not an encoding Python knows") from exc
+    if not getattr(info, "_is_text_encoding", True):
+        raise SlotError(f"{value!r} is not a text encoding")
+
+
+def check_mime(value: str) -> None:
+    """A MIME type ``type/subtype`` (optionally with parameters)."""
+    m = _MIME_RE.fullmatch(value.lower())
+    if m is None or m.group(1) not in _MIME_TOP:
+        raise SlotError(f"{value!r} is not a MIME type such as text/csv")
+
+
+def check_path(value: str) -> None:
+    """A file-system path (not a glob, not a URL)."""
+    if any(ch in value for ch in "*?["):
+        raise SlotError(f"{value!r} has glob wildcards; a path names one file")
+    if _URL_RE.match(value):
+        raise SlotError(f"{value!r} is a URL, not a file path")
+    if any(ch in value for ch in "\t\n\r\x00"):
+        raise SlotError(f"{value!r} has control characters; a path would not")
