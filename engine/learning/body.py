@@ -6,8 +6,10 @@ builder finds where each value occurs and replaces those spans with Jinja2 expre
     identifier / dotted_name / word / choice   whole-word occurrences, in code, strings and
                                                comments; snake_case and lower-case forms too
                                                (``Invoice`` -> ``invoice_id`` uses ``snake``)
-    string                                     a whole string literal equal to ``repr(value)``
-                                               -> ``{{ name | repr }}`` (quotes stay correct)
+    string (and its notation types)            a whole one-line str literal whose value is
+                                               the value: ``{{ name | repr }}``, or
+                                               ``{{ name | literal('r', '"') }}`` to keep the
+                                               code's own style (raw regexes, single quotes)
     integer / number                           number tokens equal to the value
     identifier_list                            the items joined by ", "
     field_list                                 consecutive ``name: type`` lines -> a for-loop
@@ -25,7 +27,9 @@ import tokenize
 from dataclasses import dataclass
 
 from engine.templates.naming import snake
+from engine.templates.escapes import literal_style, python_literal
 from engine.templates.render import escape_literal, py_repr, render_body
+from engine.templates.stringslots import STRING_KINDS
 
 WORDLIKE = {"identifier", "dotted_name", "word", "choice"}
 
@@ -102,6 +106,26 @@ def _word_spans(code: str, tokens: list[tuple[int, str, int, int]], p: Param) ->
     return spans
 
 
+def _string_literals(tokens: list[tuple[int, str, int, int]], value: str) -> list[tuple[int, int, str]]:
+    """One-line str literals equal to ``value``, with the expression that writes them back in
+    the same style (``repr`` for the canonical spelling, else ``literal(prefix, quote)``)."""
+    canonical = py_repr(value)
+    found = []
+    for kind, text, start, end in tokens:
+        if kind != tokenize.STRING:
+            continue
+        if text == canonical:
+            found.append((start, end, "{{ VALUE | repr }}"))
+            continue
+        style = literal_style(text)
+        if style is None or python_literal(value, *style) != text:
+            continue  # another value, or a spelling the renderer would not reproduce
+        prefix, quote = style
+        jinja_quote = "'\"'" if quote == '"' else '"\'"'
+        found.append((start, end, f"{{{{ VALUE | literal('{prefix}', {jinja_quote}) }}}}"))
+    return found
+
+
 def find_spans(code: str, params: list[Param]) -> tuple[list[Span], list[str]]:
     """Where each parameter occurs (non-overlapping, in order), and the parameters never found."""
     tokens = _tokens(code)
@@ -110,12 +134,9 @@ def find_spans(code: str, params: list[Param]) -> tuple[list[Span], list[str]]:
         base = p.base_type
         if base in WORDLIKE:
             spans += _word_spans(code, tokens, p)
-        elif base == "string" and isinstance(p.value, str):
-            literal = py_repr(p.value)
-            alt = repr(p.value)
-            for kind, text, start, end in tokens:
-                if kind == tokenize.STRING and text in (literal, alt) and text == literal:
-                    spans.append(Span(start, end, f"{{{{ {p.name} | repr }}}}", p.name))
+        elif base in STRING_KINDS and isinstance(p.value, str):
+            for start, end, expr in _string_literals(tokens, p.value):
+                spans.append(Span(start, end, expr.replace("VALUE", p.name), p.name))
         elif base in ("integer", "number"):
             for kind, text, start, end in tokens:
                 if kind == tokenize.NUMBER and text == repr(p.value):
@@ -170,8 +191,8 @@ def ambiguous_values(code: str, params: list[Param]) -> list[str]:
     for p in params:
         if p.base_type in ("integer", "number"):
             hits = sum(1 for kind, text, _s, _e in tokens if kind == tokenize.NUMBER and text == repr(p.value))
-        elif p.base_type == "string" and isinstance(p.value, str):
-            hits = sum(1 for kind, text, _s, _e in tokens if kind == tokenize.STRING and text == py_repr(p.value))
+        elif p.base_type in STRING_KINDS and isinstance(p.value, str):
+            hits = len(_string_literals(tokens, p.value))
         else:
             continue
         if hits > 1:

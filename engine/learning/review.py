@@ -7,7 +7,12 @@ A suggestion becomes a template only when all of these hold:
 3. every parameter is found in the code (it becomes a placeholder);
 4. the round trip holds: rendering with the original values gives back the code, byte for byte;
 5. the rendered code validates;
-6. it generalises: rendering with other values of the same types still compiles and validates.
+6. it generalises: rendering with other values of the same types still compiles and validates;
+   string slots are first typed by how the code uses them (notations, non-empty, one
+   character: :mod:`engine.learning.stringuse`), and every degenerate value a string slot
+   still accepts (empty, blank, tab, newline, quotes, backslash) must render and validate.
+
+``Preview.params`` are the parameters as they will be stored (string slots refined).
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.learning.body import Param, ambiguous_values, build_body, round_trip
+from engine.learning.stringuse import refine_string_params, string_probe_problems
 from engine.templates import SpecError, TemplateSpec
 from engine.templates.errors import PatternError
+from engine.templates.slots import parse_slot_type
+from engine.templates.stringslots import STRING_KINDS, StringSlot
 from engine.validation import CodeValidator
 
 _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")
@@ -34,6 +42,7 @@ class Preview:
     bindings: dict[str, Any] = field(default_factory=dict)
     score: int = 0
     problems: tuple[str, ...] = ()
+    params: tuple[Param, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,8 +114,9 @@ def _variant(p: Param) -> Any:
         return f"{p.value}Alt" if str(p.value)[:1].isupper() else f"{p.value}_alt"
     if base in ("word", "dotted_name"):
         return f"{p.value}x"
-    if base == "string":
-        return f"{p.value} alt"
+    if base in STRING_KINDS:
+        slot = parse_slot_type(p.type)
+        return slot.variant(str(p.value)) if isinstance(slot, StringSlot) else f"{p.value} alt"
     if base == "integer":
         return int(p.value) + 1  # type: ignore[call-overload]
     if base == "number":
@@ -120,7 +130,7 @@ def _variant(p: Param) -> Any:
 
 def check(task: str, code: str, pattern: str, params: list[Param], validator: CodeValidator) -> Preview:
     """Run every check above; the first failure is the reason, all are listed as problems."""
-    problems: list[str] = []
+    params, problems = refine_string_params(code, params)
     pattern = sync_pattern(pattern, params)
     body, missing = build_body(code, params) if params else ("", [])
     for name in missing:
@@ -163,9 +173,13 @@ def check(task: str, code: str, pattern: str, params: list[Param], validator: Co
             other_report = validator.validate(other)
             if not other_report.ok:
                 problems.append("does not generalise: other values give code that does not validate")
+            problems += string_probe_problems(
+                lambda values: spec_for("learned-preview", pattern, body, params, task).render(values),
+                params, lambda text: validator.validate(text).ok,
+            )
     return Preview(
         ok=not problems, reason=problems[0] if problems else "", pattern=pattern, body=body, rendered=rendered,
-        bindings=bindings, score=report.score, problems=tuple(problems),
+        bindings=bindings, score=report.score, problems=tuple(problems), params=tuple(params),
     )
 
 

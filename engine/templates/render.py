@@ -10,6 +10,9 @@ Parameter values are data: Jinja2 never re-parses a value, so ``{{ ''.__class__ 
 
     snake, camel, pascal, kebab, constant, humanize, plural   name helpers (engine.templates.naming)
     repr        a Python literal for str/int/float/bool/None and lists/tuples/dicts of them
+    literal(prefix, quote)  a str as a one-line literal in a given style, e.g. ``r"..."``
+                (raw only when the raw spelling means the same value; control characters,
+                quotes and backslashes are escaped: a tab is written ``\\t``, never raw)
     doc         text made safe inside a triple-quoted docstring (one line, no quotes breakout)
     unoptional  "int | None" -> "int"
     type_imports  field list (or types) -> sorted import lines for the types used
@@ -31,6 +34,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from engine.templates import naming
 from engine.templates.errors import RenderError
+from engine.templates.escapes import python_literal
 from engine.templates.typeexpr import type_imports
 
 MAX_OUTPUT_CHARS = 1_000_000
@@ -59,6 +63,15 @@ def py_repr(value: object) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{py_repr(k)}: {py_repr(v)}" for k, v in value.items()) + "}"
     raise RenderError(f"cannot write a {type(value).__name__} as a Python literal")
+
+
+def str_literal(value: object, prefix: str = "", quote: str = '"') -> str:
+    """A str as a Python literal in the style ``prefix`` + ``quote`` (see escapes)."""
+    if not isinstance(value, str):
+        raise RenderError(f"literal needs a str, not {type(value).__name__}")
+    if prefix not in ("", "r", "R"):
+        raise RenderError(f"bad literal prefix {prefix!r}")
+    return python_literal(value, prefix, quote)
 
 
 def doc_text(value: object) -> str:
@@ -104,6 +117,7 @@ def _make_env() -> SandboxedEnvironment:
         humanize=naming.humanize,
         plural=naming.plural,
         repr=py_repr,
+        literal=str_literal,
         doc=doc_text,
         unoptional=unoptional,
         type_imports=type_imports,

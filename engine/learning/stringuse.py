@@ -1,0 +1,315 @@
+"""What the code does with a string parameter, and the slot type that follows (accept time).
+
+A string slot is typed from the ORIGINAL value AND from how the code uses it. The code is read
+with :mod:`ast` (never run): every str literal equal to the value is found, then followed
+through simple names (``SEP = ";"`` then ``line.split(SEP)``; a parameter default
+``def f(sep=SEP)``; a class attribute read as ``self.SEP``). Each place the value reaches is a
+use:
+
+    x.strftime(V)  datetime.strptime(s, V)                      -> strftime
+    re.compile(V)  re.search(V, s)  re.sub(V, ...)  ...         -> regex
+    glob(V)  Path.glob(V)  rglob(V)  fnmatch(name, V)           -> glob
+    V % args   logger.info(V, arg, ...)                         -> printf(signature)
+    V.format(...)                                               -> format(signature)
+    encoding=V  s.encode(V)  b.decode(V)                        -> encoding
+    content_type=V  media_type=V  mimetype=V                    -> mime
+    open(V)  Path(V)                                            -> path
+    s.split(V)  s.partition(V)                                  -> non-empty
+    s.startswith(V)  removeprefix(V)  replace(V, ..)  V in s    -> non-empty, not blank
+    s.strip(V)                                                  -> non-empty
+    delimiter=V  quotechar=V  s.center(n, V)                    -> exactly one character
+    V.join(...)  print(sep=V)  a message, a constant            -> anything
+
+A notation use makes the slot that notation's type (the original value must be valid in it,
+else the suggestion stays pending: the code would not work either); other uses tighten
+``string(MIN..MAX,!blank)``. Two different notations for one value are refused.
+
+:func:`string_probe_problems` is the generalisation check for degenerate values: it renders
+the template with an empty, a blank, a tab, a newline, a quote and a backslash value -- every
+one the slot accepts -- and each rendering must validate. So a degenerate value is served only
+if the slot accepts it AND it rendered and validated at accept time; the slot refuses the rest
+at match time.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from engine.learning.body import Param
+from engine.templates.errors import SlotError
+from engine.templates.escapes import decode_task_string
+from engine.templates.notation import format_signature, printf_signature
+from engine.templates.slots import parse_slot_type
+from engine.templates.stringslots import DEFAULT_MAX, STRING_KINDS, StringSlot
+
+PROBES = ("", " ", "\t", "\n", 'say "hi"', "it's", "back\\slash", "C:\\temp\\new")
+_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical"})
+_RE_FUNCS = frozenset({"compile", "search", "match", "fullmatch", "findall", "finditer", "sub", "subn", "split"})
+_NEEDLE_METHODS = frozenset(
+    {"startswith", "endswith", "removeprefix", "removesuffix", "replace", "find", "rfind", "index",
+     "rindex", "count"}
+)
+_ONE_CHAR_KEYWORDS = frozenset({"delimiter", "quotechar", "escapechar", "fillchar"})
+_MIME_KEYWORDS = frozenset({"content_type", "media_type", "mimetype", "mime_type"})
+
+
+@dataclass(frozen=True)
+class Uses:
+    """What the code does with one string value."""
+
+    notations: tuple[tuple[str, str], ...] = ()  # (notation kind, signature or "")
+    min_len: int = 0
+    max_len: int = DEFAULT_MAX
+    nonblank: bool = False
+
+
+def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
+    return {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+
+def _is_docstring(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    return isinstance(parents.get(node), ast.Expr)
+
+
+def _bound_names(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> Iterator[str]:
+    """Names a value expression is bound to: assignment targets and parameter defaults."""
+    parent = parents.get(node)
+    if isinstance(parent, ast.Assign) and parent.value is node:
+        for target in parent.targets:
+            if isinstance(target, ast.Name):
+                yield target.id
+            elif isinstance(target, ast.Attribute):
+                yield target.attr
+    elif isinstance(parent, ast.AnnAssign) and parent.value is node:
+        if isinstance(parent.target, ast.Name):
+            yield parent.target.id
+        elif isinstance(parent.target, ast.Attribute):
+            yield parent.target.attr
+    elif isinstance(parent, ast.arguments):
+        positional = parent.posonlyargs + parent.args
+        if node in parent.defaults:
+            offset = len(positional) - len(parent.defaults)
+            yield positional[offset + parent.defaults.index(node)].arg
+        for arg, default in zip(parent.kwonlyargs, parent.kw_defaults):
+            if default is node:
+                yield arg.arg
+
+
+def occurrences(tree: ast.AST, value: str) -> tuple[list[ast.AST], dict[ast.AST, ast.AST]]:
+    """The expressions that carry ``value``: equal literals and reads of names bound to them."""
+    parents = _parents(tree)
+    found: list[ast.AST] = [
+        n for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and n.value == value and isinstance(n.value, str)
+        and not _is_docstring(n, parents)
+    ]
+    names: set[str] = set()
+    frontier = list(found)
+    for _ in range(4):  # a few hops: LIT -> CONST -> default parameter -> ...
+        new = {name for node in frontier for name in _bound_names(node, parents)} - names
+        if not new:
+            break
+        names |= new
+        frontier = [
+            n for n in ast.walk(tree)
+            if (isinstance(n, ast.Name) and n.id in new and isinstance(n.ctx, ast.Load))
+            or (isinstance(n, ast.Attribute) and n.attr in new and isinstance(n.ctx, ast.Load))
+        ]
+        found += frontier
+    return found, parents
+
+
+def _call_name(call: ast.Call) -> tuple[str, str]:
+    """(method or function name, the receiver's name if it is a plain name)."""
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        receiver = func.value.id if isinstance(func.value, ast.Name) else ""
+        return func.attr, receiver
+    if isinstance(func, ast.Name):
+        return func.id, ""
+    return "", ""
+
+
+def _argument_uses(node: ast.AST, call: ast.Call, value: str) -> Iterator[tuple[str, str]]:
+    """Uses of ``node`` as an argument of ``call``: (use, signature)."""
+    name, receiver = _call_name(call)
+    keyword = next((k.arg for k in call.keywords if k.value is node), None)
+    pos = call.args.index(node) if node in call.args else None
+    if keyword == "encoding" or (name in ("encode", "decode") and pos == 0):
+        yield "encoding", ""
+    if keyword in _ONE_CHAR_KEYWORDS or (name in ("center", "ljust", "rjust") and pos == 1):
+        yield "onechar", ""
+    if keyword in _MIME_KEYWORDS:
+        yield "mime", ""
+    if keyword in ("datefmt", "date_format") or (name == "strftime" and pos == 0) or (
+        name == "strptime" and pos == 1
+    ):
+        yield "strftime", ""
+    if receiver == "re" and name in _RE_FUNCS and (pos == 0 or keyword == "pattern"):
+        yield "regex", ""
+    if (name in ("glob", "iglob", "rglob") and (pos == 0 or keyword in ("pattern", "pathname"))) or (
+        name in ("fnmatch", "fnmatchcase") and (pos == 1 or keyword == "pat")
+    ) or (receiver == "fnmatch" and name == "filter" and pos == 1):
+        yield "glob", ""
+    if name in ("open", "Path", "PurePath") and pos == 0 and receiver in ("", "pathlib", "io", "builtins"):
+        yield "path", ""
+    if name in ("split", "rsplit", "partition", "rpartition") and receiver != "re" and (
+        pos == 0 or keyword == "sep"
+    ):
+        yield "separator", ""
+    if name in _NEEDLE_METHODS and pos == 0 and receiver != "re":
+        yield "needle", ""
+    if name in ("strip", "lstrip", "rstrip") and pos == 0:
+        yield "chars", ""
+    extra = len(call.args) - (pos or 0) - 1
+    if pos is not None and extra > 0 and (
+        (name in _LOG_METHODS and pos == 0) or (name == "log" and pos == 1)
+    ):
+        yield "printf", _safe(printf_signature, value)
+
+
+def _safe(signature: Callable[[str], str], value: str) -> str:
+    try:
+        return signature(value)
+    except SlotError:
+        return "?"
+
+
+def _uses_of(node: ast.AST, parents: dict[ast.AST, ast.AST], value: str) -> Iterator[tuple[str, str]]:
+    parent = parents.get(node)
+    if isinstance(parent, ast.Attribute) and parent.value is node:
+        call = parents.get(parent)
+        if isinstance(call, ast.Call) and call.func is parent:
+            if parent.attr in ("format", "format_map"):
+                yield "format", _safe(format_signature, value)
+    elif isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Mod) and parent.left is node:
+        yield "printf", _safe(printf_signature, value)
+    elif isinstance(parent, ast.Call):
+        yield from _argument_uses(node, parent, value)
+    elif isinstance(parent, ast.keyword):
+        call = parents.get(parent)
+        if isinstance(call, ast.Call):
+            yield from _argument_uses(node, call, value)
+    elif isinstance(parent, ast.Compare) and parent.left is node:
+        if parent.ops and isinstance(parent.ops[0], (ast.In, ast.NotIn)):
+            yield "needle", ""
+
+
+def analyse(code: str, value: str) -> Uses:
+    """What ``code`` does with the str ``value`` (empty :class:`Uses` if it does not parse)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return Uses()
+    nodes, parents = occurrences(tree, value)
+    notations: list[tuple[str, str]] = []
+    lo, hi, nonblank = 0, DEFAULT_MAX, False
+    for node in nodes:
+        for use, signature in _uses_of(node, parents, value):
+            if use in ("separator", "chars"):
+                lo = max(lo, 1)
+            elif use == "needle":
+                lo, nonblank = max(lo, 1), True
+            elif use == "onechar":
+                lo, hi = max(lo, 1), min(hi, 1)
+            elif (use, signature) not in notations:
+                notations.append((use, signature))
+    return Uses(tuple(notations), lo, hi, nonblank)
+
+
+def _type_for(param: Param, uses: Uses) -> tuple[str, list[str]]:
+    """The refined slot type spelling of a string parameter, and problems."""
+    kinds = {k for k, _ in uses.notations}
+    if len(kinds) > 1 and kinds != {"path", "encoding"}:
+        return param.type, [f"parameter {param.name}: the code uses its value as {' and '.join(sorted(kinds))}"]
+    problems: list[str] = []
+    current = parse_slot_type(param.type)
+    if uses.notations:
+        kind, signature = uses.notations[0]
+        if signature == "?" or len(uses.notations) > 1 and kind in ("printf", "format"):
+            return param.type, [f"parameter {param.name}: {param.value!r} is not a valid {kind} string"]
+        spec = f"{kind}({signature})" if kind in ("printf", "format") else kind
+        if param.base_type not in ("string", kind):
+            problems.append(f"parameter {param.name}: typed {param.type} but the code uses it as {kind}")
+        return spec, problems
+    if type(current) is not StringSlot:
+        return param.type, problems  # a notation chosen in review stays (checked below)
+    lo, hi = max(current.min_len, uses.min_len), min(current.max_len, uses.max_len)
+    nonblank = current.nonblank or uses.nonblank
+    if lo > hi:
+        return param.type, [f"parameter {param.name}: no string length fits how the code uses it"]
+    return StringSlot(lo, hi, nonblank).spec, problems
+
+
+def _decoded_value(code: str, param: Param) -> Param:
+    """A value the suggester copied with its task escapes (``\\t``) becomes the decoded value,
+    when the code holds the decoded one (the code is the ground truth of what was meant)."""
+    value = param.value
+    if not isinstance(value, str) or "\\" not in value:
+        return param
+    decoded = decode_task_string(value)
+    if decoded == value:
+        return param
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return param
+    literals = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    if decoded in literals and value not in literals:
+        return replace(param, value=decoded)
+    return param
+
+
+def refine_string_params(code: str, params: list[Param]) -> tuple[list[Param], list[str]]:
+    """Params with string slots typed by their use in ``code``; problems found on the way."""
+    out: list[Param] = []
+    problems: list[str] = []
+    for param in params:
+        if param.base_type not in STRING_KINDS or not isinstance(param.value, str):
+            out.append(param)
+            continue
+        try:
+            parse_slot_type(param.type)
+        except SlotError as exc:
+            problems.append(f"parameter {param.name}: {exc}")
+            out.append(param)
+            continue
+        param = _decoded_value(code, param)
+        spec, found = _type_for(param, analyse(code, param.value))
+        problems += found
+        refined = replace(param, type=spec)
+        try:
+            parse_slot_type(spec).coerce(param.value)
+        except SlotError as exc:
+            problems.append(f"parameter {param.name}: the original value does not fit {spec}: {exc}")
+        out.append(refined)
+    return out, problems
+
+
+def string_probe_problems(
+    render: Callable[[dict[str, Any]], str], params: list[Param], validate: Callable[[str], bool]
+) -> list[str]:
+    """Render every degenerate probe value a string slot accepts; each must validate."""
+    problems: list[str] = []
+    base = {p.name: p.value for p in params}
+    for param in params:
+        if param.base_type not in STRING_KINDS:
+            continue
+        slot = parse_slot_type(param.type)
+        for probe in PROBES:
+            try:
+                slot.coerce(probe)
+            except SlotError:
+                continue  # refused at match time: never rendered for a user
+            try:
+                code = render({**base, param.name: probe})
+            except Exception as exc:  # noqa: BLE001 - any render failure is a failed probe
+                problems.append(f"does not generalise: {param.name}={probe!r} fails to render: {exc}")
+                break
+            if not validate(code):
+                problems.append(f"does not generalise: {param.name}={probe!r} gives code that does not validate")
+                break
+    return problems
