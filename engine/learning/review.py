@@ -25,6 +25,7 @@ from engine.learning.body import Param, ambiguous_values, build_body, round_trip
 from engine.learning.stringuse import refine_string_params, string_probe_problems
 from engine.templates import SpecError, TemplateSpec
 from engine.templates.errors import PatternError
+from engine.templates.escapes import encode_task_string
 from engine.templates.slots import parse_slot_type
 from engine.templates.stringslots import STRING_KINDS, StringSlot
 from engine.validation import CodeValidator
@@ -81,8 +82,8 @@ def literal_in_pattern(pattern: str, param: Param) -> str:
         text = ", ".join(f"{n}: {t}" for n, t in value)  # type: ignore[union-attr]
     elif param.base_type == "identifier_list":
         text = ", ".join(value)  # type: ignore[arg-type]
-    elif param.base_type == "string":
-        text = f'"{value}"'
+    elif param.base_type in STRING_KINDS:
+        text = encode_task_string(str(value))
     else:
         text = str(value)
     return _SLOT.sub(lambda m: text if m.group(1) == param.name else m.group(0), pattern)

@@ -43,7 +43,7 @@ from engine.templates.errors import SlotError
 from engine.templates.escapes import decode_task_string
 from engine.templates.notation import format_signature, printf_signature
 from engine.templates.slots import parse_slot_type
-from engine.templates.stringslots import DEFAULT_MAX, STRING_KINDS, StringSlot
+from engine.templates.stringslots import DEFAULT_MAX, STRING_KINDS, FormatSlot, PrintfSlot, StringSlot
 
 PROBES = ("", " ", "\t", "\n", 'say "hi"', "it's", "back\\slash", "C:\\temp\\new")
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical"})
@@ -235,6 +235,9 @@ def _type_for(param: Param, uses: Uses) -> tuple[str, list[str]]:
         if param.base_type not in ("string", kind):
             problems.append(f"parameter {param.name}: typed {param.type} but the code uses it as {kind}")
         return spec, problems
+    if isinstance(current, (PrintfSlot, FormatSlot)) and not current.signature:
+        signature = _safe(printf_signature if current.kind == "printf" else format_signature, str(param.value))
+        return f"{current.kind}({signature})", problems  # the original value's own arguments
     if type(current) is not StringSlot:
         return param.type, problems  # a notation chosen in review stays (checked below)
     lo, hi = max(current.min_len, uses.min_len), min(current.max_len, uses.max_len)

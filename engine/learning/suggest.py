@@ -14,7 +14,8 @@ from typing import Any
 
 from engine.learning.body import Param
 
-SLOT_TYPES = ("identifier", "string", "integer", "number", "identifier_list", "field_list", "word", "choice")
+SLOT_TYPES = ("identifier", "string", "integer", "number", "identifier_list", "field_list", "word", "choice",
+              "strftime", "regex", "glob", "printf", "format", "encoding", "mime", "path")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 SYSTEM_PROMPT = (
@@ -31,6 +32,10 @@ names, lists of fields like "id: int, name: str"). Reply with JSON:
               "value": "the exact text from the task (a list of [name, type] pairs for field_list, a list of names for identifier_list)",
               "description": "what it is", "confidence": 0.0-1.0}}]}}
 Keep every other word of the task literally in the pattern.
+A quoted string that is a format or a pattern gets its notation instead of "string": strftime
+(a date format like "%Y-%m-%d"), regex, glob ("*.csv"), printf ("%d files"), format
+("{{:.2f}} EUR"), encoding ("utf-8"), mime ("text/csv") or path. Copy string values exactly as
+the task writes them between the quotes, backslash escapes included.
 
 <task>
 {task}

@@ -1,0 +1,157 @@
+"""Accept time: a string slot is typed by how the code uses its value, degenerate values are
+rendered and validated, and the code's own literal style is kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.learning.body import Param, ambiguous_values, build_body, round_trip
+from engine.learning.review import check, literal_in_pattern
+from engine.learning.stringuse import analyse, refine_string_params, string_probe_problems
+from engine.templates.render import render_body
+from engine.validation import CodeValidator
+
+
+def refined(code: str, value: str, type_: str = "string") -> str:
+    params, problems = refine_string_params(code, [Param("v", type_, value)])
+    assert not problems, problems
+    return params[0].type
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "expected"),
+    [
+        ('def f(d):\n    return d.strftime("%Y-%m-%d")\n', "%Y-%m-%d", "strftime"),
+        ('from datetime import datetime\nx = datetime.strptime(s, "%d/%m/%Y")\n', "%d/%m/%Y", "strftime"),
+        ('import logging\nlogging.basicConfig(datefmt="%H:%M")\n', "%H:%M", "strftime"),
+        ('import re\nP = re.compile(r"^a\\d+")\n', "^a\\d+", "regex"),
+        ('import re\ndef f(s):\n    return re.sub("x+", "-", s)\n', "x+", "regex"),
+        ('import re\ndef f(s):\n    return re.sub("x+", "-", s)\n', "-", "string"),  # the replacement
+        ('from pathlib import Path\nfiles = Path(".").glob("*.py")\n', "*.py", "glob"),
+        ('import fnmatch\nok = fnmatch.fnmatch(name, "*.txt")\n', "*.txt", "glob"),
+        ('import glob\nfiles = glob.glob("data/*.csv")\n', "data/*.csv", "glob"),
+        ('msg = "%d items" % n\n', "%d items", "printf(n)"),
+        ('msg = "%s: %d" % (a, b)\n', "%s: %d", "printf(s,n)"),
+        ('import logging\nlogging.info("got %s", x)\n', "got %s", "printf(s)"),
+        ('import logging\nlogging.info("no args %d")\n', "no args %d", "string"),  # no arguments: plain
+        ('label = "{:.2f} EUR".format(x)\n', "{:.2f} EUR", "format(0=n)"),
+        ('label = "Hi {name}".format(name=n)\n', "Hi {name}", "format(name=s)"),
+        ('text = data.decode("latin-1")\n', "latin-1", "encoding"),
+        ('text = p.read_text(encoding="utf-8")\n', "utf-8", "encoding"),
+        ('r = Response(body, media_type="text/csv")\n', "text/csv", "mime"),
+        ('with open("data/x.txt") as h:\n    pass\n', "data/x.txt", "path"),
+        ('parts = line.split(";")\n', ";", "string(1..200)"),
+        ('a, _, b = line.partition("=")\n', "=", "string(1..200)"),
+        ('ok = name.startswith("test_")\n', "test_", "string(1..200,!blank)"),
+        ('ok = "TODO" in text\n', "TODO", "string(1..200,!blank)"),
+        ('t = s.replace("-", "_")\n', "-", "string(1..200,!blank)"),
+        ('t = s.replace("-", "_")\n', "_", "string"),  # the replacement may be anything
+        ('t = s.strip("/")\n', "/", "string(1..200)"),
+        ('import csv\nr = csv.reader(h, delimiter=";")\n', ";", "string(1..1)"),
+        ('t = s.center(20, "*")\n', "*", "string(1..1)"),
+        ('s = ", ".join(words)\n', ", ", "string"),
+        ('print(*xs, sep=" | ")\n', " | ", "string"),
+        ('class E(Exception):\n    """E."""\n\n    msg = "boom"\n', "boom", "string"),
+    ],
+)
+def test_the_slot_type_follows_how_the_code_uses_the_value(code: str, value: str, expected: str) -> None:
+    assert refined(code, value) == expected
+
+
+def test_the_value_is_followed_through_constants_defaults_and_attributes() -> None:
+    code = (
+        'import csv\n\nDELIM = ";"\n\n\ndef read(h, delimiter: str = DELIM):\n'
+        "    return csv.reader(h, delimiter=delimiter)\n"
+    )
+    assert refined(code, ";") == "string(1..1)"
+    code = 'class Finder:\n    PATTERN = "*.log"\n\n    def run(self, p):\n        return p.glob(self.PATTERN)\n'
+    assert refined(code, "*.log") == "glob"
+
+
+def test_a_docstring_that_equals_the_value_is_not_a_use() -> None:
+    assert analyse('def f():\n    "%Y"\n    return 1\n', "%Y").notations == ()
+
+
+def test_two_notations_for_one_value_are_refused() -> None:
+    code = 'import re\nfrom pathlib import Path\nP = "*.txt"\nre.compile(P)\nPath(".").glob(P)\n'
+    params, problems = refine_string_params(code, [Param("v", "string", "*.txt")])
+    assert problems and "glob and regex" in problems[0]
+
+
+def test_an_original_value_invalid_in_its_notation_keeps_the_suggestion_pending() -> None:
+    code = 'import re\nP = re.compile("app-*.log")\n'
+    _params, problems = refine_string_params(code, [Param("v", "string", "app-*.log")])
+    assert problems and "does not fit regex" in problems[0]
+
+
+def test_a_suggested_value_copied_with_its_escape_becomes_the_decoded_value() -> None:
+    code = 'def f(line: str) -> list[str]:\n    return line.split("\\t")\n'
+    params, problems = refine_string_params(code, [Param("sep", "string", "\\t")])
+    assert not problems and params[0].value == "\t"
+    code = 'def f(line: str) -> list[str]:\n    return line.split("\\\\t")\n'
+    params, _ = refine_string_params(code, [Param("sep", "string", "\\t")])
+    assert params[0].value == "\\t", "the code holds backslash-t: keep it"
+
+
+def test_a_printf_type_without_signature_takes_the_original_values_arguments() -> None:
+    code = 'def f(n: int) -> str:\n    return PREFIX + str(n)\n\nPREFIX = "%d and %s"\n'
+    assert refined(code, "%d and %s", "printf") == "printf(n,s)"
+
+
+def test_probe_rendering_reports_a_degenerate_value_that_breaks_the_code() -> None:
+    params = [Param("sep", "string", ";")]
+    ok_body = "x = {{ sep | repr }}\n"
+    bad_body = 'x = {{ sep | repr }}\ny = "{{ sep }}"\n'
+
+    def compiles(code: str) -> bool:
+        try:
+            compile(code, "<probe>", "exec")
+        except SyntaxError:
+            return False
+        return True
+
+    assert string_probe_problems(lambda v: render_body(ok_body, v), params, compiles) == []
+    problems = string_probe_problems(lambda v: render_body(bad_body, v), params, compiles)
+    assert problems and "does not validate" in problems[0]
+
+
+def test_probes_the_slot_refuses_are_never_rendered() -> None:
+    rendered: list[str] = []
+
+    def render(values: dict) -> str:
+        rendered.append(values["sep"])
+        return "x = 1\n"
+
+    string_probe_problems(render, [Param("sep", "string(1..1)", ";")], lambda _code: True)
+    assert rendered and all(len(v) == 1 for v in rendered)
+
+
+def test_a_raw_regex_literal_becomes_a_placeholder_that_keeps_its_style() -> None:
+    code = 'import re\n\nPATTERN = re.compile(r"^ERROR \\d+")\n'
+    params = [Param("pattern", "regex", "^ERROR \\d+")]
+    body, missing = build_body(code, params)
+    assert not missing and "literal('r'" in body
+    assert round_trip(body, params, code) == (True, "")
+    other = render_body(body, {"pattern": "a\tb"})
+    assert 'compile("a\\tb")' in other, "a raw literal cannot hold a tab: falls back to an escape"
+
+
+def test_a_string_value_counted_in_any_spelling_is_ambiguous() -> None:
+    code = "A = ';'\nB = \";\"\n"
+    assert ambiguous_values(code, [Param("sep", "string", ";")])
+
+
+def test_the_review_check_refines_types_and_stores_them_in_the_preview() -> None:
+    task = 'function cut that splits a line on ";"'
+    code = '"""Cut."""\n\n\ndef cut(line: str) -> list[str]:\n    """Split."""\n    return line.split(";")\n'
+    params = [Param("func", "identifier", "cut"), Param("sep", "string", ";")]
+    preview = check(task, code, "function {func:identifier} that splits a line on {sep:string}", params,
+                    CodeValidator())
+    assert preview.ok, preview.problems
+    assert [p.type for p in preview.params] == ["identifier", "string(1..200)"]
+    assert "{sep:string(1..200)}" in preview.pattern
+
+
+def test_a_dropped_string_parameter_goes_back_into_the_pattern_with_its_escapes() -> None:
+    text = literal_in_pattern("split on {sep:string}", Param("sep", "string", 'a\t"b'))
+    assert text == 'split on "a\\t\\"b"'
