@@ -7,7 +7,11 @@ through simple names (``SEP = ";"`` then ``line.split(SEP)``; a parameter defaul
 use:
 
     x.strftime(V)  datetime.strptime(s, V)                      -> strftime
-    re.compile(V)  re.search(V, s)  re.sub(V, ...)  ...         -> regex
+    re.compile(V)  re.search(V, s)  re.sub(V, ...)  ...         -> regex; regex(groups=N,names=..)
+                                                                   when the code reads groups
+                                                                   (group(), findall, sub, re.split);
+                                                                   regex(literal) for a
+                                                                   separator like "," or ";"
     glob(V)  Path.glob(V)  rglob(V)  fnmatch(name, V)           -> glob
     V % args   logger.info(V, arg, ...)                         -> printf(signature)
     V.format(...)                                               -> format(signature)
@@ -18,7 +22,8 @@ use:
     s.startswith(V)  removeprefix(V)  replace(V, ..)  V in s    -> non-empty, not blank
     s.strip(V)                                                  -> non-empty
     delimiter=V  quotechar=V  s.center(n, V)                    -> exactly one character
-    V.join(...)  print(sep=V)  a message, a constant            -> anything
+    V.join(...)  print(sep=V, end=V)  s.replace(x, V)           -> anything, even "" or " "
+    anything else (a message, a label, a constant, a key)       -> not empty, not blank
 
 A notation use makes the slot that notation's type (the original value must be valid in it,
 else the suggestion stays pending: the code would not work either); other uses tighten
@@ -34,6 +39,7 @@ at match time.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -41,9 +47,16 @@ from typing import Any
 from engine.learning.body import Param
 from engine.templates.errors import SlotError
 from engine.templates.escapes import decode_task_string
-from engine.templates.notation import format_signature, printf_signature
+from engine.templates.notation import format_signature, has_regex_metachar, printf_signature
 from engine.templates.slots import parse_slot_type
-from engine.templates.stringslots import DEFAULT_MAX, STRING_KINDS, FormatSlot, PrintfSlot, StringSlot
+from engine.templates.stringslots import (
+    DEFAULT_MAX,
+    STRING_KINDS,
+    FormatSlot,
+    PrintfSlot,
+    RegexSlot,
+    StringSlot,
+)
 
 PROBES = ("", " ", "\t", "\n", 'say "hi"', "it's", "back\\slash", "C:\\temp\\new")
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical"})
@@ -51,6 +64,9 @@ _RE_FUNCS = frozenset({"compile", "search", "match", "fullmatch", "findall", "fi
 _NEEDLE_METHODS = frozenset(
     {"startswith", "endswith", "removeprefix", "removesuffix", "replace", "find", "rfind", "index",
      "rindex", "count"}
+)
+_GROUP_READERS = frozenset(
+    {"group", "groups", "groupdict", "findall", "expand", "lastindex", "lastgroup", "sub", "subn"}
 )
 _ONE_CHAR_KEYWORDS = frozenset({"delimiter", "quotechar", "escapechar", "fillchar"})
 _MIME_KEYWORDS = frozenset({"content_type", "media_type", "mimetype", "mime_type"})
@@ -64,6 +80,9 @@ class Uses:
     min_len: int = 0
     max_len: int = DEFAULT_MAX
     nonblank: bool = False
+    group_sensitive: bool = False  # the code reads regex groups (group(), findall, sub, re.split)
+    empty_ok: bool = False  # a use where "" means something (joiner, sep=, end=, replacement)
+    blank_ok: bool = False  # a use where whitespace means something (separator, fill, joiner)
 
 
 def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
@@ -164,6 +183,10 @@ def _argument_uses(node: ast.AST, call: ast.Call, value: str) -> Iterator[tuple[
         yield "needle", ""
     if name in ("strip", "lstrip", "rstrip") and pos == 0:
         yield "chars", ""
+    if (keyword in ("sep", "end") and name == "print") or (name == "replace" and pos == 1) or (
+        receiver == "re" and name in ("sub", "subn") and (pos == 1 or keyword == "repl")
+    ):
+        yield "anything", ""
     extra = len(call.args) - (pos or 0) - 1
     if pos is not None and extra > 0 and (
         (name in _LOG_METHODS and pos == 0) or (name == "log" and pos == 1)
@@ -185,6 +208,8 @@ def _uses_of(node: ast.AST, parents: dict[ast.AST, ast.AST], value: str) -> Iter
         if isinstance(call, ast.Call) and call.func is parent:
             if parent.attr in ("format", "format_map"):
                 yield "format", _safe(format_signature, value)
+            elif parent.attr == "join":
+                yield "anything", ""
     elif isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Mod) and parent.left is node:
         yield "printf", _safe(printf_signature, value)
     elif isinstance(parent, ast.Call):
@@ -206,18 +231,47 @@ def analyse(code: str, value: str) -> Uses:
         return Uses()
     nodes, parents = occurrences(tree, value)
     notations: list[tuple[str, str]] = []
-    lo, hi, nonblank = 0, DEFAULT_MAX, False
+    lo, hi, nonblank, empty_ok, blank_ok = 0, DEFAULT_MAX, False, False, False
     for node in nodes:
         for use, signature in _uses_of(node, parents, value):
             if use in ("separator", "chars"):
-                lo = max(lo, 1)
+                lo, blank_ok = max(lo, 1), True
             elif use == "needle":
                 lo, nonblank = max(lo, 1), True
             elif use == "onechar":
-                lo, hi = max(lo, 1), min(hi, 1)
+                lo, hi, blank_ok = max(lo, 1), min(hi, 1), True
+            elif use == "anything":
+                empty_ok = blank_ok = True
+            elif use == "group_sensitive":
+                continue
             elif (use, signature) not in notations:
                 notations.append((use, signature))
-    return Uses(tuple(notations), lo, hi, nonblank)
+    return Uses(tuple(notations), lo, hi, nonblank, _reads_groups(tree), empty_ok, blank_ok)
+
+
+def _reads_groups(tree: ast.AST) -> bool:
+    """Whether the code reads regex groups anywhere (precision first: anywhere at all)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            if node.attr in _GROUP_READERS:
+                return True
+            if node.attr == "split" and isinstance(node.value, ast.Name) and node.value.id == "re":
+                return True
+    return False
+
+
+def _regex_spec(value: str, group_sensitive: bool) -> str:
+    """``regex`` with the group shape the code relies on; a separator-like original value
+    (a few punctuation characters, no metacharacter) stays a plain separator."""
+    try:
+        compiled = re.compile(value)
+    except (re.error, OverflowError, RecursionError):
+        return "regex"
+    if len(value) <= 3 and not any(ch.isalnum() for ch in value) and not has_regex_metachar(value):
+        return "regex(literal)"
+    if not group_sensitive:
+        return "regex"
+    return RegexSlot(compiled.groups, frozenset(compiled.groupindex)).spec
 
 
 def _type_for(param: Param, uses: Uses) -> tuple[str, list[str]]:
@@ -232,6 +286,8 @@ def _type_for(param: Param, uses: Uses) -> tuple[str, list[str]]:
         if signature == "?" or len(uses.notations) > 1 and kind in ("printf", "format"):
             return param.type, [f"parameter {param.name}: {param.value!r} is not a valid {kind} string"]
         spec = f"{kind}({signature})" if kind in ("printf", "format") else kind
+        if kind == "regex":
+            spec = _regex_spec(str(param.value), uses.group_sensitive)
         if param.base_type not in ("string", kind):
             problems.append(f"parameter {param.name}: typed {param.type} but the code uses it as {kind}")
         return spec, problems
@@ -240,8 +296,12 @@ def _type_for(param: Param, uses: Uses) -> tuple[str, list[str]]:
         return f"{current.kind}({signature})", problems  # the original value's own arguments
     if type(current) is not StringSlot:
         return param.type, problems  # a notation chosen in review stays (checked below)
-    lo, hi = max(current.min_len, uses.min_len), min(current.max_len, uses.max_len)
-    nonblank = current.nonblank or uses.nonblank
+    value = str(param.value)
+    # an empty or blank value is served only where the code gives it a meaning (or it was
+    # the original value): elsewhere (messages, labels, names, keys) it is a degenerate task
+    lo = max(current.min_len, uses.min_len, 0 if uses.empty_ok or value == "" else 1)
+    hi = min(current.max_len, uses.max_len)
+    nonblank = current.nonblank or uses.nonblank or (not uses.blank_ok and bool(value.strip()))
     if lo > hi:
         return param.type, [f"parameter {param.name}: no string length fits how the code uses it"]
     return StringSlot(lo, hi, nonblank).spec, problems

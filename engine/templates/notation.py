@@ -37,6 +37,7 @@ _STRFTIME_RE = re.compile(r"%([-#_^0]?)(.)", re.DOTALL)
 _OTHER_DATE_TOKEN = re.compile(r"(?<![A-Za-z%])(?:[Yy]{2,4}|DD?|dd|MM|mm|HH|hh|SS|ss|SSS)(?![A-Za-z])")
 _GLOB_SHAPED_REGEX = re.compile(r"(?:^|[/\s\-_,;])[*?]|^[\w.\-/ ]*[A-Za-z0-9]\*[\w.\-/ ]*$")
 _REGEX_ONLY = re.compile(r"[\^$+|()]|\\[dDwWsSbBAZ]|\.[*+?]|\{\d*,?\d*\}|\(\?")
+_REGEX_META = re.compile(r"[.^$*+?{}\[\]|()\\]")
 _BRACES = re.compile(r"\{[^{}]*,[^{}]*\}")
 _MIME_TOP = frozenset(
     {"application", "audio", "font", "image", "message", "model", "multipart", "text", "video"}
@@ -83,6 +84,11 @@ def check_regex(value: str) -> None:
         raise SlotError(f"{value!r} is not a valid regex: {exc}") from exc
     if _GLOB_SHAPED_REGEX.search(value) and not _REGEX_ONLY.search(value):
         raise SlotError(f"{value!r} looks like a glob, not a regex")
+
+
+def has_regex_metachar(value: str) -> bool:
+    """Whether ``value`` has a regex metacharacter (so it is not a plain literal)."""
+    return _REGEX_META.search(value) is not None
 
 
 def check_glob(value: str) -> None:

@@ -124,14 +124,63 @@ class StrftimeSlot(NotationSlot):
 
 
 class RegexSlot(NotationSlot):
-    """A regular expression."""
+    """A regular expression; optionally with exactly ``groups`` capturing groups named
+    ``names`` (the code reads groups), or ``literal`` (no metacharacters: the code splits on
+    a separator that happens to go through :mod:`re`)."""
 
     kind = "regex"
     checker = staticmethod(notation.check_regex)
 
+    def __init__(self, groups: int | None = None, names: frozenset[str] = frozenset(), literal: bool = False) -> None:
+        """See the class docstring."""
+        super().__init__()
+        self.groups = groups
+        self.names = names
+        self.literal = literal
+        self.nonblank = not literal  # a blank separator (" ", a tab) means something
+
+    @property
+    def spec(self) -> str:
+        """``regex``, ``regex(groups=1)``, ``regex(groups=2,names=day|month)``, ``regex(literal)``."""
+        parts = [] if self.groups is None else [f"groups={self.groups}"]
+        if self.names:
+            parts.append("names=" + "|".join(sorted(self.names)))
+        if self.literal:
+            parts.append("literal")
+        return f"regex({','.join(parts)})" if parts else "regex"
+
+    def check_notation(self, value: str) -> None:
+        """Compiles, not a glob, and the group shape the code relies on."""
+        notation.check_regex(value)
+        if self.literal and notation.has_regex_metachar(value):
+            raise SlotError(f"{value!r} has regex metacharacters; the code expects a plain separator")
+        compiled = re.compile(value)
+        if self.groups is not None and compiled.groups != self.groups:
+            raise SlotError(f"{value!r} has {compiled.groups} capturing group(s); the code reads {self.groups}")
+        if set(compiled.groupindex) != set(self.names) and (self.names or self.groups is not None):
+            raise SlotError(f"{value!r} names its groups {sorted(compiled.groupindex)}, not {sorted(self.names)}")
+
     def variant_candidates(self, value: str) -> list[str]:
-        """The value followed by a literal: still a regex, other text."""
-        return [f"(?:{value})x", "x+"]
+        """The value followed by a literal: still a regex, other text, same groups."""
+        return [f"{value}x", f"(?:{value})x", "x+"]
+
+    @classmethod
+    def from_args(cls, args: str) -> RegexSlot:
+        """Parse ``groups=N``, ``names=a|b`` and ``literal`` items."""
+        groups: int | None = None
+        names: frozenset[str] = frozenset()
+        literal = False
+        for item in (a.strip() for a in args.split(",") if a.strip()):
+            key, _, val = item.partition("=")
+            if key == "groups" and val.isdigit():
+                groups = int(val)
+            elif key == "names" and all(n.isidentifier() for n in val.split("|")):
+                names = frozenset(val.split("|"))
+            elif item == "literal":
+                literal = True
+            else:
+                raise SlotError(f"regex(...) takes groups=N, names=a|b and literal, not {item!r}")
+        return cls(groups, names, literal)
 
 
 class GlobSlot(NotationSlot):
@@ -216,6 +265,8 @@ STRING_KINDS = frozenset({"string", "printf", "format", *_SIMPLE})
 
 def parse_string_type(kind: str, args: str | None) -> SlotType:
     """The slot type for ``kind(args)`` where ``kind`` is in :data:`STRING_KINDS`."""
+    if kind == "regex" and args is not None:
+        return RegexSlot.from_args(args)
     if kind in _SIMPLE:
         if args is not None:
             raise SlotError(f"slot type {kind} takes no arguments")

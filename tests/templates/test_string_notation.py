@@ -10,6 +10,9 @@ from engine.templates.slots import parse_slot_type
 ACCEPTED = {
     "strftime": ["%Y-%m-%d", "%d/%m/%Y %H:%M", "%A %d %B %Y", "Week %V", "%d\t%m", "%Y%m%dT%H%M%S"],
     "regex": [r"^ERROR \d+", r"\bword\b", r"[a-z]+@[a-z]+\.com", r"colou?r", "^WARN(ING)?:", r".*\.csv$"],
+    "regex(groups=1)": [r"(\d+)", r"id=(\w+);", r"(?:a|b)(c)"],
+    "regex(groups=1,names=level)": [r"(?P<level>[A-Z]+):", r"^(?P<level>\w+)"],
+    "regex(literal)": [",", ";", ", ", "\t", " ", "::", "a-b"],
     "glob": ["*.csv", "report_*.json", "sample-??.txt", "**/*.log", "[abc]*.txt", "data/2024-*"],
     "encoding": ["utf-8", "UTF8", "latin-1", "cp1252", "ascii", "utf-16-le"],
     "mime": ["text/csv", "application/json", "image/svg+xml", "text/html; charset=utf-8"],
@@ -23,6 +26,9 @@ ACCEPTED = {
 REFUSED = {
     "strftime": ["DD/MM/YYYY", "yyyy-MM-dd", "{:%Y-%m-%d}", "%Q-%m", "YYYY-%m-%d", "today", "", "  "],
     "regex": ["*ERROR*", "ERROR [0-9", "app-*.log", "foo*", "*.txt", "(unclosed", "", " "],
+    "regex(groups=1)": [r"\d+", r"(\d+)-(\d+)", r"(?P<x>a)(b)"],
+    "regex(groups=1,names=level)": [r"(?P<lvl>[A-Z]+):", r"([A-Z]+)"],
+    "regex(literal)": [".", "|", r"\s+", "a*", "(,)"],
     "glob": [r"^.*\.csv$", r".+\.log", "*.{csv,tsv}", r"\d+.txt", "(a|b).txt", "[abc.txt", "", "\t"],
     "encoding": ["utf-9", "text/plain", "base64", "rot13", "", " "],
     "mime": ["csv", ".csv", "text", "foo/bar", "utf-8", ""],
@@ -47,7 +53,7 @@ def test_values_in_another_notation_do_not_bind(spec: str, value: str) -> None:
 
 @pytest.mark.parametrize(
     "spec", ["strftime", "regex", "glob", "encoding", "mime", "path", "printf(n)", "printf(s,n)",
-             "printf()", "format(0=n)", "format(0=s,1=n)", "format(name=s)", "string", "string(1..1)",
+             "printf()", "format(0=n)", "format(0=s,1=n)", "format(name=s)", "string", "string(1..1)", "regex(groups=2,names=a|b)", "regex(literal)",
              "string(1..200,!blank)", "string(0..10)"],
 )
 def test_slot_type_spellings_round_trip(spec: str) -> None:

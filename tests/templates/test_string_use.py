@@ -25,7 +25,10 @@ def refined(code: str, value: str, type_: str = "string") -> str:
         ('from datetime import datetime\nx = datetime.strptime(s, "%d/%m/%Y")\n', "%d/%m/%Y", "strftime"),
         ('import logging\nlogging.basicConfig(datefmt="%H:%M")\n', "%H:%M", "strftime"),
         ('import re\nP = re.compile(r"^a\\d+")\n', "^a\\d+", "regex"),
-        ('import re\ndef f(s):\n    return re.sub("x+", "-", s)\n', "x+", "regex"),
+        ('import re\ndef f(s):\n    return re.sub("x+", "-", s)\n', "x+", "regex(groups=0)"),
+        ('import re\nm = re.match(r"(?P<y>\\d+)-(\\d+)", s)\nprint(m.group("y"))\n', "(?P<y>\\d+)-(\\d+)",
+         "regex(groups=2,names=y)"),
+        ('import re\nparts = re.split(",", s)\n', ",", "regex(literal)"),
         ('import re\ndef f(s):\n    return re.sub("x+", "-", s)\n', "-", "string"),  # the replacement
         ('from pathlib import Path\nfiles = Path(".").glob("*.py")\n', "*.py", "glob"),
         ('import fnmatch\nok = fnmatch.fnmatch(name, "*.txt")\n', "*.txt", "glob"),
@@ -33,7 +36,7 @@ def refined(code: str, value: str, type_: str = "string") -> str:
         ('msg = "%d items" % n\n', "%d items", "printf(n)"),
         ('msg = "%s: %d" % (a, b)\n', "%s: %d", "printf(s,n)"),
         ('import logging\nlogging.info("got %s", x)\n', "got %s", "printf(s)"),
-        ('import logging\nlogging.info("no args %d")\n', "no args %d", "string"),  # no arguments: plain
+        ('import logging\nlogging.info("no args %d")\n', "no args %d", "string(1..200,!blank)"),  # a message
         ('label = "{:.2f} EUR".format(x)\n', "{:.2f} EUR", "format(0=n)"),
         ('label = "Hi {name}".format(name=n)\n', "Hi {name}", "format(name=s)"),
         ('text = data.decode("latin-1")\n', "latin-1", "encoding"),
@@ -51,7 +54,10 @@ def refined(code: str, value: str, type_: str = "string") -> str:
         ('t = s.center(20, "*")\n', "*", "string(1..1)"),
         ('s = ", ".join(words)\n', ", ", "string"),
         ('print(*xs, sep=" | ")\n', " | ", "string"),
-        ('class E(Exception):\n    """E."""\n\n    msg = "boom"\n', "boom", "string"),
+        ('class E(Exception):\n    """E."""\n\n    msg = "boom"\n', "boom", "string(1..200,!blank)"),
+        ('GREETING = "hi"\n', "hi", "string(1..200,!blank)"),  # a label: "" or " " is a degenerate task
+        ('GREETING = ""\n', "", "string"),  # ... unless the original value was empty itself
+        ('parts = line.split(" ")\n', " ", "string(1..200)"),  # a blank separator means something
     ],
 )
 def test_the_slot_type_follows_how_the_code_uses_the_value(code: str, value: str, expected: str) -> None:
