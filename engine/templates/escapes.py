@@ -6,9 +6,12 @@ backslash escapes follow Python string-literal rules for the escapes people actu
     \\t -> tab    \\n -> newline    \\r -> carriage return
     \\\\ -> one backslash    \\" -> "    \\' -> '
 
-Every other backslash sequence stays as written, backslash included (``\\d``, ``\\b``, ``\\.``,
-``\\x41``): tasks quote regexes far more often than they mean a backspace or a hex escape, and
-Python itself keeps unknown escapes. So ``"\\t"`` is ONE tab character, and a user who means a
+``\\xHH``, ``\\uHHHH``, ``\\UHHHHHHHH`` and ``\\N{NAME}`` are the character they name, as in
+Python (a regex engine reads them the same way). Every other backslash sequence stays as
+written, backslash included (``\\d``, ``\\b``, ``\\.``, ``\\1``, ``\\0``): tasks quote regexes far
+more often than they mean a backspace, a back-reference-looking octal escape or a bell, and
+Python itself keeps unknown escapes. A decoded control character other than tab, newline and
+carriage return is refused by every string slot. So ``"\\t"`` is ONE tab character, and a user who means a
 backslash followed by ``t`` writes ``"\\\\t"``. A quoted token ends at the first unescaped quote
 of its kind; it never spans lines.
 
@@ -22,11 +25,15 @@ trailing odd backslash); otherwise the literal falls back to an escaped non-raw 
 from __future__ import annotations
 
 import re
+import sys
+import unicodedata
 
 #: A quoted string in task text (double or single quotes), with backslash escapes, one line.
 QUOTED_PATTERN = r""""(?:[^"\\\n]|\\[^\n])*"|'(?:[^'\\\n]|\\[^\n])*'"""
 _QUOTED_RE = re.compile(QUOTED_PATTERN)
-_ESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
+_ESCAPE_RE = re.compile(
+    r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|N\{[A-Za-z0-9 \-]{1,80}\}|.)", re.DOTALL
+)
 _SIMPLE = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
 #: Control characters a string slot may hold (each comes from an escape in the task).
 ESCAPED_CONTROLS = frozenset("\t\n\r")
@@ -43,7 +50,22 @@ def decode_task_string(inner: str) -> str:
     """The value of the text between the quotes of a task string (see the module rule)."""
     if "\\" not in inner:
         return inner
-    return _ESCAPE_RE.sub(lambda m: _SIMPLE.get(m.group(1), m.group(0)), inner)
+    return _ESCAPE_RE.sub(_decode_one, inner)
+
+
+def _decode_one(m: re.Match[str]) -> str:
+    code = m.group(1)
+    if code in _SIMPLE:
+        return _SIMPLE[code]
+    if len(code) > 1 and code[0] in "xuU":
+        number = int(code[1:], 16)
+        return chr(number) if number <= sys.maxunicode else m.group(0)
+    if code.startswith("N{"):
+        try:
+            return unicodedata.lookup(code[2:-1])
+        except KeyError:
+            return m.group(0)
+    return m.group(0)
 
 
 def encode_task_string(value: str, quote: str = '"') -> str:

@@ -15,7 +15,8 @@ Grammar (inside a pattern's braces)::
 
 Invariants: a bound value is a ``str``; the only control characters it may hold are tab,
 newline and carriage return (each can only come from an escape in the task, because a task has
-none); every notation slot refuses empty and whitespace-only values.
+none); every notation slot refuses empty values, and whitespace-only ones too except
+``regex(literal)`` (a blank separator means something).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ class StringSlot(SlotType):
 
 
 class NotationSlot(StringSlot):
-    """A string in one notation; never empty or blank."""
+    """A string in one notation; never empty (nor blank, unless a subclass says so)."""
 
     weight = 2
     checker = staticmethod(lambda value: None)

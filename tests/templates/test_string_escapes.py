@@ -41,6 +41,10 @@ SPEC = TemplateSpec.from_dict(
         (r"\d+", "\\d+"),  # unknown escapes keep their backslash (regexes)
         (r"\bword\b", "\\bword\\b"),  # never a backspace
         (r"C:\\temp", "C:\\temp"),
+        (r"\x41\u00e9\N{EM DASH}", "Aé\u2014"),  # named characters, as in Python
+        (r"\N{NO SUCH NAME}", "\\N{NO SUCH NAME}"),
+        (r"(a)\1", "(a)\\1"),  # a back-reference, never octal 1
+        (r"\0", "\\0"),
         ("plain", "plain"),
     ],
 )
@@ -94,6 +98,7 @@ def test_a_quoted_token_ends_at_the_first_unescaped_quote() -> None:
 
 
 def test_control_characters_other_than_tab_newline_return_are_still_refused() -> None:
+    assert SPEC.match(r'function f that splits on "\x07"') is None, "a bell from an escape"
     slot = SPEC.params[1].slot
     for bad in ("\x00", "\x07", "\x1b[31m", "\x7f"):
         with pytest.raises(Exception, match="control characters"):
