@@ -32,6 +32,7 @@ from engine.templates.render import escape_literal, py_repr, render_body
 from engine.templates.stringslots import STRING_KINDS
 
 WORDLIKE = {"identifier", "dotted_name", "word", "choice"}
+STRING_VALUED = STRING_KINDS | {"url"}  # slots whose value is a whole str literal in the code
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def find_spans(code: str, params: list[Param]) -> tuple[list[Span], list[str]]:
         base = p.base_type
         if base in WORDLIKE:
             spans += _word_spans(code, tokens, p)
-        elif base in STRING_KINDS and isinstance(p.value, str):
+        elif base in STRING_VALUED and isinstance(p.value, str):
             for start, end, expr in _string_literals(tokens, p.value):
                 spans.append(Span(start, end, expr.replace("VALUE", p.name), p.name))
         elif base in ("integer", "number"):
@@ -191,7 +192,7 @@ def ambiguous_values(code: str, params: list[Param]) -> list[str]:
     for p in params:
         if p.base_type in ("integer", "number"):
             hits = sum(1 for kind, text, _s, _e in tokens if kind == tokenize.NUMBER and text == repr(p.value))
-        elif p.base_type in STRING_KINDS and isinstance(p.value, str):
+        elif p.base_type in STRING_VALUED and isinstance(p.value, str):
             hits = len(_string_literals(tokens, p.value))
         else:
             continue

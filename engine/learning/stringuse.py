@@ -17,13 +17,18 @@ use:
     V.format(...)                                               -> format(signature)
     encoding=V  s.encode(V)  b.decode(V)                        -> encoding
     content_type=V  media_type=V  mimetype=V                    -> mime
+    requests.get(V)  httpx.post(V)  urlopen(V)  url=V           -> url
+    format(x, V)  f"{x:{V}}"                                    -> format_spec(n|s)
     open(V)  Path(V)                                            -> path
     s.split(V)  s.partition(V)                                  -> non-empty
     s.startswith(V)  removeprefix(V)  replace(V, ..)  V in s    -> non-empty, not blank
     s.strip(V)                                                  -> non-empty
     delimiter=V  quotechar=V  s.center(n, V)                    -> exactly one character
     V.join(...)  print(sep=V, end=V)  s.replace(x, V)           -> anything, even "" or " "
-    anything else (a message, a label, a constant, a key)       -> not empty, not blank
+    anything else (a message, a label, a constant, a key)       -> not empty, not blank;
+                                                                   and a unit of measure
+                                                                   ("MB", "ms") -> unit(MB):
+                                                                   the code's factors fit it
 
 A notation use makes the slot that notation's type (the original value must be valid in it,
 else the suggestion stays pending: the code would not work either); other uses tighten
@@ -47,7 +52,13 @@ from typing import Any
 from engine.learning.body import Param
 from engine.templates.errors import SlotError
 from engine.templates.escapes import decode_task_string
-from engine.templates.notation import format_signature, has_regex_metachar, printf_signature
+from engine.templates.notation import (
+    format_signature,
+    format_spec_kind,
+    has_regex_metachar,
+    printf_signature,
+    unit_of,
+)
 from engine.templates.slots import parse_slot_type
 from engine.templates.stringslots import (
     DEFAULT_MAX,
@@ -68,6 +79,9 @@ _NEEDLE_METHODS = frozenset(
 _GROUP_READERS = frozenset(
     {"group", "groups", "groupdict", "findall", "expand", "lastindex", "lastgroup", "sub", "subn"}
 )
+_URL_KEYWORDS = frozenset({"url", "base_url", "endpoint"})
+_HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request", "stream"})
+_HTTP_RECEIVERS = frozenset({"requests", "httpx", "session", "client", "http"})
 _ONE_CHAR_KEYWORDS = frozenset({"delimiter", "quotechar", "escapechar", "fillchar"})
 _MIME_KEYWORDS = frozenset({"content_type", "media_type", "mimetype", "mime_type"})
 
@@ -187,6 +201,12 @@ def _argument_uses(node: ast.AST, call: ast.Call, value: str) -> Iterator[tuple[
         receiver == "re" and name in ("sub", "subn") and (pos == 1 or keyword == "repl")
     ):
         yield "anything", ""
+    if name == "format" and receiver == "" and pos == 1:
+        yield "format_spec", _safe(format_spec_kind, value)
+    if keyword in _URL_KEYWORDS or (pos == 0 and (
+        name == "urlopen" or (name in _HTTP_METHODS and receiver in _HTTP_RECEIVERS)
+    )):
+        yield "url", ""
     extra = len(call.args) - (pos or 0) - 1
     if pos is not None and extra > 0 and (
         (name in _LOG_METHODS and pos == 0) or (name == "log" and pos == 1)
@@ -218,6 +238,11 @@ def _uses_of(node: ast.AST, parents: dict[ast.AST, ast.AST], value: str) -> Iter
         call = parents.get(parent)
         if isinstance(call, ast.Call):
             yield from _argument_uses(node, call, value)
+    elif isinstance(parent, ast.FormattedValue) and parent.value is node:
+        joined = parents.get(parent)
+        outer = parents.get(joined) if joined is not None else None
+        if isinstance(outer, ast.FormattedValue) and outer.format_spec is joined:
+            yield "format_spec", _safe(format_spec_kind, value)
     elif isinstance(parent, ast.Compare) and parent.left is node:
         if parent.ops and isinstance(parent.ops[0], (ast.In, ast.NotIn)):
             yield "needle", ""
@@ -285,7 +310,7 @@ def _type_for(param: Param, uses: Uses) -> tuple[str, list[str]]:
         kind, signature = uses.notations[0]
         if signature == "?" or len(uses.notations) > 1 and kind in ("printf", "format"):
             return param.type, [f"parameter {param.name}: {param.value!r} is not a valid {kind} string"]
-        spec = f"{kind}({signature})" if kind in ("printf", "format") else kind
+        spec = f"{kind}({signature})" if kind in ("printf", "format", "format_spec") else kind
         if kind == "regex":
             spec = _regex_spec(str(param.value), uses.group_sensitive)
         if param.base_type not in ("string", kind):
@@ -297,6 +322,9 @@ def _type_for(param: Param, uses: Uses) -> tuple[str, list[str]]:
     if type(current) is not StringSlot:
         return param.type, problems  # a notation chosen in review stays (checked below)
     value = str(param.value)
+    unit = unit_of(value)
+    if unit is not None and len(value) > 1 and uses == Uses():
+        return f"unit({unit})", problems  # a unit the code's factors are written for
     # an empty or blank value is served only where the code gives it a meaning (or it was
     # the original value): elsewhere (messages, labels, names, keys) it is a degenerate task
     lo = max(current.min_len, uses.min_len, 0 if uses.empty_ok or value == "" else 1)

@@ -18,10 +18,15 @@ numbers and strings), which are pure.
                each directive consumes: ``n`` (a number: d i f e g x o c ...) or ``s`` (anything:
                s r a), positional or by ``%(name)`` key
     format     ``str.format`` fields only (no printf ``%d``); its signature is each field's key
-               (position or name) and the kind of argument its spec needs (``n`` or ``s``)
+               (position or name) and the kind of argument its spec needs: ``i`` (an int: d x
+               o b c), ``n`` (a number: f e g %, or grouping) or ``s`` (anything)
     encoding   a codec name :func:`codecs.lookup` knows (text encodings only)
     mime       ``type/subtype`` with a registered top-level type
     path       a file-system path: not blank, no glob wildcards, not a URL
+    format_spec  a format spec for ``format(x, spec)`` / ``f"{x:{spec}}"`` (``.2f``, ``>10``,
+               ``,``), of kind ``n`` (applied to a number) or ``s`` (to text)
+    unit       a unit of measure, equal to the original one up to spelling (``MB`` =
+               ``megabytes``; ``ms`` = ``milliseconds``): the code's factors depend on it
 """
 
 from __future__ import annotations
@@ -51,13 +56,69 @@ _PRINTF_RE = re.compile(
 _NUMERIC_PRINTF = frozenset("diouxXeEfFgGc")
 _ANY_PRINTF = frozenset("sra")
 _NUMERIC_FORMAT_TYPES = frozenset("bcdoxXneEfFgG%")
+_INT_FORMAT_TYPES = frozenset("bcdoxX")
+_PROBES: dict[str, object] = {"i": 7, "n": 1.5, "s": "x"}
+#: Which spec kinds may format an argument of a kind: an int takes any spec, text only "s".
+_COMPATIBLE = {"i": frozenset("ins"), "n": frozenset("ns"), "s": frozenset("s")}
 _FORMAT_SPEC_RE = re.compile(
     r"(?:.?[<>=^])?[+\- ]?z?#?0?(?P<width>\d+)?(?P<group>[,_])?(?:\.(?P<prec>\d+))?(?P<type>[a-zA-Z%])?"
 )
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 #: Every notation name, as spelled in a slot type.
-NOTATIONS = ("strftime", "regex", "glob", "printf", "format", "encoding", "mime", "path")
+NOTATIONS = ("strftime", "regex", "glob", "printf", "format", "encoding", "mime", "path", "format_spec", "unit")
+
+_UNITS: dict[str, tuple[str, ...]] = {
+    "B": ("bytes", "byte"), "KB": ("kB", "kilobytes", "kilobyte"), "KiB": ("kibibytes",),
+    "MB": ("megabytes", "megabyte"), "MiB": ("mebibytes",), "GB": ("gigabytes", "gigabyte"),
+    "GiB": ("gibibytes",), "TB": ("terabytes", "terabyte"), "TiB": ("tebibytes",),
+    "ns": ("nanoseconds", "nanosecond"), "us": ("µs", "microseconds", "microsecond"),
+    "ms": ("msec", "milliseconds", "millisecond"), "sec": ("seconds", "second", "secs"),
+    "min": ("minutes", "minute", "mins"), "hr": ("hours", "hour", "hrs"), "day": ("days",),
+    "mm": ("millimeters", "millimetres"), "cm": ("centimeters", "centimetres"),
+    "meter": ("meters", "metres", "metre"), "km": ("kilometers", "kilometres"),
+    "inch": ("inches", "in."), "ft": ("feet", "foot"), "mi": ("miles", "mile"),
+    "mg": ("milligrams",), "gram": ("grams",), "kg": ("kilograms", "kilogram", "kgs"),
+    "lb": ("lbs", "pounds", "pound"), "oz": ("ounces", "ounce"),
+    "°C": ("celsius", "Celsius", "degC"), "°F": ("fahrenheit", "Fahrenheit", "degF"),
+    "kelvin": ("Kelvin", "degK"), "kph": ("km/h", "kmh"), "mph": ("miles per hour",),
+    "Hz": ("hertz",), "kHz": ("kilohertz",), "MHz": ("megahertz",), "GHz": ("gigahertz",),
+}
+UNIT_SPELLINGS: dict[str, str] = {alias: unit for unit, aliases in _UNITS.items() for alias in (unit, *aliases)}
+
+
+def unit_of(value: str) -> str | None:
+    """The canonical unit a value names (``None`` if it is not a unit of measure)."""
+    return UNIT_SPELLINGS.get(value.strip())
+
+
+def check_unit(value: str, unit: str) -> None:
+    """``value`` names ``unit`` (in any of its spellings)."""
+    if unit_of(value) != unit:
+        raise SlotError(f"{value!r} is not the unit {unit} the code converts with")
+
+
+def _spec_kind(m: re.Match[str]) -> str:
+    if m.group("type") in _INT_FORMAT_TYPES:
+        return "i"
+    return "n" if m.group("type") in _NUMERIC_FORMAT_TYPES or m.group("group") else "s"
+
+
+def format_spec_kind(value: str) -> str:
+    """``i`` (an int), ``n`` (a number) or ``s`` (anything): what a format spec applies to."""
+    m = _FORMAT_SPEC_RE.fullmatch(value)
+    if m is None or "{" in value:
+        raise SlotError(f"{value!r} is not a format spec such as .2f or >10")
+    return _spec_kind(m)
+
+
+def check_format_spec(value: str, kind: str) -> None:
+    """A format spec that formats a value of ``kind`` (probed with 1.5 or "x")."""
+    format_spec_kind(value)
+    try:
+        format(_PROBES[kind], value)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SlotError(f"{value!r} cannot format the value the code passes: {exc}") from exc
 
 
 def check_strftime(value: str) -> None:
@@ -175,8 +236,8 @@ def format_signature(value: str) -> str:
         m = _FORMAT_SPEC_RE.fullmatch(spec)
         if m is None:
             raise SlotError(f"{value!r} has an invalid format spec {spec!r}")
-        numeric = m.group("type") in _NUMERIC_FORMAT_TYPES or bool(m.group("group"))
-        kinds[key] = "n" if numeric or kinds.get(key) == "n" else "s"
+        kind = _spec_kind(m)  # a field used twice needs the stricter kind: i > n > s
+        kinds[key] = max(kind, kinds.get(key, "s"), key="sni".index)
     return ",".join(f"{k}={v}" for k, v in sorted(kinds.items()))
 
 
@@ -191,7 +252,7 @@ def check_format_against(value: str, signature: str) -> None:
     mine = format_signature(value)
     _same_arguments(value, mine, signature, "str.format")
     positional = [k for k in _parse_signature(signature) if k.isdigit()]
-    probes = {k: (1.5 if v == "n" else "x") for k, v in _parse_signature(signature).items()}
+    probes = {k: _PROBES.get(v, "x") for k, v in _parse_signature(signature).items()}
     args = [probes[k] for k in sorted(positional, key=int)]
     named = {k: v for k, v in probes.items() if not k.isdigit()}
     try:
@@ -216,8 +277,8 @@ def _same_arguments(value: str, mine: str, signature: str, what: str) -> None:
             f"the code passes {len(want)} {sorted(want)}"
         )
     for key, kind in have.items():
-        if kind == "n" and want[key] == "s":
-            raise SlotError(f"{value!r} formats argument {key} as a number; the code passes text")
+        if kind not in _COMPATIBLE.get(want[key], frozenset("s")):
+            raise SlotError(f"{value!r} formats argument {key} in a way the code's argument does not support")
 
 
 def check_encoding(value: str) -> None:

@@ -12,6 +12,10 @@ Grammar (inside a pattern's braces)::
     printf(SIG) format(SIG)     a printf / str.format string that takes exactly the arguments
                                 of SIG (``n`` a number, ``s`` anything; ``0=n,1=s`` or
                                 ``name=s`` for fields), e.g. ``printf(n)``, ``format(0=n)``
+    regex(groups=N,names=a|b)   a regex with exactly N capturing groups named a and b
+    regex(literal)              a separator written as a regex: no metacharacters
+    format_spec(i|n|s)          a format spec (``.2f``) for an int, a number or text
+    unit(U)                     a spelling of the unit of measure U (``unit(MB)``)
 
 Invariants: a bound value is a ``str``; the only control characters it may hold are tab,
 newline and carriage return (each can only come from an escape in the task, because a task has
@@ -29,7 +33,7 @@ from engine.templates.escapes import ESCAPED_CONTROLS, decode_task_string, is_qu
 from engine.templates.slotbase import SlotType
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_SIGNATURE_RE = re.compile(r"(?:[A-Za-z0-9_]+=)?[ns](?:,(?:[A-Za-z0-9_]+=)?[ns])*|")
+_SIGNATURE_RE = re.compile(r"(?:[A-Za-z0-9_]+=)?[ins](?:,(?:[A-Za-z0-9_]+=)?[ins])*|")
 DEFAULT_MAX = 200
 
 
@@ -257,11 +261,51 @@ class FormatSlot(_SignatureSlot):
         notation.check_format_against(value, self.signature)
 
 
+class FormatSpecSlot(_SignatureSlot):
+    """A format spec for ``format(x, spec)``; the signature is ``n`` or ``s``."""
+
+    kind = "format_spec"
+
+    def check_notation(self, value: str) -> None:
+        """Formats a value of the signature's kind."""
+        notation.check_format_spec(value, self.signature)
+
+    def variant_candidates(self, value: str) -> list[str]:
+        """Other specs of the same kind."""
+        return [">12", ".3f", ","]
+
+
+class UnitSlot(NotationSlot):
+    """A unit of measure: only spellings of the original unit (the code's factors use it)."""
+
+    kind = "unit"
+
+    def __init__(self, unit: str) -> None:
+        """``unit`` is the canonical unit name."""
+        super().__init__()
+        if notation.unit_of(unit) != unit:
+            raise SlotError(f"unknown unit {unit!r}")
+        self.unit = unit
+
+    @property
+    def spec(self) -> str:
+        """``unit(MB)``."""
+        return f"unit({self.unit})"
+
+    def check_notation(self, value: str) -> None:
+        """Another spelling of the same unit."""
+        notation.check_unit(value, self.unit)
+
+    def variant_candidates(self, value: str) -> list[str]:
+        """Other spellings of the unit."""
+        return [alias for alias, unit in notation.UNIT_SPELLINGS.items() if unit == self.unit]
+
+
 _SIMPLE: dict[str, type[NotationSlot]] = {
     cls.kind: cls for cls in (StrftimeSlot, RegexSlot, GlobSlot, EncodingSlot, MimeSlot, PathSlot)
 }
 #: Slot kinds this module parses.
-STRING_KINDS = frozenset({"string", "printf", "format", *_SIMPLE})
+STRING_KINDS = frozenset({"string", "printf", "format", "format_spec", "unit", *_SIMPLE})
 
 
 def parse_string_type(kind: str, args: str | None) -> SlotType:
@@ -276,6 +320,12 @@ def parse_string_type(kind: str, args: str | None) -> SlotType:
         return PrintfSlot((args or "").replace(" ", ""))
     if kind == "format":
         return FormatSlot((args or "").replace(" ", ""))
+    if kind == "format_spec":
+        if args not in ("i", "n", "s"):
+            raise SlotError("format_spec takes i (ints), n (numbers) or s (text)")
+        return FormatSpecSlot(args)
+    if kind == "unit":
+        return UnitSlot((args or "").strip())
     if args is None:
         return StringSlot()
     parts = [a.strip() for a in args.split(",")]

@@ -22,6 +22,12 @@ ACCEPTED = {
     "printf(name=s)": ["hello %(name)s", "%(name)r!"],
     "format(0=n)": ["{:.2f} EUR", "USD {:,.2f}", "{:>10}", "~{0:.0f}", "{}"],
     "format(name=s)": ["Hello {name}!", "{name!r}"],
+    "format_spec(n)": [".2f", ">10", ",", "08.3f", "+.1%"],
+    "format_spec(i)": ["x", "05d", ",", ".2f", "b"],
+    "format(0=i)": ["{:d} items", "{:x}", "{:.1f}", "{}"],
+    "format_spec(s)": [">10", "^20", "*<8", ".5"],
+    "unit(MB)": ["MB", "megabytes", "megabyte"],
+    "unit(ms)": ["ms", "milliseconds", "msec"],
 }
 REFUSED = {
     "strftime": ["DD/MM/YYYY", "yyyy-MM-dd", "{:%Y-%m-%d}", "%Q-%m", "YYYY-%m-%d", "today", "", "  "],
@@ -37,6 +43,12 @@ REFUSED = {
     "printf(s,n)": ["%d has %d items", "%s"],
     "format(0=n)": ["%.2f EUR", "{amount:.2f}", "{:.2f} {}", "{:%Y}", "{0.real}", "{:{w}}", "no field", ""],
     "format(0=s)": ["{:.2f}", "{:d}", "{:,}"],
+    "format_spec(n)": ["%Y", "{:.2f}", "s", "", "%.2f"],
+    "format_spec(s)": [".2f", ",", "d"],
+    "format_spec(n)": ["x", "d"],
+    "format(0=n)": ["{:d}", "{:x}"],
+    "unit(MB)": ["GB", "mb", "Mb", "MiB", "kilobytes", ""],
+    "unit(ms)": ["s", "seconds", "us", "min"],
 }
 
 
@@ -54,13 +66,15 @@ def test_values_in_another_notation_do_not_bind(spec: str, value: str) -> None:
 @pytest.mark.parametrize(
     "spec", ["strftime", "regex", "glob", "encoding", "mime", "path", "printf(n)", "printf(s,n)",
              "printf()", "format(0=n)", "format(0=s,1=n)", "format(name=s)", "string", "string(1..1)", "regex(groups=2,names=a|b)", "regex(literal)",
+             "format_spec(n)", "unit(MB)", "unit(°C)",
              "string(1..200,!blank)", "string(0..10)"],
 )
 def test_slot_type_spellings_round_trip(spec: str) -> None:
     assert parse_slot_type(spec).spec == spec
 
 
-@pytest.mark.parametrize("bad", ["regex(1..2)", "printf(x)", "format(0=q)", "string(1..2,!odd)", "string(3..1)"])
+@pytest.mark.parametrize("bad", ["regex(1..2)", "printf(x)", "format(0=q)", "string(1..2,!odd)", "string(3..1)",
+                                 "unit(parsecs)", "format_spec(q)", "regex(groups=x)"])
 def test_bad_string_type_spellings_are_refused(bad: str) -> None:
     with pytest.raises(SlotError):
         parse_slot_type(bad)
@@ -83,11 +97,11 @@ def test_notation_slots_match_from_task_text_with_escapes() -> None:
 
 
 @pytest.mark.parametrize("spec", ["strftime", "regex", "glob", "encoding", "mime", "path", "printf(n)",
-                                  "format(0=n)", "string(1..1)", "string"])
+                                  "format(0=n)", "string(1..1)", "string", "format_spec(n)", "unit(MB)"])
 def test_each_slot_offers_a_different_valid_variant_for_the_generalisation_check(spec: str) -> None:
     slot = parse_slot_type(spec)
     original = {"strftime": "%Y-%m-%d", "regex": "^a+", "glob": "*.csv", "encoding": "utf-8",
                 "mime": "text/csv", "path": "data/a.txt", "printf(n)": "%d files", "format(0=n)": "{:.2f}",
-                "string(1..1)": ";", "string": "x"}[spec]
+                "string(1..1)": ";", "string": "x", "format_spec(n)": ".2f", "unit(MB)": "MB"}[spec]
     variant = slot.variant(original)  # type: ignore[attr-defined]
     assert variant != original and slot.coerce(variant) == variant
