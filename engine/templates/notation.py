@@ -57,6 +57,7 @@ _NUMERIC_PRINTF = frozenset("diouxXeEfFgGc")
 _ANY_PRINTF = frozenset("sra")
 _NUMERIC_FORMAT_TYPES = frozenset("bcdoxXneEfFgG%")
 _INT_FORMAT_TYPES = frozenset("bcdoxX")
+MAX_WIDTH = 200
 _PROBES: dict[str, object] = {"i": 7, "n": 1.5, "s": "x"}
 #: Which spec kinds may format an argument of a kind: an int takes any spec, text only "s".
 _COMPATIBLE = {"i": frozenset("ins"), "n": frozenset("ns"), "s": frozenset("s")}
@@ -98,6 +99,12 @@ def check_unit(value: str, unit: str) -> None:
         raise SlotError(f"{value!r} is not the unit {unit} the code converts with")
 
 
+def _check_spec_size(m: re.Match[str], value: str) -> None:
+    """Probing formats a value: a width of 10**9 would allocate a gigabyte, so cap it."""
+    if int(m.group("width") or 0) > MAX_WIDTH or int(m.group("prec") or 0) > MAX_WIDTH:
+        raise SlotError(f"{value!r} asks for a width or precision above {MAX_WIDTH}")
+
+
 def _spec_kind(m: re.Match[str]) -> str:
     if m.group("type") in _INT_FORMAT_TYPES:
         return "i"
@@ -109,6 +116,7 @@ def format_spec_kind(value: str) -> str:
     m = _FORMAT_SPEC_RE.fullmatch(value)
     if m is None or "{" in value:
         raise SlotError(f"{value!r} is not a format spec such as .2f or >10")
+    _check_spec_size(m, value)
     return _spec_kind(m)
 
 
@@ -236,6 +244,7 @@ def format_signature(value: str) -> str:
         m = _FORMAT_SPEC_RE.fullmatch(spec)
         if m is None:
             raise SlotError(f"{value!r} has an invalid format spec {spec!r}")
+        _check_spec_size(m, value)
         kind = _spec_kind(m)  # a field used twice needs the stricter kind: i > n > s
         kinds[key] = max(kind, kinds.get(key, "s"), key="sni".index)
     return ",".join(f"{k}={v}" for k, v in sorted(kinds.items()))

@@ -133,3 +133,11 @@ def test_the_literal_filter_renders_the_style_and_refuses_non_strings() -> None:
     assert render_body("{{ v | literal('r', '\"') }}", {"v": "\\w+"}) == 'r"\\w+"'
     with pytest.raises(Exception, match="literal needs a str"):
         render_body("{{ v | literal }}", {"v": 3})
+
+
+def test_the_builtin_csv_template_takes_a_tab_delimiter_written_as_an_escape() -> None:
+    from engine.templates import TemplateIndex, load_builtin_pack
+
+    match = TemplateIndex(load_builtin_pack()).match(r"csv to json converter with delimiter '\t'")
+    assert match is not None and match.bindings["delimiter"] == "\t"
+    assert 'DELIMITER = "\\t"' in match.render()

@@ -42,9 +42,9 @@ REFUSED = {
     "printf(n)": ["found {} files", "found %d files in %s", "found files", "%q", "%(n)d", "%*d", ""],
     "printf(s,n)": ["%d has %d items", "%s"],
     "format(0=n)": ["%.2f EUR", "{amount:.2f}", "{:.2f} {}", "{:%Y}", "{0.real}", "{:{w}}", "no field", ""],
-    "format(0=s)": ["{:.2f}", "{:d}", "{:,}"],
+    "format(0=s)": ["{:.2f}", "{:d}", "{:,}", "{:>999999999}"],
     "format_spec(n)": ["%Y", "{:.2f}", "s", "", "%.2f"],
-    "format_spec(s)": [".2f", ",", "d"],
+    "format_spec(s)": [".2f", ",", "d", ">999999999", ".999999999"],  # never probed: no huge allocation
     "format_spec(n)": ["x", "d"],
     "format(0=n)": ["{:d}", "{:x}"],
     "unit(MB)": ["GB", "mb", "Mb", "MiB", "kilobytes", ""],
