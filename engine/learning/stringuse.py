@@ -3,7 +3,8 @@
 A string slot is typed from the ORIGINAL value AND from how the code uses it. The code is read
 with :mod:`ast` (never run): every str literal equal to the value is found, then followed
 through simple names (``SEP = ";"`` then ``line.split(SEP)``; a parameter default
-``def f(sep=SEP)``; a class attribute read as ``self.SEP``). Each place the value reaches is a
+``def f(sep=SEP)``; a class attribute read as ``self.SEP``; an argument of a function or
+class defined in the code, to that parameter's uses). Each place the value reaches is a
 use:
 
     x.strftime(V)  datetime.strptime(s, V)                      -> strftime
@@ -18,6 +19,8 @@ use:
     encoding=V  s.encode(V)  b.decode(V)                        -> encoding
     content_type=V  media_type=V  mimetype=V                    -> mime
     requests.get(V)  httpx.post(V)  urlopen(V)  url=V           -> url
+    os.getenv(V)  os.environ.get(V)  os.environ[V]              -> envvar
+    logging.Formatter(V)  basicConfig(format=V)                 -> logfmt
     format(x, V)  f"{x:{V}}"                                    -> format_spec(n|s)
     open(V)  Path(V)                                            -> path
     s.split(V)  s.partition(V)                                  -> non-empty
@@ -131,6 +134,23 @@ def _bound_names(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> Iterator[str
                 yield arg.arg
 
 
+def _parameter_names(call: ast.Call, node: ast.AST, functions: dict[str, ast.arguments]) -> Iterator[str]:
+    """The parameter of a function defined in the code that ``node`` is passed to."""
+    name = call.func.id if isinstance(call.func, ast.Name) else (
+        call.func.attr if isinstance(call.func, ast.Attribute) else "")
+    args = functions.get(name)
+    if args is None:
+        return
+    positional = [a.arg for a in args.posonlyargs + args.args]
+    if positional and positional[0] in ("self", "cls"):
+        positional = positional[1:]  # a method call or a class instantiation (via __init__)
+    if node in call.args and call.args.index(node) < len(positional):
+        yield positional[call.args.index(node)]
+    for keyword in call.keywords:
+        if keyword.value is node and keyword.arg:
+            yield keyword.arg
+
+
 def occurrences(tree: ast.AST, value: str) -> tuple[list[ast.AST], dict[ast.AST, ast.AST]]:
     """The expressions that carry ``value``: equal literals and reads of names bound to them."""
     parents = _parents(tree)
@@ -139,10 +159,24 @@ def occurrences(tree: ast.AST, value: str) -> tuple[list[ast.AST], dict[ast.AST,
         if isinstance(n, ast.Constant) and n.value == value and isinstance(n.value, str)
         and not _is_docstring(n, parents)
     ]
+    functions: dict[str, ast.arguments] = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef):
+            functions.setdefault(n.name, n.args)
+        elif isinstance(n, ast.ClassDef):
+            init = next((b for b in n.body if isinstance(b, ast.FunctionDef) and b.name == "__init__"), None)
+            if init is not None:
+                functions.setdefault(n.name, init.args)
     names: set[str] = set()
     frontier = list(found)
     for _ in range(4):  # a few hops: LIT -> CONST -> default parameter -> ...
-        new = {name for node in frontier for name in _bound_names(node, parents)} - names
+        new = {name for node in frontier for name in _bound_names(node, parents)}
+        for node in frontier:
+            call = parents.get(node)
+            call = parents.get(call) if isinstance(call, ast.keyword) else call
+            if isinstance(call, ast.Call):
+                new |= set(_parameter_names(call, node, functions))
+        new -= names
         if not new:
             break
         names |= new
@@ -156,10 +190,11 @@ def occurrences(tree: ast.AST, value: str) -> tuple[list[ast.AST], dict[ast.AST,
 
 
 def _call_name(call: ast.Call) -> tuple[str, str]:
-    """(method or function name, the receiver's name if it is a plain name)."""
+    """(method or function name, the receiver's last name: ``os.environ.get`` -> environ)."""
     func = call.func
     if isinstance(func, ast.Attribute):
-        receiver = func.value.id if isinstance(func.value, ast.Name) else ""
+        value = func.value
+        receiver = value.id if isinstance(value, ast.Name) else value.attr if isinstance(value, ast.Attribute) else ""
         return func.attr, receiver
     if isinstance(func, ast.Name):
         return func.id, ""
@@ -201,6 +236,12 @@ def _argument_uses(node: ast.AST, call: ast.Call, value: str) -> Iterator[tuple[
         receiver == "re" and name in ("sub", "subn") and (pos == 1 or keyword == "repl")
     ):
         yield "anything", ""
+    if (name in ("getenv", "putenv", "unsetenv") and pos == 0) or (
+        receiver == "environ" and name in ("get", "pop", "setdefault") and pos == 0
+    ):
+        yield "envvar", ""
+    if (name == "Formatter" and (pos == 0 or keyword == "fmt")) or (name == "basicConfig" and keyword == "format"):
+        yield "logfmt", ""
     if name == "format" and receiver == "" and pos == 1:
         yield "format_spec", _safe(format_spec_kind, value)
     if keyword in _URL_KEYWORDS or (pos == 0 and (
@@ -243,6 +284,9 @@ def _uses_of(node: ast.AST, parents: dict[ast.AST, ast.AST], value: str) -> Iter
         outer = parents.get(joined) if joined is not None else None
         if isinstance(outer, ast.FormattedValue) and outer.format_spec is joined:
             yield "format_spec", _safe(format_spec_kind, value)
+    elif isinstance(parent, ast.Subscript) and parent.slice is node:
+        if isinstance(parent.value, ast.Attribute) and parent.value.attr == "environ":
+            yield "envvar", ""
     elif isinstance(parent, ast.Compare) and parent.left is node:
         if parent.ops and isinstance(parent.ops[0], (ast.In, ast.NotIn)):
             yield "needle", ""

@@ -25,6 +25,8 @@ numbers and strings), which are pure.
     path       a file-system path: not blank, no glob wildcards, not a URL
     format_spec  a format spec for ``format(x, spec)`` / ``f"{x:{spec}}"`` (``.2f``, ``>10``,
                ``,``), of kind ``n`` (applied to a number) or ``s`` (to text)
+    envvar     an environment variable name (letters, digits, ``_``; not starting with a digit)
+    logfmt     a logging format: ``%(name)s`` keys that are LogRecord attributes only
     unit       a unit of measure, equal to the original one up to spelling (``MB`` =
                ``megabytes``; ``ms`` = ``milliseconds``): the code's factors depend on it
 """
@@ -67,7 +69,31 @@ _FORMAT_SPEC_RE = re.compile(
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 #: Every notation name, as spelled in a slot type.
-NOTATIONS = ("strftime", "regex", "glob", "printf", "format", "encoding", "mime", "path", "format_spec", "unit")
+NOTATIONS = ("strftime", "regex", "glob", "printf", "format", "encoding", "mime", "path", "format_spec", "unit",
+             "envvar", "logfmt")
+_ENVVAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_LOG_RECORD_KEYS = frozenset(
+    {"asctime", "created", "filename", "funcName", "levelname", "levelno", "lineno", "message", "module",
+     "msecs", "name", "pathname", "process", "processName", "relativeCreated", "thread", "threadName",
+     "taskName"}
+)
+
+
+def check_envvar(value: str) -> None:
+    """An environment variable name."""
+    if not _ENVVAR_RE.fullmatch(value):
+        raise SlotError(f"{value!r} is not an environment variable name")
+
+
+def check_logfmt(value: str) -> None:
+    """A %-style logging format whose keys are LogRecord attributes."""
+    signature = printf_signature(value)
+    keys = [item.partition("=")[0] for item in signature.split(",") if item]
+    if not keys or any("=" not in item for item in signature.split(",")):
+        raise SlotError(f"{value!r} is not a logging format: use %(name)s keys such as %(message)s")
+    unknown = sorted(set(keys) - _LOG_RECORD_KEYS)
+    if unknown:
+        raise SlotError(f"{value!r} uses %({unknown[0]})s, which is not a log record attribute")
 
 _UNITS: dict[str, tuple[str, ...]] = {
     "B": ("bytes", "byte"), "KB": ("kB", "kilobytes", "kilobyte"), "KiB": ("kibibytes",),

@@ -8,7 +8,7 @@ Grammar (inside a pattern's braces)::
     string(MIN..MAX)            ... whose length is within MIN..MAX (either bound optional)
     string(MIN..MAX,!blank)     ... and not whitespace only
     strftime regex glob         a non-blank value in that notation (:mod:`engine.templates.notation`)
-    encoding mime path
+    encoding mime path envvar logfmt
     printf(SIG) format(SIG)     a printf / str.format string that takes exactly the arguments
                                 of SIG (``n`` a number, ``s`` anything; ``0=n,1=s`` or
                                 ``name=s`` for fields), e.g. ``printf(n)``, ``format(0=n)``
@@ -301,8 +301,25 @@ class UnitSlot(NotationSlot):
         return [alias for alias, unit in notation.UNIT_SPELLINGS.items() if unit == self.unit]
 
 
+class EnvVarSlot(NotationSlot):
+    """An environment variable name."""
+
+    kind = "envvar"
+    checker = staticmethod(notation.check_envvar)
+    examples = ("APP_SETTING", "OTHER_VALUE")
+
+
+class LogFormatSlot(NotationSlot):
+    """A %-style logging format (LogRecord attribute keys)."""
+
+    kind = "logfmt"
+    checker = staticmethod(notation.check_logfmt)
+    examples = ("%(levelname)s %(message)s", "%(message)s")
+
+
 _SIMPLE: dict[str, type[NotationSlot]] = {
-    cls.kind: cls for cls in (StrftimeSlot, RegexSlot, GlobSlot, EncodingSlot, MimeSlot, PathSlot)
+    cls.kind: cls
+    for cls in (StrftimeSlot, RegexSlot, GlobSlot, EncodingSlot, MimeSlot, PathSlot, EnvVarSlot, LogFormatSlot)
 }
 #: Slot kinds this module parses.
 STRING_KINDS = frozenset({"string", "printf", "format", "format_spec", "unit", *_SIMPLE})

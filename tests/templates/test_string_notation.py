@@ -28,6 +28,8 @@ ACCEPTED = {
     "format_spec(s)": [">10", "^20", "*<8", ".5"],
     "unit(MB)": ["MB", "megabytes", "megabyte"],
     "unit(ms)": ["ms", "milliseconds", "msec"],
+    "envvar": ["APP_URL", "HOME", "_PRIVATE", "x1"],
+    "logfmt": ["%(levelname)s %(message)s", "%(asctime)s [%(name)s] %(message)s"],
 }
 REFUSED = {
     "strftime": ["DD/MM/YYYY", "yyyy-MM-dd", "{:%Y-%m-%d}", "%Q-%m", "YYYY-%m-%d", "today", "", "  "],
@@ -49,6 +51,8 @@ REFUSED = {
     "format(0=n)": ["{:d}", "{:x}"],
     "unit(MB)": ["GB", "mb", "Mb", "MiB", "kilobytes", ""],
     "unit(ms)": ["s", "seconds", "us", "min"],
+    "envvar": ["APP URL", "1ST", "$HOME", "app-url", ""],
+    "logfmt": ["{levelname} {message}", "%s %s", "%(user)s did it", "plain text", ""],
 }
 
 
@@ -66,7 +70,7 @@ def test_values_in_another_notation_do_not_bind(spec: str, value: str) -> None:
 @pytest.mark.parametrize(
     "spec", ["strftime", "regex", "glob", "encoding", "mime", "path", "printf(n)", "printf(s,n)",
              "printf()", "format(0=n)", "format(0=s,1=n)", "format(name=s)", "string", "string(1..1)", "regex(groups=2,names=a|b)", "regex(literal)",
-             "format_spec(n)", "unit(MB)", "unit(°C)",
+             "format_spec(n)", "unit(MB)", "unit(°C)", "envvar", "logfmt",
              "string(1..200,!blank)", "string(0..10)"],
 )
 def test_slot_type_spellings_round_trip(spec: str) -> None:

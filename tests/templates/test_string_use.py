@@ -80,6 +80,34 @@ def test_the_value_is_followed_through_constants_defaults_and_attributes() -> No
     assert refined(code, "*.log") == "glob"
 
 
+def test_the_value_is_followed_into_functions_and_classes_defined_in_the_code() -> None:
+    code = (
+        "import re\n\n\ndef _matching(lines, pattern):\n    return [x for x in lines if re.search(pattern, x)]\n\n\n"
+        'def errors(lines):\n    return _matching(lines, "^ERROR")\n'
+    )
+    assert refined(code, "^ERROR") == "regex"
+    code = (
+        "from pathlib import Path\n\n\nclass Finder:\n    def __init__(self, pattern):\n        self.pattern = pattern\n\n"
+        "    def run(self, root):\n        return Path(root).glob(self.pattern)\n\n\n"
+        'FINDER = Finder(pattern="*.md")\n'
+    )
+    assert refined(code, "*.md") == "glob"
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "expected"),
+    [
+        ('import os\nv = os.environ.get("APP_URL", "")\n', "APP_URL", "envvar"),
+        ('import os\nv = os.environ["APP_URL"]\n', "APP_URL", "envvar"),
+        ('import os\nv = os.getenv("HOME")\n', "HOME", "envvar"),
+        ('import logging\nf = logging.Formatter("%(levelname)s %(message)s")\n', "%(levelname)s %(message)s", "logfmt"),
+        ('import logging\nlogging.basicConfig(format="%(message)s")\n', "%(message)s", "logfmt"),
+    ],
+)
+def test_environment_names_and_logging_formats(code: str, value: str, expected: str) -> None:
+    assert refined(code, value) == expected
+
+
 def test_a_docstring_that_equals_the_value_is_not_a_use() -> None:
     assert analyse('def f():\n    "%Y"\n    return 1\n', "%Y").notations == ()
 
