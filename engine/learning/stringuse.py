@@ -406,6 +406,8 @@ def refine_string_params(code: str, params: list[Param]) -> tuple[list[Param], l
         if param.base_type not in STRING_KINDS or not isinstance(param.value, str):
             out.append(param)
             continue
+        if param.type.strip() in ("unit", "format_spec"):
+            param = replace(param, type="string")  # their argument is read from the code and value
         try:
             parse_slot_type(param.type)
         except SlotError as exc:

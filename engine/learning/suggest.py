@@ -15,7 +15,8 @@ from typing import Any
 from engine.learning.body import Param
 
 SLOT_TYPES = ("identifier", "string", "integer", "number", "identifier_list", "field_list", "word", "choice",
-              "strftime", "regex", "glob", "printf", "format", "encoding", "mime", "path")
+              "strftime", "regex", "glob", "printf", "format", "encoding", "mime", "path", "envvar", "logfmt",
+              "format_spec", "unit")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 SYSTEM_PROMPT = (
@@ -34,8 +35,9 @@ names, lists of fields like "id: int, name: str"). Reply with JSON:
 Keep every other word of the task literally in the pattern.
 A quoted string that is a format or a pattern gets its notation instead of "string": strftime
 (a date format like "%Y-%m-%d"), regex, glob ("*.csv"), printf ("%d files"), format
-("{{:.2f}} EUR"), encoding ("utf-8"), mime ("text/csv") or path. Copy string values exactly as
-the task writes them between the quotes, backslash escapes included.
+("{{:.2f}} EUR"), format_spec (".2f"), encoding ("utf-8"), mime ("text/csv"), path, envvar
+("APP_TOKEN"), logfmt ("%(message)s") or unit ("MB"). Copy string values exactly as the task
+writes them between the quotes, backslash escapes included.
 
 <task>
 {task}

@@ -195,3 +195,14 @@ def test_the_review_check_refines_types_and_stores_them_in_the_preview() -> None
 def test_a_dropped_string_parameter_goes_back_into_the_pattern_with_its_escapes() -> None:
     text = literal_in_pattern("split on {sep:string}", Param("sep", "string", 'a\t"b'))
     assert text == 'split on "a\\t\\"b"'
+
+
+@pytest.mark.parametrize(("suggested", "code", "value", "expected"), [
+    ("unit", 'UNIT = "ms"\n', "ms", "unit(ms)"),
+    ("format_spec", 't = format(x, ".2f")\n', ".2f", "format_spec(n)"),
+    ("format", 't = "{:d} items".format(n)\n', "{:d} items", "format(0=i)"),
+])
+def test_notation_types_suggested_without_arguments_get_them_from_the_code(
+    suggested: str, code: str, value: str, expected: str
+) -> None:
+    assert refined(code, value, suggested) == expected
