@@ -24,7 +24,8 @@ use:
     format(x, V)  f"{x:{V}}"                                    -> format_spec(n|s)
     open(V)  Path(V)                                            -> path
     s.split(V)  s.partition(V)                                  -> non-empty
-    s.startswith(V)  removeprefix(V)  replace(V, ..)  V in s    -> non-empty, not blank
+    s.startswith(V)  removeprefix(V)  replace(V, ..)  V in s    -> non-empty, not blank, and not
+                                                                   written as a glob or regex
     s.strip(V)                                                  -> non-empty
     delimiter=V  quotechar=V  s.center(n, V)                    -> exactly one character
     V.join(...)  print(sep=V, end=V)  s.replace(x, V)           -> anything, even "" or " "
@@ -59,6 +60,7 @@ from engine.templates.notation import (
     format_signature,
     format_spec_kind,
     has_regex_metachar,
+    looks_like_pattern,
     printf_signature,
     unit_of,
 )
@@ -100,6 +102,7 @@ class Uses:
     group_sensitive: bool = False  # the code reads regex groups (group(), findall, sub, re.split)
     empty_ok: bool = False  # a use where "" means something (joiner, sep=, end=, replacement)
     blank_ok: bool = False  # a use where whitespace means something (separator, fill, joiner)
+    literal: bool = False  # compared literally (a prefix, a needle): not a glob or regex
 
 
 def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
@@ -284,6 +287,10 @@ def _uses_of(node: ast.AST, parents: dict[ast.AST, ast.AST], value: str) -> Iter
         outer = parents.get(joined) if joined is not None else None
         if isinstance(outer, ast.FormattedValue) and outer.format_spec is joined:
             yield "format_spec", _safe(format_spec_kind, value)
+    elif isinstance(parent, ast.Dict) and node in parent.values:
+        key = parent.keys[parent.values.index(node)]
+        if isinstance(key, ast.Constant) and str(key.value).lower() in ("content-type", "accept"):
+            yield "mime", ""
     elif isinstance(parent, ast.Subscript) and parent.slice is node:
         if isinstance(parent.value, ast.Attribute) and parent.value.attr == "environ":
             yield "envvar", ""
@@ -300,13 +307,13 @@ def analyse(code: str, value: str) -> Uses:
         return Uses()
     nodes, parents = occurrences(tree, value)
     notations: list[tuple[str, str]] = []
-    lo, hi, nonblank, empty_ok, blank_ok = 0, DEFAULT_MAX, False, False, False
+    lo, hi, nonblank, empty_ok, blank_ok, literal = 0, DEFAULT_MAX, False, False, False, False
     for node in nodes:
         for use, signature in _uses_of(node, parents, value):
             if use in ("separator", "chars"):
                 lo, blank_ok = max(lo, 1), True
             elif use == "needle":
-                lo, nonblank = max(lo, 1), True
+                lo, nonblank, literal = max(lo, 1), True, True
             elif use == "onechar":
                 lo, hi, blank_ok = max(lo, 1), min(hi, 1), True
             elif use == "anything":
@@ -315,7 +322,7 @@ def analyse(code: str, value: str) -> Uses:
                 continue
             elif (use, signature) not in notations:
                 notations.append((use, signature))
-    return Uses(tuple(notations), lo, hi, nonblank, _reads_groups(tree), empty_ok, blank_ok)
+    return Uses(tuple(notations), lo, hi, nonblank, _reads_groups(tree), empty_ok, blank_ok, literal)
 
 
 def _reads_groups(tree: ast.AST) -> bool:
@@ -376,7 +383,8 @@ def _type_for(param: Param, uses: Uses) -> tuple[str, list[str]]:
     nonblank = current.nonblank or uses.nonblank or (not uses.blank_ok and bool(value.strip()))
     if lo > hi:
         return param.type, [f"parameter {param.name}: no string length fits how the code uses it"]
-    return StringSlot(lo, hi, nonblank).spec, problems
+    literal = current.literal or (uses.literal and not looks_like_pattern(value))
+    return StringSlot(lo, hi, nonblank, literal).spec, problems
 
 
 def _decoded_value(code: str, param: Param) -> Param:

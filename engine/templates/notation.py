@@ -45,6 +45,7 @@ _OTHER_DATE_TOKEN = re.compile(r"(?<![A-Za-z%])(?:[Yy]{2,4}|DD?|dd|MM|mm|HH|hh|S
 _GLOB_SHAPED_REGEX = re.compile(r"(?:^|[/\s\-_,;])[*?]|^[\w.\-/ ]*[A-Za-z0-9]\*[\w.\-/ ]*$")
 _REGEX_ONLY = re.compile(r"[\^$+|()]|\\[dDwWsSbBAZ]|\.[*+?]|\{\d*,?\d*\}|\(\?")
 _REGEX_META = re.compile(r"[.^$*+?{}\[\]|()\\]")
+_PATTERN_LOOK = re.compile(r"\\[dDwWsSbB.^$*+?()\[\]{}|]|\.[*+]|^\^.|\[[^\]]*-[^\]]*\]")
 _BRACES = re.compile(r"\{[^{}]*,[^{}]*\}")
 _MIME_TOP = frozenset(
     {"application", "audio", "font", "image", "message", "model", "multipart", "text", "video"}
@@ -179,6 +180,12 @@ def check_regex(value: str) -> None:
         raise SlotError(f"{value!r} is not a valid regex: {exc}") from exc
     if _GLOB_SHAPED_REGEX.search(value) and not _REGEX_ONLY.search(value):
         raise SlotError(f"{value!r} looks like a glob, not a regex")
+
+
+def looks_like_pattern(value: str) -> bool:
+    """Whether a value meant literally is written as a glob or a regex instead (``*.csv``,
+    ``^ERROR``, ``\\d+``, ``.*``)."""
+    return "*" in value or _PATTERN_LOOK.search(value) is not None
 
 
 def has_regex_metachar(value: str) -> bool:

@@ -7,6 +7,8 @@ Grammar (inside a pattern's braces)::
                                 (:mod:`engine.templates.escapes`: \\t \\n \\r \\\\ \\" \\')
     string(MIN..MAX)            ... whose length is within MIN..MAX (either bound optional)
     string(MIN..MAX,!blank)     ... and not whitespace only
+    string(MIN..MAX,!pattern)   ... and not written as a glob or regex (``*.csv``, ``^\\d+$``):
+                                the code compares it literally (a prefix, a suffix, a needle)
     strftime regex glob         a non-blank value in that notation (:mod:`engine.templates.notation`)
     encoding mime path envvar logfmt
     printf(SIG) format(SIG)     a printf / str.format string that takes exactly the arguments
@@ -42,19 +44,23 @@ class StringSlot(SlotType):
 
     kind = "string"
 
-    def __init__(self, min_len: int = 0, max_len: int = DEFAULT_MAX, nonblank: bool = False) -> None:
-        """Length bounds of the value; ``nonblank`` refuses whitespace-only values."""
+    def __init__(
+        self, min_len: int = 0, max_len: int = DEFAULT_MAX, nonblank: bool = False, literal: bool = False
+    ) -> None:
+        """Length bounds of the value; ``nonblank`` refuses whitespace-only values; ``literal``
+        refuses values written as a glob or regex (the code compares them literally)."""
         self.min_len = min_len
         self.max_len = max_len
         self.nonblank = nonblank
+        self.literal = literal
 
     @property
     def spec(self) -> str:
         """``string``, ``string(MIN..MAX)`` or ``string(MIN..MAX,!blank)``."""
-        if (self.min_len, self.max_len, self.nonblank) == (0, DEFAULT_MAX, False):
+        if (self.min_len, self.max_len, self.nonblank, self.literal) == (0, DEFAULT_MAX, False, False):
             return "string"
-        flag = ",!blank" if self.nonblank else ""
-        return f"string({self.min_len}..{self.max_len}{flag})"
+        flags = (",!blank" if self.nonblank else "") + (",!pattern" if self.literal else "")
+        return f"string({self.min_len}..{self.max_len}{flags})"
 
     def parse(self, text: str) -> object:
         """Parse ``'...'`` or ``"..."`` (escape-aware) and decode the escapes."""
@@ -72,6 +78,8 @@ class StringSlot(SlotType):
             raise SlotError(f"string length must be {self.min_len}..{self.max_len}")
         if self.nonblank and not value.strip():
             raise SlotError("a blank (whitespace-only) value is not allowed here")
+        if self.literal and notation.looks_like_pattern(value):
+            raise SlotError(f"{value!r} is written as a glob or regex; the code compares it literally")
         self.check_notation(value)
         return value
 
@@ -346,11 +354,10 @@ def parse_string_type(kind: str, args: str | None) -> SlotType:
     if args is None:
         return StringSlot()
     parts = [a.strip() for a in args.split(",")]
-    nonblank = "!blank" in parts[1:]
-    if any(p != "!blank" for p in parts[1:]):
-        raise SlotError(f"string(...) takes MIN..MAX and an optional !blank: {args!r}")
+    if any(p not in ("!blank", "!pattern") for p in parts[1:]):
+        raise SlotError(f"string(...) takes MIN..MAX and the flags !blank, !pattern: {args!r}")
     lo, hi = _length_range(parts[0])
-    return StringSlot(lo, hi, nonblank)
+    return StringSlot(lo, hi, "!blank" in parts[1:], "!pattern" in parts[1:])
 
 
 def _length_range(text: str) -> tuple[int, int]:
