@@ -111,7 +111,7 @@ def read_export(path: Path) -> list[dict[str, Any]]:
                 raise BadInput(f"{where} ({item.get('name', '?')}): round trip failed: {why}")
         out.append({
             "name": str(item.get("name") or "imported")[:60], "pattern": preview.pattern, "body": body,
-            "params": params, "version": version, "quality": int(preview.score),
+            "params": list(preview.params) or params, "version": version, "quality": int(preview.score),
             "counterfactual_micros": int(round(saved * 1e6)),
         })
     return out

@@ -207,3 +207,24 @@ def test_notation_types_suggested_without_arguments_get_them_from_the_code(
     suggested: str, code: str, value: str, expected: str
 ) -> None:
     assert refined(code, value, suggested) == expected
+
+
+def test_an_export_written_before_string_typing_imports_as_a_consistent_matchable_template(tmp_path) -> None:
+    import json
+
+    from engine.learning.review import spec_for
+    from engine.learning.transfer import read_export
+
+    code = '"""Cut."""\n\n\ndef cut(line: str) -> list[str]:\n    """Split."""\n    return line.split(";")\n'
+    document = {"format": "templar-templates", "version": 1, "templates": [{
+        "name": "cut", "pattern": "function {func:identifier} that splits a line on {sep:string}",
+        "body": '"""Cut."""\n\n\ndef {{ func }}(line: str) -> list[str]:\n    """Split."""\n'
+                "    return line.split({{ sep | repr }})\n",
+        "params": [{"name": "func", "type": "identifier", "value": "cut"}, {"name": "sep", "type": "string", "value": ";"}],
+        "task": 'function cut that splits a line on ";"', "code": code}]}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    entry = read_export(path)[0]
+    spec = spec_for("learned-9", entry["pattern"], entry["body"], entry["params"], None)
+    assert spec.match('function chop that splits a line on ","') is not None
+    assert spec.match('function chop that splits a line on ""') is None
