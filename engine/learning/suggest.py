@@ -14,9 +14,11 @@ from typing import Any
 
 from engine.learning.body import Param
 
-SLOT_TYPES = ("identifier", "string", "integer", "number", "identifier_list", "field_list", "word", "choice",
-              "strftime", "regex", "glob", "printf", "format", "encoding", "mime", "path", "envvar", "logfmt",
-              "format_spec", "unit")
+SLOT_TYPES = ("identifier", "string", "integer", "number", "identifier_list", "field_list", "word", "choice")
+#: String notation types a suggestion may also use. Not listed in the prompt (every prompt token
+#: is paid on every suggestion): the review check types string slots from the code anyway.
+NOTATION_TYPES = ("strftime", "regex", "glob", "printf", "format", "encoding", "mime", "path", "envvar", "logfmt",
+                  "format_spec", "unit")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 SYSTEM_PROMPT = (
@@ -33,11 +35,6 @@ names, lists of fields like "id: int, name: str"). Reply with JSON:
               "value": "the exact text from the task (a list of [name, type] pairs for field_list, a list of names for identifier_list)",
               "description": "what it is", "confidence": 0.0-1.0}}]}}
 Keep every other word of the task literally in the pattern.
-A quoted string that is a format or a pattern gets its notation instead of "string": strftime
-(a date format like "%Y-%m-%d"), regex, glob ("*.csv"), printf ("%d files"), format
-("{{:.2f}} EUR"), format_spec (".2f"), encoding ("utf-8"), mime ("text/csv"), path, envvar
-("APP_TOKEN"), logfmt ("%(message)s") or unit ("MB"). Copy string values exactly as the task
-writes them between the quotes, backslash escapes included.
 
 <task>
 {task}
@@ -141,7 +138,7 @@ def parse_suggestion(text: str) -> ParsedSuggestion:
         if not _NAME.match(pname):
             problems.append(f"parameter name {pname!r} is not a snake_case identifier")
             continue
-        if ptype.split("(", 1)[0] not in SLOT_TYPES:
+        if ptype.split("(", 1)[0] not in SLOT_TYPES + NOTATION_TYPES:
             problems.append(f"parameter {pname}: unknown type {ptype!r}")
             continue
         try:
