@@ -104,6 +104,11 @@ class Uses:
     blank_ok: bool = False  # a use where whitespace means something (separator, fill, joiner)
     literal: bool = False  # compared literally (a prefix, a needle): not a glob or regex
 
+    @property
+    def plain(self) -> bool:
+        """No use that says anything about the value (a constant, a label, a message)."""
+        return self == Uses(group_sensitive=self.group_sensitive)
+
 
 def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
     return {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
@@ -318,8 +323,6 @@ def analyse(code: str, value: str) -> Uses:
                 lo, hi, blank_ok = max(lo, 1), min(hi, 1), True
             elif use == "anything":
                 empty_ok = blank_ok = True
-            elif use == "group_sensitive":
-                continue
             elif (use, signature) not in notations:
                 notations.append((use, signature))
     return Uses(tuple(notations), lo, hi, nonblank, _reads_groups(tree), empty_ok, blank_ok, literal)
@@ -374,7 +377,7 @@ def _type_for(param: Param, uses: Uses) -> tuple[str, list[str]]:
         return param.type, problems  # a notation chosen in review stays (checked below)
     value = str(param.value)
     unit = unit_of(value)
-    if unit is not None and len(value) > 1 and uses == Uses():
+    if unit is not None and len(value) > 1 and uses.plain:
         return f"unit({unit})", problems  # a unit the code's factors are written for
     # an empty or blank value is served only where the code gives it a meaning (or it was
     # the original value): elsewhere (messages, labels, names, keys) it is a degenerate task
