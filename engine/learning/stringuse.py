@@ -20,6 +20,7 @@ use:
     content_type=V  media_type=V  mimetype=V                    -> mime
     requests.get(V)  httpx.post(V)  urlopen(V)  url=V           -> url
     os.getenv(V)  os.environ.get(V)  os.environ[V]              -> envvar
+    ZoneInfo(V)  pytz.timezone(V)  tz.gettz(V)                  -> timezone
     logging.Formatter(V)  basicConfig(format=V)                 -> logfmt
     format(x, V)  f"{x:{V}}"                                    -> format_spec(n|s)
     open(V)  Path(V)                                            -> path
@@ -250,6 +251,8 @@ def _argument_uses(node: ast.AST, call: ast.Call, value: str) -> Iterator[tuple[
         yield "envvar", ""
     if (name == "Formatter" and (pos == 0 or keyword == "fmt")) or (name == "basicConfig" and keyword == "format"):
         yield "logfmt", ""
+    if name in ("ZoneInfo", "timezone", "gettz") and pos == 0 and receiver != "datetime":
+        yield "timezone", ""
     if name == "format" and receiver == "" and pos == 1:
         yield "format_spec", _safe(format_spec_kind, value)
     if keyword in _URL_KEYWORDS or (pos == 0 and (

@@ -18,7 +18,7 @@ SLOT_TYPES = ("identifier", "string", "integer", "number", "identifier_list", "f
 #: String notation types a suggestion may also use. Not listed in the prompt (every prompt token
 #: is paid on every suggestion): the review check types string slots from the code anyway.
 NOTATION_TYPES = ("strftime", "regex", "glob", "printf", "format", "encoding", "mime", "path", "envvar", "logfmt",
-                  "format_spec", "unit")
+                  "format_spec", "unit", "timezone")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 SYSTEM_PROMPT = (

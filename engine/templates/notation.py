@@ -25,6 +25,7 @@ numbers and strings), which are pure.
     path       a file-system path: not blank, no glob wildcards, not a URL
     format_spec  a format spec for ``format(x, spec)`` / ``f"{x:{spec}}"`` (``.2f``, ``>10``,
                ``,``), of kind ``n`` (applied to a number) or ``s`` (to text)
+    timezone   an IANA time zone name ``zoneinfo`` can load (``Europe/Berlin``, ``UTC``)
     envvar     an environment variable name (letters, digits, ``_``; not starting with a digit)
     logfmt     a logging format: ``%(name)s`` keys that are LogRecord attributes only
     unit       a unit of measure, equal to the original one up to spelling (``MB`` =
@@ -71,7 +72,20 @@ _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 #: Every notation name, as spelled in a slot type.
 NOTATIONS = ("strftime", "regex", "glob", "printf", "format", "encoding", "mime", "path", "format_spec", "unit",
-             "envvar", "logfmt")
+             "envvar", "logfmt", "timezone")
+_TZ_RE = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]{0,40}(?:/[A-Za-z0-9_+\-]{1,40}){0,2}")
+
+
+def check_timezone(value: str) -> None:
+    """An IANA time zone (loads one tz file, on first use of that name only)."""
+    if not _TZ_RE.fullmatch(value):
+        raise SlotError(f"{value!r} is not a time zone name such as Europe/Berlin")
+    import zoneinfo  # local: only a timezone slot needs it
+
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise SlotError(f"{value!r} is not a time zone Python knows") from exc
 _ENVVAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _LOG_RECORD_KEYS = frozenset(
     {"asctime", "created", "filename", "funcName", "levelname", "levelno", "lineno", "message", "module",

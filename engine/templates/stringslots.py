@@ -10,7 +10,7 @@ Grammar (inside a pattern's braces)::
     string(MIN..MAX,!pattern)   ... and not written as a glob or regex (``*.csv``, ``^\\d+$``):
                                 the code compares it literally (a prefix, a suffix, a needle)
     strftime regex glob         a non-blank value in that notation (:mod:`engine.templates.notation`)
-    encoding mime path envvar logfmt
+    encoding mime path envvar logfmt timezone
     printf(SIG) format(SIG)     a printf / str.format string that takes exactly the arguments
                                 of SIG (``n`` a number, ``s`` anything; ``0=n,1=s`` or
                                 ``name=s`` for fields), e.g. ``printf(n)``, ``format(0=n)``
@@ -325,9 +325,19 @@ class LogFormatSlot(NotationSlot):
     examples = ("%(levelname)s %(message)s", "%(message)s")
 
 
+class TimezoneSlot(NotationSlot):
+    """An IANA time zone name."""
+
+    kind = "timezone"
+    checker = staticmethod(notation.check_timezone)
+    examples = ("UTC", "Europe/Paris")
+
+
 _SIMPLE: dict[str, type[NotationSlot]] = {
     cls.kind: cls
-    for cls in (StrftimeSlot, RegexSlot, GlobSlot, EncodingSlot, MimeSlot, PathSlot, EnvVarSlot, LogFormatSlot)
+    for cls in (
+        StrftimeSlot, RegexSlot, GlobSlot, EncodingSlot, MimeSlot, PathSlot, EnvVarSlot, LogFormatSlot, TimezoneSlot
+    )
 }
 #: Slot kinds this module parses.
 STRING_KINDS = frozenset({"string", "printf", "format", "format_spec", "unit", *_SIMPLE})

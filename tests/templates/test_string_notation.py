@@ -29,6 +29,7 @@ ACCEPTED = {
     "unit(MB)": ["MB", "megabytes", "megabyte"],
     "unit(ms)": ["ms", "milliseconds", "msec"],
     "envvar": ["APP_URL", "HOME", "_PRIVATE", "x1"],
+    "timezone": ["Europe/Berlin", "UTC", "America/Argentina/Buenos_Aires", "Asia/Kolkata"],
     "string(1..200,!blank,!pattern)": ["test_", ".csv", "US$", "v", "what?", "a.b", "[x]"],
     "logfmt": ["%(levelname)s %(message)s", "%(asctime)s [%(name)s] %(message)s"],
 }
@@ -53,6 +54,7 @@ REFUSED = {
     "unit(MB)": ["GB", "mb", "Mb", "MiB", "kilobytes", ""],
     "unit(ms)": ["s", "seconds", "us", "min"],
     "envvar": ["APP URL", "1ST", "$HOME", "app-url", ""],
+    "timezone": ["Berlin", "GMT+2x", "Europe/Atlantis", "../etc/passwd", "/etc/localtime", "CEST", ""],
     "string(1..200,!blank,!pattern)": ["*.csv", "test_*", r"\d+", "^ERROR", r"\.csv$", r"a\(b", ".*log", "[0-9]", " ", ""],
     "logfmt": ["{levelname} {message}", "%s %s", "%(user)s did it", "plain text", ""],
 }
@@ -73,7 +75,7 @@ def test_values_in_another_notation_do_not_bind(spec: str, value: str) -> None:
     "spec", ["strftime", "regex", "glob", "encoding", "mime", "path", "printf(n)", "printf(s,n)",
              "printf()", "format(0=n)", "format(0=s,1=n)", "format(name=s)", "string", "string(1..1)", "regex(groups=2,names=a|b)", "regex(literal)",
              "format_spec(n)", "unit(MB)", "unit(°C)", "envvar", "logfmt",
-             "string(1..200,!blank,!pattern)", "string(0..200,!pattern)",
+             "string(1..200,!blank,!pattern)", "string(0..200,!pattern)", "timezone",
              "string(1..200,!blank)", "string(0..10)"],
 )
 def test_slot_type_spellings_round_trip(spec: str) -> None:

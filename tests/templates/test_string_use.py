@@ -101,6 +101,7 @@ def test_the_value_is_followed_into_functions_and_classes_defined_in_the_code() 
         ('import os\nv = os.environ.get("APP_URL", "")\n', "APP_URL", "envvar"),
         ('import os\nv = os.environ["APP_URL"]\n', "APP_URL", "envvar"),
         ('import os\nv = os.getenv("HOME")\n', "HOME", "envvar"),
+        ('from zoneinfo import ZoneInfo\nTZ = ZoneInfo("Europe/Berlin")\n', "Europe/Berlin", "timezone"),
         ('import logging\nf = logging.Formatter("%(levelname)s %(message)s")\n', "%(levelname)s %(message)s", "logfmt"),
         ('import logging\nlogging.basicConfig(format="%(message)s")\n', "%(message)s", "logfmt"),
     ],
