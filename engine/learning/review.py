@@ -131,7 +131,9 @@ def _variant(p: Param) -> Any:
 
 def check(task: str, code: str, pattern: str, params: list[Param], validator: CodeValidator) -> Preview:
     """Run every check above; the first failure is the reason, all are listed as problems."""
-    params, problems = refine_string_params(code, params)
+    problems: list[str] = []
+    params, string_problems = refine_string_params(code, params)
+    problems += string_problems
     pattern = sync_pattern(pattern, params)
     body, missing = build_body(code, params) if params else ("", [])
     for name in missing:

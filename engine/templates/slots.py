@@ -75,6 +75,7 @@ _INT_RE = re.compile(r"-?\d{1,18}")
 _NUM_RE = re.compile(r"-?\d{1,18}(?:\.\d{1,18})?(?:[eE][-+]?\d{1,3})?")
 _HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 _URL_CHARS_RE = re.compile(r"[A-Za-z0-9._~:/?#\[\]!$&()*+,;=%-]+")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _SPEC_RE = re.compile(r"\s*([a-z_]+)\s*(?:\((.*)\))?\s*", re.DOTALL)
 _CHOICE_RE = re.compile(r"[a-z0-9_][a-z0-9_-]*")
 
