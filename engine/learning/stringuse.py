@@ -35,6 +35,9 @@ use:
                                                                    ("MB", "ms") -> unit(MB):
                                                                    the code's factors fit it
 
+A value that is only PART of a glob, regex, path or date format (``os.path.join(d, V)``,
+``d + V``, ``f"{d}/{V}"``, ``V.lower()``) takes that notation too.
+
 A notation use makes the slot that notation's type (the original value must be valid in it,
 else the suggestion stays pending: the code would not work either); other uses tighten
 ``string(MIN..MAX,!blank)``. Two different notations for one value are refused.
@@ -88,6 +91,9 @@ _GROUP_READERS = frozenset(
 _URL_KEYWORDS = frozenset({"url", "base_url", "endpoint"})
 _HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request", "stream"})
 _HTTP_RECEIVERS = frozenset({"requests", "httpx", "session", "client", "http"})
+_CARRIED = frozenset({"glob", "regex", "path", "strftime"})
+_CARRYING_CALLS = frozenset({("join", "path"), ("str", ""), ("Path", ""), ("PurePath", "")})
+_CARRYING_METHODS = frozenset({"lower", "upper", "casefold", "strip", "lstrip", "rstrip"})
 _ONE_CHAR_KEYWORDS = frozenset({"delimiter", "quotechar", "escapechar", "fillchar"})
 _MIME_KEYWORDS = frozenset({"content_type", "media_type", "mimetype", "mime_type"})
 
@@ -317,6 +323,12 @@ def analyse(code: str, value: str) -> Uses:
     notations: list[tuple[str, str]] = []
     lo, hi, nonblank, empty_ok, blank_ok, literal = 0, DEFAULT_MAX, False, False, False, False
     for node in nodes:
+        for carrier in _carriers(node, parents):
+            if isinstance(carrier, ast.BinOp) and isinstance(carrier.op, ast.Div) and ("path", "") not in notations:
+                notations.append(("path", ""))  # Path(d) / V: a path component
+            for use, _signature in _uses_of(carrier, parents, value):
+                if use in _CARRIED and (use, "") not in notations:
+                    notations.append((use, ""))  # the value is part of a glob, regex, path or date format
         for use, signature in _uses_of(node, parents, value):
             if use in ("separator", "chars"):
                 lo, blank_ok = max(lo, 1), True
@@ -329,6 +341,31 @@ def analyse(code: str, value: str) -> Uses:
             elif (use, signature) not in notations:
                 notations.append((use, signature))
     return Uses(tuple(notations), lo, hi, nonblank, _reads_groups(tree), empty_ok, blank_ok, literal)
+
+
+def _carriers(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> Iterator[ast.AST]:
+    """Expressions that contain the value as a part: ``os.path.join(d, V)``, ``d + V``,
+    ``Path(d) / V``, ``f"{d}/{V}"``, ``str(...)``, ``V.lower()`` (a few levels up)."""
+    current = node
+    for _ in range(3):
+        parent = parents.get(current)
+        if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Add | ast.Div):
+            current = parent
+        elif isinstance(parent, ast.FormattedValue) and parent.value is current:
+            joined = parents.get(parent)
+            if not isinstance(joined, ast.JoinedStr) or isinstance(parents.get(joined), ast.FormattedValue):
+                return  # a format spec, not a part of the text
+            current = joined
+        elif isinstance(parent, ast.Call) and current in parent.args and _call_name(parent) in _CARRYING_CALLS:
+            current = parent
+        elif isinstance(parent, ast.Attribute) and parent.attr in _CARRYING_METHODS:
+            call = parents.get(parent)
+            if not isinstance(call, ast.Call) or call.func is not parent:
+                return
+            current = call
+        else:
+            return
+        yield current
 
 
 def _reads_groups(tree: ast.AST) -> bool:
@@ -359,7 +396,10 @@ def _regex_spec(value: str, group_sensitive: bool) -> str:
 def _type_for(param: Param, uses: Uses) -> tuple[str, list[str]]:
     """The refined slot type spelling of a string parameter, and problems."""
     kinds = {k for k, _ in uses.notations}
-    if len(kinds) > 1 and kinds != {"path", "encoding"}:
+    if "path" in kinds and len(kinds) > 1:  # a glob or date format inside a path: the stronger notation
+        uses = replace(uses, notations=tuple(n for n in uses.notations if n[0] != "path"))
+        kinds.discard("path")
+    if len(kinds) > 1:
         return param.type, [f"parameter {param.name}: the code uses its value as {' and '.join(sorted(kinds))}"]
     problems: list[str] = []
     current = parse_slot_type(param.type)

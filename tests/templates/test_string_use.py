@@ -81,6 +81,23 @@ def test_the_value_is_followed_through_constants_defaults_and_attributes() -> No
     assert refined(code, "*.log") == "glob"
 
 
+@pytest.mark.parametrize(
+    ("code", "value", "expected"),
+    [
+        ('import glob, os\nfiles = glob.glob(os.path.join(folder, "*.csv"))\n', "*.csv", "glob"),
+        ('import glob\nPATTERN = "*.csv"\nfiles = glob.glob(f"{folder}/{PATTERN}")\n', "*.csv", "glob"),
+        ('import re\nP = re.compile(PREFIX + "[0-9]+")\n', "[0-9]+", "regex"),
+        ('import fnmatch\nok = fnmatch.fnmatch(name.lower(), "*.TXT".lower())\n', "*.TXT", "glob"),
+        ('from pathlib import Path\np = Path(root) / "data.json"\n', "data.json", "path"),
+        ('import glob\nfrom pathlib import Path\nf = glob.glob(str(Path(d) / "*.csv"))\n', "*.csv", "glob"),
+        ('import os\ndata = open(os.path.join(root, "notes.txt")).read()\n', "notes.txt", "path"),
+        ('msg = "Hello " + name\nprint(msg)\n', "Hello ", "string(1..200,!blank)"),  # a plain part of a message
+    ],
+)
+def test_a_value_that_is_part_of_a_glob_regex_or_path_takes_that_notation(code: str, value: str, expected: str) -> None:
+    assert refined(code, value) == expected
+
+
 def test_the_value_is_followed_into_functions_and_classes_defined_in_the_code() -> None:
     code = (
         "import re\n\n\ndef _matching(lines, pattern):\n    return [x for x in lines if re.search(pattern, x)]\n\n\n"
