@@ -35,6 +35,7 @@ numbers and strings), which are pure.
 from __future__ import annotations
 
 import codecs
+import datetime
 import re
 import string
 
@@ -62,9 +63,9 @@ _ANY_PRINTF = frozenset("sra")
 _NUMERIC_FORMAT_TYPES = frozenset("bcdoxXneEfFgG%")
 _INT_FORMAT_TYPES = frozenset("bcdoxX")
 MAX_WIDTH = 200
-_PROBES: dict[str, object] = {"i": 7, "n": 1.5, "s": "x"}
+_PROBES: dict[str, object] = {"i": 7, "n": 1.5, "s": "x", "t": datetime.datetime(2024, 1, 2, 3, 4, 5)}
 #: Which spec kinds may format an argument of a kind: an int takes any spec, text only "s".
-_COMPATIBLE = {"i": frozenset("ins"), "n": frozenset("ns"), "s": frozenset("s")}
+_COMPATIBLE = {"i": frozenset("ins"), "n": frozenset("ns"), "s": frozenset("s"), "t": frozenset("t")}
 _FORMAT_SPEC_RE = re.compile(
     r"(?:.?[<>=^])?[+\- ]?z?#?0?(?P<width>\d+)?(?P<group>[,_])?(?:\.(?P<prec>\d+))?(?P<type>[a-zA-Z%])?"
 )
@@ -152,8 +153,22 @@ def _spec_kind(m: re.Match[str]) -> str:
     return "n" if m.group("type") in _NUMERIC_FORMAT_TYPES or m.group("group") else "s"
 
 
+def _date_spec(spec: str) -> bool:
+    """A ``{:%Y-%m-%d}`` spec: an strftime format applied to a date or datetime."""
+    if "%" not in spec:
+        return False
+    try:
+        check_strftime(spec)
+    except SlotError:
+        return False
+    return True
+
+
 def format_spec_kind(value: str) -> str:
-    """``i`` (an int), ``n`` (a number) or ``s`` (anything): what a format spec applies to."""
+    """``i`` (an int), ``n`` (a number), ``t`` (a date: an strftime spec) or ``s`` (anything):
+    what a format spec applies to."""
+    if _date_spec(value):
+        return "t"
     m = _FORMAT_SPEC_RE.fullmatch(value)
     if m is None or "{" in value:
         raise SlotError(f"{value!r} is not a format spec such as .2f or >10")
@@ -163,7 +178,10 @@ def format_spec_kind(value: str) -> str:
 
 def check_format_spec(value: str, kind: str) -> None:
     """A format spec that formats a value of ``kind`` (probed with 1.5 or "x")."""
-    format_spec_kind(value)
+    if format_spec_kind(value) == "t" or kind == "t":
+        if not _date_spec(value):
+            raise SlotError(f"{value!r} is not an strftime spec for the date the code formats")
+        return
     try:
         format(_PROBES[kind], value)
     except (ValueError, TypeError, KeyError) as exc:
@@ -264,9 +282,8 @@ def _format_fields(value: str, *, strict: bool) -> list[tuple[str, str]]:
 def format_signature(value: str) -> str:
     """The fields of a ``str.format`` string: ``"0=n"``, ``"0=s,1=n"``, ``"name=s"``."""
     fields = _format_fields(value, strict=True)
-    if _PRINTF_RE.search(value.replace("%%", "")) and any(
-        m.group("conv") in _NUMERIC_PRINTF | _ANY_PRINTF for m in _PRINTF_RE.finditer(value)
-    ):
+    outside = "".join(literal for literal, *_ in string.Formatter().parse(value))
+    if any(m.group("conv") in _NUMERIC_PRINTF | _ANY_PRINTF for m in _PRINTF_RE.finditer(outside.replace("%%", ""))):
         raise SlotError(f"{value!r} has printf directives, not str.format fields")
     kinds: dict[str, str] = {}
     auto = 0
@@ -288,12 +305,15 @@ def format_signature(value: str) -> str:
             key = name
         else:
             raise SlotError(f"{value!r} uses an attribute or index field {name!r}")
+        if _date_spec(spec):
+            kinds[key] = "t"
+            continue
         m = _FORMAT_SPEC_RE.fullmatch(spec)
         if m is None:
             raise SlotError(f"{value!r} has an invalid format spec {spec!r}")
         _check_spec_size(m, value)
         kind = _spec_kind(m)  # a field used twice needs the stricter kind: i > n > s
-        kinds[key] = max(kind, kinds.get(key, "s"), key="sni".index)
+        kinds[key] = max(kind, kinds.get(key, "s"), key="sni".index) if kinds.get(key) != "t" else "t"
     return ",".join(f"{k}={v}" for k, v in sorted(kinds.items()))
 
 

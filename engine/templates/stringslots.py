@@ -16,7 +16,8 @@ Grammar (inside a pattern's braces)::
                                 ``name=s`` for fields), e.g. ``printf(n)``, ``format(0=n)``
     regex(groups=N,names=a|b)   a regex with exactly N capturing groups named a and b
     regex(literal)              a separator written as a regex: no metacharacters
-    format_spec(i|n|s)          a format spec (``.2f``) for an int, a number or text
+    format_spec(i|n|s|t)        a format spec (``.2f``) for an int, a number, text, or a date
+                                (``t``: an strftime spec such as ``%Y-%m-%d``)
     unit(U)                     a spelling of the unit of measure U (``unit(MB)``)
 
 Invariants: a bound value is a ``str``; the only control characters it may hold are tab,
@@ -35,7 +36,7 @@ from engine.templates.escapes import ESCAPED_CONTROLS, decode_task_string, is_qu
 from engine.templates.slotbase import SlotType
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_SIGNATURE_RE = re.compile(r"(?:[A-Za-z0-9_]+=)?[ins](?:,(?:[A-Za-z0-9_]+=)?[ins])*|")
+_SIGNATURE_RE = re.compile(r"(?:[A-Za-z0-9_]+=)?[inst](?:,(?:[A-Za-z0-9_]+=)?[inst])*|")
 DEFAULT_MAX = 200
 
 
@@ -356,8 +357,8 @@ def parse_string_type(kind: str, args: str | None) -> SlotType:
     if kind == "format":
         return FormatSlot((args or "").replace(" ", ""))
     if kind == "format_spec":
-        if args not in ("i", "n", "s"):
-            raise SlotError("format_spec takes i (ints), n (numbers) or s (text)")
+        if args not in ("i", "n", "s", "t"):
+            raise SlotError("format_spec takes i (ints), n (numbers), s (text) or t (dates)")
         return FormatSpecSlot(args)
     if kind == "unit":
         return UnitSlot((args or "").strip())

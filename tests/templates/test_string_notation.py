@@ -26,6 +26,8 @@ ACCEPTED = {
     "format_spec(i)": ["x", "05d", ",", ".2f", "b"],
     "format(0=i)": ["{:d} items", "{:x}", "{:.1f}", "{}"],
     "format_spec(s)": [">10", "^20", "*<8", ".5"],
+    "format_spec(t)": ["%Y-%m-%d", "%d %B %Y", "%H:%M"],
+    "format(0=t)": ["{:%Y-%m-%d}", "on {:%d/%m/%Y} at noon"],
     "unit(MB)": ["MB", "megabytes", "megabyte"],
     "unit(ms)": ["ms", "milliseconds", "msec"],
     "envvar": ["APP_URL", "HOME", "_PRIVATE", "x1"],
@@ -50,6 +52,8 @@ REFUSED = {
     "format_spec(n)": ["%Y", "{:.2f}", "s", "", "%.2f"],
     "format_spec(s)": [".2f", ",", "d", ">999999999", ".999999999"],  # never probed: no huge allocation
     "format_spec(n)": ["x", "d"],
+    "format_spec(t)": ["DD/MM/YYYY", ".2f", ">10", "%Q"],
+    "format(0=t)": ["{:DD/MM/YYYY}", "{:.2f}", "{}", "%Y-%m-%d"],
     "format(0=n)": ["{:d}", "{:x}"],
     "unit(MB)": ["GB", "mb", "Mb", "MiB", "kilobytes", ""],
     "unit(ms)": ["s", "seconds", "us", "min"],

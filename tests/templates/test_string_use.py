@@ -48,6 +48,8 @@ def refined(code: str, value: str, type_: str = "string") -> str:
         ('c = Client(base_url="https://x.example.com")\n', "https://x.example.com", "url"),
         ('t = format(x, ".2f")\n', ".2f", "format_spec(n)"),
         ('SPEC = ">10"\nt = f"{name:{SPEC}}"\n', ">10", "format_spec(s)"),
+        ('FMT = "%Y-%m-%d"\nt = f"{day:{FMT}}"\n', "%Y-%m-%d", "format_spec(t)"),
+        ('t = "{:%d.%m.%Y}".format(day)\n', "{:%d.%m.%Y}", "format(0=t)"),
         ('UNIT = "MB"\ndef size(n):\n    return f"{n / 1024 ** 2:.1f} {UNIT}"\n', "MB", "unit(MB)"),
         ('TIMEOUT_UNIT = "ms"\n', "ms", "unit(ms)"),
         ('parts = line.split(";")\n', ";", "string(1..200)"),
