@@ -231,18 +231,18 @@ class TemplateLibrary:
             )
             if existing is None:
                 row = Template.create(
-                    name=_name_from(s), pattern=preview.pattern, body=preview.body, params=params_to_json(list(s.params)),
+                    name=_name_from(s), pattern=preview.pattern, body=preview.body, params=params_to_json(list(preview.params or s.params)),
                     status="active", version=1, quality=preview.score, counterfactual_micros=cost, created=now, updated=now,
                 )
                 TemplateVersion.create(template=row, version=1, pattern=row.pattern, body=row.body, params=row.params,
                                        quality=row.quality, created=now, reason=f"learned from suggestion {s.id}")
             elif preview.score > existing.quality:
                 version = existing.version + 1
-                Template.update(body=preview.body, params=params_to_json(list(s.params)), version=version,
+                Template.update(body=preview.body, params=params_to_json(list(preview.params or s.params)), version=version,
                                 quality=preview.score, updated=now, counterfactual_micros=max(cost, existing.counterfactual_micros)
                                 ).where(Template.id == existing.id).execute()
                 TemplateVersion.create(template=existing.id, version=version, pattern=preview.pattern, body=preview.body,
-                                       params=params_to_json(list(s.params)), quality=preview.score, created=now,
+                                       params=params_to_json(list(preview.params or s.params)), quality=preview.score, created=now,
                                        reason=f"better validated generation (score {preview.score} > {existing.quality}) "
                                        f"from suggestion {s.id}")
                 row = Template.get_by_id(existing.id)

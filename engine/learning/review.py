@@ -7,7 +7,13 @@ A suggestion becomes a template only when all of these hold:
 3. every parameter is found in the code (it becomes a placeholder);
 4. the round trip holds: rendering with the original values gives back the code, byte for byte;
 5. the rendered code validates;
-6. it generalises: rendering with other values of the same types still compiles and validates.
+6. it generalises: rendering with other values of the same types still compiles and validates,
+   and so do the number slots' boundary values (0, -1, 1, a large value) and the reversed order
+   of related number slots, wherever the learned constraints accept them.
+
+Before the checks, ``constrain`` (:mod:`engine.learning.constrain`) tightens the slot types:
+meaning words of names stay fixed, numbers get ranges and orders. ``Preview.params`` carries
+the tightened parameters; they are what a template stores.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.learning.body import Param, ambiguous_values, build_body, round_trip
+from engine.learning.constrain import boundary_problems, constrain
 from engine.templates import SpecError, TemplateSpec
-from engine.templates.errors import PatternError
+from engine.templates.errors import PatternError, SlotError
+from engine.templates.slots import parse_slot_type
 from engine.validation import CodeValidator
 
 _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")
@@ -34,6 +42,7 @@ class Preview:
     bindings: dict[str, Any] = field(default_factory=dict)
     score: int = 0
     problems: tuple[str, ...] = ()
+    params: tuple[Param, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -41,6 +50,7 @@ class Preview:
             "rendered": self.rendered, "round_trip": not any(p.startswith("round trip") for p in self.problems)
             and bool(self.body), "bindings": {k: _plain(v) for k, v in self.bindings.items()},
             "score": self.score, "problems": list(self.problems),
+            "params": [p.to_dict() for p in self.params],
         }
 
 
@@ -118,9 +128,21 @@ def _variant(p: Param) -> Any:
     return p.value
 
 
+def _within_range(p: Param, value: Any) -> Any:
+    """A number variant that stays inside the slot's learned range (else the learned value)."""
+    if p.base_type not in ("integer", "number"):
+        return value
+    try:
+        parse_slot_type(p.type).coerce(value)
+    except SlotError:
+        return p.value
+    return value
+
+
 def check(task: str, code: str, pattern: str, params: list[Param], validator: CodeValidator) -> Preview:
     """Run every check above; the first failure is the reason, all are listed as problems."""
     problems: list[str] = []
+    params = constrain(code, pattern, params)
     pattern = sync_pattern(pattern, params)
     body, missing = build_body(code, params) if params else ("", [])
     for name in missing:
@@ -154,7 +176,7 @@ def check(task: str, code: str, pattern: str, params: list[Param], validator: Co
     if not report.ok:
         problems.append(f"the code does not validate: {report.blocking[0].rule_id} {report.blocking[0].message}")
     if spec is not None and not problems:
-        variant = {p.name: _variant(p) for p in params}
+        variant = {p.name: _within_range(p, _variant(p)) for p in params}
         try:
             other = spec_for("learned-preview", pattern, body, params, task).render(variant)
         except Exception as exc:  # noqa: BLE001
@@ -163,9 +185,11 @@ def check(task: str, code: str, pattern: str, params: list[Param], validator: Co
             other_report = validator.validate(other)
             if not other_report.ok:
                 problems.append("does not generalise: other values give code that does not validate")
+            else:
+                problems += boundary_problems(spec, params, validator)
     return Preview(
         ok=not problems, reason=problems[0] if problems else "", pattern=pattern, body=body, rendered=rendered,
-        bindings=bindings, score=report.score, problems=tuple(problems),
+        bindings=bindings, score=report.score, problems=tuple(problems), params=tuple(params),
     )
 
 

@@ -10,6 +10,10 @@ pattern is added and re-balanced whenever the index doubles in size.
 Selection. ``match`` returns the most specific match: most literal words matched, then the
 most constraining slot types. If two different templates (or two different bindings) tie for
 the top, the task is ambiguous and ``match`` returns ``None`` -- precision over recall.
+
+Meaning. A match whose bindings change what the code must do (a different kind or modifier
+word in a name, numbers in the wrong order: :mod:`engine.templates.meaning`) is dropped; the
+template can still be offered by ``similar``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass, replace
 from threading import RLock
 
 from engine.templates.errors import BindingError
+from engine.templates.meaning import binding_problem
 from engine.templates.normalize import NormalizedTask
 from engine.templates.pattern import Match, TaskPattern, word_set
 from engine.templates.spec import TemplateSpec
@@ -178,6 +183,8 @@ class TemplateIndex:
                     bindings = spec.resolve(m.bindings)
                 except BindingError:
                     continue
+                if binding_problem(spec.params, pattern.literal_words, bindings) is not None:
+                    continue  # a kind/modifier word or an order the template was not learned for
                 defaults = sorted(set(bindings) - set(m.bindings))
                 explanation = f"template {spec.name!r} v{spec.version}, {m.explanation}"
                 if defaults:
