@@ -70,9 +70,23 @@ def code_prose(code: str, params: list[Param]) -> str:
 
 
 def _definitions(tree: ast.AST | None) -> set[str]:
+    """Names of functions and classes whose name states behaviour (an exception class's name is
+    only a label: ``OrderNotFound`` raises like ``OrderError``)."""
     if tree is None:
         return set()
-    return {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return {
+        n.name for n in ast.walk(tree)
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+        or (isinstance(n, ast.ClassDef) and not _is_exception(n))
+    }
+
+
+def _is_exception(node: ast.ClassDef) -> bool:
+    for base in node.bases:
+        name = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else ""
+        if name.endswith(("Error", "Exception", "Warning")):
+            return True
+    return False
 
 
 def _names_definition(value: str, definitions: set[str]) -> bool:

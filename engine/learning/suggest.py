@@ -31,6 +31,8 @@ names, lists of fields like "id: int, name: str"). Reply with JSON:
               "value": "the exact text from the task (a list of [name, type] pairs for field_list, a list of names for identifier_list)",
               "description": "what it is", "confidence": 0.0-1.0}}]}}
 Keep every other word of the task literally in the pattern.
+Limited numbers: "integer(lo..hi)"/"number(lo..hi)", either end optional. Name words saying
+what the code is (stack, lru, ascending, max, unique) must not vary.
 
 <task>
 {task}
