@@ -180,3 +180,21 @@ def binding_problem(params: Iterable[object], literal_words: Iterable[str], bind
             if problem:
                 return problem
     return None
+
+
+def describe_constraints(slot: object) -> str:
+    """What a slot's learned constraints mean, in words ("" when it has none)."""
+    parts: list[str] = []
+    fixed = getattr(slot, "fixed", None)
+    if fixed is not None:
+        parts.append(f"kind/modifier words fixed: {', '.join(sorted(fixed))}" if fixed
+                     else "no kind/modifier words may be added")
+    keep = getattr(slot, "keep", frozenset())
+    if keep:
+        parts.append(f"must keep: {', '.join(sorted(keep))}")
+    lo, hi = getattr(slot, "lo", None), getattr(slot, "hi", None)
+    if getattr(slot, "kind", "") in ("integer", "number") and (lo is not None or hi is not None):
+        parts.append(f"range {'' if lo is None else lo}..{'' if hi is None else hi}")
+    for op, other in getattr(slot, "relations", ()):
+        parts.append(f"{op} {other}")
+    return "; ".join(parts)
