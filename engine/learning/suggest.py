@@ -15,6 +15,12 @@ from typing import Any
 from engine.learning.body import Param
 
 SLOT_TYPES = ("identifier", "string", "integer", "number", "identifier_list", "field_list", "word", "choice")
+#: The types as offered to the model: a number the code only supports within limits gets a
+#: range, either end optional ("integer(1..)" for a chunk size the code needs >= 1).
+PROMPT_TYPES = ", ".join(
+    "integer, integer(lo..hi)" if t == "integer" else "number, number(lo..hi)" if t == "number" else t
+    for t in SLOT_TYPES
+)
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 SYSTEM_PROMPT = (
@@ -31,8 +37,6 @@ names, lists of fields like "id: int, name: str"). Reply with JSON:
               "value": "the exact text from the task (a list of [name, type] pairs for field_list, a list of names for identifier_list)",
               "description": "what it is", "confidence": 0.0-1.0}}]}}
 Keep every other word of the task literally in the pattern.
-Limited numbers: "integer(lo..hi)"/"number(lo..hi)", either end optional. Name words saying
-what the code is (stack, lru, ascending, max, unique) must not vary.
 
 <task>
 {task}
@@ -53,7 +57,7 @@ class ParsedSuggestion:
 
 
 def build_messages(task: str, code: str) -> list[dict[str, str]]:
-    user = USER_PROMPT.format(types=", ".join(SLOT_TYPES), task="{task}", code="{code}")
+    user = USER_PROMPT.format(types=PROMPT_TYPES, task="{task}", code="{code}")
     values = {"{task}": task, "{code}": code}
     user = re.sub(r"\{task\}|\{code\}", lambda m: values[m.group(0)], user)
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]

@@ -3,6 +3,7 @@ words of names, and the boundary part of the generalisation check."""
 
 from __future__ import annotations
 
+import json
 import re
 from types import SimpleNamespace
 
@@ -180,3 +181,15 @@ def test_accepted_preview_carries_the_constrained_params() -> None:
     assert preview.ok, preview.problems
     assert [p.type for p in preview.params] == ["identifier(fixed=)", "integer", "integer(>=lo)"]
     assert "{hi:integer(>=lo)}" in preview.pattern
+
+
+def test_the_suggestion_prompt_offers_ranges_and_a_ranged_answer_is_read() -> None:
+    from engine.learning.suggest import build_messages, parse_suggestion
+
+    prompt = build_messages("a task", "code")[1]["content"]
+    assert "integer(lo..hi)" in prompt and "number(lo..hi)" in prompt
+    parsed = parse_suggestion(json.dumps({"name": "chunk", "pattern": "chunks of {n:integer(1..100)} items", "params": [
+        {"name": "n", "type": "integer(1..100)", "value": 3, "confidence": 0.9},
+        {"name": "r", "type": "number(0..1)", "value": "0.5", "confidence": 0.9}]}))
+    assert parsed.problems == []
+    assert [(p.type, p.value) for p in parsed.params] == [("integer(1..100)", 3), ("number(0..1)", 0.5)]
