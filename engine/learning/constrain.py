@@ -8,9 +8,10 @@
   placeholders) repeats as ``keep=...``. Words the pattern states literally are not fixed
   (the pattern already pins them);
 * an ``integer``/``number`` gets the range its guards and uses imply (:mod:`.guards`),
-  intersected with any range it already had; a number that is not one end of a related pair
-  and was learned from a value >= 0 keeps its sign (``lo`` = 0) when nothing else sets ``lo``:
-  counts, sizes, durations and rates are not negative;
+  intersected with any range it already had; a number that the code's logic uses, that is not
+  one end of a related pair and was learned from a value >= 0 keeps its sign (``lo`` = 0) when
+  nothing else sets ``lo``: counts, sizes, durations and rates are not negative (a constant that
+  is only defined, ``LIMIT: int = 5``, stays free);
 * two related number slots get the order of their learned values, unless the code handles both.
 
 A parameter whose type a person (or the model) already constrained keeps that constraint.
@@ -166,7 +167,8 @@ def constrain(code: str, pattern: str, params: list[Param]) -> list[Param]:
         elif p.base_type in ("integer", "number"):
             slot = parse_slot_type(p.type)
             lo, hi = _number_bounds(p, tree)
-            if lo is None and p.name not in paired and isinstance(p.value, (int, float)) and p.value >= 0:
+            if (lo is None and p.name not in paired and isinstance(p.value, (int, float)) and p.value >= 0
+                    and tree is not None and guards.is_used(tree, p.value)):
                 lo = 0
             rels = tuple(getattr(slot, "relations", ())) or tuple(relations.get(p.name, ()))
             cls = IntegerSlot if p.base_type == "integer" else NumberSlot

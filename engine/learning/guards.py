@@ -101,6 +101,17 @@ def bound_name(tree: ast.AST, value: object) -> tuple[str | None, ast.Constant |
     return None, node
 
 
+def is_used(tree: ast.AST, value: object) -> bool:
+    """Whether the literal ``value`` takes part in the code's logic: the name it initialises is
+    read somewhere, or (not initialising a name) the literal sits inside an expression."""
+    name, literal = bound_name(tree, value)
+    if literal is None:
+        return False
+    if name is None:
+        return True
+    return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) for n in ast.walk(tree))
+
+
 def _is(node: ast.AST | None, name: str | None, literal: ast.AST | None) -> bool:
     if node is None:
         return False

@@ -59,7 +59,7 @@ async def test_review_rename_retype_and_accept_with_keys_only(learning_engine: A
         assert "No suggestions waiting" in text_of(app, "#rev-head")
         assert app.errors == []
     templates = learning_engine.store.call(lambda: [(t.pattern, t.status) for t in Template.select()])
-    assert templates == [("a constant {const_name:identifier} set to {value:integer(0..)}", "active")]  # a count keeps its sign
+    assert templates == [("a constant {const_name:identifier} set to {value:integer}", "active")]
     served = await learning_engine.generate("a constant LIMIT set to 7")
     assert served.source == "learned"
 
