@@ -2,11 +2,13 @@
 
 ``constrain`` tightens each parameter's slot type before a suggestion becomes a template:
 
-* an ``identifier`` that names a function or class keeps its meaning words: the vocabulary
+* an ``identifier`` that names a function or class, or an API the code uses without defining it
+  (``hashlib.sha256``), keeps its meaning words: the vocabulary
   words of its value (:mod:`engine.templates.meaning`) become ``fixed=...``; any identifier keeps
   the words that the code's prose (docstrings, comments, string literals outside the
   placeholders) repeats as ``keep=...``. Words the pattern states literally are not fixed
-  (the pattern already pins them);
+  (the pattern already pins them); a ``word`` that names such an API (``json`` in
+  ``json.loads``) and is a vocabulary word becomes ``choice(json)``;
 * an ``integer``/``number`` gets the range its guards and uses imply (:mod:`.guards`),
   intersected with any range it already had; a number that the code's logic uses, that is not
   one end of a related pair and was learned from a value >= 0 keeps its sign (``lo`` = 0) when
@@ -44,6 +46,7 @@ from engine.templates.slots import IdentifierSlot, IntegerSlot, NumberSlot, pars
 
 _SLOT_RE = re.compile(r"\{[^{}]*\}")
 _WORD_RE = re.compile(r"[A-Za-z]+")
+_CHOICE_WORD_RE = re.compile(r"[a-z0-9_][a-z0-9_-]*")
 BOUNDARY_INTEGERS = (0, -1, 1, 1_000_000)
 
 
@@ -95,14 +98,65 @@ def _names_definition(value: str, definitions: set[str]) -> bool:
     return any(d in forms or any(d.startswith(f + "_") or d.endswith("_" + f) for f in forms) for d in definitions)
 
 
-def _identifier_type(p: Param, prose: frozenset[str], literal: frozenset[str], definitions: set[str]) -> str:
+def _bound_locally(tree: ast.AST | None) -> set[str]:
+    """Names the code binds itself (definitions, arguments, assignment and loop targets)."""
+    if tree is None:
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
+
+
+def _code_names(tree: ast.AST | None) -> set[str]:
+    """Every name the code refers to: names, attributes, imported modules."""
+    if tree is None:
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                names.update(alias.name.split("."))
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.update(node.module.split("."))
+    return names
+
+
+def _external(value: str, code_names: set[str], local: set[str]) -> bool:
+    """Whether ``value`` names something the code uses but does not define (a module, an API)."""
+    return value in code_names and value not in local
+
+
+def _word_type(p: Param, code_names: set[str], local: set[str]) -> str:
+    """A ``word`` that names a module or API the code calls (``json`` in ``json.loads``) and that
+    the vocabulary knows is part of the code, not data: it becomes a one-word choice."""
+    value = p.value
+    if (p.type != "word" or not isinstance(value, str) or value != value.lower()
+            or not _CHOICE_WORD_RE.fullmatch(value) or not _external(value, code_names, local)):
+        return p.type
+    return f"choice({value})" if meaning_words(value_words(value)) else p.type
+
+
+def _identifier_type(p: Param, prose: frozenset[str], literal: frozenset[str], definitions: set[str],
+                     external: bool = False) -> str:
     slot = parse_slot_type(p.type)
     if not isinstance(slot, IdentifierSlot) or slot.fixed is not None or slot.keep or not isinstance(p.value, str):
         return p.type
     words = value_words(p.value)
     keep = {w for w in words & prose if w not in STOPWORDS} - literal
     fixed: frozenset[str] | None = None
-    if _names_definition(p.value, definitions):
+    if external or _names_definition(p.value, definitions):
         fixed = frozenset(meaning_words(words) - literal)
         if fixed:
             keep |= {w for w in words if w.isdigit()}
@@ -158,12 +212,16 @@ def constrain(code: str, pattern: str, params: list[Param]) -> list[Param]:
     literal = _literal_words(pattern)
     prose = prose_words(code_prose(code, params))
     definitions = _definitions(tree)
+    code_names, local = _code_names(tree), _bound_locally(tree)
     relations, paired = _relations(params, tree)
     out: list[Param] = []
     for p in params:
         new_type = p.type
         if p.base_type == "identifier":
-            new_type = _identifier_type(p, prose, literal, definitions)
+            external = isinstance(p.value, str) and _external(p.value, code_names, local)
+            new_type = _identifier_type(p, prose, literal, definitions, external)
+        elif p.base_type == "word":
+            new_type = _word_type(p, code_names, local)
         elif p.base_type in ("integer", "number"):
             slot = parse_slot_type(p.type)
             lo, hi = _number_bounds(p, tree)

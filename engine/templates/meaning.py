@@ -4,7 +4,8 @@ Three checks run on every candidate match, after the slots were parsed and type-
 
 * **Words of an identifier.** A value is split into words (snake_case, camelCase, PascalCase,
   digits; ``sha256`` stays one word when the vocabulary knows it), folded to lower case,
-  singular and a canonical synonym (``asc`` -> ``ascending``). An ``identifier`` slot learned
+  singular and a canonical synonym (``asc`` -> ``ascending``); a prefixed negation of a
+  vocabulary word counts as ``not`` plus the word (``unsorted``, ``nonblocking``). An ``identifier`` slot learned
   with ``fixed=w1+w2`` matches only values whose vocabulary words (kinds, algorithms,
   orderings, protocols, formats, modifiers, negations: ``vocabulary.toml``) are exactly
   ``w1, w2``, apart from words the pattern itself states literally; ``keep=w3`` words (the
@@ -103,9 +104,26 @@ def split_value(value: str) -> list[str]:
     return out
 
 
+_NEGATING_PREFIXES = ("non", "un")  # "in", "dis", "im" start too many plain words (index, dispatch, import)
+
+
+def fold_all(word: str) -> tuple[str, ...]:
+    """:func:`fold`, and a negated vocabulary word split in two: ``unsorted`` -> ``not``, ``sort``."""
+    folded = fold(word)
+    vocab = vocabulary()
+    if folded in vocab.words:
+        return (folded,)
+    lower = word.lower()
+    for prefix in _NEGATING_PREFIXES:
+        rest = lower[len(prefix):].lstrip("-")
+        if lower.startswith(prefix) and len(rest) >= 4 and fold(rest) in vocab.words:
+            return ("not", fold(rest))
+    return (folded,)
+
+
 def value_words(value: str) -> frozenset[str]:
-    """The folded words of an identifier value."""
-    return frozenset(fold(w) for w in split_value(value))
+    """The folded words of an identifier value (negated words add ``not``)."""
+    return frozenset(f for w in split_value(value) for f in fold_all(w))
 
 
 def meaning_words(words: Iterable[str]) -> frozenset[str]:

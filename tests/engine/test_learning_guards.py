@@ -193,3 +193,35 @@ def test_the_suggestion_prompt_offers_ranges_and_a_ranged_answer_is_read() -> No
         {"name": "r", "type": "number(0..1)", "value": "0.5", "confidence": 0.9}]}))
     assert parsed.problems == []
     assert [(p.type, p.value) for p in parsed.params] == [("integer(1..100)", 3), ("number(0..1)", 0.5)]
+
+
+def test_a_word_that_names_a_module_the_code_calls_is_fixed() -> None:
+    code = '''"""Loading a document."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def load_document(path: str) -> Any:
+    """Read the document at ``path``."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+'''
+    types = _types(code, "function load_document that reads a {fmt:word} file", [Param("fmt", "word", "json")])
+    assert types["fmt"] == "choice(json)"
+    data = '"""Encoding."""\n\n\ndef to_bytes(text: str) -> bytes:\n    """Encode text."""\n    return text.encode("utf-8")\n'
+    assert _types(data, "encode text as {enc:word}", [Param("enc", "word", "utf-8")])["enc"] == "word"
+
+
+def test_an_api_name_in_an_identifier_slot_keeps_its_kind() -> None:
+    code = '''"""Hashing."""
+
+import hashlib
+
+
+def digest(data: bytes) -> str:
+    """Return a hex digest."""
+    return hashlib.sha256(data).hexdigest()
+'''
+    types = _types(code, "function digest that hashes bytes with {algo:identifier}", [Param("algo", "identifier", "sha256")])
+    assert types["algo"] == "identifier(fixed=sha256)"
