@@ -13,7 +13,7 @@ code                                                  learned
 ``assert 0 < n <= 10``                                 the asserted condition
 ``range(a, b, n)``, ``x[::n]``, ``x / n``, ``x // n``,  ``n != 0``; with the learned value's sign
 ``x % n``                                              (``n >= 1`` for a positive integer)
-``range(n)``, ``x[n:]``, ``x[:n]``, ``[0] * n``,       ``n >= 0``
+``range(n)``, ``range(n + 1)``, ``x[n:]``, ``[0] * n``,  ``n >= 0`` (not ``range(n, m)``: any start)
 ``time.sleep(n)``, ``math.sqrt(n)``, ``n <= len(x)``
 ====================================================  =========================================
 
@@ -227,8 +227,11 @@ def infer_bounds(tree: ast.AST, value: float) -> Bounds:
         elif isinstance(parent, ast.Call) and node in parent.args:
             func = parent.func
             fname = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-            if fname == "range" and len(parent.args) == 3 and parent.args[2] is node:
-                nonzero()
+            if fname == "range":
+                if len(parent.args) == 3 and parent.args[2] is node:
+                    nonzero()
+                elif len(parent.args) == 1:
+                    bounds = bounds.tighten(lo=0)  # range(n): n items; range(a, b) takes any a
             elif fname in _NONNEGATIVE_CALLS:
                 bounds = bounds.tighten(lo=0)
             elif fname == "log":
@@ -253,7 +256,7 @@ def _inside_nonnegative_call(node: ast.AST, parents: dict[int, ast.AST]) -> bool
             if fname in ("min", "max"):
                 child, parent = parent, parents.get(id(parent))
                 continue
-            return fname in ("sleep", "sqrt") and parent.args[0] is child
+            return (fname in ("sleep", "sqrt") and parent.args[0] is child) or (fname == "range" and len(parent.args) == 1)
         return False
     return False
 

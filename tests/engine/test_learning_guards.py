@@ -35,6 +35,9 @@ def _bounds(code: str, value: float) -> Bounds:
     ("def f(s: str, n: int = 8) -> bool:\n    return len(s) >= n\n", 8, 0, None),
     ("SIZE = 3\n\nfor i in range(0, 10, SIZE):\n    print(i)\n", 3, 1, None),
     ("def f(x: int = 3) -> int:\n    return x + 1\n", 3, None, None),
+    ("def f(n: int = 3) -> list:\n    return [i for i in range(1, n + 1)]\n", 3, None, None),
+    ("def f(n: int = 3) -> list:\n    return list(range(n + 1))\n", 3, 0, None),
+    ("def f(lo: int = 3, hi: int = 9) -> list:\n    return list(range(lo, hi))\n", 3, None, None),
 ])
 def test_ranges_are_read_from_guards_and_uses(code: str, value: float, lo: float | None, hi: float | None) -> None:
     bounds = _bounds(code, value)
