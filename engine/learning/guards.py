@@ -15,6 +15,7 @@ code                                                  learned
 ``x % n``                                              (``n >= 1`` for a positive integer)
 ``range(n)``, ``range(n + 1)``, ``x[n:]``, ``[0] * n``,  ``n >= 0`` (not ``range(n, m)``: any start)
 ``time.sleep(n)``, ``math.sqrt(n)``, ``n <= len(x)``
+``deque(maxlen=n)``, ``timeout=n``, ``max_workers=n``   ``n > 0`` (0 means unbounded, never, or fails)
 ====================================================  =========================================
 
 Two number parameters are **related** when their names pair up (lo/hi, min_x/max_x, start/stop,
@@ -37,6 +38,12 @@ _PAIRS = (("lo", "hi"), ("low", "high"), ("min", "max"), ("minimum", "maximum"),
           ("floor", "ceiling"), ("floor", "ceil"), ("least", "most"), ("left", "right"), ("a", "b"))
 _FLIP = {ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE, ast.Eq: ast.Eq, ast.NotEq: ast.NotEq}
 _NEGATE = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq}
+#: Keyword arguments whose value must be positive (0 means "unbounded", "never" or an error):
+#: ``Queue(maxsize=0)`` is unbounded, ``deque(maxlen=0)`` always empty, ``timeout=0`` non-blocking.
+_POSITIVE_KEYWORDS = frozenset({
+    "maxsize", "maxlen", "max_workers", "processes", "workers", "capacity", "chunksize", "chunk_size",
+    "batch_size", "page_size", "pool_size", "timeout", "interval", "max_retries", "retries", "max_size",
+})
 _NONNEGATIVE_CALLS = frozenset({"range", "sleep", "sqrt", "islice", "most_common", "ljust", "rjust", "zfill", "center"})
 
 
@@ -219,6 +226,8 @@ def infer_bounds(tree: ast.AST, value: float) -> Bounds:
             parent.left if parent.right is node else parent.right, (ast.List, ast.Tuple, ast.Constant)
         ) and not isinstance(getattr(parent.left if parent.right is node else parent.right, "value", ""), (int, float)):
             bounds = bounds.tighten(lo=0)
+        elif isinstance(parent, ast.keyword) and parent.arg in _POSITIVE_KEYWORDS:
+            bounds = bounds.tighten(lo=_exclusive(0, True, integer))
         elif isinstance(parent, ast.Slice):
             if parent.step is node:
                 nonzero()

@@ -37,6 +37,8 @@ def _bounds(code: str, value: float) -> Bounds:
     ("def f(x: int = 3) -> int:\n    return x + 1\n", 3, None, None),
     ("def f(n: int = 3) -> list:\n    return [i for i in range(1, n + 1)]\n", 3, None, None),
     ("def f(n: int = 3) -> list:\n    return list(range(n + 1))\n", 3, 0, None),
+    ("from collections import deque\n\nRECENT = deque(maxlen=50)\n", 50, 1, None),
+    ("import httpx\n\ndef f(url: str, t: float = 2.5) -> int:\n    return httpx.get(url, timeout=t).status_code\n", 2.5, 5e-324, None),
     ("def f(lo: int = 3, hi: int = 9) -> list:\n    return list(range(lo, hi))\n", 3, None, None),
 ])
 def test_ranges_are_read_from_guards_and_uses(code: str, value: float, lo: float | None, hi: float | None) -> None:
