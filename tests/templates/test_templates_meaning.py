@@ -97,3 +97,13 @@ def test_a_refused_match_is_still_offered_as_similar() -> None:
                                  [{"name": "name", "type": "identifier(fixed=stack)"}])])
     similar = index.similar("class PriorityQueue with methods push and pop")
     assert [s.template.name for s in similar] == ["t"]
+
+
+def test_constraints_are_described_in_words_for_review_and_show() -> None:
+    from engine.templates.meaning import describe_constraints
+
+    assert describe_constraints(parse_slot_type("identifier")) == ""
+    assert describe_constraints(parse_slot_type("identifier(fixed=cache+lru,keep=session)")) == (
+        "kind/modifier words fixed: cache, lru; must keep: session")
+    assert describe_constraints(parse_slot_type("identifier(fixed=)")) == "no kind/modifier words may be added"
+    assert describe_constraints(parse_slot_type("integer(1..,>=lo)")) == "range 1..; >= lo"
