@@ -66,7 +66,7 @@ def code_prose(code: str, params: list[Param]) -> str:
     out: list[str] = []
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type in (tokenize.STRING, tokenize.COMMENT):
+            if tok.type in (tokenize.STRING, tokenize.COMMENT, getattr(tokenize, "FSTRING_MIDDLE", -1)):
                 out.append(tok.string)
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return ""

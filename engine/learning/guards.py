@@ -13,7 +13,9 @@ code                                                  learned
 ``assert 0 < n <= 10``                                 the asserted condition
 ``range(a, b, n)``, ``x[::n]``, ``x / n``, ``x // n``,  ``n != 0``; with the learned value's sign
 ``x % n``                                              (``n >= 1`` for a positive integer)
-``range(n)``, ``range(n + 1)``, ``x[n:]``, ``[0] * n``,  ``n >= 0`` (not ``range(n, m)``: any start)
+``range(n)``, ``[0] * n``, ``islice(xs, n)``,          ``n >= 1`` when learned >= 1 (a count: 0
+``most_common(n)``, ``token_hex(n)``                   gives nothing); else ``n >= 0``
+``range(n + 1)``, ``x[n:]``, ``x[:n]``                 ``n >= 0`` (not ``range(n, m)``: any start)
 ``time.sleep(n)``, ``math.sqrt(n)``, ``n <= len(x)``
 ``deque(maxlen=n)``, ``timeout=n``, ``max_workers=n``   ``n > 0`` (0 means unbounded, never, or fails)
 ====================================================  =========================================
@@ -44,7 +46,9 @@ _POSITIVE_KEYWORDS = frozenset({
     "maxsize", "maxlen", "max_workers", "processes", "workers", "capacity", "chunksize", "chunk_size",
     "batch_size", "page_size", "pool_size", "timeout", "interval", "max_retries", "retries", "max_size",
 })
-_NONNEGATIVE_CALLS = frozenset({"range", "sleep", "sqrt", "islice", "most_common", "ljust", "rjust", "zfill", "center"})
+_NONNEGATIVE_CALLS = frozenset({"range", "sleep", "sqrt", "ljust", "rjust", "zfill", "center"})
+_COUNT_CALLS = frozenset({"islice", "most_common", "nlargest", "nsmallest", "sample", "token_hex",
+                          "token_urlsafe", "token_bytes", "choices", "repeat"})
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,11 @@ def infer_bounds(tree: ast.AST, value: float) -> Bounds:
     parents = _parents(tree)
     bounds = Bounds()
 
+    def count() -> None:
+        """A number of repetitions or items: 0 gives nothing, so it keeps the learned value's floor."""
+        nonlocal bounds
+        bounds = bounds.tighten(lo=1 if value >= 1 else 0)
+
     def nonzero() -> None:
         nonlocal bounds
         bounds = bounds.tighten(lo=_exclusive(0, True, integer)) if value > 0 else (
@@ -225,7 +234,7 @@ def infer_bounds(tree: ast.AST, value: float) -> Bounds:
         elif isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Mult) and isinstance(
             parent.left if parent.right is node else parent.right, (ast.List, ast.Tuple, ast.Constant)
         ) and not isinstance(getattr(parent.left if parent.right is node else parent.right, "value", ""), (int, float)):
-            bounds = bounds.tighten(lo=0)
+            count()  # [x] * n, "-" * n
         elif isinstance(parent, ast.keyword) and parent.arg in _POSITIVE_KEYWORDS:
             bounds = bounds.tighten(lo=_exclusive(0, True, integer))
         elif isinstance(parent, ast.Slice):
@@ -240,7 +249,9 @@ def infer_bounds(tree: ast.AST, value: float) -> Bounds:
                 if len(parent.args) == 3 and parent.args[2] is node:
                     nonzero()
                 elif len(parent.args) == 1:
-                    bounds = bounds.tighten(lo=0)  # range(n): n items; range(a, b) takes any a
+                    count()  # range(n): n repetitions; range(a, b) takes any a
+            elif fname in _COUNT_CALLS:
+                count()
             elif fname in _NONNEGATIVE_CALLS:
                 bounds = bounds.tighten(lo=0)
             elif fname == "log":
