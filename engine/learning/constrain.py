@@ -36,6 +36,7 @@ from engine.learning.body import Param, find_spans
 from engine.templates.meaning import (
     STOPWORDS,
     meaning_words,
+    ordered_meaning_words,
     pattern_words,
     prose_words,
     relation_problem,
@@ -155,12 +156,12 @@ def _identifier_type(p: Param, prose: frozenset[str], literal: frozenset[str], d
         return p.type
     words = value_words(p.value)
     keep = {w for w in words & prose if w not in STOPWORDS} - literal
-    fixed: frozenset[str] | None = None
+    fixed: tuple[str, ...] | None = None
     if external or _names_definition(p.value, definitions):
-        fixed = frozenset(meaning_words(words) - literal)
+        fixed = tuple(w for w in ordered_meaning_words(p.value) if w not in literal)
         if fixed:
             keep |= {w for w in words if w.isdigit()}
-        keep -= fixed
+        keep -= set(fixed)
     return IdentifierSlot(slot.forbidden, fixed, frozenset(keep)).spec
 
 

@@ -265,10 +265,14 @@ def infer_bounds(tree: ast.AST, value: float) -> Bounds:
 
 
 def _inside_nonnegative_call(node: ast.AST, parents: dict[int, ast.AST]) -> bool:
-    """``sleep(min(cap, n * 2))``: ``n`` flows, through + * min max, into a call that needs >= 0."""
+    """``sleep(min(cap, n * 2))``, ``sleep(ms / 1000)``: ``n`` flows, through + * / min max, into a
+    call that needs >= 0."""
     child, parent = node, parents.get(id(node))
     while parent is not None:
-        if isinstance(parent, ast.BinOp) and isinstance(parent.op, (ast.Add, ast.Mult)):
+        if isinstance(parent, ast.BinOp) and (
+            isinstance(parent.op, (ast.Add, ast.Mult))
+            or (isinstance(parent.op, (ast.Div, ast.FloorDiv)) and parent.left is child)
+        ):
             child, parent = parent, parents.get(id(parent))
             continue
         if isinstance(parent, ast.Call) and child in parent.args:

@@ -8,7 +8,7 @@ Three checks run on every candidate match, after the slots were parsed and type-
   vocabulary word counts as ``not`` plus the word (``unsorted``, ``nonblocking``). An ``identifier`` slot learned
   with ``fixed=w1+w2`` matches only values whose vocabulary words (kinds, algorithms,
   orderings, protocols, formats, modifiers, negations: ``vocabulary.toml``) are exactly
-  ``w1, w2``, apart from words the pattern itself states literally; ``keep=w3`` words (the
+  ``w1, w2`` in this order, apart from words the pattern itself states literally; ``keep=w3`` words (the
   code's prose repeats them) must all be present.
 * **Relations.** A number slot learned with ``>=lo`` (or ``>``, ``<=``, ``<``) matches only when
   its value compares so with the value bound to slot ``lo``.
@@ -139,22 +139,40 @@ def prose_words(text: str) -> frozenset[str]:
     )
 
 
+def ordered_meaning_words(value: str) -> tuple[str, ...]:
+    """The vocabulary words of an identifier value, in order of first appearance."""
+    vocab = vocabulary()
+    out: list[str] = []
+    for raw in split_value(value):
+        for word in fold_all(raw):
+            if word in vocab and word not in out:
+                out.append(word)
+    return tuple(out)
+
+
 def identifier_problem(
-    value: str, fixed: frozenset[str] | None, keep: frozenset[str], pattern_words: frozenset[str]
+    value: str, fixed: tuple[str, ...] | None, keep: frozenset[str], pattern_words: frozenset[str]
 ) -> str | None:
-    """Why ``value`` may not fill a slot learned with ``fixed``/``keep`` (``None``: it may)."""
+    """Why ``value`` may not fill a slot learned with ``fixed``/``keep`` (``None``: it may).
+
+    ``fixed`` words must all be there, no other vocabulary word may be (except words the pattern
+    states), and they keep their order: ``celsius_to_fahrenheit`` is not ``fahrenheit_to_celsius``.
+    """
     words = value_words(value)
     lost = sorted(keep - words)
     if lost:
         return f"{value!r} drops {', '.join(lost)} (the template's code is about it)"
     if fixed is None:
         return None
-    lost = sorted(fixed - words)
+    lost = sorted(set(fixed) - words)
     if lost:
         return f"{value!r} drops the meaning word(s) {', '.join(lost)}"
-    added = sorted(meaning_words(words) - fixed - pattern_words)
+    sequence = tuple(w for w in ordered_meaning_words(value) if w not in pattern_words or w in fixed)
+    added = sorted(set(sequence) - set(fixed))
     if added:
         return f"{value!r} adds the meaning word(s) {', '.join(added)}"
+    if sequence != fixed:
+        return f"{value!r} puts the meaning words in another order ({', '.join(sequence)})"
     return None
 
 
@@ -205,7 +223,7 @@ def describe_constraints(slot: object) -> str:
     parts: list[str] = []
     fixed = getattr(slot, "fixed", None)
     if fixed is not None:
-        parts.append(f"kind/modifier words fixed: {', '.join(sorted(fixed))}" if fixed
+        parts.append(f"kind/modifier words fixed: {', '.join(fixed)}" if fixed
                      else "no kind/modifier words may be added")
     keep = getattr(slot, "keep", frozenset())
     if keep:

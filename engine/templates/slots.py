@@ -9,8 +9,9 @@ Slot grammar (inside a pattern's braces, ``{name:TYPE}``)::
     identifier(!a,!b)          ... and not one of the reserved names a, b
     identifier(fixed=w1+w2,keep=w3)
                                ... whose meaning words (kinds, modifiers, negations: see
-                               :mod:`engine.templates.meaning`) are exactly w1, w2, and whose
-                               words include w3 (learned at accept time; checked when matching)
+                               :mod:`engine.templates.meaning`) are exactly w1, w2 in this
+                               order, and whose words include w3 (learned at accept time;
+                               checked when matching)
     dotted_name                identifiers joined by dots, no spaces: pkg.module.sub
     string                     a quoted literal, '...' or "..." on one line; the value is the
                                text between the quotes (control characters rejected)
@@ -95,11 +96,11 @@ class IdentifierSlot(SlotType):
     def __init__(
         self,
         forbidden: frozenset[str] = frozenset(),
-        fixed: frozenset[str] | None = None,
+        fixed: tuple[str, ...] | None = None,
         keep: frozenset[str] = frozenset(),
     ) -> None:
         """``forbidden``: names the template cannot use (they would shadow its imports);
-        ``fixed``: the only meaning words a value may carry (``None``: any); ``keep``: words
+        ``fixed``: the only meaning words a value may carry, in order (``None``: any); ``keep``: words
         every value must contain."""
         self.forbidden = forbidden
         self.fixed = fixed
@@ -110,7 +111,7 @@ class IdentifierSlot(SlotType):
         """``identifier``, ``identifier(!time,!logging)``, ``identifier(fixed=lru+cache)``."""
         args = ["!" + n for n in sorted(self.forbidden)]
         if self.fixed is not None:
-            args.append("fixed=" + "+".join(sorted(self.fixed)))
+            args.append("fixed=" + "+".join(self.fixed))
         if self.keep:
             args.append("keep=" + "+".join(sorted(self.keep)))
         return f"identifier({','.join(args)})" if args else "identifier"
@@ -351,13 +352,16 @@ def _meaning_words(text: str, spec: str) -> frozenset[str]:
 
 def _identifier_slot(args: str, spec: str) -> IdentifierSlot:
     forbidden: set[str] = set()
-    fixed: frozenset[str] | None = None
+    fixed: tuple[str, ...] | None = None
     keep: frozenset[str] = frozenset()
     for arg in (a.strip() for a in args.split(",")):
         if arg.startswith("!"):
             forbidden.add(check_identifier(arg[1:]))
         elif arg.startswith("fixed="):
-            fixed = _meaning_words(arg[len("fixed="):], spec)
+            words = [w for w in arg[len("fixed="):].split("+") if w]
+            fixed = tuple(sorted(_meaning_words(arg[len("fixed="):], spec), key=words.index))
+            if len(fixed) != len(words):
+                raise SlotError(f"a meaning word is repeated in {spec!r}")
         elif arg.startswith("keep="):
             keep = _meaning_words(arg[len("keep="):], spec)
         else:

@@ -108,7 +108,7 @@ CACHE = '''class LRUCache:
 
 def test_names_of_definitions_fix_their_meaning_words() -> None:
     types = _types(CACHE, "class {name:identifier} with get", [Param("name", "identifier", "LRUCache")])
-    assert types["name"] == "identifier(fixed=cache+lru)"
+    assert types["name"] == "identifier(fixed=lru+cache)"
 
 
 def test_prose_words_are_kept_and_pattern_words_are_not_fixed() -> None:

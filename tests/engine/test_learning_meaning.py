@@ -65,7 +65,7 @@ async def test_accepted_template_keeps_its_kind_range_and_is_offered_as_similar(
     result = await engine.generate(TASK)
     sid = result.to_dict()["suggestion_id"]
     view = engine.store.call(engine.library.accept, sid)
-    assert [p.type for p in view.params] == ["identifier(fixed=cache+lru)", "integer(1..)"]
+    assert [p.type for p in view.params] == ["identifier(fixed=lru+cache)", "integer(1..)"]
     assert "{capacity:integer(1..)}" in view.pattern
 
     served = await engine.generate("class SessionLRUCache that holds at most 64 entries")

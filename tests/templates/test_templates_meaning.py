@@ -54,13 +54,13 @@ def test_vocabulary_is_curated_data_of_a_few_hundred_words() -> None:
     ("ThreadSafeLRUCache", False), ("Cache", False),
 ])
 def test_fixed_words_must_be_exactly_the_meaning_words(value: str, ok: bool) -> None:
-    problem = identifier_problem(value, frozenset({"lru", "cache"}), frozenset(), frozenset())
+    problem = identifier_problem(value, ("lru", "cache"), frozenset(), frozenset())
     assert (problem is None) is ok, problem
 
 
 def test_words_the_pattern_states_may_appear_in_a_value() -> None:
-    assert identifier_problem("OrderStack", frozenset(), frozenset(), frozenset({"stack"})) is None
-    assert identifier_problem("OrderStack", frozenset(), frozenset(), frozenset()) is not None
+    assert identifier_problem("OrderStack", (), frozenset(), frozenset({"stack"})) is None
+    assert identifier_problem("OrderStack", (), frozenset(), frozenset()) is not None
 
 
 def test_keep_words_must_stay() -> None:
@@ -107,3 +107,14 @@ def test_constraints_are_described_in_words_for_review_and_show() -> None:
         "kind/modifier words fixed: cache, lru; must keep: session")
     assert describe_constraints(parse_slot_type("identifier(fixed=)")) == "no kind/modifier words may be added"
     assert describe_constraints(parse_slot_type("integer(1..,>=lo)")) == "range 1..; >= lo"
+
+
+def test_fixed_words_keep_their_order() -> None:
+    assert parse_slot_type("identifier(fixed=celsius+fahrenheit)").fixed == ("celsius", "fahrenheit")
+    fixed = ("celsius", "fahrenheit")
+    assert identifier_problem("celsius_to_fahrenheit", fixed, frozenset(), frozenset()) is None
+    assert identifier_problem("CelsiusToFahrenheit", fixed, frozenset(), frozenset()) is None
+    assert identifier_problem("fahrenheit_to_celsius", fixed, frozenset(), frozenset()) is not None
+    assert identifier_problem("json_to_csv", ("csv", "json"), frozenset(), frozenset()) is not None
+    with pytest.raises(SlotError):
+        parse_slot_type("identifier(fixed=lru+lru)")
