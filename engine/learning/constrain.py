@@ -7,8 +7,9 @@
   words of its value (:mod:`engine.templates.meaning`) become ``fixed=...``; any identifier keeps
   the words that the code's prose (docstrings, comments, string literals outside the
   placeholders) repeats as ``keep=...``. Words the pattern states literally are not fixed
-  (the pattern already pins them); a ``word`` that names such an API (``json`` in
-  ``json.loads``) and is a vocabulary word becomes ``choice(json)``;
+  (the pattern already pins them); a ``word``/``choice`` whose value is a vocabulary word
+  becomes that one value (``choice(json)``) unless the code passes it as data: when it names an
+  API (``json.loads``) or only appears in prose (``ascending`` in a docstring);
 * an ``integer``/``number`` gets the range its guards and uses imply (:mod:`.guards`),
   intersected with any range it already had; a number that the code's logic uses, that is not
   one end of a related pair and was learned from a value >= 0 keeps its sign (``lo`` = 0) when
@@ -139,14 +140,36 @@ def _external(value: str, code_names: set[str], local: set[str]) -> bool:
     return value in code_names and value not in local
 
 
-def _word_type(p: Param, code_names: set[str], local: set[str]) -> str:
-    """A ``word`` that names a module or API the code calls (``json`` in ``json.loads``) and that
-    the vocabulary knows is part of the code, not data: it becomes a one-word choice."""
+def _data_strings(tree: ast.AST | None) -> list[str]:
+    """String constants that are data (arguments, values), not docstrings."""
+    if tree is None:
+        return []
+    docstrings: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docstrings.add(id(first.value))
+    return [n.value for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings]
+
+
+def _word_type(p: Param, code_names: set[str], local: set[str], data: list[str]) -> str:
+    """A ``word`` or ``choice`` whose value is a vocabulary word and that the code does not use
+    as data becomes that one value (``choice(json)``): either it names a module or API the code
+    calls (``json`` in ``json.loads``: another value renames the API), or it only appears in
+    prose (``ascending`` in a docstring: another value would change the words, not the code).
+    A value passed as data (``text.encode("utf-8")``) stays free."""
     value = p.value
-    if (p.type != "word" or not isinstance(value, str) or value != value.lower()
-            or not _CHOICE_WORD_RE.fullmatch(value) or not _external(value, code_names, local)):
+    if (p.base_type not in ("word", "choice") or not isinstance(value, str) or value != value.lower()
+            or not _CHOICE_WORD_RE.fullmatch(value) or not meaning_words(value_words(value))):
         return p.type
-    return f"choice({value})" if meaning_words(value_words(value)) else p.type
+    if p.base_type == "choice" and parse_slot_type(p.type).spec == f"choice({value})":
+        return p.type
+    as_data = any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(value)}(?![A-Za-z0-9_])", text) for text in data)
+    if _external(value, code_names, local) or not as_data:
+        return f"choice({value})"
+    return p.type
 
 
 def _identifier_type(p: Param, prose: frozenset[str], literal: frozenset[str], definitions: set[str],
@@ -213,7 +236,7 @@ def constrain(code: str, pattern: str, params: list[Param]) -> list[Param]:
     literal = _literal_words(pattern)
     prose = prose_words(code_prose(code, params))
     definitions = _definitions(tree)
-    code_names, local = _code_names(tree), _bound_locally(tree)
+    code_names, local, data = _code_names(tree), _bound_locally(tree), _data_strings(tree)
     relations, paired = _relations(params, tree)
     out: list[Param] = []
     for p in params:
@@ -221,8 +244,8 @@ def constrain(code: str, pattern: str, params: list[Param]) -> list[Param]:
         if p.base_type == "identifier":
             external = isinstance(p.value, str) and _external(p.value, code_names, local)
             new_type = _identifier_type(p, prose, literal, definitions, external)
-        elif p.base_type == "word":
-            new_type = _word_type(p, code_names, local)
+        elif p.base_type in ("word", "choice"):
+            new_type = _word_type(p, code_names, local, data)
         elif p.base_type in ("integer", "number"):
             slot = parse_slot_type(p.type)
             lo, hi = _number_bounds(p, tree)

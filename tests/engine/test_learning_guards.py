@@ -233,3 +233,19 @@ def digest(data: bytes) -> str:
 '''
     types = _types(code, "function digest that hashes bytes with {algo:identifier}", [Param("algo", "identifier", "sha256")])
     assert types["algo"] == "identifier(fixed=sha256)"
+
+
+def test_a_choice_that_only_changes_prose_is_fixed_and_a_data_word_stays_free() -> None:
+    code = '''"""Sorting scores."""
+
+
+def sort_scores(scores: list[int]) -> list[int]:
+    """Return the scores in ascending order."""
+    return sorted(scores)
+'''
+    params = [Param("order", "choice(ascending|descending)", "ascending")]
+    assert _types(code, "function sort_scores in {order:choice(ascending|descending)} order", params)["order"] == (
+        "choice(ascending)")
+    handled = code.replace("return sorted(scores)", 'return sorted(scores, reverse="ascending" != "ascending")')
+    assert _types(handled, "function sort_scores in {order:choice(ascending|descending)} order", params)["order"] == (
+        "choice(ascending|descending)")
