@@ -305,7 +305,8 @@ def _refs(node: ast.AST, name: str | None, literal: ast.AST | None) -> bool:
 
 
 def related(tree: ast.AST, a: tuple[str | None, ast.AST | None], b: tuple[str | None, ast.AST | None]) -> bool:
-    """Whether the two parameters meet in one comparison, slice, call or subtraction."""
+    """Whether the two parameters meet in one comparison, slice, subtraction, or in different
+    arguments of one call (``sample(range(n), k)``, ``randint(lo, hi)``)."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Compare):
             parts = [node.left, *node.comparators]
@@ -316,7 +317,10 @@ def related(tree: ast.AST, a: tuple[str | None, ast.AST | None], b: tuple[str | 
             if any(_is(p, *a) for p in ends) and any(_is(p, *b) for p in ends):
                 return True
         elif isinstance(node, ast.Call):
-            if any(_is(p, *a) for p in node.args) and any(_is(p, *b) for p in node.args):
+            args = [*node.args, *(k.value for k in node.keywords)]
+            with_a = {i for i, arg in enumerate(args) if _refs(arg, *a)}
+            with_b = {i for i, arg in enumerate(args) if _refs(arg, *b)}
+            if with_a and with_b and (with_a - with_b or with_b - with_a):  # in different arguments
                 return True
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
             if _refs(node, *a) and _refs(node, *b):

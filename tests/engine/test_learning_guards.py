@@ -249,3 +249,24 @@ def sort_scores(scores: list[int]) -> list[int]:
     handled = code.replace("return sorted(scores)", 'return sorted(scores, reverse="ascending" != "ascending")')
     assert _types(handled, "function sort_scores in {order:choice(ascending|descending)} order", params)["order"] == (
         "choice(ascending|descending)")
+
+
+def test_numbers_in_different_arguments_of_one_call_are_related() -> None:
+    code = '''"""Sampling."""
+
+import secrets
+
+
+def pick(k: int = 3, n: int = 10) -> list[int]:
+    """Pick k distinct numbers below n."""
+    return secrets.SystemRandom().sample(range(n), k)
+'''
+    types = _types(code, "pick {k:integer} of {n:integer}", [Param("k", "integer", 3), Param("n", "integer", 10)])
+    assert types == {"k": "integer(1..)", "n": "integer(1..,>=k)"}
+    product = '''def budget(attempts: int = 3, timeout: int = 30) -> int:
+    """Return a budget."""
+    return max(attempts * timeout, 1)
+'''
+    types = _types(product, "retry {attempts:integer} times for {timeout:integer} seconds",
+                   [Param("attempts", "integer", 3), Param("timeout", "integer", 30)])
+    assert types["timeout"] == "integer(0..)", "one argument holding both is not an order"
