@@ -194,6 +194,15 @@ def pattern_words(literal_words: Iterable[str]) -> frozenset[str]:
     return frozenset(fold(w) for w in literal_words)
 
 
+def has_constraints(params: Iterable[object]) -> bool:
+    """Whether any parameter carries fixed/keep words or a relation (else no check is needed)."""
+    for param in params:
+        slot = param.slot  # type: ignore[attr-defined]
+        if getattr(slot, "relations", ()) or getattr(slot, "fixed", None) is not None or getattr(slot, "keep", None):
+            return True
+    return False
+
+
 def binding_problem(params: Iterable[object], literal_words: Iterable[str], bindings: Mapping[str, object]) -> str | None:
     """Why these bindings may not be served by a template (``None``: they may).
 
