@@ -5,8 +5,8 @@
 * an ``identifier`` that names a function or class, or an API the code uses without defining it
   (``hashlib.sha256``), keeps its meaning words: the vocabulary
   words of its value (:mod:`engine.templates.meaning`) become ``fixed=...``; any identifier keeps
-  the words that the code's prose (docstrings, comments, string literals outside the
-  placeholders) repeats as ``keep=...``. Words the pattern states literally are not fixed
+  the words that the code's prose (docstrings, comments, string literals, constant names and
+  other function or class names, outside the placeholders) repeats as ``keep=...``. Words the pattern states literally are not fixed
   (the pattern already pins them); a ``word``/``choice`` whose value is a vocabulary word
   becomes that one value (``choice(json)``) unless the code passes it as data: when it names an
   API (``json.loads``) or only appears in prose (``ascending`` in a docstring);
@@ -57,7 +57,8 @@ def _literal_words(pattern: str) -> frozenset[str]:
 
 
 def code_prose(code: str, params: list[Param]) -> str:
-    """Docstrings, comments and string literals of ``code``, without the parameters' own text."""
+    """Docstrings, comments, string literals, constant names and other function/class names of
+    ``code``, without the parameters' own text (their occurrences are blanked first)."""
     spans, _missing = find_spans(code, params)
     masked = list(code)
     for span in spans:
@@ -66,13 +67,22 @@ def code_prose(code: str, params: list[Param]) -> str:
                 masked[i] = " "
     text = "".join(masked)
     out: list[str] = []
+    previous = ""
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
             if tok.type in (tokenize.STRING, tokenize.COMMENT, getattr(tokenize, "FSTRING_MIDDLE", -1)):
                 out.append(tok.string)
+            elif tok.type == tokenize.NAME and (previous in ("def", "class") or _is_constant(tok.string)):
+                out.append(tok.string)  # VOWELS, def _is_vowel: the code's own names say what it is about
+            if tok.type == tokenize.NAME:
+                previous = tok.string
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return ""
     return "\n".join(out)
+
+
+def _is_constant(name: str) -> bool:
+    return len(name) > 1 and name.isupper() and any(c.isalpha() for c in name)
 
 
 def _definitions(tree: ast.AST | None) -> set[str]:

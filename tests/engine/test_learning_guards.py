@@ -270,3 +270,17 @@ def pick(k: int = 3, n: int = 10) -> list[int]:
     types = _types(product, "retry {attempts:integer} times for {timeout:integer} seconds",
                    [Param("attempts", "integer", 3), Param("timeout", "integer", 30)])
     assert types["timeout"] == "integer(0..)", "one argument holding both is not an order"
+
+
+def test_words_the_code_names_its_constants_with_are_kept() -> None:
+    code = '''"""Letter statistics."""
+
+VOWELS = frozenset("aeiou")
+
+
+def count_vowels(text: str) -> int:
+    """Return how many letters of text are in the set."""
+    return sum(1 for ch in text.lower() if ch in VOWELS)
+'''
+    types = _types(code, "function {f:identifier} that counts letters", [Param("f", "identifier", "count_vowels")])
+    assert types["f"] == "identifier(fixed=,keep=vowel)"  # "count" is stated by the pattern
