@@ -9,6 +9,7 @@ the literal itself:
 code                                                  learned
 ====================================================  =========================================
 ``if n < 1: raise ...`` (also ``<=``, ``>``, ``>=``,   the complement of the raising condition:
+``if not n: raise``; ``self.n`` counts as ``n``)
 ``==``, ``not (...)``, ``or`` of such tests)           ``n >= 1``
 ``assert 0 < n <= 10``                                 the asserted condition
 ``range(a, b, n)``, ``x[::n]``, ``x / n``, ``x // n``,  ``n != 0``; with the learned value's sign
@@ -128,7 +129,13 @@ def _is(node: ast.AST | None, name: str | None, literal: ast.AST | None) -> bool
         return False
     if literal is not None and node is literal:
         return True
-    return name is not None and isinstance(node, ast.Name) and node.id == name
+    if name is None:
+        return False
+    if isinstance(node, ast.Name):
+        return node.id == name
+    # self.capacity, set from the argument capacity, is the same number
+    return (isinstance(node, ast.Attribute) and node.attr == name and isinstance(node.value, ast.Name)
+            and node.value.id == "self")
 
 
 def _number(node: ast.AST) -> float | None:
@@ -214,7 +221,10 @@ def infer_bounds(tree: ast.AST, value: float) -> Bounds:
 
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and _raises(node.body):
-            for left, op, right in _comparisons(node.test, negate=True):
+            test = node.test
+            if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and _is(test.operand, name, literal):
+                nonzero()  # if not n: raise
+            for left, op, right in _comparisons(test, negate=True):
                 learn(left, op, right)
         elif isinstance(node, ast.Assert):
             for left, op, right in _comparisons(node.test, negate=False):

@@ -35,6 +35,9 @@ def _bounds(code: str, value: float) -> Bounds:
     ("def f(s: str, n: int = 8) -> bool:\n    return len(s) >= n\n", 8, 0, None),
     ("SIZE = 3\n\nfor i in range(0, 10, SIZE):\n    print(i)\n", 3, 1, None),
     ("def f(x: int = 3) -> int:\n    return x + 1\n", 3, None, None),
+    ("def f(n: int = 3) -> None:\n    if not n:\n        raise ValueError('n')\n", 3, 1, None),
+    ("class C:\n    def __init__(self, size: int = 8) -> None:\n        self.size = size\n\n"
+     "    def check(self) -> None:\n        if self.size > 64:\n            raise ValueError('size')\n", 8, None, 64),
     ("def f(n: int = 3) -> list:\n    return [i for i in range(1, n + 1)]\n", 3, None, None),
     ("def f(n: int = 3) -> list:\n    return list(range(n + 1))\n", 3, 0, None),
     ("def f(n: int = 3) -> list:\n    return [0 for _ in range(n)]\n", 3, 1, None),
