@@ -51,6 +51,17 @@ def _check_id(value: int, what: str = "template") -> None:
         raise NotFound(f"no {what} {value}")
 
 
+def _constraints(type_: str) -> str:
+    """The learned constraints of a slot type, in words (see engine.templates.meaning)."""
+    from engine.templates import SlotError, parse_slot_type
+    from engine.templates.meaning import describe_constraints
+
+    try:
+        return describe_constraints(parse_slot_type(type_))
+    except SlotError:
+        return ""
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     _check_id(args.id)
     engine = open_engine()
@@ -65,6 +76,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"pattern: {view.pattern}")
     for p in view.params:
         print(f"  {p.name}: {p.type}  (learned from {p.to_dict()['value']!r})  {p.description}")
+        constraints = _constraints(p.type)
+        if constraints:
+            print(f"      {constraints}")
     print(f"uses {view.uses}, failures {view.failures}, saved {format_usd(view.saved_micros)}, quality {view.quality}")
     if view.retired_reason:
         print(f"retired: {view.retired_reason}")

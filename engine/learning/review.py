@@ -7,12 +7,16 @@ A suggestion becomes a template only when all of these hold:
 3. every parameter is found in the code (it becomes a placeholder);
 4. the round trip holds: rendering with the original values gives back the code, byte for byte;
 5. the rendered code validates;
-6. it generalises: rendering with other values of the same types still compiles and validates;
-   string slots are first typed by how the code uses them (notations, non-empty, one
-   character: :mod:`engine.learning.stringuse`), and every degenerate value a string slot
-   still accepts (empty, blank, tab, newline, quotes, backslash) must render and validate.
+6. it generalises: rendering with other values of the same types still compiles and validates,
+   and so do the number slots' boundary values (0, -1, 1, a large value) and the reversed order
+   of related number slots, wherever the learned constraints accept them; string slots are
+   typed by how the code uses them (notations, non-empty, one character:
+   :mod:`engine.learning.stringuse`), and every degenerate value a string slot still accepts
+   (empty, blank, tab, newline, quotes, backslash) must render and validate.
 
-``Preview.params`` are the parameters as they will be stored (string slots refined).
+Before the checks, ``constrain`` (:mod:`engine.learning.constrain`) tightens the slot types:
+meaning words of names stay fixed, numbers get ranges and orders; string slots are refined.
+``Preview.params`` carries the tightened parameters; they are what a template stores.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.learning.body import Param, ambiguous_values, build_body, round_trip
+from engine.learning.constrain import boundary_problems, constrain
 from engine.learning.stringuse import refine_string_params, string_probe_problems
 from engine.templates import SpecError, TemplateSpec
-from engine.templates.errors import PatternError
+from engine.templates.errors import PatternError, SlotError
 from engine.templates.escapes import encode_task_string
 from engine.templates.slots import parse_slot_type
 from engine.templates.stringslots import STRING_KINDS, StringSlot
@@ -51,6 +56,7 @@ class Preview:
             "rendered": self.rendered, "round_trip": not any(p.startswith("round trip") for p in self.problems)
             and bool(self.body), "bindings": {k: _plain(v) for k, v in self.bindings.items()},
             "score": self.score, "problems": list(self.problems),
+            "params": [p.to_dict() for p in self.params],
         }
 
 
@@ -129,9 +135,21 @@ def _variant(p: Param) -> Any:
     return p.value
 
 
+def _within_range(p: Param, value: Any) -> Any:
+    """A number variant that stays inside the slot's learned range (else the learned value)."""
+    if p.base_type not in ("integer", "number"):
+        return value
+    try:
+        parse_slot_type(p.type).coerce(value)
+    except SlotError:
+        return p.value
+    return value
+
+
 def check(task: str, code: str, pattern: str, params: list[Param], validator: CodeValidator) -> Preview:
     """Run every check above; the first failure is the reason, all are listed as problems."""
     problems: list[str] = []
+    params = constrain(code, pattern, params)
     params, string_problems = refine_string_params(code, params)
     problems += string_problems
     pattern = sync_pattern(pattern, params)
@@ -167,7 +185,7 @@ def check(task: str, code: str, pattern: str, params: list[Param], validator: Co
     if not report.ok:
         problems.append(f"the code does not validate: {report.blocking[0].rule_id} {report.blocking[0].message}")
     if spec is not None and not problems:
-        variant = {p.name: _variant(p) for p in params}
+        variant = {p.name: _within_range(p, _variant(p)) for p in params}
         try:
             other = spec_for("learned-preview", pattern, body, params, task).render(variant)
         except Exception as exc:  # noqa: BLE001
@@ -176,6 +194,8 @@ def check(task: str, code: str, pattern: str, params: list[Param], validator: Co
             other_report = validator.validate(other)
             if not other_report.ok:
                 problems.append("does not generalise: other values give code that does not validate")
+            else:
+                problems += boundary_problems(spec, params, validator)
             problems += string_probe_problems(
                 lambda values: spec_for("learned-preview", pattern, body, params, task).render(values),
                 params, lambda text: validator.validate(text).ok,

@@ -19,6 +19,12 @@ SLOT_TYPES = ("identifier", "string", "integer", "number", "identifier_list", "f
 #: is paid on every suggestion): the review check types string slots from the code anyway.
 NOTATION_TYPES = ("strftime", "regex", "glob", "printf", "format", "encoding", "mime", "path", "envvar", "logfmt",
                   "format_spec", "unit", "timezone")
+#: The types as offered to the model: a number the code only supports within limits gets a
+#: range, either end optional ("integer(1..)" for a chunk size the code needs >= 1).
+PROMPT_TYPES = ", ".join(
+    "integer, integer(lo..hi)" if t == "integer" else "number, number(lo..hi)" if t == "number" else t
+    for t in SLOT_TYPES
+)
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 SYSTEM_PROMPT = (
@@ -55,7 +61,7 @@ class ParsedSuggestion:
 
 
 def build_messages(task: str, code: str) -> list[dict[str, str]]:
-    user = USER_PROMPT.format(types=", ".join(SLOT_TYPES), task="{task}", code="{code}")
+    user = USER_PROMPT.format(types=PROMPT_TYPES, task="{task}", code="{code}")
     values = {"{task}": task, "{code}": code}
     user = re.sub(r"\{task\}|\{code\}", lambda m: values[m.group(0)], user)
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]

@@ -10,6 +10,10 @@ pattern is added and re-balanced whenever the index doubles in size.
 Selection. ``match`` returns the most specific match: most literal words matched, then the
 most constraining slot types. If two different templates (or two different bindings) tie for
 the top, the task is ambiguous and ``match`` returns ``None`` -- precision over recall.
+
+Meaning. A match whose bindings change what the code must do (a different kind or modifier
+word in a name, numbers in the wrong order: :mod:`engine.templates.meaning`) is dropped; the
+template can still be offered by ``similar``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass, replace
 from threading import RLock
 
 from engine.templates.errors import BindingError
+from engine.templates.meaning import binding_problem, has_constraints
 from engine.templates.normalize import NormalizedTask
 from engine.templates.pattern import Match, TaskPattern, word_set
 from engine.templates.spec import TemplateSpec
@@ -59,6 +64,7 @@ class TemplateIndex:
         self._postings: dict[str, array[int]] = {}
         self._df: Counter[str] = Counter()
         self._balanced_at = 0
+        self._constrained: set[str] = set()  # templates with meaning constraints (checked per match)
         self.add_many(specs)
 
     # -- collection -------------------------------------------------------------------------
@@ -96,6 +102,8 @@ class TemplateIndex:
                 if spec.name in self._specs:
                     self.remove(spec.name)
                 self._specs[spec.name] = spec
+                if has_constraints(spec.params):
+                    self._constrained.add(spec.name)
                 self._first_entry[spec.name] = len(self._spec_of)
                 for pattern in spec.patterns:
                     eid = len(self._spec_of)
@@ -120,6 +128,7 @@ class TemplateIndex:
             spec = self._specs.pop(name, None)
             if spec is None:
                 return False
+            self._constrained.discard(name)
             first = self._first_entry.pop(name)
             for eid in range(first, first + len(spec.patterns)):
                 pattern = self._pattern_of[eid]
@@ -178,6 +187,10 @@ class TemplateIndex:
                     bindings = spec.resolve(m.bindings)
                 except BindingError:
                     continue
+                if spec.name in self._constrained and binding_problem(
+                    spec.params, pattern.literal_words, bindings
+                ) is not None:
+                    continue  # a kind/modifier word or an order the template was not learned for
                 defaults = sorted(set(bindings) - set(m.bindings))
                 explanation = f"template {spec.name!r} v{spec.version}, {m.explanation}"
                 if defaults:

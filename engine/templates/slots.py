@@ -7,6 +7,11 @@ Slot grammar (inside a pattern's braces, ``{name:TYPE}``)::
                                at most 80 characters, not a type name of the type grammar
                                (int, str, list, Path, ...)
     identifier(!a,!b)          ... and not one of the reserved names a, b
+    identifier(fixed=w1+w2,keep=w3)
+                               ... whose meaning words (kinds, modifiers, negations: see
+                               :mod:`engine.templates.meaning`) are exactly w1, w2 in this
+                               order, and whose words include w3 (learned at accept time;
+                               checked when matching)
     dotted_name                identifiers joined by dots, no spaces: pkg.module.sub
     string, string(MIN..MAX), string(MIN..MAX,!blank)
                                a quoted literal; escapes, degenerate values and the notation
@@ -16,6 +21,8 @@ Slot grammar (inside a pattern's braces, ``{name:TYPE}``)::
                                "." or "-" inside (utf-8, my-tool, v2.1); at most 64 characters
     integer / integer(LO..HI)  -12, 0, 300 (no "+", no separators) -> int
     number / number(LO..HI)    an integer or decimal, optional exponent -> float (finite)
+    integer(LO..HI,>=lo)       ... and at least the value of slot ``lo`` (also >, <=, <);
+                               the relation is checked when matching, with all bindings
     url                        an http(s) URL, bare or quoted, with a host and no credentials
     choice(a|b|c)              exactly one of the listed words (case-folded) -> that word
     identifier_list            "a", "a and b", "a, b and c", "a, b, and c": identifiers that
@@ -78,6 +85,8 @@ _URL_CHARS_RE = re.compile(r"[A-Za-z0-9._~:/?#\[\]!$&()*+,;=%-]+")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _SPEC_RE = re.compile(r"\s*([a-z_]+)\s*(?:\((.*)\))?\s*", re.DOTALL)
 _CHOICE_RE = re.compile(r"[a-z0-9_][a-z0-9_-]*")
+_MEANING_WORD_RE = re.compile(r"[a-z0-9]+")
+_RELATION_RE = re.compile(r"(>=|<=|>|<)\s*([A-Za-z_][A-Za-z0-9_]*)")
 
 #: Field names that would shadow a type name used in annotations.
 class IdentifierSlot(SlotType):
@@ -86,16 +95,28 @@ class IdentifierSlot(SlotType):
     kind = "identifier"
     weight = 2
 
-    def __init__(self, forbidden: frozenset[str] = frozenset()) -> None:
-        """``forbidden``: names the template cannot use (they would shadow its imports)."""
+    def __init__(
+        self,
+        forbidden: frozenset[str] = frozenset(),
+        fixed: tuple[str, ...] | None = None,
+        keep: frozenset[str] = frozenset(),
+    ) -> None:
+        """``forbidden``: names the template cannot use (they would shadow its imports);
+        ``fixed``: the only meaning words a value may carry, in order (``None``: any); ``keep``: words
+        every value must contain."""
         self.forbidden = forbidden
+        self.fixed = fixed
+        self.keep = keep
 
     @property
     def spec(self) -> str:
-        """``identifier`` or ``identifier(!time,!logging)``."""
-        if not self.forbidden:
-            return "identifier"
-        return f"identifier({','.join('!' + n for n in sorted(self.forbidden))})"
+        """``identifier``, ``identifier(!time,!logging)``, ``identifier(fixed=lru+cache)``."""
+        args = ["!" + n for n in sorted(self.forbidden)]
+        if self.fixed is not None:
+            args.append("fixed=" + "+".join(self.fixed))
+        if self.keep:
+            args.append("keep=" + "+".join(sorted(self.keep)))
+        return f"identifier({','.join(args)})" if args else "identifier"
 
     def parse(self, text: str) -> object:
         """Parse an identifier."""
@@ -147,18 +168,23 @@ class WordSlot(SlotType):
 
 
 class _RangeSlot(SlotType):
-    def __init__(self, lo: float | None = None, hi: float | None = None) -> None:
+    def __init__(
+        self, lo: float | None = None, hi: float | None = None, relations: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         self.lo = lo
         self.hi = hi
+        self.relations = relations
 
     @property
     def spec(self) -> str:
-        if self.lo is None and self.hi is None:
-            return self.kind
-        fmt = (lambda v: "" if v is None else repr(v)) if self.kind == "number" else (
-            lambda v: "" if v is None else str(v)
-        )
-        return f"{self.kind}({fmt(self.lo)}..{fmt(self.hi)})"
+        args = []
+        if self.lo is not None or self.hi is not None:
+            fmt = (lambda v: "" if v is None else repr(v)) if self.kind == "number" else (
+                lambda v: "" if v is None else str(v)
+            )
+            args.append(f"{fmt(self.lo)}..{fmt(self.hi)}")
+        args += [op + other for op, other in self.relations]
+        return f"{self.kind}({','.join(args)})" if args else self.kind
 
     def _check_range(self, value: float) -> None:
         if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
@@ -285,6 +311,48 @@ def _parse_range(args: str, kind: str) -> tuple[float | None, float | None]:
     return lo, hi
 
 
+def _meaning_words(text: str, spec: str) -> frozenset[str]:
+    words = [w for w in text.split("+") if w]
+    if not all(_MEANING_WORD_RE.fullmatch(w) for w in words):
+        raise SlotError(f"meaning words are lower-case letters and digits joined by '+': {spec!r}")
+    return frozenset(words)
+
+
+def _identifier_slot(args: str, spec: str) -> IdentifierSlot:
+    forbidden: set[str] = set()
+    fixed: tuple[str, ...] | None = None
+    keep: frozenset[str] = frozenset()
+    for arg in (a.strip() for a in args.split(",")):
+        if arg.startswith("!"):
+            forbidden.add(check_identifier(arg[1:]))
+        elif arg.startswith("fixed="):
+            words = [w for w in arg[len("fixed="):].split("+") if w]
+            fixed = tuple(sorted(_meaning_words(arg[len("fixed="):], spec), key=words.index))
+            if len(fixed) != len(words):
+                raise SlotError(f"a meaning word is repeated in {spec!r}")
+        elif arg.startswith("keep="):
+            keep = _meaning_words(arg[len("keep="):], spec)
+        else:
+            raise SlotError(f"identifier(...) takes !reserved names, fixed=... and keep=...: {spec!r}")
+    return IdentifierSlot(frozenset(forbidden), fixed, keep)
+
+
+def _number_slot(kind: str, args: str | None) -> SlotType:
+    lo: float | None = None
+    hi: float | None = None
+    relations: list[tuple[str, str]] = []
+    for arg in (a.strip() for a in (args.split(",") if args is not None else [])):
+        relation = _RELATION_RE.fullmatch(arg)
+        if relation:
+            relations.append((relation.group(1), check_identifier(relation.group(2), "slot name")))
+        elif ".." in arg:
+            lo, hi = _parse_range(arg, kind)
+        else:
+            raise SlotError(f"{kind}(...) takes a range LO..HI and relations such as >=lo: {arg!r}")
+    cls = IntegerSlot if kind == "integer" else NumberSlot
+    return cls(lo, hi, tuple(relations))
+
+
 @lru_cache(maxsize=1024)
 def parse_slot_type(spec: str) -> SlotType:
     """Parse a slot type spelling (see the module docstring); results are shared."""
@@ -303,17 +371,11 @@ def parse_slot_type(spec: str) -> SlotType:
             raise SlotError(f"slot type {kind} takes no arguments")
         return simple[kind]()
     if kind == "identifier":
-        if args is None:
-            return IdentifierSlot()
-        names = [a.strip() for a in args.split(",")]
-        if not all(n.startswith("!") for n in names):
-            raise SlotError(f"identifier(...) only takes !reserved names: {spec!r}")
-        return IdentifierSlot(frozenset(check_identifier(n[1:]) for n in names))
+        return IdentifierSlot() if args is None else _identifier_slot(args, spec)
     if kind in STRING_KINDS:
         return parse_string_type(kind, args)
     if kind in ("integer", "number"):
-        lo, hi = _parse_range(args, kind) if args is not None else (None, None)
-        return IntegerSlot(lo, hi) if kind == "integer" else NumberSlot(lo, hi)
+        return _number_slot(kind, args)
     if kind == "choice":
         options = [o.strip().casefold() for o in (args or "").split("|")]
         if not options or not all(_CHOICE_RE.fullmatch(o) for o in options):

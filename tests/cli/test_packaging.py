@@ -68,7 +68,8 @@ def test_wheel_installs_and_runs_in_a_clean_venv(tmp_path: Path) -> None:
     wheels = list(dist.glob("templar_code-*.whl"))
     assert len(wheels) == 1, list(dist.iterdir())
     names = zipfile.ZipFile(wheels[0]).namelist()
-    for needed in ("engine/py.typed", "tui/py.typed", "engine/config/settings.toml", "tui/styles/app.tcss"):
+    for needed in ("engine/py.typed", "tui/py.typed", "engine/config/settings.toml", "tui/styles/app.tcss",
+                   "engine/templates/vocabulary.toml"):
         assert needed in names
     assert any(n.startswith("engine/templates/builtin/") and n.endswith(".toml") for n in names)
     assert any(n.endswith("licenses/LICENSE") or n.endswith("/LICENSE") for n in names)

@@ -1,6 +1,7 @@
 """Parameterization review, keyboard only: a pending suggestion (its task and code), each
 parameter with value, type and confidence; rename, retype, drop, edit the pattern; a live
-preview of the template (slots highlighted) with the round-trip result; accept (save as a
+preview of the template (slots highlighted) with the round-trip result and what the learned
+constraints keep fixed when it matches (kind/modifier words, number ranges, orders); accept (save as a
 template) or reject (discard); next and previous.
 
 Edits are stored on the suggestion at once (``TemplateLibrary.edit``); the preview runs the
@@ -46,7 +47,26 @@ def check_text(preview: Any, code: str) -> Text:
             out.append(f"✗ {problem}\n", style="red")
     if preview.bindings:
         out.append("\nbinds " + ", ".join(f"{k}={v!r}" for k, v in preview.bindings.items()), style="dim")
+    learned = constraint_lines(getattr(preview, "params", ()))
+    if learned:
+        out.append("\nwhen it matches: " + " · ".join(learned), style="cyan")
     return out
+
+
+def constraint_lines(params: Any) -> list[str]:
+    """What each parameter's learned constraints keep fixed (kind words, ranges, orders)."""
+    from engine.templates import SlotError, parse_slot_type
+    from engine.templates.meaning import describe_constraints
+
+    lines = []
+    for param in params:
+        try:
+            text = describe_constraints(parse_slot_type(param.type))
+        except SlotError:
+            continue
+        if text:
+            lines.append(f"{param.name}: {text}")
+    return lines
 
 
 class ReviewScreen(TemplarScreen):
