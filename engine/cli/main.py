@@ -274,6 +274,9 @@ def main(argv: list[str] | None = None, launch_app: Callable[[], int] | None = N
 
 
 def _report(data: dict[str, Any], line: str, want_json: bool) -> None:
+    from engine.scrub import scrub, scrub_data  # every error line passes the one scrubber
+
+    data, line = scrub_data(data), scrub(line)  # type: ignore[assignment]
     if want_json:
         import json
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.scrub import scrub
+
 RETRYABLE = frozenset({"rate_limit", "server_error", "unavailable", "timeout", "connection", "empty"})
 
 _BY_CLASS = (
@@ -114,9 +116,10 @@ def _status(exc: BaseException) -> int | None:
 
 
 def _message(exc: BaseException) -> str:
+    """The failure's text, scrubbed of every key piece BEFORE it is cut (a cut piece still leaks)."""
     text = str(getattr(exc, "message", "") or exc) or type(exc).__name__
-    text = " ".join(text.split())
-    return text[:300]
+    text = " ".join(scrub(text).split())
+    return scrub(text)[:300]
 
 
 def retry_after(exc: BaseException) -> float | None:
