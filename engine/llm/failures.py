@@ -8,7 +8,7 @@ tests/fakes/provider_server.py for the table per wire format):
     rate_limit      yes          next provider 429 (Retry-After honoured)
     server_error    yes          next provider 500, malformed body (OpenAI)
     unavailable     yes          next provider 503
-    timeout         yes          next provider the per-attempt timeout passed
+    timeout         yes          next provider the attempt's wall deadline (timeout_s) passed
     connection      yes          next provider refused / reset / DNS
     auth            no           next provider 401, 403, missing key
     bad_request     no           next provider 400, 422
@@ -67,6 +67,10 @@ class EmptyAnswer(Exception):
     """A provider answered 200 with no text at all."""
 
 
+class AttemptTimedOut(Exception):
+    """An attempt passed its wall deadline (``timeout_s``, or the chain's ``deadline_s``)."""
+
+
 def classify(exc: BaseException) -> Failure:
     inner = getattr(exc, "original_exception", None)
     if "MidStreamFallbackError" in {cls.__name__ for cls in type(exc).__mro__} and isinstance(inner, BaseException):
@@ -74,6 +78,8 @@ def classify(exc: BaseException) -> Failure:
         return Failure(failure.error_class, failure.message, failure.status_code, failure.retry_after_s or retry_after(exc))
     if isinstance(exc, EmptyAnswer):
         return Failure("empty", "the provider returned an empty answer")
+    if isinstance(exc, AttemptTimedOut):
+        return Failure("timeout", str(exc))
     names = [cls.__name__ for cls in type(exc).__mro__]
     status = _status(exc)
     message = _message(exc)
