@@ -13,6 +13,7 @@ from engine.events import (
     Backoff,
     BudgetLevelCrossed,
     ChainReordered,
+    ConfigWarning,
     Event,
     LookupResult,
     Preparing,
@@ -75,6 +76,8 @@ def describe(event: Event) -> str | None:
         return f"! {event.reason}: {' -> '.join(event.order)}"
     if isinstance(event, StreamRestarted):
         return f"\n! stream from {event.provider} failed; retrying"
+    if isinstance(event, ConfigWarning):
+        return f"! {event.message}"
     if isinstance(event, TokensStreamed):
         return None
     return None
@@ -95,7 +98,7 @@ class Progress:
                 sys.stderr.flush()
                 self._mid_stream = True
             return
-        if not self.enabled:
+        if not self.enabled and not isinstance(event, ConfigWarning):  # warnings are shown even in pipes
             return
         line = describe(event)
         if line:
