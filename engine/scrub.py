@@ -34,9 +34,11 @@ WELL_KNOWN_KEY_VARS = frozenset({
     "FIREWORKS_API_KEY", "XAI_API_KEY", "COHERE_API_KEY", "PERPLEXITYAI_API_KEY", "AZURE_API_KEY",
     "HUGGINGFACE_API_KEY", "HF_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID",
 })
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|_PAT)S?(_|$)", re.IGNORECASE)
-# Names that match the pattern above but hold no secret.
-_NOT_SECRET_NAMES = frozenset({"KEYTIMEOUT", "TEMPLAR_KEY_ENV"})
+# A variable whose NAME ends like this holds a secret (``*_API_KEY``, ``GITHUB_TOKEN``, ...) ...
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|_PAT)S?$", re.IGNORECASE)
+# ... unless its value is a path or prose (``SSH_KEY=~/.ssh/id_ed25519``): masking pieces of
+# those would mangle every file name in error text.
+_NOT_A_KEY_VALUE = re.compile(r"^[/~.]|\s")
 
 _SHAPES = re.compile(
     r"sk-ant-[A-Za-z0-9_-]{8,}"
@@ -80,9 +82,8 @@ def secret_values(environ: Mapping[str, str] | None = None) -> frozenset[str]:
         names = set(_names) | WELL_KNOWN_KEY_VARS
         values = set(_values)
     for name, value in env.items():
-        if name in names or (_SECRET_NAME.search(name) and name.upper() not in _NOT_SECRET_NAMES):
-            if value and len(value) >= MIN_PIECE:
-                values.add(value)
+        if _SECRET_NAME.search(name) and len(value) >= 8 and not _NOT_A_KEY_VALUE.search(value):
+            values.add(value)
     for name in names:
         value = env.get(name)
         if value and len(value) >= MIN_PIECE:

@@ -96,3 +96,9 @@ def test_provider_failures_are_scrubbed_before_they_are_cut(monkeypatch) -> None
     failure = classify(exc)
     assert failure.error_class == "auth"
     assert leaked(failure.message) == [], failure.message
+
+
+def test_paths_in_variables_named_like_keys_are_not_secrets() -> None:
+    env = {"SSH_KEY": "/home/someone/.ssh/id_ed25519", "GIT_TOKEN": "~/tokens/git", "NOTE_SECRET": "a b c d e f"}
+    text = "cannot read /home/someone/.config/templar/settings.toml"
+    assert scrub(text, env) == text
