@@ -145,3 +145,30 @@ def test_doctor_shows_which_variable_goes_to_which_host(home, fake, capsys) -> N
     assert any("acme" in p and "$AWS_SECRET_ACCESS_KEY" in p for p in report["problems"])
     code, out, err = run_main(capsys, "doctor")
     assert f"sends $OPENAI_API_KEY to {fake.root_url}" in out
+
+
+def near_misses(fake) -> list[tuple[str, bool]]:
+    """api_base values for the openai provider (trusted: its fake-server base), and whether each
+    still sends the key to the same host."""
+    root, port = fake.root_url, fake.port
+    return [
+        (f"{root}/v1/", True),                                  # same origin, other path
+        (f"HTTP://127.0.0.1:{port}/v2", True),                   # case does not make a host
+        (f"http://127.0.0.1:{port + 1}/v1", False),              # another port is another server
+        (f"https://127.0.0.1:{port}/v1", False),                 # another scheme
+        (f"http://127.0.0.1:{port}@evil.example/v1", False),     # userinfo trick: the host is evil.example
+        (f"http://evil.example/?{root}", False),                 # the trusted base only in the query
+        (f"http://127.0.0.1.evil.example:{port}/v1", False),     # a suffix domain
+        ("", False),                                             # the default host: api.openai.com
+    ]
+
+
+def test_near_miss_hosts_are_told_apart(home, fake) -> None:
+    for base, same in near_misses(fake):
+        try:
+            set_value(home, "providers.openai.api_base", json.dumps(base), "acme")
+        except ConfigError as exc:
+            assert not same, (base, str(exc))
+            assert "--trust-providers" in str(exc)
+        else:
+            assert same, f"{base!r} was accepted without --trust-providers"
