@@ -384,16 +384,11 @@ class BatchRun:
 
 
 def secret_scrubber(engine: "Engine", projects: set[str]) -> Callable[[str], str]:
-    """The one scrubber (``engine.scrub``), knowing every API-key variable the tasks' chains use."""
-    from engine.scrub import remember_names
-
-    environ = engine.environ if engine.environ is not None else os.environ
+    """The one scrubber (``engine.scrub``); loading each project's config registers its key variables."""
     for project in projects | {None}:  # type: ignore[arg-type]
-        try:
-            settings = engine.config(project).settings
-        except TemplarError:
-            continue
-        remember_names(p.api_key_env for p in settings.providers.values() if p.api_key_env)
+        with contextlib.suppress(TemplarError):
+            engine.config(project)
+    environ = engine.environ if engine.environ is not None else os.environ
     return lambda text: scrub(text, environ)
 
 
