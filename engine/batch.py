@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from engine.errors import BadInput, BudgetRefused, ExitCode, TemplarError
+from engine.scrub import scrub
 from engine.text import clean_task
 
 if TYPE_CHECKING:
@@ -317,7 +318,9 @@ class ResultLog:
 
     async def record(self, outcome: TaskOutcome) -> None:
         """Append ``outcome`` durably; returns once it is on disk."""
-        line = json.dumps(outcome.to_record(), ensure_ascii=False).encode("utf-8") + b"\n"
+        record = outcome.to_record()
+        record["error"] = scrub(record["error"])  # the log is a file: never a key piece in it
+        line = json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
         await asyncio.get_running_loop().run_in_executor(self._executor, self._append, line)
         if outcome.status == "ok":
             self._done.setdefault(outcome.id, {})[outcome.fingerprint] = outcome
@@ -381,18 +384,12 @@ class BatchRun:
 
 
 def secret_scrubber(engine: "Engine", projects: set[str]) -> Callable[[str], str]:
-    """Masks the value of every API-key variable the chains use (defence in depth for error text)."""
-    environ = engine.environ if engine.environ is not None else os.environ
-    names: set[str] = set()
+    """The one scrubber (``engine.scrub``); loading each project's config registers its key variables."""
     for project in projects | {None}:  # type: ignore[arg-type]
-        try:
-            settings = engine.config(project).settings
-        except TemplarError:
-            continue
-        names.update(p.api_key_env for p in settings.providers.values() if p.api_key_env)
-    values = sorted({environ[n] for n in names if len(environ.get(n, "")) >= 8}, key=len, reverse=True)
-    pattern = re.compile("|".join(map(re.escape, values)) or "(?!)")
-    return lambda text: pattern.sub("***", text)
+        with contextlib.suppress(TemplarError):
+            engine.config(project)
+    environ = engine.environ if engine.environ is not None else os.environ
+    return lambda text: scrub(text, environ)
 
 
 def _release_own_held(engine: "Engine", release: bool) -> tuple[int, int]:

@@ -8,6 +8,7 @@
     │   ├── ConfirmationRequired      L5 critical: a person must say yes (``--yes`` headless)
     │   └── PriceUnknown              no price for a model and unpriced calls are not allowed
     ├── NoProviderAvailable           exit 4  every provider in the chain failed or was skipped
+    │   └── DeadlineExceeded          the chain's wall deadline (chain.deadline_s) passed
     ├── ValidationFailed              exit 5  the answer has a blocking finding
     └── StoreError                    exit 1  the database cannot be opened or migrated
 
@@ -98,6 +99,10 @@ class PriceUnknown(BudgetRefused):
 class NoProviderAvailable(TemplarError):
     exit_code = ExitCode.NO_PROVIDER
     kind = "no_provider"
+
+
+class DeadlineExceeded(NoProviderAvailable):
+    kind = "deadline_exceeded"
 
 
 class ValidationFailed(TemplarError):

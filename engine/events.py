@@ -137,6 +137,13 @@ class TemplateLearned(Event):
 
 
 @dataclass(frozen=True)
+class ConfigWarning(Event):
+    """Something in the configuration was not honoured (e.g. an untrusted provider route)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
 class Finished(Event):
     source: str
     cost_usd: float

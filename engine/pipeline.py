@@ -22,7 +22,8 @@ from engine import cache as response_cache
 from engine.budget.book import budget_refs
 from engine.config.schema import Settings
 from engine.errors import TemplarError
-from engine.events import Emit, Event, Finished, LookupResult, TemplateLearned, ValidationDone
+from engine.config.trust import warning as untrusted_warning
+from engine.events import ConfigWarning, Emit, Event, Finished, LookupResult, TemplateLearned, ValidationDone
 from engine.learning.suggest import build_messages as suggestion_messages
 from engine.learning.suggest import parse_suggestion
 from engine.llm.chain import ChainRequest, ChainResult
@@ -92,13 +93,17 @@ class CoderAgent:
         from engine.service import GenerationResult
 
         task = clean_task(task)
-        settings = self.engine.config(project, agent).settings
+        resolved = self.engine.config(project, agent)
+        settings = resolved.settings
         events: list[Event] = []
 
         def record(event: Event) -> None:
             events.append(event)
             if emit is not None:
                 emit(event)
+
+        for route in resolved.untrusted:  # provider overrides nobody trusted: not honoured, said aloud
+            record(ConfigWarning(untrusted_warning(route, project)))
 
         request_id = str(uuid.uuid4())
         started = time.perf_counter()

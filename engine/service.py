@@ -80,7 +80,7 @@ class Engine:
         self.environ = environ
         self.book = BudgetBook(store, clock=clock)
         self.board = CooldownBoard(store)
-        self.chain = ProviderChain(store, self.book, board=self.board, sleep=sleep, environ=environ)
+        self.chain = ProviderChain(store, self.book, board=self.board, sleep=sleep, clock=clock, environ=environ)
         self.library = TemplateLibrary()
 
     @classmethod

@@ -210,6 +210,9 @@ class TemplarApp(App[int]):
             title = title or error.kind.replace("_", " ")
         else:
             text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        from engine.scrub import scrub
+
+        text = scrub(text)  # the one scrubber: a provider's error text may echo a key
         self.errors.append(text)
         self.log.error(title, text)
         self.notify(text, title=title or "Error", severity="error", timeout=timeout, markup=False)

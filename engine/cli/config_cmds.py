@@ -7,7 +7,16 @@ import json
 from pathlib import Path
 
 from engine.cli.output import print_json, table
-from engine.config import export_project, import_project, list_agents, list_projects, load_config, set_value, unset_value
+from engine.config import (
+    export_project,
+    import_project,
+    list_agents,
+    list_projects,
+    load_config,
+    set_value,
+    trust_project,
+    unset_value,
+)
 from engine.config.toml_text import join_key, split_key
 from engine.errors import ConfigError
 from engine.paths import Paths
@@ -61,13 +70,32 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_trusted(result: dict[str, object]) -> None:
+    for route in result.get("trusted") or []:  # type: ignore[union-attr]
+        what = f"${route['variable']}" if route["variable"] else "no key"
+        print(f"trusted: provider {route['provider']} sends {what} to {route['host']} (project {result['project']})")
+
+
 def cmd_set(args: argparse.Namespace) -> int:
-    result = set_value(Paths.from_env(), args.key, args.value, args.project, args.agent)
+    result = set_value(Paths.from_env(), args.key, args.value, args.project, args.agent,
+                       trust_providers=args.trust_providers)
     if args.json:
         print_json(result)
     else:
         who = f"agent {args.agent} of project {args.project}" if args.agent else f"project {args.project}"
         print(f"{result['key']} = {_short(result['value'], 200)} for {who} ({result['file']})")
+        _print_trusted(result)
+    return 0
+
+
+def cmd_trust(args: argparse.Namespace) -> int:
+    result = trust_project(Paths.from_env(), args.project)
+    if args.json:
+        print_json(result)
+    elif not result["trusted"]:
+        print(f"project {args.project} sends keys only where the trusted settings already do: nothing to trust")
+    else:
+        _print_trusted(result)
     return 0
 
 
@@ -87,8 +115,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    result = import_project(Paths.from_env(), Path(args.file), args.project)
-    print_json(result) if args.json else print(f"imported project {result['project']} ({result['file']})")
+    result = import_project(Paths.from_env(), Path(args.file), args.project, trust_providers=args.trust_providers)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"imported project {result['project']} ({result['file']})")
+        _print_trusted(result)
     return 0
 
 

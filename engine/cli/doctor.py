@@ -21,7 +21,10 @@ ADD_PROVIDER_HINT = (
 
 
 def provider_rows(settings: Any, environ: Any = None) -> list[dict[str, Any]]:
-    """Each provider in the effective chain with its key present or missing (never the key)."""
+    """Each provider in the effective chain with its key present or missing (never the key), and
+    which variable goes to which host."""
+    from engine.config.trust import endpoint_host
+
     environ = os.environ if environ is None else environ
     rows = []
     for name in settings.chain.order:
@@ -31,8 +34,25 @@ def provider_rows(settings: Any, environ: Any = None) -> list[dict[str, Any]]:
         else:
             key = "present" if environ.get(p.api_key_env) else "missing"
         rows.append({"provider": name, "model": p.model, "api_base": p.api_base or None,
-                     "key_env": p.api_key_env or None, "key": key})
+                     "key_env": p.api_key_env or None, "key": key, "host": endpoint_host(p)})
     return rows
+
+
+def untrusted_problems(paths: Paths, project: str | None, agent: str | None) -> list[str]:
+    """One line per provider override (in any project) that is ignored because nobody trusted it."""
+    from engine.config.trust import warning
+
+    problems: list[str] = []
+    scopes = [(project, agent)] if project else [(name, None) for name in list_projects(paths)]
+    for name, who in scopes:
+        try:
+            resolved = load_config(paths, name, who)
+        except TemplarError as exc:  # the chosen project's error is reported as "config valid: no"
+            if name != project:
+                problems.append(str(exc))
+            continue
+        problems += [warning(route, str(name)) for route in resolved.untrusted]
+    return problems
 
 
 async def _ping(engine: Any, settings: Any, name: str) -> dict[str, Any]:
@@ -114,6 +134,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                     report["problems"].append(
                         f"ping failed: {row['provider']} ({row['ping']['error_class']}): {row['ping']['message']}")
         report["providers"] = rows
+        report["problems"] += untrusted_problems(paths, args.project, args.agent)
         if not any(r["key"] != "missing" for r in rows):
             report["problems"].append("no provider has a key: only templates and the cache can answer; " + ADD_PROVIDER_HINT)
     if engine is not None:
@@ -149,8 +170,7 @@ def _print_human(report: dict[str, Any]) -> None:
         for row in report["providers"]:
             key = f"key {row['key']}" + (f" ({row['key_env']})" if row["key_env"] else "")
             line = f"  {row['provider']:<10} {row['model']:<36} {key}"
-            if row["api_base"]:
-                line += f"  at {row['api_base']}"
+            line += f"  sends {'$' + row['key_env'] if row['key_env'] else 'no key'} to {row['host']}"
             ping = row.get("ping")
             if ping:
                 line += (f"  ping ok {ping['latency_ms']} ms" if ping["ok"] else f"  ping failed: {ping['error_class']}")

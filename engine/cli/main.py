@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("value")
     _add_scope(p, required=True)
     _add_json(p)
+    p.add_argument("--trust-providers", action="store_true",
+                   help="allow a change of where an API key is sent (api_base host, api_key_env, provider)")
     p.set_defaults(handler="engine.cli.config_cmds:cmd_set")
     p = csub.add_parser("unset", help="remove a project or agent override")
     p.add_argument("key")
@@ -124,7 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--project", "-p", help="import under this name instead of the one in the file")
     _add_json(p)
+    p.add_argument("--trust-providers", action="store_true",
+                   help="allow the file's provider endpoints and key variables (each is named; check the hosts)")
     p.set_defaults(handler="engine.cli.config_cmds:cmd_import")
+    p = csub.add_parser("trust", help="trust where a hand-edited project file sends API keys (variable -> host)")
+    p.add_argument("--project", "-p", required=True)
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.config_cmds:cmd_trust")
     p = csub.add_parser("projects", help="list projects and their agents")
     _add_json(p)
     p.set_defaults(handler="engine.cli.config_cmds:cmd_projects")
@@ -274,6 +282,9 @@ def main(argv: list[str] | None = None, launch_app: Callable[[], int] | None = N
 
 
 def _report(data: dict[str, Any], line: str, want_json: bool) -> None:
+    from engine.scrub import scrub, scrub_data  # every error line passes the one scrubber
+
+    data, line = scrub_data(data), scrub(line)  # type: ignore[assignment]
     if want_json:
         import json
 

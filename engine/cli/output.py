@@ -13,6 +13,7 @@ from engine.events import (
     Backoff,
     BudgetLevelCrossed,
     ChainReordered,
+    ConfigWarning,
     Event,
     LookupResult,
     Preparing,
@@ -21,6 +22,7 @@ from engine.events import (
     StreamRestarted,
     TokensStreamed,
 )
+from engine.scrub import scrub
 
 
 def print_json(data: Any) -> None:
@@ -52,13 +54,13 @@ def describe(event: Event) -> str | None:
     if isinstance(event, Preparing):
         return f"· {event.detail}"
     if isinstance(event, ProviderSkipped):
-        return f"· skip {event.provider}: {event.reason}"
+        return f"· skip {event.provider}: {scrub(event.reason)}"
     if isinstance(event, AttemptStarted):
         purpose = "" if event.purpose == "llm" else f" [{event.purpose}]"
         return f"→ {event.provider} ({event.model}) attempt {event.attempt}{purpose}, reserved ${event.reserved_usd:.6f}"
     if isinstance(event, AttemptFailed):
         then = "will retry" if event.retryable else "next provider"
-        return f"✗ {event.provider} attempt {event.attempt}: {event.error_class}: {event.message[:100]} ({then})"
+        return f"✗ {event.provider} attempt {event.attempt}: {event.error_class}: {scrub(event.message)[:100]} ({then})"
     if isinstance(event, Backoff):
         return f"… waiting {event.delay_s:.1f}s before retrying {event.provider} ({event.reason})"
     if isinstance(event, AttemptSucceeded):
@@ -74,6 +76,8 @@ def describe(event: Event) -> str | None:
         return f"! {event.reason}: {' -> '.join(event.order)}"
     if isinstance(event, StreamRestarted):
         return f"\n! stream from {event.provider} failed; retrying"
+    if isinstance(event, ConfigWarning):
+        return f"! {event.message}"
     if isinstance(event, TokensStreamed):
         return None
     return None
@@ -94,7 +98,7 @@ class Progress:
                 sys.stderr.flush()
                 self._mid_stream = True
             return
-        if not self.enabled:
+        if not self.enabled and not isinstance(event, ConfigWarning):  # warnings are shown even in pipes
             return
         line = describe(event)
         if line:

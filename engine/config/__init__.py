@@ -9,7 +9,7 @@ from engine.config.cascade import (
     load_config,
     system_settings_file,
 )
-from engine.config.files import export_project, import_project, looks_like_secret, set_value, unset_value
+from engine.config.files import export_project, import_project, looks_like_secret, set_value, trust_project, unset_value
 from engine.config.schema import ProviderSettings, Settings
 
 __all__ = [
@@ -26,5 +26,6 @@ __all__ = [
     "looks_like_secret",
     "set_value",
     "system_settings_file",
+    "trust_project",
     "unset_value",
 ]

@@ -7,7 +7,9 @@ schema; every error is mapped back to the file, key and line that caused it.
 
 Invariants: reading never writes; unknown keys are errors with the closest valid key; keys
 reserved for the system level (``budget.system``, ``budget.allocator``, ``store``) are refused
-in project files, and ``budget.project`` is refused in agent tables.
+in project files, and ``budget.project`` is refused in agent tables; a project or agent
+provider override that would send a key to a host nobody trusted is not honoured
+(``engine.config.trust``).
 """
 
 from __future__ import annotations
@@ -226,6 +228,7 @@ class ResolvedConfig:
     layers: tuple[Layer, ...]
     provenance: dict[Path_, Origin]
     owners: dict[Path_, Layer] = field(default_factory=dict)
+    untrusted: tuple[Any, ...] = ()  # trust.Route overrides NOT honoured (see engine.config.trust)
 
     def origin(self, path: Path_) -> Origin:
         owner = self.owners.get(path)
@@ -412,7 +415,7 @@ def _signature(paths: Paths, project: str | None, environ: typing.Mapping[str, s
     """What the cascade depends on: each file's identity and the TEMPLAR_* environment."""
     files = [system_settings_file(), paths.user_settings]
     if project is not None:
-        files.append(paths.project_file(project))
+        files += [paths.project_file(project), paths.config_dir / "trusted-providers.toml"]
     stats = []
     for file in files:
         try:
@@ -442,7 +445,12 @@ def load_config(
     if cached is not None:
         _CACHE.move_to_end(key)
         return cached
+    from engine.config.trust import enforce
+    from engine.scrub import remember_names
+
     resolved = resolve(load_layers(paths, project, agent, environ=env), project, agent)
+    resolved = enforce(resolved, paths, project, agent)  # untrusted provider routes are not honoured
+    remember_names(p.api_key_env for p in resolved.settings.providers.values())
     _CACHE[key] = resolved
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)

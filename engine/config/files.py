@@ -3,11 +3,15 @@
 Invariants: a write is validated as the whole cascade *before* anything touches disk, then
 lands atomically (temporary file + rename), so a failed set or import writes nothing. Only
 project files under the config directory are written, always with tomli-w; the hand-commented
-settings.toml is never rewritten. Values that look like API keys are refused everywhere.
+settings.toml is never rewritten. Values that look like API keys are refused everywhere. A
+write that would send a key to a host nobody trusted (a new api_base host, another
+api_key_env, a new provider) is refused unless the caller passes ``trust_providers``, which also
+records the grant (see ``engine.config.trust``).
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import tempfile
@@ -19,6 +23,7 @@ import tomli_w
 
 from engine.config.cascade import check_keys, coerce_text, load_layers, resolve, validate_project_name, Layer
 from engine.config.toml_text import MAX_CONFIG_BYTES, join_key, read_toml, split_key
+from engine.config.trust import Route, read_grants, record_grants, refuse_untrusted, untrusted_routes
 from engine.errors import ConfigError, NotFound
 from engine.paths import Paths
 
@@ -85,18 +90,41 @@ def _read_project(paths: Paths, project: str) -> dict[str, Any]:
 
 def _validate_project_data(
     paths: Paths, project: str, data: dict[str, Any], source: str, text: str | None = None
-) -> None:
-    """Resolve the cascade with ``data`` as the project file, for the project and every agent."""
+) -> set[Route]:
+    """Resolve the cascade with ``data`` as the project file, for the project and every agent;
+    returns the provider routes in it that nobody trusted (see ``engine.config.trust``)."""
     text = tomli_w.dumps(data) if text is None else text
     agents = data.get("agents", {})
     names = list(agents) if isinstance(agents, dict) else []
+    grants = read_grants(paths, project)
+    untrusted: set[Route] = set()
     for agent in [None, *names]:
         layers = load_layers(paths, project, agent, project_data=(data, text, source))
-        resolve(layers, project, agent)
+        untrusted.update(untrusted_routes(resolve(layers, project, agent).settings, layers, grants))
+    return untrusted
 
 
-def set_value(paths: Paths, key: str, raw_value: str, project: str, agent: str | None = None) -> dict[str, Any]:
-    """Set ``key`` to ``raw_value`` in the project file (or an agent table inside it)."""
+def _untrusted_now(paths: Paths, project: str, data: dict[str, Any]) -> set[Route]:
+    """Untrusted routes of the project file as it is (none when it does not resolve)."""
+    try:
+        return _validate_project_data(paths, project, data, str(paths.project_file(project)))
+    except ConfigError:
+        return set()
+
+
+def _admit_routes(paths: Paths, project: str, new: set[Route], trust: bool, source: str) -> list[dict[str, str]]:
+    """Refuse new untrusted routes unless ``trust``; with it, the grants to record (after the write)."""
+    ordered = sorted(new, key=lambda r: (r.provider, r.variable, r.host))
+    if ordered and not trust:
+        refuse_untrusted(ordered, project, source)
+    return [r.to_dict() for r in ordered]
+
+
+def set_value(
+    paths: Paths, key: str, raw_value: str, project: str, agent: str | None = None, *, trust_providers: bool = False
+) -> dict[str, Any]:
+    """Set ``key`` to ``raw_value`` in the project file (or an agent table inside it). A change of
+    where a key is sent (api_base host, api_key_env, provider) needs ``trust_providers``."""
     validate_project_name(project)
     if agent is not None:
         validate_project_name(agent, "agent")
@@ -116,6 +144,7 @@ def set_value(paths: Paths, key: str, raw_value: str, project: str, agent: str |
     if _has_control(value):
         raise ConfigError("contains control characters; remove them", key=key)
     data = _read_project(paths, project)
+    before = _untrusted_now(paths, project, copy.deepcopy(data))
     target_root: dict[str, Any] = data
     if agent:
         target_root = data.setdefault("agents", {}).setdefault(agent, {})
@@ -131,9 +160,12 @@ def set_value(paths: Paths, key: str, raw_value: str, project: str, agent: str |
     old = node.get(path[-1])
     node[path[-1]] = value
     source = str(paths.project_file(project))
-    _validate_project_data(paths, project, data, source, text="")
+    new_routes = _validate_project_data(paths, project, data, source, text="") - before
+    trusted = _admit_routes(paths, project, new_routes, trust_providers, source)
     atomic_write(paths.project_file(project), _HEADER + tomli_w.dumps(data))
-    return {"key": join_key(path), "value": value, "previous": old, "project": project, "agent": agent, "file": source}
+    record_grants(paths, project, sorted(new_routes, key=lambda r: r.provider))
+    return {"key": join_key(path), "value": value, "previous": old, "project": project, "agent": agent, "file": source,
+            "trusted": trusted}
 
 
 def unset_value(paths: Paths, key: str, project: str, agent: str | None = None) -> dict[str, Any]:
@@ -185,8 +217,11 @@ def export_project(paths: Paths, project: str, out: Path) -> dict[str, Any]:
     return {"project": project, "file": str(out)}
 
 
-def import_project(paths: Paths, file: Path, project: str | None = None) -> dict[str, Any]:
-    """Validate an export file completely, then write it as the project file (or write nothing)."""
+def import_project(
+    paths: Paths, file: Path, project: str | None = None, *, trust_providers: bool = False
+) -> dict[str, Any]:
+    """Validate an export file completely, then write it as the project file (or write nothing).
+    Provider routes in it that the trusted levels do not already allow need ``trust_providers``."""
     data, text = read_toml(file)
     meta = data.pop(EXPORT_TABLE, None)
     if not isinstance(meta, dict):
@@ -203,6 +238,21 @@ def import_project(paths: Paths, file: Path, project: str | None = None) -> dict
     validate_project_name(name)
     if looks_like_secret(data):
         raise ConfigError("contains a value that looks like a secret; refusing to import", file=str(file))
-    _validate_project_data(paths, name, data, str(file), text)
+    new_routes = _validate_project_data(paths, name, data, str(file), text)
+    trusted = _admit_routes(paths, name, new_routes, trust_providers, str(file))
     atomic_write(paths.project_file(name), _HEADER + tomli_w.dumps(data))
-    return {"project": name, "file": str(paths.project_file(name))}
+    record_grants(paths, name, sorted(new_routes, key=lambda r: r.provider))
+    return {"project": name, "file": str(paths.project_file(name)), "trusted": trusted}
+
+
+def trust_project(paths: Paths, project: str) -> dict[str, Any]:
+    """Grant every provider route the project file (and its agents) uses now: the explicit act
+    that makes a hand-edited file's endpoint overrides count."""
+    validate_project_name(project)
+    if not paths.project_file(project).exists():
+        raise NotFound(f"no project {project!r} (no file {paths.project_file(project)})")
+    data = _read_project(paths, project)
+    routes = sorted(_validate_project_data(paths, project, data, str(paths.project_file(project))),
+                    key=lambda r: (r.provider, r.variable, r.host))
+    record_grants(paths, project, routes)
+    return {"project": project, "trusted": [r.to_dict() for r in routes]}

@@ -56,7 +56,7 @@ class ProviderSettings(_Table):
         'Empty for keyless local servers.',
     )
     api_base: str = Field(default="", description="Base URL override, e.g. a local OpenAI-compatible server.")
-    timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Per-attempt timeout in seconds.")
+    timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Wall deadline per attempt in seconds, streaming included.")
     context_window: int = Field(
         default=0, ge=0, description="Prompt tokens this model accepts; 0 = ask litellm's model map."
     )
@@ -102,6 +102,10 @@ class ChainSettings(_Table):
         default=3, ge=1, le=100, description="Consecutive failed requests before a provider cools down."
     )
     cooldown_s: float = Field(default=120.0, ge=0, le=86400, description="How long a cooled-down provider is skipped.")
+    deadline_s: float = Field(
+        default=120.0, gt=0, le=86400,
+        description="Wall deadline for one chain call (every provider, attempt and backoff); then it fails.",
+    )
 
     @field_validator("order")
     @classmethod

@@ -60,12 +60,14 @@ class Completion:
     usage_measured: bool  # False when usage had to be counted locally (a stream without usage)
 
 
-def _kwargs(provider: ProviderSettings, api_key: str | None, max_tokens: int, temperature: float) -> dict[str, Any]:
+def _kwargs(
+    provider: ProviderSettings, api_key: str | None, max_tokens: int, temperature: float, timeout_s: float | None = None
+) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "model": provider.model,
         "max_tokens": max_tokens,
         "temperature": temperature,
-        "timeout": provider.timeout_s,
+        "timeout": provider.timeout_s if timeout_s is None else timeout_s,
         "num_retries": 0,
         "max_retries": 0,
         "api_key": api_key or KEYLESS,
@@ -83,10 +85,14 @@ async def complete(
     max_tokens: int,
     temperature: float,
     on_text: Callable[[str], None] | None = None,
+    timeout_s: float | None = None,
 ) -> Completion:
-    """One attempt against one provider. Streams through ``on_text`` when given."""
+    """One attempt against one provider. Streams through ``on_text`` when given.
+
+    ``timeout_s`` (default: the provider's) is handed to litellm as its transport timeout; the
+    wall deadline of the whole attempt, stream included, is the caller's ``asyncio.timeout``."""
     lib = litellm()
-    kwargs = _kwargs(provider, api_key, max_tokens, temperature)
+    kwargs = _kwargs(provider, api_key, max_tokens, temperature, timeout_s)
     if on_text is None:
         response = await lib.acompletion(messages=messages, **kwargs)
         text = response.choices[0].message.content or ""

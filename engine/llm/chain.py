@@ -10,9 +10,17 @@ For each provider in order (re-ordered by price at L3, cut to the cheapest at L4
         failure -> release; retryable -> back off (2 s, 4 s, 8 s ... jittered, capped, or the
                    provider's Retry-After, capped) and try again; otherwise next provider
 
+Time is bounded. Each attempt runs under a wall deadline (``asyncio.timeout``) of its provider's
+``timeout_s``, streaming included, so a server dripping one byte a second cannot hold it. The
+whole call has a wall deadline, ``chain.deadline_s``: no attempt runs and no backoff sleeps past
+it, an attempt in flight is cut at it, and then the call fails with ``DeadlineExceeded``. A
+Retry-After longer than ``chain.retry_after_max_s`` is not waited for: that key cools down for
+the time asked and the next provider is tried at once. Cooldown records are per endpoint or per
+credential (see ``engine.llm.cooldown``).
+
 Invariants: every attempt is a ledger row and an event; every reservation is settled or
-released before the next step; the sleep and clock are injectable, so tests check the backoff
-schedule without waiting.
+released before the next step, a timed-out attempt's included; the sleep and clock are
+injectable, so tests check the backoff schedule and the deadlines without waiting.
 """
 
 from __future__ import annotations
@@ -22,14 +30,14 @@ import functools
 import os
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from engine.budget.book import BudgetBook, BudgetRef, Held, LedgerFields
 from engine.budget.levels import CRITICAL, EXHAUSTED, HIGH, LEVEL_NAMES, WARNING
 from engine.config.schema import ProviderSettings, Settings
 from engine.budget.usage import judge_usage
-from engine.errors import BudgetRefused, ConfirmationRequired, NoProviderAvailable, PriceUnknown
+from engine.errors import BudgetRefused, ConfirmationRequired, DeadlineExceeded, NoProviderAvailable, PriceUnknown
 from engine.events import (
     AttemptFailed,
     AttemptStarted,
@@ -45,57 +53,14 @@ from engine.events import (
     TokensStreamed,
 )
 from engine.llm import adapter
-from engine.llm.failures import Failure, classify
+from engine.llm.cooldown import MAX_COOLDOWN_S, CooldownBoard, credential_key, health_key, scope_key
+from engine.llm.failures import AttemptTimedOut, Failure, classify
 from engine.llm.pricing import Price, how_to_price, price_for
+from engine.scrub import remember_names, remember_value
 from engine.store.db import Store
-from engine.store.sql import execute
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-def health_key(provider: ProviderSettings) -> str:
-    """Cooldown is per endpoint: the same model behind another api_base is another provider."""
-    return f"{provider.model}@{provider.api_base}"
-
-
-class CooldownBoard:
-    """Consecutive failures per provider endpoint and when it may be tried again.
-
-    Kept in the store, so every process (and machine, in team mode) sees a provider another
-    one found dead. Methods are synchronous and run on the database thread; times are epoch
-    seconds.
-    """
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def _exec(self, sql: str, params: tuple[object, ...]) -> Any:
-        return execute(sql, params, self.store.db)
-
-    def state(self, keys: list[str]) -> dict[str, tuple[int, float]]:
-        """(consecutive failures, cooling until) for the keys that have a record."""
-        if not keys:
-            return {}
-        marks = ", ".join("?" for _ in keys)
-        rows = self._exec(f"SELECT key, failures, until FROM provider_health WHERE key IN ({marks})", tuple(keys))
-        return {r[0]: (int(r[1]), float(r[2])) for r in rows.fetchall()}
-
-    def failed(self, key: str, now: float, threshold: int, seconds: float) -> bool:
-        """Count a failed request; True when this one starts a cooldown."""
-        with self.store.write():
-            self._exec(
-                "INSERT INTO provider_health (key, failures, until) VALUES (?, 1, 0) "
-                "ON CONFLICT (key) DO UPDATE SET failures = provider_health.failures + 1",
-                (key,),
-            )
-            failures = int(self._exec("SELECT failures FROM provider_health WHERE key = ?", (key,)).fetchone()[0])
-            if failures >= threshold and seconds > 0:
-                self._exec("UPDATE provider_health SET failures = 0, until = ? WHERE key = ?", (now + seconds, key))
-                return True
-        return False
-
-    def succeeded(self, key: str) -> None:
-        self._exec("UPDATE provider_health SET failures = 0, until = 0 WHERE key = ?", (key,))
+__all__ = ["ChainRequest", "ChainResult", "CooldownBoard", "ProviderChain", "Sleep", "health_key"]
 
 
 @dataclass(frozen=True)
@@ -134,6 +99,18 @@ class _Candidate:
     price: Price | None
 
 
+@dataclass
+class _Run:
+    """What one chain call has learned so far (shared by its providers' attempts)."""
+
+    deadline: float  # clock() value after which nothing new starts
+    attempts: int = 0
+    last: dict[str, str] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
+    health: dict[str, tuple[int, float]] = field(default_factory=dict)
+    out_of_time: bool = False
+
+
 class ProviderChain:
     def __init__(
         self,
@@ -168,7 +145,10 @@ class ProviderChain:
         if not provider.api_key_env:
             return None
         env = os.environ if self.environ is None else self.environ
-        return env.get(provider.api_key_env) or ""
+        value = env.get(provider.api_key_env) or ""
+        remember_names([provider.api_key_env])
+        remember_value(value)  # the scrubber masks any piece of it on every error path
+        return value
 
     async def _level(self, settings: Settings, refs: list[BudgetRef]) -> int:
         statuses = await self.store.run(self.book.status, refs, settings.alerts.thresholds())
@@ -207,20 +187,27 @@ class ProviderChain:
             candidates = priced + ([] if level >= HIGH else [c for c in candidates if c.price is None])
             emit(ChainReordered(level, tuple(c.name for c in candidates), f"L{level} {LEVEL_NAMES[level]}: {reason}"))
 
-        attempts = 0
-        last: dict[str, str] = {}
-        refused: list[str] = []
-        health = await self.store.run(self.board.state, [health_key(c.settings) for c in candidates])
+        run = _Run(deadline=self.clock() + settings.chain.deadline_s)
+        watched = [health_key(c.settings) for c in candidates]
+        watched += [credential_key(c.settings, self._key(c.settings)) for c in candidates]
+        run.health = await self.store.run(self.board.state, watched)
         for cand in candidates:
-            result = await self._try_provider(settings, request, cand, emit, last, refused, attempts, health)
-            if isinstance(result, ChainResult):
+            if self.clock() >= run.deadline:
+                run.out_of_time = True
+                break
+            result = await self._try_provider(settings, request, cand, emit, run)
+            if result is not None:
                 return result
-            attempts = result
+        summary = "; ".join(f"{name}: {why}" for name, why in run.last.items()) or "the chain is empty"
+        if run.out_of_time:
+            raise DeadlineExceeded(
+                f"no provider answered within the chain deadline ({settings.chain.deadline_s:g} s, "
+                f"chain.deadline_s) ({summary})"
+            )
         if unpriced and len(unpriced) == len(keyed):
             raise PriceUnknown(how_to_price(unpriced[0]))
-        if refused and not any(v for k, v in last.items() if not v.startswith("budget")):
-            raise BudgetRefused("; ".join(refused))
-        summary = "; ".join(f"{name}: {why}" for name, why in last.items()) or "the chain is empty"
+        if run.refused and not any(v for k, v in run.last.items() if not v.startswith("budget")):
+            raise BudgetRefused("; ".join(run.refused))
         raise NoProviderAvailable(f"no provider could answer ({summary})")
 
     async def _release_late(self, reserving: "asyncio.Future[Held]") -> None:
@@ -231,30 +218,31 @@ class ProviderChain:
         await asyncio.shield(self.store.run(self.book.release, held, outcome="error", error_class="cancelled"))
 
     async def _try_provider(
-        self, settings: Settings, request: ChainRequest, cand: _Candidate, emit: Emit,
-        last: dict[str, str], refused: list[str], attempts: int, health: dict[str, tuple[int, float]],
-    ) -> ChainResult | int:
+        self, settings: Settings, request: ChainRequest, cand: _Candidate, emit: Emit, run: _Run,
+    ) -> ChainResult | None:
+        """Every attempt at one provider; the result, or None to move on to the next one."""
         provider = cand.settings
-        key = health_key(provider)
-        failures, until = health.get(key, (0, 0.0))
-        dirty = failures > 0  # a success must clear failures recorded by anyone
-        wait = until - self.clock()
+        last = run.last
+        api_key = self._key(provider)
+        endpoint, credential = health_key(provider), credential_key(provider, api_key)
+        records = [run.health.get(endpoint, (0, 0.0)), run.health.get(credential, (0, 0.0))]
+        dirty = any(failures > 0 for failures, _ in records)  # a success must clear failures recorded by anyone
+        wait = max(until for _, until in records) - self.clock()
         if wait > 0:
             reason = f"cooling down for {wait:.0f}s after repeated failures"
             emit(ProviderSkipped(cand.name, provider.model, reason))
             last[cand.name] = reason
-            return attempts
-        api_key = self._key(provider)
+            return None
         if api_key == "":
             reason = f"no API key: set {provider.api_key_env}"
             emit(ProviderSkipped(cand.name, provider.model, reason))
             last[cand.name] = reason
-            return attempts
+            return None
         if cand.price is None:
             reason = how_to_price(provider.model)
             emit(ProviderSkipped(cand.name, provider.model, reason))
             last[cand.name] = "price unknown"
-            return attempts
+            return None
         if adapter.tokenizer_ready(provider.model):
             prompt_tokens = adapter.count_tokens(provider.model, request.messages)  # ~0.2 ms
         else:  # the first count loads a tokenizer (~0.7 s): not on the caller's loop
@@ -264,9 +252,13 @@ class ProviderChain:
             reason = f"prompt has {prompt_tokens} tokens; the model accepts {window}"
             emit(ProviderSkipped(cand.name, provider.model, reason))
             last[cand.name] = "context window exceeded"
-            return attempts
+            return None
         worst = cand.price.cost(prompt_tokens, request.max_tokens)
         for attempt in range(1, settings.chain.attempts + 1):
+            remaining = run.deadline - self.clock()
+            if remaining <= 0:
+                run.out_of_time = True
+                return None
             fields = LedgerFields(
                 request.request_id, request.project, request.agent, request.source, cand.name,
                 provider.model, attempt, prompt_tokens,
@@ -281,10 +273,10 @@ class ProviderChain:
                 raise
             except BudgetRefused as exc:
                 emit(ProviderSkipped(cand.name, provider.model, f"budget: {exc}"))
-                refused.append(str(exc))
+                run.refused.append(str(exc))
                 last[cand.name] = f"budget: {exc}"
-                return attempts
-            attempts += 1
+                return None
+            run.attempts += 1
             emit(AttemptStarted(cand.name, provider.model, attempt, worst / 1e6, request.source))
             started = time.perf_counter()
             streamed = False
@@ -294,11 +286,23 @@ class ProviderChain:
                 streamed = True
                 emit(TokensStreamed(_name, piece))
 
+            # the attempt's wall deadline: its timeout_s, or what is left of the chain's
+            limit = min(provider.timeout_s, max(0.001, run.deadline - self.clock()))
             try:
-                completion = await adapter.complete(
-                    provider, api_key, request.messages, max_tokens=request.max_tokens,
-                    temperature=request.temperature, on_text=on_text if request.stream else None,
-                )
+                try:
+                    async with asyncio.timeout(limit):
+                        completion = await adapter.complete(
+                            provider, api_key, request.messages, max_tokens=request.max_tokens,
+                            temperature=request.temperature, on_text=on_text if request.stream else None,
+                            timeout_s=limit,
+                        )
+                except TimeoutError as exc:
+                    if limit < provider.timeout_s:
+                        run.out_of_time = True
+                        why = f"the chain deadline ({settings.chain.deadline_s:g} s, chain.deadline_s) passed"
+                    else:
+                        why = f"no complete answer within {provider.timeout_s:g} s (timeout_s, a wall deadline)"
+                    raise AttemptTimedOut(why) from exc
             except asyncio.CancelledError:
                 await asyncio.shield(self.store.run(self.book.release, held, outcome="error", error_class="cancelled"))
                 raise
@@ -312,18 +316,8 @@ class ProviderChain:
                     emit(StreamRestarted(cand.name))
                 emit(AttemptFailed(cand.name, provider.model, attempt, failure.error_class, failure.message, failure.retryable))
                 last[cand.name] = f"{failure.error_class} ({failure.message[:120]})"
-                dirty = True
-                cooled = await self.store.run(
-                    self.board.failed, key, self.clock(), settings.chain.cooldown_failures, settings.chain.cooldown_s
-                )
-                if cooled:
-                    emit(ProviderCooledDown(cand.name, settings.chain.cooldown_s, settings.chain.cooldown_failures))
-                    return attempts
-                if not failure.retryable or attempt == settings.chain.attempts:
-                    return attempts
-                delay = self.backoff_delay(settings, attempt, failure)
-                emit(Backoff(cand.name, attempt, round(delay, 3), failure.error_class))
-                await self.sleep(delay)
+                if not await self._after_failure(settings, cand, api_key, failure, attempt, emit, run):
+                    return None
                 continue
             latency = int((time.perf_counter() - started) * 1000)
             claimed = cand.price.cost(completion.tokens_in, completion.tokens_out)
@@ -339,13 +333,41 @@ class ProviderChain:
                     estimated=not completion.usage_measured,
                 )
             )
-            if dirty:
-                await self.store.run(self.board.succeeded, key)
+            if dirty or attempt > 1:
+                await self.store.run(self.board.succeeded, endpoint, credential)
             emit(AttemptSucceeded(cand.name, provider.model, attempt, usage.tokens_in, usage.tokens_out, cost / 1e6, latency))
             for c in crossings:
                 emit(BudgetLevelCrossed(c.scope, c.key, c.period, c.level, LEVEL_NAMES[c.level], round(c.percent, 2)))
             return ChainResult(
-                completion.text, cand.name, provider.model, attempts, usage.tokens_in, usage.tokens_out,
+                completion.text, cand.name, provider.model, run.attempts, usage.tokens_in, usage.tokens_out,
                 cost, latency, completion.usage_measured and usage.believed,
             )
-        return attempts
+        return None
+
+    async def _after_failure(
+        self, settings: Settings, cand: _Candidate, api_key: str | None, failure: Failure, attempt: int,
+        emit: Emit, run: _Run,
+    ) -> bool:
+        """Record a failed attempt; back off and return True to retry, or False to move on."""
+        chain = settings.chain
+        key = scope_key(cand.settings, api_key, failure.error_class)
+        asked = failure.retry_after_s
+        if asked is not None and asked > chain.retry_after_max_s:
+            # not worth waiting for: this key (or endpoint) rests as long as asked, the next provider answers
+            seconds = min(asked, MAX_COOLDOWN_S)
+            await self.store.run(self.board.cool, key, self.clock() + seconds)
+            emit(ProviderCooledDown(cand.name, seconds, attempt))
+            return False
+        cooled = await self.store.run(self.board.failed, key, self.clock(), chain.cooldown_failures, chain.cooldown_s)
+        if cooled:
+            emit(ProviderCooledDown(cand.name, chain.cooldown_s, chain.cooldown_failures))
+            return False
+        if not failure.retryable or attempt == chain.attempts:
+            return False
+        delay = self.backoff_delay(settings, attempt, failure)
+        if self.clock() + delay >= run.deadline:
+            run.out_of_time = True  # a retry would start past the deadline: try the next provider now
+            return False
+        emit(Backoff(cand.name, attempt, round(delay, 3), failure.error_class))
+        await self.sleep(delay)
+        return True

@@ -8,7 +8,7 @@ tests/fakes/provider_server.py for the table per wire format):
     rate_limit      yes          next provider 429 (Retry-After honoured)
     server_error    yes          next provider 500, malformed body (OpenAI)
     unavailable     yes          next provider 503
-    timeout         yes          next provider the per-attempt timeout passed
+    timeout         yes          next provider the attempt's wall deadline (timeout_s) passed
     connection      yes          next provider refused / reset / DNS
     auth            no           next provider 401, 403, missing key
     bad_request     no           next provider 400, 422
@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from engine.scrub import scrub
 
 RETRYABLE = frozenset({"rate_limit", "server_error", "unavailable", "timeout", "connection", "empty"})
 
@@ -65,6 +67,10 @@ class EmptyAnswer(Exception):
     """A provider answered 200 with no text at all."""
 
 
+class AttemptTimedOut(Exception):
+    """An attempt passed its wall deadline (``timeout_s``, or the chain's ``deadline_s``)."""
+
+
 def classify(exc: BaseException) -> Failure:
     inner = getattr(exc, "original_exception", None)
     if "MidStreamFallbackError" in {cls.__name__ for cls in type(exc).__mro__} and isinstance(inner, BaseException):
@@ -72,6 +78,8 @@ def classify(exc: BaseException) -> Failure:
         return Failure(failure.error_class, failure.message, failure.status_code, failure.retry_after_s or retry_after(exc))
     if isinstance(exc, EmptyAnswer):
         return Failure("empty", "the provider returned an empty answer")
+    if isinstance(exc, AttemptTimedOut):
+        return Failure("timeout", str(exc))
     names = [cls.__name__ for cls in type(exc).__mro__]
     status = _status(exc)
     message = _message(exc)
@@ -114,9 +122,10 @@ def _status(exc: BaseException) -> int | None:
 
 
 def _message(exc: BaseException) -> str:
+    """The failure's text, scrubbed of every key piece BEFORE it is cut (a cut piece still leaks)."""
     text = str(getattr(exc, "message", "") or exc) or type(exc).__name__
-    text = " ".join(text.split())
-    return text[:300]
+    text = " ".join(scrub(text).split())
+    return scrub(text)[:300]
 
 
 def retry_after(exc: BaseException) -> float | None:

@@ -173,11 +173,14 @@ class Suggestion(BaseModel):
 
 
 class ProviderHealth(BaseModel):
-    """Consecutive failures of one provider endpoint, shared by every process (cooldown)."""
+    """Consecutive failures of one provider endpoint or one credential at it, shared by every
+    process (cooldown, migration 0008)."""
 
-    key = CharField(max_length=400, primary_key=True)  # model@api_base
+    key = CharField(max_length=400, primary_key=True)  # model@api_base, or model@api_base#<credential fp>
     failures = IntegerField(default=0)
     until = DoubleField(default=0.0)  # epoch seconds; skipped until then
+    endpoint = CharField(max_length=400, default="")  # model@api_base
+    credential = CharField(max_length=64, default="")  # fingerprint (never the key); "" = the whole endpoint
 
 
 class Anomaly(BaseModel):

@@ -12,7 +12,9 @@ from engine.service import Engine
 from tests.fakes import FakeProviderServer
 from tests.fakes.settings import MODELS, api_bases, provider_tables
 
-FAKE_KEY = "fake-KEY-templar-0xC0FFEE-do-not-leak"
+# Random like a real key: the scrubber masks any 6-character piece of a configured key in error
+# text, so a key spelled with words ("templar", "leak") would mask those words everywhere.
+FAKE_KEY = "fk-Q3xV8mZ1rT6wY4pL9sK2dH7gJ5cB0nE"
 PROVIDERS = MODELS
 
 

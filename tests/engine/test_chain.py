@@ -111,7 +111,8 @@ async def test_refused_connection_retries_then_falls_back(make_engine, fake, sle
     from engine.config import set_value
 
     # point gemini at a port where nothing listens
-    set_value(engine.paths, "providers.gemini.api_base", f'"{fake.refused_api_base("gemini")}"', "default")
+    set_value(engine.paths, "providers.gemini.api_base", f'"{fake.refused_api_base("gemini")}"', "default",
+              trust_providers=True)
     fake.enqueue("openai", Reply(text="x = 1"))
     events: list = []
     result = await engine.generate(TASK, emit=events.append)

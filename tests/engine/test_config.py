@@ -207,7 +207,8 @@ def test_explain_unknown_key(paths: Paths) -> None:
 
 
 def test_long_model_names_are_not_secrets_but_opaque_tokens_and_control_characters_are_refused(paths: Paths) -> None:
-    set_value(paths, "providers.router.model", '"openrouter/anthropic/claude-3-5-sonnet-20241022-beta-long"', "acme")
+    set_value(paths, "providers.router.model", '"openrouter/anthropic/claude-3-5-sonnet-20241022-beta-long"', "acme",
+              trust_providers=True)  # a provider a project adds is a new route: trusted explicitly
     assert load_config(paths, "acme").settings.providers["router"].model.endswith("-beta-long")
     with pytest.raises(ConfigError, match="looks like a secret"):
         set_value(paths, "providers.router.api_base", '"Xy7Kq2Lm9Np4Rs6Tu8Vw1Za3Bc5De7Fg9Hj"', "acme")

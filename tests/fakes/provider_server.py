@@ -170,7 +170,9 @@ class Reply:
     ``text``); by default it is split into words with their trailing whitespace.
     ``finish_reason`` is ``"stop"`` or ``"length"`` (mapped to each format's spelling).
     ``delay`` sleeps before answering and ``chunk_delay`` between stream chunks; both are cut
-    short by :meth:`FakeProviderServer.stop`.
+    short by :meth:`FakeProviderServer.stop`. ``drip`` sends the response body one byte at a
+    time, ``drip`` seconds apart (each byte arrives well within any read timeout, so only a
+    wall deadline ends the attempt); it stops when the client goes away or on ``stop``.
     """
 
     text: str = ""
@@ -180,6 +182,7 @@ class Reply:
     finish_reason: Literal["stop", "length"] = "stop"
     delay: float = 0.0
     chunk_delay: float = 0.0
+    drip: float = 0.0
 
     def __post_init__(self) -> None:
         if self.chunks is not None:
@@ -1084,13 +1087,25 @@ class FakeProviderServer:
                 h.close_connection = True
                 return
             if not request.stream:
-                h.send_json(200, json.dumps(_reply_body(request, outcome)).encode("utf-8"))
+                payload = json.dumps(_reply_body(request, outcome)).encode("utf-8")
+                if outcome.drip > 0:
+                    self._drip_json(h, payload, outcome.drip)
+                    return
+                h.send_json(200, payload)
                 return
             h.start_stream()
             for i, ev in enumerate(_stream_events(request, outcome)):
                 if i and self._sleep(outcome.chunk_delay):
                     h.close_connection = True
                     return
+                if outcome.drip > 0:
+                    for n in range(len(ev)):
+                        if self._sleep(outcome.drip):
+                            h.close_connection = True
+                            return
+                        h.write_chunk(ev[n : n + 1])
+                        h.wfile.flush()
+                    continue
                 h.write_chunk(ev)
             h.end_stream()
             return
@@ -1116,6 +1131,20 @@ class FakeProviderServer:
             headers["Retry-After"] = f"{fault.retry_after:g}"
         payload = json.dumps(_error_body(fmt, fault, request.model)).encode("utf-8")
         h.send_json(fault.status, payload, headers)
+
+    def _drip_json(self, h: _Handler, payload: bytes, interval: float) -> None:
+        """A 200 whose body arrives one byte per ``interval`` seconds."""
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(payload)))
+        h.end_headers()
+        h.wfile.flush()
+        for n in range(len(payload)):
+            if self._sleep(interval):
+                h.close_connection = True
+                return
+            h.wfile.write(payload[n : n + 1])
+            h.wfile.flush()
 
     def _hang(self, h: _Handler, seconds: float) -> None:
         """Hold the connection open until stop(), the client leaving, or ``seconds``."""

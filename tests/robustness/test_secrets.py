@@ -153,3 +153,68 @@ def test_a_real_process_prints_no_key_even_when_providers_reject_it(audit_home, 
     assert not leaks(run.out) and not leaks(run.err)
     assert fake.requests[0].api_key == SECRET
     assert files_with_leaks(audit_home.config_dir, audit_home.data_dir) == {}
+
+
+# -- a provider that echoes the key back ---------------------------------------------------------
+
+MARKER = "mk-Q7vX2pL9zR4wT8yB3nK6jH1cF5dS0aG"  # no piece of it is a word
+MARKER_PIECES = tuple(MARKER[i : i + 6] for i in range(len(MARKER) - 5))
+
+
+def marker_pieces(data: bytes | str) -> list[str]:
+    """Every 6-character piece of the marker key found in ``data``."""
+    blob = data.encode("utf-8", "replace") if isinstance(data, str) else data
+    return [p for p in MARKER_PIECES if p.encode() in blob]
+
+
+def echoing(request: ProviderRequest) -> Fault | Reply:
+    """Each wire format fails with an error text that repeats the key it was sent, in another way."""
+    key = request.api_key or ""
+    if "Reply with the word ok" in request.prompt_text and request.format == "anthropic":
+        return Reply(text="ok")
+    if request.format == "openai":  # the providers' own masking keeps a head and a tail
+        return Fault("unauthorized", 401, message=f"Incorrect API key provided: {key[:6]}{'*' * 18}{key[-6:]}.")
+    if request.format == "anthropic":  # a header echoed in full and a long partial piece
+        return Fault("bad_request", 400, message=f"header x-api-key: {key} is invalid (checked {key[3:25]})")
+    # a long body: the key sits across every cut (120, 160, 300 characters), split over lines
+    return Fault("server_error", 500, message="overloaded " + "." * 95 + f" Bearer {key[:12]}\n{key[12:]} "
+                 + "." * 150 + f" api_key={key}")
+
+
+def test_a_provider_echoing_the_key_leaks_no_piece_of_it_anywhere(paths, fake, capsys, tmp_path, monkeypatch) -> None:
+    for name in KEY_VARS:
+        monkeypatch.setenv(name, MARKER)
+    fake.responder = echoing
+    paths.user_settings.write_text(settings_text(fake, order='["openai", "anthropic", "gemini"]'), encoding="utf-8")
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    outputs: dict[str, str] = {}
+
+    def cli(label: str, *args: str) -> int:
+        code, out, err = run_main(capsys, *args)
+        outputs[label + " stdout"], outputs[label + " stderr"] = out, err
+        return code
+
+    assert cli("generate --json", "generate", "a constant set to 5", "--json") == 4
+    assert cli("generate", "generate", "a constant set to 6") == 4
+    assert cli("generate --stream", "generate", "a constant set to 7", "--stream") == 4
+    fake.responder = lambda r: echoing(r) if r.format != "anthropic" else Reply(text=f"```python\n{CODE}```")
+    assert cli("generate --json ok", "generate", "a constant set to 8", "--json", "--stream") == 0
+    fake.responder = echoing
+    tasks = write_tasks(tmp_path / "tasks.jsonl", [{"id": "a", "task": "a constant set to 9"},
+                                                   {"id": "b", "task": "a constant set to 10"}])
+    cli("batch --json", "batch", str(tasks), "--json", "--concurrency", "1")
+    cli("batch", "batch", str(tasks), "--concurrency", "1")
+    cli("doctor --ping", "doctor", "--ping", "--json")
+    cli("config export", "config", "export", str(exports / "default.toml"), "--project", "default")
+    cli("templates export", "templates", "export", str(exports / "templates.json"))
+    cli("stats", "stats", "--json", "--by", "provider")
+
+    assert fake.requests and {r.api_key for r in fake.requests} == {MARKER}
+    assert "[redacted]" in outputs["generate --json stdout"] + outputs["generate --json stderr"]
+    found = {label: marker_pieces(text) for label, text in outputs.items() if marker_pieces(text)}
+    assert found == {}, found
+    files = {str(p): marker_pieces(p.read_bytes()) for root in (paths.config_dir, paths.data_dir, exports)
+             for p in root.rglob("*") if p.is_file()}
+    assert list((paths.data_dir / "batches").iterdir()), "the batch results log exists"
+    assert {name: hit for name, hit in files.items() if hit} == {}

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("child.py")
 # Read at import: the autouse ``templar_home`` fixture removes TEMPLAR_* variables per test.
 ADMIN_URL = os.environ.get("TEMPLAR_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test")
-FAKE_KEY = "fake-KEY-templar-team-do-not-leak"
+FAKE_KEY = "tk-T3amK9vQ2xW7pR4zL8mN1bC5"  # random like a real key (see tests/engine/conftest.py)
 KEY_VARS = ("GEMINI_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY")
 
 

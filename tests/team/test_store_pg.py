@@ -223,3 +223,30 @@ def test_a_crash_on_another_machine_is_reconciled_at_once_and_a_live_process_is_
     finally:
         holder.close()
         store.close()
+
+
+def test_cooldown_records_per_endpoint_and_credential_on_postgresql(pg_db) -> None:
+    """The cooldown board's SQL (upsert, cool, clear) on a real server, rows from before 0008 kept."""
+    from engine.config.schema import ProviderSettings
+    from engine.llm.cooldown import CooldownBoard, credential_key, health_key
+
+    old = Store.open(pg_db.url, migrate=False)
+    old.migrate("0004_provider_health")
+    pg_db.query("insert into provider_health (key, failures, until) values ('m@old', 2, 0) returning key")
+    old.close()
+    store = Store.open(pg_db.url)
+    try:
+        assert pg_db.query("select endpoint, credential from provider_health where key = 'm@old'") == [("m@old", "")]
+        board = CooldownBoard(store)
+        provider = ProviderSettings(model="openai/gpt-4o-mini", api_key_env="OPENAI_API_KEY", api_base="http://x/v1")
+        endpoint, cred = health_key(provider), credential_key(provider, "Pg1Key2Value3Here4")
+        assert store.call(board.failed, cred, 100.0, 2, 60.0) is False
+        assert store.call(board.failed, cred, 101.0, 2, 60.0) is True
+        store.call(board.cool, endpoint, 500.0)
+        state = store.call(board.state, [endpoint, cred])
+        assert state == {cred: (0, 161.0), endpoint: (0, 500.0)}
+        store.call(board.succeeded, endpoint, cred)
+        assert store.call(board.state, [endpoint, cred]) == {cred: (0, 0.0), endpoint: (0, 0.0)}
+        assert "Pg1Key" not in repr(pg_db.query("select * from provider_health"))
+    finally:
+        store.close()

@@ -71,6 +71,8 @@ def describe(event: ev.Event) -> Text | None:
     if isinstance(event, ev.Finished):
         return Text.assemble(("■ ", "bold"), f"done from {event.source}: cost {usd_f(event.cost_usd)}, "
                              f"saved {usd_f(event.saved_usd)}")
+    if isinstance(event, ev.ConfigWarning):
+        return Text.assemble(("! ", "bold yellow"), event.message)
     if isinstance(event, ev.TokensStreamed):
         return None
     return Text(str(event.to_dict()))
