@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from engine.config.critical_schema import CriticalRule, CriticalSettings  # noqa: F401 - CriticalRule re-exported
+
 # litellm provider prefixes we accept in ``model = "prefix/name"``. A test checks this list is
 # a subset of ``litellm.provider_list`` so it cannot drift, without importing litellm here.
 KNOWN_PROVIDER_PREFIXES = frozenset(
@@ -226,7 +228,9 @@ class ValidationSettings(_Table):
     min_type_hint_coverage: float = Field(default=0.0, ge=0, le=1, description="0..1 share of annotated functions.")
     min_docstring_coverage: float = Field(default=0.0, ge=0, le=1, description="0..1 share of documented definitions.")
     coverage_blocks: bool = Field(default=False, description="Coverage below minimum blocks (else lowers the score).")
-    critical: bool = Field(default=False, description="Have a second provider review every answer.")
+    critical: bool = Field(
+        default=False, description="Treat every request as critical (else [critical.rules] infer it from the task)."
+    )
     max_repairs: int = Field(default=1, ge=0, le=5, description="Re-prompts with findings when a paid answer fails.")
 
 
@@ -293,6 +297,7 @@ class Settings(_Table):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    critical: CriticalSettings = Field(default_factory=CriticalSettings)
     learning: LearningSettings = Field(default_factory=LearningSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     pricing: PricingSettings = Field(default_factory=PricingSettings)
