@@ -9,7 +9,8 @@
     │   └── PriceUnknown              no price for a model and unpriced calls are not allowed
     ├── NoProviderAvailable           exit 4  every provider in the chain failed or was skipped
     │   └── DeadlineExceeded          the chain's wall deadline (chain.deadline_s) passed
-    ├── ValidationFailed              exit 5  the answer has a blocking finding
+    ├── ValidationFailed              exit 5  the answer is not deliverable: a blocking finding
+    │                                         or, for critical work, no approving review
     └── StoreError                    exit 1  the database cannot be opened or migrated
 
 The CLI prints ``str(error)`` as one line and exits with ``error.exit_code``; the TUI shows
@@ -106,8 +107,24 @@ class DeadlineExceeded(NoProviderAvailable):
 
 
 class ValidationFailed(TemplarError):
+    """The answer exists but must not be handed over as a success (``engine.delivery``).
+
+    ``result`` is the whole ``GenerationResult`` (code, validation, review) for inspection;
+    ``findings`` are ``{"rule_id", "line", "message"}`` dicts, blocking findings and review issues.
+    """
+
     exit_code = ExitCode.VALIDATION_FAILED
     kind = "validation_failed"
+
+    def __init__(self, message: str, *, result: object = None, findings: tuple[dict[str, object], ...] = ()) -> None:
+        super().__init__(message)
+        self.result = result
+        self.findings = tuple(findings)
+
+    def to_dict(self) -> dict[str, object]:
+        data = super().to_dict()
+        data["findings"] = list(self.findings)
+        return data
 
 
 class StoreError(TemplarError):

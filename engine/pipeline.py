@@ -4,10 +4,13 @@
                      -> validation (+ cross-provider review for critical work)
                      -> parameterization suggestion (the answer may become a template)
 
-Invariants: no answer is returned unvalidated (a template render that fails validation counts
-as a template failure and the pipeline moves on); the match path makes no LLM call and never
-imports litellm; only validated answers are cached; suggestion or review trouble never loses
-the answer the user paid for.
+Invariants: no answer is returned unvalidated (a template render or cache entry that fails
+validation counts as a miss and the pipeline moves on); the match path makes no LLM call and
+never imports litellm unless the request is critical and no verdict is on record; a critical
+request (``engine.critical``) is served by a template or the cache only with an approving review
+of that exact code (``engine.reviews``), else the next tier answers; only validated answers are
+cached; suggestion or review trouble never loses the answer the user paid for. Whether the
+final answer is deliverable is decided once, by ``engine.delivery``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from engine import cache as response_cache
 from engine.budget.book import budget_refs
 from engine.config.schema import Settings
+from engine.critical import CriticalDecision, decide_critical
 from engine.errors import TemplarError
 from engine.config.trust import warning as untrusted_warning
 from engine.events import ConfigWarning, Emit, Event, Finished, LookupResult, TemplateLearned, ValidationDone
@@ -28,6 +32,7 @@ from engine.learning.suggest import build_messages as suggestion_messages
 from engine.learning.suggest import parse_suggestion
 from engine.llm.chain import ChainRequest, ChainResult
 from engine.llm.price_map import estimate_call_micros, estimated_price
+from engine.reviews import REVIEW_SYSTEM, Subject, approval, learned_author
 from engine.store.sql import insert_free_answer
 from engine.templates import TemplateIndex, load_builtin_pack
 from engine.text import clean_task, extract_code
@@ -36,10 +41,7 @@ from engine.validation import CodeValidator, ValidationPolicy, ValidationReport
 if TYPE_CHECKING:
     from engine.service import Engine, GenerationResult
 
-REVIEW_SYSTEM = (
-    "You review code written by another model for correctness and security. Reply with one JSON "
-    'object: {"verdict": "approve" or "reject", "issues": ["..."]} and nothing else.'
-)
+__all__ = ["REVIEW_SYSTEM", "CoderAgent", "build_messages", "validation_policy"]
 
 
 @functools.cache
@@ -110,6 +112,9 @@ class CoderAgent:
         policy = validation_policy(settings)
         messages = build_messages(settings, task)
         similar: list[dict[str, Any]] = []
+        decision = decide_critical(settings, task, critical)
+        refs = budget_refs(settings, project, agent, self.engine.clock())
+        gate = _Gate(self, decision, settings, task, refs, request_id, project, agent, confirmed, record)
 
         max_tokens = max_tokens or settings.generation.max_tokens
         key = response_cache.cache_key(
@@ -127,35 +132,41 @@ class CoderAgent:
             learned = library.cached_index(stamp) or await self.store.run(library.index)
             indexes = [("learned", learned), ("builtin", builtin_index())]
             for source, index in indexes:
-                hit = await self._template(source, index, task, settings, policy, request_id, project, agent, record)
+                hit = await self._template(source, index, task, settings, policy, request_id, project, agent, record,
+                                           gate)
                 if hit is not None:
                     code, extra, saved = hit
                     latency = int((time.perf_counter() - started) * 1000)
-                    record(Finished(source, 0.0, saved / 1e6))
-                    return GenerationResult(request_id, source, code, code, saved_micros=saved, latency_ms=latency,
-                                            events=events, extra=extra)
+                    record(Finished(source, gate.cost_micros / 1e6, saved / 1e6))
+                    return GenerationResult(request_id, source, code, code, cost_micros=gate.cost_micros,
+                                            saved_micros=saved, latency_ms=latency, events=events,
+                                            extra={**extra, "critical": decision.to_dict()})
         if caching:
-            record(LookupResult("cache", cached is not None, f"{cached.hits} earlier hits" if cached else ""))
-            if cached is not None:
+            checked = await self._check_cached(cached, key, policy, gate, record) if cached is not None else None
+            if cached is None:
+                record(LookupResult("cache", False))
+            if cached is not None and checked is not None:
+                record(LookupResult("cache", True, f"{cached.hits} earlier hits"))
                 latency = int((time.perf_counter() - started) * 1000)
                 await self.store.run(
                     response_cache.record_hit, key, self.engine.clock(),
                     (request_id, project, agent, cached.provider, cached.model, cached.cost_micros, latency,
                      self.engine.book.owner),
                 )
-                record(Finished("cache", 0.0, cached.cost_micros / 1e6))
+                record(Finished("cache", gate.cost_micros / 1e6, cached.cost_micros / 1e6))
                 return GenerationResult(request_id, "cache", cached.code, cached.text, cached.provider, cached.model,
-                                        0, 0, cached.cost_micros, 0, 0, latency, events)
+                                        0, gate.cost_micros, cached.cost_micros, 0, 0, latency, events,
+                                        extra={"validation": checked, "critical": decision.to_dict()})
         for source, index in indexes:  # near misses are worth computing only when we are about to pay
             for near in index.similar(task, limit=3):
                 similar.append({"source": source, "template": near.template.name, "pattern": near.pattern.text,
                                 "score": round(near.score, 3)})
 
-        refs = budget_refs(settings, project, agent, self.engine.clock())
         base = ChainRequest(messages, max_tokens, settings.generation.temperature, request_id, project, agent, refs,
                             stream=stream, confirmed=confirmed)
         result = await self.engine.chain.complete(settings, base, record)
         total_cost, tokens_in, tokens_out, attempts = result.cost_micros, result.tokens_in, result.tokens_out, result.attempts
+        total_cost += gate.cost_micros  # reviews of cheaper tiers' answers that were not approved
         code = extract_code(result.text, settings.generation.language)
         report = await CodeValidator(policy).validate_async(code)
         record(ValidationDone(report.ok, report.score, len(report.findings)))
@@ -181,11 +192,10 @@ class CoderAgent:
 
         validation = report.to_dict()
         validation["repairs"] = repairs
-        review = None
-        if report.ok and (critical if critical is not None else settings.validation.critical):
-            review, review_cost = await self._review(settings, task, code, result.provider, refs, request_id,
-                                                     project, agent, confirmed, record)
-            total_cost += review_cost
+        if report.ok and decision.critical:
+            before = gate.cost_micros
+            review = await gate.review(code, Subject("llm", key, 0, result.provider))
+            total_cost += gate.cost_micros - before
             validation["review"] = review
             if review.get("verdict") != "approve":
                 validation["ok"] = False
@@ -206,8 +216,27 @@ class CoderAgent:
         return GenerationResult(
             request_id, "llm", code, result.text, result.provider, result.model, attempts, total_cost, 0,
             tokens_in, tokens_out, latency, events,
-            extra={"validation": validation, "suggestion_id": suggestion_id, "similar": similar},
+            extra={"validation": validation, "suggestion_id": suggestion_id, "similar": similar,
+                   "critical": decision.to_dict()},
         )
+
+    async def _check_cached(self, cached: response_cache.CachedAnswer, key: str, policy: ValidationPolicy,
+                            gate: "_Gate", record: Emit) -> dict[str, Any] | None:
+        """The cached answer's validation (checked again: rules may have changed since it was
+        stored) and, for a critical request, its review; None when it must not be served."""
+        report = await CodeValidator(policy).validate_async(cached.code)
+        record(ValidationDone(report.ok, report.score, len(report.findings)))
+        if not report.ok:
+            record(LookupResult("cache", False, f"cached answer now fails validation ({report.blocking[0].rule_id})"))
+            return None
+        validation = report.to_dict()
+        if gate.decision.critical:
+            review = await gate.review(cached.code, Subject("cache", key, 0, cached.provider))
+            validation["review"] = review
+            if review.get("verdict") != "approve":
+                record(LookupResult("cache", False, f"critical request, review {review.get('verdict')}: not served"))
+                return None
+        return validation
 
     # -- templates ----------------------------------------------------------------------------
 
@@ -217,7 +246,7 @@ class CoderAgent:
 
     async def _template(
         self, source: str, index: TemplateIndex, task: str, settings: Settings, policy: ValidationPolicy,
-        request_id: str, project: str, agent: str, record: Emit,
+        request_id: str, project: str, agent: str, record: Emit, gate: "_Gate",
     ) -> tuple[str, dict[str, Any], int] | None:
         library = self.engine.library
         match = index.match(task)
@@ -238,6 +267,15 @@ class CoderAgent:
             await self._template_failed(template_id, f"validation failed: {report.blocking[0].rule_id}", settings,
                                         record, source)
             return None
+        validation = report.to_dict()
+        if gate.decision.critical:
+            author = await self.store.run(learned_author, template_id) if template_id is not None else ""
+            review = await gate.review(code, Subject(source, spec.name, spec.version, author))
+            validation["review"] = review
+            if review.get("verdict") != "approve":
+                record(LookupResult(source, False, f"{spec.name} v{spec.version}: critical request, review "
+                                    f"{review.get('verdict')}: not served"))
+                return None
         if source == "learned":
             view = await self.store.run(library.template, template_id)
             saved = view.counterfactual_micros
@@ -255,7 +293,7 @@ class CoderAgent:
             "pattern": match.pattern.text,
             "bindings": bindings,
             "explanation": match.explanation,
-            "validation": report.to_dict(),
+            "validation": validation,
         }
         return code, extra, saved
 
@@ -267,29 +305,6 @@ class CoderAgent:
                                  settings.learning.retire_after_failures)
 
     # -- paid side calls ----------------------------------------------------------------------
-
-    async def _review(self, settings: Settings, task: str, code: str, author: str, refs: Any, request_id: str,
-                      project: str, agent: str, confirmed: bool, record: Emit) -> tuple[dict[str, Any], int]:
-        others = [n for n in settings.chain.order if n != author]
-        if not others:
-            return {"verdict": "unavailable", "issues": ["no second provider configured"], "reviewer": None}, 0
-        messages = [
-            {"role": "system", "content": REVIEW_SYSTEM},
-            {"role": "user", "content": f"<task>\n{task}\n</task>\n\n<code>\n{code}\n</code>"},
-        ]
-        request = ChainRequest(messages, 512, 0.0, request_id, project, agent, refs, confirmed=confirmed,
-                               source="review", exclude=(author,), order=tuple(others))
-        try:
-            answer = await self.engine.chain.complete(settings, request, record)
-        except TemplarError as exc:
-            return {"verdict": "unavailable", "issues": [str(exc)], "reviewer": None}, 0
-        data = _json_object(answer.text)
-        verdict = str(data.get("verdict", "")).lower() if data else ""
-        issues = [str(i)[:300] for i in data.get("issues", [])][:20] if data and isinstance(data.get("issues"), list) else []
-        if verdict not in ("approve", "reject"):
-            verdict, issues = "unclear", issues or ["the reviewer's answer was not a verdict"]
-        return {"verdict": verdict, "issues": issues, "reviewer": answer.provider, "model": answer.model,
-                "cost_usd": answer.cost_micros / 1e6}, answer.cost_micros
 
     async def _suggest(self, settings: Settings, task: str, code: str, result: ChainResult, refs: Any,
                        request_id: str, project: str, agent: str, confirmed: bool, record: Emit) -> tuple[int | None, int]:
@@ -320,12 +335,17 @@ class CoderAgent:
         return view.id, answer.cost_micros
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
-    start, end = text.find("{"), text.rfind("}")
-    if start == -1 or end <= start:
-        return None
-    try:
-        value = json.loads(text[start : end + 1])
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+class _Gate:
+    """The reviews one request needs before critical code is served; adds up what they cost."""
+
+    def __init__(self, coder: CoderAgent, decision: CriticalDecision, settings: Settings, task: str, refs: Any,
+                 request_id: str, project: str, agent: str, confirmed: bool, record: Emit) -> None:
+        self.coder, self.decision, self.settings, self.task, self.refs = coder, decision, settings, task, refs
+        self.request_id, self.project, self.agent, self.confirmed, self.record = request_id, project, agent, confirmed, record
+        self.cost_micros = 0
+
+    async def review(self, code: str, subject: Subject) -> dict[str, Any]:
+        review = await approval(self.coder.engine, self.settings, self.task, code, subject, self.refs, self.request_id,
+                                self.project, self.agent, self.confirmed, self.record)
+        self.cost_micros += int(round(float(review.get("cost_usd") or 0.0) * 1e6))
+        return review

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from engine.budget.book import BudgetBook, BudgetStatus, budget_refs
 from engine.config import ResolvedConfig, load_config
+from engine.delivery import Delivery, assess, refusal
 from engine.events import Emit, Event
 from engine.learning import TemplateLibrary
 from engine.llm.chain import CooldownBoard, ProviderChain, Sleep
@@ -43,8 +44,19 @@ class GenerationResult:
     events: list[Event] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def delivery(self) -> Delivery:
+        """May this answer be handed over as a success? (``engine.delivery``, one rule for all.)"""
+        return assess(self.source, self.code, self.extra)
+
+    @property
+    def ok(self) -> bool:
+        return self.delivery.ok
+
     def to_dict(self) -> dict[str, Any]:
+        delivery = self.delivery
         data = {
+            "ok": delivery.ok,
             "request_id": self.request_id,
             "source": self.source,
             "provider": self.provider,
@@ -59,6 +71,8 @@ class GenerationResult:
             "events": [e.to_dict() for e in self.events],
         }
         data.update(self.extra)
+        if not delivery.ok:
+            data["problem"] = delivery.to_dict()
         return data
 
 
@@ -118,16 +132,30 @@ class Engine:
         use_templates: bool = True,
         critical: bool | None = None,
         emit: Emit | None = None,
+        raise_on_invalid: bool = True,
     ) -> GenerationResult:
-        """Answer ``task`` from the cheapest source that can (see ``engine.pipeline``)."""
-        return await CoderAgent(self).run(
+        """Answer ``task`` from the cheapest source that can (see ``engine.pipeline``).
+
+        Raises ``ValidationFailed`` (with ``exc.result``) when the answer is not deliverable
+        (``engine.delivery``); with ``raise_on_invalid=False`` it returns the result, whose
+        ``ok`` is False, so a surface can show it as a failure. ``critical=True`` forces a
+        review; ``False`` never downgrades a request that ``[critical]`` rules make critical.
+        """
+        result = await CoderAgent(self).run(
             task, project=project or DEFAULT_PROJECT, agent=agent or DEFAULT_AGENT, stream=stream,
             max_tokens=max_tokens, confirmed=confirmed, use_cache=use_cache, use_templates=use_templates,
             critical=critical, emit=emit,
         )
+        delivery = result.delivery
+        if raise_on_invalid and not delivery.ok:
+            raise refusal(delivery, result)
+        return result
 
     async def generate_events(self, task: str, **kwargs: Any) -> AsyncIterator[Event | GenerationResult]:
-        """The same as ``generate``, as an async stream of events ending with the result."""
+        """The same as ``generate``, as an async stream of events ending with the result.
+
+        Closing the stream early (or cancelling its consumer) cancels the generation and waits
+        for it to finish unwinding, so any budget reservation is released before this returns."""
         queue: asyncio.Queue[Event | GenerationResult | BaseException] = asyncio.Queue()
 
         async def runner() -> None:
@@ -148,6 +176,7 @@ class Engine:
         finally:
             if not job.done():
                 job.cancel()
+                await _settle(job)
 
     # -- budgets ------------------------------------------------------------------------------
 
@@ -164,6 +193,19 @@ class Engine:
         settings = self.config(project, agent).settings
         refs = budget_refs(settings, project, agent, self.clock())
         return await self.store.run(self.book.status, refs, settings.alerts.thresholds())
+
+
+async def _settle(job: "asyncio.Task[None]") -> None:
+    """Wait until a cancelled ``job`` has finished (its reservations released), even if the
+    waiting task is itself cancelled again meanwhile; a repeated cancel is re-raised after."""
+    interrupted = False
+    while not job.done():
+        try:
+            await asyncio.wait({job})
+        except asyncio.CancelledError:
+            interrupted = True
+    if interrupted:
+        raise asyncio.CancelledError
 
 
 __all__ = ["DEFAULT_AGENT", "DEFAULT_PROJECT", "Engine", "GenerationResult", "build_messages", "validation_policy"]

@@ -213,6 +213,27 @@ class AllocatedLimit(BaseModel):
     ts = DoubleField()
 
 
+class ReviewVerdict(BaseModel):
+    """A second provider's verdict on exact code for a task, whatever tier served it (migration 0005).
+
+    ``key`` is sha256(task, code): a verdict never carries over to other code or another task.
+    ``subject`` says where the code came from (cache key, template name) and which version."""
+
+    id = AutoField()
+    key = CharField(max_length=64, index=True)
+    created = DoubleField()
+    subject_kind = CharField(max_length=16)  # llm | cache | learned | builtin
+    subject = CharField(max_length=200, default="")
+    subject_version = IntegerField(default=0)
+    author = CharField(max_length=64, default="")  # provider that wrote the code ("" for built-ins)
+    verdict = CharField(max_length=12)  # approve | reject
+    reviewer = CharField(max_length=64)
+    model = CharField(max_length=128, default="")
+    issues = TextField(default="[]")  # JSON list of strings
+    cost_micros = BigIntegerField(default=0)
+    request_id = CharField(max_length=36, default="")
+
+
 ALL_MODELS = (
     LedgerEntry,
     BudgetCounter,
@@ -225,4 +246,5 @@ ALL_MODELS = (
     ProviderHealth,
     Anomaly,
     AllocatedLimit,
+    ReviewVerdict,
 )
