@@ -210,18 +210,15 @@ class TaskOutcome:
 
 
 def outcome_of_result(task: BatchTask, result: Any) -> TaskOutcome:
-    validation = result.extra.get("validation") if isinstance(result.extra, dict) else None
     out = TaskOutcome(
         task.id, task.line, "ok", task.project, task.agent, source=result.source, request_id=result.request_id,
         provider=result.provider, cost_micros=result.cost_micros, saved_micros=result.saved_micros,
         latency_ms=result.latency_ms, code=result.code, fingerprint=task.fingerprint,
     )
-    if isinstance(validation, dict) and validation.get("ok") is False:
+    delivery = result.delivery  # the one rule every surface applies (engine.delivery)
+    if not delivery.ok:
         out.status, out.exit_code, out.error_kind = "failed", int(ExitCode.VALIDATION_FAILED), "validation_failed"
-        review = validation.get("review") if isinstance(validation.get("review"), dict) else {}
-        verdict = review.get("verdict")
-        out.error = (f"the reviewer did not approve the answer ({verdict})" if verdict not in (None, "approve")
-                     else f"the answer failed validation (score {validation.get('score')})")
+        out.error = "; ".join([delivery.reason, *delivery.finding_lines(3)])
     return out
 
 
@@ -438,6 +435,7 @@ async def run_batch(
                 return finish(index, _cancelled(task, "not started"))
             call = asyncio.ensure_future(engine.generate(
                 task.task, project=task.project, agent=task.agent, confirmed=confirmed, critical=task.critical,
+                raise_on_invalid=False,
             ))
             inflight.add(call)
             try:

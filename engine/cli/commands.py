@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
-from engine.errors import BadInput, ConfirmationRequired
+from engine.errors import BadInput, ConfirmationRequired, ExitCode
 
 
 def open_engine():  # type: ignore[no-untyped-def]
@@ -51,7 +52,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             critical=True if args.critical else None, emit=progress,
         )
         try:
-            result = asyncio.run(engine.generate(task, **kwargs))
+            result = asyncio.run(engine.generate(task, raise_on_invalid=False, **kwargs))
         except ConfirmationRequired as exc:
             if args.json or not sys.stdin.isatty():
                 raise
@@ -59,16 +60,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
             if answer not in ("y", "yes"):
                 raise
             kwargs["confirmed"] = True
-            result = asyncio.run(engine.generate(task, **kwargs))
+            result = asyncio.run(engine.generate(task, raise_on_invalid=False, **kwargs))
     finally:
         engine.close()
+    delivery = result.delivery  # the one rule (engine.delivery): never hand over an undeliverable answer
+    if args.stream:
+        print(file=sys.stderr)
+    if not delivery.ok:
+        return refuse_delivery(args, result, delivery)
     if args.output:
         Path(args.output).write_text(result.code, encoding="utf-8")
     if args.json:
         print_json(result.to_dict())
     else:
-        if args.stream:
-            print(file=sys.stderr)
         sys.stdout.write(result.code)
         saved = f", saved ${result.saved_micros / 1e6:.6f}" if result.saved_micros else ""
         where = f" via {result.provider}" if result.provider else ""
@@ -77,3 +81,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def refuse_delivery(args: argparse.Namespace, result: Any, delivery: Any) -> int:
+    """Exit 5 for an answer that is not deliverable: the reason and findings on stderr, never the
+    code on stdout (unless ``--allow-invalid``), never ``--output``; ``--json`` says ``ok: false``."""
+    from engine.cli.output import print_json
+
+    if args.json:
+        print_json(result.to_dict())
+    elif args.allow_invalid:
+        sys.stdout.write(result.code)
+    print(f"templar: {delivery.reason} (exit 5)", file=sys.stderr)
+    for line in delivery.finding_lines():
+        print(f"  {line}", file=sys.stderr)
+    kept = "" if not args.output else f"; {args.output} was not written"
+    hint = "" if args.json or args.allow_invalid else "; --allow-invalid prints it anyway, --json shows it"
+    print(f"templar: the {result.source} answer was not handed over{kept}{hint}", file=sys.stderr)
+    return int(ExitCode.VALIDATION_FAILED)

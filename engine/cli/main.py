@@ -67,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "generate", help="generate code for a task", formatter_class=_Formatter,
         description="Answer TASK from the cheapest source: templates, the cache, then the provider chain.",
-        epilog='example: templar generate "retry decorator with 5 attempts" --project acme --json',
+        epilog='example: templar generate "retry decorator with 5 attempts" --project acme --json\n'
+        "exit 5 when the answer fails validation or, for critical work, is not approved: nothing is written "
+        "to --output, stdout has no code (--json: \"ok\": false), stderr gives the reason and findings",
     )
     p.add_argument("task", help="what to write (use - to read it from stdin)")
     _add_scope(p)
@@ -77,8 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", "-y", action="store_true", help="confirm paid calls at budget level L5 critical")
     p.add_argument("--no-cache", action="store_true", help="skip the response cache lookup")
     p.add_argument("--no-templates", action="store_true", help="skip learned and built-in templates")
-    p.add_argument("--critical", action="store_true", help="have a second provider review the answer")
-    p.add_argument("--output", "-o", metavar="FILE", help="also write the code to FILE")
+    p.add_argument("--critical", action="store_true",
+                   help="critical work: the answer needs an approving review by a second provider "
+                   "(tasks matching [critical.rules] are critical without it)")
+    p.add_argument("--output", "-o", metavar="FILE", help="also write the code to FILE (only when it is deliverable)")
+    p.add_argument("--allow-invalid", action="store_true",
+                   help="print an answer that failed validation or review on stdout anyway (still exit 5; "
+                   "--output is never written)")
     p.set_defaults(handler="engine.cli.commands:cmd_generate")
 
     p = sub.add_parser(
