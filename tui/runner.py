@@ -7,7 +7,8 @@ cross back with ``post`` (Textual's ``post_message`` is thread-safe).
 
 Invariants: exactly one terminal message is posted per request (``GenerationDone``,
 ``GenerationFailed``, ``ConfirmationNeeded`` or ``GenerationCancelled``); no exception escapes;
-a cancelled worker cancels the engine's task, which releases any budget reservation it holds.
+a cancelled worker cancels the engine's task and waits for it to unwind (``generate_events``),
+so any budget reservation is released before ``GenerationCancelled`` is posted.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ async def drive(
         async for item in engine.generate_events(
             request.task, project=request.project, agent=request.agent, stream=True,
             confirmed=request.confirmed, use_cache=not request.fresh, use_templates=not request.fresh,
+            raise_on_invalid=False,  # the screen shows an undeliverable answer under a banner
         ):
             if isinstance(item, TokensStreamed):
                 streamed.append(item.text)

@@ -2,7 +2,9 @@
 
 The generation itself runs in a thread worker with its own event loop (see ``tui.runner``);
 handlers here own every widget. Only the latest request's messages are shown: an older one
-(replaced or cancelled) is ignored.
+(replaced or cancelled) is ignored. An answer that is not deliverable (``engine.delivery``: it
+failed validation, or a critical answer was not approved) is shown under a red banner with the
+reason, and copying or saving it asks for a confirmation first.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class GenerateScreen(TemplarScreen):
                 yield PipelineLog(id="pipeline")
                 yield BackoffCountdown(id="countdown")
             with Vertical(id="gen-right"):
+                yield Static("", id="banner")
                 yield Static(Text("No answer yet.", style="dim"), id="badges")
                 yield CodeView(id="code", placeholder="The answer appears here, streamed as it is written.")
                 yield Static("", id="explain")
@@ -140,6 +143,7 @@ class GenerateScreen(TemplarScreen):
         self.query_one(PipelineLog).reset(f"{request.task[:80]} — {request.project}/{request.agent}{how}")
         self.query_one(CodeView).show("")
         self.query_one("#badges", Static).update(Text("working…", style="dim"))
+        self._show_banner(None)
         self.query_one("#explain", Static).update("")
         self.query_one("#report", Static).update(Text("—", style="dim"))
         self.run_generation(request)
@@ -159,23 +163,43 @@ class GenerateScreen(TemplarScreen):
             self.workers.cancel_group(self, "generate")
             self.running = False
             self.query_one(BackoffCountdown).stop()
-            self.query_one(PipelineLog).add(Text("■ cancelled; any reservation is released", style="yellow"))
+            self.query_one(PipelineLog).add(Text("■ cancelling; releasing any reservation…", style="yellow"))
             self.query_one("#badges", Static).update(Text("cancelled", style="dim"))
+
+    def _confirm_undeliverable(self, what: str, then: Any) -> None:
+        """Run ``then()`` at once for a deliverable answer; otherwise only after a yes."""
+        delivery = self.result.delivery
+        if delivery.ok:
+            then()
+            return
+        findings = "\n".join(f"  {line}" for line in delivery.finding_lines(8))
+        self.app.push_screen(ConfirmModal(
+            f"{what} an answer that was not handed over?",
+            f"{delivery.reason}.\n{findings}\n\nTemplar does not hand this answer over as a success. "
+            f"{what} it anyway?", yes=f"{what} anyway", no="Don't"),
+            lambda yes: then() if yes else self.notify(f"Not {what.lower()}d: the answer is not validated.",
+                                                       severity="warning"))
 
     def action_copy(self) -> None:
         code = self.query_one(CodeView).code
         if not code or self.result is None:
             self.notify("Nothing to copy yet.", severity="warning")
             return
-        self.app.copy_to_clipboard(code)
-        self.notify(f"Copied {len(code.splitlines())} lines to the clipboard.")
+
+        def copy() -> None:
+            self.app.copy_to_clipboard(code)
+            self.notify(f"Copied {len(code.splitlines())} lines to the clipboard.")
+
+        self._confirm_undeliverable("Copy", copy)
 
     def action_save(self) -> None:
         code = self.query_one(CodeView).code
         if not code or self.result is None:
             self.notify("Nothing to save yet.", severity="warning")
             return
+        self._confirm_undeliverable("Save", lambda: self._ask_save_path(code))
 
+    def _ask_save_path(self, code: str) -> None:
         def saved(path: Any) -> None:
             if path:
                 self.notify(f"Saved to {path}")
@@ -237,7 +261,23 @@ class GenerateScreen(TemplarScreen):
         self.query_one("#badges", Static).update(badges(result))
         self.query_one("#explain", Static).update(explanation(self.result_data) or "")
         self.query_one("#report", Static).update(report(self.result_data))
+        self._show_banner(result)
         self.templar.refresh_pending()
+
+    def _show_banner(self, result: Any) -> None:
+        """The red "not handed over" banner for an undeliverable answer; hidden otherwise."""
+        banner = self.query_one("#banner", Static)
+        delivery = None if result is None else result.delivery
+        if delivery is None or delivery.ok:
+            banner.update("")
+            banner.remove_class("-shown")
+            return
+        text = Text(f"✗ NOT VALIDATED — not handed over: {delivery.reason}")
+        for line in delivery.finding_lines(4):
+            text.append(f"\n  {line}")
+        text.append("\n  copy (y) and save (w) ask first")
+        banner.update(text)
+        banner.add_class("-shown")
 
     @on(GenerationFailed)
     def _failed_generation(self, message: GenerationFailed) -> None:
@@ -253,6 +293,8 @@ class GenerateScreen(TemplarScreen):
     def _cancelled(self, message: GenerationCancelled) -> None:
         if self._mine(message.request):
             self.running = False
+            self.query_one(PipelineLog).add(Text("■ cancelled; any reservation was released: nothing is charged",
+                                                 style="yellow"))
 
     @on(ConfirmationNeeded)
     def _confirm(self, message: ConfirmationNeeded) -> None:
