@@ -34,7 +34,6 @@ async def test_cancelling_the_event_stream_during_a_hang_releases_the_reservatio
     assert states == ["released"]
     row = engine.store.call(lambda: LedgerEntry.get(LedgerEntry.source == "llm"))
     assert (row.outcome, row.error_class, row.cost_micros) == ("error", "cancelled", 0)
-    assert await asyncio.to_thread(fake.wait_for_connections, 0, 30), "the hung connection was closed"
 
 
 async def test_closing_the_stream_early_also_releases(make_engine, fake) -> None:

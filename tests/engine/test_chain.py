@@ -259,7 +259,7 @@ async def test_answers_that_fail_validation_are_repaired_or_not_cached(make_engi
 
     set_value(engine.paths, "validation.max_repairs", "0", "default")
     fake.enqueue("openai", Reply(text="```python\nimport os\nos.system('rm -rf /tmp/x')\n```"), Reply(text="```python\nY = 3\n```"))
-    blocked = await engine.generate(TASK + " other")
+    blocked = await engine.generate(TASK + " other", raise_on_invalid=False)
     assert blocked.to_dict()["validation"]["ok"] is False
     second = await engine.generate(TASK + " other")
     assert second.source == "llm" and second.code == "Y = 3\n", "a blocked answer was cached"
