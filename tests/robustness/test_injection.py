@@ -59,7 +59,7 @@ async def test_hostile_tasks_reach_the_provider_as_data(make_engine, fake: FakeP
     engine = make_engine(order=f'["{fmt}"]')
     for task in HOSTILE:
         before = fake.count()
-        result = await engine.generate(task, use_cache=False)
+        result = await engine.generate(task, use_cache=False, raise_on_invalid=False)  # some are critical work
         if result.source != "llm":  # only built-in templates could answer, and none matches these
             pytest.fail(f"{task!r} was answered by {result.source}")
         assert fake.count() == before + 1
