@@ -16,7 +16,6 @@ final answer is deliverable is decided once, by ``engine.delivery``.
 from __future__ import annotations
 
 import functools
-import json
 import time
 import uuid
 from typing import TYPE_CHECKING, Any

@@ -97,5 +97,6 @@ def refuse_delivery(args: argparse.Namespace, result: Any, delivery: Any) -> int
         print(f"  {line}", file=sys.stderr)
     kept = "" if not args.output else f"; {args.output} was not written"
     hint = "" if args.json or args.allow_invalid else "; --allow-invalid prints it anyway, --json shows it"
-    print(f"templar: the {result.source} answer was not handed over{kept}{hint}", file=sys.stderr)
+    cost = f" (cost ${result.cost_micros / 1e6:.6f})" if result.cost_micros else ""
+    print(f"templar: the {result.source} answer{cost} was not handed over{kept}{hint}", file=sys.stderr)
     return int(ExitCode.VALIDATION_FAILED)
