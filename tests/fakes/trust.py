@@ -17,6 +17,11 @@ DANGEROUS = {
     "shell_true": ('"""Runner."""\nimport subprocess\n\n\ndef run(command: str) -> str:\n    """Run it."""\n'
                    "    return subprocess.run(command, shell=True, capture_output=True, text=True).stdout\n",
                    "B602", 7),
+    # indirection only Templar's own AST rules see (Bandit alone passes these)
+    "dunder_import": ('"""Runner."""\n\n\ndef run(cmd: str) -> int:\n    """Run it."""\n'
+                      '    return __import__("os").system(cmd)\n', "TPL101", 6),
+    "getattr": ('"""Runner."""\nimport os\n\n\ndef run(cmd: str) -> int:\n    """Run it."""\n'
+                '    return getattr(os, "system")(cmd)\n', "TPL101", 7),
 }
 SAFE = '"""Adder."""\n\n\ndef add(a: int, b: int) -> int:\n    """Sum."""\n    return a + b\n'
 
