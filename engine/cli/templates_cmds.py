@@ -166,28 +166,62 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
 
 
 def _print_suggestion(s: Any, preview: Any) -> None:
+    """Everything a person needs to decide: task, pattern, parameters, the code, its findings."""
     print(f"\nsuggestion {s.id} ({s.project}/{s.agent}, confidence {s.confidence:.2f})")
     print(f"task:    {s.task}")
     print(f"pattern: {preview.pattern or s.pattern}")
     for p in s.params:
         print(f"  - {p.name}: {p.type} = {p.to_dict()['value']!r}  ({p.confidence:.2f}) {p.description}")
+    print("--- code ---")
+    print(s.code, end="" if s.code.endswith("\n") else "\n")
+    print("--- findings ---")
+    for f in preview.findings:
+        kind = "SECURITY " if f in preview.security_findings else ""
+        print(f"  {kind}{f.rule_id} ({f.severity}) line {f.line}: {f.message}")
+    if not preview.findings:
+        print("  none")
     print(f"check:   {'ok' if preview.ok else 'FAILS: ' + preview.reason}")
 
 
+def _shown(s: Any, preview: Any) -> dict[str, Any]:
+    """What JSON output carries of a suggestion, so a script sees what it accepts."""
+    return {"task": s.task, "pattern": preview.pattern or s.pattern, "code": s.code,
+            "findings": [f.to_dict() for f in preview.findings],
+            "security_findings": [f.to_dict() for f in preview.security_findings],
+            "check": "ok" if preview.ok else preview.reason}
+
+
+_EDIT_FLAGS = (("--pattern", "pattern"), ("--rename", "rename"), ("--retype", "retype"), ("--drop", "drop"))
+
+
+def _check_review_flags(args: argparse.Namespace) -> list[str]:
+    """Refuse flag combinations that could change or accept more than the user named."""
+    edits = [flag for flag, attr in _EDIT_FLAGS if getattr(args, attr)]
+    if edits and args.id is None:
+        raise BadInput(f"{', '.join(edits)} edit one suggestion: give its id (templar templates review ID "
+                       f"{edits[0]} ...); nothing was changed")
+    if args.accept and args.id is None:
+        raise BadInput("--accept needs a suggestion id; --accept-all accepts every pending suggestion "
+                       "whose code has no security finding")
+    if args.reject and (args.accept or args.accept_all or edits):
+        raise BadInput("--reject cannot be combined with --accept, --accept-all or edits")
+    return edits
+
+
 def cmd_review(args: argparse.Namespace) -> int:
+    edits = _check_review_flags(args)
     engine = open_engine()
     lib = engine.library
     results: list[dict[str, Any]] = []
     try:
         pending = [engine.store.call(lib.suggestion, args.id)] if args.id else engine.store.call(lib.suggestions)
-        scripted = args.accept_all or args.reject or args.rename or args.retype or args.drop or args.pattern
         if not pending:
             print_json([]) if args.json else print("no pending suggestions")
             return 0
         for s in pending:
             if s.status != "pending":
                 raise BadInput(f"suggestion {s.id} is {s.status}, not pending")
-            if args.rename or args.retype or args.drop or args.pattern:
+            if edits:
                 s = engine.store.call(functools.partial(
                     lib.edit, s.id, pattern=args.pattern, rename=_pairs(args.rename, "--rename"),
                     retype=_pairs(args.retype, "--retype"), drop=args.drop or []))
@@ -195,11 +229,19 @@ def cmd_review(args: argparse.Namespace) -> int:
                 engine.store.call(lib.reject, s.id)
                 results.append({"suggestion": s.id, "status": "rejected"})
                 continue
-            if args.accept_all or (scripted and not args.reject):
-                results.append(_accept(engine, s.id))
+            if args.accept or args.accept_all or edits:
+                preview = engine.store.call(lib.preview, s)
+                if not args.json:
+                    _print_suggestion(s, preview)
+                if args.accept or args.accept_all:
+                    outcome = _accept(engine, s.id, unseen=not args.accept)
+                else:
+                    outcome = {"suggestion": s.id, "status": "edited"}
+                results.append({**outcome, **_shown(s, preview)})
                 continue
             if not sys.stdin.isatty():
-                raise BadInput("review needs a terminal; use --accept-all, --reject or the edit flags in scripts")
+                raise BadInput("review needs a terminal; in scripts use --accept-all, ID --accept, --reject, "
+                               "or ID with edit flags")
             results.append(_interactive(engine, s))
     finally:
         engine.close()
@@ -209,12 +251,17 @@ def cmd_review(args: argparse.Namespace) -> int:
         for r in results:
             print(f"suggestion {r['suggestion']}: {r['status']}" + (f" (template {r['template']})" if r.get("template") else "")
                   + (f" — {r['reason']}" if r.get("reason") else ""))
-    return 0 if all(r["status"] != "failed" for r in results) else 2
+    return 0 if all(r["status"] not in ("failed", "held") for r in results) else 2
 
 
-def _accept(engine: Any, suggestion_id: int) -> dict[str, Any]:
+def _accept(engine: Any, suggestion_id: int, unseen: bool = False) -> dict[str, Any]:
+    """Accept; ``unseen`` (``--accept-all``) holds code with any security finding for a person."""
+    from engine.learning.review import HeldForReview
+
     try:
-        view = engine.store.call(engine.library.accept, suggestion_id)
+        view = engine.store.call(functools.partial(engine.library.accept, suggestion_id, unseen=unseen))
+    except HeldForReview as exc:
+        return {"suggestion": suggestion_id, "status": "held", "reason": str(exc)}
     except BadInput as exc:
         return {"suggestion": suggestion_id, "status": "failed", "reason": str(exc)}
     return {"suggestion": suggestion_id, "status": "accepted", "template": view.id, "version": view.version}
