@@ -102,8 +102,10 @@ def cmd_similar(args: argparse.Namespace) -> int:
     for source, index in (("learned", learned), ("builtin", builtin_index())):
         match = index.match(args.task)
         if match is not None:
+            refused = engine.library.refusal(match.template.name, match.template.version, match.bindings)
             rows.append({"source": source, "template": match.template.name, "pattern": match.pattern.text,
-                         "score": 1.0, "match": True, "bindings": {k: str(v) for k, v in match.bindings.items()}})
+                         "score": 1.0, "match": not refused, "bindings": {k: str(v) for k, v in match.bindings.items()},
+                         **({"refused": refused} if refused else {})})
         for near in index.similar(args.task, limit=args.limit):
             rows.append({"source": source, "template": near.template.name, "pattern": near.pattern.text,
                          "score": round(near.score, 3), "match": False})
@@ -115,7 +117,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
         print("nothing similar")
         return 0
     print(table(["", "score", "source", "template", "pattern"], [
-        ("MATCH" if r["match"] else "", f"{r['score']:.2f}", r["source"], r["template"], r["pattern"][:70]) for r in rows
+        ("MATCH" if r["match"] else "REFUSED" if r.get("refused") else "", f"{r['score']:.2f}", r["source"],
+         r["template"], r["pattern"][:70]) for r in rows
     ]))
     return 0
 

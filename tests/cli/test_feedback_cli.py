@@ -53,6 +53,10 @@ def test_feedback_reverses_a_template_answer_and_its_bindings_never_match_again(
     assert data["retire_after"] == 3 and data["retired"] is False
     assert ledger_sources(first["request_id"]) == ["builtin", "reversal"]
 
+    similar = templar("templates", "similar", COLOR, "--json")
+    [refused] = [r for r in similar.json() if r["template"] == first["template_id"] and r["score"] == 1.0]
+    assert refused["match"] is False and "reported wrong" in refused["refused"]
+
     again = answer(capsys, COLOR)
     assert again["source"] == "llm", "the reported bindings matched the template again"
     other = answer(capsys, "enum Shape with members circle, square and triangle")

@@ -8,6 +8,7 @@ import math
 
 import pytest
 
+from engine.errors import BadInput
 from engine.learning.body import Param
 from engine.llm.price_map import SAVINGS_BASIS, bundled_price
 from engine.pipeline import build_messages
@@ -86,6 +87,8 @@ async def test_a_failed_free_attempt_is_counted_apart_from_paid_calls(make_engin
     assert total["template_hits"] == 0 and total["requests"] == 1
     assert stats["savings_basis"] == SAVINGS_BASIS and "first provider" in SAVINGS_BASIS
     assert engine.store.call(lambda: Template.select().first().failures) == 1
+    with pytest.raises(BadInput, match=r"answered by a paid provider call, not a template"):
+        engine.report_wrong(result.request_id, "the failed template attempt is not the answer")
 
 
 async def test_stats_show_false_hits_per_template_and_reversals(make_engine, fake) -> None:
