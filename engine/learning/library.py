@@ -318,11 +318,6 @@ class TemplateLibrary:
             self._stamp = stamp
         return self._index
 
-    def record_use(self, template_id: int, saved_micros: int) -> None:
-        Template.update(uses=Template.uses + 1, saved_micros=Template.saved_micros + saved_micros).where(
-            Template.id == template_id
-        ).execute()
-
     def record_failure(self, template_id: int, reason: str, retire_after: int) -> bool:
         """Count a failed use; retire the template (with a version record) after ``retire_after``."""
         Template.update(failures=Template.failures + 1).where(Template.id == template_id).execute()
