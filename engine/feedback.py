@@ -154,7 +154,8 @@ class WrongAnswer:
 
 
 def clean_reason(reason: str) -> str:
-    text = " ".join((reason or "").split())
+    """One line of printable text (no terminal escapes), at most ``MAX_REASON`` characters."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in (reason or "")).split())
     if not text:
         raise BadInput('say why the answer is wrong: --wrong "what is wrong"')
     return text[:MAX_REASON]

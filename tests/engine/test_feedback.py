@@ -96,10 +96,13 @@ async def test_feedback_errors_are_clear_and_write_nothing(make_engine, fake) ->
         engine.report_wrong(cached.request_id, "why")
     with pytest.raises(BadInput, match="say why"):
         engine.report_wrong(served.request_id, "  \n ")
+    with pytest.raises(BadInput, match="say why"):
+        engine.report_wrong(served.request_id, "\x1b\x07\x00\t")
     assert engine.store.call(lambda: LedgerEntry.select().count()) == rows
     assert engine.store.call(lambda: WrongReport.select().count()) == 0
 
-    engine.report_wrong(served.request_id, "first report")
+    done = engine.report_wrong(served.request_id, "\x1b[31mfirst\x1b[0m report " + "x" * 900)
+    assert done.reason.startswith("[31mfirst [0m report x") and len(done.reason) == 500 and "\x1b" not in done.reason
     with pytest.raises(BadInput, match="already reported wrong"):
         engine.report_wrong(served.request_id, "second report")
     assert engine.store.call(lambda: LedgerEntry.select().where(LedgerEntry.source == "reversal").count()) == 1
