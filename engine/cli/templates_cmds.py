@@ -168,22 +168,29 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
     return out
 
 
+def visible(text: str) -> str:
+    """``text`` as a terminal shows it faithfully: control characters (other than newline and tab)
+    are written as escapes, so model-written code cannot hide lines from the reviewer with
+    terminal sequences (cursor moves, erase line, concealed text)."""
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
+
+
 def _print_suggestion(s: Any, preview: Any) -> None:
     """Everything a person needs to decide: task, pattern, parameters, the code, its findings."""
-    print(f"\nsuggestion {s.id} ({s.project}/{s.agent}, confidence {s.confidence:.2f})")
-    print(f"task:    {s.task}")
-    print(f"pattern: {preview.pattern or s.pattern}")
+    print(f"\nsuggestion {s.id} ({visible(s.project)}/{visible(s.agent)}, confidence {s.confidence:.2f})")
+    print(f"task:    {visible(s.task)}")
+    print(f"pattern: {visible(preview.pattern or s.pattern)}")
     for p in s.params:
-        print(f"  - {p.name}: {p.type} = {p.to_dict()['value']!r}  ({p.confidence:.2f}) {p.description}")
+        print(visible(f"  - {p.name}: {p.type} = {p.to_dict()['value']!r}  ({p.confidence:.2f}) {p.description}"))
     print("--- code ---")
-    print(s.code, end="" if s.code.endswith("\n") else "\n")
+    print(visible(s.code), end="" if s.code.endswith("\n") else "\n")
     print("--- findings ---")
     for f in preview.findings:
         kind = "SECURITY " if f in preview.security_findings else ""
-        print(f"  {kind}{f.rule_id} ({f.severity}) line {f.line}: {f.message}")
+        print(visible(f"  {kind}{f.rule_id} ({f.severity}) line {f.line}: {f.message}"))
     if not preview.findings:
         print("  none")
-    print(f"check:   {'ok' if preview.ok else 'FAILS: ' + preview.reason}")
+    print(visible(f"check:   {'ok' if preview.ok else 'FAILS: ' + preview.reason}"))
 
 
 def _shown(s: Any, preview: Any) -> dict[str, Any]:
@@ -290,7 +297,7 @@ def _interactive(engine: Any, s: Any) -> dict[str, Any]:
             if choice == "q":
                 raise KeyboardInterrupt
             if choice == "c":
-                print(s.code)
+                print(visible(s.code))
             elif choice == "n":
                 old, new = input("rename which parameter? ").strip(), input("new name? ").strip()
                 s = engine.store.call(functools.partial(lib.edit, s.id, rename={old: new}))

@@ -106,3 +106,15 @@ def test_accept_all_holds_code_with_any_security_finding(paths, fake, keys, caps
     by_hand = templar("templates", "review", str(sid), "--accept", "--json")  # a person named it after reading
     assert by_hand.code == 0, by_hand.err
     assert by_hand.json()[0]["status"] == "accepted" and rows()[1] == 1
+
+
+HIDING = '"""Settings."""\n\nMAX_RETRIES: int = 5  # \x1b[1A\x1b[2K\x1b[8mconcealed\x1b[0m\n'
+
+
+def test_review_output_cannot_hide_code_with_terminal_sequences(paths, fake, keys, capsys) -> None:
+    home_with(paths, fake, HIDING)
+    sid = suggest(capsys)
+    done = templar("templates", "review", str(sid), "--accept")
+    assert done.code == 0, done.err
+    assert "\x1b" not in done.out, "a raw escape sequence reached the reviewer's terminal"
+    assert "MAX_RETRIES: int = 5  # \\x1b[1A\\x1b[2K\\x1b[8mconcealed\\x1b[0m" in done.out
