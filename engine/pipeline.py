@@ -30,9 +30,9 @@ from engine.events import ConfigWarning, Emit, Event, Finished, LookupResult, Te
 from engine.learning.suggest import build_messages as suggestion_messages
 from engine.learning.suggest import parse_suggestion
 from engine.llm.chain import ChainRequest, ChainResult
-from engine.llm.price_map import estimate_call_micros, estimated_price
+from engine.feedback import canonical_bindings, record_free_failure, record_template_answer
+from engine.llm.price_map import estimated_price, savings_micros
 from engine.reviews import REVIEW_SYSTEM, Subject, approval, learned_author
-from engine.store.sql import insert_free_answer
 from engine.templates import TemplateIndex, load_builtin_pack
 from engine.text import clean_task, extract_code
 from engine.validation import CodeValidator, ValidationPolicy, ValidationReport
@@ -147,14 +147,15 @@ class CoderAgent:
             if cached is not None and checked is not None:
                 record(LookupResult("cache", True, f"{cached.hits} earlier hits"))
                 latency = int((time.perf_counter() - started) * 1000)
+                saved = savings_micros(settings, _prompt_chars(messages), len(cached.code), self.engine.environ)
                 await self.store.run(
                     response_cache.record_hit, key, self.engine.clock(),
-                    (request_id, project, agent, cached.provider, cached.model, cached.cost_micros, latency,
+                    (request_id, project, agent, cached.provider, cached.model, saved, latency,
                      self.engine.book.owner),
                 )
-                record(Finished("cache", gate.cost_micros / 1e6, cached.cost_micros / 1e6))
+                record(Finished("cache", gate.cost_micros / 1e6, saved / 1e6))
                 return GenerationResult(request_id, "cache", cached.code, cached.text, cached.provider, cached.model,
-                                        0, gate.cost_micros, cached.cost_micros, 0, 0, latency, events,
+                                        0, gate.cost_micros, saved, 0, 0, latency, events,
                                         extra={"validation": checked, "critical": decision.to_dict()})
         for source, index in indexes:  # near misses are worth computing only when we are about to pay
             for near in index.similar(task, limit=3):
@@ -254,17 +255,22 @@ class CoderAgent:
             return None
         spec = match.template
         assert spec is not None
+        refused = library.refusal(spec.name, spec.version, match.bindings)  # wrong-answer feedback
+        if refused:
+            record(LookupResult(source, False, refused))
+            return None
         template_id = int(spec.name.removeprefix("learned-")) if source == "learned" else None
+        answer = (request_id, project, agent, spec.name)
         try:
             code = spec.render(match.bindings)
         except Exception as exc:  # noqa: BLE001 - a broken template must not break the request
-            await self._template_failed(template_id, f"render failed: {exc}", settings, record, source)
+            await self._template_failed(template_id, f"render failed: {exc}", settings, record, source, answer)
             return None
         report = await CodeValidator(policy).validate_async(code)
         record(ValidationDone(report.ok, report.score, len(report.findings)))
         if not report.ok:
             await self._template_failed(template_id, f"validation failed: {report.blocking[0].rule_id}", settings,
-                                        record, source)
+                                        record, source, answer)
             return None
         validation = report.to_dict()
         if gate.decision.critical:
@@ -275,14 +281,9 @@ class CoderAgent:
                 record(LookupResult(source, False, f"{spec.name} v{spec.version}: critical request, review "
                                     f"{review.get('verdict')}: not served"))
                 return None
-        if source == "learned":
-            view = await self.store.run(library.template, template_id)
-            saved = view.counterfactual_micros
-            await self.store.run(library.record_use, template_id, saved)
-        else:
-            saved = estimate_call_micros(settings, len(settings.prompts.system) + len(task) + 80, len(code))
-        await self.store.run(insert_free_answer, self.engine.clock(), source, request_id, project, agent, "",
-                             spec.name, saved, 0, self.engine.book.owner)
+        saved = savings_micros(settings, _prompt_chars(build_messages(settings, task)), len(code), self.engine.environ)
+        await self.store.run(record_template_answer, self.engine.clock(), source, request_id, project, agent,
+                             spec.name, spec.version, canonical_bindings(match.bindings), saved, self.engine.book.owner)
         record(LookupResult(source, True, f"{spec.name} v{spec.version}: {match.explanation}"))
         bindings = {k: ([list(x) for x in v] if isinstance(v, list) and v and isinstance(v[0], tuple) else v)
                     for k, v in match.bindings.items()}
@@ -297,8 +298,11 @@ class CoderAgent:
         return code, extra, saved
 
     async def _template_failed(self, template_id: int | None, reason: str, settings: Settings, record: Emit,
-                               source: str) -> None:
+                               source: str, answer: tuple[str, str, str, str]) -> None:
         record(LookupResult(source, False, reason))
+        request_id, project, agent, template = answer  # a failed $0 attempt: in the ledger, apart from paid calls
+        await self.store.run(record_free_failure, self.engine.clock(), source, request_id, project, agent, template,
+                             reason.split(" ", 1)[0], self.engine.book.owner)
         if template_id is not None:
             await self.store.run(self.engine.library.record_failure, template_id, reason,
                                  settings.learning.retire_after_failures)
@@ -326,7 +330,7 @@ class CoderAgent:
         threshold = settings.learning.auto_accept_confidence
         if threshold > 0 and not parsed.problems and parsed.confidence >= threshold:
             try:
-                await self.store.run(library.accept, view.id)
+                await self.store.run(functools.partial(library.accept, view.id, unseen=True))
                 status = "accepted"
             except TemplarError:
                 status = "pending"
@@ -348,3 +352,7 @@ class _Gate:
                                 self.project, self.agent, self.confirmed, self.record)
         self.cost_micros += int(round(float(review.get("cost_usd") or 0.0) * 1e6))
         return review
+
+
+def _prompt_chars(messages: list[dict[str, str]]) -> int:
+    return sum(len(m["content"]) for m in messages)

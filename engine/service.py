@@ -178,6 +178,20 @@ class Engine:
                 job.cancel()
                 await _settle(job)
 
+    # -- feedback -----------------------------------------------------------------------------
+
+    def report_wrong(self, request_id: str, reason: str) -> Any:
+        """Record that a template answer was wrong: reverse its savings, never serve its bindings
+        from that template version again, retire the template at ``learning.retire_after_wrong``
+        reports (the answer's project and agent settings; see ``engine.feedback``). Returns a
+        ``WrongAnswer``. Synchronous: call it from a thread or the CLI."""
+        from engine.feedback import answer_scope, report_wrong
+
+        project, agent = self.store.call(answer_scope, request_id) or (DEFAULT_PROJECT, DEFAULT_AGENT)
+        retire_after = self.config(project or DEFAULT_PROJECT, agent or None).settings.learning.retire_after_wrong
+        return self.store.call(report_wrong, request_id, reason, retire_after=retire_after, library=self.library,
+                               now=self.clock(), owner=self.book.owner)
+
     # -- budgets ------------------------------------------------------------------------------
 
     def allocation(self, apply: bool = False, force: bool = False) -> dict[str, Any]:

@@ -1,4 +1,10 @@
-"""Usage statistics from the ledger: calls, tokens, cost, savings, hit rates, latency, failures."""
+"""Usage statistics from the ledger: calls, tokens, cost, savings, hit rates, latency, failures.
+
+Savings are on one basis for every tier (``engine.llm.price_map.SAVINGS_BASIS``, stated in the
+output); a wrong-answer report's ``reversal`` row subtracts what its answer was credited. Failed
+$0 attempts (a template render or its validation failed) are counted apart from paid calls, and
+the false-hit rate is wrong-answer reports / template answers, per template and in total.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from typing import Any
 
 from engine.budget.usage import anomaly_summary
 from engine.errors import BadInput
+from engine.feedback import wrong_reports
+from engine.llm.price_map import SAVINGS_BASIS
 from engine.store.models import LedgerEntry
 from engine.store.sql import execute
 
@@ -49,7 +57,8 @@ def _summarise(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     ok_attempts = [r for r in attempts if r[8] == "ok"]
     answered_llm = {r[10] for r in rows if r[0] == "llm" and r[8] == "ok"}
     cache_hits = sum(1 for r in rows if r[0] == "cache")
-    template_hits = sum(1 for r in rows if r[0] in ("learned", "builtin"))
+    template_hits = sum(1 for r in rows if r[0] in ("learned", "builtin") and r[8] == "ok")
+    free_failures = Counter(r[9] or "unknown" for r in rows if r[0] in FREE_SOURCES and r[8] != "ok")
     answered = len(answered_llm) + cache_hits + template_hits
     failures = Counter(r[9] or "unknown" for r in attempts if r[8] in ("error", "interrupted"))
     latencies = [r[7] for r in ok_attempts]
@@ -67,6 +76,9 @@ def _summarise(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
         "latency_p50_ms": _percentile(latencies, 0.5),
         "latency_p95_ms": _percentile(latencies, 0.95),
         "failures": dict(sorted(failures.items())),
+        "free_failed_attempts": sum(free_failures.values()),
+        "free_failures": dict(sorted(free_failures.items())),
+        "reversed_usd": -sum(r[6] for r in rows if r[0] == "reversal") / 1e6,
         "estimated_rows": sum(1 for r in rows if r[11]),
     }
 
@@ -84,7 +96,8 @@ def compute_stats(since: float | None = None, by: str | None = None) -> dict[str
     if since is not None:
         query = query.where(LedgerEntry.ts >= since)
     rows = list(query.tuples())
-    result: dict[str, Any] = {"since": since, "by": by, "total": _summarise(rows)}
+    result: dict[str, Any] = {"since": since, "by": by, "total": _summarise(rows), "savings_basis": SAVINGS_BASIS,
+                              "false_hits": false_hits(rows, wrong_reports(since))}
     result["anomalies"] = anomaly_summary(execute, since)  # usage claims not believed (engine.budget.usage)
     if by:
         column = {"source": 0, "provider": 1, "model": 2, "project": 12, "agent": 13, "day": 14}[by]
@@ -93,3 +106,23 @@ def compute_stats(since: float | None = None, by: str | None = None) -> dict[str
             groups[str(row[column] or "-")].append(row)
         result["groups"] = [{by: name, **_summarise(items)} for name, items in sorted(groups.items())]
     return result
+
+
+def false_hits(rows: list[tuple[Any, ...]], wrong: dict[str, int]) -> dict[str, Any]:
+    """Wrong-answer reports / template answers, per template (the ledger's ``model`` column holds the
+    template's name) and in total."""
+    answers: Counter[str] = Counter(str(r[2]) for r in rows if r[0] in ("learned", "builtin") and r[8] == "ok")
+    sources = {str(r[2]): str(r[0]) for r in rows if r[0] in ("learned", "builtin")}
+    names = sorted(set(answers) | set(wrong))
+    per = [
+        {"template": name, "source": sources.get(name, "learned" if name.startswith("learned-") else "builtin"),
+         "answers": answers[name], "wrong": wrong.get(name, 0),
+         "false_hit_rate": round(wrong.get(name, 0) / answers[name], 4) if answers[name] else None}
+        for name in names
+    ]
+    total_answers, total_wrong = sum(answers.values()), sum(wrong.values())
+    return {
+        "template_answers": total_answers, "wrong_reports": total_wrong,
+        "false_hit_rate": round(total_wrong / total_answers, 4) if total_answers else 0.0,
+        "templates": per,
+    }

@@ -166,10 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
         "review", help="review pending parameterization suggestions (interactive, or scripted with flags)",
         formatter_class=_Formatter,
         epilog="examples:\n  templar templates review                 walk every pending suggestion\n"
-        "  templar templates review 3 --rename cls=name --accept-all\n  templar templates review --reject",
+        "  templar templates review 3 --rename cls=name          edit only (edits need an id)\n"
+        "  templar templates review 3 --rename cls=name --accept  edit, then accept\n"
+        "  templar templates review --reject",
     )
     p.add_argument("id", type=int, nargs="?", help="one suggestion (default: all pending)")
-    p.add_argument("--accept-all", action="store_true", help="accept (each is still checked: round trip, validation)")
+    p.add_argument("--accept", action="store_true", help="accept the suggestion ID (its code and findings are shown)")
+    p.add_argument("--accept-all", action="store_true",
+                   help="accept every pending suggestion (or ID) whose code has no security finding; code shown")
     p.add_argument("--reject", action="store_true", help="reject")
     p.add_argument("--rename", action="append", metavar="OLD=NEW", help="rename a parameter")
     p.add_argument("--retype", action="append", metavar="NAME=TYPE", help="change a parameter's type")
@@ -228,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     from engine.cli.batch_cmd import register as register_batch
 
     register_batch(sub, _Formatter)
+
+    from engine.cli.feedback_cmd import register as register_feedback
+
+    register_feedback(sub, _Formatter)
 
     store = sub.add_parser("store", help="database maintenance")
     ssub = store.add_subparsers(dest="store_command", metavar="ACTION", required=True)

@@ -48,4 +48,24 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if failures:
         print("failures: " + ", ".join(f"{k} {v}" for k, v in failures.items()))
     print_anomalies(data.get("anomalies", {}))
+    _print_free_and_false(data)
     return 0
+
+
+def _print_free_and_false(data: dict) -> None:
+    total = data["total"]
+    if total["free_failed_attempts"]:
+        kinds = ", ".join(f"{k} {v}" for k, v in total["free_failures"].items())
+        print(f"failed $0 attempts (not paid calls): {total['free_failed_attempts']} ({kinds})")
+    if total["reversed_usd"]:
+        print(f"savings reversed by wrong-answer reports: ${total['reversed_usd']:.6f} (saved is net of it)")
+    hits = data["false_hits"]
+    print(f"false hits: {hits['wrong_reports']} wrong reports / {hits['template_answers']} template answers "
+          f"= {hits['false_hit_rate'] * 100:.1f}%")
+    if hits["templates"]:
+        print(table(["template", "source", "answers", "wrong", "false hits"], [
+            (t["template"], t["source"], t["answers"], t["wrong"],
+             "—" if t["false_hit_rate"] is None else f"{t['false_hit_rate'] * 100:.1f}%")
+            for t in hits["templates"]
+        ]))
+    print(f"savings basis: {data['savings_basis']}")

@@ -102,8 +102,10 @@ def cmd_similar(args: argparse.Namespace) -> int:
     for source, index in (("learned", learned), ("builtin", builtin_index())):
         match = index.match(args.task)
         if match is not None:
+            refused = engine.library.refusal(match.template.name, match.template.version, match.bindings)
             rows.append({"source": source, "template": match.template.name, "pattern": match.pattern.text,
-                         "score": 1.0, "match": True, "bindings": {k: str(v) for k, v in match.bindings.items()}})
+                         "score": 1.0, "match": not refused, "bindings": {k: str(v) for k, v in match.bindings.items()},
+                         **({"refused": refused} if refused else {})})
         for near in index.similar(args.task, limit=args.limit):
             rows.append({"source": source, "template": near.template.name, "pattern": near.pattern.text,
                          "score": round(near.score, 3), "match": False})
@@ -115,7 +117,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
         print("nothing similar")
         return 0
     print(table(["", "score", "source", "template", "pattern"], [
-        ("MATCH" if r["match"] else "", f"{r['score']:.2f}", r["source"], r["template"], r["pattern"][:70]) for r in rows
+        ("MATCH" if r["match"] else "REFUSED" if r.get("refused") else "", f"{r['score']:.2f}", r["source"],
+         r["template"], r["pattern"][:70]) for r in rows
     ]))
     return 0
 
@@ -165,29 +168,70 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
     return out
 
 
+def visible(text: str) -> str:
+    """``text`` as a terminal shows it faithfully: control characters (other than newline and tab)
+    are written as escapes, so model-written code cannot hide lines from the reviewer with
+    terminal sequences (cursor moves, erase line, concealed text)."""
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
+
+
 def _print_suggestion(s: Any, preview: Any) -> None:
-    print(f"\nsuggestion {s.id} ({s.project}/{s.agent}, confidence {s.confidence:.2f})")
-    print(f"task:    {s.task}")
-    print(f"pattern: {preview.pattern or s.pattern}")
+    """Everything a person needs to decide: task, pattern, parameters, the code, its findings."""
+    print(f"\nsuggestion {s.id} ({visible(s.project)}/{visible(s.agent)}, confidence {s.confidence:.2f})")
+    print(f"task:    {visible(s.task)}")
+    print(f"pattern: {visible(preview.pattern or s.pattern)}")
     for p in s.params:
-        print(f"  - {p.name}: {p.type} = {p.to_dict()['value']!r}  ({p.confidence:.2f}) {p.description}")
-    print(f"check:   {'ok' if preview.ok else 'FAILS: ' + preview.reason}")
+        print(visible(f"  - {p.name}: {p.type} = {p.to_dict()['value']!r}  ({p.confidence:.2f}) {p.description}"))
+    print("--- code ---")
+    print(visible(s.code), end="" if s.code.endswith("\n") else "\n")
+    print("--- findings ---")
+    for f in preview.findings:
+        kind = "SECURITY " if f in preview.security_findings else ""
+        print(visible(f"  {kind}{f.rule_id} ({f.severity}) line {f.line}: {f.message}"))
+    if not preview.findings:
+        print("  none")
+    print(visible(f"check:   {'ok' if preview.ok else 'FAILS: ' + preview.reason}"))
+
+
+def _shown(s: Any, preview: Any) -> dict[str, Any]:
+    """What JSON output carries of a suggestion, so a script sees what it accepts."""
+    return {"task": s.task, "pattern": preview.pattern or s.pattern, "code": s.code,
+            "findings": [f.to_dict() for f in preview.findings],
+            "security_findings": [f.to_dict() for f in preview.security_findings],
+            "check": "ok" if preview.ok else preview.reason}
+
+
+_EDIT_FLAGS = (("--pattern", "pattern"), ("--rename", "rename"), ("--retype", "retype"), ("--drop", "drop"))
+
+
+def _check_review_flags(args: argparse.Namespace) -> list[str]:
+    """Refuse flag combinations that could change or accept more than the user named."""
+    edits = [flag for flag, attr in _EDIT_FLAGS if getattr(args, attr)]
+    if edits and args.id is None:
+        raise BadInput(f"{', '.join(edits)} edit one suggestion: give its id (templar templates review ID "
+                       f"{edits[0]} ...); nothing was changed")
+    if args.accept and args.id is None:
+        raise BadInput("--accept needs a suggestion id; --accept-all accepts every pending suggestion "
+                       "whose code has no security finding")
+    if args.reject and (args.accept or args.accept_all or edits):
+        raise BadInput("--reject cannot be combined with --accept, --accept-all or edits")
+    return edits
 
 
 def cmd_review(args: argparse.Namespace) -> int:
+    edits = _check_review_flags(args)
     engine = open_engine()
     lib = engine.library
     results: list[dict[str, Any]] = []
     try:
         pending = [engine.store.call(lib.suggestion, args.id)] if args.id else engine.store.call(lib.suggestions)
-        scripted = args.accept_all or args.reject or args.rename or args.retype or args.drop or args.pattern
         if not pending:
             print_json([]) if args.json else print("no pending suggestions")
             return 0
         for s in pending:
             if s.status != "pending":
                 raise BadInput(f"suggestion {s.id} is {s.status}, not pending")
-            if args.rename or args.retype or args.drop or args.pattern:
+            if edits:
                 s = engine.store.call(functools.partial(
                     lib.edit, s.id, pattern=args.pattern, rename=_pairs(args.rename, "--rename"),
                     retype=_pairs(args.retype, "--retype"), drop=args.drop or []))
@@ -195,11 +239,19 @@ def cmd_review(args: argparse.Namespace) -> int:
                 engine.store.call(lib.reject, s.id)
                 results.append({"suggestion": s.id, "status": "rejected"})
                 continue
-            if args.accept_all or (scripted and not args.reject):
-                results.append(_accept(engine, s.id))
+            if args.accept or args.accept_all or edits:
+                preview = engine.store.call(lib.preview, s)
+                if not args.json:
+                    _print_suggestion(s, preview)
+                if args.accept or args.accept_all:
+                    outcome = _accept(engine, s.id, unseen=not args.accept)
+                else:
+                    outcome = {"suggestion": s.id, "status": "edited"}
+                results.append({**outcome, **_shown(s, preview)})
                 continue
             if not sys.stdin.isatty():
-                raise BadInput("review needs a terminal; use --accept-all, --reject or the edit flags in scripts")
+                raise BadInput("review needs a terminal; in scripts use --accept-all, ID --accept, --reject, "
+                               "or ID with edit flags")
             results.append(_interactive(engine, s))
     finally:
         engine.close()
@@ -209,12 +261,17 @@ def cmd_review(args: argparse.Namespace) -> int:
         for r in results:
             print(f"suggestion {r['suggestion']}: {r['status']}" + (f" (template {r['template']})" if r.get("template") else "")
                   + (f" — {r['reason']}" if r.get("reason") else ""))
-    return 0 if all(r["status"] != "failed" for r in results) else 2
+    return 0 if all(r["status"] not in ("failed", "held") for r in results) else 2
 
 
-def _accept(engine: Any, suggestion_id: int) -> dict[str, Any]:
+def _accept(engine: Any, suggestion_id: int, unseen: bool = False) -> dict[str, Any]:
+    """Accept; ``unseen`` (``--accept-all``) holds code with any security finding for a person."""
+    from engine.learning.review import HeldForReview
+
     try:
-        view = engine.store.call(engine.library.accept, suggestion_id)
+        view = engine.store.call(functools.partial(engine.library.accept, suggestion_id, unseen=unseen))
+    except HeldForReview as exc:
+        return {"suggestion": suggestion_id, "status": "held", "reason": str(exc)}
     except BadInput as exc:
         return {"suggestion": suggestion_id, "status": "failed", "reason": str(exc)}
     return {"suggestion": suggestion_id, "status": "accepted", "template": view.id, "version": view.version}
@@ -240,7 +297,7 @@ def _interactive(engine: Any, s: Any) -> dict[str, Any]:
             if choice == "q":
                 raise KeyboardInterrupt
             if choice == "c":
-                print(s.code)
+                print(visible(s.code))
             elif choice == "n":
                 old, new = input("rename which parameter? ").strip(), input("new name? ").strip()
                 s = engine.store.call(functools.partial(lib.edit, s.id, rename={old: new}))

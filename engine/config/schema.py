@@ -243,6 +243,9 @@ class LearningSettings(_Table):
     )
     suggest_provider: str = Field(default="", description="Provider for suggestions; empty = cheapest in the chain.")
     retire_after_failures: int = Field(default=3, ge=1, le=100, description="Retire a template after this many failures.")
+    retire_after_wrong: int = Field(
+        default=3, ge=1, le=100, description="Retire a template after this many wrong-answer reports (`templar feedback`)."
+    )
 
 
 class StoreSettings(_Table):

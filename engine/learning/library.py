@@ -16,8 +16,17 @@ from typing import Any
 
 
 from engine.errors import BadInput, NotFound
+from engine.feedback import Negatives
 from engine.learning.body import Param
-from engine.learning.review import Preview, check, literal_in_pattern, rename_in_pattern, spec_for
+from engine.learning.review import (
+    HeldForReview,
+    Preview,
+    check,
+    held_for_a_person,
+    literal_in_pattern,
+    rename_in_pattern,
+    spec_for,
+)
 from engine.store.db import write_transaction
 from engine.store.models import Suggestion, Template, TemplateVersion
 from engine.templates import TemplateIndex, TemplateSpec
@@ -138,7 +147,8 @@ class TemplateLibrary:
     def __init__(self, validator_factory: Any = CodeValidator) -> None:
         self.validator_factory = validator_factory
         self._index: TemplateIndex | None = None
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, ...] | None = None
+        self._negatives = Negatives()
 
     # -- suggestions --------------------------------------------------------------------------
 
@@ -210,8 +220,12 @@ class TemplateLibrary:
         Suggestion.update(status="rejected", reason=reason).where(Suggestion.id == suggestion_id).execute()
         return self.suggestion(suggestion_id)
 
-    def accept(self, suggestion_id: int, counterfactual_micros: int | None = None) -> TemplateView:
-        """Store the suggestion as a template (or a new version of one), or keep it pending with the reason."""
+    def accept(self, suggestion_id: int, counterfactual_micros: int | None = None, *, unseen: bool = False) -> TemplateView:
+        """Store the suggestion as a template (or a new version of one), or keep it pending with the reason.
+
+        ``unseen``: no person read the code (the auto-accept policy, ``--accept-all``); then code
+        with ANY security finding, whatever its severity, is held for a person instead.
+        """
         s = self.suggestion(suggestion_id)
         if s.status != "pending":
             raise BadInput(f"suggestion {suggestion_id} is {s.status}, not pending")
@@ -219,6 +233,10 @@ class TemplateLibrary:
         if not preview.ok:
             Suggestion.update(reason=preview.reason).where(Suggestion.id == suggestion_id).execute()
             raise BadInput(f"suggestion {suggestion_id} cannot become a template: {preview.reason}")
+        held = held_for_a_person(preview) if unseen else ""
+        if held:
+            Suggestion.update(reason=held).where(Suggestion.id == suggestion_id).execute()
+            raise HeldForReview(f"suggestion {suggestion_id} was not accepted automatically: {held}")
         now = time.time()
         cost = s.cost_micros if counterfactual_micros is None else counterfactual_micros
         with write_transaction(Template._meta.database):
@@ -265,15 +283,22 @@ class TemplateLibrary:
             raise NotFound(f"no template {template_id}")
         return _template_view(row, versions=True)
 
-    def stamp(self) -> tuple[int, int]:
-        """Changes whenever a template is added, changed or retired, by any process on any
-        machine: every such change writes a version row (ids, unlike clocks, only grow)."""
+    def stamp(self) -> tuple[int, ...]:
+        """Changes whenever a template is added, changed or retired, or an answer is reported
+        wrong, by any process on any machine: every such change writes a version or report row
+        (ids, unlike clocks, only grow)."""
         row = Template._meta.database.execute_sql(
-            "SELECT COUNT(id), (SELECT MAX(id) FROM template_version) FROM template"
+            "SELECT COUNT(id), (SELECT MAX(id) FROM template_version), (SELECT MAX(id) FROM wrong_report) FROM template"
         ).fetchone()
-        return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
+        return (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)) if row else (0, 0, 0)
 
-    def cached_index(self, stamp: tuple[int, int]) -> TemplateIndex | None:
+    def refusal(self, template: str, version: int, bindings: dict[str, Any]) -> str | None:
+        """Why a match (learned or built-in) must not be served: its bindings were reported wrong
+        for that template version, or reports retired it. In memory; current as of the last
+        ``index``/``cached_index`` check (the stamp covers reports)."""
+        return self._negatives.refusal(template, version, bindings)
+
+    def cached_index(self, stamp: tuple[int, ...]) -> TemplateIndex | None:
         """The in-memory index if it is still current for ``stamp`` (no database work)."""
         return self._index if self._index is not None and stamp == self._stamp else None
 
@@ -289,13 +314,9 @@ class TemplateLibrary:
                 except Exception:  # noqa: BLE001 - a broken row must not stop matching
                     continue
             self._index = TemplateIndex(specs)
+            self._negatives = Negatives.load()
             self._stamp = stamp
         return self._index
-
-    def record_use(self, template_id: int, saved_micros: int) -> None:
-        Template.update(uses=Template.uses + 1, saved_micros=Template.saved_micros + saved_micros).where(
-            Template.id == template_id
-        ).execute()
 
     def record_failure(self, template_id: int, reason: str, retire_after: int) -> bool:
         """Count a failed use; retire the template (with a version record) after ``retire_after``."""

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.errors import BadInput
 from engine.learning.body import Param, ambiguous_values, build_body, round_trip
 from engine.learning.constrain import boundary_problems, constrain
 from engine.learning.stringuse import refine_string_params, string_probe_problems
@@ -34,6 +35,7 @@ from engine.templates.escapes import encode_task_string
 from engine.templates.slots import parse_slot_type
 from engine.templates.stringslots import STRING_KINDS, StringSlot
 from engine.validation import CodeValidator
+from engine.validation.models import Finding
 
 _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")
 
@@ -49,6 +51,11 @@ class Preview:
     score: int = 0
     problems: tuple[str, ...] = ()
     params: tuple[Param, ...] = ()
+    findings: tuple[Finding, ...] = ()  # the validator's findings on the suggestion's code
+
+    @property
+    def security_findings(self) -> tuple[Finding, ...]:
+        return security_findings(self.findings)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,7 +64,36 @@ class Preview:
             and bool(self.body), "bindings": {k: _plain(v) for k, v in self.bindings.items()},
             "score": self.score, "problems": list(self.problems),
             "params": [p.to_dict() for p in self.params],
+            "findings": [f.to_dict() for f in self.findings],
+            "security_findings": [f.to_dict() for f in self.security_findings],
         }
+
+
+# Checkers whose findings say nothing about safety. Any other checker (Bandit, an AST layer, a
+# scan that failed) counts as security: a checker added later is covered without a change here.
+NOT_SECURITY_CHECKERS = frozenset({"syntax", "types", "docs"})
+
+
+def security_findings(findings: tuple[Finding, ...] | list[Finding]) -> tuple[Finding, ...]:
+    """Every finding about safety, whatever its severity (low ones included)."""
+    return tuple(f for f in findings if f.checker not in NOT_SECURITY_CHECKERS)
+
+
+class HeldForReview(BadInput):
+    """A suggestion that may not be accepted without a person reading its code."""
+
+    kind = "held_for_review"
+
+
+def held_for_a_person(preview: "Preview") -> str:
+    """Why a suggestion must not be accepted without a person reading its code ("" = it may)."""
+    flagged = preview.security_findings
+    if not flagged:
+        return ""
+    listed = ", ".join(f"{f.rule_id} ({f.severity}) line {f.line}" for f in flagged[:5])
+    more = f" and {len(flagged) - 5} more" if len(flagged) > 5 else ""
+    return (f"the code has security findings: {listed}{more}; read the code and accept it by id "
+            "(`templar templates review ID --accept`) if it is safe")
 
 
 def _plain(value: Any) -> Any:
@@ -203,7 +239,11 @@ def check(task: str, code: str, pattern: str, params: list[Param], validator: Co
     return Preview(
         ok=not problems, reason=problems[0] if problems else "", pattern=pattern, body=body, rendered=rendered,
         bindings=bindings, score=report.score, problems=tuple(problems), params=tuple(params),
+        findings=report.findings,
     )
 
 
-__all__ = ["Preview", "check", "literal_in_pattern", "rename_in_pattern", "spec_for", "sync_pattern"]
+__all__ = [
+    "HeldForReview", "Preview", "check", "held_for_a_person", "literal_in_pattern", "rename_in_pattern",
+    "security_findings", "spec_for", "sync_pattern",
+]

@@ -1,7 +1,7 @@
 """litellm's bundled price map, read as a JSON file without importing litellm.
 
-Used where a price is only an estimate and importing litellm (seconds) is not allowed: the
-counterfactual cost a template hit saves. Paid calls price their real usage through
+Used where a price is only an estimate and importing litellm (seconds) is not allowed: what a
+$0 answer (learned, built-in or cache) saved, on the one basis ``SAVINGS_BASIS`` states. Paid calls price their real usage through
 ``engine.llm.pricing`` instead.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from engine.config.schema import Settings
@@ -51,14 +53,33 @@ def estimated_price(settings: Settings, model: str) -> tuple[float, float] | Non
     return bundled_price(model)
 
 
-def estimate_call_micros(settings: Settings, prompt_chars: int, output_chars: int) -> int:
-    """What the cheapest priced provider in the chain would charge for a call of this size
-    (about four characters per token)."""
-    best: int | None = None
+SAVINGS_BASIS = (
+    "what the chain would have paid first, at current prices: the first provider in the effective "
+    "chain order that has its API key (or needs none) and a known price (settings override, else "
+    "litellm's bundled map), for the request's prompt (system + task prompt) and the answer's code "
+    "as output, estimated at 4 characters per token; $0 when no provider could have been paid. "
+    "The same basis for learned, built-in and cache answers."
+)
+
+
+def first_payable(settings: Settings, environ: Mapping[str, str] | None = None) -> tuple[str, tuple[float, float]] | None:
+    """The provider the chain would have paid first, and its price: the first in ``chain.order``
+    with its key present (or keyless) and a known price; None when there is none."""
+    env = os.environ if environ is None else environ
     for name in settings.chain.order:
-        price = estimated_price(settings, settings.providers[name].model)
-        if price is None:
+        provider = settings.providers[name]
+        if provider.api_key_env and not env.get(provider.api_key_env):
             continue
-        cost = cost_micros((prompt_chars + 3) // 4, (output_chars + 3) // 4, *price)
-        best = cost if best is None else min(best, cost)
-    return best or 0
+        price = estimated_price(settings, provider.model)
+        if price is not None:
+            return name, price
+    return None
+
+
+def savings_micros(settings: Settings, prompt_chars: int, output_chars: int,
+                   environ: Mapping[str, str] | None = None) -> int:
+    """What a $0 answer saved, on the one basis every tier uses (``SAVINGS_BASIS``)."""
+    payable = first_payable(settings, environ)
+    if payable is None:
+        return 0
+    return cost_micros((max(0, prompt_chars) + 3) // 4, (max(0, output_chars) + 3) // 4, *payable[1])

@@ -234,6 +234,40 @@ class ReviewVerdict(BaseModel):
     request_id = CharField(max_length=36, default="")
 
 
+class TemplateAnswer(BaseModel):
+    """Which template version, with which bindings, answered a request (for wrong-answer feedback)."""
+
+    request_id = CharField(max_length=36, primary_key=True)
+    ts = DoubleField()
+    source = CharField(max_length=16)  # learned | builtin
+    template = CharField(max_length=128)  # the spec name: learned-<id> or the built-in template's name
+    version = IntegerField()
+    bindings = TextField()  # canonical JSON (engine.feedback.canonical_bindings)
+
+
+class WrongReport(BaseModel):
+    """A user's report that a template answer was wrong: a negative example for that template
+    version and bindings, and the savings it reversed. At most one per request."""
+
+    id = AutoField()
+    ts = DoubleField()
+    request_id = CharField(max_length=36, unique=True)
+    answered = DoubleField()  # when the reported answer was served
+    source = CharField(max_length=16)
+    template = CharField(max_length=128)
+    version = IntegerField()
+    bindings_key = CharField(max_length=64)  # sha256 of the canonical bindings
+    bindings = TextField()
+    reason = TextField()
+    project = CharField(max_length=64, default="")
+    agent = CharField(max_length=64, default="")
+    reversed_micros = BigIntegerField(default=0)
+    retires = BooleanField(default=False)  # this report retired the template
+
+    class Meta:
+        indexes = ((("template", "version"), False),)
+
+
 ALL_MODELS = (
     LedgerEntry,
     BudgetCounter,
@@ -247,4 +281,6 @@ ALL_MODELS = (
     Anomaly,
     AllocatedLimit,
     ReviewVerdict,
+    TemplateAnswer,
+    WrongReport,
 )

@@ -37,7 +37,7 @@ def test_generate_json_has_every_documented_key_and_cache_hit_second_time(config
     assert [e["source"] for e in first["events"][:3]] == ["learned", "builtin", "cache"]
     code, out, _ = run_main(capsys, "generate", "a function returning one", "--json")
     second = json.loads(out)
-    assert (second["source"], second["cost_usd"], second["saved_usd"]) == ("cache", 0, first["cost_usd"])
+    assert (second["source"], second["cost_usd"]) == ("cache", 0) and second["saved_usd"] > 0
     assert fake.count() == 1
 
 

@@ -24,7 +24,7 @@ def test_scripted_review_then_learned_hit_then_export_import(learning_home, caps
     code, out, _ = run(capsys, "generate", TASK, "--json")
     assert code == 0
     sid = json.loads(out)["suggestion_id"]
-    code, out, _ = run(capsys, "templates", "review", str(sid), "--rename", "name=const", "--json")
+    code, out, _ = run(capsys, "templates", "review", str(sid), "--rename", "name=const", "--accept", "--json")
     assert code == 0
     [outcome] = json.loads(out)
     assert outcome["status"] == "accepted"

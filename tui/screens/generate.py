@@ -69,6 +69,8 @@ class GenerateScreen(TemplarScreen):
         Binding("y", "copy", "Copy", id="generate.copy"),
         Binding("w", "save", "Save", id="generate.save"),
         Binding("L", "learn", "Learn this", id="generate.learn", key_display="L"),
+        Binding("exclamation_mark", "report_wrong", "Wrong", id="generate.wrong", key_display="!",
+                tooltip="Report this template answer as wrong (asks why; reverses its savings)"),
         Binding("escape", "cancel", "Cancel/leave", id="generate.cancel"),
     ]
 
@@ -218,6 +220,35 @@ class GenerateScreen(TemplarScreen):
         else:
             self.notify("No suggestion was made for this answer (learning off, or the suggestion call failed).",
                         severity="warning")
+
+    def action_report_wrong(self) -> None:
+        """Report the shown template answer as wrong, with a reason: the engine reverses its
+        savings and never serves these bindings from that template version again."""
+        result = self.result
+        if result is None:
+            self.notify("Generate something first.", severity="warning")
+            return
+        if result.source not in ("learned", "builtin"):
+            self.notify(f"This answer came from the {result.source}; only template answers take wrong-answer "
+                        "feedback.", severity="warning")
+            return
+        engine = self.need_engine()
+        if engine is None:
+            return
+        request_id = result.request_id
+
+        def reported(outcome: Any) -> None:
+            if not outcome or outcome is True:
+                return
+            after = (f"{outcome.template} is retired." if outcome.retired
+                     else f"{outcome.wrong_reports} of {outcome.retire_after} reports before it retires.")
+            self.notify(f"Reported: {outcome.template} v{outcome.version} will not answer these bindings again; "
+                        f"${outcome.reversed_micros / 1e6:.6f} savings reversed. {after}", title="Wrong answer")
+
+        self.app.push_screen(PromptModal(
+            "Report a wrong answer", f"What is wrong with this {result.source} template answer?", "",
+            submit=lambda text: engine.report_wrong(request_id, text),
+            help_text="enter reports it (its savings are reversed) · esc cancels"), reported)
 
     # -- messages from the worker -------------------------------------------------------------
 
