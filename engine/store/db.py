@@ -95,8 +95,7 @@ def connect(url: str) -> Database:
         if not raw:
             raise StoreError(f"bad SQLite URL {url!r}: use sqlite:///path/to/file.db")
         if raw != ":memory:":
-            Path(raw).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            raw = str(Path(raw).expanduser())
+            raw = str(_checked_sqlite_file(Path(raw).expanduser(), url))
         return SqliteDatabase(raw, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     if parsed.scheme in ("postgresql", "postgres"):
         params: dict[str, Any] = dict(parse_qsl(parsed.query, keep_blank_values=True))
@@ -111,6 +110,20 @@ def connect(url: str) -> Database:
             **params,
         )
     raise StoreError(f"unsupported database URL scheme {parsed.scheme!r}: use sqlite:/// or postgresql://")
+
+
+def _checked_sqlite_file(path: Path, url: str) -> Path:
+    """The SQLite file of a ``store.url``: an absolute path in a directory that exists.
+
+    A missing directory is never created (a typo would otherwise make directories from the
+    filesystem root), and a relative path is refused (it would depend on the working directory)."""
+    if not path.is_absolute():
+        raise BadInput(f"store.url {url!r}: the SQLite path must be absolute (sqlite:////abs/path.db or sqlite:///~/x.db)")
+    if not path.parent.is_dir():
+        raise BadInput(f"store.url {url!r}: directory {path.parent} does not exist; create it first or fix store.url")
+    if path.exists() and not path.is_file():
+        raise BadInput(f"store.url {url!r}: {path} is not a regular file")
+    return path
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -140,6 +153,17 @@ def _copy_sqlite(source: Path | None, db: Any) -> None:
         return
     with contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro&immutable=1", uri=True)) as src:
         src.backup(db.connection())
+
+
+def _refuse_newer(unknown: set[str], url: str) -> None:
+    """StoreError when the database records migrations this Templar does not have: its schema
+    is from the future, and reading or writing it could lose data."""
+    if unknown:
+        raise StoreError(
+            f"this database was written by a newer Templar (schema {max(unknown)}; this one knows up to "
+            f"{max(p.stem for p in MIGRATIONS_DIR.glob('[0-9]*.py'))}): upgrade Templar to use "
+            f"{redact_url(url)}; nothing was changed"
+        )
 
 
 def write_transaction(db: Any) -> contextlib.AbstractContextManager[Any]:
@@ -210,7 +234,7 @@ class Store:
                 raise BadInput(f"{unwritable}; this command needs to write there")
             store = cls.open("sqlite:///:memory:", migrate=False)
             store.call(_copy_sqlite, _sqlite_path(url), store.db)
-            store.unrecorded = f"{unwritable}: answering without recording anything (no ledger, cache or learning)"
+            store.unrecorded = f"{unwritable}: nothing is recorded (no ledger, cache or learning); templates still answer"
             if migrate:
                 store.migrate()
             return store
@@ -311,7 +335,9 @@ class Store:
                 rows = self.db.execute_sql("SELECT name FROM schema_migration").fetchall()
         except Exception:  # noqa: BLE001 - no history table yet: a fresh database
             return False
-        return files <= {r[0] for r in rows}
+        applied = {r[0] for r in rows}
+        _refuse_newer(applied - files, self.url)
+        return files <= applied
 
     def _migrate(self, target: str | None) -> list[str]:
         if target is None and self._up_to_date():
@@ -319,10 +345,14 @@ class Store:
         runner = self._runner()
         try:
             with self._migration_lock():
-                pending = [m for m in runner.status() if not m.applied and m.path]
+                status = runner.status()
+                _refuse_newer({m.name for m in status if m.applied and not m.path}, self.url)
+                pending = [m for m in status if not m.applied and m.path]
                 if not pending:
                     return []
                 return runner.up(target)
+        except StoreError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise StoreError(f"database migration failed: {exc}") from exc
 
