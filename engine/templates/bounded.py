@@ -4,26 +4,25 @@ A template body comes from a person or an import file, so it may be hostile: nes
 that print nothing, ``'x' * 10**9``, ``'a'.ljust(10**9)``. The Jinja2 sandbox stops attribute
 escapes, not work. Invariants of every render through :func:`bounded`:
 
-- It ends within ``RENDER_TIME_LIMIT_S`` of CPU-bound template work: a trace function, active
-  only on the rendering thread and only for the render, checks the deadline on every line the
-  compiled template runs and on every Python call it makes; past it, the render raises
-  :class:`RenderTimeout`.
+- It ends within about ``RENDER_TIME_LIMIT_S`` of template work: one watchdog thread raises
+  :class:`RenderTimeout` inside the rendering thread when its deadline passes (CPython's
+  asynchronous exceptions, delivered at the next bytecode of the compiled template's loops),
+  again every 0.1 s if the body swallows it; the render then fails with that error.
 - Arithmetic and calls in a body cannot build a huge value: ``*`` and ``**`` with an operand or
   result size over ``MAX_VALUE_CHARS``, a call or filter given an integer over that size, or a
   format width with seven or more digits, are refused before any work.
 - Output is capped by the caller (render.py: ``MAX_OUTPUT_CHARS``).
-A normal render takes well under a millisecond; the trace function returns at once for frames
-that are not template code, so it adds little.
+A render that ends in time pays only a registration under a lock (bench/render_limits.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
+import heapq
+import itertools
 import re
-import sys
+import threading
 import time
-from collections.abc import Iterator
 from typing import Any, Callable
 
 from jinja2.sandbox import SandboxedEnvironment
@@ -33,40 +32,101 @@ from engine.templates.errors import RenderError
 RENDER_TIME_LIMIT_S = 2.0
 MAX_VALUE_CHARS = 1_000_000
 _WIDE_FORMAT = re.compile(r"\d{7,}")
-_TEMPLATE_FILE = "<template>"
 
 
 class RenderTimeout(RenderError):
     """A render ran past its time limit."""
 
 
-@contextlib.contextmanager
-def bounded(limit_s: float = RENDER_TIME_LIMIT_S) -> Iterator[None]:
+def _interrupt(thread_id: int, exc: type[BaseException] | None) -> None:
+    """Raise ``exc`` in thread ``thread_id`` at its next bytecode (None clears a pending one)."""
+    import ctypes  # only when a render runs late: not on the template-hit path
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc else None)
+
+
+class _Watchdog:
+    """One daemon thread that interrupts renders past their deadline (costs nothing until then).
+
+    A render registers (thread, deadline); past the deadline the watchdog raises RenderTimeout in
+    that thread, and again every ``_REFIRE_S`` in case the body swallowed it, until the render
+    unregisters. Unregistering clears an interrupt that is still pending, under the same lock."""
+
+    _REFIRE_S = 0.1
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active: dict[int, int] = {}  # token -> thread id
+        self._fired: set[int] = set()
+        self._heap: list[tuple[float, int]] = []
+        self._tokens = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def start(self, limit_s: float) -> int:
+        token = next(self._tokens)
+        with self._cond:
+            self._active[token] = threading.get_ident()
+            heapq.heappush(self._heap, (time.monotonic() + limit_s, token))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="templar-render-watchdog", daemon=True)
+                self._thread.start()
+            if self._heap[0][1] == token:
+                self._cond.notify()
+        return token
+
+    def stop(self, token: int) -> bool:
+        """Unregister; True when the render was interrupted (its deadline passed)."""
+        with self._cond:
+            thread_id = self._active.pop(token, None)
+            fired = token in self._fired
+            if fired:
+                self._fired.discard(token)
+                if thread_id is not None:
+                    _interrupt(thread_id, None)
+        return fired
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][1] not in self._active:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                deadline, token = self._heap[0]
+                left = deadline - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                heapq.heapreplace(self._heap, (time.monotonic() + self._REFIRE_S, token))
+                self._fired.add(token)
+                _interrupt(self._active[token], RenderTimeout)
+
+
+_WATCHDOG = _Watchdog()
+
+
+class bounded:  # noqa: N801 - used as ``with bounded():``
     """Run the enclosed render under a deadline (see the module invariants)."""
-    deadline = time.monotonic() + limit_s
-    previous = sys.gettrace()
-    events = [0]
 
-    def check() -> None:
-        events[0] += 1
-        if events[0] & 63 == 0 and time.monotonic() > deadline:  # the clock every 64 events
-            sys.settrace(previous)
-            raise RenderTimeout(f"rendering took longer than {limit_s:g} s; the template does too much work")
+    def __init__(self, limit_s: float = RENDER_TIME_LIMIT_S) -> None:
+        self.limit_s = limit_s
+        self._token = -1
 
-    def local(frame: Any, event: str, arg: Any) -> Any:
-        if event == "line":
-            check()
-        return local
+    def __enter__(self) -> None:
+        self._token = _WATCHDOG.start(self.limit_s)
 
-    def global_trace(frame: Any, event: str, arg: Any) -> Any:
-        check()
-        return local if frame.f_code.co_filename == _TEMPLATE_FILE else None
-
-    sys.settrace(global_trace)
-    try:
-        yield
-    finally:
-        sys.settrace(previous)
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        fired = False
+        while True:  # the interrupt may land while unregistering: unregister again, it ends
+            try:
+                fired = _WATCHDOG.stop(self._token) or fired
+                break
+            except RenderTimeout:
+                fired = True
+        if fired:
+            raise RenderTimeout(f"rendering took longer than {self.limit_s:g} s; the template does too much work")
+        return False
 
 
 def _check_number(value: Any) -> None:

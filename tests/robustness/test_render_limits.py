@@ -4,8 +4,6 @@ serving; it fails, is counted as a template failure, and the request goes on to 
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from engine.learning.body import Param
@@ -17,12 +15,13 @@ from tests.engine.test_learning import learning_engine, responder  # noqa: F401 
 NESTED = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"
 
 
-def test_nested_loops_that_print_nothing_hit_the_time_limit_and_the_tracer_is_restored() -> None:
-    before = sys.gettrace()
+def test_nested_loops_that_print_nothing_hit_the_time_limit_and_nothing_is_left_pending() -> None:
     with pytest.raises(RenderTimeout, match="took longer than 0.2 s"):
         with bounded(0.2):
             _raw(NESTED)
-    assert sys.gettrace() is before
+    with bounded(5.0):  # a render after a timeout is not hit by a stray interrupt
+        for _ in range(300):
+            assert render_body("{{ n }}\n", {"n": "X"}) == "X\n"
 
 
 def _raw(body: str) -> str:
