@@ -48,6 +48,7 @@ class Home:
     root: Path
     scratch: Path
     env: dict[str, str] = field(default_factory=dict)
+    devices: list[Path] = field(default_factory=list)
 
     @property
     def config(self) -> Path:
@@ -69,6 +70,19 @@ class Case:
 
 
 # -- setup helpers --------------------------------------------------------------------------------
+
+
+def device(home: Home, name: str, minor: int) -> Path:
+    """A character device node of our own in the scratch dir (1,3 = null, 1,7 = full); a case
+    aiming at it can only ever damage this copy. Needs root (mknod): skipped otherwise."""
+    path = home.scratch / name
+    if not path.exists():
+        try:
+            os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, minor))
+        except PermissionError:
+            pytest.skip("making a device node needs root")
+        home.devices.append(path)
+    return path
 
 
 def fifo(path: Path) -> Path:
@@ -183,8 +197,9 @@ CORPUS: list[Case] = [
          lambda h: h.data.rmdir() or h.data.write_text("x")),
     Case("config export onto a directory", "path",
          lambda h: ["config", "export", "--project", "p", str(h.scratch)], 2, "it is a directory", project),
-    Case("config export onto /dev/null", "path",
-         lambda h: ["config", "export", "--project", "p", "/dev/null"], 2, "it is a device", project),
+    Case("config export onto a device node", "path",
+         lambda h: ["config", "export", "--project", "p", str(h.scratch / "null")], 2, "it is a device",
+         lambda h: project(h) or device(h, "null", 3)),
     Case("config export into a missing directory", "path",
          lambda h: ["config", "export", "--project", "p", str(h.scratch / "no" / "dir" / "x.toml")], 2,
          "does not exist", project),
@@ -192,9 +207,11 @@ CORPUS: list[Case] = [
          lambda h: ["templates", "export", str(h.scratch / "no" / "dir" / "t.json")], 2, "does not exist"),
     Case("templates export onto a directory", "path", lambda h: ["templates", "export", str(h.scratch)], 2,
          "it is a directory"),
-    Case("templates export onto /dev/null", "path", lambda h: ["templates", "export", "/dev/null"], 2,
+    Case("templates export onto a device node", "path",
+         lambda h: ["templates", "export", str(device(h, "null", 3))], 2,
          "it is a device"),
-    Case("generate --output /dev/full", "path", lambda h: ["generate", BUILTIN_TASK, "-o", "/dev/full"], 2,
+    Case("generate --output a full device", "path",
+         lambda h: ["generate", BUILTIN_TASK, "-o", str(device(h, "full", 7))], 2,
          "it is a device"),
     Case("generate --output a FIFO", "path",
          lambda h: ["generate", BUILTIN_TASK, "-o", str(h.scratch / "out.py")], 2, "FIFO",
@@ -294,6 +311,8 @@ def test_hostile_input_ends_in_its_documented_exit_code(home: Home, case: Case) 
         run = templar(*case.argv(home), env=home.env, timeout=PROCESS_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         pytest.fail(f"{case.name}: still running after {PROCESS_TIMEOUT_S} s (a hang)")
+    for node in home.devices:
+        assert stat.S_ISCHR(os.stat(node).st_mode), f"{node} is no longer a device node"
     assert "Traceback" not in run.err and "internal error" not in run.err, run.err[-2000:]
     assert run.code == case.code, (run.code, run.err[-2000:])
     assert run.code in DOCUMENTED_CODES
@@ -311,9 +330,10 @@ def test_hostile_input_ends_in_its_documented_exit_code(home: Home, case: Case) 
         assert ok == {"good"}, "the other line of the batch still ran"
 
 
-def test_device_nodes_are_never_replaced() -> None:
-    """The export cases above aim at /dev/null and /dev/full: they are still device nodes."""
-    for path in ("/dev/null", "/dev/full"):
+def test_the_machine_devices_are_intact() -> None:
+    """The cases aim at device nodes of their own (never /dev/null itself: a regression would
+    replace the machine's); the machine's are still character devices."""
+    for path in ("/dev/null", "/dev/full", "/dev/zero", "/dev/urandom"):
         assert stat.S_ISCHR(os.stat(path).st_mode), path
 
 
