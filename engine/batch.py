@@ -108,6 +108,8 @@ def _parse_line(raw: bytes, number: int, default_project: str, default_agent: st
         raise BadInput(f"not valid JSON: {exc.msg} (column {exc.colno})") from None
     except RecursionError:
         raise BadInput("not valid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits: this line fails, not the batch
+        raise BadInput(f"not usable JSON: {str(exc).split(';')[0]}") from None
     if not isinstance(item, dict):
         raise BadInput(f"expected a JSON object like {{\"id\": \"a\", \"task\": \"...\"}}, got {type(item).__name__}")
     unknown = sorted(k for k in item if k not in TASK_KEYS)
@@ -142,15 +144,9 @@ def read_tasks(path: Path, *, project: str | None = None, agent: str | None = No
     Problems with the file itself (missing, unreadable, too large, a directory) raise BadInput."""
     from engine.service import DEFAULT_AGENT, DEFAULT_PROJECT
 
-    try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise BadInput(f"{path}: is a directory, not a task file")
-        if size > MAX_FILE_BYTES:
-            raise BadInput(f"{path}: larger than {MAX_FILE_BYTES // 1_000_000} MB")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from None
+    from engine.safe_files import read_regular
+
+    raw = read_regular(path, MAX_FILE_BYTES, what="task file")  # a FIFO or device is refused, never waited on
     tasks: list[BatchTask] = []
     errors: list[LineError] = []
     seen: dict[str, int] = {}

@@ -98,12 +98,14 @@ class Engine:
         self.library = TemplateLibrary()
 
     @classmethod
-    def from_settings(cls, paths: Paths | None = None, *, url: str | None = None, reconcile: bool = True, **kwargs: Any) -> "Engine":
-        """Open the configured store (migrating it) and reconcile orphaned reservations."""
+    def from_settings(cls, paths: Paths | None = None, *, url: str | None = None, reconcile: bool = True,
+                      unrecorded_ok: bool = False, **kwargs: Any) -> "Engine":
+        """Open the configured store (migrating it) and reconcile orphaned reservations.
+        ``unrecorded_ok``: a read-only SQLite store opens as an in-memory copy (see Store.open)."""
         paths = paths or Paths.from_env()
         system = load_config(paths, environ=kwargs.get("environ"))
         url = url or system.settings.store.url or sqlite_url(paths.ensure().default_db)
-        store = Store.open(url)
+        store = Store.open(url, unrecorded_ok=unrecorded_ok)
         engine = cls(paths, store, **kwargs)
         if reconcile:
             store.call(engine.book.reconcile)

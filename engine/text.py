@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from engine.errors import BadInput
+from engine.safe_text import has_bidi_controls, is_blank
 
 MAX_TASK_CHARS = 20_000
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
@@ -20,8 +21,10 @@ def clean_task(task: str) -> str:
         raise BadInput("the task is not valid UTF-8 text")
     if _CONTROL.search(task):
         raise BadInput("the task contains control characters; remove them")
+    if has_bidi_controls(task):
+        raise BadInput("the task contains bidirectional control characters; remove them")
     stripped = task.strip()
-    if not stripped:
+    if not stripped or is_blank(stripped):  # zero-width and other invisible characters count as nothing
         raise BadInput("the task is empty: describe the code you want")
     if len(stripped) > MAX_TASK_CHARS:
         raise BadInput(f"the task is {len(stripped):,} characters; the limit is {MAX_TASK_CHARS:,}")

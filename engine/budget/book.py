@@ -411,19 +411,23 @@ class BudgetBook:
 
         A reservation is orphaned when its process is known to be gone: on this host, its pid no
         longer exists; on PostgreSQL, from any machine, its liveness lock is free (the server
-        dropped it with the dead process's connection). Failing both, a reservation older than
+        dropped it with the dead process's connection; not yet right after a server restart,
+        while live owners take their locks again). Failing both, a reservation older than
         ``stale_after_s`` is orphaned. A live process's reservations are never touched.
         """
         alive = is_alive or _pid_alive
         now = self.clock()
         held = list(Reservation.select().where(Reservation.state == "held"))
         verdicts: dict[str, bool | None] = {}
+        oldest: dict[str, float] = {}
+        for r in held:
+            oldest[r.owner] = min(oldest.get(r.owner, r.created), r.created)
 
         def gone(r: Reservation) -> bool:
             if r.host == self.host and not alive(r.pid):
                 return True
-            if r.owner not in verdicts:
-                live = self.store.owner_alive(r.owner)
+            if r.owner not in verdicts:  # unknown (None) right after a server restart: see store/liveness.py
+                live = self.store.owner_alive(r.owner, now - oldest[r.owner])
                 verdicts[r.owner] = None if live is None else not live
             return bool(verdicts[r.owner]) or r.created < now - stale_after_s
 

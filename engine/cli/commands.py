@@ -8,13 +8,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from engine.cli.output_file import kept_where, write_output
 from engine.errors import BadInput, ConfirmationRequired, ExitCode
+from engine.safe_files import check_destination
 
 
-def open_engine():  # type: ignore[no-untyped-def]
+def open_engine(*, unrecorded_ok: bool = False):  # type: ignore[no-untyped-def]
+    """The engine; with ``unrecorded_ok`` a read-only data directory still answers from templates
+    and the cache, and a note on stderr says that nothing will be recorded."""
     from engine.service import Engine
 
-    return Engine.from_settings()
+    engine = Engine.from_settings(unrecorded_ok=unrecorded_ok)
+    if engine.store.unrecorded:
+        print(f"templar: note: {engine.store.unrecorded}", file=sys.stderr)
+    return engine
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
@@ -43,8 +50,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         target = Path(args.output)
         if target.is_dir() or not target.parent.is_dir():
             raise BadInput(f"--output {target}: not a file in an existing directory")
+        check_destination(target, what="--output file")  # never a device node (/dev/full), FIFO ...
     progress = Progress(enabled=sys.stderr.isatty() or args.stream, stream_tokens=args.stream and not args.json)
-    engine = open_engine()
+    engine = open_engine(unrecorded_ok=True)
     try:
         kwargs = dict(
             project=args.project, agent=args.agent, stream=args.stream, max_tokens=args.max_tokens,
@@ -68,8 +76,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print(file=sys.stderr)
     if not delivery.ok:
         return refuse_delivery(args, result, delivery)
-    if args.output:
-        Path(args.output).write_text(result.code, encoding="utf-8")
+    unwritten = write_output(Path(args.output), result.code) if args.output else None  # full disk: kept below
     if args.json:
         print_json(result.to_dict())
     else:
@@ -80,6 +87,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
             f"— {result.source}{where}: cost ${result.cost_micros / 1e6:.6f}{saved}, {result.latency_ms} ms",
             file=sys.stderr,
         )
+    if unwritten:
+        print(f"templar: {unwritten}; {kept_where(result, args.json)}", file=sys.stderr)
+        return int(ExitCode.BAD_INPUT)
     return 0
 
 

@@ -12,6 +12,7 @@ from engine.cli.commands import open_engine
 from engine.cli.output import print_json, table
 from engine.errors import BadInput
 from engine.money import format_usd
+from engine.safe_text import shown
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -27,7 +28,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("no learned templates yet (built-in ones: `templar templates builtin`)")
         return 0
     print(table(["id", "name", "pattern", "ver", "uses", "fails", "saved", "quality", "status"], [
-        (v.id, v.name[:24], v.pattern[:60], v.version, v.uses, v.failures, format_usd(v.saved_micros), v.quality, v.status)
+        (v.id, shown(v.name)[:24], shown(v.pattern)[:60], v.version, v.uses, v.failures, format_usd(v.saved_micros), v.quality, v.status)
         for v in views
     ]))
     return 0
@@ -72,7 +73,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(view.to_dict())
         return 0
-    print(f"template {view.id} v{view.version} ({view.status}): {view.name}")
+    print(f"template {view.id} v{view.version} ({view.status}): {shown(view.name)}")
     print(f"pattern: {view.pattern}")
     for p in view.params:
         print(f"  {p.name}: {p.type}  (learned from {p.to_dict()['value']!r})  {p.description}")

@@ -9,6 +9,7 @@ from pathlib import Path
 from engine.cli.output import print_json, table
 from engine.config import load_config
 from engine.errors import BadInput, ExitCode, NotFound
+from engine.safe_files import read_regular
 from engine.text import MAX_TASK_CHARS
 
 
@@ -18,9 +19,9 @@ def read_code(path: str) -> tuple[str, str]:
         name = "stdin.py"
     else:
         file = Path(path)
-        if not file.is_file():
+        if not file.exists():
             raise NotFound(f"no such file: {path}")
-        raw = file.read_bytes()
+        raw = read_regular(file, 50 * MAX_TASK_CHARS, what="code file")  # a FIFO or device: refused, never read
         name = file.name
     if len(raw) > 50 * MAX_TASK_CHARS:
         raise BadInput(f"{path}: larger than {50 * MAX_TASK_CHARS // 1000} kB")

@@ -26,6 +26,7 @@ from engine.config.toml_text import MAX_CONFIG_BYTES, join_key, read_toml, split
 from engine.config.trust import Route, read_grants, record_grants, refuse_untrusted, untrusted_routes
 from engine.errors import ConfigError, NotFound
 from engine.paths import Paths
+from engine.safe_files import check_destination
 
 EXPORT_FORMAT = 1
 EXPORT_TABLE = "templar_export"
@@ -67,14 +68,20 @@ def atomic_write(path: Path, text: str) -> None:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
         raise ConfigError(f"refusing to write a file larger than {MAX_CONFIG_BYTES // 1000} kB "
                           "(Templar could not read it back)", file=str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:  # a read-only or full disk, a file where a directory should be
+        raise ConfigError(f"cannot write: {exc.strerror or exc}", file=str(path)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ConfigError(f"cannot write: {exc.strerror or exc}; nothing was changed", file=str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -213,6 +220,7 @@ def export_project(paths: Paths, project: str, out: Path) -> dict[str, Any]:
         **data,
     }
     text = "# Templar project configuration export. Import with `templar config import FILE`.\n"
+    check_destination(out, what="config export")  # never a directory, a device node or a missing dir
     atomic_write(out, text + tomli_w.dumps(document))
     return {"project": project, "file": str(out)}
 

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.config.critical_schema import CriticalRule, CriticalSettings  # noqa: F401 - CriticalRule re-exported
+from engine.config.envnames import not_a_key_variable
 
 # litellm provider prefixes we accept in ``model = "prefix/name"``. A test checks this list is
 # a subset of ``litellm.provider_list`` so it cannot drift, without importing litellm here.
@@ -81,6 +82,8 @@ class ProviderSettings(_Table):
             raise ValueError(
                 "must be the NAME of an environment variable (like OPENAI_API_KEY), never a key"
             )
+        if value and (why := not_a_key_variable(value)):  # PATH, HOME, LD_PRELOAD ... are not keys
+            raise ValueError(why)
         return value
 
     @property

@@ -81,6 +81,8 @@ def parse_toml(text: str, file: str) -> dict[str, Any]:
         raise ConfigError(f"invalid TOML: {message}", file=file, line=line) from None
     except RecursionError:
         raise ConfigError("invalid TOML: nested too deeply", file=file) from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise ConfigError(f"invalid TOML: {str(exc).split(';')[0]}", file=file) from None
     if _too_deep(data):
         raise ConfigError(f"invalid TOML: nested too deeply (more than {MAX_DEPTH} levels)", file=file)
     return data
@@ -88,12 +90,12 @@ def parse_toml(text: str, file: str) -> dict[str, Any]:
 
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """Read and parse a TOML file, returning the data and its text (for line lookups)."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"file is larger than {MAX_CONFIG_BYTES // 1000} kB", file=str(path))
+    from engine.safe_files import UnreadableFile, read_regular
+
+    try:  # a FIFO, /dev/zero or a huge file is refused at once, never read or waited on
+        raw = read_regular(path, MAX_CONFIG_BYTES, what="file", describe_limit=f"{MAX_CONFIG_BYTES // 1000} kB")
+    except UnreadableFile as exc:
+        raise ConfigError(exc.reason, file=str(path)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

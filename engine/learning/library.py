@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+from engine.safe_text import name_problem
 from engine.errors import BadInput, NotFound
 from engine.feedback import Negatives
 from engine.learning.body import Param
@@ -352,7 +353,7 @@ class TemplateLibrary:
 
 
 def _name_from(s: SuggestionView) -> str:
-    if s.name and s.name != "learned":
+    if s.name and s.name != "learned" and name_problem(s.name) is None:  # a model's name may be hostile
         return s.name
     words = [w for w in s.pattern.split() if w.isalpha()][:4]
     return "_".join(words).lower()[:60] or f"template_{s.id}"

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import BadInput
+from engine.safe_files import check_destination, read_regular
+from engine.safe_text import name_problem
 from engine.learning.body import Param
 from engine.learning.library import TemplateLibrary, params_from_json
 from engine.learning.review import check, literal_in_pattern
@@ -52,20 +54,21 @@ def export_templates(library: TemplateLibrary, path: Path, include_retired: bool
         })
     document = {"format": FORMAT, "version": VERSION,
                 "exported_at": datetime.now(UTC).replace(microsecond=0).isoformat(), "templates": items}
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    check_destination(path, what="templates export")  # a missing dir, a directory or a device: refused
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise BadInput(f"{path}: cannot write the templates export: {exc.strerror or exc}") from None
     return {"file": str(path), "templates": len(items)}
 
 
 def read_export(path: Path) -> list[dict[str, Any]]:
     """Parse and check an export file completely; raise BadInput naming the first problem."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read: {exc.strerror}") from None
-    if len(raw) > MAX_BYTES:
-        raise BadInput(f"{path}: larger than {MAX_BYTES // 1_000_000} MB")
+    raw = read_regular(path, MAX_BYTES, what="templates file")  # a FIFO or device is refused at once
     try:
         document = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -74,6 +77,8 @@ def read_export(path: Path) -> list[dict[str, Any]]:
         raise BadInput(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     except RecursionError:
         raise BadInput(f"{path}: not valid JSON: nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise BadInput(f"{path}: not usable JSON: {str(exc).split(';')[0]}") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise BadInput(f"{path}: not a Templar templates export (format must be {FORMAT!r})")
     if document.get("version") != VERSION:
@@ -100,6 +105,9 @@ def read_export(path: Path) -> list[dict[str, Any]]:
                 raise ValueError(f"'counterfactual_usd' must be between 0 and 1000000, got {saved!r}")
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise BadInput(f"{where}: malformed ({type(exc).__name__}: {exc})") from None
+        name = item.get("name") or "imported"
+        if (problem := name_problem(name)) is not None:  # never ../, bidi controls or terminal escapes
+            raise BadInput(f"{where}: {problem}")
         preview = check(task, code, pattern, params, validator)
         if not preview.ok:
             raise BadInput(f"{where} ({item.get('name', '?')}): {preview.reason}")
@@ -110,7 +118,7 @@ def read_export(path: Path) -> list[dict[str, Any]]:
             if not ok:
                 raise BadInput(f"{where} ({item.get('name', '?')}): round trip failed: {why}")
         out.append({
-            "name": str(item.get("name") or "imported")[:60], "pattern": preview.pattern, "body": body,
+            "name": name, "pattern": preview.pattern, "body": body,
             "params": list(preview.params) or params, "version": version, "quality": int(preview.score),
             "counterfactual_micros": int(round(saved * 1e6)),
         })

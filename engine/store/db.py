@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hashlib
+import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,8 @@ from urllib.parse import parse_qsl, unquote, urlparse
 
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
 
-from engine.errors import StoreError
+from engine.errors import BadInput, BudgetRefused, StoreError
+from engine.store.liveness import LIVENESS_NS, LivenessLock, LivenessLost, liveness_key, owner_verdict
 from engine.store.models import ALL_MODELS, database_proxy
 
 T = TypeVar("T")
@@ -40,15 +42,9 @@ SQLITE_PRAGMAS = {
 }
 _PG_LOCK_ID = 0x7E3A1A5  # advisory lock key for migrations
 _PG_WRITE_LOCK_ID = 0x7E3A1A6  # advisory lock key for Store.write() transactions
-# Per-process liveness locks use the two-int4 advisory key space, which PostgreSQL keeps apart
-# from the single-bigint space of the write lock.
-_PG_LIVENESS_NS = 0x7E3A
-
-
-def liveness_key(owner: str) -> int:
-    """A signed 32-bit key for a process's owner token."""
-    return int.from_bytes(hashlib.sha256(owner.encode("utf-8")).digest()[:4], "big", signed=True)
+_PG_LIVENESS_NS = LIVENESS_NS  # per-process liveness locks (engine/store/liveness.py)
 PG_CONNECT_TIMEOUT_S = 10  # unless the URL says otherwise (?connect_timeout=N)
+RECONNECT_WINDOW_S = 60.0  # how long a store operation keeps retrying across a lost connection
 
 
 class _PostgresqlDatabase(PostgresqlDatabase):
@@ -99,8 +95,7 @@ def connect(url: str) -> Database:
         if not raw:
             raise StoreError(f"bad SQLite URL {url!r}: use sqlite:///path/to/file.db")
         if raw != ":memory:":
-            Path(raw).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            raw = str(Path(raw).expanduser())
+            raw = str(_checked_sqlite_file(Path(raw).expanduser(), url))
         return SqliteDatabase(raw, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     if parsed.scheme in ("postgresql", "postgres"):
         params: dict[str, Any] = dict(parse_qsl(parsed.query, keep_blank_values=True))
@@ -115,6 +110,60 @@ def connect(url: str) -> Database:
             **params,
         )
     raise StoreError(f"unsupported database URL scheme {parsed.scheme!r}: use sqlite:/// or postgresql://")
+
+
+def _checked_sqlite_file(path: Path, url: str) -> Path:
+    """The SQLite file of a ``store.url``: an absolute path in a directory that exists.
+
+    A missing directory is never created (a typo would otherwise make directories from the
+    filesystem root), and a relative path is refused (it would depend on the working directory)."""
+    if not path.is_absolute():
+        raise BadInput(f"store.url {url!r}: the SQLite path must be absolute (sqlite:////abs/path.db or sqlite:///~/x.db)")
+    if not path.parent.is_dir():
+        raise BadInput(f"store.url {url!r}: directory {path.parent} does not exist; create it first or fix store.url")
+    if path.exists() and not path.is_file():
+        raise BadInput(f"store.url {url!r}: {path} is not a regular file")
+    return path
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if not url.startswith("sqlite:///"):
+        return None
+    raw = unquote(url[len("sqlite:///"):])
+    return None if raw in ("", ":memory:") else Path(raw).expanduser()
+
+
+def _unwritable_sqlite(url: str) -> str | None:
+    """Why the SQLite file at ``url`` cannot be written (read-only directory, file or disk), or None."""
+    path = _sqlite_path(url)
+    if path is None or not path.parent.is_dir():
+        return None
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"the database {path} is read-only"
+    if not os.access(path.parent, os.W_OK):  # WAL needs its -wal and -shm files beside the database
+        return f"the data directory {path.parent} is read-only"
+    return None
+
+
+def _copy_sqlite(source: Path | None, db: Any) -> None:
+    """Copy a read-only SQLite file into the in-memory database ``db`` (nothing if it is absent)."""
+    import sqlite3
+
+    if source is None or not source.is_file():
+        return
+    with contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro&immutable=1", uri=True)) as src:
+        src.backup(db.connection())
+
+
+def _refuse_newer(unknown: set[str], url: str) -> None:
+    """StoreError when the database records migrations this Templar does not have: its schema
+    is from the future, and reading or writing it could lose data."""
+    if unknown:
+        raise StoreError(
+            f"this database was written by a newer Templar (schema {max(unknown)}; this one knows up to "
+            f"{max(p.stem for p in MIGRATIONS_DIR.glob('[0-9]*.py'))}): upgrade Templar to use "
+            f"{redact_url(url)}; nothing was changed"
+        )
 
 
 def write_transaction(db: Any) -> contextlib.AbstractContextManager[Any]:
@@ -167,11 +216,28 @@ class Store:
         workers = 1 if self.is_sqlite else 4
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="templar-db")
         self._closed = False
-        self._liveness: Database | None = None
+        self._liveness: LivenessLock | None = None
+        self.unrecorded: str | None = None  # why nothing is kept (an in-memory stand-in), else None
         self._liveness_lock = threading.Lock()
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> "Store":
+    def open(cls, url: str, *, migrate: bool = True, unrecorded_ok: bool = False) -> "Store":
+        """Open (and migrate) the database at ``url``.
+
+        A SQLite file that cannot be written (read-only data directory or file) is bad input,
+        unless ``unrecorded_ok``: then the store is an in-memory copy of it (templates and cache
+        still answer) whose ``unrecorded`` says why nothing will be kept, and which refuses every
+        reservation, so no paid call ever runs without a ledger."""
+        unwritable = _unwritable_sqlite(url)
+        if unwritable is not None:
+            if not unrecorded_ok:
+                raise BadInput(f"{unwritable}; this command needs to write there")
+            store = cls.open("sqlite:///:memory:", migrate=False)
+            store.call(_copy_sqlite, _sqlite_path(url), store.db)
+            store.unrecorded = f"{unwritable}: nothing is recorded (no ledger, cache or learning); templates still answer"
+            if migrate:
+                store.migrate()
+            return store
         db = connect(url)
         try:
             db.connect(reuse_if_open=True)
@@ -197,15 +263,53 @@ class Store:
         return self._executor.submit(self._call, fn, *args, **kwargs).result()
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self.is_sqlite:
+            if self.db.is_closed():
+                self.db.connect(reuse_if_open=True)
+            return fn(*args, **kwargs)
+        return self._call_pg(fn, *args, **kwargs)
+
+    def _call_pg(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn`` on this thread's connection; when the connection is lost (server restart,
+        network), reconnect and run ``fn`` again, with a capped backoff, for RECONNECT_WINDOW_S.
+
+        A transaction that was cut off never committed (the server rolled it back), so running
+        it again is safe; settling and releasing are idempotent besides (``state = 'held'``)."""
+        deadline = time.monotonic() + RECONNECT_WINDOW_S
+        delay = 0.05
+        while True:
+            try:
+                if self.db.is_closed():
+                    self.db.connect(reuse_if_open=True)
+                elif not self.db.is_connection_usable():
+                    self._drop_connection()
+                    self.db.connect(reuse_if_open=True)
+                return fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - only a lost connection is retried
+                if not (isinstance(exc, LivenessLost) or self._connection_lost()):
+                    raise
+                self._drop_connection()
+                if time.monotonic() + delay > deadline:
+                    raise StoreError(
+                        f"lost the connection to {redact_url(self.url)} and could not reconnect within "
+                        f"{RECONNECT_WINDOW_S:.0f} s: {str(exc).strip() or type(exc).__name__}"
+                    ) from None
+                time.sleep(delay)  # the server is restarting: wait, then reconnect and retry
+                delay = min(delay * 2, 2.0)
+
+    def _connection_lost(self) -> bool:
+        """Whether this thread's connection is gone (or was never made)."""
         if self.db.is_closed():
-            self.db.connect(reuse_if_open=True)
-        elif not self.is_sqlite and not self.db.is_connection_usable():
-            # this thread's connection was lost (server restart, idle timeout): open a new one
+            return True
+        conn = self.db._state.conn
+        return conn is None or bool(getattr(conn, "closed", False)) or bool(getattr(conn, "broken", False))
+
+    def _drop_connection(self) -> None:
+        conn = self.db._state.conn
+        self.db.dispose()  # forget this thread's connection state (and any cut-off transaction)
+        if conn is not None:
             with contextlib.suppress(Exception):
-                self.db.close()
-            self.db.dispose()
-            self.db.connect(reuse_if_open=True)
-        return fn(*args, **kwargs)
+                conn.close()
 
     def write(self) -> contextlib.AbstractContextManager[Any]:
         """A transaction that takes the write lock up front (see ``write_transaction``)."""
@@ -231,7 +335,9 @@ class Store:
                 rows = self.db.execute_sql("SELECT name FROM schema_migration").fetchall()
         except Exception:  # noqa: BLE001 - no history table yet: a fresh database
             return False
-        return files <= {r[0] for r in rows}
+        applied = {r[0] for r in rows}
+        _refuse_newer(applied - files, self.url)
+        return files <= applied
 
     def _migrate(self, target: str | None) -> list[str]:
         if target is None and self._up_to_date():
@@ -239,10 +345,14 @@ class Store:
         runner = self._runner()
         try:
             with self._migration_lock():
-                pending = [m for m in runner.status() if not m.applied and m.path]
+                status = runner.status()
+                _refuse_newer({m.name for m in status if m.applied and not m.path}, self.url)
+                pending = [m for m in status if not m.applied and m.path]
                 if not pending:
                     return []
                 return runner.up(target)
+        except StoreError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise StoreError(f"database migration failed: {exc}") from exc
 
@@ -284,29 +394,33 @@ class Store:
 
     def hold_liveness(self, owner: str) -> None:
         """PostgreSQL: hold a session advisory lock named after this process, on a connection of
-        its own, for as long as the process lives. The server drops it when the process dies
-        (its connection goes), on any machine, so other processes can tell a crashed owner of
-        reservations from a live one. A no-op on SQLite (there, host and pid decide)."""
-        if self.is_sqlite or self._liveness is not None:
+        its own, for as long as the process lives — taken again after a server restart (see
+        engine/store/liveness.py). The server drops it when the process dies (its connection
+        goes), on any machine, so other processes can tell a crashed owner of reservations from
+        a live one. Called before every reservation. A no-op on SQLite (there, host and pid
+        decide). An unrecorded store refuses here: no reservation, so no paid call, without a
+        ledger."""
+        if self.unrecorded:
+            raise BudgetRefused(f"paid calls are refused: {self.unrecorded.split(':')[0]}, so no budget can be kept")
+        if self.is_sqlite:
             return
-        with self._liveness_lock:  # DB threads race here; a second session would wait forever
-            if self._liveness is not None:
-                return
-            db = connect(self.url)
-            db.connect()
-            db.execute_sql("SELECT pg_advisory_lock(%s, %s)", (_PG_LIVENESS_NS, liveness_key(owner)))
-            self._liveness = db
+        with self._liveness_lock:  # DB threads race here; only one lock object per process
+            if self._liveness is None:
+                self._liveness = LivenessLock(self._liveness_session, owner)
+        self._liveness.ensure()
 
-    def owner_alive(self, owner: str) -> bool | None:
-        """PostgreSQL: whether the process behind ``owner`` still holds its liveness lock
-        (None on SQLite: unknown). Run on a DB thread."""
+    def _liveness_session(self) -> Database:
+        db = connect(self.url)
+        db.connect()
+        return db
+
+    def owner_alive(self, owner: str, held_for_s: float = 0.0) -> bool | None:
+        """PostgreSQL: whether the process behind ``owner`` still holds its liveness lock; None
+        when unknown (SQLite, or a reservation ``held_for_s`` old that predates a server restart
+        so recent that its owner may not have taken its lock again yet). Run on a DB thread."""
         if self.is_sqlite:
             return None
-        key = (_PG_LIVENESS_NS, liveness_key(owner))
-        got = self.db.execute_sql("SELECT pg_try_advisory_lock(%s, %s)", key).fetchone()[0]
-        if got:
-            self.db.execute_sql("SELECT pg_advisory_unlock(%s, %s)", key)
-        return not got
+        return owner_verdict(self.db, owner, held_for_s)
 
     def close(self) -> None:
         if self._closed:
@@ -327,4 +441,4 @@ class Store:
             self.db.close_all()  # the other DB threads' connections
 
 
-__all__ = ["ALL_MODELS", "SchemaStatus", "Store", "connect", "redact_url", "sqlite_url", "write_transaction"]
+__all__ = ["ALL_MODELS", "liveness_key", "SchemaStatus", "Store", "connect", "redact_url", "sqlite_url", "write_transaction"]

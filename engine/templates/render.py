@@ -18,7 +18,9 @@ Parameter values are data: Jinja2 never re-parses a value, so ``{{ ''.__class__ 
     type_imports  field list (or types) -> sorted import lines for the types used
 and the test ``optional`` ("str | None" is optional).
 
-Output is capped at :data:`MAX_OUTPUT_CHARS`; compiled bodies are cached (LRU).
+Output is capped at :data:`MAX_OUTPUT_CHARS`, and every render runs under the limits of
+:mod:`engine.templates.bounded` (a time limit; no huge values from ``*``, ``**``, ``%``, calls
+or filters; no ``lipsum``). Compiled bodies are cached (LRU).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.templates import naming
+from engine.templates.bounded import BoundedSandbox, bounded, checked_filter
 from engine.templates.errors import RenderError
 from engine.templates.escapes import python_literal
 from engine.templates.typeexpr import type_imports
@@ -101,7 +104,7 @@ def escape_literal(text: str) -> str:
 
 
 def _make_env() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+    env = BoundedSandbox(
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -123,6 +126,9 @@ def _make_env() -> SandboxedEnvironment:
         type_imports=type_imports,
     )
     env.tests["optional"] = is_optional
+    for name, fn in list(env.filters.items()):  # huge widths and counts are refused before any work
+        env.filters[name] = checked_filter(fn, value_at=1 if getattr(fn, "jinja_pass_arg", None) else 0)
+    env.globals.pop("lipsum", None)  # text of any length on request: not for code templates
     return env
 
 
@@ -159,11 +165,12 @@ def render_body(body: str, bindings: Mapping[str, object]) -> str:
     pieces: list[str] = []
     size = 0
     try:
-        for piece in template.generate(dict(bindings)):
-            size += len(piece)
-            if size > MAX_OUTPUT_CHARS:
-                raise RenderError(f"rendered output exceeds {MAX_OUTPUT_CHARS} characters")
-            pieces.append(piece)
+        with bounded():  # a time limit on every render: at import, review and serve alike
+            for piece in template.generate(dict(bindings)):
+                size += len(piece)
+                if size > MAX_OUTPUT_CHARS:
+                    raise RenderError(f"rendered output exceeds {MAX_OUTPUT_CHARS} characters")
+                pieces.append(piece)
     except RenderError:
         raise
     except Exception as exc:  # undefined names, sandbox refusals, errors in the body itself

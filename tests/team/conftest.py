@@ -244,3 +244,69 @@ def spawn(tmp_path: Path, templar_home: Any) -> Iterator[Any]:
     yield start
     for child in children:
         child.close()
+
+
+# -- a real server restart ---------------------------------------------------------------------
+
+
+def _pg_cluster() -> tuple[str, str] | None:
+    """(version, name) of the local cluster ``pg_ctlcluster`` manages, or None when there is none."""
+    import shutil
+
+    conf = Path("/etc/postgresql")
+    if shutil.which("pg_ctlcluster") is None or not conf.is_dir():
+        return None
+    versions = sorted(p.name for p in conf.iterdir() if (p / "main").is_dir())
+    return (versions[0], "main") if versions else None
+
+
+def wait_for_server(url: str, timeout: float = 60.0) -> None:
+    """Poll (bounded) until the server at ``url`` accepts a connection and answers a query."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with psycopg.connect(url, connect_timeout=2, autocommit=True) as conn:
+                conn.execute("select 1")
+            return
+        except Exception as exc:  # noqa: BLE001 - not up yet
+            last = exc
+        time.sleep(0.1)
+    raise AssertionError(f"PostgreSQL did not come back within {timeout}s: {last}")
+
+
+@pytest.fixture
+def restart_postgres(pg_admin_url: str) -> Iterator[Any]:
+    """``restart_postgres()`` restarts the real local server (pg_ctlcluster) and waits until it
+    answers again. Whatever the test does, the server is up again when the fixture ends: other
+    tests (and other people's) need it."""
+    cluster = _pg_cluster()
+    if cluster is None or urlparse(pg_admin_url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        if under_ci():
+            pytest.fail("a PostgreSQL restart test needs a local pg_ctlcluster server", pytrace=False)
+        pytest.skip("no local pg_ctlcluster-managed PostgreSQL to restart")
+
+    def run(action: str) -> None:
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, action], capture_output=True,
+                       timeout=120)
+
+    def restart() -> None:
+        # pg_ctlcluster may report a start it waited too little for (a loaded machine): the
+        # server answering decides, and a server still down is started once more
+        run("restart")
+        try:
+            wait_for_server(pg_admin_url)
+        except AssertionError:
+            run("start")
+            wait_for_server(pg_admin_url, timeout=90)
+
+    try:
+        yield restart
+    finally:
+        try:
+            wait_for_server(pg_admin_url, timeout=5)
+        except AssertionError:
+            run("start")
+            wait_for_server(pg_admin_url)
