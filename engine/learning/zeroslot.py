@@ -8,7 +8,8 @@ validated code, escaped. It answers every wording that canonicalises the same, a
 Invariants:
 * :func:`has_no_values` is conservative: any token that could be a value (a number, a quoted
   string, a URL, a word with ``_``, a digit or an inner capital, a capitalised word after the
-  first) makes the task parameterisable, and the usual suggestion path runs instead;
+  first, a word right after "function/class/named/..." that is not a connector such as "that")
+  makes the task parameterisable, and the usual suggestion path runs instead;
 * :func:`zero_slot_pattern` returns a pattern only when it parses, matches its own task, and
   carries no pattern syntax (``{ } [ ] |``, a one-word ``( )`` group) that could make it wider
   than the task's wording; otherwise ``None`` and nothing is learned.
@@ -25,6 +26,18 @@ from engine.templates.pattern import TaskPattern
 
 _SYNTAX_RE = re.compile(r"[{}\[\]|]|\(\s*[^\s()]+\s*\)")
 _NAME_LIKE_RE = re.compile(r"_|\d|[a-z][A-Z]")
+#: Nouns a name may follow ("function dedupe that ...", "class stack with ...").
+_KIND_NOUNS = frozenset({
+    "function", "func", "method", "class", "decorator", "variable", "constant", "module", "enum", "dataclass",
+    "model", "type", "exception", "error", "script", "cli", "command", "program", "tool", "helper", "named", "called",
+    "def", "coroutine", "generator", "test", "fixture", "endpoint", "route", "handler", "field", "property", "attribute",
+})
+#: Words that may follow such a noun without being a name.
+_CONNECTORS = frozenset({
+    "that", "which", "to", "for", "with", "of", "in", "returning", "taking", "implementing", "representing",
+    "using", "from", "on", "who", "whose", "and", "or", "as", "by", "accepting", "checking", "computing",
+    "where", "when", "if", "whether", "is", "are", "can", "should", "will", "must", "the", "a", "an",
+})
 
 
 def has_no_values(task: str) -> bool:
@@ -33,6 +46,7 @@ def has_no_values(task: str) -> bool:
     if nt.too_long or not nt.words:
         return False
     first_word = True
+    previous = ""
     for token in nt.tokens:
         if token.kind in ("quoted", "url", "number"):
             return False
@@ -42,8 +56,11 @@ def has_no_values(task: str) -> bool:
             return False
         if not first_word and token.text[:1].isupper() and not token.skippable:
             return False
-        if not token.skippable:
+        if previous in _KIND_NOUNS and token.plain not in _CONNECTORS and token.plain not in _KIND_NOUNS:
+            return False  # "function dedupe that ...": a name follows the noun
+        if not token.skippable or token.plain in ("named", "called"):
             first_word = False
+            previous = token.plain
     return True
 
 

@@ -26,7 +26,12 @@ CODE = ('"""Palindromes."""\n\n\ndef is_palindrome(text: str) -> bool:\n'
      ("function that returns the first 10 primes", False),        # a number
      ("function that greets 'Bob'", False),                       # a quoted string
      ("client for https://example.com", False),                   # a URL
-     ("function that parses ISO8601 dates", False)],              # digits in a word
+     ("function that parses ISO8601 dates", False),               # digits in a word
+     ("function dedupe that removes duplicates from a list", False),  # a plain-word name after "function"
+     ("class stack with push and pop", False),
+     ("a function named flatten which flattens a nested list", False),
+     ("function to flatten a nested list", True),
+     ("Write a function returning the sum of a list", True)],
 )
 def test_value_free_tasks_are_recognised_conservatively(task: str, free: bool) -> None:
     assert has_no_values(task) is free
