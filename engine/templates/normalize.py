@@ -46,8 +46,8 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": 
 
 _TOKEN_RE = re.compile(
     r"""
-    (?P<possessive>(?<=[^\W\d_])'s\b)
-    |(?P<apostrophe>(?<=[^\W\d_])'(?=[^\W\d_]))
+    (?P<possessive>(?<=[^\W\d_])(?<!\b[rRbBfFuU])'s\b)
+    |(?P<apostrophe>(?<=[^\W\d_])(?<!\b[rRbBfFuU])'(?=[^\W\d_]))
     |(?P<quoted>"(?:[^"\\\n]|\\[^\n])*"|'(?:[^'\\\n]|\\[^\n])*')
     |(?P<url>https?://[^\s"'<>`{}|\\^]+)
     |(?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)

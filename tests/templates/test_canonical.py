@@ -191,3 +191,17 @@ def test_a_task_with_punctuation_can_be_learned(task: str, name: str) -> None:
     pattern = task.replace(name, "{func:identifier}", 1)
     preview = check(task, code, pattern, [Param("func", "identifier", name, "", 0.9)], CodeValidator())
     assert preview.ok, preview.problems
+
+
+@pytest.mark.parametrize(
+    ("task", "tokens"),
+    [("reverse a sentence's words", [("word", "reverse"), ("word", "a"), ("word", "sentence"), ("punct", "'s"), ("word", "words")]),
+     ("doesn't exist", [("word", "doesn"), ("punct", "'"), ("word", "t"), ("word", "exist")]),
+     ("returns f'hi {x}'", [("word", "returns"), ("word", "f"), ("quoted", "'hi {x}'")]),
+     ("b'abc' and Bob's 'name'", [("word", "b"), ("quoted", "'abc'"), ("word", "and"), ("word", "Bob"), ("punct", "'s"),
+                                  ("quoted", "'name'")])],
+)
+def test_apostrophes_inside_words_are_not_quotes(task: str, tokens: list[tuple[str, str]]) -> None:
+    from engine.templates.normalize import NormalizedTask
+
+    assert [(t.kind, t.text) for t in NormalizedTask(task).tokens] == tokens
