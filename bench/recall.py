@@ -10,6 +10,9 @@ Data (bench/recall/):
   imperative, question, with and without a name; ``contains`` = strings the served code must
   hold) and ``near_misses`` (another meaning: never to be served).
 * ``builtin.json``: realistic wordings of every built-in template, with ``contains``.
+* ``zeroslot.json``: families whose teaching task holds no value to parameterise (issue 13
+  item 2): the engine learns them without a suggestion call, by the task's canonical wording;
+  their figures are reported apart from the learned families'.
 
 How it runs: the hold-out's machinery (bench/holdout.py): the real engine over the loopback
 fake provider, a system budget, every family taught once (paid answer, then its suggestion
@@ -86,6 +89,9 @@ class Figures:
             "paraphrase_recall": _ratio(sum(a.verdict == "recalled" for a in words), len(words)),
             "by_tier": {t: tiers.get(t, 0) for t in TIERS},
             "near_misses": len(self.of("learned", "near_miss")),
+            "zeroslot_wordings": len(self.of("zeroslot", "wording")),
+            "zeroslot_recalled": sum(a.verdict == "recalled" for a in self.of("zeroslot", "wording")),
+            "zeroslot_near_misses": len(self.of("zeroslot", "near_miss")),
             "builtin_wordings": len(built), "builtin_recalled": sum(a.verdict == "recalled" for a in built),
             "builtin_recall": _ratio(sum(a.verdict == "recalled" for a in built), len(built)),
             "builtin_by_template": _per_family(built),
@@ -158,8 +164,9 @@ async def _ask(engine: Any, task: str, project: str) -> tuple[str, str, int, Any
     return result.source, result.code, result.cost_micros, result
 
 
-async def run_learned(data: list[dict[str, Any]], figures: Figures) -> None:
-    families = families_for_holdout(data)
+async def run_learned(data: list[dict[str, Any]], figures: Figures, zero: list[dict[str, Any]] = ()) -> None:
+    zero_names = {item["family"] for item in zero}
+    families = families_for_holdout([*data, *zero])
     llm = H.HoldoutLLM(families)
     engine, server = await _engine(llm)
     report = H.Report()
@@ -188,12 +195,14 @@ async def run_learned(data: list[dict[str, Any]], figures: Figures) -> None:
                     verdict, tier = ("recalled" if ok else "wrong"), tier_of(result)
                 if source == "builtin":
                     verdict = "wrong" if not wording else "missed"  # a learned family served by the pack
-                figures.answers.append(Answer("learned", family.name, probe.task, "wording" if wording else "near_miss",
+                part = "zeroslot" if family.name in zero_names else "learned"
+                figures.answers.append(Answer(part, family.name, probe.task, "wording" if wording else "near_miss",
                                               source, tier, verdict, cost))
                 if wording:
                     wording_costs.append(cost)
             share = (teach_cost[family.name] + sum(wording_costs[:9])) / (10 * gen_cost[family.name])
-            figures.family_cost[family.name] = round(share, 4)
+            if family.name not in zero_names:
+                figures.family_cost[family.name] = round(share, 4)
     finally:
         engine.close()
         server.stop()
@@ -250,6 +259,8 @@ def print_figures(figures: Figures) -> None:
     print(f"  learned wordings recalled: {s['paraphrase_recalled']}/{s['paraphrases']} = {s['paraphrase_recall']:.3f}"
           f"   (goal >= {GOALS['paraphrase_recall']} with 0 wrong, without routing; >= {GOALS['paraphrase_recall_routed']} with routing)")
     print("    by tier: " + ", ".join(f"{t} {n}" for t, n in s["by_tier"].items()))
+    print(f"  zero-slot families: wordings recalled {s['zeroslot_recalled']}/{s['zeroslot_wordings']}, "
+          f"near misses asked {s['zeroslot_near_misses']}")
     print(f"  built-in wordings recalled: {s['builtin_recalled']}/{s['builtin_wordings']} = {s['builtin_recall']:.3f}"
           f"   (goal >= {GOALS['builtin_recall']})")
     print("    " + ", ".join(f"{k} {v}" for k, v in s["builtin_by_template"].items()))
@@ -274,12 +285,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list every wording that was not served")
     args = parser.parse_args(argv)
     try:
-        learned, builtin = load(HERE / "families.json"), load(HERE / "builtin.json")
+        learned, builtin, zero = load(HERE / "families.json"), load(HERE / "builtin.json"), load(HERE / "zeroslot.json")
     except (OSError, ValueError, KeyError) as exc:
         print(f"recall: {exc}", file=sys.stderr)
         return 2
     figures = Figures()
-    asyncio.run(run_learned(learned, figures))
+    asyncio.run(run_learned(learned, figures, zero))
     asyncio.run(run_builtin(builtin, figures))
     if args.json:
         print(json.dumps({**figures.summary(), "goals": GOALS,
