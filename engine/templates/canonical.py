@@ -46,6 +46,7 @@ _OBJECT = frozenset({"me", "us"})
 _LANGUAGE = frozenset({"python", "python3"})
 _KEEP_S = ("ss", "us", "is", "'s")
 #: Words ending in s that are not plurals of another word (news is not new, means not mean).
+_IRREGULAR = {"caches": "cache", "niches": "niche", "headaches": "headache", "moustaches": "moustache"}
 _NOT_PLURAL = frozenset({
     "news", "series", "species", "means", "always", "perhaps", "sometimes", "whereas", "towards",
     "afterwards", "physics", "mathematics", "statistics", "analytics", "economics", "politics",
@@ -59,7 +60,9 @@ def singular(word: str) -> str:
         return word
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
-    if word.endswith(("sses", "shes", "ches", "xes", "zes")):
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if word.endswith(("sses", "shes", "ches", "xes", "zzes")):
         return word[:-2]
     return word[:-1]
 

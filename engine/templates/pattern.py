@@ -177,6 +177,7 @@ class TaskPattern:
         "literal_words",
         "required_count",
         "slot_weight",
+        "surface_words",
     )
 
     def __init__(self, text: str, types: Mapping[str, str] | None = None) -> None:
@@ -219,6 +220,9 @@ class TaskPattern:
         self.literal_words: tuple[str, ...] = (
             self.required_words if len(every) == len(self.required_words) else tuple(sorted(every))
         )
+        surface = tuple(sorted({w for e in elements if isinstance(e, Literal) and not e.punct for w in e.surface}))
+        # the words as written (case-folded), for checks that fold words their own way (meaning)
+        self.surface_words: tuple[str, ...] = self.literal_words if surface == self.literal_words else surface
         self.required_count = len(required)
         self.slot_weight = sum(e.type.weight for e in elements if isinstance(e, Slot))
 

@@ -94,7 +94,8 @@ def test_different_meaning_stays_apart(first: str, second: str) -> None:
 @pytest.mark.parametrize(
     ("word", "expected"),
     [("strings", "string"), ("classes", "class"), ("entries", "entry"), ("matches", "match"),
-     ("status", "status"), ("process", "process"), ("analysis", "analysis"), ("has", "has"),
+     ("status", "status"), ("process", "process"), ("sizes", "size"), ("capitalizes", "capitalize"),
+     ("buzzes", "buzz"), ("boxes", "box"), ("caches", "cache"), ("cache", "cache"), ("analysis", "analysis"), ("has", "has"),
      ("into", "to"), ("which", "that"), ("dictionaries", "dict"), ("integers", "int"), ("two", "2")],
 )
 def test_word_forms(word: str, expected: str) -> None:
@@ -205,3 +206,22 @@ def test_apostrophes_inside_words_are_not_quotes(task: str, tokens: list[tuple[s
     from engine.templates.normalize import NormalizedTask
 
     assert [(t.kind, t.text) for t in NormalizedTask(task).tokens] == tokens
+
+
+@pytest.mark.parametrize(
+    ("task", "name", "renamed"),
+    [("function capitalize_words that capitalizes every word in a sentence", "capitalize_words", "capitalize_words"),
+     ("function sort_orders that sorts orders by their totals", "sort_orders", "sort_invoices")],
+)
+def test_meaning_checks_see_the_words_as_written(task: str, name: str, renamed: str) -> None:
+    """A name's meaning words are compared with the pattern's words as written, not their canonical stems."""
+    from engine.learning.body import Param
+    from engine.learning.review import check, spec_for
+    from engine.validation import CodeValidator
+
+    code = f'"""Module."""\n\n\ndef {name}(value: str) -> str:\n    """Answer the task."""\n    return value\n'
+    pattern = task.replace(name, "{func:identifier}", 1)
+    preview = check(task, code, pattern, [Param("func", "identifier", name, "", 0.9)], CodeValidator())
+    assert preview.ok, preview.problems
+    spec = spec_for("t", preview.pattern, preview.body, list(preview.params), task)
+    assert spec.match("Define a function named " + renamed + task.split(name, 1)[1]) is not None
