@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
-import holdout as H  # noqa: E402
+import _common as C
+import holdout as H
 
 HERE = Path(__file__).resolve().parent / "recall"
 TIERS = ("exact", "canonical", "alias", "routed")

@@ -35,9 +35,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.templates.errors import PatternError, SlotError
 from engine.templates.canonical import CANONICAL_FILLERS, canonical_word, phrase_drops
-from engine.templates.normalize import FILLER_WORDS, SKIPPABLE_PUNCT, TRAILING_PUNCT, NormalizedTask
+from engine.templates.errors import PatternError, SlotError
+from engine.templates.normalize import (
+    FILLER_WORDS,
+    SKIPPABLE_PUNCT,
+    TRAILING_PUNCT,
+    NormalizedTask,
+)
 from engine.templates.slots import SlotType, check_identifier, parse_slot_type
 
 if TYPE_CHECKING:

@@ -12,7 +12,12 @@ import re
 import pytest
 
 from engine.templates import PatternError, TaskPattern
-from engine.templates.canonical import canonical_text, canonical_word, request_prefix, singular
+from engine.templates.canonical import (
+    canonical_text,
+    canonical_word,
+    request_prefix,
+    singular,
+)
 from engine.templates.slots import parse_slot_type
 
 SAME = [
@@ -165,7 +170,7 @@ def test_field_syntax_variants(text: str, fields: list[tuple[str, str]]) -> None
 
 @pytest.mark.parametrize("text", ["x (int", "f (int) extra", "x as", "x of type"])
 def test_broken_field_syntax_is_refused(text: str) -> None:
-    with pytest.raises(Exception):  # noqa: B017 - SlotError or its parents; the point is: no fields
+    with pytest.raises(Exception):
         parse_slot_type("field_list").parse(text)
 
 
