@@ -29,6 +29,7 @@ from engine.config.trust import warning as untrusted_warning
 from engine.events import ConfigWarning, Emit, Event, Finished, LookupResult, TemplateLearned, ValidationDone
 from engine.learning.suggest import build_messages as suggestion_messages
 from engine.learning.suggest import parse_suggestion
+from engine.learning.zeroslot import has_no_values, zero_slot_name, zero_slot_pattern
 from engine.llm.chain import ChainRequest, ChainResult
 from engine.feedback import canonical_bindings, record_free_failure, record_template_answer
 from engine.llm.price_map import estimated_price, savings_micros
@@ -311,6 +312,8 @@ class CoderAgent:
 
     async def _suggest(self, settings: Settings, task: str, code: str, result: ChainResult, refs: Any,
                        request_id: str, project: str, agent: str, confirmed: bool, record: Emit) -> tuple[int | None, int]:
+        if has_no_values(task):  # nothing to parameterise: a zero-slot template, no model call
+            return await self._suggest_zero_slot(settings, task, code, result, request_id, project, agent, record)
         names = [settings.learning.suggest_provider] if settings.learning.suggest_provider else list(settings.chain.order)
         request = ChainRequest(suggestion_messages(task, code), 800, 0.0, request_id, project, agent, refs,
                                confirmed=confirmed, source="suggest", order=cheapest_first(settings, names))
@@ -336,6 +339,27 @@ class CoderAgent:
                 status = "pending"
         record(TemplateLearned(view.id, status))
         return view.id, answer.cost_micros
+
+    async def _suggest_zero_slot(self, settings: Settings, task: str, code: str, result: ChainResult, request_id: str,
+                                 project: str, agent: str, record: Emit) -> tuple[int | None, int]:
+        """Queue (or, under the auto-accept policy, accept) the task's canonical wording as a template."""
+        library = self.engine.library
+        pattern = zero_slot_pattern(task)
+        view = await self.store.run(functools.partial(
+            library.add_suggestion, task=task, code=code, pattern=pattern or "", params=[], name=zero_slot_name(task),
+            confidence=1.0 if pattern else 0.0, reason="" if pattern else "the task's wording cannot serve as a pattern",
+            provider="", model="", cost_micros=result.cost_micros, request_id=request_id, project=project, agent=agent,
+        ))
+        status = "pending"
+        threshold = settings.learning.auto_accept_confidence
+        if pattern and threshold > 0:
+            try:
+                await self.store.run(library.accept, view.id)
+                status = "accepted"
+            except TemplarError:
+                status = "pending"
+        record(TemplateLearned(view.id, status))
+        return view.id, 0
 
 
 class _Gate:

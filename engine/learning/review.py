@@ -17,6 +17,9 @@ A suggestion becomes a template only when all of these hold:
 Before the checks, ``constrain`` (:mod:`engine.learning.constrain`) tightens the slot types:
 meaning words of names stay fixed, numbers get ranges and orders; string slots are refined.
 ``Preview.params`` carries the tightened parameters; they are what a template stores.
+
+A suggestion without parameters is a zero-slot template (:mod:`engine.learning.zeroslot`):
+unless a person gave a slot-free pattern, its pattern is the task's canonical wording.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from engine.errors import BadInput
 from engine.learning.body import Param, ambiguous_values, build_body, round_trip
 from engine.learning.constrain import boundary_problems, constrain
 from engine.learning.stringuse import refine_string_params, string_probe_problems
+from engine.learning.zeroslot import zero_slot_pattern
 from engine.templates import SpecError, TemplateSpec
 from engine.templates.errors import PatternError, SlotError
 from engine.templates.escapes import encode_task_string
@@ -189,12 +193,14 @@ def check(task: str, code: str, pattern: str, params: list[Param], validator: Co
     params, string_problems = refine_string_params(code, params)
     problems += string_problems
     pattern = sync_pattern(pattern, params)
-    body, missing = build_body(code, params) if params else ("", [])
+    if not params and (not pattern.strip() or "{" in pattern):  # zero-slot: the task's canonical wording
+        pattern = zero_slot_pattern(task) or ""
+        if not pattern:
+            problems.append("no parameters, and the task's wording cannot serve as a pattern")
+    body, missing = build_body(code, params)
     for name in missing:
         problems.append(f"parameter {name} does not occur in the code")
     problems += ambiguous_values(code, params)
-    if not params:
-        problems.append("no parameters: a template needs at least one")
     spec = None
     bindings: dict[str, Any] = {}
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from engine.templates.errors import SlotError
 from engine.templates.slotbase import (
     MAX_ITEMS,
@@ -44,6 +46,19 @@ def _split_list(tokens: list[str]) -> list[list[str]]:
     if len(items) > MAX_ITEMS:
         raise SlotError(f"more than {MAX_ITEMS} items")
     return items
+
+
+# ``name (type)`` -> ``name: type`` when the parenthesis closes the item
+_PAREN_FIELD = re.compile(r"\b([A-Za-z_]\w*)\s*\(\s*([^()]+?)\s*\)(?=\s*(?:,|\band\b|$))")
+
+
+def _colon_form(item: list[str]) -> list[str]:
+    """``name as type`` and ``name of type type`` read as ``name: type``."""
+    if len(item) >= 3 and item[1].casefold() == "as":
+        return [item[0], ":", *item[2:]]
+    if len(item) >= 4 and item[1].casefold() == "of" and item[2].casefold() == "type":
+        return [item[0], ":", *item[3:]]
+    return item
 
 
 class IdentifierListSlot(SlotType):
@@ -97,9 +112,10 @@ class FieldListSlot(SlotType):
         return f"field_list({','.join(args)})"
 
     def parse(self, text: str) -> object:
-        """Parse ``name: type`` items."""
+        """Parse ``name: type`` items (also ``name (type)``, ``name as type``, ``name of type type``)."""
         fields: list[tuple[str, str]] = []
-        for item in _split_list(tokenize(text)):
+        for item in _split_list(tokenize(_PAREN_FIELD.sub(r"\1: \2", text))):
+            item = _colon_form(item)
             if len(item) < 3 or item[1] != ":":
                 raise SlotError("each field must be written 'name: type'")
             parser = TypeParser(item[2:], self.allowed)

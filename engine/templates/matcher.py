@@ -188,7 +188,7 @@ class TemplateIndex:
                 except BindingError:
                     continue
                 if spec.name in self._constrained and binding_problem(
-                    spec.params, pattern.literal_words, bindings
+                    spec.params, pattern.surface_words, bindings
                 ) is not None:
                     continue  # a kind/modifier word or an order the template was not learned for
                 defaults = sorted(set(bindings) - set(m.bindings))

@@ -9,10 +9,14 @@ A task is normalised before matching:
    backslash escapes the next character, see :mod:`engine.templates.escapes`), an
    http(s) URL, a number (``-12``, ``0.5``, ``1e3``), a word (letters, digits, ``_``), or a
    single punctuation character.
-4. Literal words compare case-folded; slot values keep the task's original spelling.
+4. Literal words compare in their canonical spelling (:mod:`engine.templates.canonical`:
+   case-folded, synonyms, singular); slot values keep the task's original spelling.
 5. :data:`FILLER_WORDS` and the punctuation in :data:`SKIPPABLE_PUNCT` may be dropped from the
    task wherever a pattern does not consume them. Filler words are also dropped from patterns,
-   so they never carry meaning on either side.
+   so they never carry meaning on either side. So are the canonical fillers and phrases (a
+   leading request such as "Can you write", "in Python"), a hyphen inside a word (``n-th``,
+   ``run-length``: a word break) and a possessive ``'s``. Any other punctuation is a token a
+   pattern must spell out (``DD/MM/YYYY``, ``.txt``, ``(rounded down)``); ``&`` reads ``and``.
 
 Tasks longer than :data:`MAX_TASK_CHARS` never match (nothing sensible is that long, and it
 bounds matching time).
@@ -22,6 +26,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
+from engine.templates.canonical import CANONICAL_FILLERS, canonical_word, phrase_drops
 
 #: Words that may be dropped from a task: articles, politeness, the language name, and request
 #: verbs. Deliberately small: anything that can change meaning (not, without, and, with, for,
@@ -40,7 +46,9 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": 
 
 _TOKEN_RE = re.compile(
     r"""
-    (?P<quoted>"(?:[^"\\\n]|\\[^\n])*"|'(?:[^'\\\n]|\\[^\n])*')
+    (?P<possessive>(?<=[^\W\d_])(?<!\b[rRbBfFuU])'s\b)
+    |(?P<apostrophe>(?<=[^\W\d_])(?<!\b[rRbBfFuU])'(?=[^\W\d_]))
+    |(?P<quoted>"(?:[^"\\\n]|\\[^\n])*"|'(?:[^'\\\n]|\\[^\n])*')
     |(?P<url>https?://[^\s"'<>`{}|\\^]+)
     |(?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
     |(?P<word>[^\W\d]\w*|\d\w*)
@@ -53,17 +61,28 @@ _TOKEN_RE = re.compile(
 class Token:
     """One token of a normalised task."""
 
-    __slots__ = ("kind", "text", "fold", "start", "end", "skippable")
+    __slots__ = ("kind", "text", "fold", "plain", "start", "end", "skippable", "canonical_skip")
 
     def __init__(self, kind: str, text: str, start: int, end: int) -> None:
-        """Build a token; ``fold`` is the case-folded text for words and numbers."""
+        """Build a token; ``fold`` is the canonical spelling of words, ``plain`` the case-folded one.
+
+        ``canonical_skip`` marks a token that only canonical wording makes skippable.
+        """
+        if kind in ("possessive", "apostrophe"):
+            kind = "punct"
+        elif kind == "punct" and text == "&":
+            kind = "word"
         self.kind = kind
         self.text = text
-        self.fold = text.casefold() if kind in ("word", "number") else text
+        self.plain = "and" if text == "&" else text.casefold() if kind in ("word", "number") else text
+        self.fold = canonical_word(self.plain) if kind == "word" else self.plain
         self.start = start
         self.end = end
-        self.skippable = (kind == "word" and self.fold in FILLER_WORDS) or (
-            kind == "punct" and text in SKIPPABLE_PUNCT
+        self.canonical_skip = (kind == "word" and self.fold in CANONICAL_FILLERS) or text == "'s"
+        self.skippable = (
+            (kind == "word" and self.plain in FILLER_WORDS)
+            or (kind == "punct" and text in SKIPPABLE_PUNCT)
+            or self.canonical_skip
         )
 
     def __repr__(self) -> str:
@@ -95,6 +114,7 @@ class NormalizedTask:
                 Token(m.lastgroup or "punct", m.group(), m.start(), m.end())
                 for m in _TOKEN_RE.finditer(self.text)
             )
+            _canonical_skips(self.text, self.tokens)
         self.words: frozenset[str] = frozenset(
             t.fold for t in self.tokens if t.kind in ("word", "number") and not t.skippable
         )
@@ -107,6 +127,20 @@ class NormalizedTask:
     def span_text(self, start: int, end: int) -> str:
         """The task's text from token ``start`` to token ``end - 1`` inclusive."""
         return self.text[self.tokens[start].start : self.tokens[end - 1].end]
+
+
+def _canonical_skips(text: str, tokens: tuple[Token, ...]) -> None:
+    """Mark intra-word hyphens and canonical phrases (a leading request, "in Python") skippable."""
+    for i, t in enumerate(tokens):
+        if t.text == "-" and 0 < i < len(tokens) - 1 and tokens[i - 1].end == t.start == tokens[i + 1].start - 1 \
+                and tokens[i - 1].kind in ("word", "number") and tokens[i + 1].kind == "word":
+            t.skippable = t.canonical_skip = True
+    kept = [i for i, t in enumerate(tokens) if not (t.kind == "punct" and t.skippable)]
+    words = [tokens[i].plain if tokens[i].kind == "word" else None for i in kept]
+    for k in phrase_drops(words):
+        t = tokens[kept[k]]
+        if not t.skippable:
+            t.skippable = t.canonical_skip = True
 
 
 def normalize_text(task: str) -> str:

@@ -14,6 +14,14 @@ Filler words (:data:`engine.templates.normalize.FILLER_WORDS`) are dropped from 
 pattern needs at least one required literal word, and a slot that can span several tokens may
 not be directly followed by another slot (that would be ambiguous by construction).
 
+Canonical wording (:mod:`engine.templates.canonical`) applies to the pattern's words exactly as
+to a task's: synonyms and singular forms, canonical fillers, a leading request phrase and "in
+Python" are dropped. Punctuation a task may contain is spelled in the pattern as it is: ``,``
+and ``:`` are skippable, a hyphen inside a word and a possessive ``'s`` are word breaks, ``&``
+reads ``and``, trailing ``. ! ? ;`` are ignored, and any other character (``/ . ' - + ( )``...)
+is a required literal. A ``( ... )`` group that is not a list of single-word alternatives is
+literal text (``(rounded down)``).
+
 Matching is anchored at both ends: after normalisation every token of the task must be consumed,
 in order, by a literal word, a slot, or a skippable filler/punctuation. Slots are type-checked
 as they bind. If two different sets of bindings both fit, the pattern does NOT match (ambiguous).
@@ -23,12 +31,18 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from engine.templates.canonical import CANONICAL_FILLERS, canonical_word, phrase_drops
 from engine.templates.errors import PatternError, SlotError
-from engine.templates.normalize import FILLER_WORDS, NormalizedTask
+from engine.templates.normalize import (
+    FILLER_WORDS,
+    SKIPPABLE_PUNCT,
+    TRAILING_PUNCT,
+    NormalizedTask,
+)
 from engine.templates.slots import SlotType, check_identifier, parse_slot_type
 
 if TYPE_CHECKING:
@@ -42,7 +56,8 @@ _LITERAL_RE = re.compile(r"[^\W\d]\w*|\d+")
 MAX_STEPS = 20_000
 _FAIL = object()
 # Literal/Slot objects are immutable and shared between patterns (memory at 100k templates).
-_LITERALS: dict[tuple[frozenset[str], bool], Literal] = {}
+_LITERALS: dict[tuple[frozenset[str], bool, frozenset[str]], Literal] = {}
+_SYNTAX = frozenset("{}[]|")
 _SLOTS: dict[tuple[str, str], Slot] = {}
 
 
@@ -57,25 +72,37 @@ def word_set(word: str) -> frozenset[str]:
     return found
 
 
-def _literal(words: frozenset[str], optional: bool) -> Literal:
-    key = (words, optional)
+def _literal(words: frozenset[str], optional: bool, surface: frozenset[str] | None = None) -> Literal:
+    surface = words if surface is None else surface
+    key = (words, optional, surface)
     found = _LITERALS.get(key)
     if found is None:
         words = frozenset(sys.intern(w) for w in words)
-        found = _LITERALS[(words, optional)] = Literal(words, optional)
+        found = _LITERALS[key] = Literal(words, optional, surface)
     return found
 
 
-class Literal:
-    """A literal position: one of ``words`` (case-folded), possibly optional."""
+def _is_word(text: str) -> bool:
+    return bool(_LITERAL_RE.fullmatch(text))
 
-    __slots__ = ("words", "optional")
+
+class Literal:
+    """A literal position: one of ``words`` (canonical spelling), possibly optional.
+
+    ``surface`` holds the words as the pattern spells them (case-folded): a task token matching
+    only through canonical wording marks the match ``canonical``. A literal of punctuation
+    (``/``, ``.``) has ``punct`` set and is left out of the word sets used for indexing.
+    """
+
+    __slots__ = ("words", "optional", "surface", "punct")
     is_slot = False
 
-    def __init__(self, words: frozenset[str], optional: bool) -> None:
+    def __init__(self, words: frozenset[str], optional: bool, surface: frozenset[str] | None = None) -> None:
         """Store the accepted words."""
         self.words = words
         self.optional = optional
+        self.surface = words if surface is None else surface
+        self.punct = not any(_is_word(w) for w in words)
 
     def __str__(self) -> str:
         """Pattern spelling."""
@@ -116,6 +143,7 @@ class Match:
     specificity: int
     skipped: tuple[str, ...] = ()
     template: TemplateSpec | None = None
+    canonical: bool = False  # matched only through canonical wording (not word for word)
 
     @property
     def rank(self) -> tuple[int, int]:
@@ -134,8 +162,9 @@ class _Search:
     task: NormalizedTask
     binds: dict[str, object] = field(default_factory=dict)
     used: list[int] = field(default_factory=list)
-    solutions: list[tuple[dict[str, object], int, tuple[str, ...]]] = field(default_factory=list)
+    solutions: list[tuple[dict[str, object], int, tuple[str, ...], bool]] = field(default_factory=list)
     steps: int = 0
+    canonical: int = 0  # literal words matched only through canonical wording, on this path
 
 
 class _Stop(Exception):
@@ -153,6 +182,7 @@ class TaskPattern:
         "literal_words",
         "required_count",
         "slot_weight",
+        "surface_words",
     )
 
     def __init__(self, text: str, types: Mapping[str, str] | None = None) -> None:
@@ -162,43 +192,82 @@ class TaskPattern:
         parameter types) gives it one.
         """
         self.text = text
-        elements: list[Literal | Slot] = []
         names: set[str] = set()
-        for m in _PART_RE.finditer(text):
-            kind = m.lastgroup
-            if kind == "space":
-                continue
-            if kind == "bad":
-                raise PatternError(f"unexpected {m.group()!r} in pattern {text!r}")
+        parts = list(self._parts(text, names, types or {}))
+        drops = phrase_drops([value if kind == "word" else None for kind, value in parts])
+        elements: list[Literal | Slot] = []
+        for i, (kind, value) in enumerate(parts):
             if kind == "slot":
-                elements.append(self._slot(m.group("slot"), names, text, types or {}))
+                elements.append(value)
+            elif kind == "punct":
+                elements.append(_literal(word_set(value), optional=False))
             elif kind == "word":
-                word = m.group().casefold()
-                if word not in FILLER_WORDS:
-                    elements.append(_literal(word_set(word), optional=False))
+                canon = canonical_word(value)
+                if value not in FILLER_WORDS and canon not in CANONICAL_FILLERS and i not in drops:
+                    elements.append(_literal(word_set(canon), optional=False, surface=word_set(value)))
             else:
-                optional = kind == "opt"
-                words = self._alternatives(m.group(kind), text)
-                kept = frozenset(w for w in words if w not in FILLER_WORDS)
+                optional, words = value
+                kept = frozenset(w for w in words if w not in FILLER_WORDS and canonical_word(w) not in CANONICAL_FILLERS)
                 if not optional and kept != words:
                     raise PatternError(f"filler word in required alternatives of {text!r}")
                 if kept:
-                    elements.append(_literal(kept, optional=optional))
+                    elements.append(_literal(frozenset(canonical_word(w) for w in kept), optional, kept))
         self.elements: tuple[Literal | Slot, ...] = tuple(elements)
         self._check(text)
-        required = [e.words for e in elements if isinstance(e, Literal) and not e.optional]
+        required = [e.words for e in elements if isinstance(e, Literal) and not e.optional and not e.punct]
         # plain tuples: a frozenset costs 200-700 bytes per pattern; ``set.issuperset`` and
         # ``set.intersection`` accept any iterable
         self.required_words: tuple[str, ...] = tuple(
             sorted({next(iter(w)) for w in required if len(w) == 1})
         )
         self.alt_groups: tuple[frozenset[str], ...] = tuple(w for w in required if len(w) > 1)
-        every = {w for e in elements if isinstance(e, Literal) for w in e.words}
+        every = {w for e in elements if isinstance(e, Literal) and not e.punct for w in e.words}
         self.literal_words: tuple[str, ...] = (
             self.required_words if len(every) == len(self.required_words) else tuple(sorted(every))
         )
+        surface = tuple(sorted({w for e in elements if isinstance(e, Literal) and not e.punct for w in e.surface}))
+        # the words as written (case-folded), for checks that fold words their own way (meaning)
+        self.surface_words: tuple[str, ...] = self.literal_words if surface == self.literal_words else surface
         self.required_count = len(required)
         self.slot_weight = sum(e.type.weight for e in elements if isinstance(e, Slot))
+
+    def _parts(self, text: str, names: set[str], types: Mapping[str, str]) -> Iterator[tuple[str, Any]]:
+        """The pattern's parts: ("word", folded), ("punct", char), ("slot", Slot), ("alt", (optional, words))."""
+        body = text.rstrip()
+        while body and body[-1] in TRAILING_PUNCT:
+            body = body[:-1].rstrip()
+        skip_s = False
+        for m in _PART_RE.finditer(body):
+            kind, part = m.lastgroup, m.group()
+            if kind == "space":
+                continue
+            before = body[m.start() - 1] if m.start() else " "
+            after = body[m.end()] if m.end() < len(body) else " "
+            if kind == "word":
+                if skip_s and part == "s":
+                    skip_s = False
+                    continue
+                yield "word", part.casefold()
+            elif kind == "slot":
+                yield "slot", self._slot(m.group("slot"), names, text, types)
+            elif kind == "alt" and "|" not in part and not _is_word(m.group("alt").strip()):
+                yield "punct", "("  # literal text in parentheses, e.g. "(rounded down)"
+                yield from self._parts(m.group("alt"), names, types)
+                yield "punct", ")"
+            elif kind in ("alt", "opt"):
+                yield "alt", (kind == "opt", self._alternatives(m.group(kind), text))
+            elif part in SKIPPABLE_PUNCT:
+                continue
+            elif part == "-" and before.isalnum() and after.isalpha():
+                continue  # a hyphen inside a word is a word break ("n-th", "run-length")
+            elif part == "'" and before.isalpha() and after == "s" and not body[m.end() + 1 : m.end() + 2].isalnum():
+                skip_s = True  # a possessive 's
+            elif part == "&":
+                yield "word", "and"
+            elif part in _SYNTAX or part.isspace():
+                raise PatternError(f"unexpected {part!r} in pattern {text!r}")
+            else:
+                yield "punct", part
 
     @staticmethod
     def _alternatives(inner: str, text: str) -> frozenset[str]:
@@ -230,7 +299,7 @@ class TaskPattern:
         return found
 
     def _check(self, text: str) -> None:
-        if not any(isinstance(e, Literal) and not e.optional for e in self.elements):
+        if not any(isinstance(e, Literal) and not e.optional and not e.punct for e in self.elements):
             raise PatternError(f"pattern {text!r} needs at least one required literal word")
         previous: Slot | None = None
         for element in self.elements:
@@ -268,8 +337,9 @@ class TaskPattern:
         first = search.solutions[0][0]
         if any(s[0] != first for s in search.solutions[1:]):
             return None  # two different readings of the task: refuse
-        binds, lits, skipped = max(search.solutions, key=lambda s: s[1])
-        return Match(self, binds, self.explain(binds, skipped), lits, skipped)
+        binds, lits, skipped, canonical = max(search.solutions, key=lambda s: s[1])
+        explanation = self.explain(binds, skipped) + ("; [canonical] wording" if canonical else "")
+        return Match(self, binds, explanation, lits, skipped, canonical=canonical)
 
     def explain(self, bindings: Mapping[str, object], skipped: tuple[str, ...] = ()) -> str:
         """Human-readable account of why a task matched."""
@@ -289,7 +359,8 @@ class TaskPattern:
         used = set(search.used)
         tokens = search.task.tokens
         skipped = tuple(t.text for i, t in enumerate(tokens) if i not in used)
-        search.solutions.append((dict(search.binds), lits, skipped))
+        canonical = search.canonical > 0 or any(t.canonical_skip for i, t in enumerate(tokens) if i not in used)
+        search.solutions.append((dict(search.binds), lits, skipped, canonical))
         first = search.solutions[0][0]
         if any(s[0] != first for s in search.solutions):
             raise _Stop  # ambiguous: stop searching, caller sees two readings
@@ -311,8 +382,11 @@ class TaskPattern:
         if isinstance(element, Literal):
             for j in range(ti, last + 1):
                 if tokens[j].fold in element.words:
+                    canon = tokens[j].plain not in element.surface
                     search.used.append(j)
+                    search.canonical += canon
                     self._align(search, ei + 1, j + 1, lits + 1)
+                    search.canonical -= canon
                     search.used.pop()
             if element.optional:
                 self._align(search, ei + 1, ti, lits)
@@ -372,7 +446,7 @@ class TaskPattern:
         """
         nt = task if isinstance(task, NormalizedTask) else NormalizedTask(task)
         words = nt.words
-        groups = [e.words for e in self.elements if isinstance(e, Literal) and not e.optional]
+        groups = [e.words for e in self.elements if isinstance(e, Literal) and not e.optional and not e.punct]
         if not groups or not words:
             return 0.0
         coverage = sum(1 for g in groups if g & words) / len(groups)
@@ -384,7 +458,7 @@ class TaskPattern:
         return tuple(
             str(e)
             for e in self.elements
-            if isinstance(e, Literal) and not e.optional and not e.words & task.words
+            if isinstance(e, Literal) and not e.optional and not e.punct and not e.words & task.words
         )
 
     # -- value semantics --------------------------------------------------------------------

@@ -126,7 +126,7 @@ def test_types_from_template_params() -> None:
         "make {a:field_list} {b:identifier}",
         "make {a:word} [to] {b:word}",
         "make (a|b) {x:identifier}",
-        "make {x:identifier}; now",
+        "make {x:identifier} | now",
         "make {1x:identifier}",
         "make {x}",
     ],

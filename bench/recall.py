@@ -1,0 +1,307 @@
+"""Recall: the same task in other words must reach the same template, and never a wrong one.
+
+    .venv/bin/python bench/recall.py            # both parts, ~1 min
+    .venv/bin/python bench/recall.py --json     # machine-readable figures
+
+Data (bench/recall/):
+* ``families.json``: learned families outside the built-in pack. Each has a teaching task with
+  its paid code and the parameterisation suggestion a model would reply (as in the hold-out,
+  bench/holdout/README.md), ``wordings`` (same meaning, other styles: terse, chatty,
+  imperative, question, with and without a name; ``contains`` = strings the served code must
+  hold) and ``near_misses`` (another meaning: never to be served).
+* ``builtin.json``: realistic wordings of every built-in template, with ``contains``.
+* ``zeroslot.json``: families whose teaching task holds no value to parameterise (issue 13
+  item 2): the engine learns them without a suggestion call, by the task's canonical wording;
+  their figures are reported apart from the learned families'.
+
+How it runs: the hold-out's machinery (bench/holdout.py): the real engine over the loopback
+fake provider, a system budget, every family taught once (paid answer, then its suggestion
+accepted through the review path as a person would), then every wording and near miss asked.
+The built-in part runs on a fresh engine with no learned templates.
+
+Tiers of a served answer: ``exact`` (the template's pattern takes the task word for word,
+fillers aside), ``canonical`` (only after canonical wording: the match explanation says so),
+``alias`` (an alias pattern), ``routed`` (a router model said yes). A served answer without the
+``contains`` strings, a near miss served, or a built-in wording served by another template is
+WRONG.
+
+Cost: every answer's ``cost_micros``. A "10-task family" is the teaching task plus its first 9
+wordings; its cost is compared with 10 paid calls at the teaching call's generation price.
+Exit status 1 when a wrong answer was served.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C
+import holdout as H
+
+HERE = Path(__file__).resolve().parent / "recall"
+TIERS = ("exact", "canonical", "alias", "routed")
+GOALS = {
+    "paraphrase_recall": 0.6,          # without routing, 0 wrong
+    "paraphrase_recall_routed": 0.85,  # with routing
+    "builtin_recall": 0.8,
+    "family_cost_share": 0.12,         # a 10-task family vs 10 paid calls
+}
+
+
+@dataclass
+class Answer:
+    part: str          # learned | builtin
+    family: str
+    task: str
+    kind: str          # wording | near_miss
+    source: str
+    tier: str          # exact | canonical | alias | routed | "" (not served)
+    verdict: str       # recalled | missed | refused | wrong
+    cost: int
+
+
+@dataclass
+class Figures:
+    answers: list[Answer] = field(default_factory=list)
+    not_learned: dict[str, str] = field(default_factory=dict)
+    family_cost: dict[str, float] = field(default_factory=dict)
+    teach_cost: int = 0
+
+    def of(self, part: str, kind: str) -> list[Answer]:
+        return [a for a in self.answers if a.part == part and a.kind == kind]
+
+    def summary(self) -> dict[str, Any]:
+        words = self.of("learned", "wording")
+        tiers = Counter(a.tier for a in words if a.verdict == "recalled")
+        built = self.of("builtin", "wording")
+        answered = [a for a in self.answers if a.part == "learned"]
+        costs = list(self.family_cost.values())
+        return {
+            "families": len({a.family for a in words}), "not_learned": dict(self.not_learned),
+            "paraphrases": len(words), "paraphrase_recalled": sum(a.verdict == "recalled" for a in words),
+            "paraphrase_recall": _ratio(sum(a.verdict == "recalled" for a in words), len(words)),
+            "by_tier": {t: tiers.get(t, 0) for t in TIERS},
+            "near_misses": len(self.of("learned", "near_miss")),
+            "zeroslot_wordings": len(self.of("zeroslot", "wording")),
+            "zeroslot_recalled": sum(a.verdict == "recalled" for a in self.of("zeroslot", "wording")),
+            "zeroslot_near_misses": len(self.of("zeroslot", "near_miss")),
+            "builtin_wordings": len(built), "builtin_recalled": sum(a.verdict == "recalled" for a in built),
+            "builtin_recall": _ratio(sum(a.verdict == "recalled" for a in built), len(built)),
+            "builtin_by_template": _per_family(built),
+            "wrong": sum(a.verdict == "wrong" for a in self.answers),
+            "cost_per_answer_usd": (self.teach_cost + sum(a.cost for a in answered)) / 1e6 / max(1, len(answered) + len(self.family_cost)),
+            "family_cost_share_mean": sum(costs) / len(costs) if costs else 0.0,
+            "family_cost_share_max": max(costs) if costs else 0.0,
+        }
+
+
+def _ratio(a: int, b: int) -> float:
+    return round(a / b, 3) if b else 0.0
+
+
+def _per_family(answers: list[Answer]) -> dict[str, str]:
+    out: dict[str, list[int]] = {}
+    for a in answers:
+        c = out.setdefault(a.family, [0, 0])
+        c[0] += a.verdict == "recalled"
+        c[1] += 1
+    return {k: f"{v[0]}/{v[1]}" for k, v in sorted(out.items())}
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, list):
+        raise ValueError(f"{path.name}: the top level must be a list")
+    return data
+
+
+def families_for_holdout(data: list[dict[str, Any]]) -> list[H.Family]:
+    """The hold-out's Family objects (its fake model and teaching path are reused as they are)."""
+    out = []
+    for item in data:
+        teach = item["teach"]
+        fam = H.Family(item["family"], "recall", teach["task"].strip(), teach["code"], teach["suggestion"])
+        fam.probes += [H.Probe(w["task"].strip(), "serve", contains=tuple(w["contains"])) for w in item["wordings"]]
+        fam.probes += [H.Probe(n["task"].strip(), n["class"], n.get("why", "")) for n in item["near_misses"]]
+        out.append(fam)
+    return out
+
+
+def tier_of(result: Any) -> str:
+    explanation = str(result.extra.get("explanation", ""))
+    for tier in ("routed", "alias", "canonical"):
+        if f"[{tier}]" in explanation or result.source == "routed" and tier == "routed":
+            return tier
+    return "exact"
+
+
+async def _engine(llm: Any) -> tuple[Any, Any]:
+    from engine.paths import Paths
+    from engine.service import Engine
+    from tests.fakes import FakeProviderServer, provider_server
+
+    provider_server._Handler.disable_nagle_algorithm = True
+    server = FakeProviderServer(hang_limit=5, responder=llm).start()
+    paths = Paths.from_env().ensure()
+    paths.user_settings.write_text(H.settings_text(server), encoding="utf-8")
+    return Engine.from_settings(paths), server
+
+
+async def _ask(engine: Any, task: str, project: str) -> tuple[str, str, int, Any]:
+    from engine.errors import TemplarError
+
+    try:
+        result = await engine.generate(task, project=project)
+    except TemplarError as exc:
+        return f"error:{type(exc).__name__}", "", 0, None
+    return result.source, result.code, result.cost_micros, result
+
+
+async def run_learned(data: list[dict[str, Any]], figures: Figures, zero: list[dict[str, Any]] = ()) -> None:
+    zero_names = {item["family"] for item in zero}
+    families = families_for_holdout([*data, *zero])
+    llm = H.HoldoutLLM(families)
+    engine, server = await _engine(llm)
+    report = H.Report()
+    try:
+        gen_cost: dict[str, int] = {}
+        teach_cost: dict[str, int] = {}
+        for family in families:
+            before = _ledger_suggest(engine)
+            _source, _code, cost, _ = await _ask(engine, family.task, "recall-teach")
+            _accept(engine, family, report)
+            figures.teach_cost += cost
+            teach_cost[family.name] = cost  # generation + suggestion (+ review) of the teaching task
+            gen_cost[family.name] = max(1, cost - (_ledger_suggest(engine) - before))
+            if not report.learned.get(family.name):
+                figures.not_learned[family.name] = report.not_learned_reason.get(family.name, "")
+        for family in families:
+            wording_costs: list[int] = []
+            for probe in family.probes:
+                source, code, cost, result = await _ask(engine, probe.task, "recall-probe")
+                served = source in ("learned", "routed")
+                wording = probe.kind == "serve"
+                if not served:
+                    verdict, tier = ("missed" if wording else "refused"), ""
+                else:
+                    ok = wording and all(s in code for s in probe.contains)
+                    verdict, tier = ("recalled" if ok else "wrong"), tier_of(result)
+                if source == "builtin":
+                    verdict = "wrong" if not wording else "missed"  # a learned family served by the pack
+                part = "zeroslot" if family.name in zero_names else "learned"
+                figures.answers.append(Answer(part, family.name, probe.task, "wording" if wording else "near_miss",
+                                              source, tier, verdict, cost))
+                if wording:
+                    wording_costs.append(cost)
+            share = (teach_cost[family.name] + sum(wording_costs[:9])) / (10 * gen_cost[family.name])
+            if family.name not in zero_names:
+                figures.family_cost[family.name] = round(share, 4)
+    finally:
+        engine.close()
+        server.stop()
+
+
+def _accept(engine: Any, family: Any, report: Any) -> None:
+    from engine.errors import TemplarError
+
+    pending = [s for s in engine.store.call(engine.library.suggestions, "pending") if s.task.strip() == family.task]
+    if not pending:
+        report.learned[family.name] = False
+        report.not_learned_reason[family.name] = "no pending suggestion after the paid answer"
+        return
+    try:
+        engine.store.call(engine.library.accept, pending[-1].id)
+    except TemplarError as exc:
+        report.learned[family.name] = False
+        report.not_learned_reason[family.name] = str(exc)
+        return
+    report.learned[family.name] = True
+
+
+def _ledger_suggest(engine: Any) -> int:
+    from engine.store.models import LedgerEntry
+
+    return engine.store.call(lambda: sum(r.cost_micros for r in LedgerEntry.select().where(LedgerEntry.source == "suggest")))
+
+
+async def run_builtin(data: list[dict[str, Any]], figures: Figures) -> None:
+    llm = H.HoldoutLLM([])
+    engine, server = await _engine(llm)
+    try:
+        for item in data:
+            for w in item["wordings"]:
+                source, code, cost, result = await _ask(engine, w["task"].strip(), "recall-builtin")
+                if source != "builtin":
+                    verdict, tier = "missed", ""
+                else:
+                    right = result.extra.get("template_id") == item["template"]
+                    ok = right and all(s in code for s in w["contains"])
+                    verdict, tier = ("recalled" if ok else "wrong"), tier_of(result)
+                figures.answers.append(Answer("builtin", item["template"], w["task"], "wording", source, tier, verdict, cost))
+    finally:
+        engine.close()
+        server.stop()
+
+
+def print_figures(figures: Figures) -> None:
+    s = figures.summary()
+    print(f"Recall bench: {s['families']} learned families, {s['paraphrases']} wordings, {s['near_misses']} near misses; "
+          f"{s['builtin_wordings']} built-in wordings")
+    for name, why in s["not_learned"].items():
+        print(f"  not learned: {name}: {why}")
+    print(f"  learned wordings recalled: {s['paraphrase_recalled']}/{s['paraphrases']} = {s['paraphrase_recall']:.3f}"
+          f"   (goal >= {GOALS['paraphrase_recall']} with 0 wrong, without routing; >= {GOALS['paraphrase_recall_routed']} with routing)")
+    print("    by tier: " + ", ".join(f"{t} {n}" for t, n in s["by_tier"].items()))
+    print(f"  zero-slot families: wordings recalled {s['zeroslot_recalled']}/{s['zeroslot_wordings']}, "
+          f"near misses asked {s['zeroslot_near_misses']}")
+    print(f"  built-in wordings recalled: {s['builtin_recalled']}/{s['builtin_wordings']} = {s['builtin_recall']:.3f}"
+          f"   (goal >= {GOALS['builtin_recall']})")
+    print("    " + ", ".join(f"{k} {v}" for k, v in s["builtin_by_template"].items()))
+    print(f"  WRONG ANSWERS SERVED: {s['wrong']}   (goal 0)")
+    print(f"  cost per answer (learned part, teaching included): ${s['cost_per_answer_usd']:.6f}")
+    print(f"  10-task family cost / 10 paid calls: mean {s['family_cost_share_mean']:.1%}, "
+          f"worst {s['family_cost_share_max']:.1%}   (goal <= {GOALS['family_cost_share']:.0%})")
+    for a in figures.answers:
+        if a.verdict == "wrong":
+            print(f"    WRONG [{a.part}:{a.family}] {a.kind}: {a.task!r} (source {a.source}, tier {a.tier})")
+
+
+def print_misses(figures: Figures) -> None:
+    for a in figures.answers:
+        if a.verdict == "missed":
+            print(f"    missed [{a.part}:{a.family}] {a.task!r} -> {a.source}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--misses", action="store_true", help="list every wording that was not served")
+    args = parser.parse_args(argv)
+    try:
+        learned, builtin, zero = load(HERE / "families.json"), load(HERE / "builtin.json"), load(HERE / "zeroslot.json")
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"recall: {exc}", file=sys.stderr)
+        return 2
+    figures = Figures()
+    asyncio.run(run_learned(learned, figures, zero))
+    asyncio.run(run_builtin(builtin, figures))
+    if args.json:
+        print(json.dumps({**figures.summary(), "goals": GOALS,
+                          "wrong_cases": [a.__dict__ for a in figures.answers if a.verdict == "wrong"]}, indent=2))
+    else:
+        print_figures(figures)
+        if args.misses:
+            print_misses(figures)
+    return 1 if figures.summary()["wrong"] else 0
+
+
+if __name__ == "__main__":
+    C.isolate_environment("templar-bench-recall-")
+    sys.exit(main())
