@@ -45,8 +45,12 @@ class TemplarApp(App[int]):
     SUB_TITLE = f"v{__version__}"
     MODES = {mode: screen_factory(mode) for mode in SCREENS}
     DEFAULT_MODE = "generate"
+    # Under 100 columns every screen carries "-narrow" (the TCSS stacks panes and trims chrome).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
-        *(Binding(key, f"switch_mode('{mode}')", label, id=f"mode.{mode}", group=MODE_GROUP)
+        # Not in the footer: the mode bar already shows each mode with its key, and the footer's
+        # width is for the focused widget's and the screen's actions.
+        *(Binding(key, f"switch_mode('{mode}')", label, id=f"mode.{mode}", group=MODE_GROUP, show=False)
           for key, mode, label in MODE_KEYS),
         Binding("question_mark,f1", "help", "Help", id="app.help", key_display="?"),
         Binding("ctrl+r", "reload", "Reload", id="app.reload", show=False),

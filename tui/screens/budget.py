@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.widgets import DataTable, Label, Sparkline, Static
 
 from engine.budget.levels import level_label
@@ -51,7 +51,9 @@ class BudgetScreen(TemplarScreen):
         with Horizontal(id="budget-top"):
             yield ScopePicker(id="budget-scope")
         yield Static("", id="savings")
-        with Horizontal(id="budget-main"):
+        # Side by side when wide; stacked and scrolled as one when narrow (budget.tcss). Neither
+        # container takes the focus: Tab goes from table to table, each visibly focused.
+        with ScrollableContainer(id="budget-main", can_focus=False):
             with Vertical(id="budget-left"):
                 yield BudgetGauge("system", id="gauge-system")
                 yield BudgetGauge("project", id="gauge-project")
@@ -60,7 +62,7 @@ class BudgetScreen(TemplarScreen):
                 yield Sparkline([0.0] * DAYS, id="spend-spark", summary_function=max)
                 yield Label("Alert log", classes="pane-title")
                 yield DataTable(id="alerts", cursor_type="row", zebra_stripes=True)
-            with VerticalScroll(id="budget-right"):
+            with Vertical(id="budget-right"):
                 yield Label("Spend by provider (m: by model)", classes="pane-title", id="breakdown-title")
                 yield DataTable(id="breakdown", cursor_type="row")
                 yield Label("Allocator proposal (A applies)", classes="pane-title")
