@@ -77,6 +77,7 @@ class TemplarApp(App[int]):
         # An engine handed in belongs to the caller; one the app built (itself or by a factory) is closed by it.
         self.owns_engine = engine is None or not hasattr(engine, "generate_events")
         self.engine_error = ""
+        self.engine_exception: BaseException | None = None
         self.errors: list[str] = []
         self.provider_rows: list[dict[str, Any]] = []
         self.no_keys = False
@@ -120,6 +121,7 @@ class TemplarApp(App[int]):
     @on(EngineFailed)
     def _engine_failed(self, message: EngineFailed) -> None:
         self.engine_error = str(message.error)
+        self.engine_exception = message.error
         self.engine_state = "failed"
         self.report_error(message.error, title="Cannot open the engine", timeout=30)
 
@@ -230,6 +232,11 @@ class TemplarApp(App[int]):
             self.push_screen(HelpScreen())
 
     async def action_reload(self) -> None:
+        if self.engine_state == "failed" and self.engine is None:
+            # Recover without a restart: open the engine again from the (fixed) files.
+            self.engine_state = "opening"
+            self.open_engine()
+            return
         await self.screen.run_action("reload")
 
     def open_review(self, suggestion_id: int | None = None) -> None:

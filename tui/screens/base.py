@@ -1,14 +1,19 @@
 """What every mode screen shares: the mode bar on top, the footer below, and reloading its data
-(in workers) when the engine becomes ready and whenever the screen is shown again."""
+(in workers) when the engine becomes ready and whenever the screen is shown again.
+
+When the engine cannot open (a bad config file, a database that will not open), every screen
+shows a persistent banner naming the file, line, key and message until ctrl+r reloads
+successfully; no toast is the only trace of it."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from tui.messages import Failed
 from tui.widgets.status import ModeBar
@@ -26,6 +31,7 @@ class TemplarScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield ModeBar(self.MODE)
+        yield Static("", id="engine-banner")
         yield from self.body()
         yield Footer(compact=True)
 
@@ -41,6 +47,7 @@ class TemplarScreen(Screen[None]):
         return getattr(self.app, "engine", None)
 
     def on_mount(self) -> None:
+        self.watch(self.app, "engine_state", self._show_engine_banner)
         self.watch(self.app, "engine_state", self._engine_state, init=False)
         for name in ("project", "agent"):
             self.watch(self.app, name, self._scope_changed, init=False)
@@ -48,6 +55,19 @@ class TemplarScreen(Screen[None]):
     def _engine_state(self, state: str) -> None:
         if state == "ready" and self.is_current:
             self.reload()
+        elif state == "failed" and self.is_current:
+            self.engine_failed()
+
+    def _show_engine_banner(self, state: str) -> None:
+        banner = self.query_one("#engine-banner", Static)
+        failed = state == "failed"
+        banner.set_class(failed, "-shown")
+        if failed:
+            banner.update(engine_banner(getattr(self.app, "engine_exception", None)
+                                        or getattr(self.app, "engine_error", "")))
+
+    def engine_failed(self) -> None:
+        """The engine could not open; screens that can show something without it do so."""
 
     def _scope_changed(self, _: str) -> None:
         if self.engine is not None and self.is_current:
@@ -67,19 +87,25 @@ class TemplarScreen(Screen[None]):
             return
         if self.engine is not None:
             self.reload()
+        elif getattr(self.app, "engine_state", "") == "failed":
+            self.engine_failed()
 
     def reload(self) -> None:
         """Start the workers that read this screen's data (the engine is ready)."""
 
     def action_reload(self) -> None:
         if self.engine is None:
-            self.notify("The database is still opening.", severity="warning")
+            self.need_engine()
             return
         self.reload()
 
     def need_engine(self) -> Engine | None:
         if self.engine is None:
-            self.notify("The database is still opening; try again in a moment.", severity="warning")
+            if getattr(self.app, "engine_state", "") == "failed":
+                self.notify(f"The engine is unavailable: {getattr(self.app, 'engine_error', '')}. Fix it, then "
+                            "press ctrl+r.", severity="error", markup=False)
+            else:
+                self.notify("The database is still opening; try again in a moment.", severity="warning")
         return self.engine
 
     @on(Failed)
@@ -89,3 +115,17 @@ class TemplarScreen(Screen[None]):
     def scope(self) -> tuple[str, str]:
         app: Any = self.app
         return app.project, app.agent
+
+
+def engine_banner(error: object) -> Text:
+    """The failure as the banner shows it: where (file, line, key), what, and how to recover."""
+    text = Text("✗ The engine cannot open", style="bold")
+    file, line, key = (getattr(error, name, None) for name in ("file", "line", "key"))
+    message = getattr(error, "message", None) or str(error)
+    where = [part for part in (f"file {file}" if file else "", f"line {line}" if line else "",
+                               f"key {key}" if key else "") if part]
+    if where:
+        text.append(": " + " · ".join(where))
+    text.append(f"\n{message}")
+    text.append("\nFix it, then press ctrl+r to reload (no restart needed).", style="italic")
+    return text

@@ -138,9 +138,36 @@ class ConfigScreen(TemplarScreen):
             return
         self.post_message(Loaded("config", rows))
 
+    def engine_failed(self) -> None:
+        self.list_files()
+
+    @work(thread=True, exclusive=True, group="config", exit_on_error=False)
+    def list_files(self) -> None:
+        """Without an engine (it failed to open): the files the cascade reads, which exist."""
+        from engine.config import system_settings_file
+        from engine.paths import Paths
+
+        try:
+            paths = Paths.from_env()
+            files = [("system", system_settings_file()), ("user", paths.user_settings)]
+            files += [("project", f) for f in sorted(paths.projects_dir.glob("*.toml"))]
+            shown = [(level, str(f), f.exists()) for level, f in files]
+        except Exception as exc:  # noqa: BLE001 - the banner already says what failed
+            shown = [("?", f"cannot list the config files: {exc}", False)]
+        self.post_message(Loaded("config-files", shown))
+
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
-        if message.kind == "config":
+        if message.kind == "config-files":
+            self.rows, self.error = [], getattr(self.app, "engine_error", "") or "the engine did not open"
+            self._fill()
+            files = Text("The engine did not open, so no key can be resolved.\n", style="bold")
+            files.append(self.error + "\n\nFiles the cascade reads:\n")
+            for level, name, exists in message.data:
+                files.append(f"  {level:<8}{name}{'' if exists else '  (absent)'}\n")
+            files.append("\nFix the file, then press ctrl+r.", style="italic")
+            self.query_one("#cfg-detail", Static).update(files)
+        elif message.kind == "config":
             self.rows, self.error = message.data, ""
             self._fill()
         elif message.kind == "config-error":

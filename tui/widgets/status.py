@@ -54,7 +54,7 @@ class ModeBar(Horizontal):
         if state == "opening":
             status = "opening the database…"
         elif state == "failed":
-            status = "engine unavailable (see notification)"
+            status = "engine unavailable · ctrl+r reloads"
         else:
             waiting = f"{pending} pending review · " if pending else ""
             status = f"{waiting}{getattr(app, 'project', 'default')}/{getattr(app, 'agent', 'default')}"
