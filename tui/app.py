@@ -23,7 +23,14 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from engine import __version__
-from tui.messages import EngineFailed, EngineReady, PendingCounted, ProvidersChecked, ScopesLoaded
+from tui.messages import (
+    EngineFailed,
+    EngineReady,
+    LlmClientWarmed,
+    PendingCounted,
+    ProvidersChecked,
+    ScopesLoaded,
+)
 from tui.modes import LABELS, SCREENS, screen_classes, screen_factory
 from tui.modes import MODES as MODE_KEYS
 from tui.theme import TEMPLAR_THEME
@@ -63,6 +70,8 @@ class TemplarApp(App[int]):
     pending: reactive[int] = reactive(0)
     scopes: reactive[dict[str, list[str]]] = reactive(dict, always_update=True)
     provider_note: reactive[str] = reactive("")
+    # "" (not needed: no provider has a key) → "loading" → "ready" | "failed"
+    llm_state: reactive[str] = reactive("")
 
     def __init__(self, engine: Any = None, *, on_first_paint: Callable[[TemplarApp], None] | None = None,
                  environ: dict[str, str] | None = None) -> None:
@@ -198,8 +207,28 @@ class TemplarApp(App[int]):
         if message.hint:
             self.provider_note = message.hint
         else:
+            if self.llm_state == "" and any(r["key"] != "missing" for r in message.rows):
+                self.llm_state = "loading"
+                self.warm_llm_client()
             marks = [f"{r['provider']} {'✓' if r['key'] != 'missing' else '✗ no key'}" for r in message.rows]
             self.provider_note = "providers (chain order): " + " · ".join(marks)
+
+    @work(thread=True, exclusive=True, group="llm-warmup", exit_on_error=False)
+    def warm_llm_client(self) -> None:
+        """Import the LLM client (seconds) in the background, long after the first frame, so the
+        first paid call of a session does not wait for it."""
+        try:
+            from engine.llm.adapter import litellm
+
+            litellm()
+        except Exception as exc:  # noqa: BLE001 - the paid call will report it properly
+            self.post_message(LlmClientWarmed(exc))
+            return
+        self.post_message(LlmClientWarmed(None))
+
+    @on(LlmClientWarmed)
+    def _llm_warmed(self, message: LlmClientWarmed) -> None:
+        self.llm_state = "ready" if message.error is None else "failed"
 
     def watch_project(self) -> None:
         if self.engine is not None:

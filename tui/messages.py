@@ -134,3 +134,11 @@ class Done(Message):
         super().__init__()
         self.kind = kind
         self.data = data
+
+
+class LlmClientWarmed(Message):
+    """The background import of the LLM client finished (``error`` is None when it loaded)."""
+
+    def __init__(self, error: BaseException | None) -> None:
+        super().__init__()
+        self.error = error

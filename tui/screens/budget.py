@@ -19,6 +19,7 @@ from tui.format import cells, usd_f, when_short
 from tui.messages import Failed, Loaded
 from tui.screens.base import TemplarScreen
 from tui.screens.modals import ConfirmModal
+from tui.theme import themed
 from tui.widgets.gauge import BudgetGauge
 from tui.widgets.scope import ScopePicker
 
@@ -137,7 +138,7 @@ class BudgetScreen(TemplarScreen):
         savings.append(f"  ·  saved {usd_f(total['saved_usd'])}", style="bold green")
         savings.append(f" by templates and the cache ({total['template_hits']} template and {total['cache_hits']} "
                        f"cache answers of {total['requests']} requests; {total['paid_calls']} paid calls)")
-        self.query_one("#savings", Static).update(savings)
+        self.query_one("#savings", Static).update(themed(savings))
         alerts = self.query_one("#alerts", DataTable)
         alerts.clear()
         for a in data["alerts"]:
@@ -168,7 +169,7 @@ class BudgetScreen(TemplarScreen):
         table.clear()
         note = self.query_one("#alloc-note", Static)
         if "error" in proposal:
-            note.update(Text(proposal["error"], style="yellow"))
+            note.update(themed(Text(proposal["error"], style="yellow")))
             return
         note.update(f"system {usd_f(proposal['system_limit_usd'])}, reserve {usd_f(proposal['reserve_usd'])}, "
                     "this period's spend")

@@ -21,6 +21,7 @@ from tui.format import cells, edit_text, plural, short_source, show_value
 from tui.messages import Failed, Loaded
 from tui.screens.base import TemplarScreen
 from tui.screens.modals import ConfirmModal, PromptModal
+from tui.theme import themed
 from tui.widgets.scope import ScopePicker
 
 LEVEL_ORDER = ("default", "system", "user", "env", "project", "agent")
@@ -166,7 +167,7 @@ class ConfigScreen(TemplarScreen):
             for level, name, exists in message.data:
                 files.append(f"  {level:<8}{name}{'' if exists else '  (absent)'}\n")
             files.append("\nFix the file, then press ctrl+r.", style="italic")
-            self.query_one("#cfg-detail", Static).update(files)
+            self.query_one("#cfg-detail", Static).update(themed(files))
         elif message.kind == "config":
             self.rows, self.error = message.data, ""
             self._fill()
@@ -190,7 +191,7 @@ class ConfigScreen(TemplarScreen):
             table.move_cursor(row=keys.index(selected.key))
         project, agent = self.scope()
         count = f"{plural(len(self.shown), 'key')} for {project}/{agent}"
-        self.query_one("#cfg-count", Static).update(Text(self.error, style="red") if self.error else count)
+        self.query_one("#cfg-count", Static).update(themed(Text(self.error, style="red") if self.error else count))
         if not self.shown:
             self.query_one("#cfg-detail", Static).update(Text("No key matches.", style="dim"))
         else:

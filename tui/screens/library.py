@@ -21,6 +21,7 @@ from tui.format import cells, highlight_body, highlight_pattern, plural, usd, wh
 from tui.messages import Done, Failed, Loaded
 from tui.screens.base import TemplarScreen
 from tui.screens.modals import PromptModal
+from tui.theme import themed
 
 FILTERS = ("all", "active", "retired", "learned", "built-in")
 SORTS = ("name", "uses", "saved", "quality", "failures")
@@ -164,7 +165,7 @@ class LibraryScreen(TemplarScreen):
             f"{learned} learned")
 
     def _show_detail(self, info: RenderableType, body: RenderableType) -> None:
-        self.query_one("#tpl-detail", Static).update(info)
+        self.query_one("#tpl-detail", Static).update(themed(info))
         self.query_one("#tpl-body", Static).update(body)
 
     @on(DataTable.RowHighlighted, "#lib-table")

@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from tui.format import highlight_body, highlight_pattern
 from tui.messages import Done, Failed, Loaded
+from tui.theme import themed
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -207,7 +208,7 @@ class PatternModal(PromptModal):
         if preview.body:
             out.append("\n")
             out.append_text(highlight_body(preview.body[:400]))
-        self.query_one("#pattern-preview", Static).update(out)
+        self.query_one("#pattern-preview", Static).update(themed(out))
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:

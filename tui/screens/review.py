@@ -24,6 +24,7 @@ from tui.format import cells, highlight_body, highlight_pattern, usd
 from tui.messages import Done, Failed, Loaded
 from tui.screens.base import TemplarScreen
 from tui.screens.modals import ChoiceModal, ConfirmModal, PatternModal, PromptModal
+from tui.theme import themed
 from tui.widgets.code import CodeView
 
 
@@ -204,7 +205,7 @@ class ReviewScreen(TemplarScreen):
                     f" · the answer cost {usd(s.cost_micros)}")
         if s.reason:
             head.append(f"\nwhy it is still pending: {s.reason}", style="yellow")
-        self.query_one("#rev-head", Static).update(head)
+        self.query_one("#rev-head", Static).update(themed(head))
         self.query_one("#rev-task", Static).update(Text(s.task))
         self.query_one("#rev-code", CodeView).show(s.code)
         for p in s.params:
@@ -213,7 +214,7 @@ class ReviewScreen(TemplarScreen):
         if s.params:
             table.move_cursor(row=min(row, len(s.params) - 1))
         self._show_pattern()
-        self.query_one("#rev-check", Static).update(check_text(None, s.code))
+        self.query_one("#rev-check", Static).update(themed(check_text(None, s.code)))
         self.run_preview(s)
 
     def _show_pattern(self) -> None:
@@ -231,7 +232,7 @@ class ReviewScreen(TemplarScreen):
 
     def _show_preview(self) -> None:
         self._show_pattern()
-        self.query_one("#rev-check", Static).update(check_text(self.preview, self.current.code))
+        self.query_one("#rev-check", Static).update(themed(check_text(self.preview, self.current.code)))
 
     @on(DataTable.RowHighlighted, "#rev-params")
     def _param_highlighted(self, _: DataTable.RowHighlighted) -> None:

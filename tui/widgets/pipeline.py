@@ -13,6 +13,7 @@ from textual.widgets import RichLog, Static
 
 from engine import events as ev
 from tui.format import usd_f
+from tui.theme import themed
 
 _SOURCES = {"learned": "learned templates", "builtin": "built-in templates", "cache": "response cache"}
 
@@ -92,7 +93,8 @@ class PipelineLog(RichLog):
 
     def add(self, line: Text) -> None:
         self.lines_text.append(line.plain)
-        self.write(line)
+        # In the current theme's colours (a RichLog cannot read theme variables).
+        self.write(themed(line, self.app.theme_variables))
 
 
 class BackoffCountdown(Static):

@@ -10,6 +10,8 @@ from textual.widgets import Static
 
 from tui.modes import MODES
 
+LLM_STATES = {"loading": "LLM client: loading…", "ready": "LLM client: ready", "failed": "LLM client: failed"}
+
 
 class ModeTab(Static):
     """One mode: its key and name; clicking it switches to it."""
@@ -39,7 +41,7 @@ class ModeBar(Horizontal):
         yield Static("", id="bar-status")
 
     def on_mount(self) -> None:
-        for name in ("pending", "project", "agent", "engine_state"):
+        for name in ("pending", "project", "agent", "engine_state", "llm_state"):
             self.watch(self.app, name, self._refresh_status, init=False)
         self._refresh_status()
 
@@ -58,4 +60,7 @@ class ModeBar(Horizontal):
         else:
             waiting = f"{pending} pending review · " if pending else ""
             status = f"{waiting}{getattr(app, 'project', 'default')}/{getattr(app, 'agent', 'default')}"
+        llm = LLM_STATES.get(getattr(app, "llm_state", ""), "")
+        if llm:
+            status = f"{llm} · {status}"
         self.query_one("#bar-status", Static).update(status)
