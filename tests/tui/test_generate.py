@@ -23,9 +23,12 @@ SIZE = (120, 40)
 
 
 async def generate(pilot: Any, task: str) -> GenerateScreen:
-    """Put ``task`` in the task box (as a paste would) and press enter."""
+    """Focus the task box (/ unless it has the focus: after an answer the focus is on the code),
+    put ``task`` in it (as a paste would) and press enter."""
     screen = pilot.app.screen
     assert isinstance(screen, GenerateScreen)
+    if not isinstance(pilot.app.focused, Input):
+        await press(pilot, "slash")
     screen.query_one("#task", Input).value = task
     await press(pilot, "enter")
     return screen
@@ -97,12 +100,12 @@ async def test_the_same_task_twice_is_answered_from_the_cache(engine: Any, fake:
         first = screen.result
         assert first.source == "llm"
         calls = fake.count()
-        await press(pilot, "enter")
+        await generate(pilot, TASK)
         assert screen.result.source == "cache" and screen.result.code == first.code
         assert screen.result.saved_micros > 0 and screen.result.cost_micros == 0  # basis: tests/engine/test_savings_basis.py
         assert "cache" in text_of(app, "#badges")
         assert fake.count() == calls
-        await press(pilot, "escape", "x")  # regenerate: skip templates and the cache
+        await press(pilot, "x")  # regenerate: skip templates and the cache
         assert screen.result.source == "llm" and fake.count() > calls
 
 
@@ -136,7 +139,7 @@ async def test_budget_critical_asks_in_a_modal_and_a_yes_makes_the_call(engine: 
         await press(pilot, "n")
         assert app.screen is screen and screen.result is None and fake.count() == calls
         assert "not confirmed" in log_lines(app)[-1]
-        await press(pilot, "enter")
+        await generate(pilot, TASK)
         assert isinstance(app.screen, ConfirmModal)
         await press(pilot, "y")
         assert app.screen is screen and screen.result.source == "llm" and fake.count() > calls

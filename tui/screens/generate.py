@@ -71,6 +71,8 @@ class GenerateScreen(TemplarScreen):
         Binding("L", "learn", "Learn this", id="generate.learn", key_display="L"),
         Binding("exclamation_mark", "report_wrong", "Wrong", id="generate.wrong", key_display="!",
                 tooltip="Report this template answer as wrong (asks why; reverses its savings)"),
+        Binding("p", "toggle_log", "Log", id="generate.log",
+                tooltip="Show or hide the pipeline log (hidden by default under 100 columns)"),
         Binding("escape", "cancel", "Cancel/leave", id="generate.cancel"),
     ]
 
@@ -137,6 +139,9 @@ class GenerateScreen(TemplarScreen):
         self.action_generate(fresh=True)
 
     def start(self, request: GenerationRequest) -> None:
+        if isinstance(self.focused, Input):
+            # Leave the task box: single keys (L, y, w, x, q) act on the answer instead of typing.
+            self.query_one(CodeView).focus()
         self.current = request
         self.running = True
         self.result, self.result_data = None, {}
@@ -158,10 +163,10 @@ class GenerateScreen(TemplarScreen):
         await drive(engine, request, self.post_message, lambda: worker.is_cancelled)
 
     def action_cancel(self) -> None:
-        """Esc leaves the task box first; outside it, esc cancels a running generation."""
+        """Esc cancels a running generation (wherever the focus is); otherwise it leaves the task box."""
         if isinstance(self.focused, Input):
-            self.query_one(PipelineLog).focus()
-        elif self.running:
+            self.query_one(CodeView).focus()
+        if self.running:
             self.workers.cancel_group(self, "generate")
             self.running = False
             self.query_one(BackoffCountdown).stop()
@@ -181,6 +186,10 @@ class GenerateScreen(TemplarScreen):
             f"{what} it anyway?", yes=f"{what} anyway", no="Don't"),
             lambda yes: then() if yes else self.notify(f"Not {what.lower()}d: the answer is not validated.",
                                                        severity="warning"))
+
+    def action_toggle_log(self) -> None:
+        """The log's default is shown when wide and hidden when narrow; ``p`` flips it."""
+        self.toggle_class("-log-flipped")
 
     def action_copy(self) -> None:
         code = self.query_one(CodeView).code

@@ -80,21 +80,38 @@ def describe(event: ev.Event) -> Text | None:
 
 
 class PipelineLog(RichLog):
-    """The lines of the current generation (cleared when a new one starts)."""
+    """The lines of the current generation (cleared when a new one starts). Lines are kept and
+    written again when the width changes (a log shown after being hidden, a resized terminal),
+    so they wrap to the width they are shown at, not the width they arrived at."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, wrap=True, markup=False, highlight=False, auto_scroll=True, min_width=20)
         self.lines_text: list[str] = []
+        self._lines: list[Text] = []
+        self._written_width = 0
 
     def reset(self, first: str) -> None:
         self.clear()
         self.lines_text = []
+        self._lines = []
         self.add(Text(first, style="bold"))
 
     def add(self, line: Text) -> None:
         self.lines_text.append(line.plain)
+        self._lines.append(line)
+        self._write(line)
+
+    def _write(self, line: Text) -> None:
         # In the current theme's colours (a RichLog cannot read theme variables).
         self.write(themed(line, self.app.theme_variables))
+        self._written_width = self.scrollable_content_region.width
+
+    def on_resize(self) -> None:
+        width = self.scrollable_content_region.width
+        if width and width != self._written_width and self._lines:
+            self.clear()
+            for line in self._lines:
+                self._write(line)
 
 
 class BackoffCountdown(Static):
