@@ -1,4 +1,5 @@
-"""One snapshot per screen at 120x40 (pytest-textual-snapshot). Everything shown is made
+"""One snapshot per screen at 80x24 (the default terminal: the "-narrow" layouts) and 160x48
+(pytest-textual-snapshot), plus the light theme. Everything shown is made
 deterministic: a fixed clock for budgets, ledger and history; a fixed latency on results; no
 machine paths (sources are shown relative to the config directory). Review SVG changes before
 ``--snapshot-update``."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from textual.widgets import Input
 
 from engine.learning.body import Param
@@ -17,7 +19,7 @@ from tests.tui.conftest import FIXED_NOW
 from tests.tui.helpers import press, settle, spend
 from tui.app import TemplarApp
 
-SIZE = (120, 40)
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 
 
 def fixed_latency(engine: Engine) -> Engine:
@@ -34,9 +36,11 @@ def fixed_latency(engine: Engine) -> Engine:
     return engine
 
 
-def snap(snap_compare: Any, engine: Engine, *steps: Any) -> bool:
+def snap(snap_compare: Any, engine: Engine, size: tuple[int, int], *steps: Any, theme: str | None = None) -> bool:
     async def run_before(pilot: Any) -> None:
         await settle(pilot)
+        if theme is not None:
+            pilot.app.theme = theme
         await press(pilot, "escape")
         for step in steps:
             if callable(step):
@@ -45,7 +49,7 @@ def snap(snap_compare: Any, engine: Engine, *steps: Any) -> bool:
                 await press(pilot, step)
         await settle(pilot)
 
-    return snap_compare(TemplarApp(engine), terminal_size=SIZE, run_before=run_before)
+    return snap_compare(TemplarApp(engine), terminal_size=size, run_before=run_before)
 
 
 async def _generate_enum(pilot: Any) -> None:
@@ -54,11 +58,13 @@ async def _generate_enum(pilot: Any) -> None:
     await press(pilot, "enter", "escape")
 
 
-def test_generate_screen(snap_compare: Any, fixed_engine: Any) -> None:
-    assert snap(snap_compare, fixed_latency(fixed_engine()), _generate_enum)
+@pytest.mark.parametrize("size", SIZES)
+def test_generate_screen(size: tuple[int, int], snap_compare: Any, fixed_engine: Any) -> None:
+    assert snap(snap_compare, fixed_latency(fixed_engine()), size, _generate_enum)
 
 
-def test_library_screen(snap_compare: Any, fixed_engine: Any) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_library_screen(size: tuple[int, int], snap_compare: Any, fixed_engine: Any) -> None:
     engine = fixed_engine()
     engine.store.call(lambda: engine.library.add_template({
         "name": "greeting", "pattern": "a greeting constant saying {text:string}",
@@ -69,18 +75,20 @@ def test_library_screen(snap_compare: Any, fixed_engine: Any) -> None:
         pilot.app.screen.query_one("#lib-search", Input).value = "greet"
         await press(pilot, "enter")
 
-    assert snap(snap_compare, engine, "l", search)
+    assert snap(snap_compare, engine, size, "l", search)
 
 
-def test_budget_screen(snap_compare: Any, fixed_engine: Any, paths: Any) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_budget_screen(size: tuple[int, int], snap_compare: Any, fixed_engine: Any, paths: Any) -> None:
     engine = fixed_engine()
     paths.projects_dir.mkdir(parents=True, exist_ok=True)
     paths.project_file("default").write_text("[budget.project]\nlimit_usd = 1.0\n")
     spend(engine, 820_000)  # L3 warning on the project
-    assert snap(snap_compare, engine, "b")
+    assert snap(snap_compare, engine, size, "b")
 
 
-def test_config_screen(snap_compare: Any, fixed_engine: Any, paths: Any) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_config_screen(size: tuple[int, int], snap_compare: Any, fixed_engine: Any, paths: Any) -> None:
     engine = fixed_engine()
     paths.projects_dir.mkdir(parents=True, exist_ok=True)
     paths.project_file("default").write_text("[chain]\nattempts = 5\n")
@@ -90,23 +98,26 @@ def test_config_screen(snap_compare: Any, fixed_engine: Any, paths: Any) -> None
         pilot.app.screen.query_one("#cfg-search", Input).value = "chain."
         await press(pilot, "enter", "down")
 
-    assert snap(snap_compare, engine, "c", filter_chain)
+    assert snap(snap_compare, engine, size, "c", filter_chain)
 
 
-def test_review_screen(snap_compare: Any, fixed_engine: Any, fake: Any) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_review_screen(size: tuple[int, int], snap_compare: Any, fixed_engine: Any, fake: Any) -> None:
     from tests.engine.test_learning import responder
 
     fake.responder = responder()
     engine = fixed_engine(learning=True)
     asyncio.run(engine.generate(TASK))  # a paid answer that leaves a pending suggestion
-    assert snap(snap_compare, engine, "r")
+    assert snap(snap_compare, engine, size, "r")
 
 
-def test_help_screen(snap_compare: Any, fixed_engine: Any) -> None:
-    assert snap(snap_compare, fixed_engine(), "question_mark")
+@pytest.mark.parametrize("size", SIZES)
+def test_help_screen(size: tuple[int, int], snap_compare: Any, fixed_engine: Any) -> None:
+    assert snap(snap_compare, fixed_engine(), size, "question_mark")
 
 
-def test_budget_confirmation_modal(snap_compare: Any, fixed_engine: Any, paths: Any) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_budget_confirmation_modal(size: tuple[int, int], snap_compare: Any, fixed_engine: Any, paths: Any) -> None:
     engine = fixed_engine()
     paths.projects_dir.mkdir(parents=True, exist_ok=True)
     paths.project_file("default").write_text("[budget.project]\nlimit_usd = 1.0\n")
@@ -117,4 +128,10 @@ def test_budget_confirmation_modal(snap_compare: Any, fixed_engine: Any, paths: 
         pilot.app.screen.query_one("#task", Input).value = TASK
         await press(pilot, "enter")
 
-    assert snap(snap_compare, engine, ask)
+    assert snap(snap_compare, engine, size, ask)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_generate_screen_light_theme(size: tuple[int, int], snap_compare: Any, fixed_engine: Any) -> None:
+    """The light theme (chosen from the command palette) is legible: everything follows the theme."""
+    assert snap(snap_compare, fixed_latency(fixed_engine()), size, _generate_enum, theme="textual-light")

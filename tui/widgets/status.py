@@ -11,6 +11,9 @@ from textual.widgets import Static
 from tui.modes import MODES
 
 LLM_STATES = {"loading": "LLM client: loading…", "ready": "LLM client: ready", "failed": "LLM client: failed"}
+# Under 100 columns the five tabs leave about 25 cells: the scope must stay readable.
+LLM_SHORT = {"loading": "LLM …", "ready": "LLM ✓", "failed": "LLM ✗"}
+NARROW = 100
 
 
 class ModeTab(Static):
@@ -45,6 +48,9 @@ class ModeBar(Horizontal):
             self.watch(self.app, name, self._refresh_status, init=False)
         self._refresh_status()
 
+    def on_resize(self) -> None:
+        self._refresh_status()
+
     def _refresh_status(self, _: object = None) -> None:
         app = self.app
         pending: int = getattr(app, "pending", 0)
@@ -57,10 +63,11 @@ class ModeBar(Horizontal):
             status = "opening the database…"
         elif state == "failed":
             status = "engine unavailable · ctrl+r reloads"
-        else:
-            waiting = f"{pending} pending review · " if pending else ""
+        narrow = app.size.width < NARROW
+        if state not in ("opening", "failed"):
+            waiting = f"{pending} pending review · " if pending and not narrow else ""
             status = f"{waiting}{getattr(app, 'project', 'default')}/{getattr(app, 'agent', 'default')}"
-        llm = LLM_STATES.get(getattr(app, "llm_state", ""), "")
+        llm = (LLM_SHORT if narrow else LLM_STATES).get(getattr(app, "llm_state", ""), "")
         if llm:
             status = f"{llm} · {status}"
         self.query_one("#bar-status", Static).update(status)
