@@ -110,3 +110,15 @@ async def test_footer_after_an_answer_shows_its_actions(engine: Any, fake: Any) 
         await submit(pilot, TASK)
         keys = {k.key for k in app.screen.query("FooterKey")}
         assert {"y", "w", "L", "p"} <= keys, keys
+
+
+async def test_collapsed_log_still_tells_of_a_pending_suggestion(learning_engine: Any) -> None:
+    app = TemplarApp(learning_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = await submit(pilot, TASK)
+        assert screen.result_data.get("suggestion_id")
+        messages = [n.message for n in app._notifications]
+        assert any("press L to review it" in m for m in messages), messages
+        await press(pilot, "L")
+        assert app.current_mode == "review"

@@ -280,6 +280,10 @@ class GenerateScreen(TemplarScreen):
                         severity="warning" if event.level < 5 else "error", title="Budget")
         elif isinstance(event, ev.TemplateLearned):
             self.templar.refresh_pending()
+            log = self.query_one(PipelineLog)
+            if event.suggestion_id and event.status == "pending" and not (log.display and log.region.area):
+                # The log is collapsed (narrow): its "press L to review it" line would go unseen.
+                self.notify(f"Suggestion #{event.suggestion_id} is pending: press L to review it.")
         line = describe(event)
         if line is not None:
             self.query_one(PipelineLog).add(line)
