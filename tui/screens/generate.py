@@ -63,7 +63,8 @@ class GenerateScreen(TemplarScreen):
     AUTO_FOCUS = "#task"
     HELP = "Ask for code. Templates and the cache answer for $0; otherwise the provider chain is paid."
     BINDINGS = [
-        Binding("ctrl+g", "generate", "Generate", id="generate.run", priority=True),
+        # Not in the footer: enter in the task box does the same, and 80 columns are scarce.
+        Binding("ctrl+g", "generate", "Generate", id="generate.run", priority=True, show=False),
         Binding("slash", "focus_task", "Task", id="generate.focus", key_display="/"),
         Binding("x", "regenerate", "Regenerate", id="generate.regenerate"),
         Binding("y", "copy", "Copy", id="generate.copy"),
