@@ -182,9 +182,11 @@ def print_templates(results: list[dict[str, Any]]) -> None:
                 p50s, p95s = [x[0] for x in r[source]], [x[1] for x in r[source]]
                 print(f"      {source:<8} p50 {mmm(p50s)}   p95 {mmm(p95s)}")
     mods = results[0]["modules"]
-    tops = sorted({m.split(".")[0] for m in mods})
-    print(f"\n## modules a cache hit imports (new process, 0 templates): {len(mods)} modules, {len(tops)} packages")
-    print("  " + " ".join(tops))
+    tops = sorted({m.split(".")[0] for m in mods} - set(sys.stdlib_module_names))
+    third = [t for t in tops if not t.startswith("_") and t not in ("engine", "tui", "cython_runtime")]
+    ours = [m for m in mods if m.split(".")[0] in ("engine", "tui")]
+    print(f"\n## modules a cache hit imports (new process, 0 templates): {len(mods)} modules, {len(ours)} of ours")
+    print("  third-party: " + " ".join(third))
     for name in ("engine.cli.batch_cmd", "psycopg", "psycopg2", "bandit", "litellm", "textual", "engine.learning.library",
                  "engine.validation"):
         print(f"    {name:<26} {'imported' if any(m == name or m.startswith(name + '.') for m in mods) else 'no'}")
@@ -305,4 +307,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows when redirected to a file
     main()

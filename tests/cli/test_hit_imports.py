@@ -25,7 +25,7 @@ _DUMP = (
 # what a $0 answer may load besides the standard library and our own packages
 BASE = {"annotated_types", "jinja2", "markupsafe", "peewee", "pydantic", "pydantic_core", "tomli_w",
         "typing_extensions", "typing_inspection"}
-DRIVER = {"psycopg", "psycopg_binary", "psycopg_c", "psycopg2"}  # peewee imports these when installed
+DRIVER = {"psycopg", "psycopg_binary", "psycopg_c"}  # only for a PostgreSQL URL (engine.store.pg_driver)
 VALIDATOR = {"bandit", "rich", "stevedore", "yaml", "pygments", "markdown_it", "mdurl"}  # Bandit and what it loads
 OTHER_COMMANDS = ("engine.cli.batch_cmd", "engine.batch", "engine.cli.stats_cmds", "engine.stats",
                   "engine.cli.budget_cmds", "engine.cli.templates_cmds", "engine.cli.config_cmds",
@@ -59,7 +59,7 @@ def test_a_cache_hit_imports_the_pinned_set_and_no_other_command(configured, fak
 
     answer, modules = _modules("generate", "a function that returns one", "--json")
     assert answer["source"] == "cache"
-    extra = _third_party(modules) - BASE - DRIVER
+    extra = _third_party(modules) - BASE
     assert extra == set(), f"a cache hit loaded {sorted(extra)}"
     assert [m for m in OTHER_COMMANDS if m in modules] == []
 
@@ -68,7 +68,7 @@ def test_a_builtin_hit_imports_the_pinned_set(configured, capsys) -> None:
     assert run_main(capsys, "stats", "--json")[0] == 0  # the store exists (a first run also migrates it)
     answer, modules = _modules("generate", "dataclass named Point with fields x: int, y: int", "--json")
     assert answer["source"] == "builtin"
-    extra = _third_party(modules) - BASE - DRIVER - VALIDATOR
+    extra = _third_party(modules) - BASE - VALIDATOR
     assert extra == set(), f"a built-in hit loaded {sorted(extra)}"
     assert "litellm" not in modules and [m for m in OTHER_COMMANDS if m in modules] == []
 
@@ -77,3 +77,40 @@ def test_batch_still_runs_from_its_own_module(tmp_path) -> None:
     done = subprocess.run([sys.executable, "-c", _DUMP, "batch", "--help"], capture_output=True, text=True,
                           env=proc_env(), cwd=ROOT, timeout=120)
     assert done.returncode == 0 and "exit code: 0 when every task succeeded" in done.stdout
+
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+_PG = (
+    "import sys\n"
+    "from engine.store.db import Store\n"
+    "assert 'psycopg' not in sys.modules\n"
+    "store = Store.open(sys.argv[1], migrate=False)\n"
+    "print(store.call(lambda: store.db.execute_sql('SELECT 40 + 2').fetchone()[0]), type(store.db._adapter).__name__)\n"
+    "with store.write():\n"
+    "    store.db.execute_sql('SELECT 1')\n"
+    "store.close()\n"
+)
+
+
+def test_a_postgresql_url_still_gets_its_driver() -> None:
+    try:
+        import psycopg
+
+        psycopg.connect(PG_URL, connect_timeout=3).close()
+    except Exception as exc:  # noqa: BLE001 - no server here: nothing to check
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    done = subprocess.run([sys.executable, "-c", _PG, PG_URL], capture_output=True, text=True, env=proc_env(),
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["42", "Psycopg3Adapter"]
+
+
+def test_sqlite_work_never_loads_the_driver() -> None:
+    code = ("import sys, tempfile\nfrom engine.store.db import Store, sqlite_url\nfrom pathlib import Path\n"
+            "store = Store.open(sqlite_url(Path(tempfile.mkdtemp()) / 't.db'), migrate=False)\n"
+            "store.call(lambda: store.db.execute_sql('SELECT 1').fetchone())\nstore.close()\n"
+            "print(sorted(m for m in sys.modules if m.startswith('psycopg')))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=proc_env(), cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
