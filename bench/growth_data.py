@@ -9,7 +9,6 @@ write (``TemplateLibrary.add_template``, the budget book's settled ledger row,
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import time
@@ -182,11 +181,12 @@ def ledger_rows(n: int, days: int, now: float, seed: int = 5) -> list[tuple[Any,
     agents = ["coder", "reviewer", "ci", "alice", "bob"]
     out = []
     start = now - days * 86400
+    day_names: dict[int, str] = {}
     for i in range(n):
         ts = start + (i / n) * days * 86400
-        day = time.strftime("%Y-%m-%d", time.gmtime(ts))
-        rid = hashlib.md5(str(i).encode()).hexdigest()
-        rid = f"{rid[:8]}-{rid[8:12]}-{rid[12:16]}-{rid[16:20]}-{rid[20:32]}"
+        day = day_names.get(int(ts // 86400)) or day_names.setdefault(
+            int(ts // 86400), time.strftime("%Y-%m-%d", time.gmtime(ts)))
+        rid = f"{i:08x}-0000-4000-8000-{seed:012x}"  # unique per row, uuid-shaped
         project, agent = rng.choice(projects), rng.choice(agents)
         roll = rng.random()
         if roll < 0.55:
