@@ -212,7 +212,8 @@ def bulk_ledger(db: Any, rows: list[tuple[Any, ...]]) -> None:
 
 
 def cache_answer(i: int) -> dict[str, Any]:
-    code = BODY.format(doc=f"Cached answer {i}", n=i, doc_short="a cached task").replace("{{", "").replace("}}", "")
+    code = (BODY.format(doc=f"Cached answer {i}", n=i, doc_short="a cached task")
+            .replace("{{ name|snake }}", f"clean_items_{i}").replace("{{ count|default(100) }}", "100"))
     return {"provider": "openai", "model": "openai/gpt-4o-mini", "text": f"```python\n{code}```", "code": code,
             "tokens_in": 420, "tokens_out": 380, "cost_micros": 291}
 
