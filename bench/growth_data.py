@@ -191,7 +191,9 @@ def ledger_rows(n: int, days: int, now: float, seed: int = 5) -> list[tuple[Any,
         roll = rng.random()
         if roll < 0.55:
             source = rng.choice(("learned", "learned", "builtin", "cache"))
-            provider, model = ("", f"learned-{rng.randrange(1, 5000)}") if source != "cache" else rng.choice(_MODELS)
+            provider, model = {"learned": ("", f"learned-{rng.randrange(1, 5000)}"),
+                               "builtin": ("", rng.choice(("dataclass", "enum", "typed_dict", "argparse_cli"))),
+                               }.get(source) or rng.choice(_MODELS)
             out.append((ts, day, rid, project, agent, source, provider, model, 0, 0, 0, 0, rng.randrange(200, 900),
                         rng.randrange(0, 3), "ok", None, False, None, "bench@host"))
             continue
