@@ -104,7 +104,7 @@ def test_the_library_stamp_moves_on_every_change_and_reads_no_table_scan(make_en
         db = engine.store.db
         from engine.learning.library import STAMP_SQL as sql
 
-        assert engine.store.db.execute_sql(sql).fetchone() == tuple(seen[-1])
+        assert tuple(int(v or 0) for v in engine.store.db.execute_sql(sql).fetchone()) == tuple(seen[-1])
         return [str(row[-1]) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql).fetchall()]
 
     steps = engine.store.call(plan)
