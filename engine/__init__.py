@@ -6,6 +6,10 @@ module only (``engine.llm.adapter``), lazily, on the paid path. ``import engine`
 
 from __future__ import annotations
 
+from engine.store import pg_driver as _pg_driver
+
+_pg_driver.install()  # psycopg loads only for a PostgreSQL URL (engine.store.pg_driver)
+
 __version__ = "0.1.0"
 
 __all__ = ["__version__"]

@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from engine.batch_exit import EXIT_RULE
 from engine.errors import BadInput, BudgetRefused, ExitCode, TemplarError
 from engine.scrub import scrub
 from engine.text import clean_task
@@ -54,12 +55,6 @@ LOG_VERSION = 1
 SOURCES = ("learned", "builtin", "cache", "llm")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SEVERITY = (1, 4, 3, 5, 2)  # most severe first (ExitCode values); 130 (interrupted) outranks them all
-EXIT_RULE = (
-    "exit code: 0 when every task succeeded (tasks skipped as done count as succeeded); 130 when "
-    "interrupted; otherwise the most severe code among the failed tasks and malformed lines, in "
-    "this order: 1 internal error > 4 no provider reachable > 3 refused by budget > "
-    "5 validation failed > 2 bad input (malformed line, bad task, bad project config)."
-)
 
 
 @dataclass(frozen=True)

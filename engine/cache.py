@@ -4,7 +4,8 @@ The key is a SHA-256 over everything that changes an answer: the system and task
 provider chain's models, generation parameters and the prompt version. Only validated answers
 are put here; failures never are. Entries expire after the TTL (expired entries are never
 served); past the size cap the least recently used go first — each process enforces the cap
-when its own writes may have crossed it. Functions here are synchronous and run on the
+when its own writes may have crossed it, in one batch down to ``low_water(cap)`` (90 %), so a
+full cache pays one eviction per tenth of its cap, not one per insert. Functions here are synchronous and run on the
 database thread; the hit path is plain SQL (two statements and a ledger row).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +64,9 @@ def record_hit(key: str, now: float, ledger: tuple[Any, ...]) -> None:
         insert_free_answer(now, "cache", *ledger)
 
 
-_written_since_count: dict[int, int] = {}
+# entries this process believes the store holds, per open database (weak: a closed store's
+# count must not be inherited by a new one that happens to reuse its address)
+_written_since_count: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
 
 def put(
@@ -81,13 +85,18 @@ def put(
         "tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out, cost_micros = excluded.cost_micros",
         (key, now, now + ttl_s, now, provider, model, text, code, tokens_in, tokens_out, cost_micros),
     )
-    db_id = id(CacheEntry._meta.database.obj if hasattr(CacheEntry._meta.database, "obj") else CacheEntry._meta.database)
-    if db_id not in _written_since_count:
-        _written_since_count[db_id] = CacheEntry.select().count()
+    db = CacheEntry._meta.database.obj if hasattr(CacheEntry._meta.database, "obj") else CacheEntry._meta.database
+    if db not in _written_since_count:
+        _written_since_count[db] = CacheEntry.select().count()
     else:
-        _written_since_count[db_id] += 1
-    if _written_since_count[db_id] > max_entries:
-        _written_since_count[db_id] = evict(max_entries, now)
+        _written_since_count[db] += 1
+    if _written_since_count[db] > max_entries:
+        _written_since_count[db] = evict(low_water(max_entries), now)
+
+
+def low_water(max_entries: int) -> int:
+    """How many entries an eviction keeps: 90 % of the cap (at least one fewer than the cap)."""
+    return max(0, max_entries - max(1, max_entries // 10))
 
 
 def evict(max_entries: int, now: float | None = None) -> int:

@@ -10,7 +10,9 @@ never imports litellm unless the request is critical and no verdict is on record
 request (``engine.critical``) is served by a template or the cache only with an approving review
 of that exact code (``engine.reviews``), else the next tier answers; only validated answers are
 cached; suggestion or review trouble never loses the answer the user paid for. Whether the
-final answer is deliverable is decided once, by ``engine.delivery``.
+final answer is deliverable is decided once, by ``engine.delivery``. A non-critical exact repeat
+(same cache key) whose cached answer passes validation is served before any template lookup,
+so a new process never loads the learned library for it.
 """
 
 from __future__ import annotations
@@ -127,8 +129,12 @@ class CoderAgent:
         library = self.engine.library
         # One database hop answers both: is the learned index current, and is the answer cached?
         stamp, cached = await self.store.run(self._probe, key, caching)
+        # a non-critical exact repeat first: no template lookup (critical ones keep the tier order,
+        # which decides what gets reviewed)
+        early = caching and cached is not None and not decision.critical
+        checked = await self._check_cached(cached, key, policy, gate, record) if early and cached else None
         indexes: list[tuple[str, TemplateIndex]] = []
-        if use_templates:
+        if use_templates and checked is None:
             learned = library.cached_index(stamp) or await self.store.run(library.index)
             indexes = [("learned", learned), ("builtin", builtin_index())]
             for source, index in indexes:
@@ -142,7 +148,8 @@ class CoderAgent:
                                             saved_micros=saved, latency_ms=latency, events=events,
                                             extra={**extra, "critical": decision.to_dict()})
         if caching:
-            checked = await self._check_cached(cached, key, policy, gate, record) if cached is not None else None
+            if cached is not None and not early:
+                checked = await self._check_cached(cached, key, policy, gate, record)
             if cached is None:
                 record(LookupResult("cache", False))
             if cached is not None and checked is not None:

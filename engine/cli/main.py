@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     p.set_defaults(handler="engine.cli.doctor:cmd_doctor")
 
-    from engine.cli.batch_cmd import register as register_batch
+    from engine.cli.batch_args import register as register_batch
 
     register_batch(sub, _Formatter)
 

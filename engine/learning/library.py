@@ -34,6 +34,8 @@ from engine.templates import TemplateIndex, TemplateSpec
 from engine.validation import CodeValidator
 
 PREFIX = "learned-"
+STAMP_SQL = ("SELECT (SELECT MAX(id) FROM template), (SELECT MAX(id) FROM template_version), "
+             "(SELECT MAX(id) FROM wrong_report)")
 
 
 def params_from_json(text: str) -> list[Param]:
@@ -287,10 +289,12 @@ class TemplateLibrary:
     def stamp(self) -> tuple[int, ...]:
         """Changes whenever a template is added, changed or retired, or an answer is reported
         wrong, by any process on any machine: every such change writes a version or report row
-        (ids, unlike clocks, only grow)."""
-        row = Template._meta.database.execute_sql(
-            "SELECT COUNT(id), (SELECT MAX(id) FROM template_version), (SELECT MAX(id) FROM wrong_report) FROM template"
-        ).fetchone()
+        (ids, unlike clocks, only grow).
+
+        Three primary-key reads, whatever the library's size (a COUNT scanned the whole table:
+        ~45 ms per request at 100k templates). The engine never deletes a template (retiring
+        writes a version row); one deleted by hand is noticed at the next change or restart."""
+        row = Template._meta.database.execute_sql(STAMP_SQL).fetchone()
         return (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)) if row else (0, 0, 0)
 
     def refusal(self, template: str, version: int, bindings: dict[str, Any]) -> str | None:

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, unquote, urlparse
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
 
 from engine.errors import BadInput, BudgetRefused, StoreError
+from engine.store import pg_driver
 from engine.store.liveness import LIVENESS_NS, LivenessLock, LivenessLost, liveness_key, owner_verdict
 from engine.store.models import ALL_MODELS, database_proxy
 
@@ -98,6 +99,7 @@ def connect(url: str) -> Database:
             raw = str(_checked_sqlite_file(Path(raw).expanduser(), url))
         return SqliteDatabase(raw, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     if parsed.scheme in ("postgresql", "postgres"):
+        pg_driver.arm()
         params: dict[str, Any] = dict(parse_qsl(parsed.query, keep_blank_values=True))
         params.setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
         return _PostgresqlDatabase(

@@ -1,0 +1,111 @@
+"""Costs that must not grow with history (issue 14): batch eviction, lazy imports, indexed reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine import cache as response_cache
+from engine.store.models import CacheEntry
+
+
+def _put(i: int, cap: int, now: float) -> None:
+    response_cache.put(f"{i:064x}", provider="openai", model="m", text="t", code=f"X = {i}\n", tokens_in=1,
+                       tokens_out=1, cost_micros=1, ttl_s=1000, max_entries=cap, now=now)
+
+
+def _codes() -> list[str]:
+    return [e.code for e in CacheEntry.select().order_by(CacheEntry.last_used)]
+
+
+def test_a_full_cache_evicts_in_one_batch_down_to_ninety_percent(make_engine: Any) -> None:
+    engine = make_engine()
+    cap = 20
+    steps: list[list[str]] = []
+
+    def fill() -> None:
+        for i in range(cap + 1):
+            _put(i, cap, 1000.0 + i)
+        steps.append(_codes())
+        for i in range(cap + 1, cap + 3):  # room below the cap again: no eviction, nothing lost
+            _put(i, cap, 1000.0 + i)
+        steps.append(_codes())
+        for i in range(cap + 3, cap + 4):  # over the cap again: the next batch
+            _put(i, cap, 1000.0 + i)
+        steps.append(_codes())
+
+    engine.store.call(fill)
+    assert response_cache.low_water(cap) == 18
+    assert steps[0] == [f"X = {i}\n" for i in range(3, 21)], "the 3 least recently used went in one batch"
+    assert steps[1] == [f"X = {i}\n" for i in range(3, 23)], "no eviction while at or under the cap"
+    assert steps[2] == [f"X = {i}\n" for i in range(6, 24)]
+
+
+def test_recently_used_entries_survive_a_batch(make_engine: Any) -> None:
+    engine = make_engine()
+
+    def run() -> list[str]:
+        for i in range(10):
+            _put(i, 10, 100.0 + i)
+        response_cache.record_hit(f"{0:064x}", 500.0, ("r", "p", "a", "openai", "m", 1, 0, "o"))
+        _put(10, 10, 600.0)
+        return _codes()
+
+    codes = engine.store.call(run)
+    assert "X = 0\n" in codes and "X = 1\n" not in codes and len(codes) == response_cache.low_water(10)
+
+
+def test_low_water_never_reaches_the_cap() -> None:
+    for cap in (1, 2, 9, 10, 11, 10_000, 100_000):
+        assert 0 <= response_cache.low_water(cap) < cap
+    assert response_cache.low_water(100_000) == 90_000
+
+
+async def test_an_exact_repeat_is_answered_from_the_cache_without_loading_the_library(make_engine: Any, fake: Any) -> None:
+    from engine.learning.body import Param
+    from tests.fakes import Reply
+
+    first = make_engine(order='["openai"]')
+    fake.enqueue("openai", Reply(text="```python\nLIMIT: int = 5\n```"))
+    task = "a constant LIMIT set to 5"
+    assert (await first.generate(task)).source == "llm"
+    # a template that matches the same words is learned afterwards; the exact repeat stays a cache hit
+    first.store.call(first.library.add_template, {
+        "name": "constant", "pattern": "a constant {name} set to {value}", "body": "{{ name }}: int = {{ value }}\n",
+        "params": [Param("name", "identifier", "LIMIT"), Param("value", "integer", 5)],
+    })
+    second = make_engine(order='["openai"]')  # a new process: nothing loaded yet
+    repeat = await second.generate(task)
+    assert (repeat.source, repeat.code) == ("cache", "LIMIT: int = 5\n")
+    assert second.library._index is None, "the learned library was loaded for a cache hit"
+    assert [e.source for e in repeat.events if hasattr(e, "source")][0] == "cache"
+    other = await second.generate("a constant DEPTH set to 7")
+    assert (other.source, other.code) == ("learned", "DEPTH: int = 7\n")
+    assert fake.count() == 1
+
+
+def test_the_library_stamp_moves_on_every_change_and_reads_no_table_scan(make_engine: Any) -> None:
+    from engine.learning.body import Param
+
+    engine = make_engine()
+    library = engine.library
+    spec = {"name": "constant", "pattern": "a constant {name} set to {value}", "body": "{{ name }}: int = {{ value }}\n",
+            "params": [Param("name", "identifier", "LIMIT"), Param("value", "integer", 5)]}
+    seen = [engine.store.call(library.stamp)]
+    view = engine.store.call(library.add_template, dict(spec))
+    seen.append(engine.store.call(library.stamp))
+    engine.store.call(library.add_template, {**spec, "pattern": "a setting {name} equal to {value}"})
+    seen.append(engine.store.call(library.stamp))
+    engine.store.call(library.retire, view.id, "replaced")
+    seen.append(engine.store.call(library.stamp))
+    assert len(set(seen)) == len(seen), f"a change left the stamp as it was: {seen}"
+    assert engine.store.call(library.stamp) == seen[-1], "no change, same stamp"
+
+    def plan() -> list[str]:
+        db = engine.store.db
+        from engine.learning.library import STAMP_SQL as sql
+
+        assert tuple(int(v or 0) for v in engine.store.db.execute_sql(sql).fetchone()) == tuple(seen[-1])
+        return [str(row[-1]) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql).fetchall()]
+
+    steps = engine.store.call(plan)
+    assert steps and not [s for s in steps if s.startswith("SCAN") and "CONSTANT ROW" not in s], steps
