@@ -195,11 +195,16 @@ def _raise_unknown(layer: Layer, path: Path_) -> None:
     choices = _valid_keys(parent)
     close = difflib.get_close_matches(path[-1], choices, n=1, cutoff=0.5)
     hint = f" (did you mean {join_key(parent + (close[0],))}?)" if close else ""
+    from engine.config.schema import REMOVED_KEYS
+
+    removed = REMOVED_KEYS.get(join_key(path))
+    if removed:
+        hint = ""
     if layer.level == "env":
         name = layer.env_names.get(path, "environment")
-        raise ConfigError(f"unknown key{hint}", file=name, key=join_key(path))
+        raise ConfigError(removed or f"unknown key{hint}", file=name, key=join_key(path))
     raise ConfigError(
-        f"unknown key{hint}", file=layer.source, key=join_key(path), line=locate_key(layer.text, path)
+        removed or f"unknown key{hint}", file=layer.source, key=join_key(path), line=locate_key(layer.text, path)
     )
 
 

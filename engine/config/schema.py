@@ -273,12 +273,21 @@ class ModelPrice(_Table):
     output_usd_per_mtok: float = Field(ge=0, le=10_000)
 
 
-class PricingSettings(_Table):
-    """Prices beyond litellm's bundled map."""
+# Keys that once existed: an old file that sets one gets this message instead of "unknown key".
+REMOVED_KEYS: dict[str, str] = {
+    "pricing.allow_unpriced": (
+        "was removed (it never took effect; an unknown price cannot be reserved against a budget): "
+        'delete it and give each model with no known price one in [pricing.models."MODEL"] '
+        "(0 for a free local model)"
+    ),
+}
 
-    allow_unpriced: bool = Field(
-        default=False, description="Allow calls to models with no known price (recorded as price unknown)."
-    )
+
+class PricingSettings(_Table):
+    """Prices beyond litellm's bundled map. A model with no known price is refused (never free):
+    give it one here (0 for a free local model). ``allow_unpriced`` was removed: it was never read,
+    and an unknown price cannot be reserved against a budget."""
+
     models: dict[str, ModelPrice] = Field(
         default_factory=dict, description='Overrides keyed by model, e.g. [pricing.models."ollama_chat/llama3"].'
     )
