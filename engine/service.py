@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -113,6 +114,13 @@ class Engine:
 
     def close(self) -> None:
         self.store.close()
+
+    @property
+    def log_file(self) -> "Path":
+        """Where the ``templar`` CLI and app write the log: ``templar.log`` in the data dir."""
+        from engine.logs import log_path
+
+        return log_path(self.paths.data_dir)
 
     # -- configuration ------------------------------------------------------------------------
 

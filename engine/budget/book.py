@@ -33,12 +33,14 @@ from engine.budget.levels import EXHAUSTED, level_for
 from engine.budget.usage import UsageVerdict, judge_usage, list_anomalies, record_anomaly
 from engine.config.schema import Settings
 from engine.errors import BudgetRefused
+from engine.logs import get_logger
 from engine.money import usd_to_micros
 from engine.store.db import Store
 from engine.store.sql import execute
 from engine.store.models import AlertEvent, BudgetCounter, LedgerEntry, Reservation
 
 SCOPES = ("system", "project", "agent")
+_log = get_logger("budget")
 
 
 def period_key(period: str, now: float) -> str:
@@ -369,6 +371,8 @@ class BudgetBook:
             if anomaly is not None:
                 verdict, claim = anomaly
                 record_anomaly(self._exec, self.clock(), verdict, held.ledger_id, held.amount_micros, *claim)
+                _log.warning("usage anomaly (%s) on ledger entry %s: charged at most the reserved %d micro-USD",
+                             verdict.anomaly, held.ledger_id, held.amount_micros)
             if refs is None or thresholds is None or not charge:
                 return []
             return self._crossings(refs, held.counter_ids, thresholds, pending)

@@ -89,6 +89,16 @@ def ping_exit_code(rows: list[dict[str, Any]]) -> int:
     return int(ExitCode.OK)
 
 
+def log_facts(paths: Paths) -> dict[str, Any]:
+    """The log file's path and the level the ``templar`` logger writes at now."""
+    import logging
+
+    from engine.logs import ROOT_NAME, log_path
+
+    return {"file": str(log_path(paths.data_dir)),
+            "level": logging.getLevelName(logging.getLogger(ROOT_NAME).getEffectiveLevel()).lower()}
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     paths = Paths.from_env()
     report: dict[str, Any] = {"ok": True, "problems": []}
@@ -100,6 +110,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         "projects": list_projects(paths),
     }
     report["data_dir"] = str(paths.data_dir)
+    report["log"] = log_facts(paths)
     settings = None
     try:
         settings = load_config(paths, args.project, args.agent).settings
@@ -159,6 +170,7 @@ def _print_human(report: dict[str, Any]) -> None:
     print(f"      projects         {cfg['projects_dir']} ({len(cfg['projects'])} found)")
     print(f"  {mark(cfg.get('valid', False))}valid")
     print(f"data dir  {report['data_dir']}")
+    print(f"log file  {report['log']['file']} (level {report['log']['level']}; --log-level or TEMPLAR_LOG_LEVEL)")
     db = report.get("database", {})
     if "error" in db:
         print(f"database  ERROR {db['error']}")

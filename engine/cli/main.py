@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"templar {__version__}")
+    parser.add_argument(
+        "--log-level", type=str.lower, choices=["debug", "info", "warning", "error", "critical"], metavar="LEVEL",
+        help="log at LEVEL (debug, info, warning, error, critical) to the log file AND stderr "
+        "(default: TEMPLAR_LOG_LEVEL or warning, to the log file only; see `templar doctor`)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("tui", help="open the full-screen app (the default)", formatter_class=_Formatter)
@@ -274,6 +279,7 @@ def main(argv: list[str] | None = None, launch_app: Callable[[], int] | None = N
         args.handler = "engine.cli.commands:cmd_tui"
     args.launch_app = launch_app
     want_json = bool(getattr(args, "json", False))
+    _start_logging(args)
     try:
         return int(_resolve(args.handler)(args) or 0)
     except TemplarError as exc:
@@ -294,6 +300,16 @@ def main(argv: list[str] | None = None, launch_app: Callable[[], int] | None = N
         _report({"error": "internal", "message": message, "exit_code": 1}, f"templar: {message} "
                 "(set TEMPLAR_DEBUG=1 for a traceback)", want_json)
         return int(ExitCode.INTERNAL)
+
+
+def _start_logging(args: argparse.Namespace) -> None:
+    """The entry point configures logging (the engine never does): the rotating file in the data
+    dir, and stderr too when ``--log-level`` was given."""
+    from engine.logs import configure
+    from engine.paths import Paths
+
+    level = getattr(args, "log_level", None)
+    configure(Paths.from_env().data_dir, level, stderr=level is not None)
 
 
 def _report(data: dict[str, Any], line: str, want_json: bool) -> None:

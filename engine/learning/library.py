@@ -28,6 +28,7 @@ from engine.learning.review import (
     rename_in_pattern,
     spec_for,
 )
+from engine.logs import get_logger
 from engine.store.db import write_transaction
 from engine.store.models import Suggestion, Template, TemplateVersion
 from engine.templates import TemplateIndex, TemplateSpec
@@ -36,6 +37,7 @@ from engine.validation import CodeValidator
 PREFIX = "learned-"
 STAMP_SQL = ("SELECT (SELECT MAX(id) FROM template), (SELECT MAX(id) FROM template_version), "
              "(SELECT MAX(id) FROM wrong_report)")
+_log = get_logger("learning")
 
 
 def params_from_json(text: str) -> list[Param]:
@@ -270,6 +272,7 @@ class TemplateLibrary:
             else:
                 row = existing
             Suggestion.update(status="accepted", reason="", template=row.id).where(Suggestion.id == s.id).execute()
+        _log.info("template %s (%s) learned from suggestion %s, version %s", row.id, row.name, s.id, row.version)
         return _template_view(Template.get_by_id(row.id), versions=True)
 
     # -- templates ----------------------------------------------------------------------------
@@ -340,6 +343,7 @@ class TemplateLibrary:
         Template.update(status="retired", retired_reason=reason, updated=now).where(Template.id == template_id).execute()
         TemplateVersion.create(template=template_id, version=row.version, pattern=row.pattern, body=row.body,
                                params=row.params, quality=row.quality, created=now, reason=f"retired: {reason}")
+        _log.warning("template %s (%s) retired: %s", template_id, row.name, reason)
         return self.template(template_id)
 
     def add_template(self, spec_data: dict[str, Any], *, now: float | None = None) -> TemplateView:

@@ -56,10 +56,13 @@ from engine.llm import adapter
 from engine.llm.cooldown import MAX_COOLDOWN_S, CooldownBoard, credential_key, health_key, scope_key
 from engine.llm.failures import AttemptTimedOut, Failure, classify
 from engine.llm.pricing import Price, how_to_price, price_for
+from engine.logs import get_logger
 from engine.scrub import remember_names, remember_value
 from engine.store.db import Store
 
 Sleep = Callable[[float], Awaitable[None]]
+log = get_logger("chain")
+budget_log = get_logger("budget")
 __all__ = ["ChainRequest", "ChainResult", "CooldownBoard", "ProviderChain", "Sleep", "health_key"]
 
 
@@ -158,6 +161,7 @@ class ProviderChain:
         names = [n for n in (request.order or tuple(settings.chain.order)) if n not in request.exclude]
         level = await self._level(settings, request.refs)
         if level >= EXHAUSTED:
+            budget_log.warning("paid call refused: budget exhausted (L6), request %s", request.request_id)
             raise BudgetRefused(
                 "budget exhausted (L6): paid calls are refused; templates and cache still answer. "
                 "See `templar budget`."
@@ -272,6 +276,7 @@ class ProviderChain:
                 await self._release_late(reserving)
                 raise
             except BudgetRefused as exc:
+                budget_log.warning("%s (%s) refused by budget: %s", cand.name, provider.model, exc)
                 emit(ProviderSkipped(cand.name, provider.model, f"budget: {exc}"))
                 run.refused.append(str(exc))
                 last[cand.name] = f"budget: {exc}"
@@ -314,6 +319,8 @@ class ProviderChain:
                 )
                 if streamed:
                     emit(StreamRestarted(cand.name))
+                log.warning("%s (%s) attempt %d failed: %s: %s", cand.name, provider.model, attempt,
+                            failure.error_class, failure.message)
                 emit(AttemptFailed(cand.name, provider.model, attempt, failure.error_class, failure.message, failure.retryable))
                 last[cand.name] = f"{failure.error_class} ({failure.message[:120]})"
                 if not await self._after_failure(settings, cand, api_key, failure, attempt, emit, run):
@@ -356,10 +363,14 @@ class ProviderChain:
             # not worth waiting for: this key (or endpoint) rests as long as asked, the next provider answers
             seconds = min(asked, MAX_COOLDOWN_S)
             await self.store.run(self.board.cool, key, self.clock() + seconds)
+            log.warning("%s cooled down for %.0f s: Retry-After %.0f s is above chain.retry_after_max_s",
+                        cand.name, seconds, asked)
             emit(ProviderCooledDown(cand.name, seconds, attempt))
             return False
         cooled = await self.store.run(self.board.failed, key, self.clock(), chain.cooldown_failures, chain.cooldown_s)
         if cooled:
+            log.warning("%s cooled down for %.0f s after %d failures in a row", cand.name, chain.cooldown_s,
+                        chain.cooldown_failures)
             emit(ProviderCooledDown(cand.name, chain.cooldown_s, chain.cooldown_failures))
             return False
         if not failure.retryable or attempt == chain.attempts:
@@ -368,6 +379,7 @@ class ProviderChain:
         if self.clock() + delay >= run.deadline:
             run.out_of_time = True  # a retry would start past the deadline: try the next provider now
             return False
+        log.info("%s backing off %.2f s after attempt %d (%s)", cand.name, delay, attempt, failure.error_class)
         emit(Backoff(cand.name, attempt, round(delay, 3), failure.error_class))
         await self.sleep(delay)
         return True

@@ -3,6 +3,8 @@ so it cannot drift from what the keys do)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -41,15 +43,31 @@ def sections() -> list[tuple[str, str, list[tuple[str, str]]]]:
     return out
 
 
-def help_text() -> str:
+def shown_path(path: Path) -> str:
+    """``path`` as a person would type it: under ``$TEMPLAR_HOME`` or ``~`` when it is."""
+    for prefix, root in (("$TEMPLAR_HOME", os.environ.get("TEMPLAR_HOME")), ("~", str(Path.home()))):
+        if root and path.is_relative_to(Path(root).expanduser()):
+            return f"{prefix}/{path.relative_to(Path(root).expanduser()).as_posix()}"
+    return str(path)
+
+
+def log_line(log_file: Path | None) -> str:
+    if log_file is None:
+        return ""
+    return f"Log file: {shown_path(log_file)} (level: templar --log-level LEVEL, or TEMPLAR_LOG_LEVEL)"
+
+
+def help_text(log_file: Path | None = None) -> str:
     """The help as plain text (what the screen shows)."""
     lines = [INTRO, ""]
     for title, about, keys in sections():
         lines += [title, about] + [f"{key}  {action}" for key, action in keys] + [""]
+    if log_file is not None:
+        lines.append(log_line(log_file))
     return "\n".join(lines)
 
 
-def help_renderable() -> RenderableType:
+def help_renderable(log_file: Path | None = None) -> RenderableType:
     parts: list[RenderableType] = [Text("Templar", style="bold"), Text(INTRO), Text("")]
     for title, about, keys in sections():
         parts.append(Text(title, style="bold underline"))
@@ -61,6 +79,8 @@ def help_renderable() -> RenderableType:
         for key, action in keys:
             table.add_row(Text(key), Text(action))
         parts += [table, Text("")]
+    if log_file is not None:
+        parts.append(Text(log_line(log_file), style="dim"))
     return Group(*parts)
 
 
@@ -69,7 +89,8 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body", classes="dialog"):
-            yield Static(help_renderable(), id="help-text")
+            engine = getattr(self.app, "engine", None)
+            yield Static(help_renderable(getattr(engine, "log_file", None)), id="help-text")
 
     def action_close(self) -> None:
         self.dismiss(None)
