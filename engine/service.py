@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from engine.budget.book import BudgetBook, BudgetStatus, budget_refs
@@ -19,6 +19,7 @@ from engine.config import ResolvedConfig, load_config
 from engine.delivery import Delivery, assess, refusal
 from engine.events import Emit, Event
 from engine.learning import TemplateLibrary
+from engine.learning.library import TemplateView
 from engine.llm.chain import CooldownBoard, ProviderChain, Sleep
 from engine.paths import Paths
 from engine.store.db import Store, sqlite_url
@@ -116,7 +117,7 @@ class Engine:
         self.store.close()
 
     @property
-    def log_file(self) -> "Path":
+    def log_file(self) -> Path:
         """Where the ``templar`` CLI and app write the log: ``templar.log`` in the data dir."""
         from engine.logs import log_path
 
@@ -217,6 +218,19 @@ class Engine:
         settings = self.config(project, agent).settings
         refs = budget_refs(settings, project, agent, self.clock())
         return await self.store.run(self.book.status, refs, settings.alerts.thresholds())
+
+    # -- reads --------------------------------------------------------------------------------
+
+    async def templates(self, include_retired: bool = False) -> list[TemplateView]:
+        """Learned templates, oldest first (active only unless ``include_retired``)."""
+        return await self.store.run(self.library.templates, None if include_retired else "active")
+
+    async def stats(self, since: float | None = None, by: str | None = None) -> dict[str, Any]:
+        """Calls, tokens, cost, savings, hit rates, latency and failures since ``since`` (epoch
+        seconds; None = all time), optionally grouped ``by`` provider, model, project, agent, day or source."""
+        from engine.stats import compute_stats
+
+        return await self.store.run(compute_stats, since, by)
 
 
 async def _settle(job: "asyncio.Task[None]") -> None:
