@@ -6,7 +6,7 @@
     │   └── NotFound                  a project, template, suggestion or file that is not there
     ├── BudgetRefused                 exit 3  a budget level refuses the paid call
     │   ├── ConfirmationRequired      L5 critical: a person must say yes (``--yes`` headless)
-    │   └── PriceUnknown              no price for a model and unpriced calls are not allowed
+    │   └── PriceUnknown              no known price for the model: configure one (pricing.models)
     ├── NoProviderAvailable           exit 4  every provider in the chain failed or was skipped
     │   └── DeadlineExceeded          the chain's wall deadline (chain.deadline_s) passed
     ├── ValidationFailed              exit 5  the answer is not deliverable: a blocking finding

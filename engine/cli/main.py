@@ -297,6 +297,9 @@ def main(argv: list[str] | None = None, launch_app: Callable[[], int] | None = N
         if os.environ.get("TEMPLAR_DEBUG"):
             raise
         message = f"internal error: {type(exc).__name__}: {exc}"
+        import logging
+
+        logging.getLogger("templar.cli").error("%s", message, exc_info=True)  # the traceback, scrubbed, to the log
         _report({"error": "internal", "message": message, "exit_code": 1}, f"templar: {message} "
                 "(set TEMPLAR_DEBUG=1 for a traceback)", want_json)
         return int(ExitCode.INTERNAL)
@@ -309,7 +312,8 @@ def _start_logging(args: argparse.Namespace) -> None:
     from engine.paths import Paths
 
     level = getattr(args, "log_level", None)
-    configure(Paths.from_env().data_dir, level, stderr=level is not None)
+    full_screen = args.handler == "engine.cli.commands:cmd_tui"  # stderr would draw over the app
+    configure(Paths.from_env().data_dir, level, stderr=level is not None and not full_screen)
 
 
 def _report(data: dict[str, Any], line: str, want_json: bool) -> None:

@@ -152,3 +152,34 @@ def test_doctor_json_names_the_log_file_and_level_and_the_flag_sets_it(tmp_path)
     out = run_python("from engine.cli.main import main\nmain(['doctor', '--json'])\n", tmp_path,
                      TEMPLAR_LOG_LEVEL="error")
     assert json.loads(out)["log"]["level"] == "error"
+
+
+def test_an_internal_error_logs_its_traceback_scrubbed_and_stderr_stays_one_line(paths, monkeypatch, capsys) -> None:
+    from engine.cli import main as cli
+
+    def boom(_args: object) -> int:
+        raise RuntimeError(f"exploded with {SHAPED[0]}")
+
+    monkeypatch.setattr(cli, "_resolve", lambda handler: boom)
+    assert cli.main(["stats"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "internal error: RuntimeError" in err
+    text = log_text(paths)
+    assert "Traceback" in text and "RuntimeError: exploded with [redacted]" in text
+    assert_clean(text + err, SHAPED[0])
+
+
+def test_the_flag_echoes_on_stderr_except_under_the_full_screen_app(paths, capsys) -> None:
+    import argparse
+
+    from engine.cli.main import _start_logging
+
+    _start_logging(argparse.Namespace(log_level="info", handler="engine.cli.stats_cmds:cmd_stats"))
+    logs.get_logger("t").info("echoed-line")
+    assert "echoed-line" in capsys.readouterr().err
+    _start_logging(argparse.Namespace(log_level="info", handler="engine.cli.commands:cmd_tui"))
+    logs.get_logger("t").info("app-line")
+    assert "app-line" not in capsys.readouterr().err and "app-line" in log_text(paths)
+    _start_logging(argparse.Namespace(log_level=None, handler="engine.cli.stats_cmds:cmd_stats"))
+    logs.get_logger("t").warning("quiet-line")
+    assert "quiet-line" not in capsys.readouterr().err and "quiet-line" in log_text(paths)
