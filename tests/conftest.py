@@ -4,6 +4,8 @@ TEMPLAR_* settings from the outer environment; litellm is forced offline."""
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,3 +32,12 @@ def templar_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
 @pytest.fixture
 def paths(templar_home: Paths) -> Paths:
     return templar_home.ensure()
+
+
+@pytest.fixture(autouse=True)
+def _detach_log_handlers() -> Iterator[None]:
+    """A CLI run in process attaches the log file of that test's data dir: detach it after."""
+    yield
+    logs = sys.modules.get("engine.logs")
+    if logs is not None:
+        logs.reset()
