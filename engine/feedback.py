@@ -28,12 +28,14 @@ from typing import Any
 from peewee import IntegrityError
 
 from engine.errors import BadInput, NotFound
+from engine.logs import get_logger
 from engine.store.db import write_transaction
 from engine.store.models import Template, TemplateAnswer, TemplateVersion, WrongReport, database_proxy
 from engine.store.sql import execute, insert_free_answer
 
 WRONG_PENALTY = 20  # quality points a learned template loses per wrong-answer report
 MAX_REASON = 500
+_log = get_logger("learning")
 LEARNED_PREFIX = "learned-"
 _SOURCE_WORDS = {"llm": "a paid provider call", "cache": "the response cache", "repair": "a paid provider call"}
 
@@ -173,9 +175,13 @@ def report_wrong(request_id: str, reason: str, *, retire_after: int, library: An
     now = time.time() if now is None else now
     try:
         with write_transaction(database_proxy):
-            return _report(request_id, reason, retire_after, library, now, owner)
+            wrong = _report(request_id, reason, retire_after, library, now, owner)
     except IntegrityError:  # another process reported the same request a moment ago
         raise BadInput(f"request {request_id} was already reported wrong") from None
+    # after the commit: a rolled-back report is never logged as made
+    _log.warning("wrong answer reported for request %s (template %s, report %d of %d)%s", request_id,
+                 wrong.template, wrong.wrong_reports, wrong.retire_after, ": template retired" if wrong.retired else "")
+    return wrong
 
 
 def answer_scope(request_id: str) -> tuple[str, str] | None:

@@ -183,3 +183,17 @@ def test_the_flag_echoes_on_stderr_except_under_the_full_screen_app(paths, capsy
     _start_logging(argparse.Namespace(log_level=None, handler="engine.cli.stats_cmds:cmd_stats"))
     logs.get_logger("t").warning("quiet-line")
     assert "quiet-line" not in capsys.readouterr().err and "quiet-line" in log_text(paths)
+
+
+async def test_templates_learned_reported_wrong_and_retired_are_logged(make_engine, fake, paths) -> None:
+    from tests.engine.test_feedback import learned_engine
+
+    logs.configure(paths.data_dir, "info")
+    engine, tid = await learned_engine(make_engine, fake, extra="retire_after_wrong = 1\n")
+    served = await engine.generate("a constant ALPHA set to 1")
+    assert served.source == "learned"
+    assert engine.report_wrong(served.request_id, "wrong").retired
+    text = log_text(paths)
+    assert f"INFO templar.learning: template {tid} " in text and "learned from suggestion" in text
+    assert f"wrong answer reported for request {served.request_id}" in text and "template retired" in text
+    assert f"WARNING templar.learning: template {tid} " in text and "retired after 1 wrong-answer reports" in text
