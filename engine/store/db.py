@@ -29,11 +29,13 @@ from urllib.parse import parse_qsl, unquote, urlparse
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
 
 from engine.errors import BadInput, BudgetRefused, StoreError
+from engine.logs import get_logger
 from engine.store import pg_driver
 from engine.store.liveness import LIVENESS_NS, LivenessLock, LivenessLost, liveness_key, owner_verdict
 from engine.store.models import ALL_MODELS, database_proxy
 
 T = TypeVar("T")
+_log = get_logger("store")
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -292,10 +294,14 @@ class Store:
                     raise
                 self._drop_connection()
                 if time.monotonic() + delay > deadline:
+                    _log.error("lost the connection to %s and could not reconnect within %.0f s",
+                               redact_url(self.url), RECONNECT_WINDOW_S)
                     raise StoreError(
                         f"lost the connection to {redact_url(self.url)} and could not reconnect within "
                         f"{RECONNECT_WINDOW_S:.0f} s: {str(exc).strip() or type(exc).__name__}"
                     ) from None
+                _log.warning("lost the connection to %s (%s): reconnecting in %.2f s", redact_url(self.url),
+                             type(exc).__name__, delay)
                 time.sleep(delay)  # the server is restarting: wait, then reconnect and retry
                 delay = min(delay * 2, 2.0)
 
