@@ -41,3 +41,13 @@ def _detach_log_handlers() -> Iterator[None]:
     logs = sys.modules.get("engine.logs")
     if logs is not None:
         logs.reset()
+
+
+@pytest.fixture(autouse=True)
+def fresh_validation_memo() -> None:
+    """Each test validates from scratch (the validator remembers reports per process)."""
+    import sys
+
+    module = sys.modules.get("engine.validation.validator")
+    if module is not None:
+        module._MEMO.clear()

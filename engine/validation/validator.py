@@ -8,8 +8,11 @@ See the package docstring (``engine/validation/__init__.py``) for the score form
 from __future__ import annotations
 
 import ast
+import hashlib
 import math
 import sys
+import threading
+from collections import OrderedDict
 
 from engine.validation import ast_rules as _ast_rules
 from engine.validation import ast_tables as _ast_tables
@@ -89,6 +92,12 @@ def _score(
     return max(0, min(100, score))
 
 
+#: Reports remembered per process (see ``CodeValidator.validate``).
+MEMO_SIZE = 2048
+_MEMO: OrderedDict[tuple[str, str, ValidationPolicy], ValidationReport] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+
+
 class CodeValidator:
     """Validates generated Python code under a :class:`ValidationPolicy`. Thread-safe."""
 
@@ -101,7 +110,26 @@ class CodeValidator:
         _security.bandit_version()
 
     def validate(self, code: str, *, filename: str = "generated.py") -> ValidationReport:
-        """Check ``code`` without executing it and return the report."""
+        """Check ``code`` without executing it and return the report.
+
+        Reports are remembered per process by (sha256 of the code, file name, policy): the same
+        code under the same policy and the same validator gives the same report, so a repeated
+        cache or template hit does not pay Bandit again. Safe because the key holds everything
+        the report depends on; a new Templar version is a new process, hence an empty memo."""
+        key = (hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest(), filename, self.policy)
+        with _MEMO_LOCK:
+            report = _MEMO.get(key)
+            if report is not None:
+                _MEMO.move_to_end(key)
+                return report
+        report = self._validate(code, filename)
+        with _MEMO_LOCK:
+            _MEMO[key] = report
+            while len(_MEMO) > MEMO_SIZE:
+                _MEMO.popitem(last=False)
+        return report
+
+    def _validate(self, code: str, filename: str) -> ValidationReport:
         policy = self.policy
         checkers = [f"syntax:compile {_PYTHON}"]
         tree, error, findings = _compile(code, filename)
