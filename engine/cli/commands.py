@@ -84,7 +84,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         saved = f", saved ${result.saved_micros / 1e6:.6f}" if result.saved_micros else ""
         where = f" via {result.provider}" if result.provider else ""
         print(
-            f"— {result.source}{where}: cost ${result.cost_micros / 1e6:.6f}{saved}, {result.latency_ms} ms",
+            f"— {result.source}{where}: cost ${result.cost_micros / 1e6:.6f}{saved}, {result.latency_ms} ms"
+            f" (request {result.request_id})",
             file=sys.stderr,
         )
     if unwritten:

@@ -313,7 +313,11 @@ def _start_logging(args: argparse.Namespace) -> None:
 
     level = getattr(args, "log_level", None)
     full_screen = args.handler == "engine.cli.commands:cmd_tui"  # stderr would draw over the app
-    configure(Paths.from_env().data_dir, level, stderr=level is not None and not full_screen)
+    try:
+        data_dir = Paths.from_env().data_dir
+    except TemplarError:  # e.g. TEMPLAR_HOME is a file: the command reports it in one line, no log
+        return
+    configure(data_dir, level, stderr=level is not None and not full_screen)
 
 
 def _report(data: dict[str, Any], line: str, want_json: bool) -> None:

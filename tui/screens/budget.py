@@ -74,7 +74,11 @@ class BudgetScreen(TemplarScreen):
         super().on_mount()
         self.query_one("#alerts", DataTable).add_columns("UTC", "budget", "period", "level", "at")
         self.query_one("#breakdown", DataTable).add_columns("name", "calls", "cost", "saved", "p50 ms")
-        self.query_one("#allocation", DataTable).add_columns("project", "weight", "burn", "limit now", "proposed")
+        allocation = self.query_one("#allocation", DataTable)
+        # Fixed widths: the rows arrive from a worker, and columns that grew with them would make the
+        # layout (and its snapshots) depend on when the proposal landed.
+        for label, width in (("project", 16), ("weight", 6), ("burn", 10), ("limit now", 16), ("proposed", 10)):
+            allocation.add_column(label, width=width)
 
     # -- data ---------------------------------------------------------------------------------
 
