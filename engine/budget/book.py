@@ -19,8 +19,6 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from typing import Any, Callable, Iterator
 from peewee import DatabaseError
 
 from engine.budget.levels import EXHAUSTED, level_for
+from engine.budget.owner import owner_token, pid_alive
 from engine.budget.usage import UsageVerdict, judge_usage, list_anomalies, record_anomaly
 from engine.config.schema import Settings
 from engine.errors import BudgetRefused
@@ -142,16 +141,6 @@ class LedgerFields:
     attempt: int
     tokens_in: int = 0
     extra: dict[str, object] = field(default_factory=dict)
-
-
-def owner_token() -> tuple[str, str, int]:
-    """(owner, host, pid): identifies this process's reservations for crash reconciliation."""
-    host = socket.gethostname()[:64]
-    pid = os.getpid()
-    return f"{host}:{pid}:{_INSTANCE}", host, pid
-
-
-_INSTANCE = uuid.uuid4().hex[:12]
 
 
 def budget_refs(settings: Settings, project: str, agent: str, now: float) -> list[BudgetRef]:
@@ -419,7 +408,7 @@ class BudgetBook:
         while live owners take their locks again). Failing both, a reservation older than
         ``stale_after_s`` is orphaned. A live process's reservations are never touched.
         """
-        alive = is_alive or _pid_alive
+        alive = is_alive or pid_alive
         now = self.clock()
         held = list(Reservation.select().where(Reservation.state == "held"))
         verdicts: dict[str, bool | None] = {}
@@ -489,13 +478,3 @@ def _level(spent: int, limit: int | None, thresholds: list[float]) -> int:
     if limit == 0:
         return EXHAUSTED
     return level_for(100.0 * spent / limit, thresholds)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

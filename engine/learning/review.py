@@ -31,7 +31,8 @@ from typing import Any
 from engine.errors import BadInput
 from engine.learning.body import Param, ambiguous_values, build_body, round_trip
 from engine.learning.constrain import boundary_problems, constrain
-from engine.learning.stringuse import refine_string_params, string_probe_problems
+from engine.learning.stringprobe import string_probe_problems
+from engine.learning.stringuse import refine_string_params
 from engine.learning.zeroslot import zero_slot_pattern
 from engine.templates import SpecError, TemplateSpec
 from engine.templates.errors import PatternError, SlotError

@@ -55,7 +55,6 @@ import ast
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
 
 from engine.learning.body import Param
 from engine.templates.errors import SlotError
@@ -478,29 +477,3 @@ def refine_string_params(code: str, params: list[Param]) -> tuple[list[Param], l
             problems.append(f"parameter {param.name}: the original value does not fit {spec}: {exc}")
         out.append(refined)
     return out, problems
-
-
-def string_probe_problems(
-    render: Callable[[dict[str, Any]], str], params: list[Param], validate: Callable[[str], bool]
-) -> list[str]:
-    """Render every degenerate probe value a string slot accepts; each must validate."""
-    problems: list[str] = []
-    base = {p.name: p.value for p in params}
-    for param in params:
-        if param.base_type not in STRING_KINDS:
-            continue
-        slot = parse_slot_type(param.type)
-        for probe in PROBES:
-            try:
-                slot.coerce(probe)
-            except SlotError:
-                continue  # refused at match time: never rendered for a user
-            try:
-                code = render({**base, param.name: probe})
-            except Exception as exc:  # noqa: BLE001 - any render failure is a failed probe
-                problems.append(f"does not generalise: {param.name}={probe!r} fails to render: {exc}")
-                break
-            if not validate(code):
-                problems.append(f"does not generalise: {param.name}={probe!r} gives code that does not validate")
-                break
-    return problems

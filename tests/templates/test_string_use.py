@@ -7,7 +7,8 @@ import pytest
 
 from engine.learning.body import Param, ambiguous_values, build_body, round_trip
 from engine.learning.review import check, literal_in_pattern
-from engine.learning.stringuse import analyse, refine_string_params, string_probe_problems
+from engine.learning.stringprobe import string_probe_problems
+from engine.learning.stringuse import analyse, refine_string_params
 from engine.templates.render import render_body
 from engine.validation import CodeValidator
 
