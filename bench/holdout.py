@@ -211,13 +211,19 @@ def judge(probe: Probe, source: str, code: str) -> str:
 
 async def teach(engine: Any, family: Family, report: Report) -> None:
     """One paid answer, then accept its pending suggestion as a reviewer would."""
-    from engine.errors import TemplarError
 
     result = await engine.generate(family.task, project="holdout")
     if result.source != "llm":  # another family's template (or the pack) already answers it
         report.learned[family.name] = False
         report.not_learned_reason[family.name] = f"the teaching task was answered from {result.source}"
         return
+    accept_pending(engine, family, report)
+
+
+def accept_pending(engine: Any, family: Family, report: Report) -> None:
+    """Accept the family's pending suggestion as a reviewer would, or record why it cannot be."""
+    from engine.errors import TemplarError
+
     pending = [s for s in engine.store.call(engine.library.suggestions, "pending") if s.task.strip() == family.task]
     if not pending:
         report.learned[family.name] = False

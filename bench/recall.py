@@ -176,7 +176,7 @@ async def run_learned(data: list[dict[str, Any]], figures: Figures, zero: list[d
         for family in families:
             before = _ledger_suggest(engine)
             _source, _code, cost, _ = await _ask(engine, family.task, "recall-teach")
-            _accept(engine, family, report)
+            H.accept_pending(engine, family, report)
             figures.teach_cost += cost
             teach_cost[family.name] = cost  # generation + suggestion (+ review) of the teaching task
             gen_cost[family.name] = max(1, cost - (_ledger_suggest(engine) - before))
@@ -206,23 +206,6 @@ async def run_learned(data: list[dict[str, Any]], figures: Figures, zero: list[d
     finally:
         engine.close()
         server.stop()
-
-
-def _accept(engine: Any, family: Any, report: Any) -> None:
-    from engine.errors import TemplarError
-
-    pending = [s for s in engine.store.call(engine.library.suggestions, "pending") if s.task.strip() == family.task]
-    if not pending:
-        report.learned[family.name] = False
-        report.not_learned_reason[family.name] = "no pending suggestion after the paid answer"
-        return
-    try:
-        engine.store.call(engine.library.accept, pending[-1].id)
-    except TemplarError as exc:
-        report.learned[family.name] = False
-        report.not_learned_reason[family.name] = str(exc)
-        return
-    report.learned[family.name] = True
 
 
 def _ledger_suggest(engine: Any) -> int:
