@@ -63,7 +63,8 @@ def assess(source: str, code: str, extra: dict[str, Any]) -> Delivery:
         repairs = validation.get("repairs")
         after = f" after {repairs} repair(s)" if repairs else ""
         return Delivery(False, f"the answer fails validation{after} ({len(blocking)} blocking finding(s))", blocking)
-    critical = extra.get("critical") if isinstance(extra.get("critical"), dict) else {}
+    found = extra.get("critical")
+    critical: dict[str, Any] = found if isinstance(found, dict) else {}
     if critical.get("critical") or review is not None:
         verdict = (review or {}).get("verdict")
         if verdict != "approve":

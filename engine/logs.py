@@ -63,7 +63,7 @@ class ScrubbingFormatter(logging.Formatter):
 
         return scrub(super().format(record))
 
-    def formatException(self, ei) -> str:  # type: ignore[no-untyped-def, override]
+    def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]
         from engine.scrub import scrub
 
         return scrub(super().formatException(ei))

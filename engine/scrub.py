@@ -85,9 +85,9 @@ def secret_values(environ: Mapping[str, str] | None = None) -> frozenset[str]:
         if _SECRET_NAME.search(name) and len(value) >= 8 and not _NOT_A_KEY_VALUE.search(value):
             values.add(value)
     for name in names:
-        value = env.get(name)
-        if value and len(value) >= MIN_PIECE:
-            values.add(value)
+        named = env.get(name)
+        if named and len(named) >= MIN_PIECE:
+            values.add(named)
     return frozenset(values)
 
 

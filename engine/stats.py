@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from engine.budget.usage import anomaly_summary
 from engine.errors import BadInput
@@ -47,7 +47,7 @@ def compute_stats(since: float | None = None, by: str | None = None) -> dict[str
     latencies of successful paid attempts (for exact percentiles)."""
     if by is not None and by not in GROUPS:
         raise BadInput(f"--by must be one of {', '.join(GROUPS)}")
-    where, params = "source <> 'reconcile'", ()
+    where, params = "source <> 'reconcile'", cast(tuple[float, ...], ())
     if since is not None:
         where, params = where + " AND ts >= ?", (since,)
     answers, sources = template_answers(execute, where, params)

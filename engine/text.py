@@ -36,7 +36,7 @@ def extract_code(text: str, language: str = "python") -> str:
     blocks = _FENCE.findall(text)
     for lang, body in blocks:
         if lang.lower() in (language.lower(), "py" if language == "python" else language):
-            return body.strip("\n") + "\n"
+            return str(body).strip("\n") + "\n"
     if blocks:
-        return blocks[0][1].strip("\n") + "\n"
+        return str(blocks[0][1]).strip("\n") + "\n"
     return text.strip() + "\n" if text.strip() else ""

@@ -45,6 +45,10 @@ class UsageVerdict:
         return self.anomaly is None
 
 
+def _clamp(value: int | None) -> int:
+    return 0 if value is None else max(0, min(TOKENS_MAX, value))
+
+
 def _whole(value: Any) -> int | None:
     """An integer token count or cost, or None when ``value`` is not a finite number."""
     if isinstance(value, bool):
@@ -63,7 +67,7 @@ def judge_usage(
     ``tokens_out`` may be None when the caller has no counts (only the cost is judged);
     ``measured`` is False when the counts were made locally (never judged as "zero")."""
     cost = _whole(claimed_micros)
-    counts = [_whole(t) for t in (tokens_in, tokens_out) if t is not None]
+    counts = [c for c in (_whole(t) for t in (tokens_in, tokens_out) if t is not None) if c is not None]
     anomaly = None
     if cost is None or len(counts) != len([t for t in (tokens_in, tokens_out) if t is not None]):
         anomaly = NOT_A_NUMBER
@@ -74,8 +78,7 @@ def judge_usage(
     elif cost > worst_micros:
         anomaly = ABOVE_WORST_CASE
     charge = worst_micros if anomaly else int(cost or 0)
-    clamp = lambda v: 0 if v is None else max(0, min(TOKENS_MAX, v))  # noqa: E731
-    return UsageVerdict(charge, clamp(_whole(tokens_in)), clamp(_whole(tokens_out)), anomaly)
+    return UsageVerdict(charge, _clamp(_whole(tokens_in)), _clamp(_whole(tokens_out)), anomaly)
 
 
 def _text(value: Any) -> str:

@@ -37,7 +37,7 @@ from engine.paths import Paths
 LEVELS = ("default", "system", "user", "env", "project", "agent")
 ENV_PREFIX = "TEMPLAR_"
 # Environment variables that are not settings keys.
-_ENV_SHORTCUTS = {"TEMPLAR_DATABASE_URL": ("store", "url")}
+_ENV_SHORTCUTS: dict[str, tuple[str, ...]] = {"TEMPLAR_DATABASE_URL": ("store", "url")}
 Path_ = tuple[str, ...]
 
 
@@ -154,7 +154,7 @@ def check_keys(layer: Layer, *, project_file: bool = False) -> None:
     for path in _walk_keys(layer.data, Settings, ()):
         _raise_unknown(layer, path)
     dotted = {join_key(p): p for p in flatten(layer.data)}
-    reserved = SYSTEM_ONLY_PREFIXES if layer.level in ("project", "agent") else ()
+    reserved: tuple[str, ...] = SYSTEM_ONLY_PREFIXES if layer.level in ("project", "agent") else ()
     if layer.level == "agent":
         reserved = reserved + PROJECT_ONLY_PREFIXES
     for text, path in dotted.items():
@@ -421,7 +421,7 @@ def _signature(paths: Paths, project: str | None, environ: typing.Mapping[str, s
     files = [system_settings_file(), paths.user_settings]
     if project is not None:
         files += [paths.project_file(project), paths.config_dir / "trusted-providers.toml"]
-    stats = []
+    stats: list[tuple[Any, ...]] = []
     for file in files:
         try:
             st = file.stat()

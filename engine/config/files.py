@@ -198,8 +198,8 @@ def unset_value(paths: Paths, key: str, project: str, agent: str | None = None) 
 
 
 def _nest(path: tuple[str, ...], value: Any) -> dict[str, Any]:
-    node: Any = value
-    for part in reversed(path):
+    node: dict[str, Any] = {path[-1]: value} if path else {}
+    for part in reversed(path[:-1]):
         node = {part: node}
     return node
 

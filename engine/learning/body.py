@@ -48,7 +48,7 @@ class Param:
         return self.type.split("(", 1)[0].strip()
 
     def to_dict(self) -> dict[str, object]:
-        value = [list(v) for v in self.value] if self.base_type == "field_list" else self.value  # type: ignore[union-attr]
+        value = [list(v) for v in self.value] if self.base_type == "field_list" else self.value  # type: ignore[attr-defined]
         return {"name": self.name, "type": self.type, "value": value, "description": self.description,
                 "confidence": self.confidence}
 
@@ -159,7 +159,7 @@ def find_spans(code: str, params: list[Param]) -> tuple[list[Span], list[str]]:
 
 
 def _field_block(code: str, p: Param) -> list[Span]:
-    fields = [(str(n), str(t)) for n, t in p.value]  # type: ignore[union-attr]
+    fields = [(str(n), str(t)) for n, t in p.value]  # type: ignore[attr-defined]
     lines = code.splitlines(keepends=True)
     offsets = _offsets(code)
     spans = []

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 _PAIRS = (("lo", "hi"), ("low", "high"), ("min", "max"), ("minimum", "maximum"), ("start", "stop"),
           ("start", "end"), ("begin", "end"), ("first", "last"), ("from", "to"), ("lower", "upper"),
           ("floor", "ceiling"), ("floor", "ceil"), ("least", "most"), ("left", "right"), ("a", "b"))
-_FLIP = {ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE, ast.Eq: ast.Eq, ast.NotEq: ast.NotEq}
+_FLIP: dict[type[ast.cmpop], type[ast.cmpop]] = {ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE, ast.Eq: ast.Eq, ast.NotEq: ast.NotEq}
 _NEGATE = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq}
 #: Keyword arguments whose value must be positive (0 means "unbounded", "never" or an error):
 #: ``Queue(maxsize=0)`` is unbounded, ``deque(maxlen=0)`` always empty, ``timeout=0`` non-blocking.
@@ -196,7 +196,7 @@ def infer_bounds(tree: ast.AST, value: float) -> Bounds:
         bounds = bounds.tighten(lo=_exclusive(0, True, integer)) if value > 0 else (
             bounds.tighten(hi=_exclusive(0, False, integer)) if value < 0 else bounds)
 
-    def learn(left: ast.AST, op: type, right: ast.AST) -> None:
+    def learn(left: ast.AST, op: type[ast.cmpop], right: ast.AST) -> None:
         nonlocal bounds
         if _is(right, name, literal) and not _is(left, name, literal):
             left, right, op = right, left, _FLIP.get(op, op)

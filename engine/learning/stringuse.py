@@ -468,7 +468,7 @@ def refine_string_params(code: str, params: list[Param]) -> tuple[list[Param], l
             out.append(param)
             continue
         param = _decoded_value(code, param)
-        spec, found = _type_for(param, analyse(code, param.value))
+        spec, found = _type_for(param, analyse(code, str(param.value)))
         problems += found
         refined = replace(param, type=spec)
         try:

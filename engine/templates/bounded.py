@@ -23,7 +23,7 @@ import itertools
 import re
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -116,7 +116,7 @@ class bounded:  # noqa: N801 - used as ``with bounded():``
     def __enter__(self) -> None:
         self._token = _WATCHDOG.start(self.limit_s)
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
         fired = False
         while True:  # the interrupt may land while unregistering: unregister again, it ends
             try:

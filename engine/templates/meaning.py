@@ -234,7 +234,7 @@ def describe_constraints(slot: object) -> str:
     if fixed is not None:
         parts.append(f"kind/modifier words fixed: {', '.join(fixed)}" if fixed
                      else "no kind/modifier words may be added")
-    keep = getattr(slot, "keep", frozenset())
+    keep: frozenset[str] = getattr(slot, "keep", frozenset())
     if keep:
         parts.append(f"must keep: {', '.join(sorted(keep))}")
     lo, hi = getattr(slot, "lo", None), getattr(slot, "hi", None)

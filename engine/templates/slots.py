@@ -177,11 +177,13 @@ class _RangeSlot(SlotType):
 
     @property
     def spec(self) -> str:
-        args = []
+        args: list[str] = []
         if self.lo is not None or self.hi is not None:
-            fmt = (lambda v: "" if v is None else repr(v)) if self.kind == "number" else (
-                lambda v: "" if v is None else str(v)
-            )
+            show = repr if self.kind == "number" else str
+
+            def fmt(v: object) -> str:
+                return "" if v is None else show(v)
+
             args.append(f"{fmt(self.lo)}..{fmt(self.hi)}")
         args += [op + other for op, other in self.relations]
         return f"{self.kind}({','.join(args)})" if args else self.kind

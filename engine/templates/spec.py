@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 from engine.templates.errors import (
     BindingError,
@@ -151,13 +151,13 @@ class TemplateSpec:
         for pattern in patterns:
             slots = {s.name: s.type for s in pattern.slots}
             for name, slot_type in slots.items():
-                param = by_name.get(name)
-                if param is None:
+                bound = by_name.get(name)
+                if bound is None:
                     raise SpecError(f"template {self.name!r}: slot {name!r} is not a param")
-                if param.slot != slot_type:
+                if bound.slot != slot_type:
                     raise SpecError(
                         f"template {self.name!r}: slot {name!r} is {slot_type.spec} in "
-                        f"{pattern.text!r} but the param is {param.slot.spec}"
+                        f"{pattern.text!r} but the param is {bound.slot.spec}"
                     )
             for param in self.params:
                 if param.required and param.name not in slots:
@@ -265,7 +265,8 @@ class TemplateSpec:
             return cls(
                 name=str(data["name"]),
                 description=str(data.get("description", "")),
-                patterns=tuple(str(p) for p in _list(data["patterns"], "patterns")),
+                # plain strings: __post_init__ parses them into TaskPatterns with the params' types
+                patterns=tuple(str(p) for p in _list(data["patterns"], "patterns")),  # type: ignore[misc]
                 body=str(data["body"]),
                 params=params,
                 examples=examples,
@@ -278,7 +279,7 @@ class TemplateSpec:
             raise SpecError(f"{where}{type(exc).__name__}: {exc}") from exc
 
 
-def _list(value: object, key: str) -> list[Mapping[str, object]] | list[object]:
+def _list(value: object, key: str) -> list[Any]:
     if not isinstance(value, list):
         raise SpecError(f"{key!r} must be a list")
     return value

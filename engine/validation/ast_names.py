@@ -164,7 +164,7 @@ class NameResolver:
                 texts = [self.const_str(e, depth + 1) for e in elements]
                 return owner.join(texts) if all(t is not None for t in texts) else None  # type: ignore[arg-type]
             if node.func.attr in ("lower", "upper", "strip") and not node.args:
-                return getattr(owner, node.func.attr)()
+                return str(getattr(owner, node.func.attr)())
         return None
 
     def _decoded_str(self, node: ast.Call, depth: int) -> str | None:
@@ -207,8 +207,8 @@ class NameResolver:
             numbers = node.args[1]
         if not isinstance(numbers, (ast.List, ast.Tuple)):
             return None
-        values = [e.value for e in numbers.elts if isinstance(e, ast.Constant)]
-        if len(values) != len(numbers.elts) or not all(isinstance(v, int) and 0 <= v < 0x110000 for v in values):
+        values = [e.value for e in numbers.elts if isinstance(e, ast.Constant) and type(e.value) is int]
+        if len(values) != len(numbers.elts) or not all(0 <= v < 0x110000 for v in values):
             return None
         return [chr(v) for v in values]
 
@@ -229,8 +229,8 @@ class NameResolver:
         data = raw.encode() if raw is not None else self.const_bytes(arg, depth + 1)
         if data is None:
             if "builtins.bytes" in callees and isinstance(arg, (ast.List, ast.Tuple)):
-                values = [e.value for e in arg.elts if isinstance(e, ast.Constant)]
-                if len(values) == len(arg.elts) and all(isinstance(v, int) and 0 <= v < 256 for v in values):
+                values = [e.value for e in arg.elts if isinstance(e, ast.Constant) and type(e.value) is int]
+                if len(values) == len(arg.elts) and all(0 <= v < 256 for v in values):
                     return bytes(values)
             return None
         import base64
@@ -319,7 +319,7 @@ class NameResolver:
         if isinstance(func, ast.Attribute) and func.attr == "get" and node.args:
             key = self.const_str(node.args[0])
             owners = self.resolve(func.value, depth + 1) if key is not None else set()
-            if owners:
+            if owners and key is not None:
                 return {self._member(owner, key, depth) for owner in owners} - {""}
         callees = self.resolve(func, depth + 1)
         out = set()

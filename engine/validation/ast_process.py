@@ -77,7 +77,8 @@ class ProcessChecks:
         if isinstance(first, (ast.List, ast.Tuple)):
             return list(first.elts)
         if isinstance(first, ast.Name) and first.id in self.names.sequences:
-            return self.names.sequences[first.id]
+            sequence: list[ast.expr] = self.names.sequences[first.id]
+            return sequence
         if self.names.const_str(first) is not None:
             return [first]  # type: ignore[list-item]
         return None

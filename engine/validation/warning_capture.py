@@ -26,7 +26,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 _state_lock = threading.Lock()
 _local = threading.local()
@@ -70,7 +70,7 @@ def _add_filter(module: str) -> None:
         entry, count = _active_filters.get(module, (None, 0))
         if entry is None:
             entry = ("always", None, Warning, re.compile(re.escape(module) + r"\Z"), 0)
-            warnings.filters.insert(0, entry)
+            cast(list[Any], warnings.filters).insert(0, entry)
             warnings._filters_mutated()  # type: ignore[attr-defined]
         _active_filters[module] = (entry, count + 1)
 
@@ -82,7 +82,7 @@ def _remove_filter(module: str) -> None:
             _active_filters[module] = (entry, count - 1)
             return
         del _active_filters[module]
-        filters = warnings.filters
+        filters = cast(list[Any], warnings.filters)  # a list at runtime; typeshed says Sequence
         for index, existing in enumerate(filters):
             if existing is entry:
                 del filters[index]

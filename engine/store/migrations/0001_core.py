@@ -1,7 +1,9 @@
 """Ledger, budgets, reservations, response cache and alert events (generated from a schema diff)."""
+from typing import Any
+
 from peewee import *
 
-def up(migrator, db):
+def up(migrator: Any, db: Any) -> None:
     class AlertEvent(Model):
         ts = DoubleField()
         scope = CharField(max_length=8)
@@ -87,7 +89,7 @@ def up(migrator, db):
     db.create_tables([Reservation])
 
 
-def down(migrator, db):
+def down(migrator: Any, db: Any) -> None:
     migrator.migrate(migrator.drop_table('reservation'))
     migrator.migrate(migrator.drop_table('ledger_entry'))
     migrator.migrate(migrator.drop_table('cache_entry'))

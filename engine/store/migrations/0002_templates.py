@@ -1,7 +1,9 @@
 """Learned templates, their versions, and parameterization suggestions (generated from a schema diff)."""
+from typing import Any
+
 from peewee import *
 
-def up(migrator, db):
+def up(migrator: Any, db: Any) -> None:
     class Template(Model):
         name = CharField(max_length=128)
         language = CharField(max_length=32, default='python')
@@ -59,7 +61,7 @@ def up(migrator, db):
     db.create_tables([TemplateVersion])
 
 
-def down(migrator, db):
+def down(migrator: Any, db: Any) -> None:
     migrator.migrate(migrator.drop_table('template_version'))
     migrator.migrate(migrator.drop_table('suggestion'))
     migrator.migrate(migrator.drop_table('template'))

@@ -1,7 +1,9 @@
 """Provider cooldown shared by every process: consecutive failures per endpoint."""
+from typing import Any
+
 from peewee import *
 
-def up(migrator, db):
+def up(migrator: Any, db: Any) -> None:
     class ProviderHealth(Model):
         key = CharField(primary_key=True, max_length=400)
         failures = IntegerField(default=0)
@@ -12,5 +14,5 @@ def up(migrator, db):
     db.create_tables([ProviderHealth])
 
 
-def down(migrator, db):
+def down(migrator: Any, db: Any) -> None:
     migrator.migrate(migrator.drop_table('provider_health'))

@@ -1,7 +1,9 @@
 """Review verdicts on record, per (task, exact code), for every tier (critical work)."""
+from typing import Any
+
 from peewee import *
 
-def up(migrator, db):
+def up(migrator: Any, db: Any) -> None:
     class ReviewVerdict(Model):
         key = CharField(index=True, max_length=64)
         created = DoubleField()
@@ -21,5 +23,5 @@ def up(migrator, db):
     db.create_tables([ReviewVerdict])
 
 
-def down(migrator, db):
+def down(migrator: Any, db: Any) -> None:
     migrator.migrate(migrator.drop_table('review_verdict'))

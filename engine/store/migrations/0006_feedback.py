@@ -1,8 +1,10 @@
 """Wrong-answer feedback: which template version and bindings answered each request, and the
 reports that such an answer was wrong (one per request)."""
+from typing import Any
+
 from peewee import *
 
-def up(migrator, db):
+def up(migrator: Any, db: Any) -> None:
     class TemplateAnswer(Model):
         request_id = CharField(primary_key=True, max_length=36)
         ts = DoubleField()
@@ -36,6 +38,6 @@ def up(migrator, db):
     db.create_tables([WrongReport])
 
 
-def down(migrator, db):
+def down(migrator: Any, db: Any) -> None:
     migrator.migrate(migrator.drop_table('wrong_report'))
     migrator.migrate(migrator.drop_table('template_answer'))

@@ -1,9 +1,11 @@
 """Money: usage anomalies (a provider's usage claim that was not believed: negative, zero for
 an answer, or above the reservation's worst case, with the claim and the charge), and the
 project limits the allocator wrote (a limit that differs from its record was set by a person)."""
+from typing import Any
+
 from peewee import *
 
-def up(migrator, db):
+def up(migrator: Any, db: Any) -> None:
     class Anomaly(Model):
         id = AutoField()
         ts = DoubleField(index=True)
@@ -33,6 +35,6 @@ def up(migrator, db):
     db.create_tables([Anomaly, AllocatedLimit])
 
 
-def down(migrator, db):
+def down(migrator: Any, db: Any) -> None:
     migrator.migrate(migrator.drop_table('allocated_limit'))
     migrator.migrate(migrator.drop_table('anomaly'))
