@@ -29,7 +29,7 @@ _ERRORS = (
 _EVENTS = (
     "Event", "Emit", "LookupResult", "Preparing", "ProviderSkipped", "AttemptStarted", "AttemptFailed", "Backoff",
     "AttemptSucceeded", "ProviderCooledDown", "TokensStreamed", "StreamRestarted", "BudgetLevelCrossed",
-    "ChainReordered", "ValidationDone", "TemplateLearned", "ConfigWarning", "Finished",
+    "ChainReordered", "ValidationDone", "TemplateLearned", "ConfigWarning", "Finished", "UsageAnomaly",
 )
 # public name -> the module that defines it (imported on first access)
 _EXPORTS: dict[str, str] = {
@@ -71,7 +71,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; never executed
     from engine.events import (
         AttemptFailed, AttemptStarted, AttemptSucceeded, Backoff, BudgetLevelCrossed, ChainReordered, ConfigWarning,
         Emit, Event, Finished, LookupResult, Preparing, ProviderCooledDown, ProviderSkipped, StreamRestarted,
-        TemplateLearned, TokensStreamed, ValidationDone,
+        TemplateLearned, TokensStreamed, UsageAnomaly, ValidationDone,
     )
     from engine.learning.library import TemplateView
     from engine.paths import Paths

@@ -108,12 +108,28 @@ class StreamRestarted(Event):
 
 @dataclass(frozen=True)
 class BudgetLevelCrossed(Event):
+    """A budget reached an alert level for the first time this period (spent + reserved)."""
+
     scope: str
     key: str
     period: str
     level: int
     level_name: str
     percent: float
+    used_micros: int = 0
+    limit_micros: int | None = None
+
+
+@dataclass(frozen=True)
+class UsageAnomaly(Event):
+    """A provider's usage claim was not believed; the call was charged ``charged_micros``
+    (at most the reservation's worst case). See ``engine.budget.usage``."""
+
+    provider: str
+    model: str
+    anomaly: str
+    claimed_micros: int | None
+    charged_micros: int
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,14 @@ fake provider server. Everything slow (database, providers) is async and off the
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from engine.alerts import AlertDispatcher, Target
 from engine.budget.book import BudgetBook, BudgetStatus, budget_refs
 from engine.config import ResolvedConfig, load_config
 from engine.delivery import Delivery, assess, refusal
@@ -98,6 +100,7 @@ class Engine:
         self.board = CooldownBoard(store)
         self.chain = ProviderChain(store, self.book, board=self.board, sleep=sleep, clock=clock, environ=environ)
         self.library = TemplateLibrary()
+        self.alerts = AlertDispatcher()
 
     @classmethod
     def from_settings(cls, paths: Paths | None = None, *, url: str | None = None, reconcile: bool = True,
@@ -113,7 +116,9 @@ class Engine:
             store.call(engine.book.reconcile)
         return engine
 
-    def close(self) -> None:
+    def close(self, alert_timeout_s: float = 10.0) -> None:
+        """Deliver the alerts still queued (bounded by ``alert_timeout_s``), then close the store."""
+        self.alerts.drain(alert_timeout_s)
         self.store.close()
 
     @property
@@ -129,6 +134,9 @@ class Engine:
         return load_config(self.paths, project, agent, environ=self.environ)
 
     # -- generation ---------------------------------------------------------------------------
+
+    def _alert_target(self, project: str, agent: str) -> Target:
+        return Target.from_settings(self.config(project, agent).settings.alerts, self.environ)
 
     async def generate(
         self,
@@ -152,8 +160,11 @@ class Engine:
         ``ok`` is False, so a surface can show it as a failure. ``critical=True`` forces a
         review; ``False`` never downgrades a request that ``[critical]`` rules make critical.
         """
+        project, agent = project or DEFAULT_PROJECT, agent or DEFAULT_AGENT
+        emit = self.alerts.tap(emit, functools.partial(self._alert_target, project, agent),
+                               project=project, agent=agent)
         result = await CoderAgent(self).run(
-            task, project=project or DEFAULT_PROJECT, agent=agent or DEFAULT_AGENT, stream=stream,
+            task, project=project, agent=agent, stream=stream,
             max_tokens=max_tokens, confirmed=confirmed, use_cache=use_cache, use_templates=use_templates,
             critical=critical, emit=emit,
         )

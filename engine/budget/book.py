@@ -116,6 +116,8 @@ class Crossing:
     period: str
     level: int
     percent: float
+    used_micros: int = 0
+    limit_micros: int | None = None
 
 
 @dataclass(frozen=True)
@@ -396,7 +398,7 @@ class BudgetBook:
                 )
                 pending.marks.add(mark)
                 if cursor.rowcount == 1:
-                    new.append(Crossing(ref.scope, ref.key, ref.period, lvl, percent))
+                    new.append(Crossing(ref.scope, ref.key, ref.period, lvl, percent, amount, ref.limit_micros))
         return new
 
     def reconcile(self, *, stale_after_s: float = 3600.0, is_alive: Callable[[int], bool] | None = None) -> list[str]:

@@ -202,6 +202,20 @@ class AlertSettings(_Table):
     critical: float = Field(default=95, gt=0, le=100, description="L5 critical: paid calls need confirmation.")
     exhausted: float = Field(default=100, gt=0, le=100, description="L6 exhausted: paid calls refused.")
     confirm_at_critical: bool = Field(default=True, description="Ask before paid calls at L5.")
+    webhook_url: str = Field(
+        default="", pattern=r"^(|https?://\S+)$",
+        description="POST each level crossing and usage anomaly here as JSON (system level only).",
+    )
+    webhook_url_env: str = Field(
+        default="", pattern=r"^(|[A-Za-z_][A-Za-z0-9_]*)$",
+        description="Environment variable holding the webhook URL, for a URL that carries a token.",
+    )
+    command: str | list[str] = Field(
+        default="", description="Run this (argv, no shell) with each alert's JSON on stdin (system level only).",
+    )
+    delivery_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Per webhook attempt or command run.")
+    delivery_retries: int = Field(default=3, ge=0, le=10, description="Webhook retries after the first attempt.")
+    delivery_backoff_s: float = Field(default=1.0, ge=0, le=60, description="First retry delay; doubles each retry.")
 
     @model_validator(mode="after")
     def _increasing(self) -> "AlertSettings":
@@ -330,7 +344,9 @@ class Settings(_Table):
 
 
 # Keys only the system level (settings.toml, the user file, environment) may set: a project
-# must not raise the system budget or move the shared store.
-SYSTEM_ONLY_PREFIXES = ("budget.system", "budget.allocator", "store")
+# must not raise the system budget, move the shared store, or run a command / post alerts
+# elsewhere (a project file may come with a cloned repository).
+SYSTEM_ONLY_PREFIXES = ("budget.system", "budget.allocator", "store", "alerts.webhook_url", "alerts.webhook_url_env",
+                        "alerts.command")
 # Keys an agent table may not set: an agent must not raise its project's budget.
 PROJECT_ONLY_PREFIXES = ("budget.project",)

@@ -51,6 +51,7 @@ from engine.events import (
     ProviderSkipped,
     StreamRestarted,
     TokensStreamed,
+    UsageAnomaly,
 )
 from engine.llm import adapter
 from engine.llm.cooldown import MAX_COOLDOWN_S, CooldownBoard, credential_key, health_key, scope_key
@@ -343,8 +344,12 @@ class ProviderChain:
             if dirty or attempt > 1:
                 await self.store.run(self.board.succeeded, endpoint, credential)
             emit(AttemptSucceeded(cand.name, provider.model, attempt, usage.tokens_in, usage.tokens_out, cost / 1e6, latency))
+            if usage.anomaly is not None:
+                emit(UsageAnomaly(cand.name, provider.model, usage.anomaly,
+                                  claimed if isinstance(claimed, int) else None, cost))
             for c in crossings:
-                emit(BudgetLevelCrossed(c.scope, c.key, c.period, c.level, LEVEL_NAMES[c.level], round(c.percent, 2)))
+                emit(BudgetLevelCrossed(c.scope, c.key, c.period, c.level, LEVEL_NAMES[c.level], round(c.percent, 2),
+                                        c.used_micros, c.limit_micros))
             return ChainResult(
                 completion.text, cand.name, provider.model, run.attempts, usage.tokens_in, usage.tokens_out,
                 cost, latency, completion.usage_measured and usage.believed,
