@@ -1,13 +1,15 @@
 """Team mode: N engine processes x concurrency sharing one store, PostgreSQL and SQLite.
 
-    .venv/bin/python bench/team.py                        # N = 1, 2, 4; concurrency 8
+    .venv/bin/python bench/team.py                        # N = 1, 2, 4, 8; concurrency 8; 200 ms provider
     .venv/bin/python bench/team.py --procs 1,4 --concurrency 16 --pg-url postgresql://root@127.0.0.1:5432/test
 
 For each backend (a fresh PostgreSQL database created on --pg-url and dropped at the end; a
 shared SQLite file in a temporary directory) and each N, N worker processes run at once:
 
     hit      every worker asks the same, already cached task --hits times   -> generations/s
-    paid     every worker asks --paid distinct tasks (fake provider)        -> generations/s
+    paid     every worker asks --paid distinct tasks (fake provider answering after
+             --latency-ms, 200 ms by default, like a real one)              -> generations/s
+             and the speed-up over N = 1 (goal: N = 4 gives >= 3.5x)
     budget   one project budget that fits exactly --fit x N worst-case calls; every worker asks
              twice its share; overshoot = spent - limit in micro-dollars (goal 0, never > 0),
              and paid - fit (goal 0)
@@ -188,7 +190,9 @@ def settings_text(fake: Any) -> str:
     lines = provider_tables(api_bases(fake), timeout_s=30)
     lines += ['[chain]', 'order = ["openai"]', "attempts = 1", "jitter = 0.0", "cooldown_failures = 100", "",
               "[learning]", "enabled = false", "", "[validation]", "max_repairs = 0", "",
-              "[budget.system]", "limit_usd = 1000.0", ""]
+              "[budget.system]", "limit_usd = 1000.0", "",
+              # the task names say "postgresql": not critical work, no second-provider review
+              "[critical]", "infer = false", ""]
     return "\n".join(lines)
 
 
@@ -215,6 +219,7 @@ def bench_backend(
     worst, prompt_tokens[BUDGET_TASK] = facts["worst"], facts["prompt_tokens"]
     # prime the cache for the hit path (one paid call)
     lead.call(op="run", task=HIT_TASK, calls=1, same_task=True, use_cache=True, project="bench", concurrency=1)
+    base = 0.0
     for n in args.procs:
         group = workers[:n]
         c = args.concurrency
@@ -224,6 +229,7 @@ def bench_backend(
         wall, paid, err2 = together(group, op="run", task=f"bench paid probe {name} N{n} {uuid.uuid4().hex[:6]}",
                                     calls=args.paid, same_task=False, use_cache=True, project="bench", concurrency=c)
         paid_rate = paid["paid"] / wall
+        base = base or paid_rate
         fit = args.fit * n
         project = f"cap{n}"
         set_value(paths, "budget.project.limit_usd", repr(fit * worst / 1e6), project)
@@ -232,7 +238,7 @@ def bench_backend(
         budget = lead.call(op="budget", project=project)
         overshoot = budget["spent"] + budget["reserved"] - budget["limit"]
         errors = hit["errors"] + paid["errors"] + capped["errors"]
-        print(f"{name:<11} {n:>5} {c:>4} {hit_rate:>10.1f} {paid_rate:>10.1f} {max(0, overshoot):>10d} "
+        print(f"{name:<11} {n:>5} {c:>4} {hit_rate:>10.1f} {paid_rate:>10.1f} {paid_rate / base if base else 0.0:>6.2f} {max(0, overshoot):>10d} "
               f"{capped['paid'] - fit:>+8d} {capped['refused']:>8d} {errors:>6d}", flush=True)
         if errors:
             print(f"  first error: {err1 or err2 or err3}", file=sys.stderr)
@@ -241,10 +247,11 @@ def bench_backend(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--procs", default="1,2,4", help="process counts, comma-separated")
+    parser.add_argument("--procs", default="1,2,4,8", help="process counts, comma-separated")
+    parser.add_argument("--latency-ms", type=float, default=200.0, help="the fake provider's answer delay")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent generate() calls per process")
     parser.add_argument("--hits", type=int, default=100, help="cache-hit generations per process")
-    parser.add_argument("--paid", type=int, default=16, help="paid generations per process")
+    parser.add_argument("--paid", type=int, default=32, help="paid generations per process")
     parser.add_argument("--fit", type=int, default=10, help="worst-case calls the budget fits, per process")
     parser.add_argument("--pg-url", default=os.environ.get("TEMPLAR_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test"),
                         help="admin URL; a fresh database is created there and dropped")
@@ -299,13 +306,13 @@ def main() -> None:
         # usage == the worst case: prompt tokens as the engine counted them, max_tokens out
         last = request.last_user_text
         tokens = next((t for task, t in prompt_tokens.items() if task in last), 100)
-        return Reply(text=ANSWER, tokens_in=tokens, tokens_out=MAX_TOKENS)
+        return Reply(text=ANSWER, tokens_in=tokens, tokens_out=MAX_TOKENS, delay=args.latency_ms / 1000)
 
     try:
         with FakeProviderServer(hang_limit=5, responder=responder) as fake:
             paths.user_settings.write_text(settings_text(fake), encoding="utf-8")
             workers = [Worker(dict(os.environ), home / f"worker{i}.log") for i in range(max(args.procs))]
-            print(f"{'backend':<11} {'procs':>5} {'conc':>4} {'hit gen/s':>10} {'paid gen/s':>10} "
+            print(f"{'backend':<11} {'procs':>5} {'conc':>4} {'hit gen/s':>10} {'paid gen/s':>10} {'x N=1':>6} "
                   f"{'overshoot':>10} {'paid-fit':>8} {'refused':>8} {'errors':>6}", flush=True)
             for name, url in backends:
                 bench_backend(name, url, workers, paths, args, prompt_tokens)

@@ -19,13 +19,14 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
-from peewee import DatabaseError
+from peewee import DatabaseError, OperationalError
 
 from engine.budget.levels import EXHAUSTED, level_for
 from engine.budget.owner import owner_token, pid_alive
@@ -40,6 +41,18 @@ from engine.store.models import AlertEvent, BudgetCounter, LedgerEntry, Reservat
 
 SCOPES = ("system", "project", "agent")
 _log = get_logger("budget")
+_T = TypeVar("_T")
+_RETRIES = 5
+_CONFLICTS = {"40P01": "deadlock", "40001": "serialization failure"}
+
+
+def _conflict(exc: BaseException) -> str:
+    """``deadlock`` / ``serialization failure`` when the server aborted the transaction for it."""
+    for err in (exc, exc.__cause__, exc.__context__, *getattr(exc, "args", ())):
+        code = getattr(err, "sqlstate", None) or getattr(err, "pgcode", None)
+        if code in _CONFLICTS:
+            return _CONFLICTS[code]
+    return "deadlock" if "deadlock detected" in str(exc) else ""
 
 
 def period_key(period: str, now: float) -> str:
@@ -180,12 +193,42 @@ class BudgetBook:
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[_Pending]:
-        """A write transaction whose cache discoveries are kept only if it commits."""
+        """A write transaction whose cache discoveries are kept only if it commits.
+
+        SQLite: ``BEGIN IMMEDIATE`` (one writer at a time; see ``Store.write``). PostgreSQL:
+        a plain READ COMMITTED transaction with **row-level** locking, so processes sharing the
+        store reserve and settle in parallel: every counter change is a conditional ``UPDATE``
+        (re-checked by the server against the latest committed row after any wait), counters
+        are locked in id order (``_lock_counters``) so two transactions never deadlock, and a
+        reservation changes state only ``WHERE state = 'held'``, so it is finished once.
+        """
         pending = _Pending()
-        with self.store.write():
+        with self.store.write() if not self._pg else self.store.db.atomic():
             yield pending
         self._ids.update(pending.ids)
         self._recorded |= pending.marks
+
+    def _retrying(self, work: Callable[[], _T]) -> _T:
+        """Run one write transaction; on PostgreSQL, run it again when the server aborted it to
+        break a deadlock or a serialization conflict (everything it did was rolled back). The
+        lock order makes this rare: a limit changed under a running call can still take a
+        counter out of order."""
+        for attempt in range(1, _RETRIES + 1):
+            try:
+                return work()
+            except OperationalError as exc:
+                if not self._pg or attempt == _RETRIES or not _conflict(exc):
+                    raise
+                _log.info("write transaction aborted by the server (%s); retrying (%d)", _conflict(exc), attempt)
+        raise AssertionError("unreachable")
+
+    def _lock_counters(self, ids: Iterable[int]) -> None:
+        """PostgreSQL: lock these counter rows in id order (the one lock order everywhere)."""
+        ordered = sorted(set(ids))
+        if self._pg and ordered:
+            marks = ", ".join("?" for _ in ordered)
+            self._exec(f"SELECT id FROM budget_counter WHERE id IN ({marks}) ORDER BY id FOR UPDATE",
+                       tuple(ordered))
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         return execute(sql, params, self.store.db)
@@ -285,10 +328,15 @@ class BudgetBook:
 
     def reserve(self, refs: list[BudgetRef], amount: int, ledger: LedgerFields) -> Held:
         """Hold ``amount`` against every budget in ``refs`` at once, or raise BudgetRefused."""
+        return self._retrying(functools.partial(self._reserve_once, refs, amount, ledger))
+
+    def _reserve_once(self, refs: list[BudgetRef], amount: int, ledger: LedgerFields) -> Held:
         now = self.clock()
         reservation_id = str(uuid.uuid4())
         self.store.hold_liveness(self.owner)  # before any reservation of ours exists (PostgreSQL)
         with self._writing() as pending:
+            if self._pg:  # create the counters first, then lock them in id order, then hold
+                self._lock_counters(self._counter_id(ref, pending) for ref in refs)
             ids = [self._hold_on(ref, amount, pending) for ref in refs]
             sql = (
                 "INSERT INTO ledger_entry (ts, day, request_id, project, agent, source, provider, model, attempt, "
@@ -344,12 +392,20 @@ class BudgetBook:
         self, held: Held, state: str, charge: int, refs: list[BudgetRef] | None, thresholds: list[float] | None,
         anomaly: tuple[UsageVerdict, tuple[Any, Any, Any]] | None, **ledger: object,
     ) -> list[Crossing]:
+        return self._retrying(functools.partial(
+            self._finish_once, held, state, charge, refs, thresholds, anomaly, **ledger))
+
+    def _finish_once(
+        self, held: Held, state: str, charge: int, refs: list[BudgetRef] | None, thresholds: list[float] | None,
+        anomaly: tuple[UsageVerdict, tuple[Any, Any, Any]] | None, **ledger: object,
+    ) -> list[Crossing]:
         with self._writing() as pending:
             done = self._exec(
                 "UPDATE reservation SET state = ? WHERE id = ? AND state = 'held'", (state, held.reservation_id)
             )
             if done.rowcount != 1:
                 return []  # already finished (e.g. reconciled by another process): never twice
+            self._lock_counters(held.counter_ids)
             marks = ", ".join("?" for _ in held.counter_ids)
             self._exec(
                 f"UPDATE budget_counter SET reserved_micros = reserved_micros - ?, spent_micros = spent_micros + ? "
@@ -429,16 +485,24 @@ class BudgetBook:
         orphans = [r for r in held if r.owner != self.owner and gone(r)]
         done = []
         for res in orphans:
-            with self.store.write():
-                fresh = Reservation.get_or_none((Reservation.id == res.id) & (Reservation.state == "held"))
-                if fresh is None:
+            with self._writing():
+                # claim it: a settle in flight (row locked) or another reconciler that got here
+                # first makes this skip it (PostgreSQL: SKIP LOCKED, then the state re-check)
+                lock = " FOR UPDATE SKIP LOCKED" if self._pg else ""
+                if self._exec(f"SELECT id FROM reservation WHERE id = ? AND state = 'held'{lock}",
+                              (res.id,)).fetchone() is None:
                     continue
+                claimed = self._exec("UPDATE reservation SET state = 'reconciled' WHERE id = ? AND state = 'held'",
+                                     (res.id,))
+                if claimed.rowcount != 1:
+                    continue
+                fresh = Reservation.get_by_id(res.id)
                 ids = [int(x) for x in fresh.counter_ids.split(",") if x]
+                self._lock_counters(ids)
                 BudgetCounter.update(
                     reserved_micros=BudgetCounter.reserved_micros - fresh.amount_micros,
                     spent_micros=BudgetCounter.spent_micros + fresh.amount_micros,
                 ).where(BudgetCounter.id.in_(ids)).execute()
-                Reservation.update(state="reconciled").where(Reservation.id == fresh.id).execute()
                 if fresh.ledger_id is not None:
                     LedgerEntry.update(
                         outcome="interrupted", cost_micros=fresh.amount_micros, estimated=True,
