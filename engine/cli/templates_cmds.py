@@ -9,7 +9,13 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from engine.api import HeldForReview, Preview, SuggestionView, describe_slot_constraints
+from engine.api import (
+    HeldForReview,
+    Preview,
+    SuggestionView,
+    describe_slot_constraints,
+    slot_types,
+)
 from engine.cli.commands import open_engine
 from engine.cli.output import print_json, table
 from engine.errors import BadInput
@@ -273,7 +279,7 @@ def _interactive(engine: Any, s: SuggestionView) -> dict[str, Any]:
                 old, new = input("rename which parameter? ").strip(), input("new name? ").strip()
                 s = wait(engine.edit_suggestion(s.id, rename={old: new}))
             elif choice == "t":
-                name, type_ = input("parameter? ").strip(), input("type (identifier, string, integer, number, identifier_list, field_list, word)? ").strip()
+                name, type_ = input("parameter? ").strip(), input(f"type ({', '.join(slot_types())})? ").strip()
                 s = wait(engine.edit_suggestion(s.id, retype={name: type_}))
             elif choice == "d":
                 name = input("drop which parameter (it stays literal)? ").strip()
