@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engine.alerts import AlertDispatcher, Target
+from engine.api import FeedbackAPI, GenerateAPI, SuggestionsAPI, TemplatesAPI
 from engine.budget.book import BudgetBook, BudgetStatus, budget_refs
 from engine.config import ResolvedConfig, load_config
 from engine.delivery import Delivery, assess, refusal
@@ -80,7 +81,7 @@ class GenerationResult:
         return data
 
 
-class Engine:
+class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI):
     """Everything Templar does, for one data directory and database."""
 
     def __init__(

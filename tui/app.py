@@ -151,7 +151,7 @@ class TemplarApp(App[int]):
         engine = self.engine
         assert engine is not None
         try:
-            count = await engine.store.run(engine.library.pending_count)
+            count = await engine.pending_suggestion_count()
         except Exception:  # noqa: BLE001 - a stale count is not worth a notification
             return
         self.post_message(PendingCounted(count))
@@ -213,14 +213,14 @@ class TemplarApp(App[int]):
             marks = [f"{r['provider']} {'✓' if r['key'] != 'missing' else '✗ no key'}" for r in message.rows]
             self.provider_note = "providers (chain order): " + " · ".join(marks)
 
-    @work(thread=True, exclusive=True, group="llm-warmup", exit_on_error=False)
-    def warm_llm_client(self) -> None:
-        """Import the LLM client (seconds) in the background, long after the first frame, so the
-        first paid call of a session does not wait for it."""
+    @work(exclusive=True, group="llm-warmup", exit_on_error=False)
+    async def warm_llm_client(self) -> None:
+        """Import the LLM client (seconds, in the engine's worker thread) in the background, long
+        after the first frame, so the first paid call of a session does not wait for it."""
+        engine = self.engine
+        assert engine is not None
         try:
-            from engine.llm.adapter import litellm
-
-            litellm()
+            await engine.warm_up_llm()
         except Exception as exc:  # noqa: BLE001 - the paid call will report it properly
             self.post_message(LlmClientWarmed(exc))
             return

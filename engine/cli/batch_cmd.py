@@ -136,17 +136,17 @@ async def _run(engine: Any, tasks: list[Any], log: Any, errors: list[Any], args:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    from engine.api import check_scope_name
     from engine.batch import ResultLog, read_tasks
     from engine.cli.commands import open_engine
     from engine.cli.output import print_json
-    from engine.config.cascade import validate_project_name
 
     if not 1 <= args.concurrency <= MAX_CONCURRENCY:
         raise BadInput(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
     if args.project is not None:
-        validate_project_name(args.project)
+        check_scope_name(args.project)
     if args.agent is not None:
-        validate_project_name(args.agent, "agent")
+        check_scope_name(args.agent, "agent")
     path = Path(args.file)
     tasks, errors = read_tasks(path, project=args.project, agent=args.agent)
     if not tasks and not errors:

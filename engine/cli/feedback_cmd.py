@@ -31,14 +31,16 @@ def register(sub: Any, formatter: type[argparse.HelpFormatter]) -> argparse.Argu
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from engine.api import clean_reason
     from engine.cli.commands import open_engine
     from engine.cli.output import print_json
-    from engine.feedback import clean_reason
 
     reason = clean_reason(args.wrong)  # a bad reason is refused before the database is opened
     engine = open_engine()
     try:
-        done = engine.report_wrong(args.request_id, reason)
+        done = asyncio.run(engine.report_wrong_answer(args.request_id, reason))
     finally:
         engine.close()
     if args.json:

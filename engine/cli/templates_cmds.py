@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 import argparse
-import functools
+import asyncio
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from engine.api import (
+    HeldForReview,
+    Preview,
+    SuggestionView,
+    describe_slot_constraints,
+    slot_types,
+)
 from engine.cli.commands import open_engine
 from engine.cli.output import print_json, table
 from engine.errors import BadInput
 from engine.money import format_usd
 from engine.safe_text import shown
 
+T = TypeVar("T")
+
+
+def wait(call: Coroutine[Any, Any, T]) -> T:
+    """Run one engine call to completion (the CLI is synchronous; the engine's API is async)."""
+    return asyncio.run(call)
+
 
 def cmd_list(args: argparse.Namespace) -> int:
     engine = open_engine()
     try:
-        views = engine.store.call(engine.library.templates, None if args.all else "active")
+        views = wait(engine.templates(include_retired=args.all))
     finally:
         engine.close()
     if args.json:
@@ -35,9 +50,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_builtin(args: argparse.Namespace) -> int:
-    from engine.pipeline import builtin_index
-
-    specs = list(builtin_index())
+    engine = open_engine()
+    try:
+        specs = wait(engine.builtin_templates())
+    finally:
+        engine.close()
     if args.json:
         print_json([{"name": s.name, "description": s.description, "patterns": [p.text for p in s.patterns]} for s in specs])
         return 0
@@ -45,29 +62,10 @@ def cmd_builtin(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_id(value: int, what: str = "template") -> None:
-    from engine.errors import NotFound
-
-    if not 1 <= value < 2**63:
-        raise NotFound(f"no {what} {value}")
-
-
-def _constraints(type_: str) -> str:
-    """The learned constraints of a slot type, in words (see engine.templates.meaning)."""
-    from engine.templates import SlotError, parse_slot_type
-    from engine.templates.meaning import describe_constraints
-
-    try:
-        return describe_constraints(parse_slot_type(type_))
-    except SlotError:
-        return ""
-
-
 def cmd_show(args: argparse.Namespace) -> int:
-    _check_id(args.id)
     engine = open_engine()
     try:
-        view = engine.store.call(engine.library.template, args.id)
+        view = wait(engine.get_template(args.id))
     finally:
         engine.close()
     if args.json:
@@ -77,7 +75,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"pattern: {view.pattern}")
     for p in view.params:
         print(f"  {p.name}: {p.type}  (learned from {p.to_dict()['value']!r})  {p.description}")
-        constraints = _constraints(p.type)
+        constraints = describe_slot_constraints(p.type)
         if constraints:
             print(f"      {constraints}")
     print(f"uses {view.uses}, failures {view.failures}, saved {format_usd(view.saved_micros)}, quality {view.quality}")
@@ -92,34 +90,20 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    from engine.pipeline import builtin_index
-
     engine = open_engine()
     try:
-        learned = engine.store.call(engine.library.index)
+        rows = wait(engine.similar_templates(args.task, limit=args.limit))
     finally:
         engine.close()
-    rows: list[dict[str, Any]] = []
-    for source, index in (("learned", learned), ("builtin", builtin_index())):
-        match = index.match(args.task)
-        if match is not None:
-            refused = engine.library.refusal(match.template.name, match.template.version, match.bindings)
-            rows.append({"source": source, "template": match.template.name, "pattern": match.pattern.text,
-                         "score": 1.0, "match": not refused, "bindings": {k: str(v) for k, v in match.bindings.items()},
-                         **({"refused": refused} if refused else {})})
-        for near in index.similar(args.task, limit=args.limit):
-            rows.append({"source": source, "template": near.template.name, "pattern": near.pattern.text,
-                         "score": round(near.score, 3), "match": False})
-    rows.sort(key=lambda r: -r["score"])
     if args.json:
-        print_json(rows)
+        print_json([r.to_dict() for r in rows])
         return 0
     if not rows:
         print("nothing similar")
         return 0
     print(table(["", "score", "source", "template", "pattern"], [
-        ("MATCH" if r["match"] else "REFUSED" if r.get("refused") else "", f"{r['score']:.2f}", r["source"],
-         r["template"], r["pattern"][:70]) for r in rows
+        ("MATCH" if r.match else "REFUSED" if r.refused else "", f"{r.score:.2f}", r.source,
+         r.template, r.pattern[:70]) for r in rows
     ]))
     return 0
 
@@ -127,7 +111,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
 def cmd_retire(args: argparse.Namespace) -> int:
     engine = open_engine()
     try:
-        view = engine.store.call(engine.library.retire, args.id, args.reason or "retired by hand")
+        view = wait(engine.retire_template(args.id, args.reason or ""))
     finally:
         engine.close()
     print_json(view.to_dict(with_body=False)) if args.json else print(f"template {view.id} retired")
@@ -135,27 +119,23 @@ def cmd_retire(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from engine.learning.transfer import export_templates
-
     engine = open_engine()
     try:
-        result = engine.store.call(export_templates, engine.library, Path(args.file), args.all)
+        result = wait(engine.export_templates(Path(args.file), include_retired=args.all))
     finally:
         engine.close()
-    print_json(result) if args.json else print(f"exported {result['templates']} templates to {args.file}")
+    print_json(result.to_dict()) if args.json else print(f"exported {result.templates} templates to {args.file}")
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from engine.learning.transfer import import_templates, read_export
-
-    entries = read_export(Path(args.file))
     engine = open_engine()
     try:
-        ids = engine.store.call(import_templates, engine.library, entries)
+        result = wait(engine.import_templates(Path(args.file)))  # every template checked; all or nothing
     finally:
         engine.close()
-    print_json({"imported": ids}) if args.json else print(f"imported {len(ids)} templates: {', '.join(map(str, ids))}")
+    ids = result.ids
+    print_json(result.to_dict()) if args.json else print(f"imported {len(ids)} templates: {', '.join(map(str, ids))}")
     return 0
 
 
@@ -176,7 +156,7 @@ def visible(text: str) -> str:
     return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
 
 
-def _print_suggestion(s: Any, preview: Any) -> None:
+def _print_suggestion(s: SuggestionView, preview: Preview) -> None:
     """Everything a person needs to decide: task, pattern, parameters, the code, its findings."""
     print(f"\nsuggestion {s.id} ({visible(s.project)}/{visible(s.agent)}, confidence {s.confidence:.2f})")
     print(f"task:    {visible(s.task)}")
@@ -194,7 +174,7 @@ def _print_suggestion(s: Any, preview: Any) -> None:
     print(visible(f"check:   {'ok' if preview.ok else 'FAILS: ' + preview.reason}"))
 
 
-def _shown(s: Any, preview: Any) -> dict[str, Any]:
+def _shown(s: SuggestionView, preview: Preview) -> dict[str, Any]:
     """What JSON output carries of a suggestion, so a script sees what it accepts."""
     return {"task": s.task, "pattern": preview.pattern or s.pattern, "code": s.code,
             "findings": [f.to_dict() for f in preview.findings],
@@ -222,10 +202,9 @@ def _check_review_flags(args: argparse.Namespace) -> list[str]:
 def cmd_review(args: argparse.Namespace) -> int:
     edits = _check_review_flags(args)
     engine = open_engine()
-    lib = engine.library
     results: list[dict[str, Any]] = []
     try:
-        pending = [engine.store.call(lib.suggestion, args.id)] if args.id else engine.store.call(lib.suggestions)
+        pending = [wait(engine.get_suggestion(args.id))] if args.id else wait(engine.pending_suggestions())
         if not pending:
             print_json([]) if args.json else print("no pending suggestions")
             return 0
@@ -233,15 +212,15 @@ def cmd_review(args: argparse.Namespace) -> int:
             if s.status != "pending":
                 raise BadInput(f"suggestion {s.id} is {s.status}, not pending")
             if edits:
-                s = engine.store.call(functools.partial(
-                    lib.edit, s.id, pattern=args.pattern, rename=_pairs(args.rename, "--rename"),
+                s = wait(engine.edit_suggestion(
+                    s.id, pattern=args.pattern, rename=_pairs(args.rename, "--rename"),
                     retype=_pairs(args.retype, "--retype"), drop=args.drop or []))
             if args.reject:
-                engine.store.call(lib.reject, s.id)
+                wait(engine.reject_suggestion(s.id))
                 results.append({"suggestion": s.id, "status": "rejected"})
                 continue
             if args.accept or args.accept_all or edits:
-                preview = engine.store.call(lib.preview, s)
+                preview = wait(engine.preview_suggestion(s))
                 if not args.json:
                     _print_suggestion(s, preview)
                 if args.accept or args.accept_all:
@@ -267,10 +246,8 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 def _accept(engine: Any, suggestion_id: int, unseen: bool = False) -> dict[str, Any]:
     """Accept; ``unseen`` (``--accept-all``) holds code with any security finding for a person."""
-    from engine.learning.review import HeldForReview
-
     try:
-        view = engine.store.call(functools.partial(engine.library.accept, suggestion_id, unseen=unseen))
+        view = wait(engine.accept_suggestion(suggestion_id, unseen=unseen))
     except HeldForReview as exc:
         return {"suggestion": suggestion_id, "status": "held", "reason": str(exc)}
     except BadInput as exc:
@@ -281,17 +258,16 @@ def _accept(engine: Any, suggestion_id: int, unseen: bool = False) -> dict[str, 
 HELP = "[a]ccept  [r]eject  [s]kip  re[n]ame  [t]ype  [d]rop param  [p]attern  [c]ode  [q]uit"
 
 
-def _interactive(engine: Any, s: Any) -> dict[str, Any]:
-    lib = engine.library
+def _interactive(engine: Any, s: SuggestionView) -> dict[str, Any]:
     while True:
-        preview = engine.store.call(lib.preview, s)
+        preview = wait(engine.preview_suggestion(s))
         _print_suggestion(s, preview)
         choice = input(f"{HELP}\n> ").strip().lower()[:1]
         try:
             if choice == "a":
                 return _accept(engine, s.id)
             if choice == "r":
-                engine.store.call(lib.reject, s.id)
+                wait(engine.reject_suggestion(s.id))
                 return {"suggestion": s.id, "status": "rejected"}
             if choice in ("s", ""):
                 return {"suggestion": s.id, "status": "skipped"}
@@ -301,14 +277,14 @@ def _interactive(engine: Any, s: Any) -> dict[str, Any]:
                 print(visible(s.code))
             elif choice == "n":
                 old, new = input("rename which parameter? ").strip(), input("new name? ").strip()
-                s = engine.store.call(functools.partial(lib.edit, s.id, rename={old: new}))
+                s = wait(engine.edit_suggestion(s.id, rename={old: new}))
             elif choice == "t":
-                name, type_ = input("parameter? ").strip(), input("type (identifier, string, integer, number, identifier_list, field_list, word)? ").strip()
-                s = engine.store.call(functools.partial(lib.edit, s.id, retype={name: type_}))
+                name, type_ = input("parameter? ").strip(), input(f"type ({', '.join(slot_types())})? ").strip()
+                s = wait(engine.edit_suggestion(s.id, retype={name: type_}))
             elif choice == "d":
                 name = input("drop which parameter (it stays literal)? ").strip()
-                s = engine.store.call(functools.partial(lib.edit, s.id, drop=[name]))
+                s = wait(engine.edit_suggestion(s.id, drop=[name]))
             elif choice == "p":
-                s = engine.store.call(functools.partial(lib.edit, s.id, pattern=input("new pattern: ").strip()))
+                s = wait(engine.edit_suggestion(s.id, pattern=input("new pattern: ").strip()))
         except BadInput as exc:
             print(f"! {exc}")

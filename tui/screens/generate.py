@@ -257,7 +257,7 @@ class GenerateScreen(TemplarScreen):
 
         self.app.push_screen(PromptModal(
             "Report a wrong answer", f"What is wrong with this {result.source} template answer?", "",
-            submit=lambda text: engine.report_wrong(request_id, text),
+            submit=lambda text: engine.report_wrong_answer(request_id, text),
             help_text="enter reports it (its savings are reversed) · esc cancels"), reported)
 
     # -- messages from the worker -------------------------------------------------------------

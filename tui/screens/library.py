@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
 
+from engine.api import ExportResult, ImportResult
 from tui.format import cells, highlight_body, highlight_pattern, plural, usd, when
 from tui.messages import Done, Failed, Loaded
 from tui.screens.base import TemplarScreen
@@ -124,8 +125,8 @@ class LibraryScreen(TemplarScreen):
         engine = self.engine
         assert engine is not None
         try:
-            learned = await engine.store.run(engine.library.templates)
-            builtins = await engine.store.run(_builtin_specs)
+            learned = await engine.templates(include_retired=True)
+            builtins = await engine.builtin_templates()
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Templates", exc))
             return
@@ -184,7 +185,7 @@ class LibraryScreen(TemplarScreen):
         engine = self.engine
         assert engine is not None
         try:
-            view = await engine.store.run(engine.library.template, template_id)
+            view = await engine.get_template(template_id)
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Template", exc))
             return
@@ -233,10 +234,10 @@ class LibraryScreen(TemplarScreen):
         if row.status == "retired":
             self.notify(f"{row.name} is already retired.")
             return
-        template_id, lib = row.id, engine.library
+        template_id = row.id
         self.app.push_screen(
             PromptModal(f"Retire {row.name} (#{row.id})", "Reason (kept in the version history)", "retired by hand",
-                        submit=lambda reason: engine.store.call(lib.retire, template_id, reason or "retired by hand")),
+                        submit=lambda reason: engine.retire_template(template_id, reason)),
             lambda view: self._after(view, f"Retired {row.name}."),
         )
 
@@ -245,29 +246,26 @@ class LibraryScreen(TemplarScreen):
         if engine is None:
             return
 
-        def export(path: str) -> Any:
-            from engine.learning.transfer import export_templates
+        def exported(out: ExportResult | None) -> None:
+            if isinstance(out, ExportResult):
+                self.notify(f"Exported {out.templates} templates to {out.file}")
 
-            return engine.store.call(export_templates, engine.library, Path(path).expanduser())
-
-        self.app.push_screen(PromptModal("Export learned templates", "File", "templar-templates.json", submit=export),
-                             lambda out: out and self.notify(f"Exported {out['templates']} templates to {out['file']}"))
+        self.app.push_screen(PromptModal("Export learned templates", "File", "templar-templates.json",
+                                         submit=lambda path: engine.export_templates(Path(path))), exported)
 
     def action_import_file(self) -> None:
         engine = self.need_engine()
         if engine is None:
             return
 
-        def import_(path: str) -> Any:
-            from engine.learning.transfer import import_templates, read_export
-
-            entries = read_export(Path(path).expanduser())  # checks every template; writes nothing on error
-            return engine.store.call(import_templates, engine.library, entries)
+        def imported(result: ImportResult | None) -> None:
+            if isinstance(result, ImportResult):
+                self._after(result.ids, f"Imported {plural(len(result.ids), 'template')}.")
 
         self.app.push_screen(PromptModal("Import templates", "Export file (JSON)", "templar-templates.json",
-                                         submit=import_,
+                                         submit=lambda path: engine.import_templates(Path(path)),  # all or nothing
                                          help_text="every template is checked first; nothing is written on error"),
-                             lambda ids: self._after(ids, f"Imported {plural(len(ids or []), 'template')}."))
+                             imported)
 
     def _after(self, result: Any, text: str) -> None:
         if result:
@@ -277,12 +275,6 @@ class LibraryScreen(TemplarScreen):
     @on(Done)
     def _done(self, _: Done) -> None:
         self.reload()
-
-
-def _builtin_specs() -> list[Any]:
-    from engine.pipeline import builtin_index
-
-    return sorted(builtin_index(), key=lambda s: s.name)
 
 
 def learned_detail(view: Any) -> tuple[RenderableType, RenderableType]:

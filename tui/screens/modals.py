@@ -1,13 +1,16 @@
 """Modal dialogs: confirm (the L5 budget question), prompt (with the save run in a worker and
 its error shown in place), choose one of a list, and edit a pattern with a live preview.
 
-A prompt's ``submit`` is a plain synchronous function (an engine call); it runs on a worker
-thread, and only its outcome comes back as a message. On an error the dialog stays open with
+A prompt's ``submit`` is an engine call: a plain function, or one returning a coroutine (the
+engine's async API), which is run to completion there; it runs on a worker thread, and only its
+outcome comes back as a message. On an error the dialog stays open with
 the engine's one-line message, so the user can fix the value; nothing was written.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +26,12 @@ from textual.widgets.option_list import Option
 from tui.format import highlight_body, highlight_pattern
 from tui.messages import Done, Failed, Loaded
 from tui.theme import themed
+
+
+def outcome(value: Any) -> Any:
+    """``value``, or, for a coroutine (an async engine call), what it returns: run to completion
+    on this worker thread's own event loop (never the app's)."""
+    return asyncio.run(value) if inspect.iscoroutine(value) else value
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -110,7 +119,7 @@ class PromptModal(ModalScreen[Any]):
     def run_submit(self, text: str) -> None:
         assert self.submit is not None
         try:
-            result = self.submit(text)
+            result = outcome(self.submit(text))
         except Exception as exc:  # noqa: BLE001 - shown in the dialog, never a crash
             self.post_message(Failed("submit", exc))
             return
@@ -187,7 +196,7 @@ class PatternModal(PromptModal):
     @work(thread=True, exclusive=True, group="check", exit_on_error=False)
     def run_check(self, text: str) -> None:
         try:
-            preview = self.check(text)
+            preview = outcome(self.check(text))
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("check", exc))
             return

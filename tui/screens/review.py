@@ -4,14 +4,14 @@ preview of the template (slots highlighted) with the round-trip result and what 
 constraints keep fixed when it matches (kind/modifier words, number ranges, orders); accept (save as a
 template) or reject (discard); next and previous.
 
-Edits are stored on the suggestion at once (``TemplateLibrary.edit``); the preview runs the
-same checks as accepting, in a worker thread (it runs the validator: never on the loop).
+Edits are stored on the suggestion at once (``Engine.edit_suggestion``); the preview runs the
+same checks as accepting (``Engine.preview_suggestion`` runs the validator off the loop).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -20,12 +20,21 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
+from engine.api import (
+    SuggestionView,
+    TemplateView,
+    describe_slot_constraints,
+    slot_types,
+)
 from tui.format import cells, highlight_body, highlight_pattern, usd
 from tui.messages import Done, Failed, Loaded
 from tui.screens.base import TemplarScreen
 from tui.screens.modals import ChoiceModal, ConfirmModal, PatternModal, PromptModal
 from tui.theme import themed
 from tui.widgets.code import CodeView
+
+if TYPE_CHECKING:
+    from engine.service import Engine
 
 
 def check_text(preview: Any, code: str) -> Text:
@@ -56,15 +65,9 @@ def check_text(preview: Any, code: str) -> Text:
 
 def constraint_lines(params: Any) -> list[str]:
     """What each parameter's learned constraints keep fixed (kind words, ranges, orders)."""
-    from engine.templates import SlotError, parse_slot_type
-    from engine.templates.meaning import describe_constraints
-
     lines = []
     for param in params:
-        try:
-            text = describe_constraints(parse_slot_type(param.type))
-        except SlotError:
-            continue
+        text = describe_slot_constraints(param.type)
         if text:
             lines.append(f"{param.name}: {text}")
     return lines
@@ -87,7 +90,7 @@ class ReviewScreen(TemplarScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.suggestions: list[Any] = []
+        self.suggestions: list[SuggestionView] = []
         self.index = 0
         self.preview: Any = None
         self.want_id: int | None = None
@@ -144,18 +147,18 @@ class ReviewScreen(TemplarScreen):
         engine = self.engine
         assert engine is not None
         try:
-            pending = await engine.store.run(engine.library.suggestions)
+            pending = await engine.pending_suggestions()
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Suggestions", exc))
             return
         self.post_message(Loaded("suggestions", pending))
 
-    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
-    def run_preview(self, suggestion: Any) -> None:
+    @work(exclusive=True, group="preview", exit_on_error=False)
+    async def run_preview(self, suggestion: SuggestionView) -> None:
         engine = self.engine
         assert engine is not None
         try:
-            preview = engine.library.preview(suggestion)
+            preview = await engine.preview_suggestion(suggestion)
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Preview", exc))
             return
@@ -240,7 +243,7 @@ class ReviewScreen(TemplarScreen):
 
     # -- actions ------------------------------------------------------------------------------
 
-    def _ready(self) -> tuple[Any, Any] | None:
+    def _ready(self) -> tuple[Engine, SuggestionView] | None:
         engine, s = self.need_engine(), self.current
         if engine is None:
             return None
@@ -259,16 +262,16 @@ class ReviewScreen(TemplarScreen):
             self.index = (self.index - 1) % len(self.suggestions)
             self.show()
 
-    def _edit(self, engine: Any, sid: int, **change: Any) -> Callable[[], Any]:
-        return lambda: engine.store.call(lambda: engine.library.edit(sid, **change))
+    def _edit(self, engine: Engine, sid: int, **change: Any) -> Callable[[], Awaitable[SuggestionView]]:
+        return lambda: engine.edit_suggestion(sid, **change)
 
     def action_rename(self) -> None:
         ready, param = self._ready(), self.selected_param()
         if ready is None or param is None:
             return
         engine, s = ready
-        def rename(new: str) -> Any:
-            return engine.store.call(lambda: engine.library.edit(s.id, rename={param.name: new.strip()}))
+        def rename(new: str) -> Awaitable[SuggestionView]:
+            return engine.edit_suggestion(s.id, rename={param.name: new.strip()})
 
         self.app.push_screen(
             PromptModal(f"Rename parameter {param.name}", "New name (an identifier)", param.name, submit=rename),
@@ -279,10 +282,9 @@ class ReviewScreen(TemplarScreen):
         if ready is None or param is None:
             return
         engine, s = ready
-        from engine.learning.suggest import SLOT_TYPES
-
-        choices = [(t, t) for t in SLOT_TYPES]
-        if param.type not in SLOT_TYPES:
+        types = slot_types()
+        choices = [(t, t) for t in types]
+        if param.type not in types:
             choices.insert(0, (param.type, param.type))
 
         def chosen(new_type: Any) -> None:
@@ -310,22 +312,18 @@ class ReviewScreen(TemplarScreen):
         if ready is None:
             return
         engine, s = ready
-        from engine.learning.review import check
-
-        def live(text: str) -> Any:
-            return check(s.task, s.code, text, list(s.params), engine.library.validator_factory())
-
-        self.app.push_screen(PatternModal(s.pattern, check=live, submit=lambda text: engine.store.call(
-            lambda: engine.library.edit(s.id, pattern=text))), self._edited)
+        self.app.push_screen(PatternModal(s.pattern, check=lambda text: engine.preview_suggestion(s, pattern=text),
+                                          submit=lambda text: engine.edit_suggestion(s.id, pattern=text)),
+                             self._edited)
 
     def _edited(self, view: Any) -> None:
         if view is not None and view is not True:
             self.post_message(Loaded("edited", view))
 
-    @work(thread=True, exclusive=True, group="edit", exit_on_error=False)
-    def run_edit(self, change: Callable[[], Any]) -> None:
+    @work(exclusive=True, group="edit", exit_on_error=False)
+    async def run_edit(self, change: Callable[[], Awaitable[SuggestionView]]) -> None:
         try:
-            view = change()
+            view = await change()
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Review", exc))
             return
@@ -337,7 +335,7 @@ class ReviewScreen(TemplarScreen):
             return
         engine, s = ready
         self.notify(f"Checking suggestion #{s.id}…", timeout=2)
-        self.run_decision(lambda: engine.store.call(engine.library.accept, s.id), "accepted")
+        self.run_decision(lambda: engine.accept_suggestion(s.id), "accepted")
 
     def action_reject(self) -> None:
         ready = self._ready()
@@ -347,15 +345,16 @@ class ReviewScreen(TemplarScreen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.run_decision(lambda: engine.store.call(engine.library.reject, s.id), "rejected")
+                self.run_decision(lambda: engine.reject_suggestion(s.id), "rejected")
 
         self.app.push_screen(ConfirmModal(f"Reject suggestion #{s.id}?", "It is discarded; no template is made.",
                                           yes="Reject"), answered)
 
-    @work(thread=True, exclusive=True, group="decision", exit_on_error=False)
-    def run_decision(self, decide: Callable[[], Any], kind: str) -> None:
+    # not exclusive: a decision already on its way to the store is never dropped unreported
+    @work(group="decision", exit_on_error=False)
+    async def run_decision(self, decide: Callable[[], Awaitable[TemplateView | SuggestionView]], kind: str) -> None:
         try:
-            result = decide()
+            result = await decide()
         except Exception as exc:  # noqa: BLE001 - e.g. accept refused with the reason: a notification
             self.post_message(Failed("Review", exc))
             self.post_message(Done("refresh"))

@@ -1,0 +1,37 @@
+"""The typed API ``Engine`` offers its surfaces (the CLI, the app, scripts), one mixin per area.
+
+``Engine`` inherits every mixin here; the CLI and the app call only these methods (plus events,
+errors and the formatting helpers below), never the store, the template library or other
+internals (``tests/test_one_door.py`` enforces it). Every method is async, typed, and returns
+frozen dataclasses, never database rows.
+
+- ``TemplatesAPI``: get, similar, built-in pack, retire, export, import (listing is
+  ``Engine.templates``).
+- ``SuggestionsAPI``: the review queue: pending, count, get, preview, edit, accept, reject.
+- ``FeedbackAPI``: report a template answer as wrong.
+- ``GenerateAPI``: what surfaces need around ``Engine.generate``.
+"""
+
+from engine.api.feedback import FeedbackAPI, WrongAnswer, clean_reason
+from engine.api.generate import GenerateAPI, check_scope_name
+from engine.api.suggestions import (
+    HeldForReview,
+    Preview,
+    SuggestionsAPI,
+    SuggestionView,
+    describe_slot_constraints,
+    slot_types,
+)
+from engine.api.templates import (
+    ExportResult,
+    ImportResult,
+    SimilarTemplate,
+    TemplatesAPI,
+    TemplateView,
+)
+
+__all__ = [
+    "ExportResult", "FeedbackAPI", "GenerateAPI", "HeldForReview", "ImportResult", "Preview", "SimilarTemplate",
+    "SuggestionView", "SuggestionsAPI", "TemplateView", "TemplatesAPI", "WrongAnswer", "check_scope_name",
+    "clean_reason", "describe_slot_constraints", "slot_types",
+]
