@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from engine.api.budget import BudgetAPI
+from engine.api.config import ConfigAPI
+from engine.api.doctor import DoctorAPI
+from engine.api.stats import StatsAPI
+from engine.api.store import StoreAPI
 from engine.budget.book import BudgetBook, BudgetStatus, budget_refs
 from engine.config import ResolvedConfig, load_config
 from engine.delivery import Delivery, assess, refusal
@@ -78,7 +83,7 @@ class GenerationResult:
         return data
 
 
-class Engine:
+class Engine(ConfigAPI, BudgetAPI, StatsAPI, DoctorAPI, StoreAPI):
     """Everything Templar does, for one data directory and database."""
 
     def __init__(
