@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from engine.cli.commands import open_engine
+from engine.cli.aio import run_sync
 from engine.cli.budget_cmds import print_anomalies
+from engine.cli.commands import open_engine
 from engine.cli.output import print_json, table
-from engine.stats import compute_stats, parse_since
 
 _COLUMNS = (
     ("requests", "requests"), ("paid_calls", "paid calls"), ("tokens_in", "tokens in"), ("tokens_out", "tokens out"),
@@ -30,10 +30,12 @@ def _cells(row: dict) -> list[str]:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    since = parse_since(args.since)
+    from engine.service import Engine
+
+    since = Engine.parse_since(args.since)  # bad input is reported before the database is opened
     engine = open_engine()
     try:
-        data = engine.store.call(compute_stats, since, args.by)
+        data = run_sync(engine.stats(since, args.by))
     finally:
         engine.close()
     if args.json:
