@@ -164,16 +164,14 @@ class TemplarApp(App[int]):
         if self.engine is not None:
             self.read_scopes()
 
-    @work(thread=True, exclusive=True, group="scopes", exit_on_error=False)
-    def read_scopes(self) -> None:
-        from engine.config import list_agents, list_projects
-
+    @work(exclusive=True, group="scopes", exit_on_error=False)
+    async def read_scopes(self) -> None:
         engine = self.engine
         assert engine is not None
         try:
-            scopes = {p: list_agents(engine.paths, p) for p in list_projects(engine.paths)}
+            scopes = await engine.config_projects()
         except Exception as exc:  # noqa: BLE001
-            self.call_from_thread(self.report_error, exc, title="Projects")
+            self.report_error(exc, title="Projects")
             return
         self.post_message(ScopesLoaded(scopes))
 
@@ -181,24 +179,16 @@ class TemplarApp(App[int]):
     def _scopes(self, message: ScopesLoaded) -> None:
         self.scopes = message.scopes
 
-    @work(thread=True, exclusive=True, group="providers", exit_on_error=False)
-    def check_providers(self) -> None:
-        from engine.cli.doctor import ADD_PROVIDER_HINT, provider_rows
-
+    @work(exclusive=True, group="providers", exit_on_error=False)
+    async def check_providers(self) -> None:
         engine = self.engine
         assert engine is not None
         try:
-            settings = engine.config(self.project, self.agent).settings
+            check = await engine.providers(self.project, self.agent, environ=self.environ)
         except Exception as exc:  # noqa: BLE001
             self.post_message(ProvidersChecked([], f"Configuration error: {exc}"))
             return
-        env = next(e for e in (self.environ, engine.environ, os.environ) if e is not None)
-        rows = provider_rows(settings, env)
-        hint = ""
-        if rows and all(r["key"] == "missing" for r in rows):
-            hint = ("No provider has an API key: templates and the cache still answer for $0. To "
-                    + ADD_PROVIDER_HINT + ". Then restart Templar.")
-        self.post_message(ProvidersChecked(rows, hint))
+        self.post_message(ProvidersChecked([dict(r) for r in check.rows], check.error or check.hint))
 
     @on(ProvidersChecked)
     def _providers(self, message: ProvidersChecked) -> None:
@@ -213,14 +203,14 @@ class TemplarApp(App[int]):
             marks = [f"{r['provider']} {'✓' if r['key'] != 'missing' else '✗ no key'}" for r in message.rows]
             self.provider_note = "providers (chain order): " + " · ".join(marks)
 
-    @work(thread=True, exclusive=True, group="llm-warmup", exit_on_error=False)
-    def warm_llm_client(self) -> None:
-        """Import the LLM client (seconds) in the background, long after the first frame, so the
-        first paid call of a session does not wait for it."""
+    @work(exclusive=True, group="llm-warmup", exit_on_error=False)
+    async def warm_llm_client(self) -> None:
+        """Load the LLM client (seconds; the engine does it in a thread) in the background, long
+        after the first frame, so the first paid call of a session does not wait for it."""
+        engine = self.engine
+        assert engine is not None
         try:
-            from engine.llm.adapter import litellm
-
-            litellm()
+            await engine.warm_up_llm()
         except Exception as exc:  # noqa: BLE001 - the paid call will report it properly
             self.post_message(LlmClientWarmed(exc))
             return
