@@ -10,7 +10,7 @@ from engine.api.budget import level_label, status_row
 from engine.cli.aio import run_sync
 from engine.cli.commands import open_engine
 from engine.cli.output import gauge, print_json, table
-from engine.money import format_usd
+from engine.money import format_usd, usd_to_micros
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -53,7 +53,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     if not data["projects"]:
         print("no projects yet: nothing to allocate")
         return 0
-    micros = lambda usd: None if usd is None else round(usd * 1e6)
+    micros = usd_to_micros
     print(
         table(
             ["project", "weight", "spend (this period)", "current limit", "set by", "proposed limit"],
@@ -121,5 +121,5 @@ def print_anomalies(summary: dict[str, Any]) -> None:
     for a in summary.get("recent", []):
         print(f"  {_when(a['ts'])}  anomaly {a['what']}: {a['provider']} {a['model']} request {a['request_id']} "
               f"claimed {a['claimed_tokens_in'] or '?'} in / {a['claimed_tokens_out'] or '?'} out tokens"
-              + ("" if a["claimed_usd"] is None else f" ({format_usd(round(a['claimed_usd'] * 1e6))})")
-              + f", charged {format_usd(round(a['charged_usd'] * 1e6))}")
+              + ("" if a["claimed_usd"] is None else f" ({format_usd(usd_to_micros(a['claimed_usd']))})")
+              + f", charged {format_usd(usd_to_micros(a['charged_usd']))}")

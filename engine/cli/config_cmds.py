@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from engine.api.config import ConfigDesk
 from engine.cli.aio import run_sync
@@ -57,8 +58,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_trusted(result: dict[str, object]) -> None:
-    for route in result.get("trusted") or []:  # type: ignore[union-attr]
+def _print_trusted(result: dict[str, Any]) -> None:
+    for route in result.get("trusted") or []:
         what = f"${route['variable']}" if route["variable"] else "no key"
         print(f"trusted: provider {route['provider']} sends {what} to {route['host']} (project {result['project']})")
 

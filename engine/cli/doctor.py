@@ -38,7 +38,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def _print_human(report: dict[str, Any]) -> None:
     cfg = report["config"]
-    mark = lambda ok: "ok  " if ok else "--  "
+
+    def mark(ok: bool) -> str:
+        return "ok  " if ok else "--  "
+
     print("config")
     print(f"  {mark(cfg['system_settings']['found'])}system settings  {cfg['system_settings']['file']}")
     print(f"  {mark(cfg['user_settings']['found'])}user settings    {cfg['user_settings']['file']}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from engine.cli.aio import run_sync
 from engine.cli.budget_cmds import print_anomalies
@@ -16,7 +17,7 @@ _COLUMNS = (
 )
 
 
-def _cells(row: dict) -> list[str]:
+def _cells(row: dict[str, Any]) -> list[str]:
     out = []
     for key, _ in _COLUMNS:
         value = row[key]
@@ -54,7 +55,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_free_and_false(data: dict) -> None:
+def _print_free_and_false(data: dict[str, Any]) -> None:
     total = data["total"]
     if total["free_failed_attempts"]:
         kinds = ", ".join(f"{k} {v}" for k, v in total["free_failures"].items())
