@@ -188,7 +188,8 @@ class TemplarApp(App[int]):
         except Exception as exc:  # noqa: BLE001
             self.post_message(ProvidersChecked([], f"Configuration error: {exc}"))
             return
-        self.post_message(ProvidersChecked([dict(r) for r in check.rows], check.error or check.hint))
+        hint = check.error or (f"{check.hint} Then restart Templar." if check.hint else "")
+        self.post_message(ProvidersChecked([dict(r) for r in check.rows], hint))
 
     @on(ProvidersChecked)
     def _providers(self, message: ProvidersChecked) -> None:

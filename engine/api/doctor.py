@@ -136,7 +136,7 @@ class DoctorAPI:
         hint = ""
         if rows and all(r["key"] == "missing" for r in rows):
             hint = ("No provider has an API key: templates and the cache still answer for $0. To "
-                    + ADD_PROVIDER_HINT + ". Then restart Templar.")
+                    + ADD_PROVIDER_HINT + ".")
         return ProviderCheck(tuple(rows), hint)
 
     async def ping_provider(self, name: str, project: str | None = None, agent: str | None = None) -> PingResult:
