@@ -17,6 +17,12 @@ from typing import Any, Callable
 
 from engine.alerts import AlertDispatcher, Target
 from engine.api import FeedbackAPI, GenerateAPI, SuggestionsAPI, TemplatesAPI
+from engine.api.budget import BudgetAPI
+from engine.api.config import ConfigAPI
+from engine.api.doctor import DoctorAPI
+from engine.api.stats import StatsAPI
+from engine.api.store import StoreAPI
+from engine.api.validate import ValidateAPI
 from engine.budget.book import BudgetBook, BudgetStatus, budget_refs
 from engine.config import ResolvedConfig, load_config
 from engine.delivery import Delivery, assess, refusal
@@ -81,7 +87,8 @@ class GenerationResult:
         return data
 
 
-class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI):
+class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, BudgetAPI, StatsAPI, DoctorAPI,
+             StoreAPI, ValidateAPI):
     """Everything Templar does, for one data directory and database."""
 
     def __init__(

@@ -164,16 +164,14 @@ class TemplarApp(App[int]):
         if self.engine is not None:
             self.read_scopes()
 
-    @work(thread=True, exclusive=True, group="scopes", exit_on_error=False)
-    def read_scopes(self) -> None:
-        from engine.config import list_agents, list_projects
-
+    @work(exclusive=True, group="scopes", exit_on_error=False)
+    async def read_scopes(self) -> None:
         engine = self.engine
         assert engine is not None
         try:
-            scopes = {p: list_agents(engine.paths, p) for p in list_projects(engine.paths)}
+            scopes = await engine.config_projects()
         except Exception as exc:  # noqa: BLE001
-            self.call_from_thread(self.report_error, exc, title="Projects")
+            self.report_error(exc, title="Projects")
             return
         self.post_message(ScopesLoaded(scopes))
 
@@ -181,24 +179,17 @@ class TemplarApp(App[int]):
     def _scopes(self, message: ScopesLoaded) -> None:
         self.scopes = message.scopes
 
-    @work(thread=True, exclusive=True, group="providers", exit_on_error=False)
-    def check_providers(self) -> None:
-        from engine.cli.doctor import ADD_PROVIDER_HINT, provider_rows
-
+    @work(exclusive=True, group="providers", exit_on_error=False)
+    async def check_providers(self) -> None:
         engine = self.engine
         assert engine is not None
         try:
-            settings = engine.config(self.project, self.agent).settings
+            check = await engine.providers(self.project, self.agent, environ=self.environ)
         except Exception as exc:  # noqa: BLE001
             self.post_message(ProvidersChecked([], f"Configuration error: {exc}"))
             return
-        env = next(e for e in (self.environ, engine.environ, os.environ) if e is not None)
-        rows = provider_rows(settings, env)
-        hint = ""
-        if rows and all(r["key"] == "missing" for r in rows):
-            hint = ("No provider has an API key: templates and the cache still answer for $0. To "
-                    + ADD_PROVIDER_HINT + ". Then restart Templar.")
-        self.post_message(ProvidersChecked(rows, hint))
+        hint = check.error or (f"{check.hint} Then restart Templar." if check.hint else "")
+        self.post_message(ProvidersChecked([dict(r) for r in check.rows], hint))
 
     @on(ProvidersChecked)
     def _providers(self, message: ProvidersChecked) -> None:

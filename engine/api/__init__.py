@@ -10,6 +10,12 @@ frozen dataclasses, never database rows.
 - ``SuggestionsAPI``: the review queue: pending, count, get, preview, edit, accept, reject.
 - ``FeedbackAPI``: report a template answer as wrong.
 - ``GenerateAPI``: what surfaces need around ``Engine.generate``.
+- ``ConfigAPI`` (and ``ConfigDesk``, the same without a database), ``BudgetAPI``, ``StatsAPI``,
+  ``DoctorAPI``, ``StoreAPI``: config show/explain/set/unset/export/import/trust, budgets,
+  alerts and allocation, statistics, doctor and providers, store status and migration.
+
+Invariant: importing a module here is cheap. Internals are imported inside the methods, so a
+template or cache hit never loads the code behind ``templar stats`` or ``templar doctor``.
 """
 
 from engine.api.feedback import FeedbackAPI, WrongAnswer, clean_reason

@@ -1,5 +1,5 @@
 """Generation helpers through the one door (``Engine.generate`` and ``generate_events`` are the
-generation itself): whether anything is recorded, checking scope names, warming the LLM client.
+generation itself): checking scope names, warming the LLM client.
 
 Invariants: ``litellm`` is imported only by ``warm_up_llm`` (through ``engine.llm.adapter``, the
 one module that imports it), in a worker thread, and only when a surface asks for it.
@@ -26,12 +26,6 @@ class GenerateAPI:
     """What surfaces need around a generation (mixed into ``Engine``)."""
 
     store: Store
-
-    @property
-    def unrecorded_note(self) -> str | None:
-        """Why nothing is recorded (a read-only data directory opened as an in-memory copy:
-        templates and the cache still answer, paid calls are refused), else None."""
-        return self.store.unrecorded
 
     async def warm_up_llm(self) -> None:
         """Import the LLM client now, in a worker thread (seconds of CPU), so the first paid call

@@ -3,36 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from typing import Any
 
-from engine.budget.levels import LEVEL_ACTIONS, level_label
+from engine.api.budget import level_label, status_row
+from engine.cli.aio import run_sync
 from engine.cli.commands import open_engine
 from engine.cli.output import gauge, print_json, table
-from engine.money import format_usd
+from engine.money import format_usd, usd_to_micros
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     engine = open_engine()
     try:
-        statuses = asyncio.run(engine.budget_status(args.project, args.agent))
+        statuses = run_sync(engine.budget_status(args.project, args.agent))
     finally:
         engine.close()
-    rows = []
-    for s in statuses:
-        rows.append(
-            {
-                "scope": s.scope, "key": s.key, "period": s.period, "period_kind": s.period_kind,
-                "limit_usd": None if s.limit_micros is None else s.limit_micros / 1e6,
-                "spent_usd": s.spent_micros / 1e6, "reserved_usd": s.reserved_micros / 1e6,
-                "remaining_usd": None if s.remaining_micros is None else s.remaining_micros / 1e6,
-                "percent": round(s.percent, 2), "level": s.level, "level_name": level_label(s.level),
-                "action": LEVEL_ACTIONS[s.level],
-            }
-        )
     if args.json:
-        print_json(rows)
+        print_json([status_row(s) for s in statuses])
         return 0
     print(
         table(
@@ -56,7 +44,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_allocate(args: argparse.Namespace) -> int:
     engine = open_engine()
     try:
-        data = engine.allocation(apply=args.apply, force=getattr(args, "force", False))
+        data = run_sync(engine.budget_allocation(apply=args.apply, force=getattr(args, "force", False)))
     finally:
         engine.close()
     if args.json:
@@ -65,7 +53,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     if not data["projects"]:
         print("no projects yet: nothing to allocate")
         return 0
-    micros = lambda usd: None if usd is None else round(usd * 1e6)  # noqa: E731
+    micros = usd_to_micros
     print(
         table(
             ["project", "weight", "spend (this period)", "current limit", "set by", "proposed limit"],
@@ -100,15 +88,13 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     with ``kind`` "level" (scope, key, period, level, percent) or "anomaly" (see stats)."""
     engine = open_engine()
     try:
-        _observe_levels(engine)
-        alerts = engine.store.call(engine.book.alerts)
-        anomalies = engine.store.call(engine.book.anomalies)
+        log = run_sync(engine.budget_alerts(observe=True))  # every budget's status first: the log is complete
     finally:
         engine.close()
     if args.json:
-        merged = [{"kind": "level", **a} for a in alerts] + [{"kind": "anomaly", **a} for a in anomalies]
-        print_json(sorted(merged, key=lambda a: -float(a["ts"])))  # type: ignore[arg-type]
+        print_json(log.merged())
         return 0
+    alerts, anomalies = log.levels, log.anomalies
     if not alerts and not anomalies:
         print("no alert level crossed yet, no usage anomaly")
         return 0
@@ -119,26 +105,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         ]))
     else:
         print("no alert level crossed yet")
-    print_anomalies({"count": len(anomalies), "recent": anomalies})
+    print_anomalies({"count": len(anomalies), "recent": list(anomalies)})
     return 0
-
-
-def _observe_levels(engine: Any) -> None:
-    """Read every known budget's status, which records a level reached without a paid call
-    (a lowered limit), so the log listed next is complete."""
-    from engine.budget.book import budget_refs
-    from engine.config import list_projects
-    from engine.config.cascade import list_agents
-    from engine.errors import TemplarError
-
-    for project in dict.fromkeys(["default", *list_projects(engine.paths)]):
-        for agent in dict.fromkeys(["default", *list_agents(engine.paths, project)]):
-            try:
-                settings = engine.config(project, agent).settings
-            except TemplarError:  # a broken project file: `templar doctor` and `config` report it
-                break
-            refs = budget_refs(settings, project, agent, engine.clock())
-            engine.store.call(engine.book.status, refs, settings.alerts.thresholds())
 
 
 def _when(ts: object) -> str:
@@ -153,5 +121,5 @@ def print_anomalies(summary: dict[str, Any]) -> None:
     for a in summary.get("recent", []):
         print(f"  {_when(a['ts'])}  anomaly {a['what']}: {a['provider']} {a['model']} request {a['request_id']} "
               f"claimed {a['claimed_tokens_in'] or '?'} in / {a['claimed_tokens_out'] or '?'} out tokens"
-              + ("" if a["claimed_usd"] is None else f" ({format_usd(round(a['claimed_usd'] * 1e6))})")
-              + f", charged {format_usd(round(a['charged_usd'] * 1e6))}")
+              + ("" if a["claimed_usd"] is None else f" ({format_usd(usd_to_micros(a['claimed_usd']))})")
+              + f", charged {format_usd(usd_to_micros(a['charged_usd']))}")

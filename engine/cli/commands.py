@@ -19,8 +19,8 @@ def open_engine(*, unrecorded_ok: bool = False):  # type: ignore[no-untyped-def]
     from engine.service import Engine
 
     engine = Engine.from_settings(unrecorded_ok=unrecorded_ok)
-    if engine.unrecorded_note:
-        print(f"templar: note: {engine.unrecorded_note}", file=sys.stderr)
+    if engine.unrecorded:
+        print(f"templar: note: {engine.unrecorded}", file=sys.stderr)
     return engine
 
 

@@ -5,21 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
+from engine.api.config import ConfigDesk
+from engine.cli.aio import run_sync
 from engine.cli.output import print_json, table
-from engine.config import (
-    export_project,
-    import_project,
-    list_agents,
-    list_projects,
-    load_config,
-    set_value,
-    trust_project,
-    unset_value,
-)
-from engine.config.toml_text import join_key, split_key
-from engine.errors import ConfigError
-from engine.paths import Paths
+
+
+def _desk() -> ConfigDesk:
+    """``templar config`` never opens the database: it must work while the store is broken."""
+    return ConfigDesk.from_env()
 
 
 def _short(value: object, width: int = 60) -> str:
@@ -29,11 +24,8 @@ def _short(value: object, width: int = 60) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    resolved = load_config(Paths.from_env(), args.project, args.agent)
-    rows = []
-    for path, value in sorted(resolved.leaves().items()):
-        origin = resolved.origin(path)
-        rows.append((join_key(path), value, origin.level, origin.describe()))
+    entries = run_sync(_desk().config_show(args.project, args.agent))
+    rows = [(e.key, e.value, e.level, e.set_by) for e in entries]
     if args.json:
         print_json(
             {
@@ -47,16 +39,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_key(key: str) -> tuple[str, ...]:
-    try:
-        return split_key(key)
-    except ValueError as exc:
-        raise ConfigError(str(exc), key=key) from None
-
-
 def cmd_explain(args: argparse.Namespace) -> int:
-    resolved = load_config(Paths.from_env(), args.project, args.agent)
-    info = resolved.explain(_parse_key(args.key))
+    if not args.key:  # the API's "" means every key; on the command line it is a mistake
+        from engine.errors import ConfigError
+
+        raise ConfigError("not a valid key: ''", key="")
+    info = run_sync(_desk().config_explain(args.key, args.project, args.agent)).to_dict()
     if args.json:
         print_json(info)
         return 0
@@ -70,15 +58,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_trusted(result: dict[str, object]) -> None:
-    for route in result.get("trusted") or []:  # type: ignore[union-attr]
+def _print_trusted(result: dict[str, Any]) -> None:
+    for route in result.get("trusted") or []:
         what = f"${route['variable']}" if route["variable"] else "no key"
         print(f"trusted: provider {route['provider']} sends {what} to {route['host']} (project {result['project']})")
 
 
 def cmd_set(args: argparse.Namespace) -> int:
-    result = set_value(Paths.from_env(), args.key, args.value, args.project, args.agent,
-                       trust_providers=args.trust_providers)
+    result = run_sync(_desk().config_set(args.key, args.value, args.project, args.agent,
+                                            trust_providers=args.trust_providers))
     if args.json:
         print_json(result)
     else:
@@ -89,7 +77,7 @@ def cmd_set(args: argparse.Namespace) -> int:
 
 
 def cmd_trust(args: argparse.Namespace) -> int:
-    result = trust_project(Paths.from_env(), args.project)
+    result = run_sync(_desk().config_trust(args.project))
     if args.json:
         print_json(result)
     elif not result["trusted"]:
@@ -100,7 +88,7 @@ def cmd_trust(args: argparse.Namespace) -> int:
 
 
 def cmd_unset(args: argparse.Namespace) -> int:
-    result = unset_value(Paths.from_env(), args.key, args.project, args.agent)
+    result = run_sync(_desk().config_unset(args.key, args.project, args.agent))
     if args.json:
         print_json(result)
     else:
@@ -109,13 +97,13 @@ def cmd_unset(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    result = export_project(Paths.from_env(), args.project, Path(args.file))
+    result = run_sync(_desk().config_export(args.project, Path(args.file)))
     print_json(result) if args.json else print(f"exported project {args.project} to {args.file}")
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    result = import_project(Paths.from_env(), Path(args.file), args.project, trust_providers=args.trust_providers)
+    result = run_sync(_desk().config_import(Path(args.file), args.project, trust_providers=args.trust_providers))
     if args.json:
         print_json(result)
     else:
@@ -125,8 +113,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_projects(args: argparse.Namespace) -> int:
-    paths = Paths.from_env()
-    projects = [{"project": p, "agents": list_agents(paths, p)} for p in list_projects(paths)]
+    scopes = run_sync(_desk().config_projects())
+    projects = [{"project": p, "agents": agents} for p, agents in scopes.items()]
     if args.json:
         print_json(projects)
     elif not projects:

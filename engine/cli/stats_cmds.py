@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from engine.cli.commands import open_engine
+from engine.cli.aio import run_sync
 from engine.cli.budget_cmds import print_anomalies
+from engine.cli.commands import open_engine
 from engine.cli.output import print_json, table
-from engine.stats import compute_stats, parse_since
 
 _COLUMNS = (
     ("requests", "requests"), ("paid_calls", "paid calls"), ("tokens_in", "tokens in"), ("tokens_out", "tokens out"),
@@ -16,7 +17,7 @@ _COLUMNS = (
 )
 
 
-def _cells(row: dict) -> list[str]:
+def _cells(row: dict[str, Any]) -> list[str]:
     out = []
     for key, _ in _COLUMNS:
         value = row[key]
@@ -30,10 +31,12 @@ def _cells(row: dict) -> list[str]:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    since = parse_since(args.since)
+    from engine.service import Engine
+
+    since = Engine.parse_since(args.since)  # bad input is reported before the database is opened
     engine = open_engine()
     try:
-        data = engine.store.call(compute_stats, since, args.by)
+        data = run_sync(engine.stats(since, args.by))
     finally:
         engine.close()
     if args.json:
@@ -52,7 +55,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_free_and_false(data: dict) -> None:
+def _print_free_and_false(data: dict[str, Any]) -> None:
     total = data["total"]
     if total["free_failed_attempts"]:
         kinds = ", ".join(f"{k} {v}" for k, v in total["free_failures"].items())

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from engine.cli.output import print_json, table
-from engine.config import load_config
 from engine.errors import BadInput, ExitCode, NotFound
 from engine.safe_files import read_regular
 from engine.text import MAX_TASK_CHARS
@@ -32,12 +31,10 @@ def read_code(path: str) -> tuple[str, str]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from engine.pipeline import validation_policy
-    from engine.validation import CodeValidator
+    from engine.api.config import ConfigDesk
 
     code, name = read_code(args.path)
-    settings = load_config(project=args.project, agent=args.agent).settings
-    report = CodeValidator(validation_policy(settings)).validate(code, filename=name)
+    report = ConfigDesk.from_env().validate_code(code, filename=name, project=args.project, agent=args.agent)
     if args.json:
         print_json(report.to_dict())
     else:

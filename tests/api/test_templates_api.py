@@ -284,7 +284,7 @@ async def test_an_empty_reason_is_refused_before_anything_is_written(engine: Eng
 
 
 def test_a_writable_store_has_no_unrecorded_note(engine: Engine) -> None:
-    assert engine.unrecorded_note is None
+    assert engine.unrecorded is None
 
 
 async def test_warm_up_llm_imports_the_client_off_the_loop_thread(engine: Engine, monkeypatch: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from textual.widgets import Input
 
-from engine.cli.doctor import ADD_PROVIDER_HINT
+from engine.api.doctor import ADD_PROVIDER_HINT
 from tests.fakes import Fault, Reply
 from tests.tui.helpers import press, settle, spend, text_of
 from tui.app import TemplarApp

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.widgets import DataTable, Label, Sparkline, Static
 
-from engine.budget.levels import level_label
+from engine.api.budget import level_label
 from tui.format import cells, usd_f, when_short
 from tui.messages import Failed, Loaded
 from tui.screens.base import TemplarScreen
@@ -88,19 +88,17 @@ class BudgetScreen(TemplarScreen):
 
     @work(exclusive=True, group="budget", exit_on_error=False)
     async def load_budget(self, project: str, agent: str) -> None:
-        from engine.stats import compute_stats
-
         engine = self.engine
         assert engine is not None
         try:
             statuses = await engine.budget_status(project, agent)
             now = engine.clock()
             since = now - DAYS * 86400
-            days = await engine.store.run(compute_stats, since, "day")
-            providers = await engine.store.run(compute_stats, since, "provider")
-            models = await engine.store.run(compute_stats, since, "model")
-            alerts = await engine.store.run(engine.book.alerts)
-            anomalies = await engine.store.run(engine.book.anomalies)
+            days = await engine.stats(since, "day")
+            providers = await engine.stats(since, "provider")
+            models = await engine.stats(since, "model")
+            log = await engine.budget_alerts(observe=False)  # the statuses above recorded this scope's level
+            alerts, anomalies = list(log.levels), list(log.anomalies)
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Budget", exc))
             return
@@ -109,12 +107,12 @@ class BudgetScreen(TemplarScreen):
             "anomalies": anomalies,
         }))
 
-    @work(thread=True, exclusive=True, group="allocation", exit_on_error=False)
-    def load_allocation(self) -> None:
+    @work(exclusive=True, group="allocation", exit_on_error=False)
+    async def load_allocation(self) -> None:
         engine = self.engine
         assert engine is not None
         try:
-            proposal = engine.allocation(apply=False)
+            proposal = await engine.budget_allocation()
         except Exception as exc:  # noqa: BLE001 - e.g. no system budget: shown in place
             self.post_message(Loaded("allocation", {"error": str(exc)}))
             return
@@ -204,15 +202,15 @@ class BudgetScreen(TemplarScreen):
             "Apply the allocation?", "Each project's budget.project.limit_usd is set to the proposed limit "
             "(written to its project file). Limits a person set are caps: they are kept.", yes="Apply"), answered)
 
-    @work(thread=True, exclusive=True, group="allocation", exit_on_error=False)
-    def apply_allocation(self) -> None:
+    @work(exclusive=True, group="allocation", exit_on_error=False)
+    async def apply_allocation(self) -> None:
         engine = self.engine
         assert engine is not None
         try:
-            proposal = engine.allocation(apply=True)
+            proposal = await engine.budget_allocation(apply=True)
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Allocator", exc))
             return
         self.post_message(Loaded("allocation", proposal))
-        self.app.call_from_thread(self.notify, f"Applied limits to {len(proposal['projects'])} projects.")
-        self.app.call_from_thread(self.reload)
+        self.notify(f"Applied limits to {len(proposal['projects'])} projects.")
+        self.reload()

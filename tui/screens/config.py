@@ -4,6 +4,7 @@ its value at each level; project and agent overrides are edited here with the sa
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,50 +38,15 @@ class ConfigRow:
     description: str
 
 
-def field_description(path: tuple[str, ...]) -> str:
-    """The schema's documentation of a settings key ('' when unknown)."""
-    import typing
-
-    from pydantic import BaseModel
-
-    from engine.config.schema import Settings
-
-    model: Any = Settings
-    info = None
-    skip = False
-    for part in path:
-        if skip:
-            skip = False
-            continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return ""
-        info = model.model_fields.get(part)
-        if info is None:
-            return ""
-        annotation = info.annotation
-        if typing.get_origin(annotation) is dict:
-            model, skip = typing.get_args(annotation)[1], True
-        else:
-            model = annotation
-    doc = (info.description or "") if info is not None else ""
-    if not doc and isinstance(model, type) and issubclass(model, BaseModel):
-        doc = (model.__doc__ or "").strip().splitlines()[0]
-    return doc
-
-
-def read_rows(engine: Any, project: str, agent: str) -> list[ConfigRow]:
-    """The resolved cascade for ``project``/``agent`` as table rows (runs in a worker thread)."""
-    from engine.config import system_settings_file
-    from engine.config.toml_text import split_key
-
-    resolved = engine.config(project, agent)
-    system_file = system_settings_file()
+async def read_rows(engine: Any, project: str, agent: str) -> list[ConfigRow]:
+    """The resolved cascade for ``project``/``agent`` as table rows."""
+    explained = await engine.config_explain("", project, agent)
+    system_file = next(f.path for f in await engine.config_files() if f.level == "system")
     rows = []
-    for entry in resolved.explain(())["entries"]:
-        source = short_source(entry["source"] or "", engine.paths.config_dir, system_file)
-        where = f"{source}:{entry['line']}" if entry.get("line") else source
-        rows.append(ConfigRow(entry["key"], entry["value"], entry["level"], where, dict(entry["levels"]),
-                              field_description(split_key(entry["key"]))))
+    for entry in explained.entries:
+        source = short_source(entry.source, engine.paths.config_dir, system_file)
+        where = f"{source}:{entry.line}" if entry.line else source
+        rows.append(ConfigRow(entry.key, entry.value, entry.level, where, dict(entry.levels), entry.description))
     return rows
 
 
@@ -128,12 +94,12 @@ class ConfigScreen(TemplarScreen):
     def reload(self) -> None:
         self.load_config(*self.scope())
 
-    @work(thread=True, exclusive=True, group="config", exit_on_error=False)
-    def load_config(self, project: str, agent: str) -> None:
+    @work(exclusive=True, group="config", exit_on_error=False)
+    async def load_config(self, project: str, agent: str) -> None:
         engine = self.engine
         assert engine is not None
         try:
-            rows = read_rows(engine, project, agent)
+            rows = await read_rows(engine, project, agent)
         except Exception as exc:  # noqa: BLE001 - a broken file is shown, not raised
             self.post_message(Loaded("config-error", exc))
             return
@@ -142,17 +108,14 @@ class ConfigScreen(TemplarScreen):
     def engine_failed(self) -> None:
         self.list_files()
 
-    @work(thread=True, exclusive=True, group="config", exit_on_error=False)
-    def list_files(self) -> None:
+    @work(exclusive=True, group="config", exit_on_error=False)
+    async def list_files(self) -> None:
         """Without an engine (it failed to open): the files the cascade reads, which exist."""
-        from engine.config import system_settings_file
-        from engine.paths import Paths
+        from engine.api.config import ConfigDesk
 
         try:
-            paths = Paths.from_env()
-            files = [("system", system_settings_file()), ("user", paths.user_settings)]
-            files += [("project", f) for f in sorted(paths.projects_dir.glob("*.toml"))]
-            shown = [(level, str(f), f.exists()) for level, f in files]
+            files = await ConfigDesk.from_env().config_files()
+            shown = [(f.level, str(f.path), f.exists) for f in files]
         except Exception as exc:  # noqa: BLE001 - the banner already says what failed
             shown = [("?", f"cannot list the config files: {exc}", False)]
         self.post_message(Loaded("config-files", shown))
@@ -239,14 +202,12 @@ class ConfigScreen(TemplarScreen):
         engine, row = self.need_engine(), self.selected()
         if engine is None or row is None:
             return
-        from engine.config import set_value
-
         project, agent = self.scope()
         target = f"agent {project}/{agent}" if agent_level else f"project {project}"
         key = row.key
 
         def save(text: str) -> Any:
-            return set_value(engine.paths, key, text, project, agent if agent_level else None)
+            return engine.config_set(key, text, project, agent if agent_level else None)
 
         self.app.push_screen(
             PromptModal(f"Set {key} for {target}", row.description or key, edit_text(row.value), submit=save,
@@ -264,29 +225,27 @@ class ConfigScreen(TemplarScreen):
             self.notify(f"{row.key} is set at {row.level} level; only project and agent overrides can be removed here.",
                         severity="warning")
             return
-        from engine.config import unset_value
-
         project, agent = self.scope()
         level_agent = agent if row.level == "agent" else None
         key = row.key
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.run_change(lambda: unset_value(engine.paths, key, project, level_agent),
+                self.run_change(lambda: engine.config_unset(key, project, level_agent),
                                 f"Removed the {row.level} override of {key}")
 
         self.app.push_screen(ConfirmModal(f"Remove the {row.level} override?",
                                           f"{key} = {show_value(row.value)} ({row.where}). The level below shows "
                                           "through again.", yes="Remove"), answered)
 
-    @work(thread=True, exclusive=True, group="config-change", exit_on_error=False)
-    def run_change(self, change: Any, text: str) -> None:
+    @work(exclusive=True, group="config-change", exit_on_error=False)
+    async def run_change(self, change: Callable[[], Awaitable[Any]], text: str) -> None:
         try:
-            result = change()
+            result = await change()
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Configuration", exc))
             return
-        self.app.call_from_thread(self._changed, result, text)
+        self._changed(result, text)
 
     def _changed(self, result: Any, text: str) -> None:
         if not result:
@@ -300,12 +259,10 @@ class ConfigScreen(TemplarScreen):
         engine = self.need_engine()
         if engine is None:
             return
-        from engine.config import export_project
-
         project, _ = self.scope()
         self.app.push_screen(
             PromptModal(f"Export project {project}", "File", f"{project}-config.toml",
-                        submit=lambda path: export_project(engine.paths, project, Path(path).expanduser())),
+                        submit=lambda path: engine.config_export(project, Path(path).expanduser())),
             lambda out: out and self.notify(f"Exported {out['project']} to {out['file']}"),
         )
 
@@ -313,8 +270,6 @@ class ConfigScreen(TemplarScreen):
         engine = self.need_engine()
         if engine is None:
             return
-        from engine.config import import_project
-
         def imported(out: Any) -> None:
             if out:
                 self.app.project = out["project"]  # type: ignore[attr-defined]
@@ -322,7 +277,7 @@ class ConfigScreen(TemplarScreen):
 
         self.app.push_screen(
             PromptModal("Import a project", "Export file (TOML)", "",
-                        submit=lambda path: import_project(engine.paths, Path(path).expanduser()),
+                        submit=lambda path: engine.config_import(Path(path).expanduser()),
                         help_text="validated completely first; nothing is written on error"),
             imported,
         )

@@ -366,10 +366,7 @@ class GenerateScreen(TemplarScreen):
 
     def _alerts(self, request: Any) -> Any:
         """The alert thresholds in force for the request's project and agent."""
-        from engine.config.schema import AlertSettings
+        from engine.api.config import ConfigDesk
 
-        engine = self.engine
-        try:
-            return engine.config(request.project, request.agent).settings.alerts if engine else AlertSettings()
-        except Exception:  # noqa: BLE001 - a broken file must not hide the question; say the defaults
-            return AlertSettings()
+        desk = self.engine or ConfigDesk.from_env()
+        return desk.alert_settings(request.project, request.agent)  # the defaults when a file is broken

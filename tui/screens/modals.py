@@ -1,9 +1,9 @@
 """Modal dialogs: confirm (the L5 budget question), prompt (with the save run in a worker and
 its error shown in place), choose one of a list, and edit a pattern with a live preview.
 
-A prompt's ``submit`` is an engine call: a plain function, or one returning a coroutine (the
-engine's async API), which is run to completion there; it runs on a worker thread, and only its
-outcome comes back as a message. On an error the dialog stays open with
+A prompt's ``submit`` is an engine call: a plain function, which runs on a worker thread, or one
+returning an awaitable (an async ``Engine`` method), which is awaited on the app's loop; only
+its outcome comes back as a message. On an error the dialog stays open with
 the engine's one-line message, so the user can fix the value; nothing was written.
 """
 
@@ -115,11 +115,13 @@ class PromptModal(ModalScreen[Any]):
         self.query_one("#prompt-error", Static).update("saving…")
         self.run_submit(event.value)
 
-    @work(thread=True, exclusive=True, group="submit", exit_on_error=False)
-    def run_submit(self, text: str) -> None:
+    @work(exclusive=True, group="submit", exit_on_error=False)
+    async def run_submit(self, text: str) -> None:
         assert self.submit is not None
         try:
-            result = outcome(self.submit(text))
+            result = await asyncio.to_thread(self.submit, text)  # a plain function may block: not on the loop
+            if inspect.isawaitable(result):
+                result = await result
         except Exception as exc:  # noqa: BLE001 - shown in the dialog, never a crash
             self.post_message(Failed("submit", exc))
             return

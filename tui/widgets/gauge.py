@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from engine.budget.levels import LEVEL_ACTIONS, LEVEL_NAMES
+from engine.api.budget import LEVEL_ACTIONS, LEVEL_NAMES
 from tui.format import usd
 
 LEVEL_CLASSES = tuple(f"level-{n}" for n in range(len(LEVEL_NAMES)))
