@@ -9,14 +9,17 @@ text arrives as ``StreamText`` carrying the whole text so far, so a flood of tok
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from textual.message import Message
 
 from engine.events import Event
 
 if TYPE_CHECKING:
+    from engine.api import Preview, SuggestionView, TemplateView
+    from engine.api.budget import BudgetStatus
     from engine.service import Engine, GenerationResult
+    from engine.templates.spec import TemplateSpec
 
 
 @dataclass(frozen=True)
@@ -109,13 +112,125 @@ class GenerationCancelled(Message):
         self.request = request
 
 
-class Loaded(Message):
-    """A screen's data, read by a worker: ``kind`` names what, ``data`` is plain data."""
+# -- what screens' workers read or did (one message per fact, typed) -----------------------
 
-    def __init__(self, kind: str, data: Any) -> None:
+
+class TemplatesLoaded(Message):
+    """The library's rows: learned templates (retired included) and the built-in pack."""
+
+    def __init__(self, learned: list[TemplateView], builtins: list[TemplateSpec]) -> None:
         super().__init__()
-        self.kind = kind
-        self.data = data
+        self.learned = learned
+        self.builtins = builtins
+
+
+class TemplateDetailLoaded(Message):
+    """One learned template with its versions, for the library's detail pane."""
+
+    def __init__(self, view: TemplateView) -> None:
+        super().__init__()
+        self.view = view
+
+
+class SuggestionsLoaded(Message):
+    """The review queue: every pending suggestion."""
+
+    def __init__(self, pending: list[SuggestionView]) -> None:
+        super().__init__()
+        self.pending = pending
+
+
+class PreviewLoaded(Message):
+    """What accepting ``suggestion`` would do (render, round trip, findings)."""
+
+    def __init__(self, suggestion: SuggestionView, preview: Preview) -> None:
+        super().__init__()
+        self.suggestion = suggestion
+        self.preview = preview
+
+
+class SuggestionEdited(Message):
+    """A suggestion after an edit (pattern, a parameter, or a parameter dropped)."""
+
+    def __init__(self, view: SuggestionView) -> None:
+        super().__init__()
+        self.view = view
+
+
+class SuggestionDecided(Message):
+    """A review decision finished: ``accepted`` (``result`` is the template), ``rejected`` (the
+    suggestion), or ``failed`` (``result`` is None; the error went out as ``Failed``)."""
+
+    def __init__(self, outcome: Literal["accepted", "rejected", "failed"],
+                 result: TemplateView | SuggestionView | None = None) -> None:
+        super().__init__()
+        self.outcome = outcome
+        self.result = result
+
+
+class PromptSubmitted(Message):
+    """A prompt dialog's submit call returned ``result``."""
+
+    def __init__(self, result: object) -> None:
+        super().__init__()
+        self.result = result
+
+
+class PatternChecked(Message):
+    """The live check of a pattern being edited: ``text`` as typed, its ``preview``."""
+
+    def __init__(self, text: str, preview: Preview) -> None:
+        super().__init__()
+        self.text = text
+        self.preview = preview
+
+
+class BudgetLoaded(Message):
+    """Everything the budget screen shows except the allocation."""
+
+    def __init__(self, statuses: list[BudgetStatus], now: float, days: dict[str, Any], providers: dict[str, Any],
+                 models: dict[str, Any], alerts: list[Any], anomalies: list[Any]) -> None:
+        super().__init__()
+        self.statuses = statuses
+        self.now = now
+        self.days = days
+        self.providers = providers
+        self.models = models
+        self.alerts = alerts
+        self.anomalies = anomalies
+
+
+class AllocationLoaded(Message):
+    """The allocator's proposal (JSON-ready), or why there is none (``error``)."""
+
+    def __init__(self, proposal: dict[str, Any] | None, error: str = "") -> None:
+        super().__init__()
+        self.proposal = proposal
+        self.error = error
+
+
+class ConfigRowsLoaded(Message):
+    """Every resolved key of a scope with its provenance (the config screen's table)."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        super().__init__()
+        self.rows = rows
+
+
+class ConfigBroken(Message):
+    """The cascade could not be resolved: a file is malformed or invalid."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+
+
+class ConfigFilesListed(Message):
+    """Without an engine: the files the cascade reads, as (level, path, exists)."""
+
+    def __init__(self, files: list[tuple[str, str, bool]]) -> None:
+        super().__init__()
+        self.files = files
 
 
 class Failed(Message):
@@ -125,15 +240,6 @@ class Failed(Message):
         super().__init__()
         self.what = what
         self.error = error
-
-
-class Done(Message):
-    """An engine action for a screen finished (``kind`` says which), with its result."""
-
-    def __init__(self, kind: str, data: Any = None) -> None:
-        super().__init__()
-        self.kind = kind
-        self.data = data
 
 
 class LlmClientWarmed(Message):

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Label, Sparkline, Static
 
 from engine.api.budget import level_label
 from tui.format import cells, usd_f, when_short
-from tui.messages import Failed, Loaded
+from tui.messages import AllocationLoaded, BudgetLoaded, Failed
 from tui.screens.base import TemplarScreen
 from tui.screens.modals import ConfirmModal
 from tui.theme import themed
@@ -102,10 +102,7 @@ class BudgetScreen(TemplarScreen):
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Budget", exc))
             return
-        self.post_message(Loaded("budget", {
-            "statuses": statuses, "now": now, "days": days, "provider": providers, "model": models, "alerts": alerts,
-            "anomalies": anomalies,
-        }))
+        self.post_message(BudgetLoaded(statuses, now, days, providers, models, alerts, anomalies))
 
     @work(exclusive=True, group="allocation", exit_on_error=False)
     async def load_allocation(self) -> None:
@@ -114,17 +111,19 @@ class BudgetScreen(TemplarScreen):
         try:
             proposal = await engine.budget_allocation()
         except Exception as exc:  # noqa: BLE001 - e.g. no system budget: shown in place
-            self.post_message(Loaded("allocation", {"error": str(exc)}))
+            self.post_message(AllocationLoaded(None, str(exc)))
             return
-        self.post_message(Loaded("allocation", proposal))
+        self.post_message(AllocationLoaded(proposal))
 
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
-        if message.kind == "budget":
-            self.data = message.data
-            self._show_budget()
-        elif message.kind == "allocation":
-            self._show_allocation(message.data)
+    @on(BudgetLoaded)
+    def _loaded(self, m: BudgetLoaded) -> None:
+        self.data = {"statuses": m.statuses, "now": m.now, "days": m.days, "provider": m.providers,
+                     "model": m.models, "alerts": m.alerts, "anomalies": m.anomalies}
+        self._show_budget()
+
+    @on(AllocationLoaded)
+    def _allocation(self, message: AllocationLoaded) -> None:
+        self._show_allocation(message.proposal if message.proposal is not None else {"error": message.error})
 
     def _show_budget(self) -> None:
         data = self.data
@@ -211,6 +210,6 @@ class BudgetScreen(TemplarScreen):
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Allocator", exc))
             return
-        self.post_message(Loaded("allocation", proposal))
+        self.post_message(AllocationLoaded(proposal))
         self.notify(f"Applied limits to {len(proposal['projects'])} projects.")
         self.reload()

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
 
 from tui.format import cells, edit_text, plural, short_source, show_value
-from tui.messages import Failed, Loaded
+from tui.messages import ConfigBroken, ConfigFilesListed, ConfigRowsLoaded, Failed
 from tui.screens.base import TemplarScreen
 from tui.screens.modals import ConfirmModal, PromptModal
 from tui.theme import themed
@@ -101,9 +101,9 @@ class ConfigScreen(TemplarScreen):
         try:
             rows = await read_rows(engine, project, agent)
         except Exception as exc:  # noqa: BLE001 - a broken file is shown, not raised
-            self.post_message(Loaded("config-error", exc))
+            self.post_message(ConfigBroken(exc))
             return
-        self.post_message(Loaded("config", rows))
+        self.post_message(ConfigRowsLoaded(rows))
 
     def engine_failed(self) -> None:
         self.list_files()
@@ -118,26 +118,29 @@ class ConfigScreen(TemplarScreen):
             shown = [(f.level, str(f.path), f.exists) for f in files]
         except Exception as exc:  # noqa: BLE001 - the banner already says what failed
             shown = [("?", f"cannot list the config files: {exc}", False)]
-        self.post_message(Loaded("config-files", shown))
+        self.post_message(ConfigFilesListed(shown))
 
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
-        if message.kind == "config-files":
-            self.rows, self.error = [], getattr(self.app, "engine_error", "") or "the engine did not open"
-            self._fill()
-            files = Text("The engine did not open, so no key can be resolved.\n", style="bold")
-            files.append(self.error + "\n\nFiles the cascade reads:\n")
-            for level, name, exists in message.data:
-                files.append(f"  {level:<8}{name}{'' if exists else '  (absent)'}\n")
-            files.append("\nFix the file, then press ctrl+r.", style="italic")
-            self.query_one("#cfg-detail", Static).update(themed(files))
-        elif message.kind == "config":
-            self.rows, self.error = message.data, ""
-            self._fill()
-        elif message.kind == "config-error":
-            self.rows, self.error = [], str(message.data)
-            self._fill()
-            self.templar.report_error(message.data, title="Configuration")
+    @on(ConfigFilesListed)
+    def _files(self, message: ConfigFilesListed) -> None:
+        self.rows, self.error = [], getattr(self.app, "engine_error", "") or "the engine did not open"
+        self._fill()
+        files = Text("The engine did not open, so no key can be resolved.\n", style="bold")
+        files.append(self.error + "\n\nFiles the cascade reads:\n")
+        for level, name, exists in message.files:
+            files.append(f"  {level:<8}{name}{'' if exists else '  (absent)'}\n")
+        files.append("\nFix the file, then press ctrl+r.", style="italic")
+        self.query_one("#cfg-detail", Static).update(themed(files))
+
+    @on(ConfigRowsLoaded)
+    def _rows(self, message: ConfigRowsLoaded) -> None:
+        self.rows, self.error = message.rows, ""
+        self._fill()
+
+    @on(ConfigBroken)
+    def _broken(self, message: ConfigBroken) -> None:
+        self.rows, self.error = [], str(message.error)
+        self._fill()
+        self.templar.report_error(message.error, title="Configuration")
 
     def _fill(self) -> None:
         table = self.query_one("#cfg-table", DataTable)

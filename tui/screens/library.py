@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from engine.api import ExportResult, ImportResult
 from tui.format import cells, highlight_body, highlight_pattern, plural, usd, when
-from tui.messages import Done, Failed, Loaded
+from tui.messages import Failed, TemplateDetailLoaded, TemplatesLoaded
 from tui.screens.base import TemplarScreen
 from tui.screens.modals import PromptModal
 from tui.theme import themed
@@ -130,17 +130,17 @@ class LibraryScreen(TemplarScreen):
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Templates", exc))
             return
-        self.post_message(Loaded("templates", (learned, builtins)))
+        self.post_message(TemplatesLoaded(learned, builtins))
 
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
-        if message.kind == "templates":
-            learned, builtins = message.data
-            self.builtins = {spec.name: spec for spec in builtins}
-            self.rows = [learned_row(v) for v in learned] + [builtin_row(s) for s in builtins]
-            self._fill()
-        elif message.kind == "template":
-            self._show_detail(*learned_detail(message.data))
+    @on(TemplatesLoaded)
+    def _loaded(self, message: TemplatesLoaded) -> None:
+        self.builtins = {spec.name: spec for spec in message.builtins}
+        self.rows = [learned_row(v) for v in message.learned] + [builtin_row(s) for s in message.builtins]
+        self._fill()
+
+    @on(TemplateDetailLoaded)
+    def _detail(self, message: TemplateDetailLoaded) -> None:
+        self._show_detail(*learned_detail(message.view))
 
     def _fill(self) -> None:
         table = self.query_one("#lib-table", DataTable)
@@ -189,7 +189,7 @@ class LibraryScreen(TemplarScreen):
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Template", exc))
             return
-        self.post_message(Loaded("template", view))
+        self.post_message(TemplateDetailLoaded(view))
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -272,9 +272,6 @@ class LibraryScreen(TemplarScreen):
             self.notify(text)
             self.reload()
 
-    @on(Done)
-    def _done(self, _: Done) -> None:
-        self.reload()
 
 
 def learned_detail(view: Any) -> tuple[RenderableType, RenderableType]:

@@ -24,7 +24,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.format import highlight_body, highlight_pattern
-from tui.messages import Done, Failed, Loaded
+from tui.messages import Failed, PatternChecked, PromptSubmitted
 from tui.theme import themed
 
 
@@ -125,12 +125,11 @@ class PromptModal(ModalScreen[Any]):
         except Exception as exc:  # noqa: BLE001 - shown in the dialog, never a crash
             self.post_message(Failed("submit", exc))
             return
-        self.post_message(Done("submit", result))
+        self.post_message(PromptSubmitted(result))
 
-    @on(Done)
-    def _done(self, message: Done) -> None:
-        if message.kind == "submit":
-            self.dismiss(message.data if message.data is not None else True)
+    @on(PromptSubmitted)
+    def _done(self, message: PromptSubmitted) -> None:
+        self.dismiss(message.result if message.result is not None else True)
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
@@ -202,13 +201,11 @@ class PatternModal(PromptModal):
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("check", exc))
             return
-        self.post_message(Loaded("check", (text, preview)))
+        self.post_message(PatternChecked(text, preview))
 
-    @on(Loaded)
-    def _checked(self, message: Loaded) -> None:
-        if message.kind != "check":
-            return
-        text, preview = message.data
+    @on(PatternChecked)
+    def _checked(self, message: PatternChecked) -> None:
+        text, preview = message.text, message.preview
         out = Text()
         out.append_text(highlight_pattern(preview.pattern or text))
         out.append("\n")

@@ -11,7 +11,7 @@ same checks as accepting (``Engine.preview_suggestion`` runs the validator off t
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.text import Text
 from textual import on, work
@@ -27,7 +27,7 @@ from engine.api import (
     slot_types,
 )
 from tui.format import cells, highlight_body, highlight_pattern, usd
-from tui.messages import Done, Failed, Loaded
+from tui.messages import Failed, PreviewLoaded, SuggestionDecided, SuggestionEdited, SuggestionsLoaded
 from tui.screens.base import TemplarScreen
 from tui.screens.modals import ChoiceModal, ConfirmModal, PatternModal, PromptModal
 from tui.theme import themed
@@ -151,7 +151,7 @@ class ReviewScreen(TemplarScreen):
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Suggestions", exc))
             return
-        self.post_message(Loaded("suggestions", pending))
+        self.post_message(SuggestionsLoaded(pending))
 
     @work(exclusive=True, group="preview", exit_on_error=False)
     async def run_preview(self, suggestion: SuggestionView) -> None:
@@ -162,31 +162,33 @@ class ReviewScreen(TemplarScreen):
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Preview", exc))
             return
-        self.post_message(Loaded("preview", (suggestion, preview)))
+        self.post_message(PreviewLoaded(suggestion, preview))
 
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
-        if message.kind == "suggestions":
-            shown = self.current.id if self.current is not None else None
-            wanted = self.want_id or shown
-            self.want_id = None
-            self.suggestions = message.data
-            ids = [s.id for s in self.suggestions]
-            if wanted in ids:
-                self.index = ids.index(wanted)
-            self.index = min(self.index, max(0, len(self.suggestions) - 1))
-            self.templar.pending = len(self.suggestions)
-            self.show(keep_row=self.current is not None and self.current.id == shown)
-        elif message.kind == "preview":
-            suggestion, preview = message.data
-            if self.current is not None and suggestion == self.current:
-                self.preview = preview
-                self._show_preview()
-        elif message.kind == "edited":
-            self.busy = False
-            view = message.data
-            self.suggestions = [view if s.id == view.id else s for s in self.suggestions]
-            self.show(keep_row=True)
+    @on(SuggestionsLoaded)
+    def _loaded(self, message: SuggestionsLoaded) -> None:
+        shown = self.current.id if self.current is not None else None
+        wanted = self.want_id or shown
+        self.want_id = None
+        self.suggestions = message.pending
+        ids = [s.id for s in self.suggestions]
+        if wanted in ids:
+            self.index = ids.index(wanted)
+        self.index = min(self.index, max(0, len(self.suggestions) - 1))
+        self.templar.pending = len(self.suggestions)
+        self.show(keep_row=self.current is not None and self.current.id == shown)
+
+    @on(PreviewLoaded)
+    def _previewed(self, message: PreviewLoaded) -> None:
+        if self.current is not None and message.suggestion == self.current:
+            self.preview = message.preview
+            self._show_preview()
+
+    @on(SuggestionEdited)
+    def _edited_view(self, message: SuggestionEdited) -> None:
+        self.busy = False
+        view = message.view
+        self.suggestions = [view if s.id == view.id else s for s in self.suggestions]
+        self.show(keep_row=True)
 
     def show(self, keep_row: bool = False) -> None:
         s = self.current
@@ -318,7 +320,7 @@ class ReviewScreen(TemplarScreen):
 
     def _edited(self, view: Any) -> None:
         if view is not None and view is not True:
-            self.post_message(Loaded("edited", view))
+            self.post_message(SuggestionEdited(view))
 
     @work(exclusive=True, group="edit", exit_on_error=False)
     async def run_edit(self, change: Callable[[], Awaitable[SuggestionView]]) -> None:
@@ -327,7 +329,7 @@ class ReviewScreen(TemplarScreen):
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed("Review", exc))
             return
-        self.post_message(Loaded("edited", view))
+        self.post_message(SuggestionEdited(view))
 
     def action_accept(self) -> None:
         ready = self._ready()
@@ -352,22 +354,23 @@ class ReviewScreen(TemplarScreen):
 
     # not exclusive: a decision already on its way to the store is never dropped unreported
     @work(group="decision", exit_on_error=False)
-    async def run_decision(self, decide: Callable[[], Awaitable[TemplateView | SuggestionView]], kind: str) -> None:
+    async def run_decision(self, decide: Callable[[], Awaitable[TemplateView | SuggestionView]],
+                           kind: Literal["accepted", "rejected"]) -> None:
         try:
             result = await decide()
         except Exception as exc:  # noqa: BLE001 - e.g. accept refused with the reason: a notification
             self.post_message(Failed("Review", exc))
-            self.post_message(Done("refresh"))
+            self.post_message(SuggestionDecided("failed"))
             return
-        self.post_message(Done(kind, result))
+        self.post_message(SuggestionDecided(kind, result))
 
-    @on(Done)
-    def _decided(self, message: Done) -> None:
-        if message.kind == "accepted":
-            view = message.data
+    @on(SuggestionDecided)
+    def _decided(self, message: SuggestionDecided) -> None:
+        view = message.result
+        if message.outcome == "accepted" and isinstance(view, TemplateView):
             self.notify(f"Saved as template #{view.id} {view.name} v{view.version}: it now answers "
                         f"“{view.pattern}” for $0.", title="Template saved")
-        elif message.kind == "rejected":
-            self.notify(f"Suggestion #{message.data.id} rejected.")
+        elif message.outcome == "rejected" and view is not None:
+            self.notify(f"Suggestion #{view.id} rejected.")
         self.templar.refresh_pending()
         self.reload()
