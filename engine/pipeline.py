@@ -18,24 +18,22 @@ so a new process never loads the learned library for it.
 from __future__ import annotations
 
 import functools
-import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from engine import cache as response_cache
-from engine.budget.book import budget_refs
 from engine.config.schema import Settings
-from engine.critical import CriticalDecision, decide_critical
+from engine.context import RequestContext
 from engine.errors import TemplarError
 from engine.config.trust import warning as untrusted_warning
 from engine.events import ConfigWarning, Emit, Event, Finished, LookupResult, TemplateLearned, ValidationDone
 from engine.learning.suggest import build_messages as suggestion_messages
 from engine.learning.suggest import parse_suggestion
 from engine.learning.zeroslot import has_no_values, zero_slot_name, zero_slot_pattern
-from engine.llm.chain import ChainRequest, ChainResult
+from engine.llm.chain import ChainResult
 from engine.feedback import canonical_bindings, record_free_failure, record_template_answer
 from engine.llm.price_map import estimated_price, savings_micros
-from engine.reviews import REVIEW_SYSTEM, Subject, approval, learned_author
+from engine.money import micros_to_usd
+from engine.reviews import REVIEW_SYSTEM, Subject, approval, learned_author, review_cost_micros
 from engine.templates import TemplateIndex, load_builtin_pack
 from engine.text import clean_task, extract_code
 from engine.validation import CodeValidator, ValidationPolicy, ValidationReport
@@ -109,16 +107,18 @@ class CoderAgent:
         for route in resolved.untrusted:  # provider overrides nobody trusted: not honoured, said aloud
             record(ConfigWarning(untrusted_warning(route, project)))
 
-        request_id = str(uuid.uuid4())
-        started = time.perf_counter()
+        ctx = RequestContext.build(
+            task, project=project, agent=agent, settings=settings, now=self.engine.clock(), emit=record,
+            confirmed=confirmed, stream=stream, max_tokens=max_tokens, use_cache=use_cache,
+            use_templates=use_templates, critical=critical,
+        )
+        request_id, decision = ctx.request_id, ctx.critical
+        max_tokens = ctx.max_tokens
         policy = validation_policy(settings)
         messages = build_messages(settings, task)
         similar: list[dict[str, Any]] = []
-        decision = decide_critical(settings, task, critical)
-        refs = budget_refs(settings, project, agent, self.engine.clock())
-        gate = _Gate(self, decision, settings, task, refs, request_id, project, agent, confirmed, record)
+        gate = _Gate(self, ctx)
 
-        max_tokens = max_tokens or settings.generation.max_tokens
         key = response_cache.cache_key(
             system=messages[0]["content"], prompt=messages[1]["content"],
             models=[settings.providers[n].model for n in settings.chain.order],
@@ -138,15 +138,14 @@ class CoderAgent:
             learned = library.cached_index(stamp) or await self.store.run(library.index)
             indexes = [("learned", learned), ("builtin", builtin_index())]
             for source, index in indexes:
-                hit = await self._template(source, index, task, settings, policy, request_id, project, agent, record,
-                                           gate)
+                hit = await self._template(ctx, source, index, policy, gate)
                 if hit is not None:
                     code, extra, saved = hit
-                    latency = int((time.perf_counter() - started) * 1000)
-                    record(Finished(source, gate.cost_micros / 1e6, saved / 1e6))
-                    return GenerationResult(request_id, source, code, code, cost_micros=gate.cost_micros,
-                                            saved_micros=saved, latency_ms=latency, events=events,
-                                            extra={**extra, "critical": decision.to_dict()})
+                    latency = ctx.elapsed_ms()
+                    record(Finished(source, micros_to_usd(gate.cost_micros), micros_to_usd(saved)))
+                    return GenerationResult(request_id=request_id, source=source, code=code, text=code,
+                                            cost_micros=gate.cost_micros, saved_micros=saved, latency_ms=latency,
+                                            events=events, extra={**extra, "critical": decision.to_dict()})
         if caching:
             if cached is not None and not early:
                 checked = await self._check_cached(cached, key, policy, gate, record)
@@ -154,24 +153,24 @@ class CoderAgent:
                 record(LookupResult("cache", False))
             if cached is not None and checked is not None:
                 record(LookupResult("cache", True, f"{cached.hits} earlier hits"))
-                latency = int((time.perf_counter() - started) * 1000)
+                latency = ctx.elapsed_ms()
                 saved = savings_micros(settings, _prompt_chars(messages), len(cached.code), self.engine.environ)
                 await self.store.run(
                     response_cache.record_hit, key, self.engine.clock(),
                     (request_id, project, agent, cached.provider, cached.model, saved, latency,
                      self.engine.book.owner),
                 )
-                record(Finished("cache", gate.cost_micros / 1e6, saved / 1e6))
-                return GenerationResult(request_id, "cache", cached.code, cached.text, cached.provider, cached.model,
-                                        0, gate.cost_micros, saved, 0, 0, latency, events,
+                record(Finished("cache", micros_to_usd(gate.cost_micros), micros_to_usd(saved)))
+                return GenerationResult(request_id=request_id, source="cache", code=cached.code, text=cached.text,
+                                        provider=cached.provider, model=cached.model, cost_micros=gate.cost_micros,
+                                        saved_micros=saved, latency_ms=latency, events=events,
                                         extra={"validation": checked, "critical": decision.to_dict()})
         for source, index in indexes:  # near misses are worth computing only when we are about to pay
             for near in index.similar(task, limit=3):
                 similar.append({"source": source, "template": near.template.name, "pattern": near.pattern.text,
                                 "score": round(near.score, 3)})
 
-        base = ChainRequest(messages, max_tokens, settings.generation.temperature, request_id, project, agent, refs,
-                            stream=stream, confirmed=confirmed)
+        base = ctx.chain_request(messages, stream=stream)
         result = await self.engine.chain.complete(settings, base, record)
         total_cost, tokens_in, tokens_out, attempts = result.cost_micros, result.tokens_in, result.tokens_out, result.attempts
         total_cost += gate.cost_micros  # reviews of cheaper tiers' answers that were not approved
@@ -181,10 +180,9 @@ class CoderAgent:
         repairs = 0
         while not report.ok and repairs < settings.validation.max_repairs:
             repairs += 1
-            repair = ChainRequest(
-                messages + [{"role": "assistant", "content": result.text}, repair_message(report)], max_tokens,
-                settings.generation.temperature, request_id, project, agent, refs, stream=stream,
-                confirmed=confirmed, source="repair",
+            repair = ctx.chain_request(
+                messages + [{"role": "assistant", "content": result.text}, repair_message(report)], stream=stream,
+                source="repair",
             )
             try:
                 fixed = await self.engine.chain.complete(settings, repair, record)
@@ -192,8 +190,9 @@ class CoderAgent:
                 break
             total_cost += fixed.cost_micros
             tokens_in, tokens_out, attempts = tokens_in + fixed.tokens_in, tokens_out + fixed.tokens_out, attempts + fixed.attempts
-            result = ChainResult(fixed.text, fixed.provider, fixed.model, attempts, tokens_in, tokens_out, total_cost,
-                                 fixed.latency_ms, fixed.usage_measured)
+            result = ChainResult(text=fixed.text, provider=fixed.provider, model=fixed.model, attempts=attempts,
+                                 tokens_in=tokens_in, tokens_out=tokens_out, cost_micros=total_cost,
+                                 latency_ms=fixed.latency_ms, usage_measured=fixed.usage_measured)
             code = extract_code(fixed.text, settings.generation.language)
             report = await CodeValidator(policy).validate_async(code)
             record(ValidationDone(report.ok, report.score, len(report.findings)))
@@ -216,14 +215,14 @@ class CoderAgent:
             )
         suggestion_id = None
         if ok and settings.learning.enabled:
-            suggestion_id, cost = await self._suggest(settings, task, code, result, refs, request_id, project, agent,
-                                                      confirmed, record)
+            suggestion_id, cost = await self._suggest(ctx, code, result)
             total_cost += cost
-        latency = int((time.perf_counter() - started) * 1000)
-        record(Finished("llm", total_cost / 1e6, 0.0))
+        latency = ctx.elapsed_ms()
+        record(Finished("llm", micros_to_usd(total_cost), 0.0))
         return GenerationResult(
-            request_id, "llm", code, result.text, result.provider, result.model, attempts, total_cost, 0,
-            tokens_in, tokens_out, latency, events,
+            request_id=request_id, source="llm", code=code, text=result.text, provider=result.provider,
+            model=result.model, attempts=attempts, cost_micros=total_cost, saved_micros=0, tokens_in=tokens_in,
+            tokens_out=tokens_out, latency_ms=latency, events=events,
             extra={"validation": validation, "suggestion_id": suggestion_id, "similar": similar,
                    "critical": decision.to_dict()},
         )
@@ -253,11 +252,11 @@ class CoderAgent:
         return stamp, response_cache.peek(key, self.engine.clock()) if caching else None
 
     async def _template(
-        self, source: str, index: TemplateIndex, task: str, settings: Settings, policy: ValidationPolicy,
-        request_id: str, project: str, agent: str, record: Emit, gate: "_Gate",
+        self, ctx: RequestContext, source: str, index: TemplateIndex, policy: ValidationPolicy, gate: "_Gate",
     ) -> tuple[str, dict[str, Any], int] | None:
         library = self.engine.library
-        match = index.match(task)
+        record = ctx.emit
+        match = index.match(ctx.task)
         if match is None:
             record(LookupResult(source, False))
             return None
@@ -268,17 +267,16 @@ class CoderAgent:
             record(LookupResult(source, False, refused))
             return None
         template_id = int(spec.name.removeprefix("learned-")) if source == "learned" else None
-        answer = (request_id, project, agent, spec.name)
         try:
             code = spec.render(match.bindings)
         except Exception as exc:  # noqa: BLE001 - a broken template must not break the request
-            await self._template_failed(template_id, f"render failed: {exc}", settings, record, source, answer)
+            await self._template_failed(ctx, source, spec.name, template_id, f"render failed: {exc}")
             return None
         report = await CodeValidator(policy).validate_async(code)
         record(ValidationDone(report.ok, report.score, len(report.findings)))
         if not report.ok:
-            await self._template_failed(template_id, f"validation failed: {report.blocking[0].rule_id}", settings,
-                                        record, source, answer)
+            await self._template_failed(ctx, source, spec.name, template_id,
+                                        f"validation failed: {report.blocking[0].rule_id}")
             return None
         validation = report.to_dict()
         if gate.decision.critical:
@@ -289,9 +287,12 @@ class CoderAgent:
                 record(LookupResult(source, False, f"{spec.name} v{spec.version}: critical request, review "
                                     f"{review.get('verdict')}: not served"))
                 return None
-        saved = savings_micros(settings, _prompt_chars(build_messages(settings, task)), len(code), self.engine.environ)
-        await self.store.run(record_template_answer, self.engine.clock(), source, request_id, project, agent,
-                             spec.name, spec.version, canonical_bindings(match.bindings), saved, self.engine.book.owner)
+        settings = ctx.settings
+        saved = savings_micros(settings, _prompt_chars(build_messages(settings, ctx.task)), len(code),
+                               self.engine.environ)
+        await self.store.run(record_template_answer, self.engine.clock(), source, ctx.request_id, ctx.project,
+                             ctx.agent, spec.name, spec.version, canonical_bindings(match.bindings), saved,
+                             self.engine.book.owner)
         record(LookupResult(source, True, f"{spec.name} v{spec.version}: {match.explanation}"))
         bindings = {k: ([list(x) for x in v] if isinstance(v, list) and v and isinstance(v[0], tuple) else v)
                     for k, v in match.bindings.items()}
@@ -305,25 +306,26 @@ class CoderAgent:
         }
         return code, extra, saved
 
-    async def _template_failed(self, template_id: int | None, reason: str, settings: Settings, record: Emit,
-                               source: str, answer: tuple[str, str, str, str]) -> None:
-        record(LookupResult(source, False, reason))
-        request_id, project, agent, template = answer  # a failed $0 attempt: in the ledger, apart from paid calls
-        await self.store.run(record_free_failure, self.engine.clock(), source, request_id, project, agent, template,
-                             reason.split(" ", 1)[0], self.engine.book.owner)
+    async def _template_failed(self, ctx: RequestContext, source: str, template: str, template_id: int | None,
+                               reason: str) -> None:
+        ctx.emit(LookupResult(source, False, reason))
+        # a failed $0 attempt: in the ledger, apart from paid calls
+        await self.store.run(record_free_failure, self.engine.clock(), source, ctx.request_id, ctx.project, ctx.agent,
+                             template, reason.split(" ", 1)[0], self.engine.book.owner)
         if template_id is not None:
             await self.store.run(self.engine.library.record_failure, template_id, reason,
-                                 settings.learning.retire_after_failures)
+                                 ctx.settings.learning.retire_after_failures)
 
     # -- paid side calls ----------------------------------------------------------------------
 
-    async def _suggest(self, settings: Settings, task: str, code: str, result: ChainResult, refs: Any,
-                       request_id: str, project: str, agent: str, confirmed: bool, record: Emit) -> tuple[int | None, int]:
+    async def _suggest(self, ctx: RequestContext, code: str, result: ChainResult) -> tuple[int | None, int]:
+        """Offer the paid answer as a template: a suggestion (one cheap model call), or a zero-slot one."""
+        settings, task, record = ctx.settings, ctx.task, ctx.emit
         if has_no_values(task):  # nothing to parameterise: a zero-slot template, no model call
-            return await self._suggest_zero_slot(settings, task, code, result, request_id, project, agent, record)
+            return await self._suggest_zero_slot(ctx, code, result)
         names = [settings.learning.suggest_provider] if settings.learning.suggest_provider else list(settings.chain.order)
-        request = ChainRequest(suggestion_messages(task, code), 800, 0.0, request_id, project, agent, refs,
-                               confirmed=confirmed, source="suggest", order=cheapest_first(settings, names))
+        request = ctx.chain_request(suggestion_messages(task, code), max_tokens=800, temperature=0.0, source="suggest",
+                                    order=cheapest_first(settings, names))
         try:
             answer = await self.engine.chain.complete(settings, request, record)
         except TemplarError as exc:
@@ -334,7 +336,8 @@ class CoderAgent:
         view = await self.store.run(functools.partial(
             library.add_suggestion, task=task, code=code, pattern=parsed.pattern, params=parsed.params, name=parsed.name,
             confidence=parsed.confidence, reason="; ".join(parsed.problems), provider=answer.provider,
-            model=answer.model, cost_micros=result.cost_micros, request_id=request_id, project=project, agent=agent,
+            model=answer.model, cost_micros=result.cost_micros, request_id=ctx.request_id, project=ctx.project,
+            agent=ctx.agent,
         ))
         status = "pending"
         threshold = settings.learning.auto_accept_confidence
@@ -347,41 +350,40 @@ class CoderAgent:
         record(TemplateLearned(view.id, status))
         return view.id, answer.cost_micros
 
-    async def _suggest_zero_slot(self, settings: Settings, task: str, code: str, result: ChainResult, request_id: str,
-                                 project: str, agent: str, record: Emit) -> tuple[int | None, int]:
+    async def _suggest_zero_slot(self, ctx: RequestContext, code: str, result: ChainResult) -> tuple[int | None, int]:
         """Queue (or, under the auto-accept policy, accept) the task's canonical wording as a template."""
         library = self.engine.library
+        task = ctx.task
         pattern = zero_slot_pattern(task)
         view = await self.store.run(functools.partial(
             library.add_suggestion, task=task, code=code, pattern=pattern or "", params=[], name=zero_slot_name(task),
             confidence=1.0 if pattern else 0.0, reason="" if pattern else "the task's wording cannot serve as a pattern",
-            provider="", model="", cost_micros=result.cost_micros, request_id=request_id, project=project, agent=agent,
+            provider="", model="", cost_micros=result.cost_micros, request_id=ctx.request_id, project=ctx.project,
+            agent=ctx.agent,
         ))
         status = "pending"
-        threshold = settings.learning.auto_accept_confidence
+        threshold = ctx.settings.learning.auto_accept_confidence
         if pattern and threshold > 0:
             try:
                 await self.store.run(library.accept, view.id)
                 status = "accepted"
             except TemplarError:
                 status = "pending"
-        record(TemplateLearned(view.id, status))
+        ctx.emit(TemplateLearned(view.id, status))
         return view.id, 0
 
 
 class _Gate:
     """The reviews one request needs before critical code is served; adds up what they cost."""
 
-    def __init__(self, coder: CoderAgent, decision: CriticalDecision, settings: Settings, task: str, refs: Any,
-                 request_id: str, project: str, agent: str, confirmed: bool, record: Emit) -> None:
-        self.coder, self.decision, self.settings, self.task, self.refs = coder, decision, settings, task, refs
-        self.request_id, self.project, self.agent, self.confirmed, self.record = request_id, project, agent, confirmed, record
+    def __init__(self, coder: CoderAgent, ctx: RequestContext) -> None:
+        self.coder, self.ctx = coder, ctx
+        self.decision = ctx.critical
         self.cost_micros = 0
 
     async def review(self, code: str, subject: Subject) -> dict[str, Any]:
-        review = await approval(self.coder.engine, self.settings, self.task, code, subject, self.refs, self.request_id,
-                                self.project, self.agent, self.confirmed, self.record)
-        self.cost_micros += int(round(float(review.get("cost_usd") or 0.0) * 1e6))
+        review = await approval(self.coder.engine, self.ctx, code, subject)
+        self.cost_micros += review_cost_micros(review)
         return review
 
 

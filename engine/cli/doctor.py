@@ -65,8 +65,9 @@ async def _ping(engine: Any, settings: Any, name: str) -> dict[str, Any]:
     refs = [ref for ref in budget_refs(quick, "", "", engine.clock()) if ref.scope == "system"]
     events: list[Any] = []
     request = ChainRequest(
-        [{"role": "user", "content": "Reply with the word ok."}], 5, 0.0, str(uuid.uuid4()), "", "", refs,
-        source="ping", order=(name,), confirmed=True,  # --ping is the person's explicit yes to a paid call
+        messages=[{"role": "user", "content": "Reply with the word ok."}], max_tokens=5, temperature=0.0,
+        request_id=str(uuid.uuid4()), project="", agent="", refs=refs, source="ping", order=(name,),
+        confirmed=True,  # --ping is the person's explicit yes to a paid call
     )
     try:
         result = await engine.chain.complete(quick, request, events.append)
