@@ -18,6 +18,7 @@ so a new process never loads the learned library for it.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine import cache as response_cache
@@ -33,13 +34,14 @@ from engine.llm.chain import ChainResult
 from engine.feedback import canonical_bindings, record_free_failure, record_template_answer
 from engine.llm.price_map import estimated_price, savings_micros
 from engine.money import micros_to_usd
+from engine.result import GenerationResult, NearMiss, TemplateAnswer
 from engine.reviews import REVIEW_SYSTEM, Subject, approval, learned_author, review_cost_micros
 from engine.templates import TemplateIndex, load_builtin_pack
 from engine.text import clean_task, extract_code
 from engine.validation import CodeValidator, ValidationPolicy, ValidationReport
 
 if TYPE_CHECKING:
-    from engine.service import Engine, GenerationResult
+    from engine.service import Engine
 
 __all__ = ["REVIEW_SYSTEM", "CoderAgent", "build_messages", "validation_policy"]
 
@@ -91,9 +93,7 @@ class CoderAgent:
         self, task: str, *, project: str, agent: str, stream: bool = False, max_tokens: int | None = None,
         confirmed: bool = False, use_cache: bool = True, use_templates: bool = True, critical: bool | None = None,
         emit: Emit | None = None,
-    ) -> "GenerationResult":
-        from engine.service import GenerationResult
-
+    ) -> GenerationResult:
         task = clean_task(task)
         resolved = self.engine.config(project, agent)
         settings = resolved.settings
@@ -116,7 +116,7 @@ class CoderAgent:
         max_tokens = ctx.max_tokens
         policy = validation_policy(settings)
         messages = build_messages(settings, task)
-        similar: list[dict[str, Any]] = []
+        similar: list[NearMiss] = []
         gate = _Gate(self, ctx)
 
         key = response_cache.cache_key(
@@ -140,12 +140,13 @@ class CoderAgent:
             for source, index in indexes:
                 hit = await self._template(ctx, source, index, policy, gate)
                 if hit is not None:
-                    code, extra, saved = hit
                     latency = ctx.elapsed_ms()
-                    record(Finished(source, micros_to_usd(gate.cost_micros), micros_to_usd(saved)))
-                    return GenerationResult(request_id=request_id, source=source, code=code, text=code,
-                                            cost_micros=gate.cost_micros, saved_micros=saved, latency_ms=latency,
-                                            events=events, extra={**extra, "critical": decision.to_dict()})
+                    record(Finished(source, micros_to_usd(gate.cost_micros), micros_to_usd(hit.saved_micros)))
+                    return GenerationResult(request_id=request_id, source=source, code=hit.code, text=hit.code,
+                                            cost_micros=gate.cost_micros, saved_micros=hit.saved_micros,
+                                            latency_ms=latency, events=events, critical=decision,
+                                            validation=hit.checked.report, review=hit.checked.review,
+                                            template=hit.answer)
         if caching:
             if cached is not None and not early:
                 checked = await self._check_cached(cached, key, policy, gate, record)
@@ -163,12 +164,11 @@ class CoderAgent:
                 record(Finished("cache", micros_to_usd(gate.cost_micros), micros_to_usd(saved)))
                 return GenerationResult(request_id=request_id, source="cache", code=cached.code, text=cached.text,
                                         provider=cached.provider, model=cached.model, cost_micros=gate.cost_micros,
-                                        saved_micros=saved, latency_ms=latency, events=events,
-                                        extra={"validation": checked, "critical": decision.to_dict()})
+                                        saved_micros=saved, latency_ms=latency, events=events, critical=decision,
+                                        validation=checked.report, review=checked.review)
         for source, index in indexes:  # near misses are worth computing only when we are about to pay
             for near in index.similar(task, limit=3):
-                similar.append({"source": source, "template": near.template.name, "pattern": near.pattern.text,
-                                "score": round(near.score, 3)})
+                similar.append(NearMiss(source, near.template.name, near.pattern.text, round(near.score, 3)))
 
         base = ctx.chain_request(messages, stream=stream)
         result = await self.engine.chain.complete(settings, base, record)
@@ -197,16 +197,12 @@ class CoderAgent:
             report = await CodeValidator(policy).validate_async(code)
             record(ValidationDone(report.ok, report.score, len(report.findings)))
 
-        validation = report.to_dict()
-        validation["repairs"] = repairs
+        review = None
         if report.ok and decision.critical:
             before = gate.cost_micros
             review = await gate.review(code, Subject("llm", key, 0, result.provider))
             total_cost += gate.cost_micros - before
-            validation["review"] = review
-            if review.get("verdict") != "approve":
-                validation["ok"] = False
-        ok = bool(validation["ok"])
+        ok = report.ok and (review is None or review.get("verdict") == "approve")
         if ok and settings.cache.enabled and code.strip():
             await self.store.run(
                 response_cache.put, key, provider=result.provider, model=result.model, text=result.text, code=code,
@@ -222,13 +218,12 @@ class CoderAgent:
         return GenerationResult(
             request_id=request_id, source="llm", code=code, text=result.text, provider=result.provider,
             model=result.model, attempts=attempts, cost_micros=total_cost, saved_micros=0, tokens_in=tokens_in,
-            tokens_out=tokens_out, latency_ms=latency, events=events,
-            extra={"validation": validation, "suggestion_id": suggestion_id, "similar": similar,
-                   "critical": decision.to_dict()},
+            tokens_out=tokens_out, latency_ms=latency, events=events, critical=decision, validation=report,
+            repairs=repairs, review=review, suggestion_id=suggestion_id, similar=tuple(similar),
         )
 
     async def _check_cached(self, cached: response_cache.CachedAnswer, key: str, policy: ValidationPolicy,
-                            gate: "_Gate", record: Emit) -> dict[str, Any] | None:
+                            gate: _Gate, record: Emit) -> _Checked | None:
         """The cached answer's validation (checked again: rules may have changed since it was
         stored) and, for a critical request, its review; None when it must not be served."""
         report = await CodeValidator(policy).validate_async(cached.code)
@@ -236,14 +231,13 @@ class CoderAgent:
         if not report.ok:
             record(LookupResult("cache", False, f"cached answer now fails validation ({report.blocking[0].rule_id})"))
             return None
-        validation = report.to_dict()
+        review = None
         if gate.decision.critical:
             review = await gate.review(cached.code, Subject("cache", key, 0, cached.provider))
-            validation["review"] = review
             if review.get("verdict") != "approve":
                 record(LookupResult("cache", False, f"critical request, review {review.get('verdict')}: not served"))
                 return None
-        return validation
+        return _Checked(report, review)
 
     # -- templates ----------------------------------------------------------------------------
 
@@ -252,8 +246,8 @@ class CoderAgent:
         return stamp, response_cache.peek(key, self.engine.clock()) if caching else None
 
     async def _template(
-        self, ctx: RequestContext, source: str, index: TemplateIndex, policy: ValidationPolicy, gate: "_Gate",
-    ) -> tuple[str, dict[str, Any], int] | None:
+        self, ctx: RequestContext, source: str, index: TemplateIndex, policy: ValidationPolicy, gate: _Gate,
+    ) -> _TemplateHit | None:
         library = self.engine.library
         record = ctx.emit
         match = index.match(ctx.task)
@@ -278,11 +272,10 @@ class CoderAgent:
             await self._template_failed(ctx, source, spec.name, template_id,
                                         f"validation failed: {report.blocking[0].rule_id}")
             return None
-        validation = report.to_dict()
+        review = None
         if gate.decision.critical:
             author = await self.store.run(learned_author, template_id) if template_id is not None else ""
             review = await gate.review(code, Subject(source, spec.name, spec.version, author))
-            validation["review"] = review
             if review.get("verdict") != "approve":
                 record(LookupResult(source, False, f"{spec.name} v{spec.version}: critical request, review "
                                     f"{review.get('verdict')}: not served"))
@@ -296,15 +289,9 @@ class CoderAgent:
         record(LookupResult(source, True, f"{spec.name} v{spec.version}: {match.explanation}"))
         bindings = {k: ([list(x) for x in v] if isinstance(v, list) and v and isinstance(v[0], tuple) else v)
                     for k, v in match.bindings.items()}
-        extra = {
-            "template_id": template_id if source == "learned" else spec.name,
-            "template_version": spec.version,
-            "pattern": match.pattern.text,
-            "bindings": bindings,
-            "explanation": match.explanation,
-            "validation": validation,
-        }
-        return code, extra, saved
+        answer = TemplateAnswer(template_id if template_id is not None else spec.name, spec.version,
+                                match.pattern.text, bindings, match.explanation)
+        return _TemplateHit(code, answer, _Checked(report, review), saved)
 
     async def _template_failed(self, ctx: RequestContext, source: str, template: str, template_id: int | None,
                                reason: str) -> None:
@@ -371,6 +358,22 @@ class CoderAgent:
                 status = "pending"
         ctx.emit(TemplateLearned(view.id, status))
         return view.id, 0
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """Code that passed validation and, for a critical request, its approving review."""
+
+    report: ValidationReport
+    review: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class _TemplateHit:
+    code: str
+    answer: TemplateAnswer
+    checked: _Checked
+    saved_micros: int
 
 
 class _Gate:
