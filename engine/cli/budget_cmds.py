@@ -10,7 +10,7 @@ from typing import Any
 from engine.budget.levels import LEVEL_ACTIONS, level_label
 from engine.cli.commands import open_engine
 from engine.cli.output import gauge, print_json, table
-from engine.money import format_usd
+from engine.money import format_usd, micros_to_usd, usd_to_micros
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -24,9 +24,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         rows.append(
             {
                 "scope": s.scope, "key": s.key, "period": s.period, "period_kind": s.period_kind,
-                "limit_usd": None if s.limit_micros is None else s.limit_micros / 1e6,
-                "spent_usd": s.spent_micros / 1e6, "reserved_usd": s.reserved_micros / 1e6,
-                "remaining_usd": None if s.remaining_micros is None else s.remaining_micros / 1e6,
+                "limit_usd": micros_to_usd(s.limit_micros),
+                "spent_usd": micros_to_usd(s.spent_micros), "reserved_usd": micros_to_usd(s.reserved_micros),
+                "remaining_usd": micros_to_usd(s.remaining_micros),
                 "percent": round(s.percent, 2), "level": s.level, "level_name": level_label(s.level),
                 "action": LEVEL_ACTIONS[s.level],
             }
@@ -65,7 +65,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     if not data["projects"]:
         print("no projects yet: nothing to allocate")
         return 0
-    micros = lambda usd: None if usd is None else round(usd * 1e6)  # noqa: E731
+    micros = usd_to_micros
     print(
         table(
             ["project", "weight", "spend (this period)", "current limit", "set by", "proposed limit"],
@@ -153,5 +153,5 @@ def print_anomalies(summary: dict[str, Any]) -> None:
     for a in summary.get("recent", []):
         print(f"  {_when(a['ts'])}  anomaly {a['what']}: {a['provider']} {a['model']} request {a['request_id']} "
               f"claimed {a['claimed_tokens_in'] or '?'} in / {a['claimed_tokens_out'] or '?'} out tokens"
-              + ("" if a["claimed_usd"] is None else f" ({format_usd(round(a['claimed_usd'] * 1e6))})")
-              + f", charged {format_usd(round(a['charged_usd'] * 1e6))}")
+              + ("" if a["claimed_usd"] is None else f" ({format_usd(usd_to_micros(a['claimed_usd']))})")
+              + f", charged {format_usd(usd_to_micros(a['charged_usd']))}")

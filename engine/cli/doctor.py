@@ -13,6 +13,7 @@ from engine.config import list_projects, load_config, system_settings_file
 from engine.errors import ExitCode, TemplarError
 from engine.paths import Paths
 from engine.store.db import redact_url
+from engine.money import micros_to_usd
 
 ADD_PROVIDER_HINT = (
     "add a provider: export GEMINI_API_KEY=... (or OPENAI_API_KEY / ANTHROPIC_API_KEY), "
@@ -74,7 +75,7 @@ async def _ping(engine: Any, settings: Any, name: str) -> dict[str, Any]:
     except TemplarError as exc:
         failed = [e for e in events if type(e).__name__ == "AttemptFailed"]
         return {"ok": False, "error_class": failed[-1].error_class if failed else exc.kind, "message": str(exc)[:200]}
-    return {"ok": True, "latency_ms": result.latency_ms, "cost_usd": result.cost_micros / 1e6}
+    return {"ok": True, "latency_ms": result.latency_ms, "cost_usd": micros_to_usd(result.cost_micros)}
 
 
 def ping_exit_code(rows: list[dict[str, Any]]) -> int:

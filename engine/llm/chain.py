@@ -60,6 +60,7 @@ from engine.llm.failures import AttemptTimedOut, Failure, classify
 from engine.llm.outcome import (
     Answered, Candidate, ChainResult, Failed, MovedOn, Next, Outcome, Run, RunView, Settled, Target,
 )
+from engine.llm.price_map import bundled_window
 from engine.llm.pricing import Price, how_to_price, price_for
 from engine.logs import get_logger
 from engine.money import micros_to_usd
@@ -394,7 +395,7 @@ async def _prompt_tokens(provider: ProviderSettings, messages: list[dict[str, st
 
 
 def _window_reason(provider: ProviderSettings, prompt_tokens: int) -> tuple[str, str] | None:
-    window = provider.context_window or adapter.model_facts(provider.model).max_input_tokens
+    window = provider.context_window or bundled_window(provider.model)
     if window and prompt_tokens > window:
         return f"prompt has {prompt_tokens} tokens; the model accepts {window}", "context window exceeded"
     return None
