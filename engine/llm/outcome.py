@@ -19,7 +19,8 @@ from engine.llm.failures import Failure
 from engine.llm.pricing import Price
 
 __all__ = [
-    "Answered", "Candidate", "ChainResult", "Failed", "MovedOn", "Next", "Outcome", "Run", "RunView", "Settled", "Target",
+    "Answered", "Candidate", "ChainResult", "Failed", "MovedOn", "Next", "Outcome", "Run", "RunView", "Settled",
+    "Target",
 ]
 
 
