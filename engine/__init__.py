@@ -34,7 +34,10 @@ _EVENTS = (
 # public name -> the module that defines it (imported on first access)
 _EXPORTS: dict[str, str] = {
     "Engine": "engine.service",
-    "GenerationResult": "engine.service",
+    "GenerationResult": "engine.result",
+    "TemplateAnswer": "engine.result",
+    "NearMiss": "engine.result",
+    "RequestContext": "engine.context",
     "Delivery": "engine.delivery",
     "Paths": "engine.paths",
     "ResolvedConfig": "engine.config.cascade",
@@ -63,6 +66,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and IDEs see; never executed
     from engine.budget.book import BudgetStatus
     from engine.config.cascade import ResolvedConfig
+    from engine.context import RequestContext
     from engine.delivery import Delivery
     from engine.errors import (
         BadInput, BudgetRefused, ConfigError, ConfirmationRequired, DeadlineExceeded, ExitCode, NoProviderAvailable,
@@ -75,4 +79,5 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; never executed
     )
     from engine.learning.library import TemplateView
     from engine.paths import Paths
-    from engine.service import Engine, GenerationResult
+    from engine.result import GenerationResult, NearMiss, TemplateAnswer
+    from engine.service import Engine

@@ -37,6 +37,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from engine.events import BudgetLevelCrossed, Emit, Event, UsageAnomaly
+from engine.money import micros_to_usd
 
 log = logging.getLogger("templar.alerts")
 
@@ -84,15 +85,15 @@ def payload(event: Event, *, project: str | None = None, agent: str | None = Non
         return {
             "kind": "level", "ts": ts, "level": event.level, "level_name": event.level_name,
             "scope": event.scope, "key": event.key, "period": event.period, "percent": event.percent,
-            "spent_usd": event.used_micros / 1_000_000,
-            "limit_usd": None if event.limit_micros is None else event.limit_micros / 1_000_000,
+            "spent_usd": micros_to_usd(event.used_micros),
+            "limit_usd": micros_to_usd(event.limit_micros),
             "project": project, "agent": agent,
         }
     if isinstance(event, UsageAnomaly):
         return {
             "kind": "anomaly", "ts": ts, "anomaly": event.anomaly, "provider": event.provider,
-            "model": event.model, "claimed_usd": None if event.claimed_micros is None else event.claimed_micros / 1_000_000,
-            "charged_usd": event.charged_micros / 1_000_000, "project": project, "agent": agent,
+            "model": event.model, "claimed_usd": micros_to_usd(event.claimed_micros),
+            "charged_usd": micros_to_usd(event.charged_micros), "project": project, "agent": agent,
         }
     return None
 

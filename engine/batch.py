@@ -43,6 +43,7 @@ from engine.batch_exit import EXIT_RULE
 from engine.errors import BadInput, BudgetRefused, ExitCode, TemplarError
 from engine.scrub import scrub
 from engine.text import clean_task
+from engine.money import micros_to_usd
 
 if TYPE_CHECKING:
     from engine.service import Engine
@@ -186,7 +187,8 @@ class TaskOutcome:
         return {
             "id": self.id, "line": self.line, "status": self.status, "source": self.source or None,
             "project": self.project, "agent": self.agent, "request_id": self.request_id or None,
-            "provider": self.provider or None, "cost_usd": self.cost_micros / 1e6, "saved_usd": self.saved_micros / 1e6,
+            "provider": self.provider or None, "cost_usd": micros_to_usd(self.cost_micros),
+            "saved_usd": micros_to_usd(self.saved_micros),
             "latency_ms": self.latency_ms, "exit_code": self.exit_code, "error": self.error or None,
             "error_kind": self.error_kind or None, "code": self.code,
         }
@@ -240,12 +242,11 @@ def log_path(data_dir: Path, source: Path) -> Path:
 class ResultLog:
     """The append-only, fsynced results log of one task file (see the module docstring)."""
 
-    def __init__(self, path: Path, source: Path, handle: Any, done: dict[str, dict[str, TaskOutcome]], torn: int) -> None:
+    def __init__(self, path: Path, source: Path, handle: Any, done: dict[str, dict[str, TaskOutcome]]) -> None:
         self.path = path
         self.source = source
         self._handle = handle
         self._done = done
-        self.torn_lines = torn
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="templar-batch-log")
 
     @classmethod
@@ -265,7 +266,6 @@ class ResultLog:
         handle.seek(0)
         raw = handle.read()
         done: dict[str, dict[str, TaskOutcome]] = {}
-        torn = 0
         for line in raw.split(b"\n"):
             if not line.strip():
                 continue
@@ -275,11 +275,10 @@ class ResultLog:
                     continue
                 outcome = TaskOutcome.from_record(record)
             except (ValueError, TypeError):
-                torn += 1  # a line cut short by a crash: that task was never counted as done
-                continue
+                continue  # a line cut short by a crash: that task was never counted as done
             if outcome.status == "ok":
                 done.setdefault(outcome.id, {})[outcome.fingerprint] = outcome
-        log = cls(path, source, handle, done, torn)
+        log = cls(path, source, handle, done)
         if raw and not raw.endswith(b"\n"):
             log._append(b"\n")
         if created or not raw:
@@ -364,8 +363,8 @@ class BatchRun:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "tasks": len(self.outcomes), "counts": self.counts(), "spend_usd": self.spend_micros / 1e6,
-            "saved_usd": self.saved_micros / 1e6, "interrupted": self.interrupted, "left": self.left,
+            "tasks": len(self.outcomes), "counts": self.counts(), "spend_usd": micros_to_usd(self.spend_micros),
+            "saved_usd": micros_to_usd(self.saved_micros), "interrupted": self.interrupted, "left": self.left,
             "reservations_released": self.released, "reservations_held": self.held_after,
             "changed_since_done": self.changed, "elapsed_s": round(self.elapsed_s, 3), "exit_code": self.exit_code,
         }

@@ -169,9 +169,5 @@ class Finished(Event):
 Emit = Callable[[Event], None]
 
 
-def ignore(_: Event) -> None:
-    """An ``emit`` that drops every event."""
-
-
 EVENT_TYPES = {_snake(cls.__name__): cls for cls in Event.__subclasses__()}
-__all__ = ["EVENT_TYPES", "Emit", "Event", "ignore"] + [cls.__name__ for cls in Event.__subclasses__()]
+__all__ = ["EVENT_TYPES", "Emit", "Event"] + [cls.__name__ for cls in Event.__subclasses__()]

@@ -32,6 +32,7 @@ from engine.logs import get_logger
 from engine.store.db import write_transaction
 from engine.store.models import Template, TemplateAnswer, TemplateVersion, WrongReport, database_proxy
 from engine.store.sql import execute, insert_free_answer
+from engine.money import micros_to_usd
 
 WRONG_PENALTY = 20  # quality points a learned template loses per wrong-answer report
 MAX_REASON = 500
@@ -150,7 +151,8 @@ class WrongAnswer:
         return {
             "request_id": self.request_id, "source": self.source, "template": self.template,
             "template_id": self.template_id, "version": self.version, "bindings": self.bindings,
-            "reason": self.reason, "reversed_usd": self.reversed_micros / 1e6, "wrong_reports": self.wrong_reports,
+            "reason": self.reason, "reversed_usd": micros_to_usd(self.reversed_micros),
+            "wrong_reports": self.wrong_reports,
             "retire_after": self.retire_after, "retired": self.retired, "quality": self.quality,
         }
 

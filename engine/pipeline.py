@@ -18,60 +18,43 @@ so a new process never loads the learned library for it.
 from __future__ import annotations
 
 import functools
-import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from engine import cache as response_cache
-from engine.budget.book import budget_refs
 from engine.config.schema import Settings
-from engine.critical import CriticalDecision, decide_critical
-from engine.errors import TemplarError
 from engine.config.trust import warning as untrusted_warning
+from engine.context import RequestContext
+from engine.errors import TemplarError
 from engine.events import ConfigWarning, Emit, Event, Finished, LookupResult, TemplateLearned, ValidationDone
+from engine.feedback import canonical_bindings, record_free_failure, record_template_answer
 from engine.learning.suggest import build_messages as suggestion_messages
 from engine.learning.suggest import parse_suggestion
 from engine.learning.zeroslot import has_no_values, zero_slot_name, zero_slot_pattern
-from engine.llm.chain import ChainRequest, ChainResult
-from engine.feedback import canonical_bindings, record_free_failure, record_template_answer
+from engine.llm.chain import ChainResult
 from engine.llm.price_map import estimated_price, savings_micros
-from engine.reviews import REVIEW_SYSTEM, Subject, approval, learned_author
+from engine.money import micros_to_usd
+from engine.pipeline_values import (
+    Checked, PaidAnswer, Plan, TemplateHit, json_bindings, near_misses, prompt_chars,
+)
+from engine.prompts import build_messages, repair_message, validation_policy
+from engine.result import GenerationResult, NearMiss, TemplateAnswer
+from engine.reviews import REVIEW_SYSTEM, Subject, approval, learned_author, review_cost_micros
 from engine.templates import TemplateIndex, load_builtin_pack
 from engine.text import clean_task, extract_code
-from engine.validation import CodeValidator, ValidationPolicy, ValidationReport
+from engine.validation import CodeValidator, ValidationReport
 
 if TYPE_CHECKING:
-    from engine.service import Engine, GenerationResult
+    from engine.service import Engine
 
-__all__ = ["REVIEW_SYSTEM", "CoderAgent", "build_messages", "validation_policy"]
+__all__ = [
+    "REVIEW_SYSTEM", "CoderAgent", "build_messages", "builtin_index", "cheapest_first", "repair_message",
+    "validation_policy",
+]
 
 
 @functools.cache
 def builtin_index() -> TemplateIndex:
     return TemplateIndex(load_builtin_pack())
-
-
-def validation_policy(settings: Settings) -> ValidationPolicy:
-    v = settings.validation
-    return ValidationPolicy(
-        block_severity=v.block_severity, min_type_hint_coverage=v.min_type_hint_coverage,
-        min_docstring_coverage=v.min_docstring_coverage, coverage_blocks=v.coverage_blocks,
-    )
-
-
-def build_messages(settings: Settings, task: str) -> list[dict[str, str]]:
-    """System and user messages. The task is substituted literally: braces in it stay inert."""
-    prompt = settings.prompts.task.replace("{language}", settings.generation.language).replace("{task}", task)
-    return [{"role": "system", "content": settings.prompts.system}, {"role": "user", "content": prompt}]
-
-
-def repair_message(report: ValidationReport) -> dict[str, str]:
-    lines = [f"- line {f.line}: {f.rule_id} {f.message}" for f in report.blocking[:10]]
-    return {
-        "role": "user",
-        "content": "The code failed validation with these blocking findings:\n" + "\n".join(lines)
-        + "\nReturn the corrected, complete code in one fenced block.",
-    }
 
 
 def cheapest_first(settings: Settings, names: list[str]) -> tuple[str, ...]:
@@ -83,9 +66,13 @@ def cheapest_first(settings: Settings, names: list[str]) -> tuple[str, ...]:
 
 
 class CoderAgent:
-    """Runs one request through the pipeline for an ``Engine``."""
+    """Runs one request through the pipeline for an ``Engine``.
 
-    def __init__(self, engine: "Engine") -> None:
+    ``run`` tries the tiers in order, each a named step: ``_from_templates``, ``_from_cache``,
+    ``_from_llm`` (``_ask`` + ``_repair`` + ``_review_paid``), then ``_learn`` offers a paid
+    answer as a template. Each step reads the request from its ``RequestContext``."""
+
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.store = engine.store
 
@@ -93,237 +80,274 @@ class CoderAgent:
         self, task: str, *, project: str, agent: str, stream: bool = False, max_tokens: int | None = None,
         confirmed: bool = False, use_cache: bool = True, use_templates: bool = True, critical: bool | None = None,
         emit: Emit | None = None,
-    ) -> "GenerationResult":
-        from engine.service import GenerationResult
-
-        task = clean_task(task)
-        resolved = self.engine.config(project, agent)
-        settings = resolved.settings
+    ) -> GenerationResult:
         events: list[Event] = []
+        ctx = self._context(
+            clean_task(task), events, emit, project=project, agent=agent, stream=stream, max_tokens=max_tokens,
+            confirmed=confirmed, use_cache=use_cache, use_templates=use_templates, critical=critical,
+        )
+        plan = Plan.of(ctx)
+        gate = _Gate(self, ctx)
+        # One database hop answers both: is the learned index current, and is the answer cached?
+        stamp, cached = await self.store.run(self._probe, plan.key, plan.caching)
+        # a non-critical exact repeat first: no template lookup (critical ones keep the tier order,
+        # which decides what gets reviewed)
+        early = plan.caching and cached is not None and not ctx.is_critical
+        checked = await self._check_cached(cached, plan, gate) if early and cached else None
+        indexes: list[tuple[str, TemplateIndex]] = []
+        if ctx.use_templates and checked is None:
+            indexes = await self._indexes(stamp)
+            hit = await self._from_templates(ctx, indexes, plan, gate)
+            if hit is not None:
+                return self._template_result(ctx, hit, gate, events)
+        if plan.caching:
+            if cached is not None and not early:
+                checked = await self._check_cached(cached, plan, gate)
+            served = await self._from_cache(ctx, plan, cached, checked, gate, events)
+            if served is not None:
+                return served
+        return await self._from_llm(ctx, plan, gate, near_misses(ctx.task, indexes), events)
+
+    def _context(self, task: str, events: list[Event], emit: Emit | None, *, project: str, agent: str,
+                 stream: bool, max_tokens: int | None, confirmed: bool, use_cache: bool, use_templates: bool,
+                 critical: bool | None) -> RequestContext:
+        """The request's context; its ``emit`` records every event (for the result) and forwards it."""
 
         def record(event: Event) -> None:
             events.append(event)
             if emit is not None:
                 emit(event)
 
+        resolved = self.engine.config(project, agent)
         for route in resolved.untrusted:  # provider overrides nobody trusted: not honoured, said aloud
             record(ConfigWarning(untrusted_warning(route, project)))
-
-        request_id = str(uuid.uuid4())
-        started = time.perf_counter()
-        policy = validation_policy(settings)
-        messages = build_messages(settings, task)
-        similar: list[dict[str, Any]] = []
-        decision = decide_critical(settings, task, critical)
-        refs = budget_refs(settings, project, agent, self.engine.clock())
-        gate = _Gate(self, decision, settings, task, refs, request_id, project, agent, confirmed, record)
-
-        max_tokens = max_tokens or settings.generation.max_tokens
-        key = response_cache.cache_key(
-            system=messages[0]["content"], prompt=messages[1]["content"],
-            models=[settings.providers[n].model for n in settings.chain.order],
-            params={"max_tokens": max_tokens, "temperature": settings.generation.temperature},
-            prompt_version=settings.prompts.version,
+        return RequestContext.build(
+            task, project=project, agent=agent, settings=resolved.settings, now=self.engine.clock(), emit=record,
+            confirmed=confirmed, stream=stream, max_tokens=max_tokens, use_cache=use_cache,
+            use_templates=use_templates, critical=critical,
         )
-        caching = settings.cache.enabled and use_cache
+
+    # -- tier 1: templates --------------------------------------------------------------------
+
+    async def _indexes(self, stamp: tuple[int, ...]) -> list[tuple[str, TemplateIndex]]:
         library = self.engine.library
-        # One database hop answers both: is the learned index current, and is the answer cached?
-        stamp, cached = await self.store.run(self._probe, key, caching)
-        # a non-critical exact repeat first: no template lookup (critical ones keep the tier order,
-        # which decides what gets reviewed)
-        early = caching and cached is not None and not decision.critical
-        checked = await self._check_cached(cached, key, policy, gate, record) if early and cached else None
-        indexes: list[tuple[str, TemplateIndex]] = []
-        if use_templates and checked is None:
-            learned = library.cached_index(stamp) or await self.store.run(library.index)
-            indexes = [("learned", learned), ("builtin", builtin_index())]
-            for source, index in indexes:
-                hit = await self._template(source, index, task, settings, policy, request_id, project, agent, record,
-                                           gate)
-                if hit is not None:
-                    code, extra, saved = hit
-                    latency = int((time.perf_counter() - started) * 1000)
-                    record(Finished(source, gate.cost_micros / 1e6, saved / 1e6))
-                    return GenerationResult(request_id, source, code, code, cost_micros=gate.cost_micros,
-                                            saved_micros=saved, latency_ms=latency, events=events,
-                                            extra={**extra, "critical": decision.to_dict()})
-        if caching:
-            if cached is not None and not early:
-                checked = await self._check_cached(cached, key, policy, gate, record)
-            if cached is None:
-                record(LookupResult("cache", False))
-            if cached is not None and checked is not None:
-                record(LookupResult("cache", True, f"{cached.hits} earlier hits"))
-                latency = int((time.perf_counter() - started) * 1000)
-                saved = savings_micros(settings, _prompt_chars(messages), len(cached.code), self.engine.environ)
-                await self.store.run(
-                    response_cache.record_hit, key, self.engine.clock(),
-                    (request_id, project, agent, cached.provider, cached.model, saved, latency,
-                     self.engine.book.owner),
-                )
-                record(Finished("cache", gate.cost_micros / 1e6, saved / 1e6))
-                return GenerationResult(request_id, "cache", cached.code, cached.text, cached.provider, cached.model,
-                                        0, gate.cost_micros, saved, 0, 0, latency, events,
-                                        extra={"validation": checked, "critical": decision.to_dict()})
-        for source, index in indexes:  # near misses are worth computing only when we are about to pay
-            for near in index.similar(task, limit=3):
-                similar.append({"source": source, "template": near.template.name, "pattern": near.pattern.text,
-                                "score": round(near.score, 3)})
+        learned = library.cached_index(stamp)
+        if learned is None:
+            learned = await self.store.run(library.index)
+        return [("learned", learned), ("builtin", builtin_index())]
 
-        base = ChainRequest(messages, max_tokens, settings.generation.temperature, request_id, project, agent, refs,
-                            stream=stream, confirmed=confirmed)
-        result = await self.engine.chain.complete(settings, base, record)
-        total_cost, tokens_in, tokens_out, attempts = result.cost_micros, result.tokens_in, result.tokens_out, result.attempts
-        total_cost += gate.cost_micros  # reviews of cheaper tiers' answers that were not approved
-        code = extract_code(result.text, settings.generation.language)
-        report = await CodeValidator(policy).validate_async(code)
-        record(ValidationDone(report.ok, report.score, len(report.findings)))
-        repairs = 0
-        while not report.ok and repairs < settings.validation.max_repairs:
-            repairs += 1
-            repair = ChainRequest(
-                messages + [{"role": "assistant", "content": result.text}, repair_message(report)], max_tokens,
-                settings.generation.temperature, request_id, project, agent, refs, stream=stream,
-                confirmed=confirmed, source="repair",
-            )
-            try:
-                fixed = await self.engine.chain.complete(settings, repair, record)
-            except TemplarError:
-                break
-            total_cost += fixed.cost_micros
-            tokens_in, tokens_out, attempts = tokens_in + fixed.tokens_in, tokens_out + fixed.tokens_out, attempts + fixed.attempts
-            result = ChainResult(fixed.text, fixed.provider, fixed.model, attempts, tokens_in, tokens_out, total_cost,
-                                 fixed.latency_ms, fixed.usage_measured)
-            code = extract_code(fixed.text, settings.generation.language)
-            report = await CodeValidator(policy).validate_async(code)
-            record(ValidationDone(report.ok, report.score, len(report.findings)))
+    async def _from_templates(self, ctx: RequestContext, indexes: list[tuple[str, TemplateIndex]], plan: Plan,
+                              gate: _Gate) -> TemplateHit | None:
+        for source, index in indexes:
+            hit = await self._template(ctx, source, index, plan, gate)
+            if hit is not None:
+                return hit
+        return None
 
-        validation = report.to_dict()
-        validation["repairs"] = repairs
-        if report.ok and decision.critical:
-            before = gate.cost_micros
-            review = await gate.review(code, Subject("llm", key, 0, result.provider))
-            total_cost += gate.cost_micros - before
-            validation["review"] = review
-            if review.get("verdict") != "approve":
-                validation["ok"] = False
-        ok = bool(validation["ok"])
-        if ok and settings.cache.enabled and code.strip():
-            await self.store.run(
-                response_cache.put, key, provider=result.provider, model=result.model, text=result.text, code=code,
-                tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_micros=result.cost_micros,
-                ttl_s=settings.cache.ttl_s, max_entries=settings.cache.max_entries, now=self.engine.clock(),
-            )
-        suggestion_id = None
-        if ok and settings.learning.enabled:
-            suggestion_id, cost = await self._suggest(settings, task, code, result, refs, request_id, project, agent,
-                                                      confirmed, record)
-            total_cost += cost
-        latency = int((time.perf_counter() - started) * 1000)
-        record(Finished("llm", total_cost / 1e6, 0.0))
+    def _template_result(self, ctx: RequestContext, hit: TemplateHit, gate: _Gate,
+                         events: list[Event]) -> GenerationResult:
+        ctx.emit(Finished(hit.source, micros_to_usd(gate.cost_micros), micros_to_usd(hit.saved_micros)))
         return GenerationResult(
-            request_id, "llm", code, result.text, result.provider, result.model, attempts, total_cost, 0,
-            tokens_in, tokens_out, latency, events,
-            extra={"validation": validation, "suggestion_id": suggestion_id, "similar": similar,
-                   "critical": decision.to_dict()},
+            request_id=ctx.request_id, source=hit.source, code=hit.code, text=hit.code, cost_micros=gate.cost_micros,
+            saved_micros=hit.saved_micros, latency_ms=ctx.elapsed_ms(), events=events, critical=ctx.critical,
+            validation=hit.checked.report, review=hit.checked.review, template=hit.answer,
         )
 
-    async def _check_cached(self, cached: response_cache.CachedAnswer, key: str, policy: ValidationPolicy,
-                            gate: "_Gate", record: Emit) -> dict[str, Any] | None:
+    # -- tier 2: the response cache -----------------------------------------------------------
+
+    def _probe(self, key: str, caching: bool) -> tuple[tuple[int, ...], response_cache.CachedAnswer | None]:
+        stamp = self.engine.library.stamp()
+        return stamp, response_cache.peek(key, self.engine.clock()) if caching else None
+
+    async def _check_cached(self, cached: response_cache.CachedAnswer, plan: Plan, gate: _Gate) -> Checked | None:
         """The cached answer's validation (checked again: rules may have changed since it was
         stored) and, for a critical request, its review; None when it must not be served."""
-        report = await CodeValidator(policy).validate_async(cached.code)
+        record = gate.ctx.emit
+        report = await CodeValidator(plan.policy).validate_async(cached.code)
         record(ValidationDone(report.ok, report.score, len(report.findings)))
         if not report.ok:
             record(LookupResult("cache", False, f"cached answer now fails validation ({report.blocking[0].rule_id})"))
             return None
-        validation = report.to_dict()
+        review = None
         if gate.decision.critical:
-            review = await gate.review(cached.code, Subject("cache", key, 0, cached.provider))
-            validation["review"] = review
+            review = await gate.review(cached.code, Subject("cache", plan.key, 0, cached.provider))
             if review.get("verdict") != "approve":
                 record(LookupResult("cache", False, f"critical request, review {review.get('verdict')}: not served"))
                 return None
-        return validation
+        return Checked(report, review)
 
-    # -- templates ----------------------------------------------------------------------------
+    async def _from_cache(self, ctx: RequestContext, plan: Plan, cached: response_cache.CachedAnswer | None,
+                          checked: Checked | None, gate: _Gate, events: list[Event]) -> GenerationResult | None:
+        """Serve the cached answer if it passed its checks (and book the hit); None on a miss."""
+        if cached is None:
+            ctx.emit(LookupResult("cache", False))
+            return None
+        if checked is None:
+            return None
+        ctx.emit(LookupResult("cache", True, f"{cached.hits} earlier hits"))
+        latency = ctx.elapsed_ms()
+        saved = savings_micros(ctx.settings, prompt_chars(plan.messages), len(cached.code), self.engine.environ)
+        await self.store.run(
+            response_cache.record_hit, plan.key, self.engine.clock(),
+            (ctx.request_id, ctx.project, ctx.agent, cached.provider, cached.model, saved, latency,
+             self.engine.book.owner),
+        )
+        ctx.emit(Finished("cache", micros_to_usd(gate.cost_micros), micros_to_usd(saved)))
+        return GenerationResult(
+            request_id=ctx.request_id, source="cache", code=cached.code, text=cached.text, provider=cached.provider,
+            model=cached.model, cost_micros=gate.cost_micros, saved_micros=saved, latency_ms=latency, events=events,
+            critical=ctx.critical, validation=checked.report, review=checked.review,
+        )
 
-    def _probe(self, key: str, caching: bool) -> tuple[tuple[int, int], response_cache.CachedAnswer | None]:
-        stamp = self.engine.library.stamp()
-        return stamp, response_cache.peek(key, self.engine.clock()) if caching else None
+    # -- tier 3: the provider chain -----------------------------------------------------------
+
+    async def _from_llm(self, ctx: RequestContext, plan: Plan, gate: _Gate, similar: tuple[NearMiss, ...],
+                        events: list[Event]) -> GenerationResult:
+        """Pay for an answer (repairing it while it fails validation), review it if critical,
+        cache it if deliverable, offer it as a template; the result counts every cost."""
+        paid = await self._ask(ctx, plan)
+        review = await self._review_paid(ctx, plan, gate, paid)
+        ok = paid.report.ok and (review is None or review.get("verdict") == "approve")
+        if ok:
+            await self._cache_answer(ctx, plan, paid)
+        suggestion_id, suggest_cost = await self._learn(ctx, paid) if ok else (None, 0)
+        # every review this request paid for (earlier tiers' unapproved ones too) is part of its cost
+        total = paid.cost_micros + gate.cost_micros + suggest_cost
+        ctx.emit(Finished("llm", micros_to_usd(total), 0.0))
+        answer = paid.answer
+        return GenerationResult(
+            request_id=ctx.request_id, source="llm", code=paid.code, text=answer.text, provider=answer.provider,
+            model=answer.model, attempts=paid.attempts, cost_micros=total, tokens_in=paid.tokens_in,
+            tokens_out=paid.tokens_out, latency_ms=ctx.elapsed_ms(), events=events, critical=ctx.critical,
+            validation=paid.report, repairs=paid.repairs, review=review, suggestion_id=suggestion_id,
+            similar=similar,
+        )
+
+    async def _ask(self, ctx: RequestContext, plan: Plan) -> PaidAnswer:
+        """The chain's answer, validated, and repaired (up to ``validation.max_repairs`` times)."""
+        answer = await self.engine.chain.complete(ctx.settings, ctx.chain_request(plan.messages, stream=ctx.stream),
+                                                  ctx.emit)
+        paid = PaidAnswer.first(answer, await self._validate(ctx, plan, answer))
+        while not paid.report.ok and paid.repairs < ctx.settings.validation.max_repairs:
+            fixed = await self._repair(ctx, plan, paid)
+            if fixed is None:
+                break
+            paid = paid.repaired(fixed, await self._validate(ctx, plan, fixed))
+        return paid
+
+    async def _validate(self, ctx: RequestContext, plan: Plan, answer: ChainResult) -> tuple[str, ValidationReport]:
+        code = extract_code(answer.text, ctx.settings.generation.language)
+        report = await CodeValidator(plan.policy).validate_async(code)
+        ctx.emit(ValidationDone(report.ok, report.score, len(report.findings)))
+        return code, report
+
+    async def _repair(self, ctx: RequestContext, plan: Plan, paid: PaidAnswer) -> ChainResult | None:
+        """One repair call with the blocking findings; None when the chain cannot answer it."""
+        messages = plan.messages + [{"role": "assistant", "content": paid.answer.text}, repair_message(paid.report)]
+        try:
+            return await self.engine.chain.complete(
+                ctx.settings, ctx.chain_request(messages, stream=ctx.stream, source="repair"), ctx.emit)
+        except TemplarError:
+            return None
+
+    async def _review_paid(self, ctx: RequestContext, plan: Plan, gate: _Gate,
+                           paid: PaidAnswer) -> dict[str, Any] | None:
+        """A critical request's review of valid paid code (the gate adds up its cost); else None."""
+        if not (paid.report.ok and ctx.is_critical):
+            return None
+        return await gate.review(paid.code, Subject("llm", plan.key, 0, paid.answer.provider))
+
+    async def _cache_answer(self, ctx: RequestContext, plan: Plan, paid: PaidAnswer) -> None:
+        settings = ctx.settings
+        if not (settings.cache.enabled and paid.code.strip()):
+            return
+        await self.store.run(
+            response_cache.put, plan.key, provider=paid.answer.provider, model=paid.answer.model,
+            text=paid.answer.text, code=paid.code, tokens_in=paid.tokens_in, tokens_out=paid.tokens_out,
+            cost_micros=paid.cost_micros, ttl_s=settings.cache.ttl_s, max_entries=settings.cache.max_entries,
+            now=self.engine.clock(),
+        )
+
+    async def _learn(self, ctx: RequestContext, paid: PaidAnswer) -> tuple[int | None, int]:
+        """The learning step: offer a deliverable paid answer as a template (``_suggest``), when
+        learning is on. Returns the suggestion id and what the suggestion call cost."""
+        if not ctx.settings.learning.enabled:
+            return None, 0
+        return await self._suggest(ctx, paid.code, paid.cost_micros)
+
+    # -- templates: one index -----------------------------------------------------------------
 
     async def _template(
-        self, source: str, index: TemplateIndex, task: str, settings: Settings, policy: ValidationPolicy,
-        request_id: str, project: str, agent: str, record: Emit, gate: "_Gate",
-    ) -> tuple[str, dict[str, Any], int] | None:
-        library = self.engine.library
-        match = index.match(task)
+        self, ctx: RequestContext, source: str, index: TemplateIndex, plan: Plan, gate: _Gate,
+    ) -> TemplateHit | None:
+        """The template of ``index`` that answers the task, rendered, validated (and, for a
+        critical request, approved by a review), or None to try the next tier."""
+        match = index.match(ctx.task)
         if match is None:
-            record(LookupResult(source, False))
+            ctx.emit(LookupResult(source, False))
             return None
         spec = match.template
         assert spec is not None
-        refused = library.refusal(spec.name, spec.version, match.bindings)  # wrong-answer feedback
+        bindings = dict(match.bindings)
+        refused = self.engine.library.refusal(spec.name, spec.version, bindings)  # wrong-answer feedback
         if refused:
-            record(LookupResult(source, False, refused))
+            ctx.emit(LookupResult(source, False, refused))
             return None
         template_id = int(spec.name.removeprefix("learned-")) if source == "learned" else None
-        answer = (request_id, project, agent, spec.name)
         try:
             code = spec.render(match.bindings)
         except Exception as exc:  # noqa: BLE001 - a broken template must not break the request
-            await self._template_failed(template_id, f"render failed: {exc}", settings, record, source, answer)
+            await self._template_failed(ctx, source, spec.name, template_id, f"render failed: {exc}")
             return None
-        report = await CodeValidator(policy).validate_async(code)
-        record(ValidationDone(report.ok, report.score, len(report.findings)))
+        report = await CodeValidator(plan.policy).validate_async(code)
+        ctx.emit(ValidationDone(report.ok, report.score, len(report.findings)))
         if not report.ok:
-            await self._template_failed(template_id, f"validation failed: {report.blocking[0].rule_id}", settings,
-                                        record, source, answer)
+            await self._template_failed(ctx, source, spec.name, template_id,
+                                        f"validation failed: {report.blocking[0].rule_id}")
             return None
-        validation = report.to_dict()
+        review = None
         if gate.decision.critical:
             author = await self.store.run(learned_author, template_id) if template_id is not None else ""
             review = await gate.review(code, Subject(source, spec.name, spec.version, author))
-            validation["review"] = review
             if review.get("verdict") != "approve":
-                record(LookupResult(source, False, f"{spec.name} v{spec.version}: critical request, review "
-                                    f"{review.get('verdict')}: not served"))
+                ctx.emit(LookupResult(source, False, f"{spec.name} v{spec.version}: critical request, review "
+                                      f"{review.get('verdict')}: not served"))
                 return None
-        saved = savings_micros(settings, _prompt_chars(build_messages(settings, task)), len(code), self.engine.environ)
-        await self.store.run(record_template_answer, self.engine.clock(), source, request_id, project, agent,
-                             spec.name, spec.version, canonical_bindings(match.bindings), saved, self.engine.book.owner)
-        record(LookupResult(source, True, f"{spec.name} v{spec.version}: {match.explanation}"))
-        bindings = {k: ([list(x) for x in v] if isinstance(v, list) and v and isinstance(v[0], tuple) else v)
-                    for k, v in match.bindings.items()}
-        extra = {
-            "template_id": template_id if source == "learned" else spec.name,
-            "template_version": spec.version,
-            "pattern": match.pattern.text,
-            "bindings": bindings,
-            "explanation": match.explanation,
-            "validation": validation,
-        }
-        return code, extra, saved
+        answer = TemplateAnswer(spec.name if template_id is None else template_id, spec.version, match.pattern.text,
+                                json_bindings(bindings), match.explanation)
+        saved = await self._book_template_answer(ctx, source, plan, answer, spec.name, bindings, len(code))
+        ctx.emit(LookupResult(source, True, f"{spec.name} v{spec.version}: {match.explanation}"))
+        return TemplateHit(source, code, answer, Checked(report, review), saved)
 
-    async def _template_failed(self, template_id: int | None, reason: str, settings: Settings, record: Emit,
-                               source: str, answer: tuple[str, str, str, str]) -> None:
-        record(LookupResult(source, False, reason))
-        request_id, project, agent, template = answer  # a failed $0 attempt: in the ledger, apart from paid calls
-        await self.store.run(record_free_failure, self.engine.clock(), source, request_id, project, agent, template,
-                             reason.split(" ", 1)[0], self.engine.book.owner)
+    async def _book_template_answer(self, ctx: RequestContext, source: str, plan: Plan, answer: TemplateAnswer,
+                                    name: str, bindings: dict[str, Any], code_chars: int) -> int:
+        """Record a $0 template answer (ledger and template stats); returns what it saved."""
+        saved = savings_micros(ctx.settings, prompt_chars(plan.messages), code_chars, self.engine.environ)
+        await self.store.run(record_template_answer, self.engine.clock(), source, ctx.request_id, ctx.project,
+                             ctx.agent, name, answer.version, canonical_bindings(bindings), saved,
+                             self.engine.book.owner)
+        return saved
+
+    async def _template_failed(self, ctx: RequestContext, source: str, template: str, template_id: int | None,
+                               reason: str) -> None:
+        ctx.emit(LookupResult(source, False, reason))
+        # a failed $0 attempt: in the ledger, apart from paid calls
+        await self.store.run(record_free_failure, self.engine.clock(), source, ctx.request_id, ctx.project, ctx.agent,
+                             template, reason.split(" ", 1)[0], self.engine.book.owner)
         if template_id is not None:
             await self.store.run(self.engine.library.record_failure, template_id, reason,
-                                 settings.learning.retire_after_failures)
+                                 ctx.settings.learning.retire_after_failures)
 
     # -- paid side calls ----------------------------------------------------------------------
 
-    async def _suggest(self, settings: Settings, task: str, code: str, result: ChainResult, refs: Any,
-                       request_id: str, project: str, agent: str, confirmed: bool, record: Emit) -> tuple[int | None, int]:
+    async def _suggest(self, ctx: RequestContext, code: str, answer_cost: int) -> tuple[int | None, int]:
+        """Offer the paid answer as a template: a suggestion (one cheap model call), or a zero-slot one."""
+        settings, task, record = ctx.settings, ctx.task, ctx.emit
         if has_no_values(task):  # nothing to parameterise: a zero-slot template, no model call
-            return await self._suggest_zero_slot(settings, task, code, result, request_id, project, agent, record)
+            return await self._suggest_zero_slot(ctx, code, answer_cost)
         names = [settings.learning.suggest_provider] if settings.learning.suggest_provider else list(settings.chain.order)
-        request = ChainRequest(suggestion_messages(task, code), 800, 0.0, request_id, project, agent, refs,
-                               confirmed=confirmed, source="suggest", order=cheapest_first(settings, names))
+        request = ctx.chain_request(suggestion_messages(task, code), max_tokens=800, temperature=0.0, source="suggest",
+                                    order=cheapest_first(settings, names))
         try:
             answer = await self.engine.chain.complete(settings, request, record)
         except TemplarError as exc:
@@ -334,7 +358,8 @@ class CoderAgent:
         view = await self.store.run(functools.partial(
             library.add_suggestion, task=task, code=code, pattern=parsed.pattern, params=parsed.params, name=parsed.name,
             confidence=parsed.confidence, reason="; ".join(parsed.problems), provider=answer.provider,
-            model=answer.model, cost_micros=result.cost_micros, request_id=request_id, project=project, agent=agent,
+            model=answer.model, cost_micros=answer_cost, request_id=ctx.request_id, project=ctx.project,
+            agent=ctx.agent,
         ))
         status = "pending"
         threshold = settings.learning.auto_accept_confidence
@@ -347,43 +372,38 @@ class CoderAgent:
         record(TemplateLearned(view.id, status))
         return view.id, answer.cost_micros
 
-    async def _suggest_zero_slot(self, settings: Settings, task: str, code: str, result: ChainResult, request_id: str,
-                                 project: str, agent: str, record: Emit) -> tuple[int | None, int]:
+    async def _suggest_zero_slot(self, ctx: RequestContext, code: str, answer_cost: int) -> tuple[int | None, int]:
         """Queue (or, under the auto-accept policy, accept) the task's canonical wording as a template."""
         library = self.engine.library
+        task = ctx.task
         pattern = zero_slot_pattern(task)
         view = await self.store.run(functools.partial(
             library.add_suggestion, task=task, code=code, pattern=pattern or "", params=[], name=zero_slot_name(task),
             confidence=1.0 if pattern else 0.0, reason="" if pattern else "the task's wording cannot serve as a pattern",
-            provider="", model="", cost_micros=result.cost_micros, request_id=request_id, project=project, agent=agent,
+            provider="", model="", cost_micros=answer_cost, request_id=ctx.request_id, project=ctx.project,
+            agent=ctx.agent,
         ))
         status = "pending"
-        threshold = settings.learning.auto_accept_confidence
+        threshold = ctx.settings.learning.auto_accept_confidence
         if pattern and threshold > 0:
             try:
                 await self.store.run(library.accept, view.id)
                 status = "accepted"
             except TemplarError:
                 status = "pending"
-        record(TemplateLearned(view.id, status))
+        ctx.emit(TemplateLearned(view.id, status))
         return view.id, 0
 
 
 class _Gate:
     """The reviews one request needs before critical code is served; adds up what they cost."""
 
-    def __init__(self, coder: CoderAgent, decision: CriticalDecision, settings: Settings, task: str, refs: Any,
-                 request_id: str, project: str, agent: str, confirmed: bool, record: Emit) -> None:
-        self.coder, self.decision, self.settings, self.task, self.refs = coder, decision, settings, task, refs
-        self.request_id, self.project, self.agent, self.confirmed, self.record = request_id, project, agent, confirmed, record
+    def __init__(self, coder: CoderAgent, ctx: RequestContext) -> None:
+        self.coder, self.ctx = coder, ctx
+        self.decision = ctx.critical
         self.cost_micros = 0
 
     async def review(self, code: str, subject: Subject) -> dict[str, Any]:
-        review = await approval(self.coder.engine, self.settings, self.task, code, subject, self.refs, self.request_id,
-                                self.project, self.agent, self.confirmed, self.record)
-        self.cost_micros += int(round(float(review.get("cost_usd") or 0.0) * 1e6))
+        review = await approval(self.coder.engine, self.ctx, code, subject)
+        self.cost_micros += review_cost_micros(review)
         return review
-
-
-def _prompt_chars(messages: list[dict[str, str]]) -> int:
-    return sum(len(m["content"]) for m in messages)

@@ -20,10 +20,10 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.config.schema import Settings
+from engine.context import RequestContext
 from engine.errors import TemplarError
-from engine.events import Emit, LookupResult
-from engine.llm.chain import ChainRequest
+from engine.events import LookupResult
+from engine.money import micros_to_usd, usd_to_micros
 from engine.store.sql import execute
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def record_verdict(key: str, subject: Subject, review: dict[str, Any], now: floa
         "model, issues, cost_micros, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (key, now, subject.kind, subject.name[:200], subject.version, subject.author, review["verdict"],
          review["reviewer"], review.get("model", ""), json.dumps(review.get("issues", [])[:20]),
-         int(round(float(review.get("cost_usd", 0.0)) * 1e6)), request_id),
+         review_cost_micros(review), request_id),
     )
 
 
@@ -93,40 +93,42 @@ def parse_review(text: str) -> tuple[str, list[str]]:
     return verdict, issues
 
 
-async def review_code(engine: "Engine", settings: Settings, task: str, code: str, author: str, refs: Any,
-                      request_id: str, project: str, agent: str, confirmed: bool, record: Emit) -> dict[str, Any]:
-    """Ask a provider other than ``author`` for a verdict (a budgeted ``review`` call)."""
-    others = [n for n in settings.chain.order if n != author]
+async def review_code(engine: "Engine", ctx: RequestContext, code: str, author: str) -> dict[str, Any]:
+    """Ask a provider other than ``author`` for a verdict (a budgeted ``review`` call for ``ctx``)."""
+    others = [n for n in ctx.settings.chain.order if n != author]
     if not others:
         return {"verdict": "unavailable", "issues": ["no second provider configured"], "reviewer": None, "cost_usd": 0.0}
     messages = [
         {"role": "system", "content": REVIEW_SYSTEM},
-        {"role": "user", "content": f"<task>\n{task}\n</task>\n\n<code>\n{code}\n</code>"},
+        {"role": "user", "content": f"<task>\n{ctx.task}\n</task>\n\n<code>\n{code}\n</code>"},
     ]
     exclude = (author,) if author else ()
-    request = ChainRequest(messages, 512, 0.0, request_id, project, agent, refs, confirmed=confirmed,
-                           source="review", exclude=exclude, order=tuple(others))
+    request = ctx.chain_request(messages, max_tokens=512, temperature=0.0, source="review", exclude=exclude,
+                                order=tuple(others))
     try:
-        answer = await engine.chain.complete(settings, request, record)
+        answer = await engine.chain.complete(ctx.settings, request, ctx.emit)
     except TemplarError as exc:
         return {"verdict": "unavailable", "issues": [str(exc)[:300]], "reviewer": None, "cost_usd": 0.0}
     verdict, issues = parse_review(answer.text)
     return {"verdict": verdict, "issues": issues, "reviewer": answer.provider, "model": answer.model,
-            "cost_usd": answer.cost_micros / 1e6}
+            "cost_usd": micros_to_usd(answer.cost_micros)}
 
 
-async def approval(engine: "Engine", settings: Settings, task: str, code: str, subject: Subject, refs: Any,
-                   request_id: str, project: str, agent: str, confirmed: bool, record: Emit) -> dict[str, Any]:
-    """The review of ``code`` for a critical request: the one on record, else a fresh (recorded) one."""
-    key = verdict_key(task, code)
+async def approval(engine: "Engine", ctx: RequestContext, code: str, subject: Subject) -> dict[str, Any]:
+    """The review of ``code`` for critical request ``ctx``: the one on record, else a fresh (recorded) one."""
+    key = verdict_key(ctx.task, code)
     review = await engine.store.run(recorded_verdict, key, subject.author)
     if review is not None:
-        record(LookupResult("review", True, f"verdict on record: {review['verdict']} by {review['reviewer']}"))
+        ctx.emit(LookupResult("review", True, f"verdict on record: {review['verdict']} by {review['reviewer']}"))
         return review
-    review = await review_code(engine, settings, task, code, subject.author, refs, request_id, project, agent,
-                               confirmed, record)
-    await engine.store.run(record_verdict, key, subject, review, engine.clock(), request_id)
+    review = await review_code(engine, ctx, code, subject.author)
+    await engine.store.run(record_verdict, key, subject, review, engine.clock(), ctx.request_id)
     return review
+
+
+def review_cost_micros(review: dict[str, Any]) -> int:
+    """What a review (as recorded in its dict) cost, in micro-dollars."""
+    return usd_to_micros(float(review.get("cost_usd") or 0.0)) or 0
 
 
 def _json_object(text: str) -> dict[str, Any] | None:
@@ -140,4 +142,7 @@ def _json_object(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-__all__ = ["Subject", "approval", "learned_author", "record_verdict", "recorded_verdict", "review_code", "verdict_key"]
+__all__ = [
+    "Subject", "approval", "learned_author", "record_verdict", "recorded_verdict", "review_code", "review_cost_micros",
+    "verdict_key",
+]

@@ -11,7 +11,6 @@ import asyncio
 import functools
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,7 +24,7 @@ from engine.api.store import StoreAPI
 from engine.api.validate import ValidateAPI
 from engine.budget.book import BudgetBook, BudgetStatus, budget_refs
 from engine.config import ResolvedConfig, load_config
-from engine.delivery import Delivery, assess, refusal
+from engine.delivery import refusal
 from engine.events import Emit, Event
 from engine.learning import TemplateLibrary
 from engine.learning.library import TemplateView
@@ -33,58 +32,10 @@ from engine.llm.chain import CooldownBoard, ProviderChain, Sleep
 from engine.paths import Paths
 from engine.store.db import Store, sqlite_url
 from engine.pipeline import CoderAgent, build_messages, validation_policy
+from engine.result import GenerationResult  # re-exported: `from engine.service import GenerationResult`
 
 DEFAULT_PROJECT = "default"
 DEFAULT_AGENT = "default"
-
-
-@dataclass
-class GenerationResult:
-    request_id: str
-    source: str  # learned | builtin | cache | llm
-    code: str
-    text: str
-    provider: str = ""
-    model: str = ""
-    attempts: int = 0
-    cost_micros: int = 0
-    saved_micros: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    latency_ms: int = 0
-    events: list[Event] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def delivery(self) -> Delivery:
-        """May this answer be handed over as a success? (``engine.delivery``, one rule for all.)"""
-        return assess(self.source, self.code, self.extra)
-
-    @property
-    def ok(self) -> bool:
-        return self.delivery.ok
-
-    def to_dict(self) -> dict[str, Any]:
-        delivery = self.delivery
-        data = {
-            "ok": delivery.ok,
-            "request_id": self.request_id,
-            "source": self.source,
-            "provider": self.provider,
-            "model": self.model,
-            "attempts": self.attempts,
-            "cost_usd": self.cost_micros / 1e6,
-            "saved_usd": self.saved_micros / 1e6,
-            "tokens_in": self.tokens_in,
-            "tokens_out": self.tokens_out,
-            "latency_ms": self.latency_ms,
-            "code": self.code,
-            "events": [e.to_dict() for e in self.events],
-        }
-        data.update(self.extra)
-        if not delivery.ok:
-            data["problem"] = delivery.to_dict()
-        return data
 
 
 class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, BudgetAPI, StatsAPI, DoctorAPI,

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Callable
 
+from engine.money import micros_to_usd
+
 PAID_SOURCES = ("llm", "review", "suggest", "repair")
 FREE_SOURCES = ("cache", "learned", "builtin")
 COLUMNS = {"source": "source", "provider": "provider", "model": "model", "project": "project", "agent": "agent",
@@ -88,8 +90,8 @@ def summaries(
             "paid_calls": paid_calls,
             "tokens_in": tin,
             "tokens_out": tout,
-            "cost_usd": cost / 1e6,
-            "saved_usd": saved / 1e6,
+            "cost_usd": micros_to_usd(cost),
+            "saved_usd": micros_to_usd(saved),
             "cache_hits": cache_hits,
             "template_hits": template_hits,
             "cache_hit_rate": round(cache_hits / requests, 4) if requests else 0.0,
@@ -99,7 +101,7 @@ def summaries(
             "failures": dict(sorted(failures.get(name, {}).items())),
             "free_failed_attempts": sum(free_failures.get(name, {}).values()),
             "free_failures": dict(sorted(free_failures.get(name, {}).items())),
-            "reversed_usd": -reversed_ / 1e6,
+            "reversed_usd": -micros_to_usd(reversed_),
             "estimated_rows": estimated,
         }
     return out

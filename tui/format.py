@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.text import Text
 
-from engine.money import format_usd
+from engine.money import format_usd, usd_to_micros
 
 SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")
 PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
@@ -28,7 +28,7 @@ def usd(micros: int | None) -> str:
 
 
 def usd_f(dollars: float | None) -> str:
-    return "—" if dollars is None else format_usd(int(round(dollars * 1_000_000)))
+    return "—" if dollars is None else format_usd(usd_to_micros(dollars))
 
 
 def when(ts: float | None) -> str:

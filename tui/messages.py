@@ -16,10 +16,9 @@ from textual.message import Message
 from engine.events import Event
 
 if TYPE_CHECKING:
-    from engine.api import Preview, SuggestionView, TemplateView
+    from engine.api import Preview, SuggestionView, TemplateSpec, TemplateView
     from engine.api.budget import BudgetStatus
     from engine.service import Engine, GenerationResult
-    from engine.templates.spec import TemplateSpec
 
 
 @dataclass(frozen=True)

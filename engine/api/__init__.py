@@ -36,7 +36,10 @@ from engine.api.templates import (
     TemplateView,
 )
 
+from engine.templates.spec import TemplateSpec  # what builtin_templates() returns
+
 __all__ = [
+    "TemplateSpec",
     "ExportResult", "FeedbackAPI", "GenerateAPI", "HeldForReview", "ImportResult", "Preview", "SimilarTemplate",
     "SuggestionView", "SuggestionsAPI", "TemplateView", "TemplatesAPI", "WrongAnswer", "check_scope_name",
     "clean_reason", "describe_slot_constraints", "slot_types",

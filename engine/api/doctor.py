@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from engine.money import micros_to_usd
+
 if TYPE_CHECKING:
     from engine.budget.book import BudgetBook
     from engine.config.schema import Settings
@@ -153,8 +155,9 @@ class DoctorAPI:
         refs = [ref for ref in budget_refs(quick, "", "", self.clock()) if ref.scope == "system"]
         events: list[Any] = []
         request = ChainRequest(
-            [{"role": "user", "content": "Reply with the word ok."}], 5, 0.0, str(uuid.uuid4()), "", "", refs,
-            source="ping", order=(name,), confirmed=True,
+            messages=[{"role": "user", "content": "Reply with the word ok."}], max_tokens=5, temperature=0.0,
+            request_id=str(uuid.uuid4()), project="", agent="", refs=refs, source="ping", order=(name,),
+            confirmed=True,  # calling this is the person's explicit yes to a paid call
         )
         try:
             result = await self.chain.complete(quick, request, events.append)
@@ -162,7 +165,7 @@ class DoctorAPI:
             failed = [e for e in events if type(e).__name__ == "AttemptFailed"]
             return {"ok": False, "error_class": failed[-1].error_class if failed else exc.kind,
                     "message": str(exc)[:200]}
-        return {"ok": True, "latency_ms": result.latency_ms, "cost_usd": result.cost_micros / 1e6}
+        return {"ok": True, "latency_ms": result.latency_ms, "cost_usd": micros_to_usd(result.cost_micros)}
 
     @classmethod
     async def diagnose(cls, paths: Paths | None = None, project: str | None = None, agent: str | None = None, *,

@@ -34,12 +34,11 @@ from engine.budget.usage import UsageVerdict, judge_usage, list_anomalies, recor
 from engine.config.schema import Settings
 from engine.errors import BudgetRefused
 from engine.logs import get_logger
-from engine.money import usd_to_micros
+from engine.money import format_usd_exact, usd_to_micros
 from engine.store.db import Store
 from engine.store.sql import execute
 from engine.store.models import AlertEvent, BudgetCounter, LedgerEntry, Reservation
 
-SCOPES = ("system", "project", "agent")
 _log = get_logger("budget")
 _T = TypeVar("_T")
 _RETRIES = 5
@@ -53,6 +52,26 @@ def _conflict(exc: BaseException) -> str:
         if code in _CONFLICTS:
             return _CONFLICTS[code]
     return "deadlock" if "deadlock detected" in str(exc) else ""
+
+_CLAIM_ORPHAN = "SELECT id FROM reservation WHERE id = ? AND state = 'held'"
+_CLAIM_ORPHAN_PG = _CLAIM_ORPHAN + " FOR UPDATE SKIP LOCKED"
+
+# What settle/release may complete on a ledger row (a column not given keeps its value: COALESCE)
+LEDGER_COLUMNS = ("outcome", "error_class", "cost_micros", "tokens_in", "tokens_out", "latency_ms", "estimated")
+_COMPLETE_LEDGER = (
+    "UPDATE ledger_entry SET outcome = COALESCE(?, outcome), error_class = COALESCE(?, error_class), "
+    "cost_micros = COALESCE(?, cost_micros), tokens_in = COALESCE(?, tokens_in), "
+    "tokens_out = COALESCE(?, tokens_out), latency_ms = COALESCE(?, latency_ms), "
+    "estimated = COALESCE(?, estimated) WHERE id = ?"
+)
+
+
+def _ledger_values(ledger: dict[str, object]) -> tuple[object, ...]:
+    """``ledger``'s values in ``LEDGER_COLUMNS`` order (None: keep); an unknown column is a bug."""
+    unknown = set(ledger) - set(LEDGER_COLUMNS)
+    if unknown:
+        raise ValueError(f"not a ledger column to complete: {', '.join(sorted(unknown))}")
+    return tuple(ledger.get(name) for name in LEDGER_COLUMNS)
 
 
 def period_key(period: str, now: float) -> str:
@@ -224,11 +243,10 @@ class BudgetBook:
 
     def _lock_counters(self, ids: Iterable[int]) -> None:
         """PostgreSQL: lock these counter rows in id order (the one lock order everywhere)."""
-        ordered = sorted(set(ids))
-        if self._pg and ordered:
-            marks = ", ".join("?" for _ in ordered)
-            self._exec(f"SELECT id FROM budget_counter WHERE id IN ({marks}) ORDER BY id FOR UPDATE",
-                       tuple(ordered))
+        if not self._pg:
+            return
+        for counter_id in sorted(set(ids)):
+            self._exec("SELECT id FROM budget_counter WHERE id = ? FOR UPDATE", (counter_id,))
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         return execute(sql, params, self.store.db)
@@ -267,16 +285,16 @@ class BudgetBook:
         budget) is looked up again, never trusted."""
         for _ in range(2):
             counter_id = self._counter_id(ref, pending)
-            same = "id = ? AND scope = ? AND key = ? AND period = ?"
             where = (counter_id, ref.scope, ref.key, ref.period)
             if ref.cap_micros is None:
                 cursor = self._exec(
-                    f"UPDATE budget_counter SET reserved_micros = reserved_micros + ? WHERE {same}", (amount, *where)
+                    "UPDATE budget_counter SET reserved_micros = reserved_micros + ? "
+                    "WHERE id = ? AND scope = ? AND key = ? AND period = ?", (amount, *where)
                 )
             else:
                 cursor = self._exec(
-                    f"UPDATE budget_counter SET reserved_micros = reserved_micros + ? "
-                    f"WHERE {same} AND spent_micros + reserved_micros + ? <= ?",
+                    "UPDATE budget_counter SET reserved_micros = reserved_micros + ? "
+                    "WHERE id = ? AND scope = ? AND key = ? AND period = ? AND spent_micros + reserved_micros + ? <= ?",
                     (amount, *where, amount, ref.cap_micros),
                 )
             if cursor.rowcount == 1:
@@ -288,8 +306,9 @@ class BudgetBook:
             if row is not None and int(row[0]) == counter_id:
                 raise BudgetRefused(  # the atomic block rolls back every level on raise
                     f"{ref.label} budget ({ref.period}) cannot cover this call's worst case "
-                    f"(${amount / 1e6:.6f}): spent ${int(row[1]) / 1e6:.6f} + reserved ${int(row[2]) / 1e6:.6f} "
-                    f"of a ${(ref.limit_micros or 0) / 1e6:.6f} limit"
+                    f"({format_usd_exact(amount)}): spent {format_usd_exact(int(row[1]))} "
+                    f"+ reserved {format_usd_exact(int(row[2]))} "
+                    f"of a {format_usd_exact(ref.limit_micros or 0)} limit"
                 )
             self._forget(ref, pending)  # stale id: look the row up (or create it) again
         raise BudgetRefused(f"{ref.label} budget ({ref.period}): its counter could not be found or created")
@@ -298,12 +317,14 @@ class BudgetBook:
         """Each budget's spend, reservations and level (of spent + reserved). A level reached
         without a settlement (a lowered limit, reservations in flight) is recorded here, so
         the alert log holds every level a status ever showed."""
-        where = " OR ".join("(scope = ? AND key = ? AND period = ?)" for _ in refs)
-        params = tuple(v for ref in refs for v in (ref.scope, ref.key, ref.period))
-        rows = self._exec(
-            f"SELECT scope, key, period, spent_micros, reserved_micros FROM budget_counter WHERE {where}", params
-        ).fetchall() if refs else []
-        found = {(r[0], r[1], r[2]): (int(r[3]), int(r[4])) for r in rows}
+        found: dict[tuple[str, str, str], tuple[int, int]] = {}
+        for ref in refs:  # one fixed statement per budget (at most three): no SQL is built from text
+            row = self._exec(
+                "SELECT spent_micros, reserved_micros FROM budget_counter WHERE scope = ? AND key = ? AND period = ?",
+                (ref.scope, ref.key, ref.period),
+            ).fetchone()
+            if row is not None:
+                found[(ref.scope, ref.key, ref.period)] = (int(row[0]), int(row[1]))
         out = []
         for ref in refs:
             spent, reserved = found.get((ref.scope, ref.key, ref.period), (0, 0))
@@ -405,16 +426,14 @@ class BudgetBook:
             )
             if done.rowcount != 1:
                 return []  # already finished (e.g. reconciled by another process): never twice
-            self._lock_counters(held.counter_ids)
-            marks = ", ".join("?" for _ in held.counter_ids)
-            self._exec(
-                f"UPDATE budget_counter SET reserved_micros = reserved_micros - ?, spent_micros = spent_micros + ? "
-                f"WHERE id IN ({marks})",
-                (held.amount_micros, charge, *held.counter_ids),
-            )
+            for counter_id in sorted(held.counter_ids):  # id order: the one lock order (see _writing)
+                self._exec(
+                    "UPDATE budget_counter SET reserved_micros = reserved_micros - ?, spent_micros = spent_micros + ? "
+                    "WHERE id = ?",
+                    (held.amount_micros, charge, counter_id),
+                )
             if ledger:
-                columns = ", ".join(f"{name} = ?" for name in ledger)
-                self._exec(f"UPDATE ledger_entry SET {columns} WHERE id = ?", (*ledger.values(), held.ledger_id))
+                self._exec(_COMPLETE_LEDGER, (*_ledger_values(ledger), held.ledger_id))
             if anomaly is not None:
                 verdict, claim = anomaly
                 record_anomaly(self._exec, self.clock(), verdict, held.ledger_id, held.amount_micros, *claim)
@@ -427,11 +446,12 @@ class BudgetBook:
     def _crossings(
         self, refs: list[BudgetRef], ids: tuple[int, ...], thresholds: list[float], pending: _Pending
     ) -> list[Crossing]:
-        marks = ", ".join("?" for _ in ids)
-        used = dict(self._exec(
-            f"SELECT id, spent_micros + reserved_micros FROM budget_counter WHERE id IN ({marks})", ids
-        ).fetchall())
-        return self._record(refs, [int(used.get(counter_id, 0)) for counter_id in ids], thresholds, pending)
+        used = []
+        for counter_id in ids:
+            row = self._exec("SELECT spent_micros + reserved_micros FROM budget_counter WHERE id = ?",
+                             (counter_id,)).fetchone()
+            used.append(0 if row is None else int(row[0]))
+        return self._record(refs, used, thresholds, pending)
 
     def _record(
         self, refs: list[BudgetRef], used: list[int], thresholds: list[float], pending: _Pending
@@ -488,9 +508,8 @@ class BudgetBook:
             with self._writing():
                 # claim it: a settle in flight (row locked) or another reconciler that got here
                 # first makes this skip it (PostgreSQL: SKIP LOCKED, then the state re-check)
-                lock = " FOR UPDATE SKIP LOCKED" if self._pg else ""
-                if self._exec(f"SELECT id FROM reservation WHERE id = ? AND state = 'held'{lock}",
-                              (res.id,)).fetchone() is None:
+                claim = _CLAIM_ORPHAN_PG if self._pg else _CLAIM_ORPHAN
+                if self._exec(claim, (res.id,)).fetchone() is None:
                     continue
                 claimed = self._exec("UPDATE reservation SET state = 'reconciled' WHERE id = ? AND state = 'held'",
                                      (res.id,))

@@ -21,7 +21,7 @@ from engine.budget.book import budget_refs
 from engine.config import list_projects, set_value
 from engine.config.cascade import list_agents
 from engine.errors import BadInput
-from engine.money import format_usd, usd_to_micros
+from engine.money import format_usd, micros_to_usd, usd_to_micros
 from engine.store.sql import execute
 
 LIMIT = ("budget", "project", "limit_usd")
@@ -82,10 +82,11 @@ def propose(engine: Any, *, apply: bool = False, force: bool = False) -> dict[st
         _apply(engine, plan)
     min_spend = usd_to_micros(alloc.min_spend_usd) or 0
     return {
-        "system_limit_usd": limit / 1e6, "available_usd": plan.available_micros / 1e6,
-        "reserve_usd": plan.reserve_micros / 1e6, "reserve_pct": alloc.reserve_pct, "applied": apply, "force": force,
-        "floor_usd": plan.floor_micros / 1e6, "burn_share": alloc.burn_share, "min_spend_usd": min_spend / 1e6,
-        "spend_counted": plan.spend_counted, "total_spend_usd": plan.total_spend_micros / 1e6,
+        "system_limit_usd": micros_to_usd(limit), "available_usd": micros_to_usd(plan.available_micros),
+        "reserve_usd": micros_to_usd(plan.reserve_micros), "reserve_pct": alloc.reserve_pct, "applied": apply,
+        "force": force, "floor_usd": micros_to_usd(plan.floor_micros), "burn_share": alloc.burn_share,
+        "min_spend_usd": micros_to_usd(min_spend),
+        "spend_counted": plan.spend_counted, "total_spend_usd": micros_to_usd(plan.total_spend_micros),
         "spend_window": "this period",
         "burn_window_days": alloc.burn_window_days,  # unused; kept for readers of the old JSON
         "projects": [_row(a, plan, details[a.project], alloc.burn_share, min_spend, force) for a in plan.allocations],
@@ -103,8 +104,9 @@ def _agents(engine: Any, project: str, spent: dict[tuple[str, str, str], int], n
         except Exception:  # noqa: BLE001 - an agent seen only in the counters may not be a valid name now
             settings = engine.config(project).settings
         ref = next(r for r in budget_refs(settings, project, agent, now) if r.scope == "agent")
-        out.append({"agent": agent, "period": ref.period, "spend_usd": spent.get(("agent", ref.key, ref.period), 0) / 1e6,
-                    "limit_usd": None if ref.limit_micros is None else ref.limit_micros / 1e6})
+        spend = spent.get(("agent", ref.key, ref.period), 0)
+        out.append({"agent": agent, "period": ref.period, "spend_usd": micros_to_usd(spend),
+                    "limit_usd": micros_to_usd(ref.limit_micros)})
     return out
 
 
@@ -113,7 +115,7 @@ def _apply(engine: Any, plan: Plan) -> None:
     for a in plan.allocations:
         if a.proposed_micros == a.current_limit_micros:
             continue  # unchanged (a kept cap stays a person's limit)
-        set_value(engine.paths, "budget.project.limit_usd", repr(round(a.proposed_micros / 1e6, 6)), a.project)
+        set_value(engine.paths, "budget.project.limit_usd", repr(round(micros_to_usd(a.proposed_micros), 6)), a.project)
         engine.store.call(_record_written, engine.store, a.project, a.proposed_micros, now)
 
 
@@ -133,16 +135,17 @@ def _row(a: Allocation, plan: Plan, detail: dict[str, Any], burn_share: float, m
     for agent in detail["agents"]:
         agent_limit = agent["limit_usd"]
         agent["note"] = ("its limit is above the project's proposed limit: the project limit binds first"
-                         if agent_limit is not None and agent_limit * 1e6 > a.proposed_micros else "")
+                         if agent_limit is not None and usd_to_micros(agent_limit) > a.proposed_micros else "")
     return {
         "project": a.project, "weight": a.weight, "period": detail["period"],
-        "spend_usd": a.spend_micros / 1e6, "burn_usd": a.spend_micros / 1e6,  # burn_usd: the old name
-        "current_limit_usd": None if a.current_limit_micros is None else a.current_limit_micros / 1e6,
+        "spend_usd": micros_to_usd(a.spend_micros), "burn_usd": micros_to_usd(a.spend_micros),  # burn_usd: the old name
+        "current_limit_usd": micros_to_usd(a.current_limit_micros),
         "limit_set_by": detail["limit_set_by"],
-        "cap_usd": None if a.cap_micros is None else a.cap_micros / 1e6, "capped": a.capped,
+        "cap_usd": micros_to_usd(a.cap_micros), "capped": a.capped,
         "weight_share": a.weight_share, "spend_share": a.spend_share, "share": a.share,
-        "floor_usd": a.floor_micros / 1e6, "pool_usd": a.pool_micros / 1e6, "target_usd": a.target_micros / 1e6,
-        "proposed_limit_usd": a.proposed_micros / 1e6, "why": why, "agents": detail["agents"],
+        "floor_usd": micros_to_usd(a.floor_micros), "pool_usd": micros_to_usd(a.pool_micros),
+        "target_usd": micros_to_usd(a.target_micros),
+        "proposed_limit_usd": micros_to_usd(a.proposed_micros), "why": why, "agents": detail["agents"],
     }
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Callable
 
+from engine.money import micros_to_usd
+
 TOKENS_MAX = 2**31 - 1  # the ledger's token columns (INTEGER on PostgreSQL)
 
 NOT_A_NUMBER = "not_a_number"
@@ -121,8 +123,8 @@ def list_anomalies(execute: Callable[..., Any], since: float | None = None, limi
         out.append({
             "ts": r[0], "what": r[1], "description": WHAT.get(r[1], r[1]), "request_id": r[2], "project": r[3],
             "agent": r[4], "provider": r[5], "model": r[6], "claimed_tokens_in": r[7], "claimed_tokens_out": r[8],
-            "claimed_usd": None if claimed is None else claimed / 1e6, "charged_usd": int(r[10]) / 1e6,
-            "worst_case_usd": int(r[11]) / 1e6,
+            "claimed_usd": micros_to_usd(claimed), "charged_usd": micros_to_usd(int(r[10])),
+            "worst_case_usd": micros_to_usd(int(r[11])),
         })
     return out
 
@@ -132,6 +134,6 @@ def anomaly_summary(execute: Callable[..., Any], since: float | None = None, rec
     where, params = ("WHERE ts >= ?", (since,)) if since is not None else ("", ())
     count, charged = execute(f"SELECT COUNT(*), COALESCE(SUM(charged_micros), 0) FROM anomaly {where}", params).fetchone()
     return {
-        "count": int(count), "charged_usd": int(charged) / 1e6,
+        "count": int(count), "charged_usd": micros_to_usd(int(charged)),
         "recent": list_anomalies(execute, since, recent) if count else [],
     }

@@ -19,6 +19,7 @@ from engine.batch import SOURCES, BatchRun, TaskOutcome
 from engine.errors import BadInput
 
 from engine.cli.batch_args import DESCRIPTION, EPILOG, MAX_CONCURRENCY, register  # noqa: F401 - re-exported
+from engine.money import format_usd_exact
 
 
 # -- progress ---------------------------------------------------------------------------------
@@ -26,7 +27,7 @@ from engine.cli.batch_args import DESCRIPTION, EPILOG, MAX_CONCURRENCY, register
 
 def _counts_text(counts: dict[str, int], spend_micros: int) -> str:
     parts = [f"{name} {counts.get(name, 0)}" for name in (*SOURCES, "refused", "failed")]
-    return "  ".join(parts) + f"  spend ${spend_micros / 1e6:.6f}"
+    return "  ".join(parts) + f"  spend {format_usd_exact(spend_micros)}"
 
 
 class _Tally:
@@ -189,8 +190,9 @@ def _print_summary(path: Path, run: BatchRun) -> None:
 
     counts = run.counts()
     rows = [(name, counts[name]) for name in (*SOURCES, "refused", "failed", "skipped", "left", "malformed")]
-    print(f"batch {path}: {len(run.outcomes)} tasks in {run.elapsed_s:.1f} s, spend ${run.spend_micros / 1e6:.6f}, "
-          f"saved ${run.saved_micros / 1e6:.6f}")
+    print(f"batch {path}: {len(run.outcomes)} tasks in {run.elapsed_s:.1f} s, "
+          f"spend {format_usd_exact(run.spend_micros)}, "
+          f"saved {format_usd_exact(run.saved_micros)}")
     print(table(["outcome", "tasks"], rows))
     problems = [o for o in run.outcomes if o.status in ("failed", "refused")]
     if problems:

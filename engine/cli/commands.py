@@ -11,6 +11,7 @@ from typing import Any
 from engine.cli.output_file import kept_where, write_output
 from engine.errors import BadInput, ConfirmationRequired, ExitCode
 from engine.safe_files import check_destination
+from engine.money import format_usd_exact
 
 
 def open_engine(*, unrecorded_ok: bool = False):  # type: ignore[no-untyped-def]
@@ -81,10 +82,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
     else:
         sys.stdout.write(result.code)
-        saved = f", saved ${result.saved_micros / 1e6:.6f}" if result.saved_micros else ""
+        saved = f", saved {format_usd_exact(result.saved_micros)}" if result.saved_micros else ""
         where = f" via {result.provider}" if result.provider else ""
         print(
-            f"— {result.source}{where}: cost ${result.cost_micros / 1e6:.6f}{saved}, {result.latency_ms} ms"
+            f"— {result.source}{where}: cost {format_usd_exact(result.cost_micros)}{saved}, {result.latency_ms} ms"
             f" (request {result.request_id})",
             file=sys.stderr,
         )
@@ -108,6 +109,6 @@ def refuse_delivery(args: argparse.Namespace, result: Any, delivery: Any) -> int
         print(f"  {line}", file=sys.stderr)
     kept = "" if not args.output else f"; {args.output} was not written"
     hint = "" if args.json or args.allow_invalid else "; --allow-invalid prints it anyway, --json shows it"
-    cost = f" (cost ${result.cost_micros / 1e6:.6f})" if result.cost_micros else ""
+    cost = f" (cost {format_usd_exact(result.cost_micros)})" if result.cost_micros else ""
     print(f"templar: the {result.source} answer{cost} was not handed over{kept}{hint}", file=sys.stderr)
     return int(ExitCode.VALIDATION_FAILED)

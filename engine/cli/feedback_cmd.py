@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from engine.money import format_usd_exact
+
 DESCRIPTION = """\
 Report that a $0 template answer was wrong. The same bindings never match that template
 version again, the savings credited for the answer are reversed in the ledger, the template's
@@ -48,7 +50,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
         return 0
     bindings = ", ".join(f"{k}={v!r}" for k, v in done.bindings.items()) or "no bindings"
     print(f"recorded: {done.template} v{done.version} will not answer {bindings} again")
-    print(f"savings reversed: ${done.reversed_micros / 1e6:.6f} (spend and budgets unchanged)")
+    print(f"savings reversed: {format_usd_exact(done.reversed_micros)} (spend and budgets unchanged)")
     if done.retired:
         print(f"{done.template} retired after {done.wrong_reports} wrong-answer reports")
     else:

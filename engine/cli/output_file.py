@@ -35,6 +35,6 @@ def write_output(path: Path, code: str) -> str | None:
 def kept_where(result: Any, json_output: bool) -> str:
     """Where the answer is, after --output failed: the text of the error line's second half."""
     shown = "in the JSON above" if json_output else "printed above"
-    if result.source == "llm" and result.extra.get("validation", {}).get("ok"):
+    if result.source == "llm" and result.validation_ok:
         return f"the answer is {shown} and kept in the response cache (ask again to get it at $0)"
     return f"the answer is {shown}"

@@ -33,6 +33,7 @@ from engine.store.db import write_transaction
 from engine.store.models import Suggestion, Template, TemplateVersion
 from engine.templates import TemplateIndex, TemplateSpec
 from engine.validation import CodeValidator
+from engine.money import micros_to_usd
 
 PREFIX = "learned-"
 STAMP_SQL = ("SELECT (SELECT MAX(id) FROM template), (SELECT MAX(id) FROM template_version), "
@@ -78,7 +79,7 @@ class SuggestionView:
             "id": self.id, "status": self.status, "created": self.created, "name": self.name, "project": self.project,
             "agent": self.agent, "task": self.task, "code": self.code, "pattern": self.pattern,
             "params": [p.to_dict() for p in self.params], "confidence": self.confidence, "reason": self.reason,
-            "provider": self.provider, "model": self.model, "cost_usd": self.cost_micros / 1e6,
+            "provider": self.provider, "model": self.model, "cost_usd": micros_to_usd(self.cost_micros),
             "template_id": self.template_id,
         }
 
@@ -110,8 +111,8 @@ class TemplateView:
         data: dict[str, Any] = {
             "id": self.id, "name": self.name, "pattern": self.pattern, "status": self.status,
             "version": self.version, "uses": self.uses, "failures": self.failures,
-            "saved_usd": self.saved_micros / 1e6, "quality": self.quality,
-            "counterfactual_usd": self.counterfactual_micros / 1e6, "created": self.created,
+            "saved_usd": micros_to_usd(self.saved_micros), "quality": self.quality,
+            "counterfactual_usd": micros_to_usd(self.counterfactual_micros), "created": self.created,
             "updated": self.updated, "retired_reason": self.retired_reason,
             "params": [p.to_dict() for p in self.params],
         }

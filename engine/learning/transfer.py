@@ -26,6 +26,7 @@ from engine.learning.library import TemplateLibrary, params_from_json
 from engine.learning.review import check, literal_in_pattern
 from engine.templates.render import render_body
 from engine.validation import CodeValidator
+from engine.money import micros_to_usd, usd_to_micros
 
 FORMAT = "templar-templates"
 VERSION = 1
@@ -50,7 +51,7 @@ def export_templates(library: TemplateLibrary, path: Path, include_retired: bool
             "task": task_for(view.pattern, params),
             "code": render_body(view.body, {p.name: p.value for p in params}),
             "version": view.version, "quality": view.quality,
-            "counterfactual_usd": view.counterfactual_micros / 1e6, "status": view.status,
+            "counterfactual_usd": micros_to_usd(view.counterfactual_micros), "status": view.status,
         })
     document = {"format": FORMAT, "version": VERSION,
                 "exported_at": datetime.now(UTC).replace(microsecond=0).isoformat(), "templates": items}
@@ -120,7 +121,7 @@ def read_export(path: Path) -> list[dict[str, Any]]:
         out.append({
             "name": name, "pattern": preview.pattern, "body": body,
             "params": list(preview.params) or params, "version": version, "quality": int(preview.score),
-            "counterfactual_micros": int(round(saved * 1e6)),
+            "counterfactual_micros": usd_to_micros(saved),
         })
     return out
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -145,44 +144,7 @@ def count_text_tokens(model: str, text: str) -> int:
     return int(litellm().token_counter(model=model, text=text))
 
 
-@dataclass(frozen=True)
-class ModelFacts:
-    """What litellm's bundled model map knows about a model."""
-
-    input_usd_per_mtok: float | None
-    output_usd_per_mtok: float | None
-    max_input_tokens: int | None
-
-
-_facts_cache: dict[str, ModelFacts] = {}
-
-
-def model_facts(model: str) -> ModelFacts:
-    """Prices and context window from litellm's bundled map (None where unknown)."""
-    if model in _facts_cache:
-        return _facts_cache[model]
-    lib = litellm()
-    try:
-        info = lib.get_model_info(model=model)
-    except Exception:  # noqa: BLE001 - unmapped models raise a plain Exception
-        facts = ModelFacts(None, None, None)
-    else:
-        inp = info.get("input_cost_per_token")
-        out = info.get("output_cost_per_token")
-        facts = ModelFacts(
-            None if inp is None else float(inp) * 1_000_000,
-            None if out is None else float(out) * 1_000_000,
-            info.get("max_input_tokens"),
-        )
-    _facts_cache[model] = facts
-    return facts
-
-
 def provider_list() -> list[str]:
     return [str(p.value if hasattr(p, "value") else p) for p in litellm().provider_list]
 
 
-def timed() -> Callable[[], int]:
-    """A stopwatch returning elapsed milliseconds."""
-    start = time.perf_counter()
-    return lambda: int((time.perf_counter() - start) * 1000)

@@ -30,14 +30,16 @@ import functools
 import os
 import random
 import time
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Awaitable, Callable
 
 from engine.budget.book import BudgetBook, BudgetRef, Held, LedgerFields
 from engine.budget.levels import CRITICAL, EXHAUSTED, HIGH, LEVEL_NAMES, WARNING
 from engine.config.schema import ProviderSettings, Settings
 from engine.budget.usage import judge_usage
-from engine.errors import BudgetRefused, ConfirmationRequired, DeadlineExceeded, NoProviderAvailable, PriceUnknown
+from engine.errors import (
+    BudgetRefused, ConfirmationRequired, DeadlineExceeded, NoProviderAvailable, PriceUnknown, TemplarError,
+)
 from engine.events import (
     AttemptFailed,
     AttemptStarted,
@@ -56,8 +58,13 @@ from engine.events import (
 from engine.llm import adapter
 from engine.llm.cooldown import MAX_COOLDOWN_S, CooldownBoard, credential_key, health_key, scope_key
 from engine.llm.failures import AttemptTimedOut, Failure, classify
+from engine.llm.outcome import (
+    Answered, Candidate, ChainResult, Failed, MovedOn, Next, Outcome, Run, RunView, Settled, Target,
+)
+from engine.llm.price_map import bundled_window
 from engine.llm.pricing import Price, how_to_price, price_for
 from engine.logs import get_logger
+from engine.money import micros_to_usd
 from engine.scrub import remember_names, remember_value
 from engine.store.db import Store
 
@@ -81,38 +88,6 @@ class ChainRequest:
     source: str = "llm"
     exclude: tuple[str, ...] = ()  # provider names not to use (e.g. the author, for review)
     order: tuple[str, ...] | None = None  # override the configured order
-
-
-@dataclass(frozen=True)
-class ChainResult:
-    text: str
-    provider: str
-    model: str
-    attempts: int
-    tokens_in: int
-    tokens_out: int
-    cost_micros: int
-    latency_ms: int
-    usage_measured: bool
-
-
-@dataclass
-class _Candidate:
-    name: str
-    settings: ProviderSettings
-    price: Price | None
-
-
-@dataclass
-class _Run:
-    """What one chain call has learned so far (shared by its providers' attempts)."""
-
-    deadline: float  # clock() value after which nothing new starts
-    attempts: int = 0
-    last: dict[str, str] = field(default_factory=dict)
-    refused: list[str] = field(default_factory=list)
-    health: dict[str, tuple[int, float]] = field(default_factory=dict)
-    out_of_time: bool = False
 
 
 class ProviderChain:
@@ -140,7 +115,7 @@ class ProviderChain:
         chain = settings.chain
         if failure.retry_after_s is not None:
             return min(failure.retry_after_s, chain.retry_after_max_s)
-        delay = chain.backoff_base_s * (2 ** (attempt - 1))
+        delay = float(chain.backoff_base_s * (2 ** (attempt - 1)))
         if chain.jitter:
             delay *= 1 + self.rng.uniform(-chain.jitter, chain.jitter)
         return max(0.0, min(delay, chain.backoff_max_s))
@@ -161,17 +136,8 @@ class ProviderChain:
     async def complete(self, settings: Settings, request: ChainRequest, emit: Emit) -> ChainResult:
         names = [n for n in (request.order or tuple(settings.chain.order)) if n not in request.exclude]
         level = await self._level(settings, request.refs)
-        if level >= EXHAUSTED:
-            budget_log.warning("paid call refused: budget exhausted (L6), request %s", request.request_id)
-            raise BudgetRefused(
-                "budget exhausted (L6): paid calls are refused; templates and cache still answer. "
-                "See `templar budget`."
-            )
-        if level >= CRITICAL and settings.alerts.confirm_at_critical and not request.confirmed:
-            raise ConfirmationRequired(
-                "budget critical (L5): confirm this paid call (--yes on the command line)"
-            )
-        candidates = [_Candidate(n, settings.providers[n], None) for n in names]
+        self._admit(settings, request, level)
+        candidates = [Candidate(n, settings.providers[n], None) for n in names]
         keyed = [c for c in candidates if self._key(c.settings) != ""]
         if keyed and not adapter.is_loaded():
             emit(Preparing("loading the LLM client (first paid call in this process: a few seconds)"))
@@ -182,17 +148,8 @@ class ProviderChain:
             if cand.price is None:
                 unpriced.append(cand.settings.model)
         if level >= WARNING:
-            priced = sorted(
-                (c for c in candidates if c.price is not None),
-                key=lambda c: c.price.input_usd_per_mtok + c.price.output_usd_per_mtok,  # type: ignore[union-attr]
-            )
-            if level >= HIGH:
-                priced = priced[:1]
-            reason = "cheapest provider only" if level >= HIGH else "prefer cheaper providers"
-            candidates = priced + ([] if level >= HIGH else [c for c in candidates if c.price is None])
-            emit(ChainReordered(level, tuple(c.name for c in candidates), f"L{level} {LEVEL_NAMES[level]}: {reason}"))
-
-        run = _Run(deadline=self.clock() + settings.chain.deadline_s)
+            candidates = _reorder(candidates, level, emit)
+        run = Run(deadline=self.clock() + settings.chain.deadline_s)
         watched = [health_key(c.settings) for c in candidates]
         watched += [credential_key(c.settings, self._key(c.settings)) for c in candidates]
         run.health = await self.store.run(self.board.state, watched)
@@ -200,20 +157,24 @@ class ProviderChain:
             if self.clock() >= run.deadline:
                 run.out_of_time = True
                 break
-            result = await self._try_provider(settings, request, cand, emit, run)
-            if result is not None:
-                return result
-        summary = "; ".join(f"{name}: {why}" for name, why in run.last.items()) or "the chain is empty"
-        if run.out_of_time:
-            raise DeadlineExceeded(
-                f"no provider answered within the chain deadline ({settings.chain.deadline_s:g} s, "
-                f"chain.deadline_s) ({summary})"
+            outcome = await self._try_provider(settings, request, cand, emit, run.view())
+            if isinstance(outcome, Answered):
+                return outcome.result
+            run.fold(cand.name, outcome)
+        raise _exhausted(settings, run, unpriced, keyed)
+
+    def _admit(self, settings: Settings, request: ChainRequest, level: int) -> None:
+        """Refuse a paid call the budget level forbids (L6), or one that needs a confirmation (L5)."""
+        if level >= EXHAUSTED:
+            budget_log.warning("paid call refused: budget exhausted (L6), request %s", request.request_id)
+            raise BudgetRefused(
+                "budget exhausted (L6): paid calls are refused; templates and cache still answer. "
+                "See `templar budget`."
             )
-        if unpriced and len(unpriced) == len(keyed):
-            raise PriceUnknown(how_to_price(unpriced[0]))
-        if run.refused and not any(v for k, v in run.last.items() if not v.startswith("budget")):
-            raise BudgetRefused("; ".join(run.refused))
-        raise NoProviderAvailable(f"no provider could answer ({summary})")
+        if level >= CRITICAL and settings.alerts.confirm_at_critical and not request.confirmed:
+            raise ConfirmationRequired(
+                "budget critical (L5): confirm this paid call (--yes on the command line)"
+            )
 
     async def _release_late(self, reserving: "asyncio.Future[Held]") -> None:
         try:
@@ -223,144 +184,151 @@ class ProviderChain:
         await asyncio.shield(self.store.run(self.book.release, held, outcome="error", error_class="cancelled"))
 
     async def _try_provider(
-        self, settings: Settings, request: ChainRequest, cand: _Candidate, emit: Emit, run: _Run,
-    ) -> ChainResult | None:
-        """Every attempt at one provider; the result, or None to move on to the next one."""
+        self, settings: Settings, request: ChainRequest, cand: Candidate, emit: Emit, run: RunView,
+    ) -> Outcome:
+        """Every attempt at one provider: ``Answered``, or ``MovedOn`` saying why not. Reads the
+        run's state through ``run``; changes nothing of it (``complete`` folds the outcome in)."""
+        target = await self._target(request, cand, run)
+        if not isinstance(target, Target):
+            shown, summary = target
+            emit(ProviderSkipped(cand.name, cand.settings.model, shown))
+            return MovedOn(reason=summary)
+        api_key = target.api_key
+        made, reason, timed_out = 0, None, False
+        for attempt in range(1, settings.chain.attempts + 1):
+            if run.deadline - self.clock() <= 0:
+                return MovedOn(attempts=made, reason=reason, out_of_time=True)
+            held = await self._reserve(request, target, attempt, emit)
+            if isinstance(held, MovedOn):
+                return MovedOn(attempts=made, reason=held.reason, refused=held.refused)
+            made += 1
+            step = await self._attempt(settings, request, target, attempt, held, emit, run.deadline)
+            if isinstance(step, Settled):
+                return Answered(await self._answer(settings, request, target, attempt, held, step, emit,
+                                                   run.attempts + made))
+            reason = f"{step.failure.error_class} ({step.failure.message[:120]})"
+            timed_out = timed_out or step.out_of_time
+            after = await self._after_failure(settings, cand, api_key, step.failure, attempt, emit, run.deadline)
+            if after is not Next.RETRY:
+                return MovedOn(attempts=made, reason=reason, out_of_time=timed_out or after is Next.OUT_OF_TIME)
+        return MovedOn(attempts=made, reason=reason, out_of_time=timed_out)
+
+    async def _target(self, request: ChainRequest, cand: Candidate, run: RunView) -> Target | tuple[str, str]:
+        """The provider ready to attempt, or why not to call it at all (the event's text, the
+        summary's): cooling down, no key, no price, or a prompt its context window cannot take."""
         provider = cand.settings
-        last = run.last
         api_key = self._key(provider)
-        endpoint, credential = health_key(provider), credential_key(provider, api_key)
-        records = [run.health.get(endpoint, (0, 0.0)), run.health.get(credential, (0, 0.0))]
-        dirty = any(failures > 0 for failures, _ in records)  # a success must clear failures recorded by anyone
+        records = _records(run, provider, api_key)
         wait = max(until for _, until in records) - self.clock()
         if wait > 0:
             reason = f"cooling down for {wait:.0f}s after repeated failures"
-            emit(ProviderSkipped(cand.name, provider.model, reason))
-            last[cand.name] = reason
-            return None
+            return reason, reason
         if api_key == "":
             reason = f"no API key: set {provider.api_key_env}"
-            emit(ProviderSkipped(cand.name, provider.model, reason))
-            last[cand.name] = reason
-            return None
+            return reason, reason
         if cand.price is None:
-            reason = how_to_price(provider.model)
-            emit(ProviderSkipped(cand.name, provider.model, reason))
-            last[cand.name] = "price unknown"
-            return None
-        if adapter.tokenizer_ready(provider.model):
-            prompt_tokens = adapter.count_tokens(provider.model, request.messages)  # ~0.2 ms
-        else:  # the first count loads a tokenizer (~0.7 s): not on the caller's loop
-            prompt_tokens = await asyncio.to_thread(adapter.count_tokens, provider.model, request.messages)
-        window = provider.context_window or adapter.model_facts(provider.model).max_input_tokens
-        if window and prompt_tokens > window:
-            reason = f"prompt has {prompt_tokens} tokens; the model accepts {window}"
-            emit(ProviderSkipped(cand.name, provider.model, reason))
-            last[cand.name] = "context window exceeded"
-            return None
-        worst = cand.price.cost(prompt_tokens, request.max_tokens)
-        for attempt in range(1, settings.chain.attempts + 1):
-            remaining = run.deadline - self.clock()
-            if remaining <= 0:
-                run.out_of_time = True
-                return None
-            fields = LedgerFields(
-                request.request_id, request.project, request.agent, request.source, cand.name,
-                provider.model, attempt, prompt_tokens,
-            )
-            reserving = asyncio.ensure_future(self.store.run(self.book.reserve, request.refs, worst, fields))
-            try:
-                held = await asyncio.shield(reserving)
-            except asyncio.CancelledError:
-                # cancelled while the reservation was being written: it still lands on the DB
-                # thread, so wait for it and give it back instead of leaving it held
-                await self._release_late(reserving)
-                raise
-            except BudgetRefused as exc:
-                budget_log.warning("%s (%s) refused by budget: %s", cand.name, provider.model, exc)
-                emit(ProviderSkipped(cand.name, provider.model, f"budget: {exc}"))
-                run.refused.append(str(exc))
-                last[cand.name] = f"budget: {exc}"
-                return None
-            run.attempts += 1
-            emit(AttemptStarted(cand.name, provider.model, attempt, worst / 1e6, request.source))
-            started = time.perf_counter()
-            streamed = False
+            return how_to_price(provider.model), "price unknown"
+        prompt_tokens = await _prompt_tokens(provider, request.messages)
+        window = _window_reason(provider, prompt_tokens)
+        if window is not None:
+            return window
+        return Target(cand, cand.price, api_key, cand.price.cost(prompt_tokens, request.max_tokens), prompt_tokens,
+                      dirty=any(failures > 0 for failures, _ in records))
 
-            def on_text(piece: str, _name: str = cand.name) -> None:
-                nonlocal streamed
-                streamed = True
-                emit(TokensStreamed(_name, piece))
+    async def _reserve(self, request: ChainRequest, target: Target, attempt: int, emit: Emit) -> Held | MovedOn:
+        """Hold the worst case on every budget, or say the budget refused (``MovedOn``)."""
+        cand, provider = target.cand, target.cand.settings
+        fields = LedgerFields(
+            request_id=request.request_id, project=request.project, agent=request.agent, source=request.source,
+            provider=cand.name, model=provider.model, attempt=attempt, tokens_in=target.prompt_tokens,
+        )
+        reserving = asyncio.ensure_future(self.store.run(self.book.reserve, request.refs, target.worst, fields))
+        try:
+            held = await asyncio.shield(reserving)
+        except asyncio.CancelledError:
+            # cancelled while the reservation was being written: it still lands on the DB
+            # thread, so wait for it and give it back instead of leaving it held
+            await self._release_late(reserving)
+            raise
+        except BudgetRefused as exc:
+            budget_log.warning("%s (%s) refused by budget: %s", cand.name, provider.model, exc)
+            emit(ProviderSkipped(cand.name, provider.model, f"budget: {exc}"))
+            return MovedOn(reason=f"budget: {exc}", refused=str(exc))
+        emit(AttemptStarted(cand.name, provider.model, attempt, micros_to_usd(target.worst), request.source))
+        return held
 
-            # the attempt's wall deadline: its timeout_s, or what is left of the chain's
-            limit = min(provider.timeout_s, max(0.001, run.deadline - self.clock()))
-            try:
-                try:
-                    async with asyncio.timeout(limit):
-                        completion = await adapter.complete(
-                            provider, api_key, request.messages, max_tokens=request.max_tokens,
-                            temperature=request.temperature, on_text=on_text if request.stream else None,
-                            timeout_s=limit,
-                        )
-                except TimeoutError as exc:
-                    if limit < provider.timeout_s:
-                        run.out_of_time = True
-                        why = f"the chain deadline ({settings.chain.deadline_s:g} s, chain.deadline_s) passed"
-                    else:
-                        why = f"no complete answer within {provider.timeout_s:g} s (timeout_s, a wall deadline)"
-                    raise AttemptTimedOut(why) from exc
-            except asyncio.CancelledError:
-                await asyncio.shield(self.store.run(self.book.release, held, outcome="error", error_class="cancelled"))
-                raise
-            except Exception as exc:  # noqa: BLE001 - every provider failure is classified
-                latency = int((time.perf_counter() - started) * 1000)
-                failure = classify(exc)
-                await self.store.run(
-                    self.book.release, held, outcome="error", error_class=failure.error_class, latency_ms=latency
-                )
-                if streamed:
-                    emit(StreamRestarted(cand.name))
-                log.warning("%s (%s) attempt %d failed: %s: %s", cand.name, provider.model, attempt,
-                            failure.error_class, failure.message)
-                emit(AttemptFailed(cand.name, provider.model, attempt, failure.error_class, failure.message, failure.retryable))
-                last[cand.name] = f"{failure.error_class} ({failure.message[:120]})"
-                if not await self._after_failure(settings, cand, api_key, failure, attempt, emit, run):
-                    return None
-                continue
-            latency = int((time.perf_counter() - started) * 1000)
-            claimed = cand.price.cost(completion.tokens_in, completion.tokens_out)
-            # usage is a claim: the book charges at most the worst case (and records an anomaly);
-            # the same judgement gives what this attempt reports
-            usage = judge_usage(claimed, completion.tokens_in, completion.tokens_out, held.amount_micros,
-                                measured=completion.usage_measured)
-            cost = usage.charge_micros
-            crossings = await self.store.run(
-                functools.partial(
-                    self.book.settle, held, claimed, refs=request.refs, thresholds=settings.alerts.thresholds(),
-                    tokens_in=completion.tokens_in, tokens_out=completion.tokens_out, latency_ms=latency,
-                    estimated=not completion.usage_measured,
-                )
-            )
-            if dirty or attempt > 1:
-                await self.store.run(self.board.succeeded, endpoint, credential)
-            emit(AttemptSucceeded(cand.name, provider.model, attempt, usage.tokens_in, usage.tokens_out, cost / 1e6, latency))
-            if usage.anomaly is not None:
-                emit(UsageAnomaly(cand.name, provider.model, usage.anomaly,
-                                  claimed if isinstance(claimed, int) else None, cost))
-            for c in crossings:
-                emit(BudgetLevelCrossed(c.scope, c.key, c.period, c.level, LEVEL_NAMES[c.level], round(c.percent, 2),
-                                        c.used_micros, c.limit_micros))
-            return ChainResult(
-                completion.text, cand.name, provider.model, run.attempts, usage.tokens_in, usage.tokens_out,
-                cost, latency, completion.usage_measured and usage.believed,
-            )
-        return None
+    async def _attempt(
+        self, settings: Settings, request: ChainRequest, target: Target, attempt: int, held: Held, emit: Emit,
+        deadline: float,
+    ) -> Settled | Failed:
+        """One call under its wall deadline; a failure releases ``held`` before returning."""
+        cand, provider = target.cand, target.cand.settings
+        started = time.perf_counter()
+        streamed = False
+
+        def on_text(piece: str) -> None:
+            nonlocal streamed
+            streamed = True
+            emit(TokensStreamed(cand.name, piece))
+
+        # the attempt's wall deadline: its timeout_s, or what is left of the chain's
+        limit = min(provider.timeout_s, max(0.001, deadline - self.clock()))
+        try:
+            completion = await _call(provider, target.api_key, request, on_text if request.stream else None, limit,
+                                     settings.chain.deadline_s)
+        except asyncio.CancelledError:
+            await asyncio.shield(self.store.run(self.book.release, held, outcome="error", error_class="cancelled"))
+            raise
+        except Exception as exc:  # noqa: BLE001 - every provider failure is classified
+            failure = classify(exc)
+            await self.store.run(self.book.release, held, outcome="error", error_class=failure.error_class,
+                                 latency_ms=_ms_since(started))
+            if streamed:
+                emit(StreamRestarted(cand.name))
+            log.warning("%s (%s) attempt %d failed: %s: %s", cand.name, provider.model, attempt,
+                        failure.error_class, failure.message)
+            emit(AttemptFailed(cand.name, provider.model, attempt, failure.error_class, failure.message,
+                               failure.retryable))
+            return Failed(failure, out_of_time=limit < provider.timeout_s and isinstance(exc, AttemptTimedOut))
+        return Settled(completion, _ms_since(started))
+
+    async def _answer(
+        self, settings: Settings, request: ChainRequest, target: Target, attempt: int, held: Held, step: Settled,
+        emit: Emit, attempts: int,
+    ) -> ChainResult:
+        """Settle a successful attempt to its real cost (usage is a claim: at most the worst case)."""
+        cand, provider, completion = target.cand, target.cand.settings, step.completion
+        claimed = target.price.cost(completion.tokens_in, completion.tokens_out)
+        # the book charges at most the worst case (and records an anomaly); the same judgement
+        # gives what this attempt reports
+        usage = judge_usage(claimed, completion.tokens_in, completion.tokens_out, held.amount_micros,
+                            measured=completion.usage_measured)
+        crossings = await self.store.run(functools.partial(
+            self.book.settle, held, claimed, refs=request.refs, thresholds=settings.alerts.thresholds(),
+            tokens_in=completion.tokens_in, tokens_out=completion.tokens_out, latency_ms=step.latency_ms,
+            estimated=not completion.usage_measured,
+        ))
+        if target.dirty or attempt > 1:  # a success must clear failures recorded by anyone
+            await self.store.run(self.board.succeeded, health_key(provider), credential_key(provider, target.api_key))
+        emit(AttemptSucceeded(cand.name, provider.model, attempt, usage.tokens_in, usage.tokens_out,
+                              micros_to_usd(usage.charge_micros), step.latency_ms))
+        if usage.anomaly is not None:
+            emit(UsageAnomaly(cand.name, provider.model, usage.anomaly,
+                              claimed if isinstance(claimed, int) else None, usage.charge_micros))
+        for c in crossings:
+            emit(BudgetLevelCrossed(c.scope, c.key, c.period, c.level, LEVEL_NAMES[c.level], round(c.percent, 2),
+                                    c.used_micros, c.limit_micros))
+        return ChainResult(
+            text=completion.text, provider=cand.name, model=provider.model, attempts=attempts,
+            tokens_in=usage.tokens_in, tokens_out=usage.tokens_out, cost_micros=usage.charge_micros,
+            latency_ms=step.latency_ms, usage_measured=completion.usage_measured and usage.believed,
+        )
 
     async def _after_failure(
-        self, settings: Settings, cand: _Candidate, api_key: str | None, failure: Failure, attempt: int,
-        emit: Emit, run: _Run,
-    ) -> bool:
-        """Record a failed attempt; back off and return True to retry, or False to move on."""
+        self, settings: Settings, cand: Candidate, api_key: str | None, failure: Failure, attempt: int,
+        emit: Emit, deadline: float,
+    ) -> Next:
+        """Record a failed attempt; back off and say RETRY, or say why to move on."""
         chain = settings.chain
         key = scope_key(cand.settings, api_key, failure.error_class)
         asked = failure.retry_after_s
@@ -371,20 +339,89 @@ class ProviderChain:
             log.warning("%s cooled down for %.0f s: Retry-After %.0f s is above chain.retry_after_max_s",
                         cand.name, seconds, asked)
             emit(ProviderCooledDown(cand.name, seconds, attempt))
-            return False
+            return Next.MOVE_ON
         cooled = await self.store.run(self.board.failed, key, self.clock(), chain.cooldown_failures, chain.cooldown_s)
         if cooled:
             log.warning("%s cooled down for %.0f s after %d failures in a row", cand.name, chain.cooldown_s,
                         chain.cooldown_failures)
             emit(ProviderCooledDown(cand.name, chain.cooldown_s, chain.cooldown_failures))
-            return False
+            return Next.MOVE_ON
         if not failure.retryable or attempt == chain.attempts:
-            return False
+            return Next.MOVE_ON
         delay = self.backoff_delay(settings, attempt, failure)
-        if self.clock() + delay >= run.deadline:
-            run.out_of_time = True  # a retry would start past the deadline: try the next provider now
-            return False
+        if self.clock() + delay >= deadline:
+            return Next.OUT_OF_TIME  # a retry would start past the deadline: try the next provider now
         log.info("%s backing off %.2f s after attempt %d (%s)", cand.name, delay, attempt, failure.error_class)
         emit(Backoff(cand.name, attempt, round(delay, 3), failure.error_class))
         await self.sleep(delay)
-        return True
+        return Next.RETRY
+
+
+def _reorder(candidates: list[Candidate], level: int, emit: Emit) -> list[Candidate]:
+    """From L3 on, cheaper providers first; from L4 on, only the cheapest (unpriced ones dropped)."""
+    priced = sorted((c for c in candidates if c.price is not None), key=lambda c: _total_price(c.price))
+    if level >= HIGH:
+        priced = priced[:1]
+    reason = "cheapest provider only" if level >= HIGH else "prefer cheaper providers"
+    ordered = priced + ([] if level >= HIGH else [c for c in candidates if c.price is None])
+    emit(ChainReordered(level, tuple(c.name for c in ordered), f"L{level} {LEVEL_NAMES[level]}: {reason}"))
+    return ordered
+
+
+def _total_price(price: Price | None) -> float:
+    return float("inf") if price is None else price.input_usd_per_mtok + price.output_usd_per_mtok
+
+
+def _exhausted(settings: Settings, run: Run, unpriced: list[str], keyed: list[Candidate]) -> TemplarError:
+    """The error for a call no provider answered, most specific first."""
+    summary = "; ".join(f"{name}: {why}" for name, why in run.last.items()) or "the chain is empty"
+    if run.out_of_time:
+        return DeadlineExceeded(
+            f"no provider answered within the chain deadline ({settings.chain.deadline_s:g} s, "
+            f"chain.deadline_s) ({summary})"
+        )
+    if unpriced and len(unpriced) == len(keyed):
+        return PriceUnknown(how_to_price(unpriced[0]))
+    if run.refused and not any(v for v in run.last.values() if not v.startswith("budget")):
+        return BudgetRefused("; ".join(run.refused))
+    return NoProviderAvailable(f"no provider could answer ({summary})")
+
+
+def _records(run: RunView, provider: ProviderSettings, api_key: str | None) -> list[tuple[int, float]]:
+    """The (failures, cooling-until) records of the provider's endpoint and credential."""
+    return [run.health.get(health_key(provider), (0, 0.0)), run.health.get(credential_key(provider, api_key), (0, 0.0))]
+
+
+async def _prompt_tokens(provider: ProviderSettings, messages: list[dict[str, str]]) -> int:
+    if adapter.tokenizer_ready(provider.model):
+        return adapter.count_tokens(provider.model, messages)  # ~0.2 ms
+    # the first count loads a tokenizer (~0.7 s): not on the caller's loop
+    return await asyncio.to_thread(adapter.count_tokens, provider.model, messages)
+
+
+def _window_reason(provider: ProviderSettings, prompt_tokens: int) -> tuple[str, str] | None:
+    window = provider.context_window or bundled_window(provider.model)
+    if window and prompt_tokens > window:
+        return f"prompt has {prompt_tokens} tokens; the model accepts {window}", "context window exceeded"
+    return None
+
+
+async def _call(provider: ProviderSettings, api_key: str | None, request: ChainRequest,
+                on_text: Callable[[str], None] | None, limit: float, chain_deadline_s: float) -> adapter.Completion:
+    """One provider call under a wall deadline of ``limit`` seconds (``AttemptTimedOut`` past it)."""
+    try:
+        async with asyncio.timeout(limit):
+            return await adapter.complete(
+                provider, api_key, request.messages, max_tokens=request.max_tokens,
+                temperature=request.temperature, on_text=on_text, timeout_s=limit,
+            )
+    except TimeoutError as exc:
+        if limit < provider.timeout_s:
+            why = f"the chain deadline ({chain_deadline_s:g} s, chain.deadline_s) passed"
+        else:
+            why = f"no complete answer within {provider.timeout_s:g} s (timeout_s, a wall deadline)"
+        raise AttemptTimedOut(why) from exc
+
+
+def _ms_since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)

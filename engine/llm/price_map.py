@@ -1,8 +1,11 @@
-"""litellm's bundled price map, read as a JSON file without importing litellm.
+"""litellm's bundled model map, read as a JSON file without importing litellm: THE price reader.
 
-Used where a price is only an estimate and importing litellm (seconds) is not allowed: what a
-$0 answer (learned, built-in or cache) saved, on the one basis ``SAVINGS_BASIS`` states. Paid calls price their real usage through
-``engine.llm.pricing`` instead.
+Every price Templar does not get from settings comes from here: a paid call's worst case and
+real cost (``engine.llm.pricing``), what a $0 answer saved (``SAVINGS_BASIS``), the order of the
+cheapest providers, and each model's context window. It is the same file litellm itself reads in
+offline mode (``LITELLM_LOCAL_MODEL_COST_MAP``, see ``engine.llm.adapter``); its name is private
+to litellm, so ``tests/engine/test_price_reader.py`` pins it and checks it agrees with litellm.
+Reading it costs milliseconds and never imports litellm, so template and cache hits stay light.
 """
 
 from __future__ import annotations
@@ -15,34 +18,54 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from engine.config.schema import Settings
-from engine.money import cost_micros
+from engine.money import cost_micros, per_mtok
 
 _FILE = "model_prices_and_context_window_backup.json"
 
 
-@functools.cache
-def _prices() -> dict[str, tuple[float, float]]:
+def map_path() -> Path | None:
+    """Where litellm's bundled map is (None when litellm is not installed)."""
     spec = importlib.util.find_spec("litellm")  # locates the package without executing it
     if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / _FILE
+
+
+@functools.cache
+def _entries() -> dict[str, dict[str, object]]:
+    path = map_path()
+    if path is None:
         return {}
-    path = Path(list(spec.submodule_search_locations)[0]) / _FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    out = {}
-    for name, entry in data.items():
-        if isinstance(entry, dict):
-            a, b = entry.get("input_cost_per_token"), entry.get("output_cost_per_token")
-            if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-                out[name] = (a * 1e6, b * 1e6)
-    return out
+    return {name: entry for name, entry in data.items() if isinstance(entry, dict)} if isinstance(data, dict) else {}
 
 
+def _entry(model: str) -> dict[str, object] | None:
+    """The map's entry for ``model``, tried as given, then without its ``provider/`` prefix."""
+    entries = _entries()
+    return entries.get(model) or (entries.get(model.split("/", 1)[1]) if "/" in model else None)
+
+
+@functools.cache
 def bundled_price(model: str) -> tuple[float, float] | None:
     """USD per million (input, output) tokens, or None when the map does not know the model."""
-    prices = _prices()
-    return prices.get(model) or (prices.get(model.split("/", 1)[1]) if "/" in model else None)
+    entry = _entry(model)
+    if entry is None:
+        return None
+    a, b = entry.get("input_cost_per_token"), entry.get("output_cost_per_token")
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return per_mtok(a), per_mtok(b)
+    return None
+
+
+def bundled_window(model: str) -> int | None:
+    """The most input tokens the model accepts, per the map (None when unknown)."""
+    entry = _entry(model)
+    window = entry.get("max_input_tokens") if entry is not None else None
+    return window if isinstance(window, int) and window > 0 else None
 
 
 def estimated_price(settings: Settings, model: str) -> tuple[float, float] | None:

@@ -1,4 +1,4 @@
-"""Prices per model: settings overrides first, then litellm's bundled map (offline).
+"""Prices per model: settings overrides first, then litellm's bundled map (``engine.llm.price_map``).
 
 A model with no known price is never treated as free: ``price_for`` returns None and the chain
 refuses it with a message that says how to configure a price.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.config.schema import Settings
+from engine.llm.price_map import bundled_price
 from engine.money import cost_micros
 
 
@@ -26,12 +27,10 @@ def price_for(model: str, settings: Settings) -> Price | None:
     override = settings.pricing.models.get(model)
     if override is not None:
         return Price(override.input_usd_per_mtok, override.output_usd_per_mtok, "settings")
-    from engine.llm import adapter
-
-    facts = adapter.model_facts(model)
-    if facts.input_usd_per_mtok is None or facts.output_usd_per_mtok is None:
+    bundled = bundled_price(model)
+    if bundled is None:
         return None
-    return Price(facts.input_usd_per_mtok, facts.output_usd_per_mtok, "litellm")
+    return Price(bundled[0], bundled[1], "litellm")
 
 
 def how_to_price(model: str) -> str:

@@ -151,7 +151,3 @@ def normalize_text(task: str) -> str:
     return text
 
 
-def content_words(task: str | NormalizedTask) -> frozenset[str]:
-    """Case-folded words and numbers of a task, without filler words."""
-    nt = task if isinstance(task, NormalizedTask) else NormalizedTask(task)
-    return nt.words

@@ -20,6 +20,7 @@ from engine.config import set_value
 from engine.errors import ConfigError
 from engine.events import BudgetLevelCrossed, UsageAnomaly
 from engine.llm import adapter
+from engine.llm.price_map import bundled_price
 from engine.money import cost_micros
 from engine.service import build_messages
 from tests.fakes import Reply
@@ -87,8 +88,8 @@ def worst_case(engine: Any, task: str, max_tokens: int) -> tuple[int, int]:
     settings = engine.config("default", "default").settings
     model = settings.providers["openai"].model
     prompt = adapter.count_tokens(model, build_messages(settings, task))
-    facts = adapter.model_facts(model)
-    return prompt, cost_micros(prompt, max_tokens, facts.input_usd_per_mtok, facts.output_usd_per_mtok)
+    price_in, price_out = bundled_price(model) or (0.0, 0.0)
+    return prompt, cost_micros(prompt, max_tokens, price_in, price_out)
 
 
 async def spend_to_60_percent(engine: Any, fake: Any) -> None:

@@ -13,6 +13,7 @@ from engine.budget.levels import level_for
 from engine.errors import BudgetRefused, ConfirmationRequired
 from engine.events import BudgetLevelCrossed, ChainReordered
 from engine.llm import adapter
+from engine.llm.price_map import bundled_price
 from engine.service import Engine, build_messages
 from engine.store.models import AlertEvent, BudgetCounter, LedgerEntry, Reservation
 from tests.fakes import FakeProviderServer, Reply
@@ -46,7 +47,7 @@ async def test_200_concurrent_callers_never_overrun_a_budget_for_50(make_engine,
     model = settings.providers["openai"].model
     max_tokens = 100
     prompt_tokens = adapter.count_tokens(model, build_messages(settings, TASK))
-    price_in, price_out = adapter.model_facts(model).input_usd_per_mtok, adapter.model_facts(model).output_usd_per_mtok
+    price_in, price_out = bundled_price(model) or (0.0, 0.0)
     from engine.money import cost_micros
 
     worst = cost_micros(prompt_tokens, max_tokens, price_in, price_out)
@@ -145,10 +146,10 @@ async def test_each_crossing_is_recorded_once_per_period(make_engine, fake) -> N
     settings = engine.config("default", "default").settings
     model = settings.providers["openai"].model
     prompt = adapter.count_tokens(model, build_messages(settings, f"{TASK} 0"))
-    facts = adapter.model_facts(model)
+    price_in, price_out = bundled_price(model) or (0.0, 0.0)
     from engine.money import cost_micros
 
-    each = cost_micros(prompt, 500, facts.input_usd_per_mtok, facts.output_usd_per_mtok)  # the worst case, believed
+    each = cost_micros(prompt, 500, price_in, price_out)  # the worst case, believed
     set_value(engine.paths, "budget.project.limit_usd", repr(int(2 * each / 0.9) / 1e6), "default")
     fake.responder = lambda request: Reply(text="X = 1", tokens_in=prompt, tokens_out=500)  # 45 % of the limit each
     crossed: list = []

@@ -36,6 +36,7 @@ from tui.screens.modals import ConfirmModal, PromptModal, critical_budget_messag
 from tui.widgets.code import CodeView, badges, explanation, report
 from tui.widgets.pipeline import BackoffCountdown, PipelineLog, describe
 from tui.widgets.scope import ScopePicker
+from engine.money import format_usd_exact
 
 
 def write_code(path_text: str, code: str) -> str:
@@ -253,7 +254,7 @@ class GenerateScreen(TemplarScreen):
             after = (f"{outcome.template} is retired." if outcome.retired
                      else f"{outcome.wrong_reports} of {outcome.retire_after} reports before it retires.")
             self.notify(f"Reported: {outcome.template} v{outcome.version} will not answer these bindings again; "
-                        f"${outcome.reversed_micros / 1e6:.6f} savings reversed. {after}", title="Wrong answer")
+                        f"{format_usd_exact(outcome.reversed_micros)} savings reversed. {after}", title="Wrong answer")
 
         self.app.push_screen(PromptModal(
             "Report a wrong answer", f"What is wrong with this {result.source} template answer?", "",
