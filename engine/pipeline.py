@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from engine import cache as response_cache
 from engine.budget.book import budget_refs
 from engine.config.schema import Settings
+from engine.cost_cap import RequestCap, review_worst_micros, step_worst_micros
 from engine.critical import CriticalDecision, decide_critical
 from engine.errors import TemplarError
 from engine.config.trust import warning as untrusted_warning
@@ -65,6 +66,16 @@ def build_messages(settings: Settings, task: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": settings.prompts.system}, {"role": "user", "content": prompt}]
 
 
+def answer_cache_key(settings: Settings, messages: list[dict[str, str]], max_tokens: int) -> str:
+    """The response-cache key of a request (also used by ``engine.dry_run``)."""
+    return response_cache.cache_key(
+        system=messages[0]["content"], prompt=messages[1]["content"],
+        models=[settings.providers[n].model for n in settings.chain.order],
+        params={"max_tokens": max_tokens, "temperature": settings.generation.temperature},
+        prompt_version=settings.prompts.version,
+    )
+
+
 def repair_message(report: ValidationReport) -> dict[str, str]:
     lines = [f"- line {f.line}: {f.rule_id} {f.message}" for f in report.blocking[:10]]
     return {
@@ -92,7 +103,7 @@ class CoderAgent:
     async def run(
         self, task: str, *, project: str, agent: str, stream: bool = False, max_tokens: int | None = None,
         confirmed: bool = False, use_cache: bool = True, use_templates: bool = True, critical: bool | None = None,
-        emit: Emit | None = None,
+        emit: Emit | None = None, max_usd: float | None = None,
     ) -> "GenerationResult":
         from engine.service import GenerationResult
 
@@ -116,15 +127,11 @@ class CoderAgent:
         similar: list[dict[str, Any]] = []
         decision = decide_critical(settings, task, critical)
         refs = budget_refs(settings, project, agent, self.engine.clock())
-        gate = _Gate(self, decision, settings, task, refs, request_id, project, agent, confirmed, record)
+        cap = RequestCap.of(max_usd)  # --max-usd: every paid step below is admitted by its worst case
+        gate = _Gate(self, decision, settings, task, refs, request_id, project, agent, confirmed, record, cap)
 
         max_tokens = max_tokens or settings.generation.max_tokens
-        key = response_cache.cache_key(
-            system=messages[0]["content"], prompt=messages[1]["content"],
-            models=[settings.providers[n].model for n in settings.chain.order],
-            params={"max_tokens": max_tokens, "temperature": settings.generation.temperature},
-            prompt_version=settings.prompts.version,
-        )
+        key = answer_cache_key(settings, messages, max_tokens)
         caching = settings.cache.enabled and use_cache
         library = self.engine.library
         # One database hop answers both: is the learned index current, and is the answer cached?
@@ -172,24 +179,32 @@ class CoderAgent:
 
         base = ChainRequest(messages, max_tokens, settings.generation.temperature, request_id, project, agent, refs,
                             stream=stream, confirmed=confirmed)
+        cap.admit("answer", step_worst_micros(settings, messages, max_tokens, self.engine.environ))
         result = await self.engine.chain.complete(settings, base, record)
+        cap.spend(result.cost_micros)
         total_cost, tokens_in, tokens_out, attempts = result.cost_micros, result.tokens_in, result.tokens_out, result.attempts
         total_cost += gate.cost_micros  # reviews of cheaper tiers' answers that were not approved
         code = extract_code(result.text, settings.generation.language)
         report = await CodeValidator(policy).validate_async(code)
         record(ValidationDone(report.ok, report.score, len(report.findings)))
         repairs = 0
+        capped = ""  # which paid step --max-usd stopped, if any
         while not report.ok and repairs < settings.validation.max_repairs:
+            repair_messages = messages + [{"role": "assistant", "content": result.text}, repair_message(report)]
+            worst = step_worst_micros(settings, repair_messages, max_tokens, self.engine.environ)
+            if not cap.fits(worst):
+                capped = cap.why_not("repair", worst)
+                break
             repairs += 1
             repair = ChainRequest(
-                messages + [{"role": "assistant", "content": result.text}, repair_message(report)], max_tokens,
-                settings.generation.temperature, request_id, project, agent, refs, stream=stream,
-                confirmed=confirmed, source="repair",
+                repair_messages, max_tokens, settings.generation.temperature, request_id, project, agent, refs,
+                stream=stream, confirmed=confirmed, source="repair",
             )
             try:
                 fixed = await self.engine.chain.complete(settings, repair, record)
             except TemplarError:
                 break
+            cap.spend(fixed.cost_micros)
             total_cost += fixed.cost_micros
             tokens_in, tokens_out, attempts = tokens_in + fixed.tokens_in, tokens_out + fixed.tokens_out, attempts + fixed.attempts
             result = ChainResult(fixed.text, fixed.provider, fixed.model, attempts, tokens_in, tokens_out, total_cost,
@@ -200,6 +215,8 @@ class CoderAgent:
 
         validation = report.to_dict()
         validation["repairs"] = repairs
+        if capped:
+            validation["max_usd_stopped"] = capped
         if report.ok and decision.critical:
             before = gate.cost_micros
             review = await gate.review(code, Subject("llm", key, 0, result.provider))
@@ -217,7 +234,7 @@ class CoderAgent:
         suggestion_id = None
         if ok and settings.learning.enabled:
             suggestion_id, cost = await self._suggest(settings, task, code, result, refs, request_id, project, agent,
-                                                      confirmed, record)
+                                                      confirmed, record, cap)
             total_cost += cost
         latency = int((time.perf_counter() - started) * 1000)
         record(Finished("llm", total_cost / 1e6, 0.0))
@@ -318,17 +335,23 @@ class CoderAgent:
     # -- paid side calls ----------------------------------------------------------------------
 
     async def _suggest(self, settings: Settings, task: str, code: str, result: ChainResult, refs: Any,
-                       request_id: str, project: str, agent: str, confirmed: bool, record: Emit) -> tuple[int | None, int]:
+                       request_id: str, project: str, agent: str, confirmed: bool, record: Emit,
+                       cap: RequestCap) -> tuple[int | None, int]:
         if has_no_values(task):  # nothing to parameterise: a zero-slot template, no model call
             return await self._suggest_zero_slot(settings, task, code, result, request_id, project, agent, record)
         names = [settings.learning.suggest_provider] if settings.learning.suggest_provider else list(settings.chain.order)
         request = ChainRequest(suggestion_messages(task, code), 800, 0.0, request_id, project, agent, refs,
                                confirmed=confirmed, source="suggest", order=cheapest_first(settings, names))
+        worst = step_worst_micros(settings, request.messages, request.max_tokens, self.engine.environ)
+        if not cap.fits(worst):
+            record(TemplateLearned(0, f"no suggestion: {cap.why_not('suggestion', worst)}"))
+            return None, 0
         try:
             answer = await self.engine.chain.complete(settings, request, record)
         except TemplarError as exc:
             record(TemplateLearned(0, f"no suggestion: {exc}"))
             return None, 0
+        cap.spend(answer.cost_micros)
         parsed = parse_suggestion(answer.text)
         library = self.engine.library
         view = await self.store.run(functools.partial(
@@ -373,15 +396,21 @@ class _Gate:
     """The reviews one request needs before critical code is served; adds up what they cost."""
 
     def __init__(self, coder: CoderAgent, decision: CriticalDecision, settings: Settings, task: str, refs: Any,
-                 request_id: str, project: str, agent: str, confirmed: bool, record: Emit) -> None:
+                 request_id: str, project: str, agent: str, confirmed: bool, record: Emit, cap: RequestCap) -> None:
         self.coder, self.decision, self.settings, self.task, self.refs = coder, decision, settings, task, refs
         self.request_id, self.project, self.agent, self.confirmed, self.record = request_id, project, agent, confirmed, record
         self.cost_micros = 0
+        self.cap = cap
 
     async def review(self, code: str, subject: Subject) -> dict[str, Any]:
+        worst = review_worst_micros(self.settings, self.task, code, self.coder.engine.environ)
+        if not self.cap.fits(worst):  # --max-usd: no review, so critical code is not approved
+            return {"verdict": "not reviewed", "issues": [self.cap.why_not("review", worst)], "cost_usd": 0.0}
         review = await approval(self.coder.engine, self.settings, self.task, code, subject, self.refs, self.request_id,
                                 self.project, self.agent, self.confirmed, self.record)
-        self.cost_micros += int(round(float(review.get("cost_usd") or 0.0) * 1e6))
+        cost = int(round(float(review.get("cost_usd") or 0.0) * 1e6))
+        self.cost_micros += cost
+        self.cap.spend(cost)
         return review
 
 
