@@ -248,6 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_feedback(sub, _Formatter)
 
+    from engine.cli.serve_args import register as register_serve
+
+    register_serve(sub, _Formatter)
+
     store = sub.add_parser("store", help="database maintenance")
     ssub = store.add_subparsers(dest="store_command", metavar="ACTION", required=True)
     p = ssub.add_parser("migrate", help="apply pending schema migrations")

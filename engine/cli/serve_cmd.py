@@ -1,0 +1,77 @@
+"""``templar serve`` and ``templar mcp``: start the servers (their packages load only here)."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import socket
+import sys
+
+from engine.errors import BadInput
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost: treated as reachable from outside
+
+
+def read_token(var: str | None, host: str) -> str | None:
+    """The bearer token from ``$VAR``; mandatory off loopback. The value is never printed."""
+    if var is None:
+        if not is_loopback(host):
+            raise BadInput(f"binding {host} exposes the server beyond this machine: give --token-env VAR "
+                           "(a bearer token in that environment variable)")
+        return None
+    token = os.environ.get(var, "")
+    if len(token) < 16:
+        raise BadInput(f"--token-env {var}: the variable must hold a token of at least 16 characters")
+    from engine.scrub import remember_value
+
+    remember_value(token)  # masked on every error path, like a provider key
+    return token
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        raise BadInput("--port must be between 0 and 65535")
+    if args.per_project < 1 or args.queue_timeout < 0 or args.grace < 0:
+        raise BadInput("--per-project must be >= 1; --queue-timeout and --grace must be >= 0")
+    token = read_token(args.token_env, args.host)
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        sock.close()
+        raise BadInput(f"cannot bind {args.host}:{args.port}: {exc.strerror or exc}") from None
+    sock.listen(2048)
+
+    import uvicorn
+
+    from engine.cli.commands import open_engine
+    from engine.serve.app import build_app
+    from engine.serve.lifecycle import Limits, ServerState
+
+    engine = open_engine()
+    state = ServerState(engine, Limits(args.per_project, args.queue_timeout, args.grace), warm=not args.no_warm)
+    config = uvicorn.Config(build_app(state, token), log_level="warning", access_log=False, lifespan="on",
+                            timeout_graceful_shutdown=args.grace, server_header=False)
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
+    print(f"templar serve: listening on http://{host}:{port} (OpenAI base_url http://{host}:{port}/v1)",
+          flush=True)
+    uvicorn.Server(config).run(sockets=[sock])
+    print("templar serve: stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from engine.mcp_server import run_stdio
+
+    return run_stdio()
