@@ -55,8 +55,15 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    """200 once litellm is loaded (503 before); ``?wait=S`` holds the answer up to S seconds (max 120)
+    until it is, so an orchestrator or a test need not poll."""
     state: ServerState = request.app.state.templar
-    return JSONResponse({"ready": state.ready, "llm": state.llm_state}, status_code=200 if state.ready else 503)
+    try:
+        wait = min(120.0, max(0.0, float(request.query_params.get("wait", "0"))))
+    except ValueError:
+        return JSONResponse({"error": "bad_input", "message": "wait must be a number of seconds"}, status_code=400)
+    ready = await state.wait_ready(wait)
+    return JSONResponse({"ready": ready, "llm": state.llm_state}, status_code=200 if ready else 503)
 
 
 def build_app(state: ServerState, token: str | None = None) -> ASGIApp:

@@ -83,6 +83,15 @@ class ServerState:
             return
         self.llm_state = "ready"
 
+    async def wait_ready(self, timeout: float) -> bool:
+        """Ready now, or once the warm-up ends within ``timeout`` seconds (``/readyz?wait=S``)."""
+        if self._warmup is not None and not self._warmup.done() and timeout > 0:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._warmup), timeout)
+            except TimeoutError:
+                pass
+        return self.ready
+
     @property
     def ready(self) -> bool:
         return not self.closing and (self.llm_state == "ready" or not self.warm)
