@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 
 from tests.cli.helpers import ROOT, proc_env
-from tests.engine.conftest import _server, fake, keys, make_engine, sleeps, user_settings  # noqa: F401
+from tests.engine.conftest import (  # noqa: F401
+    _server,
+    fake,
+    keys,
+    make_engine,
+    sleeps,
+    user_settings,
+)
 
 _LISTENING = re.compile(r"listening on (http://\S+) ")
 
