@@ -36,8 +36,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import (  # noqa: E402
-    FAKE_KEY, ROOT, ServerProcess, isolate_environment, load_average, machine_info, percentile, user_settings_text,
+from bench._common import (
+    FAKE_KEY,
+    ROOT,
+    ServerProcess,
+    isolate_environment,
+    load_average,
+    machine_info,
+    percentile,
+    user_settings_text,
 )
 
 POINT = "dataclass named Point with fields x: int, y: int"
