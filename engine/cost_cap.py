@@ -25,14 +25,26 @@ from dataclasses import dataclass
 from engine.config.schema import Settings
 from engine.errors import BudgetRefused
 from engine.llm.price_map import estimated_price
-from engine.money import cost_micros, format_usd, usd_to_micros
+from engine.money import cost_micros, usd_to_micros
 
 MESSAGE_OVERHEAD_TOKENS = 8  # role markers and separators per chat message, generously
 REVIEW_MAX_TOKENS = 512  # engine.reviews asks for a short JSON verdict
 SUGGEST_MAX_TOKENS = 800  # engine.pipeline's suggestion call
 
-__all__ = ["MaxCostExceeded", "RequestCap", "payable_providers", "prompt_tokens_bound", "review_worst_micros",
-           "step_worst_micros"]
+__all__ = [
+    "MaxCostExceeded",
+    "RequestCap",
+    "payable_providers",
+    "prompt_tokens_bound",
+    "review_worst_micros",
+    "step_worst_micros",
+    "usd",
+]
+
+
+def usd(micros: int) -> str:
+    """Dollars to the micro-dollar: caps and worst cases are small, and rounding would hide them."""
+    return f"${micros / 1e6:.6f}"
 
 
 class MaxCostExceeded(BudgetRefused):
@@ -90,8 +102,8 @@ class RequestCap:
     def why_not(self, step: str, worst_micros: int) -> str:
         assert self.limit_micros is not None
         left = max(0, self.limit_micros - self.spent_micros)
-        return (f"max_usd {format_usd(self.limit_micros)}: the {step}'s worst case {format_usd(worst_micros)} does "
-                f"not fit in the {format_usd(left)} left (spent {format_usd(self.spent_micros)})")
+        return (f"max_usd {usd(self.limit_micros)}: the {step}'s worst case {usd(worst_micros)} does "
+                f"not fit in the {usd(left)} left (spent {usd(self.spent_micros)})")
 
     def admit(self, step: str, worst_micros: int) -> None:
         """Raise ``MaxCostExceeded`` unless the step's worst case fits (used for the answer itself)."""

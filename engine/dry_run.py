@@ -17,11 +17,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine import cache as response_cache
-from engine.cost_cap import payable_providers, review_worst_micros, step_worst_micros
+from engine.cost_cap import (
+    payable_providers,
+    review_worst_micros,
+    step_worst_micros,
+    usd,
+)
 from engine.critical import decide_critical
 from engine.learning.suggest import build_messages as suggestion_messages
 from engine.learning.zeroslot import has_no_values
-from engine.money import format_usd
 from engine.pipeline import (
     answer_cache_key,
     build_messages,
@@ -72,7 +76,7 @@ class DryRun:
     def summary(self) -> str:
         """One line for people: ``llm via openai (openai/gpt-4o-mini): worst case $0.000123``."""
         where = f" via {self.provider} ({self.model})" if self.provider else ""
-        cost = f": worst case {format_usd(self.worst_case_micros)}" if self.worst_case_micros else ": $0"
+        cost = f": worst case {usd(self.worst_case_micros)}" if self.worst_case_micros else ": $0"
         return f"{self.tier}{where}{cost} — {self.reason}"
 
 
