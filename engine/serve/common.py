@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from engine.config.cascade import validate_project_name
 from engine.errors import BadInput, TemplarError
 
 MAX_BODY = 1_000_000  # bytes of JSON per request
@@ -59,8 +60,6 @@ STATUS["too_large"] = 413
 
 def scope_name(value: object, what: str) -> str | None:
     """A project or agent name from a request (the config's own name rule); None when absent."""
-    from engine.config.cascade import validate_project_name
-
     if value is None or value == "":
         return None
     if not isinstance(value, str):

@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from engine.logs import get_logger
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
     from engine.service import Engine
 
-T = TypeVar("T")
 log = get_logger("serve")
 
 __all__ = ["Busy", "Limits", "ServerState"]
@@ -60,7 +58,7 @@ class ServerState:
     started: float = field(default_factory=time.time)
     _gates: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _busy: dict[str, int] = field(default_factory=dict)
-    _tasks: set[asyncio.Task[object]] = field(default_factory=set)
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _warmup: asyncio.Task[None] | None = None
     closing: bool = False
 
@@ -104,10 +102,13 @@ class ServerState:
         gate = self._gates.get(project)
         if gate is None:
             gate = self._gates[project] = asyncio.Semaphore(self.limits.per_project)
-        try:
-            await asyncio.wait_for(gate.acquire(), self.limits.queue_timeout_s)
-        except TimeoutError:
-            raise Busy(project, self.limits.per_project) from None
+        if gate.locked():  # over the limit: wait in line, but not forever
+            try:
+                await asyncio.wait_for(gate.acquire(), self.limits.queue_timeout_s)
+            except TimeoutError:
+                raise Busy(project, self.limits.per_project) from None
+        else:
+            await gate.acquire()  # returns at once (wait_for would cost a task per request)
         self._busy[project] = self._busy.get(project, 0) + 1
         try:
             yield
@@ -119,20 +120,19 @@ class ServerState:
         """Requests in progress per project (for /healthz)."""
         return {p: n for p, n in self._busy.items() if n}
 
-    async def tracked(self, work: Callable[[], Awaitable[T]]) -> T:
-        """Run ``work`` as a task the server can cancel and wait for at shutdown. If the caller
-        is cancelled (client gone, grace over), the work is cancelled and awaited first."""
-        task: asyncio.Task[T] = asyncio.ensure_future(work())
+    @contextmanager
+    def tracking(self) -> Iterator[None]:
+        """Mark the current task as a generation the shutdown must cancel and wait for. (The
+        request's own task: no extra task per request on the hot path.)"""
+        task = asyncio.current_task()
+        assert task is not None
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
         try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            task.cancel()
-            await asyncio.wait({task})
-            raise
+            yield
+        finally:
+            self._tasks.discard(task)
 
-    def track(self, task: asyncio.Task[object]) -> None:
+    def track(self, task: asyncio.Task[Any]) -> None:
         """Track a task started elsewhere (an event stream's generation)."""
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -148,7 +148,7 @@ class ServerState:
             log.warning("shutdown: cancelling %d generation(s) in progress", len(pending))
             for task in pending:
                 task.cancel()
-            await asyncio.wait(pending)
+            await asyncio.wait(pending)  # each unwinds: the chain gives back what it reserved
         held = await self.engine.store.run(self.engine.book.held_count)
         if held:
             log.warning("shutdown: %d budget reservation(s) held in the store (other processes' included)", held)

@@ -66,8 +66,8 @@ async def generate(request: Request) -> Response:
             return StreamingResponse(_events(state, args), media_type="text/event-stream",
                                      headers={"cache-control": "no-cache"})
         async with state.admitted(args.project or "default"):
-            result = await state.tracked(lambda: state.engine.generate(
-                args.task, raise_on_invalid=False, **args.engine_kwargs()))
+            with state.tracking():
+                result = await state.engine.generate(args.task, raise_on_invalid=False, **args.engine_kwargs())
     except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON error
         return _error(exc)
     return _result_response(result)
@@ -86,8 +86,9 @@ async def _events(state: ServerState, args: GenerateArgs) -> AsyncIterator[bytes
     queue: asyncio.Queue[object] = asyncio.Queue()
     try:
         async with state.admitted(args.project or "default"):
-            job = asyncio.ensure_future(state.tracked(lambda: state.engine.generate(
-                args.task, raise_on_invalid=False, emit=queue.put_nowait, **args.engine_kwargs())))
+            job = asyncio.ensure_future(state.engine.generate(
+                args.task, raise_on_invalid=False, emit=queue.put_nowait, **args.engine_kwargs()))
+            state.track(job)
             job.add_done_callback(lambda _: queue.put_nowait(_DONE))
             try:
                 while (item := await queue.get()) is not _DONE:

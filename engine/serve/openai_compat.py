@@ -128,8 +128,8 @@ async def chat_completions(request: Request) -> Response:
             plan = await state.engine.dry_run(args.task, **args.dry_run_kwargs())
             return JSONResponse({"object": "templar.dry_run", "model": model, "templar": plan.to_dict()})
         async with state.admitted(args.project or "default"):
-            result = await state.tracked(lambda: state.engine.generate(
-                args.task, raise_on_invalid=False, **args.engine_kwargs()))
+            with state.tracking():
+                result = await state.engine.generate(args.task, raise_on_invalid=False, **args.engine_kwargs())
     except Exception as exc:  # noqa: BLE001 - every failure becomes an OpenAI-shaped error
         return openai_error(exc)
     headers = templar_headers(result)
