@@ -27,6 +27,8 @@ def register(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
                    help="how long a request over the per-project limit waits before 429 (30 s)")
     p.add_argument("--grace", type=float, default=10.0, metavar="S",
                    help="on shutdown, how long requests in progress may finish before they are cancelled (10 s)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="N server processes on the one socket, one engine each (1; limits are per process)")
     p.add_argument("--no-warm", action="store_true",
                    help="do not load litellm at start (a template-and-cache server; the first paid call loads it)")
     p.set_defaults(handler="engine.cli.serve_cmd:cmd_serve")

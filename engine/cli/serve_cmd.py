@@ -41,6 +41,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise BadInput("--port must be between 0 and 65535")
     if args.per_project < 1 or args.queue_timeout < 0 or args.grace < 0:
         raise BadInput("--per-project must be >= 1; --queue-timeout and --grace must be >= 0")
+    if not 1 <= args.workers <= 64:
+        raise BadInput("--workers must be between 1 and 64")
+    if args.workers > 1 and not hasattr(os, "fork"):
+        raise BadInput("--workers > 1 needs fork (not available on this platform)")
     token = read_token(args.token_env, args.host)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     # proto IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say so,
@@ -54,7 +58,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sock.close()
         raise BadInput(f"cannot bind {args.host}:{args.port}: {exc.strerror or exc}") from None
     sock.listen(2048)
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
+    workers = f", {args.workers} worker processes" if args.workers > 1 else ""
+    print(f"templar serve: listening on http://{host}:{port} (OpenAI base_url http://{host}:{port}/v1{workers})",
+          flush=True)
+    if args.workers > 1:
+        return _supervise(sock, args, token)
+    return _serve_one(sock, args, token)
 
+
+def _serve_one(sock: socket.socket, args: argparse.Namespace, token: str | None) -> int:
+    """One server process on the bound socket: its own engine, store connection and event loop."""
     import uvicorn
 
     from engine.cli.commands import open_engine
@@ -65,13 +80,45 @@ def cmd_serve(args: argparse.Namespace) -> int:
     state = ServerState(engine, Limits(args.per_project, args.queue_timeout, args.grace), warm=not args.no_warm)
     config = uvicorn.Config(build_app(state, token), log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=args.grace, server_header=False)
-    port = sock.getsockname()[1]
-    host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
-    print(f"templar serve: listening on http://{host}:{port} (OpenAI base_url http://{host}:{port}/v1)",
-          flush=True)
     uvicorn.Server(config).run(sockets=[sock])
-    print("templar serve: stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def _supervise(sock: socket.socket, args: argparse.Namespace, token: str | None) -> int:
+    """``--workers N``: N forked processes accept on the one socket (the kernel spreads the
+    connections); SIGTERM/SIGINT are passed on to each, and this process exits once all have
+    shut down cleanly. Nothing is opened before the fork: each worker has its own engine."""
+    import signal
+
+    children: list[int] = []
+    for _ in range(args.workers):
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 1
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                code = _serve_one(sock, args, token)
+            finally:
+                sys.stdout.flush()
+                os._exit(code)
+        children.append(pid)
+    sock.close()
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            try:
+                os.kill(child, signum)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    worst = 0
+    for child in children:
+        status = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+        worst = max(worst, 0 if status in (0, -signal.SIGTERM, -signal.SIGINT) else 1)
+    return worst
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ mandatory for any address that is not loopback.
 from __future__ import annotations
 
 import hmac
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -50,7 +51,7 @@ class BearerGuard:
 
 async def healthz(request: Request) -> Response:
     state: ServerState = request.app.state.templar
-    return JSONResponse({"status": "closing" if state.closing else "ok", "version": __version__,
+    return JSONResponse({"status": "closing" if state.closing else "ok", "version": __version__, "pid": os.getpid(),
                          "llm": state.llm_state, "in_progress": state.in_progress()})
 
 

@@ -113,6 +113,19 @@ def test_sigterm_during_a_hung_call_leaves_no_reservation_held(serve, fake, path
     assert outcome  # the client got an answer or a closed connection, not a hang
 
 
+def test_workers_share_the_socket_and_all_stop_on_sigterm(serve, fake, paths) -> None:
+    server = serve("--no-warm", "--workers", "2")
+    pids = set()
+    for _ in range(12):  # a new connection each: the kernel hands it to whichever worker accepts first
+        with httpx.Client() as http:
+            assert http.post(f"{server.url}/api/generate", json={"task": POINT}).status_code == 200
+            pids.add(http.get(f"{server.url}/healthz").json()["pid"])
+    assert server.proc.pid not in pids and 1 <= len(pids) <= 2
+    code, err = server.stop(signal.SIGTERM)
+    assert code == 0, err
+    assert held_and_states(paths)[0] == 0
+
+
 def test_help_loads_no_server_package() -> None:
     probe = ("import sys\nfrom engine.cli.main import main\n"
              "for args in (['--help'], ['serve', '--help'], ['mcp', '--help']):\n"
