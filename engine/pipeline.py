@@ -36,7 +36,7 @@ from engine.learning.zeroslot import has_no_values, zero_slot_name, zero_slot_pa
 from engine.llm.chain import ChainRequest, ChainResult
 from engine.feedback import canonical_bindings, record_free_failure, record_template_answer
 from engine.llm.price_map import estimated_price, savings_micros
-from engine.reviews import REVIEW_SYSTEM, Subject, approval, learned_author
+from engine.reviews import REVIEW_SYSTEM, Subject, approval, learned_author, recorded_verdict, verdict_key
 from engine.templates import TemplateIndex, load_builtin_pack
 from engine.text import clean_task, extract_code
 from engine.validation import CodeValidator, ValidationPolicy, ValidationReport
@@ -404,7 +404,9 @@ class _Gate:
 
     async def review(self, code: str, subject: Subject) -> dict[str, Any]:
         worst = review_worst_micros(self.settings, self.task, code, self.coder.engine.environ)
-        if not self.cap.fits(worst):  # --max-usd: no review, so critical code is not approved
+        if not self.cap.fits(worst) and not await self.coder.store.run(
+                recorded_verdict, verdict_key(self.task, code), subject.author):
+            # --max-usd leaves no room for a paid review and none is on record: not approved
             return {"verdict": "not reviewed", "issues": [self.cap.why_not("review", worst)], "cost_usd": 0.0}
         review = await approval(self.coder.engine, self.settings, self.task, code, subject, self.refs, self.request_id,
                                 self.project, self.agent, self.confirmed, self.record)

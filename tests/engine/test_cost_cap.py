@@ -19,9 +19,9 @@ GOOD = "```python\ndef parse_port(text: str) -> int:\n    \"\"\"Port.\"\"\"\n   
 BROKEN = "```python\ndef parse_port(text: str) -> int:\n    return int(text\n```"
 
 
-def answer_worst(engine, max_tokens: int) -> int:
+def answer_worst(engine, max_tokens: int, task: str = TASK) -> int:
     settings = engine.config().settings
-    return step_worst_micros(settings, build_messages(settings, TASK), max_tokens, engine.environ)
+    return step_worst_micros(settings, build_messages(settings, task), max_tokens, engine.environ)
 
 
 def held(engine) -> int:
@@ -68,6 +68,22 @@ async def test_the_total_never_passes_the_cap(make_engine, fake: FakeProviderSer
                                    critical=True, raise_on_invalid=False)
     assert 0 < result.cost_micros <= cap_micros
     assert held(engine) == 0
+
+
+async def test_a_review_on_record_is_used_even_when_a_paid_review_would_not_fit(make_engine, fake) -> None:
+    same_price = '[pricing.models."anthropic/claude-haiku-4-5"]\ninput_usd_per_mtok = 0.15\noutput_usd_per_mtok = 0.6\n'
+    engine = make_engine(order='["openai", "anthropic"]', extra=same_price)  # the answer's bound is then tight
+    fake.enqueue("openai", Reply(text=GOOD))
+    fake.enqueue("anthropic", Reply(text='{"verdict": "approve", "issues": []}'))
+    first = await engine.generate(TASK, critical=True, use_templates=False)
+    assert first.ok and first.source == "llm" and len(fake.requests) == 2
+    again = await engine.generate(TASK, critical=True, use_templates=False, max_usd=0.000001)
+    assert again.ok and again.source == "cache" and again.cost_micros == 0 and len(fake.requests) == 2
+    fake.enqueue("openai", Reply(text=GOOD, tokens_in=10**6, tokens_out=10**6))  # charged its whole worst case
+    task = TASK + " quickly"  # no verdict on record for it: the review's worst case must fit, and does not
+    other = await engine.generate(task, critical=True, use_templates=False, max_usd=answer_worst(engine, 1024, task) / 1e6,
+                                  raise_on_invalid=False)
+    assert not other.ok and other.extra["validation"]["review"]["verdict"] == "not reviewed"
 
 
 def test_the_prompt_bound_is_never_below_a_tokenizer_count() -> None:
