@@ -86,8 +86,8 @@ async def _events(state: ServerState, args: GenerateArgs) -> AsyncIterator[bytes
     queue: asyncio.Queue[object] = asyncio.Queue()
     try:
         async with state.admitted(args.project or "default"):
-            job = asyncio.ensure_future(state.engine.generate(
-                args.task, raise_on_invalid=False, emit=queue.put_nowait, **args.engine_kwargs()))
+            job = asyncio.ensure_future(state.engine.generate(  # stream: tokens_streamed events as they come
+                args.task, raise_on_invalid=False, emit=queue.put_nowait, stream=True, **args.engine_kwargs()))
             state.track(job)
             job.add_done_callback(lambda _: queue.put_nowait(_DONE))
             try:

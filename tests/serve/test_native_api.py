@@ -42,7 +42,10 @@ def test_generate_streams_engine_events_then_the_result(server, fake) -> None:
         events = sse(response.read().decode())
     names = [name for name, _ in events]
     assert names[-1] == "result" and events[-1][1]["source"] == "llm" and events[-1][1]["ok"]
-    assert {"lookup_result", "attempt_started", "attempt_succeeded", "validation_done", "finished"} <= set(names)
+    assert {"lookup_result", "attempt_started", "tokens_streamed", "attempt_succeeded", "validation_done",
+            "finished"} <= set(names)
+    streamed = "".join(data["text"] for name, data in events if name == "tokens_streamed")
+    assert "def parse_port" in streamed
     assert names.index("attempt_started") < names.index("attempt_succeeded") < names.index("result")
 
 
