@@ -24,6 +24,7 @@ from engine import cache as response_cache
 from engine.config.schema import Settings
 from engine.config.trust import warning as untrusted_warning
 from engine.context import RequestContext
+from engine.cost_cap import RequestCap, review_worst_micros, step_worst_micros
 from engine.errors import TemplarError
 from engine.events import ConfigWarning, Emit, Event, Finished, LookupResult, TemplateLearned, ValidationDone
 from engine.feedback import canonical_bindings, record_free_failure, record_template_answer
@@ -34,11 +35,13 @@ from engine.llm.chain import ChainResult
 from engine.llm.price_map import estimated_price, savings_micros
 from engine.money import micros_to_usd
 from engine.pipeline_values import (
-    Checked, PaidAnswer, Plan, TemplateHit, json_bindings, near_misses, prompt_chars,
+    Checked, PaidAnswer, Plan, TemplateHit, answer_cache_key, json_bindings, near_misses, prompt_chars,
 )
 from engine.prompts import build_messages, repair_message, validation_policy
 from engine.result import GenerationResult, NearMiss, TemplateAnswer
-from engine.reviews import REVIEW_SYSTEM, Subject, approval, learned_author, review_cost_micros
+from engine.reviews import (
+    REVIEW_SYSTEM, Subject, approval, learned_author, recorded_verdict, review_cost_micros, verdict_key,
+)
 from engine.templates import TemplateIndex, load_builtin_pack
 from engine.text import clean_task, extract_code
 from engine.validation import CodeValidator, ValidationReport
@@ -47,7 +50,7 @@ if TYPE_CHECKING:
     from engine.service import Engine
 
 __all__ = [
-    "REVIEW_SYSTEM", "CoderAgent", "build_messages", "builtin_index", "cheapest_first", "repair_message",
+    "REVIEW_SYSTEM", "CoderAgent", "answer_cache_key", "build_messages", "builtin_index", "cheapest_first", "repair_message",
     "validation_policy",
 ]
 
@@ -79,7 +82,7 @@ class CoderAgent:
     async def run(
         self, task: str, *, project: str, agent: str, stream: bool = False, max_tokens: int | None = None,
         confirmed: bool = False, use_cache: bool = True, use_templates: bool = True, critical: bool | None = None,
-        emit: Emit | None = None,
+        emit: Emit | None = None, max_usd: float | None = None,
     ) -> GenerationResult:
         events: list[Event] = []
         ctx = self._context(
@@ -87,7 +90,7 @@ class CoderAgent:
             confirmed=confirmed, use_cache=use_cache, use_templates=use_templates, critical=critical,
         )
         plan = Plan.of(ctx)
-        gate = _Gate(self, ctx)
+        gate = _Gate(self, ctx, RequestCap.of(max_usd))  # --max-usd: each paid step admitted by its worst case
         # One database hop answers both: is the learned index current, and is the answer cached?
         stamp, cached = await self.store.run(self._probe, plan.key, plan.caching)
         # a non-critical exact repeat first: no template lookup (critical ones keep the tier order,
@@ -205,12 +208,12 @@ class CoderAgent:
                         events: list[Event]) -> GenerationResult:
         """Pay for an answer (repairing it while it fails validation), review it if critical,
         cache it if deliverable, offer it as a template; the result counts every cost."""
-        paid = await self._ask(ctx, plan)
+        paid = await self._ask(ctx, plan, gate)
         review = await self._review_paid(ctx, plan, gate, paid)
         ok = paid.report.ok and (review is None or review.get("verdict") == "approve")
         if ok:
             await self._cache_answer(ctx, plan, paid)
-        suggestion_id, suggest_cost = await self._learn(ctx, paid) if ok else (None, 0)
+        suggestion_id, suggest_cost = await self._learn(ctx, paid, gate.cap) if ok else (None, 0)
         # every review this request paid for (earlier tiers' unapproved ones too) is part of its cost
         total = paid.cost_micros + gate.cost_micros + suggest_cost
         ctx.emit(Finished("llm", micros_to_usd(total), 0.0))
@@ -220,20 +223,33 @@ class CoderAgent:
             model=answer.model, attempts=paid.attempts, cost_micros=total, tokens_in=paid.tokens_in,
             tokens_out=paid.tokens_out, latency_ms=ctx.elapsed_ms(), events=events, critical=ctx.critical,
             validation=paid.report, repairs=paid.repairs, review=review, suggestion_id=suggestion_id,
-            similar=similar,
+            similar=similar, max_usd_stopped=gate.stopped,
         )
 
-    async def _ask(self, ctx: RequestContext, plan: Plan) -> PaidAnswer:
-        """The chain's answer, validated, and repaired (up to ``validation.max_repairs`` times)."""
+    async def _ask(self, ctx: RequestContext, plan: Plan, gate: _Gate) -> PaidAnswer:
+        """The chain's answer, validated, and repaired (up to ``validation.max_repairs`` times, and
+        while the request's ``max_usd`` admits another repair's worst case)."""
+        cap, environ = gate.cap, self.engine.environ
+        cap.admit("answer", step_worst_micros(ctx.settings, plan.messages, ctx.max_tokens, environ))
         answer = await self.engine.chain.complete(ctx.settings, ctx.chain_request(plan.messages, stream=ctx.stream),
                                                   ctx.emit)
+        cap.spend(answer.cost_micros)
         paid = PaidAnswer.first(answer, await self._validate(ctx, plan, answer))
         while not paid.report.ok and paid.repairs < ctx.settings.validation.max_repairs:
+            worst = step_worst_micros(ctx.settings, self._repair_messages(plan, paid), ctx.max_tokens, environ)
+            if not cap.fits(worst):
+                gate.stopped = cap.why_not("repair", worst)
+                break
             fixed = await self._repair(ctx, plan, paid)
             if fixed is None:
                 break
+            cap.spend(fixed.cost_micros)
             paid = paid.repaired(fixed, await self._validate(ctx, plan, fixed))
         return paid
+
+    @staticmethod
+    def _repair_messages(plan: Plan, paid: PaidAnswer) -> list[dict[str, str]]:
+        return plan.messages + [{"role": "assistant", "content": paid.answer.text}, repair_message(paid.report)]
 
     async def _validate(self, ctx: RequestContext, plan: Plan, answer: ChainResult) -> tuple[str, ValidationReport]:
         code = extract_code(answer.text, ctx.settings.generation.language)
@@ -243,7 +259,7 @@ class CoderAgent:
 
     async def _repair(self, ctx: RequestContext, plan: Plan, paid: PaidAnswer) -> ChainResult | None:
         """One repair call with the blocking findings; None when the chain cannot answer it."""
-        messages = plan.messages + [{"role": "assistant", "content": paid.answer.text}, repair_message(paid.report)]
+        messages = self._repair_messages(plan, paid)
         try:
             return await self.engine.chain.complete(
                 ctx.settings, ctx.chain_request(messages, stream=ctx.stream, source="repair"), ctx.emit)
@@ -268,12 +284,12 @@ class CoderAgent:
             now=self.engine.clock(),
         )
 
-    async def _learn(self, ctx: RequestContext, paid: PaidAnswer) -> tuple[int | None, int]:
+    async def _learn(self, ctx: RequestContext, paid: PaidAnswer, cap: RequestCap) -> tuple[int | None, int]:
         """The learning step: offer a deliverable paid answer as a template (``_suggest``), when
         learning is on. Returns the suggestion id and what the suggestion call cost."""
         if not ctx.settings.learning.enabled:
             return None, 0
-        return await self._suggest(ctx, paid.code, paid.cost_micros)
+        return await self._suggest(ctx, paid.code, paid.cost_micros, cap)
 
     # -- templates: one index -----------------------------------------------------------------
 
@@ -340,7 +356,8 @@ class CoderAgent:
 
     # -- paid side calls ----------------------------------------------------------------------
 
-    async def _suggest(self, ctx: RequestContext, code: str, answer_cost: int) -> tuple[int | None, int]:
+    async def _suggest(self, ctx: RequestContext, code: str, answer_cost: int,
+                       cap: RequestCap) -> tuple[int | None, int]:
         """Offer the paid answer as a template: a suggestion (one cheap model call), or a zero-slot one."""
         settings, task, record = ctx.settings, ctx.task, ctx.emit
         if has_no_values(task):  # nothing to parameterise: a zero-slot template, no model call
@@ -348,11 +365,16 @@ class CoderAgent:
         names = [settings.learning.suggest_provider] if settings.learning.suggest_provider else list(settings.chain.order)
         request = ctx.chain_request(suggestion_messages(task, code), max_tokens=800, temperature=0.0, source="suggest",
                                     order=cheapest_first(settings, names))
+        worst = step_worst_micros(settings, request.messages, request.max_tokens, self.engine.environ)
+        if not cap.fits(worst):
+            record(TemplateLearned(0, f"no suggestion: {cap.why_not('suggestion', worst)}"))
+            return None, 0
         try:
             answer = await self.engine.chain.complete(settings, request, record)
         except TemplarError as exc:
             record(TemplateLearned(0, f"no suggestion: {exc}"))
             return None, 0
+        cap.spend(answer.cost_micros)
         parsed = parse_suggestion(answer.text)
         library = self.engine.library
         view = await self.store.run(functools.partial(
@@ -398,12 +420,21 @@ class CoderAgent:
 class _Gate:
     """The reviews one request needs before critical code is served; adds up what they cost."""
 
-    def __init__(self, coder: CoderAgent, ctx: RequestContext) -> None:
-        self.coder, self.ctx = coder, ctx
+    def __init__(self, coder: CoderAgent, ctx: RequestContext, cap: RequestCap) -> None:
+        self.coder, self.ctx, self.cap = coder, ctx, cap
         self.decision = ctx.critical
         self.cost_micros = 0
+        self.stopped = ""  # which paid step max_usd skipped, and why
 
     async def review(self, code: str, subject: Subject) -> dict[str, Any]:
-        review = await approval(self.coder.engine, self.ctx, code, subject)
-        self.cost_micros += review_cost_micros(review)
+        ctx = self.ctx
+        worst = review_worst_micros(ctx.settings, ctx.task, code, self.coder.engine.environ)
+        if not self.cap.fits(worst) and not await self.coder.store.run(
+                recorded_verdict, verdict_key(ctx.task, code), subject.author):
+            # max_usd leaves no room for a paid review and none is on record: not approved
+            return {"verdict": "not reviewed", "issues": [self.cap.why_not("review", worst)], "cost_usd": 0.0}
+        review = await approval(self.coder.engine, ctx, code, subject)
+        cost = review_cost_micros(review)
+        self.cost_micros += cost
+        self.cap.spend(cost)
         return review

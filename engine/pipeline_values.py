@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import cache as response_cache
+from engine.config.schema import Settings
 from engine.context import RequestContext
 from engine.llm.chain import ChainResult
 from engine.prompts import build_messages, validation_policy
@@ -34,13 +35,18 @@ class Plan:
     def of(cls, ctx: RequestContext) -> Plan:
         settings = ctx.settings
         messages = build_messages(settings, ctx.task)
-        key = response_cache.cache_key(
-            system=messages[0]["content"], prompt=messages[1]["content"],
-            models=[settings.providers[n].model for n in settings.chain.order],
-            params={"max_tokens": ctx.max_tokens, "temperature": settings.generation.temperature},
-            prompt_version=settings.prompts.version,
-        )
+        key = answer_cache_key(settings, messages, ctx.max_tokens)
         return cls(messages, key, settings.cache.enabled and ctx.use_cache, validation_policy(settings))
+
+
+def answer_cache_key(settings: Settings, messages: list[dict[str, str]], max_tokens: int) -> str:
+    """The response-cache key of a request (also used by ``engine.dry_run``)."""
+    return response_cache.cache_key(
+        system=messages[0]["content"], prompt=messages[1]["content"],
+        models=[settings.providers[n].model for n in settings.chain.order],
+        params={"max_tokens": max_tokens, "temperature": settings.generation.temperature},
+        prompt_version=settings.prompts.version,
+    )
 
 
 @dataclass(frozen=True)

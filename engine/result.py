@@ -82,6 +82,7 @@ class GenerationResult:
     template: TemplateAnswer | None = None
     suggestion_id: int | None = None  # the suggestion a paid answer was queued as (llm only)
     similar: tuple[NearMiss, ...] = ()  # near-miss templates (llm only)
+    max_usd_stopped: str = ""  # which paid step the request's max_usd cap skipped, and why
 
     @property
     def approved(self) -> bool | None:
@@ -103,6 +104,8 @@ class GenerationResult:
             data["repairs"] = self.repairs
         if self.review is not None:
             data["review"] = self.review
+        if self.max_usd_stopped:
+            data["max_usd_stopped"] = self.max_usd_stopped
         return data
 
     @property

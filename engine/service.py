@@ -12,7 +12,7 @@ import functools
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from engine.alerts import AlertDispatcher, Target
 from engine.api import FeedbackAPI, GenerateAPI, SuggestionsAPI, TemplatesAPI
@@ -33,6 +33,9 @@ from engine.paths import Paths
 from engine.store.db import Store, sqlite_url
 from engine.pipeline import CoderAgent, build_messages, validation_policy
 from engine.result import GenerationResult  # re-exported: `from engine.service import GenerationResult`
+
+if TYPE_CHECKING:
+    from engine.dry_run import DryRun
 
 DEFAULT_PROJECT = "default"
 DEFAULT_AGENT = "default"
@@ -111,6 +114,7 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
         critical: bool | None = None,
         emit: Emit | None = None,
         raise_on_invalid: bool = True,
+        max_usd: float | None = None,
     ) -> GenerationResult:
         """Answer ``task`` from the cheapest source that can (see ``engine.pipeline``).
 
@@ -118,6 +122,11 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
         (``engine.delivery``); with ``raise_on_invalid=False`` it returns the result, whose
         ``ok`` is False, so a surface can show it as a failure. ``critical=True`` forces a
         review; ``False`` never downgrades a request that ``[critical]`` rules make critical.
+        ``max_usd`` caps what this one request may pay in total (answer, repairs, review,
+        suggestion; ``engine.cost_cap``): an answer whose worst case does not fit raises
+        ``MaxCostExceeded`` (a ``BudgetRefused``) before any call; a later step that does not fit is
+        skipped and said in the result. For what would answer without calling anything, see
+        ``dry_run``.
         """
         project, agent = project or DEFAULT_PROJECT, agent or DEFAULT_AGENT
         emit = self.alerts.tap(emit, functools.partial(self._alert_target, project, agent),
@@ -125,12 +134,22 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
         result = await CoderAgent(self).run(
             task, project=project, agent=agent, stream=stream,
             max_tokens=max_tokens, confirmed=confirmed, use_cache=use_cache, use_templates=use_templates,
-            critical=critical, emit=emit,
+            critical=critical, emit=emit, max_usd=max_usd,
         )
         delivery = result.delivery
         if raise_on_invalid and not delivery.ok:
             raise refusal(delivery, result)
         return result
+
+    async def dry_run(self, task: str, *, project: str | None = None, agent: str | None = None,
+                      max_tokens: int | None = None, use_cache: bool = True, use_templates: bool = True,
+                      critical: bool | None = None) -> "DryRun":
+        """Which tier would answer ``task`` and, for a paid call, the provider and worst-case cost,
+        without calling any provider or recording anything (``engine.dry_run``)."""
+        from engine.dry_run import plan
+
+        return await plan(self, task, project=project or DEFAULT_PROJECT, agent=agent or DEFAULT_AGENT,
+                          max_tokens=max_tokens, use_cache=use_cache, use_templates=use_templates, critical=critical)
 
     async def generate_events(self, task: str, **kwargs: Any) -> AsyncIterator[Event | GenerationResult]:
         """The same as ``generate``, as an async stream of events ending with the result.

@@ -52,13 +52,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if target.is_dir() or not target.parent.is_dir():
             raise BadInput(f"--output {target}: not a file in an existing directory")
         check_destination(target, what="--output file")  # never a device node (/dev/full), FIFO ...
+    if args.max_usd is not None and not args.max_usd >= 0:
+        raise BadInput("--max-usd must be a non-negative number of dollars")
+    if args.dry_run:
+        return dry_run(args, task)
     progress = Progress(enabled=sys.stderr.isatty() or args.stream, stream_tokens=args.stream and not args.json)
     engine = open_engine(unrecorded_ok=True)
     try:
         kwargs = dict(
             project=args.project, agent=args.agent, stream=args.stream, max_tokens=args.max_tokens,
             confirmed=args.yes, use_cache=not args.no_cache, use_templates=not args.no_templates,
-            critical=True if args.critical else None, emit=progress,
+            critical=True if args.critical else None, emit=progress, max_usd=args.max_usd,
         )
         try:
             result = asyncio.run(engine.generate(task, raise_on_invalid=False, **kwargs))
@@ -112,3 +116,31 @@ def refuse_delivery(args: argparse.Namespace, result: Any, delivery: Any) -> int
     cost = f" (cost {format_usd_exact(result.cost_micros)})" if result.cost_micros else ""
     print(f"templar: the {result.source} answer{cost} was not handed over{kept}{hint}", file=sys.stderr)
     return int(ExitCode.VALIDATION_FAILED)
+
+
+def dry_run(args: argparse.Namespace, task: str) -> int:
+    """``--dry-run``: the tier that would answer and a paid call's worst case; nothing is called."""
+    from engine.cli.output import print_json
+
+    engine = open_engine(unrecorded_ok=True)
+    try:
+        plan = asyncio.run(engine.dry_run(
+            task, project=args.project, agent=args.agent, max_tokens=args.max_tokens, use_cache=not args.no_cache,
+            use_templates=not args.no_templates, critical=True if args.critical else None,
+        ))
+    finally:
+        engine.close()
+    data = plan.to_dict()
+    fits = args.max_usd is None or plan.worst_case_micros <= round(args.max_usd * 1e6)
+    if args.max_usd is not None:
+        data["max_usd"], data["fits_max_usd"] = args.max_usd, fits
+    if args.json:
+        print_json(data)
+    else:
+        print(f"dry run: {plan.summary()}")
+        for step, micros in plan.steps.items():
+            print(f"  {step:<10} worst case ${micros / 1e6:.6f}")
+        if not fits:
+            print(f"  --max-usd {args.max_usd:g} is below the worst case: the answer would be refused (exit 3) "
+                  "or later steps skipped")
+    return 0

@@ -23,7 +23,7 @@ examples:
   templar budget                              spend, reservations and alert level per budget
   templar doctor                              config files, database, provider keys
 
-exit codes: 0 ok, 1 internal error, 2 bad input, 3 refused by budget,
+exit codes: 0 ok, 1 internal error, 2 bad input, 3 refused by budget (or --max-usd),
             4 no provider reachable, 5 validation failed, 130 interrupted
 data lives in $TEMPLAR_HOME (or the platform's config and data dirs): see `templar doctor`.
 """
@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="critical work: the answer needs an approving review by a second provider "
                    "(tasks matching [critical.rules] are critical without it)")
     p.add_argument("--output", "-o", metavar="FILE", help="also write the code to FILE (only when it is deliverable)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="say which tier would answer and, for a paid call, the provider and worst-case cost; "
+                   "calls nothing, records nothing")
+    p.add_argument("--max-usd", type=float, metavar="X",
+                   help="cap this request's total (answer + repairs + review + suggestion) at X dollars: exit 3 "
+                   "if the answer's worst case does not fit; later steps that do not fit are skipped")
     p.add_argument("--allow-invalid", action="store_true",
                    help="print an answer that failed validation or review on stdout anyway (still exit 5; "
                    "--output is never written)")
@@ -241,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     from engine.cli.feedback_cmd import register as register_feedback
 
     register_feedback(sub, _Formatter)
+
+    from engine.cli.serve_args import register as register_serve
+
+    register_serve(sub, _Formatter)
 
     store = sub.add_parser("store", help="database maintenance")
     ssub = store.add_subparsers(dest="store_command", metavar="ACTION", required=True)

@@ -14,6 +14,7 @@ provider override that would send a key to a host nobody trusted is not honoured
 
 from __future__ import annotations
 
+import functools
 import difflib
 import os
 import typing
@@ -41,6 +42,7 @@ _ENV_SHORTCUTS: dict[str, tuple[str, ...]] = {"TEMPLAR_DATABASE_URL": ("store", 
 Path_ = tuple[str, ...]
 
 
+@functools.cache  # a realpath is ~7 lstat calls, and every load_config asks (once per request in serve)
 def system_settings_file() -> Path:
     """The commented settings.toml: the repo root's in a checkout, the packaged copy when installed."""
     packaged = Path(__file__).with_name("settings.toml")

@@ -1,0 +1,136 @@
+"""Bind and token rules, warm-up, per-project limits, and a shutdown that leaves nothing held."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+
+import httpx
+import pytest
+
+from engine.service import Engine
+from tests.cli.helpers import ROOT, proc_env, templar
+from tests.engine.conftest import user_settings
+from tests.fakes import Fault
+
+POINT = "dataclass named Point with fields x: int, y: int"
+PAID = "function parse_port that reads a TCP port from the string '8080'"
+TOKEN = "s3rve-T0ken-x9Q2mV7pL4"
+
+
+def held_and_states(paths) -> tuple[int, list[str]]:
+    """Reservations as the database has them, read by an engine that reconciles nothing."""
+    from engine.store.models import Reservation
+
+    engine = Engine.from_settings(paths, reconcile=False)
+    try:
+        return engine.store.call(engine.book.held_count), engine.store.call(
+            lambda: sorted(r.state for r in Reservation.select()))
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("--host", "0.0.0.0"), "--token-env"),
+    (("--host", "192.0.2.1"), "--token-env"),
+    (("--host", "example.com"), "--token-env"),
+    (("--token-env", "NO_SUCH_VAR"), "at least 16"),
+    (("--port", "70000"), "--port"),
+    (("--per-project", "0"), "--per-project"),
+])
+def test_unsafe_or_bad_options_exit_2_before_binding(configured, args, fragment: str) -> None:
+    done = templar("serve", *args, timeout=60)
+    assert done.code == 2 and fragment in done.err
+
+
+def test_off_loopback_every_route_but_the_probes_needs_the_token(serve, fake) -> None:
+    server = serve("--no-warm", "--host", "0.0.0.0", "--token-env", "SERVE_TOKEN", env={"SERVE_TOKEN": TOKEN})
+    url = server.url.replace("0.0.0.0", "127.0.0.1")
+    body = {"task": POINT}
+    assert httpx.post(f"{url}/api/generate", json=body).status_code == 401
+    assert httpx.post(f"{url}/api/generate", json=body, headers={"authorization": f"Bearer {TOKEN}x"}).status_code == 401
+    assert httpx.post(f"{url}/api/generate", json=body, headers={"authorization": TOKEN}).status_code == 401
+    assert httpx.get(f"{url}/v1/models").status_code == 401
+    ok = httpx.post(f"{url}/api/generate", json=body, headers={"authorization": f"Bearer {TOKEN}"})
+    assert ok.status_code == 200 and ok.json()["source"] == "builtin"
+    assert httpx.get(f"{url}/healthz").status_code == 200
+    _, err = server.stop()
+    assert TOKEN not in err
+
+
+def test_litellm_loads_once_in_the_background_and_readyz_says_so(serve) -> None:
+    server = serve()
+    hit = httpx.post(f"{server.url}/api/generate", json={"task": POINT}, timeout=60)  # served while it loads
+    assert hit.status_code == 200
+    ready = httpx.get(f"{server.url}/readyz", params={"wait": 90}, timeout=120)
+    assert ready.status_code == 200 and ready.json()["llm"] == "ready"
+    assert httpx.get(f"{server.url}/healthz").json()["llm"] == "ready"
+
+
+def test_a_project_over_its_limit_gets_429_while_others_are_served(serve, fake, paths) -> None:
+    paths.user_settings.write_text(user_settings(fake, order='["openai"]', timeout=60), encoding="utf-8")
+    fake.enqueue("openai", Fault.hang(30))
+    server = serve("--no-warm", "--per-project", "1", "--queue-timeout", "0.2", "--grace", "0")
+    first = threading.Thread(target=lambda: httpx.post(
+        f"{server.url}/api/generate", json={"task": PAID, "project": "acme", "use_templates": False}, timeout=90))
+    first.start()
+    assert fake.wait_for_requests(1, timeout=60)  # acme's one slot is taken by a hung call
+    busy = httpx.post(f"{server.url}/api/generate", json={"task": POINT, "project": "acme"})
+    assert busy.status_code == 429 and busy.json()["error"] == "busy"
+    other = httpx.post(f"{server.url}/api/generate", json={"task": POINT, "project": "beta"})
+    assert other.status_code == 200
+    assert httpx.get(f"{server.url}/healthz").json()["in_progress"] == {"acme": 1}
+    server.stop()
+    first.join(timeout=60)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_sigterm_during_a_hung_call_leaves_no_reservation_held(serve, fake, paths, stream: bool) -> None:
+    paths.user_settings.write_text(user_settings(fake, order='["openai"]', timeout=60), encoding="utf-8")
+    fake.enqueue("openai", Fault.hang(30))
+    server = serve("--no-warm", "--grace", "0.5")
+    outcome: dict[str, object] = {}
+
+    def call() -> None:
+        try:
+            outcome["status"] = httpx.post(f"{server.url}/api/generate", timeout=90, json={
+                "task": PAID, "use_templates": False, "events": stream}).status_code
+        except httpx.HTTPError as exc:
+            outcome["error"] = type(exc).__name__
+
+    client = threading.Thread(target=call)
+    client.start()
+    assert fake.wait_for_requests(1, timeout=60)
+    assert held_and_states(paths)[0] == 1  # the hung call holds its worst case
+    code, err = server.stop(signal.SIGTERM)
+    client.join(timeout=60)
+    assert code in (0, -signal.SIGTERM), err  # uvicorn re-raises the signal it handled once it is done
+    assert "reservation(s) held" not in err
+    held, states = held_and_states(paths)
+    assert held == 0 and states == ["released"], states
+    assert outcome  # the client got an answer or a closed connection, not a hang
+
+
+def test_workers_share_the_socket_and_all_stop_on_sigterm(serve, fake, paths) -> None:
+    server = serve("--no-warm", "--workers", "2")
+    pids = set()
+    for _ in range(12):  # a new connection each: the kernel hands it to whichever worker accepts first
+        with httpx.Client() as http:
+            assert http.post(f"{server.url}/api/generate", json={"task": POINT}).status_code == 200
+            pids.add(http.get(f"{server.url}/healthz").json()["pid"])
+    assert server.proc.pid not in pids and 1 <= len(pids) <= 2
+    code, err = server.stop(signal.SIGTERM)
+    assert code == 0, err
+    assert held_and_states(paths)[0] == 0
+
+
+def test_help_loads_no_server_package() -> None:
+    probe = ("import sys\nfrom engine.cli.main import main\n"
+             "for args in (['--help'], ['serve', '--help'], ['mcp', '--help']):\n"
+             "    try:\n        main(args)\n    except SystemExit:\n        pass\n"
+             "print(sorted(m for m in ('starlette', 'uvicorn', 'litellm', 'mcp', 'engine.serve') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=proc_env(), cwd=ROOT,
+                          timeout=60, check=False)
+    assert done.returncode == 0 and done.stdout.strip().splitlines()[-1] == "[]"
