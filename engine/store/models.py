@@ -27,6 +27,9 @@ Why this design and not the others:
   alone. It changes no call site, and costs one thread-local lookup per query (see
   ``bench/store_binding.py``: transactions and raw statements got faster than through
   peewee's plain ``DatabaseProxy``, which delegated every attribute through ``__getattr__``).
+  What it asks of callers: work handed to ``store.run`` must not pass model queries on to
+  threads of its own (they are bound to no store and raise), and a thread serves at most one
+  store (each ``Store`` makes its own executor, and ``bind_thread`` is called only there).
 """
 
 from __future__ import annotations
