@@ -3,6 +3,10 @@
 ``Store`` owns one peewee database. All database work runs on a dedicated worker thread
 (one for SQLite, so writes never contend inside a process; a few for PostgreSQL), reached with
 ``await store.run(fn, ...)``: the event loop — and so the TUI — never blocks on the database.
+Each store binds its own worker threads to its own database when they start, and the models
+and ``engine.store.sql`` use the database of the thread they run on, so any number of stores
+(SQLite and PostgreSQL alike) live in one process without sharing one (see
+``engine/store/models.py``).
 
 SQLite runs in WAL mode with a busy timeout; transactions that read-then-write use
 ``BEGIN IMMEDIATE`` (see ``Store.write``). On PostgreSQL (psycopg 3) ``Store.write`` takes a
@@ -20,10 +24,11 @@ import functools
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlparse
 
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
@@ -31,8 +36,20 @@ from peewee import Database, PostgresqlDatabase, SqliteDatabase
 from engine.errors import BadInput, BudgetRefused, StoreError
 from engine.logs import get_logger
 from engine.store import pg_driver
-from engine.store.liveness import LIVENESS_NS, LivenessLock, LivenessLost, liveness_key, owner_verdict
-from engine.store.models import ALL_MODELS, database_proxy
+from engine.store.liveness import (
+    LIVENESS_NS,
+    LivenessLock,
+    LivenessLost,
+    liveness_key,
+    owner_verdict,
+)
+from engine.store.models import (
+    ALL_MODELS,
+    StoreBoundDatabase,
+    bind_thread,
+    current_database,
+)
+from engine.store.sql import execute
 
 T = TypeVar("T")
 _log = get_logger("store")
@@ -60,7 +77,7 @@ class _PostgresqlDatabase(PostgresqlDatabase):
         super().__init__(*args, **kwargs)
 
     def _connect(self) -> Any:
-        conn = super()._connect()
+        conn = super()._connect()  # type: ignore[misc]  # peewee's private hook, untyped
         with self._opened_lock:
             self._opened = [c for c in self._opened if not c.closed] + [conn]
         return conn
@@ -177,11 +194,11 @@ def write_transaction(db: Any) -> contextlib.AbstractContextManager[Any]:
     per database, released at commit or rollback. Either way at most one write transaction runs
     at a time across all processes and machines, so read-check-write code (reservations,
     settling, reconciliation) sees no other writer between its read and its write. ``db`` is a
-    peewee database or the models' ``database_proxy`` (for code that has no ``Store``).
+    peewee database or the models' ``database_proxy`` (for code that has no ``Store`` at hand:
+    the calling store thread's database; StoreError on any other thread).
     """
-    inner = getattr(db, "obj", None)  # a DatabaseProxy -> the database it stands for
-    if inner is not None:
-        db = inner
+    if isinstance(db, StoreBoundDatabase):
+        db = current_database()
     if isinstance(db, SqliteDatabase):
         return db.atomic("IMMEDIATE")
     return _pg_write(db)
@@ -190,7 +207,7 @@ def write_transaction(db: Any) -> contextlib.AbstractContextManager[Any]:
 @contextlib.contextmanager
 def _pg_write(db: Database) -> Any:
     with db.atomic() as txn:
-        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_WRITE_LOCK_ID,))
+        execute("SELECT pg_advisory_xact_lock(?)", (_PG_WRITE_LOCK_ID,), db)
         yield txn
 
 
@@ -218,14 +235,16 @@ class Store:
         self.url = url
         self.is_sqlite = isinstance(db, SqliteDatabase)
         workers = 1 if self.is_sqlite else 4
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="templar-db")
+        # every worker thread serves this store alone: bind it to this database for its life
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="templar-db",
+                                            initializer=bind_thread, initargs=(db,))
         self._closed = False
         self._liveness: LivenessLock | None = None
         self.unrecorded: str | None = None  # why nothing is kept (an in-memory stand-in), else None
         self._liveness_lock = threading.Lock()
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True, unrecorded_ok: bool = False) -> "Store":
+    def open(cls, url: str, *, migrate: bool = True, unrecorded_ok: bool = False) -> Store:
         """Open (and migrate) the database at ``url``.
 
         A SQLite file that cannot be written (read-only data directory or file) is bad input,
@@ -247,7 +266,6 @@ class Store:
             db.connect(reuse_if_open=True)
         except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear line
             raise StoreError(f"cannot open database {redact_url(url)}: {exc}".strip()) from None
-        database_proxy.initialize(db)
         store = cls(db, url)
         if not store.is_sqlite:
             db.close()  # that connection only proved the server answers; work runs on the DB threads
@@ -264,7 +282,8 @@ class Store:
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` on the database thread from synchronous code and wait for it."""
-        return self._executor.submit(self._call, fn, *args, **kwargs).result()
+        future: Future[T] = self._executor.submit(self._call, fn, *args, **kwargs)
+        return future.result()
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.is_sqlite:
@@ -289,7 +308,7 @@ class Store:
                     self._drop_connection()
                     self.db.connect(reuse_if_open=True)
                 return fn(*args, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - only a lost connection is retried
+            except Exception as exc:  # only a lost connection is retried
                 if not (isinstance(exc, LivenessLost) or self._connection_lost()):
                     raise
                 self._drop_connection()
@@ -309,11 +328,11 @@ class Store:
         """Whether this thread's connection is gone (or was never made)."""
         if self.db.is_closed():
             return True
-        conn = self.db._state.conn
+        conn = self.db._state.conn  # type: ignore[attr-defined]  # peewee's per-thread state
         return conn is None or bool(getattr(conn, "closed", False)) or bool(getattr(conn, "broken", False))
 
     def _drop_connection(self) -> None:
-        conn = self.db._state.conn
+        conn = self.db._state.conn  # type: ignore[attr-defined]
         self.db.dispose()  # forget this thread's connection state (and any cut-off transaction)
         if conn is not None:
             with contextlib.suppress(Exception):
@@ -326,7 +345,7 @@ class Store:
     # -- schema -------------------------------------------------------------------------------
 
     def _runner(self) -> Any:
-        from playhouse.migrations import Runner
+        from playhouse.migrations import Runner  # type: ignore[import-untyped]
 
         return Runner(self.db, str(MIGRATIONS_DIR), table_name="schema_migration")
 
@@ -340,7 +359,7 @@ class Store:
         files = {p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py")}
         try:
             with self.db.atomic():
-                rows = self.db.execute_sql("SELECT name FROM schema_migration").fetchall()
+                rows = execute("SELECT name FROM schema_migration", (), self.db).fetchall()
         except Exception:  # noqa: BLE001 - no history table yet: a fresh database
             return False
         applied = {r[0] for r in rows}
@@ -358,10 +377,11 @@ class Store:
                 pending = [m for m in status if not m.applied and m.path]
                 if not pending:
                     return []
-                return runner.up(target)
+                applied: list[str] = runner.up(target)
+                return applied
         except StoreError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # any migration failure becomes one clear line
             raise StoreError(f"database migration failed: {exc}") from exc
 
     @contextlib.contextmanager
@@ -371,7 +391,7 @@ class Store:
                 yield
         else:
             with self.db.atomic():
-                self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_ID,))
+                execute("SELECT pg_advisory_xact_lock(?)", (_PG_LOCK_ID,), self.db)
                 yield
 
     def schema_status(self) -> SchemaStatus:
@@ -381,10 +401,10 @@ class Store:
         runner = self._runner()
         status = runner.status()
         if self.is_sqlite:
-            version = self.db.execute_sql("select sqlite_version()").fetchone()[0]
+            version = execute("select sqlite_version()", (), self.db).fetchone()[0]
             backend = "sqlite"
         else:
-            version = self.db.execute_sql("show server_version").fetchone()[0]
+            version = execute("show server_version", (), self.db).fetchone()[0]
             backend = "postgresql"
         return SchemaStatus(
             backend=backend,
@@ -396,7 +416,7 @@ class Store:
     def integrity_check(self) -> str:
         if not self.is_sqlite:
             return "ok"
-        return self.call(lambda: self.db.execute_sql("PRAGMA integrity_check").fetchone()[0])
+        return self.call(lambda: str(execute("PRAGMA integrity_check", (), self.db).fetchone()[0]))
 
     # -- process liveness (PostgreSQL) -------------------------------------------------------
 
@@ -449,4 +469,4 @@ class Store:
             self.db.close_all()  # the other DB threads' connections
 
 
-__all__ = ["ALL_MODELS", "liveness_key", "SchemaStatus", "Store", "connect", "redact_url", "sqlite_url", "write_transaction"]
+__all__ = ["ALL_MODELS", "SchemaStatus", "Store", "connect", "liveness_key", "redact_url", "sqlite_url", "write_transaction"]

@@ -9,12 +9,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from engine.store.models import database_proxy
+from engine.store.models import current_database
 
 
 def execute(sql: str, params: tuple[Any, ...] = (), db: Any = None) -> Any:
-    """Run one statement on ``db`` (default: the open store) and return the cursor."""
-    db = database_proxy if db is None else db
+    """Run one statement on ``db`` (default: the database of the store whose DB thread is calling;
+    StoreError on any other thread) and return the cursor."""
+    db = current_database() if db is None else db
     if db.param != "?":
         sql = sql.replace("?", db.param)
     return db.execute_sql(sql, params)
