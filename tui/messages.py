@@ -36,6 +36,14 @@ class EngineReady(Message):
         self.engine = engine
 
 
+class ConfigChecked(Message):
+    """The cascade was re-read after a config file changed (``error`` is None when it is valid)."""
+
+    def __init__(self, error: BaseException | None) -> None:
+        super().__init__()
+        self.error = error
+
+
 class EngineFailed(Message):
     def __init__(self, error: BaseException) -> None:
         super().__init__()

@@ -166,7 +166,7 @@ class ConfigScreen(TemplarScreen):
             files.append(self.error + "\n\nFiles the cascade reads:\n")
             for level, name, exists in message.data:
                 files.append(f"  {level:<8}{name}{'' if exists else '  (absent)'}\n")
-            files.append("\nFix the file, then press ctrl+r.", style="italic")
+            files.append("\nFix and save the file: Templar reloads it (or press ctrl+r).", style="italic")
             self.query_one("#cfg-detail", Static).update(themed(files))
         elif message.kind == "config":
             self.rows, self.error = message.data, ""
