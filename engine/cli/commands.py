@@ -51,7 +51,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if target.is_dir() or not target.parent.is_dir():
             raise BadInput(f"--output {target}: not a file in an existing directory")
         check_destination(target, what="--output file")  # never a device node (/dev/full), FIFO ...
-    progress = Progress(enabled=sys.stderr.isatty() or args.stream, stream_tokens=args.stream and not args.json)
+    # Progress on stderr unless --quiet (a headless --json run is not silent for 15 s); streamed
+    # text goes there too, except under --json, where stderr stays progress lines.
+    progress = Progress(enabled=not args.quiet, stream_tokens=args.stream and not args.json and not args.quiet,
+                        as_json=args.progress == "json")
     engine = open_engine(unrecorded_ok=True)
     try:
         kwargs = dict(
@@ -72,7 +75,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     delivery = result.delivery  # the one rule (engine.delivery): never hand over an undeliverable answer
-    if args.stream:
+    if progress.stream_tokens and not progress.as_json:
         print(file=sys.stderr)
     if not delivery.ok:
         return refuse_delivery(args, result, delivery)
@@ -81,6 +84,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
     else:
         sys.stdout.write(result.code)
+    if not args.json and not args.quiet and progress.as_json:
+        from engine.cli.output import json_line
+
+        json_line({"event": "summary", "source": result.source, "provider": result.provider or None,
+                   "cost_usd": result.cost_micros / 1e6, "saved_usd": result.saved_micros / 1e6,
+                   "latency_ms": result.latency_ms, "request_id": result.request_id})
+    elif not args.json and not args.quiet:
         saved = f", saved ${result.saved_micros / 1e6:.6f}" if result.saved_micros else ""
         where = f" via {result.provider}" if result.provider else ""
         print(
