@@ -73,6 +73,8 @@ class TemplarApp(App[int]):
     provider_note: reactive[str] = reactive("")
     # "" (not needed: no provider has a key) → "loading" → "ready" | "failed"
     llm_state: reactive[str] = reactive("")
+    # While an answer streams: its rate ("38 tok/s"), shown in the mode bar; "" otherwise.
+    stream_rate: reactive[str] = reactive("")
     # A config file that broke while the engine runs (its one line; "" when the files are fine).
     config_problem: reactive[str] = reactive("")
     # Seconds between polls of the config files' identities (tui.config_watch says why polling).

@@ -170,6 +170,7 @@ class GenerateScreen(TemplarScreen):
         if self.running:
             self.workers.cancel_group(self, "generate")
             self.running = False
+            self.templar.stream_rate = ""
             self.query_one(BackoffCountdown).stop()
             self.query_one(PipelineLog).add(Text("■ cancelling; releasing any reservation…", style="yellow"))
             self.query_one("#badges", Static).update(Text("cancelled", style="dim"))
@@ -285,6 +286,8 @@ class GenerateScreen(TemplarScreen):
             if event.suggestion_id and event.status == "pending" and not (log.display and log.region.area):
                 # The log is collapsed (narrow): its "press L to review it" line would go unseen.
                 self.notify(f"Suggestion #{event.suggestion_id} is pending: press L to review it.")
+        if isinstance(event, ev.AttemptSucceeded):
+            self.templar.stream_rate = ""  # the stream is over (validation may still run)
         line = describe(event)
         if line is not None:
             self.query_one(PipelineLog).add(line)
@@ -293,12 +296,17 @@ class GenerateScreen(TemplarScreen):
     def _stream(self, message: StreamText) -> None:
         if self._mine(message.request):
             self.query_one(CodeView).show(strip_fence(message.text), streaming=True)
+            rate = message.rate
+            self.templar.stream_rate = "" if rate is None else f"{rate:.0f} tok/s"
+            line = f"streaming · ~{message.tokens} tokens" + (f" · {rate:.0f} tok/s" if rate is not None else "")
+            self.query_one("#badges", Static).update(Text(line, style="dim"))
 
     @on(GenerationDone)
     def _done(self, message: GenerationDone) -> None:
         if not self._mine(message.request):
             return
         self.running = False
+        self.templar.stream_rate = ""
         result = message.result
         self.result, self.result_data = result, result.to_dict()
         self.query_one(BackoffCountdown).stop()
@@ -329,6 +337,7 @@ class GenerateScreen(TemplarScreen):
         if not self._mine(message.request):
             return
         self.running = False
+        self.templar.stream_rate = ""
         self.query_one(BackoffCountdown).stop()
         self.query_one(PipelineLog).add(Text(f"✗ {message.error}", style="bold red"))
         self.query_one("#badges", Static).update(Text("no answer", style="dim"))
@@ -338,6 +347,7 @@ class GenerateScreen(TemplarScreen):
     def _cancelled(self, message: GenerationCancelled) -> None:
         if self._mine(message.request):
             self.running = False
+            self.templar.stream_rate = ""
             self.query_one(PipelineLog).add(Text("■ cancelled; any reservation was released: nothing is charged",
                                                  style="yellow"))
 
@@ -346,6 +356,7 @@ class GenerateScreen(TemplarScreen):
         if not self._mine(message.request):
             return
         self.running = False
+        self.templar.stream_rate = ""
         request = message.request
         self.query_one(PipelineLog).add(Text("? budget critical (L5): a paid call needs your confirmation",
                                              style="bold yellow"))
