@@ -13,10 +13,43 @@ from engine.cli.output import gauge, print_json, table
 from engine.money import format_usd
 
 
+def every_budget(engine: Any) -> list[Any]:
+    """The system budget, then every project and agent that has a limit or spend (or a
+    reservation) this period: projects and agents with a config file, and any the ledger knows."""
+    from engine.config import list_agents, list_projects
+
+    agents: dict[str, set[str]] = {}
+    for project in list_projects(engine.paths):
+        agents.setdefault(project, set()).update(list_agents(engine.paths, project))
+    for scope, key, _ in engine.store.call(engine.book.scopes_with_spend):
+        if scope == "project":
+            agents.setdefault(key, set())
+        elif scope == "agent" and "/" in key:
+            project, agent = key.split("/", 1)
+            agents.setdefault(project, set()).add(agent)
+    shown: list[Any] = []
+    seen: set[tuple[str, str, str]] = set()
+    for project in sorted(agents):
+        for agent in sorted(agents[project] | {"default"}):
+            for status in asyncio.run(engine.budget_status(project, agent)):
+                which = (status.scope, status.key, status.period)
+                keep = status.scope == "system" or status.limit_micros is not None or status.used_micros > 0
+                if keep and which not in seen:
+                    seen.add(which)
+                    shown.append(status)
+    if not shown:  # no project at all yet: the default scope, as before
+        shown = asyncio.run(engine.budget_status(None, None))
+    order = {"system": 0, "project": 1, "agent": 2}
+    return sorted(shown, key=lambda s: (order.get(s.scope, 3), s.key))
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     engine = open_engine()
     try:
-        statuses = asyncio.run(engine.budget_status(args.project, args.agent))
+        if args.project is None and args.agent is None:
+            statuses = every_budget(engine)
+        else:
+            statuses = asyncio.run(engine.budget_status(args.project, args.agent))
     finally:
         engine.close()
     rows = []
