@@ -213,7 +213,7 @@ class TemplateLibrary:
             victim = next((p for p in params if p.name == name), None)
             if victim is None:
                 raise BadInput(f"suggestion {suggestion_id} has no parameter {name!r}")
-            new_pattern = literal_in_pattern(new_pattern, victim)
+            new_pattern = literal_in_pattern(new_pattern, victim, s.task)
             params = [p for p in params if p.name != name]
         Suggestion.update(pattern=new_pattern, params=params_to_json(params)).where(Suggestion.id == suggestion_id).execute()
         return self.suggestion(suggestion_id)

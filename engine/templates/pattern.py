@@ -9,6 +9,10 @@ Pattern syntax (see :mod:`engine.templates.slots` for slot types)::
 * ``(a|b)``          a required literal: one of the alternatives
 * ``[a]``, ``[a|b]`` an optional literal word
 * ``{name:type}``    a typed slot; slot names are unique identifiers
+* ``"text"``         a required literal quoted string: matches the task's quoted string of
+  that value (in either quote); inside it, ``{ } [ ] ( ) |`` are written ``\\{`` ... ``\\|``
+  and the task-string escapes apply (:func:`quoted_literal` writes one; review's drop of a
+  string parameter uses it). An opening quote right after a letter is an apostrophe.
 
 Filler words (:data:`engine.templates.normalize.FILLER_WORDS`) are dropped from patterns. A
 pattern needs at least one required literal word, and a slot that can span several tokens may
@@ -37,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.templates.canonical import CANONICAL_FILLERS, canonical_word, phrase_drops
 from engine.templates.errors import PatternError, SlotError
+from engine.templates.escapes import decode_task_string, encode_task_string
 from engine.templates.normalize import (
     FILLER_WORDS,
     SKIPPABLE_PUNCT,
@@ -50,6 +55,7 @@ if TYPE_CHECKING:
 
 _PART_RE = re.compile(
     r"\{(?P<slot>[^{}]*)\}|\[(?P<opt>[^\[\]]*)\]|\((?P<alt>[^()]*)\)"
+    r"""|(?P<quoted>(?<!\w)(?:"(?:[^"\\\n{}\[\]()|]|\\[^\n])*"|'(?:[^'\\\n{}\[\]()|]|\\[^\n])*'))"""
     r"|(?P<word>[^\W\d]\w*|\d+)|(?P<space>\s+)|(?P<bad>.)"
 )
 _LITERAL_RE = re.compile(r"[^\W\d]\w*|\d+")
@@ -58,6 +64,20 @@ _FAIL = object()
 # Literal/Slot objects are immutable and shared between patterns (memory at 100k templates).
 _LITERALS: dict[tuple[frozenset[str], bool, frozenset[str]], Literal] = {}
 _SYNTAX = frozenset("{}[]|")
+_QUOTED_SYNTAX = "{}[]()|"  # backslash-escaped inside a quoted literal
+_PAIR_RE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def quoted_literal(value: str) -> str:
+    """``value`` as a pattern's quoted literal (the inverse of :func:`quoted_value`)."""
+    return "".join("\\" + ch if ch in _QUOTED_SYNTAX else ch for ch in encode_task_string(value))
+
+
+def quoted_value(literal: str) -> str:
+    """The value of a pattern's quoted literal: escaped syntax characters first (one pass, so
+    ``\\\\`` stays a pair), then the task-string escapes."""
+    inner = _PAIR_RE.sub(lambda m: m.group(1) if m.group(1) in _QUOTED_SYNTAX else m.group(0), literal[1:-1])
+    return decode_task_string(inner)
 _SLOTS: dict[tuple[str, str], Slot] = {}
 
 
@@ -201,6 +221,9 @@ class TaskPattern:
                 elements.append(value)
             elif kind == "punct":
                 elements.append(_literal(word_set(value), optional=False))
+            elif kind == "quoted":  # the task's token is the quoted text: either quote, canonical escapes
+                spellings = frozenset({encode_task_string(value, '"'), encode_task_string(value, "'")})
+                elements.append(_literal(spellings, optional=False))
             elif kind == "word":
                 canon = canonical_word(value)
                 if value not in FILLER_WORDS and canon not in CANONICAL_FILLERS and i not in drops:
@@ -250,6 +273,8 @@ class TaskPattern:
                 yield "word", part.casefold()
             elif kind == "slot":
                 yield "slot", self._slot(m.group("slot"), names, text, types)
+            elif kind == "quoted":
+                yield "quoted", quoted_value(part)
             elif kind == "alt" and "|" not in part and not _is_word(m.group("alt").strip()):
                 yield "punct", "("  # literal text in parentheses, e.g. "(rounded down)"
                 yield from self._parts(m.group("alt"), names, types)
