@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from tui.app import TemplarApp
 
 
+NARROW_FOOTER = 100
+
+
 class TemplarScreen(Screen[None]):
     """A mode screen. Subclasses compose ``body`` and start their workers in ``reload``."""
 
@@ -52,6 +55,11 @@ class TemplarScreen(Screen[None]):
         self.watch(self.app, "engine_state", self._engine_state, init=False)
         for name in ("project", "agent"):
             self.watch(self.app, name, self._scope_changed, init=False)
+
+    def on_resize(self) -> None:
+        # Under 100 columns the footer's width is for the focused widget's and the screen's keys;
+        # the palette stays on ctrl+p (and in the help).
+        self.query_one(Footer).show_command_palette = self.app.size.width >= NARROW_FOOTER
 
     def _engine_state(self, state: str) -> None:
         if state == "ready" and self.is_current:

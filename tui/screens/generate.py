@@ -66,15 +66,18 @@ class GenerateScreen(TemplarScreen):
         # Not in the footer: enter in the task box does the same, and 80 columns are scarce.
         Binding("ctrl+g", "generate", "Generate", id="generate.run", priority=True, show=False),
         Binding("slash", "focus_task", "Task", id="generate.focus", key_display="/"),
-        Binding("x", "regenerate", "Regenerate", id="generate.regenerate"),
+        Binding("x", "regenerate", "Redo", id="generate.regenerate",
+                tooltip="a fresh paid answer for the same task (skips templates and the cache)"),
         Binding("y", "copy", "Copy", id="generate.copy"),
         Binding("w", "save", "Save", id="generate.save"),
-        Binding("L", "learn", "Learn this", id="generate.learn", key_display="L"),
+        Binding("L", "learn", "Learn", id="generate.learn", key_display="L",
+                tooltip="review the template suggested from this paid answer"),
         Binding("exclamation_mark", "report_wrong", "Wrong", id="generate.wrong", key_display="!",
-                tooltip="Report this template answer as wrong (asks why; reverses its savings)"),
+                tooltip="report this template answer as wrong (asks why; reverses its savings)"),
         Binding("p", "toggle_log", "Log", id="generate.log",
-                tooltip="Show or hide the pipeline log (hidden by default under 100 columns)"),
-        Binding("escape", "cancel", "Cancel/leave", id="generate.cancel"),
+                tooltip="show or hide the pipeline log (hidden by default under 100 columns)"),
+        Binding("escape", "cancel", "Cancel", id="generate.cancel",
+                tooltip="cancel a running generation; otherwise leave the task box"),
     ]
 
     def __init__(self) -> None:
