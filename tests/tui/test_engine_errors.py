@@ -110,6 +110,8 @@ async def test_a_file_broken_while_running_shows_the_banner_until_saved_fixed(pa
         assert app.screen.query_one("#engine-banner").display
         assert "settings.toml" in shown and "line 3" in shown and "chain.atempts" in shown, shown
         assert "chain.atempts" in text_of(app, "#cfg-count")  # the Config screen re-read the cascade
+        detail = text_of(app, "#cfg-detail")
+        assert "A config file is broken" in detail and str(paths.user_settings) in detail and "atempts" in detail
         paths.user_settings.write_text("[chain]\nattempts = 2\n", encoding="utf-8")
         await wait_for_state(pilot, app, "config_problem", lambda a: not a.config_problem)
         assert not app.screen.query_one("#engine-banner").display

@@ -144,12 +144,13 @@ class ConfigScreen(TemplarScreen):
 
     @work(thread=True, exclusive=True, group="config", exit_on_error=False)
     def list_files(self) -> None:
-        """Without an engine (it failed to open): the files the cascade reads, which exist."""
+        """Without a resolvable cascade (the engine failed to open, or a file broke while it runs):
+        the files the cascade reads, which exist."""
         from engine.config import system_settings_file
         from engine.paths import Paths
 
         try:
-            paths = Paths.from_env()
+            paths = self.engine.paths if self.engine is not None else Paths.from_env()
             files = [("system", system_settings_file()), ("user", paths.user_settings)]
             files += [("project", f) for f in sorted(paths.projects_dir.glob("*.toml"))]
             shown = [(level, str(f), f.exists()) for level, f in files]
@@ -160,9 +161,13 @@ class ConfigScreen(TemplarScreen):
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         if message.kind == "config-files":
-            self.rows, self.error = [], getattr(self.app, "engine_error", "") or "the engine did not open"
+            running = self.engine is not None  # a file broke while the engine runs
+            self.rows = []
+            self.error = (self.error if running else "") or getattr(self.app, "engine_error", "") \
+                or "the engine did not open"
             self._fill()
-            files = Text("The engine did not open, so no key can be resolved.\n", style="bold")
+            files = Text("A config file is broken, so no key can be resolved.\n" if running
+                         else "The engine did not open, so no key can be resolved.\n", style="bold")
             files.append(self.error + "\n\nFiles the cascade reads:\n")
             for level, name, exists in message.data:
                 files.append(f"  {level:<8}{name}{'' if exists else '  (absent)'}\n")
@@ -175,6 +180,7 @@ class ConfigScreen(TemplarScreen):
             self.rows, self.error = [], str(message.data)
             self._fill()
             self.templar.report_error(message.data, title="Configuration")
+            self.list_files()  # the detail pane lists the files the cascade reads
 
     def _fill(self) -> None:
         table = self.query_one("#cfg-table", DataTable)
