@@ -48,7 +48,7 @@ def test_the_tour_commands_on_them_succeed_without_a_key(paths, tmp_path, capsys
 
 
 def test_team_mode_names_the_schema_version_doctor_prints(paths, capsys) -> None:
-    code, out, _ = run_main(capsys, "doctor", "--json")
+    _, out, _ = run_main(capsys, "doctor", "--json")
     db = json.loads(out)["database"]
     shown = re.search(r"schema version (\d+)/(\d+)", README[README.index("## Team mode"):])
     assert shown is not None

@@ -6,6 +6,7 @@ Everything waits on messages and events, never on a sleep."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from typing import Any
 
@@ -60,7 +61,7 @@ async def test_partial_code_is_on_screen_while_the_stream_is_held(engine: Any, f
             # three chunks, >= 0.2 s apart end to end: a finite rate in the mode bar and the badges
             assert app.stream_rate.endswith(" tok/s"), app.stream_rate
             assert "tok/s" in text_of(app, "#bar-status") and "tok/s" in text_of(app, "#badges")
-            assert len(texts) >= 1 and all(len(a) <= len(b) for a, b in zip(texts, texts[1:], strict=False))
+            assert len(texts) >= 1 and all(len(a) <= len(b) for a, b in itertools.pairwise(texts))
         finally:
             hold.set()
         await wait_for(done, "the end of the call")
