@@ -36,7 +36,8 @@ from engine.learning.stringuse import refine_string_params
 from engine.learning.zeroslot import zero_slot_pattern
 from engine.templates import SpecError, TemplateSpec
 from engine.templates.errors import PatternError, SlotError
-from engine.templates.pattern import TaskPattern, quoted_literal
+from engine.templates.escapes import quoted_literal
+from engine.templates.pattern import TaskPattern
 from engine.templates.slots import parse_slot_type
 from engine.templates.stringslots import STRING_KINDS, StringSlot
 from engine.validation import CodeValidator

@@ -9,10 +9,8 @@ Pattern syntax (see :mod:`engine.templates.slots` for slot types)::
 * ``(a|b)``          a required literal: one of the alternatives
 * ``[a]``, ``[a|b]`` an optional literal word
 * ``{name:type}``    a typed slot; slot names are unique identifiers
-* ``"text"``         a required literal quoted string: matches the task's quoted string of
-  that value (in either quote); inside it, ``{ } [ ] ( ) |`` are written ``\\{`` ... ``\\|``
-  and the task-string escapes apply (:func:`quoted_literal` writes one; review's drop of a
-  string parameter uses it). An opening quote right after a letter is an apostrophe.
+* ``"text"``         a required quoted string literal: the task's quoted string of that value
+  (either quote); :func:`engine.templates.escapes.quoted_literal` writes one (syntax escaped)
 
 Filler words (:data:`engine.templates.normalize.FILLER_WORDS`) are dropped from patterns. A
 pattern needs at least one required literal word, and a slot that can span several tokens may
@@ -41,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.templates.canonical import CANONICAL_FILLERS, canonical_word, phrase_drops
 from engine.templates.errors import PatternError, SlotError
-from engine.templates.escapes import decode_task_string, encode_task_string
+from engine.templates.escapes import encode_task_string, quoted_value
 from engine.templates.normalize import (
     FILLER_WORDS,
     SKIPPABLE_PUNCT,
@@ -64,20 +62,6 @@ _FAIL = object()
 # Literal/Slot objects are immutable and shared between patterns (memory at 100k templates).
 _LITERALS: dict[tuple[frozenset[str], bool, frozenset[str]], Literal] = {}
 _SYNTAX = frozenset("{}[]|")
-_QUOTED_SYNTAX = "{}[]()|"  # backslash-escaped inside a quoted literal
-_PAIR_RE = re.compile(r"\\(.)", re.DOTALL)
-
-
-def quoted_literal(value: str) -> str:
-    """``value`` as a pattern's quoted literal (the inverse of :func:`quoted_value`)."""
-    return "".join("\\" + ch if ch in _QUOTED_SYNTAX else ch for ch in encode_task_string(value))
-
-
-def quoted_value(literal: str) -> str:
-    """The value of a pattern's quoted literal: escaped syntax characters first (one pass, so
-    ``\\\\`` stays a pair), then the task-string escapes."""
-    inner = _PAIR_RE.sub(lambda m: m.group(1) if m.group(1) in _QUOTED_SYNTAX else m.group(0), literal[1:-1])
-    return decode_task_string(inner)
 _SLOTS: dict[tuple[str, str], Slot] = {}
 
 

@@ -10,8 +10,8 @@ import pytest
 from engine.errors import BadInput
 from engine.learning.body import Param
 from engine.learning.review import check, literal_in_pattern
-from engine.templates.escapes import encode_task_string
-from engine.templates.pattern import TaskPattern, quoted_literal, quoted_value
+from engine.templates.escapes import encode_task_string, quoted_literal, quoted_value
+from engine.templates.pattern import TaskPattern
 from engine.validation import CodeValidator
 
 # (slot type, value): every string kind, hostile values included
