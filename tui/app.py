@@ -25,6 +25,7 @@ from textual.screen import Screen
 from engine import __version__
 from tui.messages import (
     EngineFailed,
+    ConfigChecked,
     EngineReady,
     LlmClientWarmed,
     PendingCounted,
@@ -72,6 +73,12 @@ class TemplarApp(App[int]):
     provider_note: reactive[str] = reactive("")
     # "" (not needed: no provider has a key) → "loading" → "ready" | "failed"
     llm_state: reactive[str] = reactive("")
+    # While an answer streams: its rate ("38 tok/s"), shown in the mode bar; "" otherwise.
+    stream_rate: reactive[str] = reactive("")
+    # A config file that broke while the engine runs (its one line; "" when the files are fine).
+    config_problem: reactive[str] = reactive("")
+    # Seconds between polls of the config files' identities (engine.config.watch says why polling).
+    CONFIG_POLL_S = 1.0
 
     def __init__(self, engine: Any = None, *, on_first_paint: Callable[[TemplarApp], None] | None = None,
                  environ: dict[str, str] | None = None) -> None:
@@ -92,6 +99,9 @@ class TemplarApp(App[int]):
         self.no_keys = False
         self.environ = environ
         self._first_paint = on_first_paint
+        self.config_exception: BaseException | None = None
+        self._config_stamp: object = None
+        self._config_timer: Any = None
 
     # -- start-up -----------------------------------------------------------------------------
 
@@ -120,12 +130,16 @@ class TemplarApp(App[int]):
 
     @on(EngineReady)
     def _engine_ready(self, message: EngineReady) -> None:
+        if self.engine_error:  # recovered: the failure's toasts are stale now
+            self.clear_notifications()
+            self.engine_error, self.engine_exception = "", None
         self.engine = message.engine
         self.engine_state = "ready"
         self.refresh_pending()
         self.load_scopes()
         self.check_providers()
         self.set_interval(15, self.refresh_pending, name="pending")
+        self.watch_config_files()
 
     @on(EngineFailed)
     def _engine_failed(self, message: EngineFailed) -> None:
@@ -133,12 +147,72 @@ class TemplarApp(App[int]):
         self.engine_exception = message.error
         self.engine_state = "failed"
         self.report_error(message.error, title="Cannot open the engine", timeout=30)
+        self.watch_config_files()
 
     def shutdown_engine(self) -> None:
         """Close the engine if the app opened it (call after ``run()`` returns)."""
         if self.engine is not None and self.owns_engine:
             self.engine.close()
         self.engine = None
+
+    # -- config files saved while the app runs -------------------------------------------------
+
+    def watch_config_files(self) -> None:
+        """Start polling the config files (once; after the engine opened or failed, so the
+        config modules are already imported and the first frame is long gone)."""
+        if self._config_timer is None:
+            self._config_stamp = self._read_config_stamp()
+            self._config_timer = self.set_interval(self.CONFIG_POLL_S, self.poll_config_files, name="config-watch")
+
+    def _read_config_stamp(self) -> object:
+        from engine.api.config import ConfigDesk
+
+        try:
+            if self.engine is not None:
+                return self.engine.config_stamp()
+            return ConfigDesk.from_env().config_stamp()
+        except Exception:  # noqa: BLE001 - an unreadable config dir: the banner already says why
+            return None
+
+    def poll_config_files(self) -> None:
+        """A saved config file reloads as ctrl+r does: a failed engine opens again, a running one
+        re-reads the cascade (a newly broken file shows the banner; a fixed one clears it)."""
+        current = self._read_config_stamp()
+        if current is None or current == self._config_stamp:
+            return
+        self._config_stamp = current
+        if self.engine is None:
+            if self.engine_state == "failed":
+                self.notify("A config file changed: reloading…", timeout=3)
+                self.engine_state = "opening"
+                self.open_engine()
+            return
+        self.check_config()
+
+    @work(thread=True, exclusive=True, group="config-check", exit_on_error=False)
+    def check_config(self) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        try:
+            engine.config(self.project, self.agent)
+        except Exception as exc:  # noqa: BLE001 - shown in the banner, never raised
+            self.post_message(ConfigChecked(exc))
+            return
+        self.post_message(ConfigChecked(None))
+
+    @on(ConfigChecked)
+    def _config_checked(self, message: ConfigChecked) -> None:
+        if self.config_problem and message.error is None:
+            self.clear_notifications()  # the broken file's toasts are stale now
+        self.config_exception = message.error
+        self.config_problem = "" if message.error is None else str(message.error)
+        self.load_scopes()
+        self.check_providers()
+        from tui.screens.base import TemplarScreen
+
+        if isinstance(self.screen, TemplarScreen):
+            self.screen.reload()
 
     # -- shared state -------------------------------------------------------------------------
 
@@ -256,6 +330,10 @@ class TemplarApp(App[int]):
             # Recover without a restart: open the engine again from the (fixed) files.
             self.engine_state = "opening"
             self.open_engine()
+            return
+        if self.engine is not None:
+            self._config_stamp = self._read_config_stamp()
+            self.check_config()  # clears (or shows) the banner of a file broken while running
             return
         await self.screen.run_action("reload")
 

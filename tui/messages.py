@@ -38,6 +38,14 @@ class EngineReady(Message):
         self.engine = engine
 
 
+class ConfigChecked(Message):
+    """The cascade was re-read after a config file changed (``error`` is None when it is valid)."""
+
+    def __init__(self, error: BaseException | None) -> None:
+        super().__init__()
+        self.error = error
+
+
 class EngineFailed(Message):
     def __init__(self, error: BaseException) -> None:
         super().__init__()
@@ -73,10 +81,24 @@ class GenerationEvent(Message):
 
 
 class StreamText(Message):
-    def __init__(self, request: GenerationRequest, text: str) -> None:
+    """The streamed text so far, and the seconds since its first piece arrived (for the rate)."""
+
+    def __init__(self, request: GenerationRequest, text: str, elapsed_s: float = 0.0) -> None:
         super().__init__()
         self.request = request
         self.text = text
+        self.elapsed_s = elapsed_s
+
+    @property
+    def tokens(self) -> int:
+        """About how many tokens arrived: ~4 characters a token (providers chunk differently, so
+        counting chunks would not be comparable; exact counting needs the LLM client)."""
+        return (len(self.text) + 3) // 4
+
+    @property
+    def rate(self) -> float | None:
+        """Tokens per second since the first piece; None until there is a span to divide by."""
+        return self.tokens / self.elapsed_s if self.elapsed_s > 0.05 else None
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, StreamText) and message.request == self.request

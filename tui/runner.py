@@ -14,6 +14,7 @@ so any budget reservation is released before ``GenerationCancelled`` is posted.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,7 @@ async def drive(
 
     watcher = asyncio.create_task(watch())
     streamed: list[str] = []
+    first_token = 0.0  # monotonic time of the stream's first piece (the rate excludes the wait for it)
     try:
         async for item in engine.generate_events(
             request.task, project=request.project, agent=request.agent, stream=True,
@@ -58,11 +60,14 @@ async def drive(
             raise_on_invalid=False,  # the screen shows an undeliverable answer under a banner
         ):
             if isinstance(item, TokensStreamed):
+                now = time.monotonic()
+                first_token = first_token or now
                 streamed.append(item.text)
-                post(StreamText(request, "".join(streamed)))
+                post(StreamText(request, "".join(streamed), now - first_token))
             elif isinstance(item, Event):
                 if isinstance(item, StreamRestarted):
                     streamed.clear()
+                    first_token = 0.0
                     post(StreamText(request, ""))
                 post(GenerationEvent(request, item))
             else:

@@ -68,6 +68,31 @@ class BudgetAPI:
                     seen[(status.scope, status.key, status.period)] = status
         return list(seen.values())
 
+    async def budget_overview(self) -> list[BudgetStatus]:
+        """What ``templar budget`` shows with no scope: the system budget, then every project and
+        agent that has a limit, spend or a reservation this period (with a config file, or known
+        only to the ledger), system first, then by key."""
+        from engine.budget.book import budget_refs
+        from engine.config.cascade import load_config
+        from engine.errors import TemplarError
+
+        seen = {(s.scope, s.key, s.period): s for s in await self.budget_statuses()}
+        for scope, key, _ in await self.store.run(self.book.scopes_with_spend):
+            if scope not in ("project", "agent"):
+                continue
+            project, _, agent = key.partition("/")
+            try:
+                settings = load_config(self.paths, project, agent or "default", environ=self.environ).settings
+            except TemplarError:
+                continue
+            refs = budget_refs(settings, project, agent or "default", self.clock())
+            for status in await self.store.run(self.book.status, refs, settings.alerts.thresholds()):
+                seen.setdefault((status.scope, status.key, status.period), status)
+        shown = [s for s in seen.values()
+                 if s.scope == "system" or s.limit_micros is not None or s.used_micros > 0]
+        order = {"system": 0, "project": 1, "agent": 2}
+        return sorted(shown, key=lambda s: (order.get(s.scope, 3), s.key))
+
     async def budget_alerts(self, *, observe: bool = True, limit: int = 100) -> AlertLog:
         """Level crossings and usage anomalies, most recent first (at most ``limit`` of each).
         With ``observe`` every known budget's status is read first (see ``budget_statuses``)."""

@@ -202,6 +202,13 @@ class ConfigAPI:
 
         return await asyncio.to_thread(read)
 
+    def config_stamp(self) -> tuple[object, ...]:
+        """The identities (path, mtime, size, inode) of every file the cascade may read: any save,
+        creation or removal changes it. A few ``stat`` calls: cheap enough to poll each second."""
+        from engine.config.watch import stamp
+
+        return stamp(self.paths)
+
     async def config_files(self) -> list[ConfigFile]:
         """The files the cascade reads (system, user, each project) and whether each exists."""
         from engine.config.cascade import system_settings_file

@@ -342,6 +342,14 @@ class BudgetBook:
                 pass
         return out
 
+    def scopes_with_spend(self) -> list[tuple[str, str, str]]:
+        """(scope, key, period) of every counter with spend or a reservation, for listing every
+        project and agent that spent (the caller keeps the current periods)."""
+        rows = self._exec(
+            "SELECT scope, key, period FROM budget_counter WHERE spent_micros > 0 OR reserved_micros > 0"
+        ).fetchall()
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
     def _unrecorded(self, ref: BudgetRef, level: int) -> bool:
         return any((ref.scope, ref.key, ref.period, lvl) not in self._recorded for lvl in range(1, level + 1))
 

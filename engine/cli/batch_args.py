@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from engine.batch_exit import EXIT_RULE
+from engine.cli.progress_flags import add_progress_flags
 
 MAX_CONCURRENCY = 64
 
@@ -37,6 +38,7 @@ EPILOG = f"""\
 examples:
   templar batch tasks.jsonl --concurrency 8 --project acme
   templar batch tasks.jsonl --json > results.json     progress on stderr, JSON on stdout
+  templar batch tasks.jsonl --json --progress json    progress as JSON lines on stderr (--quiet: none)
 """
 
 
@@ -53,5 +55,6 @@ def register(sub: Any, formatter: type[argparse.HelpFormatter]) -> argparse.Argu
     p.add_argument("--agent", "-a", help="agent for tasks that name none (default: default)")
     p.add_argument("--json", action="store_true", help="print the summary and every task's result as JSON on stdout")
     p.add_argument("--yes", "-y", action="store_true", help="confirm paid calls at budget level L5 critical")
+    add_progress_flags(p)
     p.set_defaults(handler="engine.cli.batch_cmd:cmd_batch")
     return p

@@ -65,6 +65,43 @@ class PlainProgress:
         pass
 
 
+class QuietProgress(PlainProgress):
+    """``--quiet``: no line per task; notes (a resumed run, an interruption) still show."""
+
+    def __call__(self, outcome: TaskOutcome) -> None:
+        pass
+
+
+class JsonProgress(PlainProgress):
+    """``--progress json``: one JSON object per line on stderr for each finished task (without its
+    code: that is stdout's) and for each note."""
+
+    def note(self, text: str) -> None:
+        from engine.cli.output import json_line
+
+        json_line({"event": "batch_note", "message": text})
+
+    def __call__(self, outcome: TaskOutcome) -> None:
+        from engine.cli.output import json_line
+
+        if outcome.status in ("skipped", "cancelled"):
+            return
+        self.done += 1
+        self.tally.add(outcome)
+        task = {k: v for k, v in outcome.to_dict().items() if k != "code"}
+        json_line({"event": "batch_task", "done": self.done, "total": self.total, **task,
+                   "counts": dict(self.tally.counts), "spend_usd": self.tally.spend / 1e6})
+
+
+def make_progress(args: argparse.Namespace, todo: int) -> PlainProgress:
+    """The progress the flags and the terminal call for (stderr is never stdout's JSON)."""
+    if args.quiet:
+        return QuietProgress(todo)
+    if args.progress == "json":
+        return JsonProgress(todo)
+    return RichProgress(todo) if sys.stderr.isatty() and todo else PlainProgress(todo)
+
+
 class RichProgress(PlainProgress):
     """A progress bar, and under it the counts by source and the spend (rich, which textual brings)."""
 
@@ -159,7 +196,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     try:
         log = ResultLog.open(engine.paths.data_dir, path)
         todo = sum(1 for t in tasks if log.done(t) is None)
-        progress: PlainProgress = RichProgress(todo) if sys.stderr.isatty() and todo else PlainProgress(todo)
+        progress = make_progress(args, todo)
         skipped = len(tasks) - todo
         if skipped:
             progress.note(f"{skipped} of {len(tasks)} tasks already done in an earlier run: skipped "

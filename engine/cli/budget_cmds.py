@@ -16,7 +16,10 @@ from engine.money import format_usd, usd_to_micros
 def cmd_status(args: argparse.Namespace) -> int:
     engine = open_engine()
     try:
-        statuses = run_sync(engine.budget_status(args.project, args.agent))
+        if args.project is None and args.agent is None:  # every budget with a limit or spend
+            statuses = run_sync(engine.budget_overview())
+        else:
+            statuses = run_sync(engine.budget_status(args.project, args.agent))
     finally:
         engine.close()
     if args.json:

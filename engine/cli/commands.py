@@ -11,7 +11,7 @@ from typing import Any
 from engine.cli.output_file import kept_where, write_output
 from engine.errors import BadInput, ConfirmationRequired, ExitCode
 from engine.safe_files import check_destination
-from engine.money import format_usd_exact
+from engine.money import format_usd_exact, micros_to_usd
 
 
 def open_engine(*, unrecorded_ok: bool = False):  # type: ignore[no-untyped-def]
@@ -56,7 +56,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise BadInput("--max-usd must be a non-negative number of dollars")
     if args.dry_run:
         return dry_run(args, task)
-    progress = Progress(enabled=sys.stderr.isatty() or args.stream, stream_tokens=args.stream and not args.json)
+    # Progress on stderr unless --quiet (a headless --json run is not silent for 15 s); streamed
+    # text goes there too, except under --json, where stderr stays progress lines.
+    progress = Progress(enabled=not args.quiet, stream_tokens=args.stream and not args.json and not args.quiet,
+                        as_json=args.progress == "json")
     engine = open_engine(unrecorded_ok=True)
     try:
         kwargs = dict(
@@ -77,7 +80,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     delivery = result.delivery  # the one rule (engine.delivery): never hand over an undeliverable answer
-    if args.stream:
+    if progress.stream_tokens and not progress.as_json:
         print(file=sys.stderr)
     if not delivery.ok:
         return refuse_delivery(args, result, delivery)
@@ -86,6 +89,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
     else:
         sys.stdout.write(result.code)
+    if not args.json and not args.quiet and progress.as_json:
+        from engine.cli.output import json_line
+
+        json_line({"event": "summary", "source": result.source, "provider": result.provider or None,
+                   "cost_usd": micros_to_usd(result.cost_micros), "saved_usd": micros_to_usd(result.saved_micros),
+                   "latency_ms": result.latency_ms, "request_id": result.request_id})
+    elif not args.json and not args.quiet:
         saved = f", saved {format_usd_exact(result.saved_micros)}" if result.saved_micros else ""
         where = f" via {result.provider}" if result.provider else ""
         print(

@@ -12,6 +12,7 @@ import sys
 from typing import Any, Callable
 
 from engine import __version__
+from engine.cli.progress_flags import add_progress_flags
 from engine.errors import ExitCode, TemplarError
 
 EPILOG = """\
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scope(p)
     _add_json(p)
     p.add_argument("--stream", action="store_true", help="show the answer as it arrives (stderr)")
+    add_progress_flags(p)
     p.add_argument("--max-tokens", type=int, metavar="N", help="output token limit for this call")
     p.add_argument("--yes", "-y", action="store_true", help="confirm paid calls at budget level L5 critical")
     p.add_argument("--no-cache", action="store_true", help="skip the response cache lookup")

@@ -20,6 +20,7 @@ from engine.events import (
     ProviderCooledDown,
     ProviderSkipped,
     StreamRestarted,
+    TemplateLearned,
     TokensStreamed,
 )
 from engine.scrub import scrub
@@ -78,20 +79,40 @@ def describe(event: Event) -> str | None:
         return f"\n! stream from {event.provider} failed; retrying"
     if isinstance(event, ConfigWarning):
         return f"! {event.message}"
+    if isinstance(event, TemplateLearned):
+        if event.suggestion_id and event.status == "pending":
+            return (f"✎ suggestion #{event.suggestion_id} is pending: review it with "
+                    f"`templar templates review {event.suggestion_id}`")
+        if event.suggestion_id:
+            return f"✎ suggestion #{event.suggestion_id} {event.status}"
+        return f"✎ {event.status}"
     if isinstance(event, TokensStreamed):
         return None
     return None
 
 
-class Progress:
-    """Writes progress lines (and streamed tokens) to stderr."""
+def json_line(data: dict[str, Any]) -> None:
+    """One JSON object on one stderr line (its strings scrubbed: a provider's error text may echo a key)."""
+    clean = {key: scrub(value) if isinstance(value, str) else value for key, value in data.items()}
+    sys.stderr.write(json.dumps(clean, default=str, ensure_ascii=False) + "\n")
+    sys.stderr.flush()
 
-    def __init__(self, enabled: bool, stream_tokens: bool) -> None:
+
+class Progress:
+    """Writes progress lines (and streamed tokens) to stderr; with ``as_json`` every event is
+    one JSON line instead (streamed tokens included, as ``tokens_streamed`` objects)."""
+
+    def __init__(self, enabled: bool, stream_tokens: bool, as_json: bool = False) -> None:
         self.enabled = enabled
         self.stream_tokens = stream_tokens
+        self.as_json = as_json
         self._mid_stream = False
 
     def __call__(self, event: Event) -> None:
+        if self.as_json:
+            if self.enabled or isinstance(event, ConfigWarning):
+                json_line(event.to_dict())
+            return
         if isinstance(event, TokensStreamed):
             if self.stream_tokens:
                 sys.stderr.write(event.text)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import difflib
 import os
+import types
 import typing
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -134,10 +135,24 @@ def _model_of(annotation: Any) -> Any:
     return None
 
 
+def _text_only(annotation: Any) -> bool:
+    """The field takes only text: ``str``, a ``Literal`` of strings (``budget.*.period``), or
+    an optional of those. A bare word is then the string itself (``daily``, not an error)."""
+    if annotation is str:
+        return True
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is typing.Literal:
+        return bool(args) and all(isinstance(a, str) for a in args)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kinds = [a for a in args if a is not type(None)]
+        return bool(kinds) and all(_text_only(a) for a in kinds)
+    return False
+
+
 def coerce_text(path: Path_, text: str) -> Any:
     """Turn a command-line or environment string into the value the schema expects."""
     annotation = field_annotation(path)
-    if annotation is str:
+    if _text_only(annotation):
         try:
             value = parse_value(text)
         except ValueError:

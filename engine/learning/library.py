@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -185,7 +185,15 @@ class TemplateLibrary:
         return _suggestion_view(row)
 
     def preview(self, s: SuggestionView, validator: CodeValidator | None = None) -> Preview:
-        return check(s.task, s.code, s.pattern, list(s.params), validator or self.validator_factory())
+        preview = check(s.task, s.code, s.pattern, list(s.params), validator or self.validator_factory())
+        if not preview.ok and not s.pattern and s.provider:
+            # The model's answer gave no pattern (not JSON, or no "pattern"): that is why, not what
+            # the fallback to a no-parameter template of the task's wording ran into.
+            why = s.reason.split("; ")[0].split(" (")[0] if s.reason.startswith("the suggestion ") else "the suggestion had no pattern"
+            reason = (f"{why} (the model's answer could not be read); as a template without parameters: "
+                      f"{preview.reason}; give a pattern in review to make a template by hand")
+            preview = replace(preview, reason=reason)
+        return preview
 
     def edit(
         self, suggestion_id: int, *, pattern: str | None = None, rename: dict[str, str] | None = None,
@@ -214,7 +222,7 @@ class TemplateLibrary:
             victim = next((p for p in params if p.name == name), None)
             if victim is None:
                 raise BadInput(f"suggestion {suggestion_id} has no parameter {name!r}")
-            new_pattern = literal_in_pattern(new_pattern, victim)
+            new_pattern = literal_in_pattern(new_pattern, victim, s.task)
             params = [p for p in params if p.name != name]
         Suggestion.update(pattern=new_pattern, params=params_to_json(params)).where(Suggestion.id == suggestion_id).execute()
         return self.suggestion(suggestion_id)

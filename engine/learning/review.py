@@ -36,7 +36,8 @@ from engine.learning.stringuse import refine_string_params
 from engine.learning.zeroslot import zero_slot_pattern
 from engine.templates import SpecError, TemplateSpec
 from engine.templates.errors import PatternError, SlotError
-from engine.templates.escapes import encode_task_string
+from engine.templates.escapes import quoted_literal
+from engine.templates.pattern import TaskPattern
 from engine.templates.slots import parse_slot_type
 from engine.templates.stringslots import STRING_KINDS, StringSlot
 from engine.validation import CodeValidator
@@ -122,18 +123,38 @@ def rename_in_pattern(pattern: str, old: str, new: str) -> str:
     return _SLOT.sub(lambda m: "{" + (new if m.group(1) == old else m.group(1)) + (f":{m.group(2)}" if m.group(2) else "") + "}", pattern)
 
 
-def literal_in_pattern(pattern: str, param: Param) -> str:
-    """Put a rejected parameter's original text back into the pattern."""
-    value = param.value
+def literal_in_pattern(pattern: str, param: Param, task: str | None = None) -> str:
+    """Put a rejected parameter's original text back into the pattern, as a literal the
+    pattern parser accepts: a string value as a quoted literal (syntax characters escaped),
+    or as the task wrote it when the task has it unquoted (a path, a unit). Raises
+    ``BadInput`` (nothing is written) if no spelling gives a pattern that parses and, when
+    ``task`` is given, still matches it."""
+    value: Any = param.value
     if param.base_type == "field_list":
-        text = ", ".join(f"{n}: {t}" for n, t in value)  # type: ignore[union-attr]
+        spellings = [", ".join(f"{n}: {t}" for n, t in value)]
     elif param.base_type == "identifier_list":
-        text = ", ".join(value)  # type: ignore[arg-type]
+        spellings = [", ".join(value)]
     elif param.base_type in STRING_KINDS:
-        text = encode_task_string(str(value))
+        spellings = [quoted_literal(str(value)), str(value)]
     else:
-        text = str(value)
-    return _SLOT.sub(lambda m: text if m.group(1) == param.name else m.group(0), pattern)
+        spellings = [str(value)]
+    problem = ""
+    for text in spellings:
+
+        def put(m: re.Match[str], text: str = text) -> str:
+            return text if m.group(1) == param.name else m.group(0)
+
+        candidate = _SLOT.sub(put, pattern)
+        try:
+            parsed = TaskPattern(candidate)
+        except PatternError as exc:
+            problem = problem or str(exc)
+            continue
+        if task is None or parsed.match(task) is not None:
+            return candidate
+        problem = problem or f"the pattern would no longer match the task {task!r}"
+    raise BadInput(f"cannot drop {param.name}: with its value {value!r} as literal text, {problem}; "
+                   "keep it as a parameter, or edit the pattern by hand")
 
 
 def spec_for(

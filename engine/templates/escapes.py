@@ -122,3 +122,23 @@ def literal_style(token: str) -> tuple[str, str] | None:
     if m is None or token[len(m.group(1)) :].startswith(m.group(2) * 3):
         return None
     return m.group(1), m.group(2)
+
+
+# -- quoted literals in patterns ---------------------------------------------------------------
+
+_QUOTED_SYNTAX = "{}[]()|"  # backslash-escaped inside a quoted literal
+_PAIR_RE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def quoted_literal(value: str) -> str:
+    """``value`` as a pattern's quoted literal ``"..."`` (it matches the task's quoted string of
+    that value): task-string escapes, and ``{ } [ ] ( ) |`` backslash-escaped. The inverse of
+    :func:`quoted_value`."""
+    return "".join("\\" + ch if ch in _QUOTED_SYNTAX else ch for ch in encode_task_string(value))
+
+
+def quoted_value(literal: str) -> str:
+    """The value of a pattern's quoted literal: escaped syntax characters first (one pass, so
+    ``\\\\`` stays a pair), then the task-string escapes."""
+    inner = _PAIR_RE.sub(lambda m: m.group(1) if m.group(1) in _QUOTED_SYNTAX else m.group(0), literal[1:-1])
+    return decode_task_string(inner)

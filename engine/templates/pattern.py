@@ -9,6 +9,8 @@ Pattern syntax (see :mod:`engine.templates.slots` for slot types)::
 * ``(a|b)``          a required literal: one of the alternatives
 * ``[a]``, ``[a|b]`` an optional literal word
 * ``{name:type}``    a typed slot; slot names are unique identifiers
+* ``"text"``         a required quoted string literal: the task's quoted string of that value
+  (either quote); :func:`engine.templates.escapes.quoted_literal` writes one (syntax escaped)
 
 Filler words (:data:`engine.templates.normalize.FILLER_WORDS`) are dropped from patterns. A
 pattern needs at least one required literal word, and a slot that can span several tokens may
@@ -37,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.templates.canonical import CANONICAL_FILLERS, canonical_word, phrase_drops
 from engine.templates.errors import PatternError, SlotError
+from engine.templates.escapes import encode_task_string, quoted_value
 from engine.templates.normalize import (
     FILLER_WORDS,
     SKIPPABLE_PUNCT,
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
 
 _PART_RE = re.compile(
     r"\{(?P<slot>[^{}]*)\}|\[(?P<opt>[^\[\]]*)\]|\((?P<alt>[^()]*)\)"
+    r"""|(?P<quoted>(?<!\w)(?:"(?:[^"\\\n{}\[\]()|]|\\[^\n])*"|'(?:[^'\\\n{}\[\]()|]|\\[^\n])*'))"""
     r"|(?P<word>[^\W\d]\w*|\d+)|(?P<space>\s+)|(?P<bad>.)"
 )
 _LITERAL_RE = re.compile(r"[^\W\d]\w*|\d+")
@@ -201,6 +205,9 @@ class TaskPattern:
                 elements.append(value)
             elif kind == "punct":
                 elements.append(_literal(word_set(value), optional=False))
+            elif kind == "quoted":  # the task's token is the quoted text: either quote, canonical escapes
+                spellings = frozenset({encode_task_string(value, '"'), encode_task_string(value, "'")})
+                elements.append(_literal(spellings, optional=False))
             elif kind == "word":
                 canon = canonical_word(value)
                 if value not in FILLER_WORDS and canon not in CANONICAL_FILLERS and i not in drops:
@@ -250,6 +257,8 @@ class TaskPattern:
                 yield "word", part.casefold()
             elif kind == "slot":
                 yield "slot", self._slot(m.group("slot"), names, text, types)
+            elif kind == "quoted":
+                yield "quoted", quoted_value(part)
             elif kind == "alt" and "|" not in part and not _is_word(m.group("alt").strip()):
                 yield "punct", "("  # literal text in parentheses, e.g. "(rounded down)"
                 yield from self._parts(m.group("alt"), names, types)

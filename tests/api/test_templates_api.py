@@ -222,7 +222,7 @@ async def test_the_review_queue_lists_previews_edits_and_accepts(learning: Engin
 
 
 async def test_reject_and_drop(learning: Engine) -> None:
-    first, second = await suggest(learning), await suggest(learning, "a constant MAX_ITEMS set to 7")
+    first, second = await suggest(learning), await suggest(learning, "a constant MAX_ITEMS set to 5")
     dropped = await learning.edit_suggestion(second, drop=["value"])
     assert [p.name for p in dropped.params] == ["name"] and "{value" not in dropped.pattern
     rejected = await learning.reject_suggestion(first)

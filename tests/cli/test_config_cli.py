@@ -117,3 +117,30 @@ def test_bare_templar_in_engine_mode_points_to_the_app() -> None:
     done = subprocess.run([sys.executable, "-m", "engine", "tui"], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
     assert done.returncode == 2 and "templar" in done.stderr
+
+
+import pytest  # noqa: E402
+
+from engine.config import load_config, set_value  # noqa: E402
+from engine.errors import ConfigError  # noqa: E402
+
+
+@pytest.mark.parametrize("raw", ["daily", '"daily"', "'daily'", " daily "])
+def test_config_set_takes_a_bare_string_for_a_choice(paths: Paths, raw: str) -> None:
+    set_value(paths, "budget.project.period", raw.strip(), "acme")
+    set_value(paths, "budget.agent.period", raw.strip(), "acme", "coder")
+    settings = load_config(paths, "acme", "coder").settings
+    assert settings.budget.project.period == "daily" and settings.budget.agent.period == "daily"
+
+
+@pytest.mark.parametrize("raw", ["fortnightly", "true", "3", "[1]"])
+def test_config_set_refuses_a_value_outside_the_choices_naming_the_key(paths: Paths, raw: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        set_value(paths, "budget.project.period", raw, "acme")
+    assert "budget.project.period" in str(caught.value) and not paths.project_file("acme").exists()
+
+
+def test_config_set_bare_string_from_the_command_line(paths: Paths) -> None:
+    run = templar("config", "set", "budget.project.period", "monthly", "--project", "acme")
+    assert run.code == 0, run.err
+    assert 'period = "monthly"' in paths.project_file("acme").read_text()

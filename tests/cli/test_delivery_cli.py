@@ -28,7 +28,8 @@ def test_invalid_code_is_exit_5_with_nothing_on_stdout_and_no_output_file(config
     run = templar("generate", "a helper that runs things", "-o", str(target))
     assert run.code == 5, run.err
     assert run.out == "" and not target.exists()
-    first = run.err.splitlines()[0]
+    # progress lines come first (on by default); the refusal is the first `templar:` line
+    first = next(line for line in run.err.splitlines() if line.startswith("templar:"))
     assert first.startswith("templar: the answer fails validation after 1 repair") and "exit 5" in first
     assert f"line {line}: {rule_id} " in run.err
     assert f"{target} was not written" in run.err

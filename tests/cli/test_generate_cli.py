@@ -142,3 +142,26 @@ def test_doctor_ping_reports_latency_or_error_class_per_provider(configured, fak
     assert rows["anthropic"]["ping"] == {"ok": False, "error_class": "auth", "message": rows["anthropic"]["ping"]["message"]}
     assert fake.count("openai") == 1 and fake.count("anthropic") == 1, "one request per provider, no retries"
     assert FAKE_KEY not in out
+
+
+def test_budget_lists_every_project_and_agent_with_a_limit_or_spend(configured, fake, capsys) -> None:
+    fake.responder = lambda request: Reply(text="X = 1", tokens_in=1000, tokens_out=100)
+    assert run_main(capsys, "generate", "one", "--project", "acme", "--agent", "coder", "-q")[0] == 0
+    assert run_main(capsys, "generate", "two", "--project", "beta", "-q")[0] == 0
+    set_value(configured, "budget.project.limit_usd", "5", "gamma")  # a limit, no spend
+    set_value(configured, "budget.project.period", "daily", "delta")  # a file, no limit, no spend
+    code, out, _ = run_main(capsys, "budget", "--json")
+    rows = json.loads(out)
+    shown = [(b["scope"], b["key"]) for b in rows]
+    assert shown[0] == ("system", "")
+    for expected in [("project", "acme"), ("agent", "acme/coder"), ("project", "beta"), ("agent", "beta/default"),
+                     ("project", "gamma")]:
+        assert expected in shown, (expected, shown)
+    assert ("project", "delta") not in shown and len(shown) == len(set(shown))
+    by_key = {(b["scope"], b["key"]): b for b in rows}
+    assert by_key[("project", "acme")]["spent_usd"] > 0 and by_key[("project", "gamma")]["limit_usd"] == 5
+    code, out, _ = run_main(capsys, "budget")
+    assert "project acme" in out and "agent acme/coder" in out and "project gamma" in out
+    code, out, _ = run_main(capsys, "budget", "--json", "--project", "beta")  # one scope: as before
+    assert [(b["scope"], b["key"]) for b in json.loads(out)] == [("system", ""), ("project", "beta"),
+                                                                  ("agent", "beta/default")]

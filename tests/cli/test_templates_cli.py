@@ -84,3 +84,46 @@ def test_builtin_template_answers_without_any_key(paths, capsys) -> None:
     result = json.loads(out)
     assert code == 0 and result["source"] == "builtin" and result["cost_usd"] == 0
     assert "class Color" in result["code"] and result["validation"]["ok"]
+
+
+def _suggesting(text: str):
+    from tests.fakes import Reply
+
+    def answer(request):
+        system = request.messages()[0][1] if request.messages() else ""
+        if "reusable template" in system:
+            return Reply(text=text)
+        return Reply(text='```python\n"""Names."""\n\nNAMES: list[str] = ["a", "b"]\n```')
+
+    return answer
+
+
+@pytest.mark.parametrize(("answer", "why"), [
+    ("Sure! The pattern is: a constant {name} set to {values}", "the suggestion was not a JSON object"),
+    ('{"name": "names", "params": []}', "the suggestion has no pattern"),
+])
+def test_review_names_an_unreadable_suggestion_as_the_reason(paths, fake, keys, capsys, answer, why) -> None:
+    from tests.cli.helpers import run_main
+    from tests.engine.conftest import user_settings
+
+    paths.user_settings.write_text(user_settings(fake, order='["openai"]', learning=True), encoding="utf-8")
+    fake.responder = _suggesting(answer)
+    assert run_main(capsys, "generate", 'a constant NAMES set to ["a", "b"]', "-q")[0] == 0
+    for _ in range(2):  # a failed accept stores the reason; the next look says it the same way
+        code, out, err = run_main(capsys, "templates", "review", "1", "--accept", "--json")
+        assert code == 2
+        message = json.loads(out)[0]["check"]
+        assert message.count(why) == 1 and "could not be read" in message and message.count("could not be read") == 1
+        assert "give a pattern in review" in message
+
+
+def test_review_reason_of_a_readable_suggestion_is_unchanged(paths, fake, keys, capsys) -> None:
+    from tests.cli.helpers import run_main
+    from tests.engine.conftest import user_settings
+
+    paths.user_settings.write_text(user_settings(fake, order='["openai"]', learning=True), encoding="utf-8")
+    fake.responder = _suggesting(json.dumps({"name": "names", "pattern": "a list called {name:identifier}",
+                                             "params": [{"name": "name", "type": "identifier", "value": "NAMES"}]}))
+    assert run_main(capsys, "generate", 'a constant NAMES set to ["a", "b"]', "-q")[0] == 0
+    code, out, _ = run_main(capsys, "templates", "review", "1", "--accept", "--json")
+    assert code == 2 and "could not be read" not in json.loads(out)[0]["check"]

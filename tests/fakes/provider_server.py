@@ -120,7 +120,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
 __all__ = [
@@ -173,6 +173,10 @@ class Reply:
     short by :meth:`FakeProviderServer.stop`. ``drip`` sends the response body one byte at a
     time, ``drip`` seconds apart (each byte arrives well within any read timeout, so only a
     wall deadline ends the attempt); it stops when the client goes away or on ``stop``.
+    ``hold`` (a ``threading.Event``) pauses a stream before its SSE event number ``hold_at``
+    until the test sets it (or the server stops): a test can look at a half-streamed answer
+    without timing anything. Gemini sends one event per chunk (``hold_at=2``: two chunks out);
+    OpenAI and Anthropic send one and two opening events first.
     """
 
     text: str = ""
@@ -183,6 +187,8 @@ class Reply:
     delay: float = 0.0
     chunk_delay: float = 0.0
     drip: float = 0.0
+    hold: threading.Event | None = field(default=None, compare=False)
+    hold_at: int = 0
 
     def __post_init__(self) -> None:
         if self.chunks is not None:
@@ -1098,6 +1104,11 @@ class FakeProviderServer:
                 if i and self._sleep(outcome.chunk_delay):
                     h.close_connection = True
                     return
+                if outcome.hold is not None and i == outcome.hold_at:
+                    while not outcome.hold.wait(0.02):
+                        if self._stop_event.is_set():
+                            h.close_connection = True
+                            return
                 if outcome.drip > 0:
                     for n in range(len(ev)):
                         if self._sleep(outcome.drip):

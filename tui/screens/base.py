@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from tui.app import TemplarApp
 
 
+NARROW_FOOTER = 100
+
+
 class TemplarScreen(Screen[None]):
     """A mode screen. Subclasses compose ``body`` and start their workers in ``reload``."""
 
@@ -48,9 +51,15 @@ class TemplarScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.watch(self.app, "engine_state", self._show_engine_banner)
+        self.watch(self.app, "config_problem", self._show_engine_banner, init=False)
         self.watch(self.app, "engine_state", self._engine_state, init=False)
         for name in ("project", "agent"):
             self.watch(self.app, name, self._scope_changed, init=False)
+
+    def on_resize(self) -> None:
+        # Under 100 columns the footer's width is for the focused widget's and the screen's keys;
+        # the palette stays on ctrl+p (and in the help).
+        self.query_one(Footer).show_command_palette = self.app.size.width >= NARROW_FOOTER
 
     def _engine_state(self, state: str) -> None:
         if state == "ready" and self.is_current:
@@ -58,13 +67,17 @@ class TemplarScreen(Screen[None]):
         elif state == "failed" and self.is_current:
             self.engine_failed()
 
-    def _show_engine_banner(self, state: str) -> None:
+    def _show_engine_banner(self, _: str = "") -> None:
         banner = self.query_one("#engine-banner", Static)
-        failed = state == "failed"
-        banner.set_class(failed, "-shown")
+        app: Any = self.app
+        failed = getattr(app, "engine_state", "") == "failed"
+        broken = not failed and bool(getattr(app, "config_problem", ""))
+        banner.set_class(failed or broken, "-shown")
         if failed:
-            banner.update(engine_banner(getattr(self.app, "engine_exception", None)
-                                        or getattr(self.app, "engine_error", "")))
+            banner.update(engine_banner(getattr(app, "engine_exception", None) or getattr(app, "engine_error", "")))
+        elif broken:
+            banner.update(engine_banner(getattr(app, "config_exception", None) or app.config_problem,
+                                        head="✗ A config file is broken"))
 
     def engine_failed(self) -> None:
         """The engine could not open; screens that can show something without it do so."""
@@ -117,9 +130,9 @@ class TemplarScreen(Screen[None]):
         return app.project, app.agent
 
 
-def engine_banner(error: object) -> Text:
+def engine_banner(error: object, head: str = "✗ The engine cannot open") -> Text:
     """The failure as the banner shows it: where (file, line, key), what, and how to recover."""
-    text = Text("✗ The engine cannot open", style="bold")
+    text = Text(head, style="bold")
     file, line, key = (getattr(error, name, None) for name in ("file", "line", "key"))
     message = getattr(error, "message", None) or str(error)
     where = [part for part in (f"file {file}" if file else "", f"line {line}" if line else "",
@@ -127,5 +140,5 @@ def engine_banner(error: object) -> Text:
     if where:
         text.append(": " + " · ".join(where))
     text.append(f"\n{message}")
-    text.append("\nFix it, then press ctrl+r to reload (no restart needed).", style="italic")
+    text.append("\nSave the fixed file and Templar reloads it (or press ctrl+r).", style="italic")
     return text

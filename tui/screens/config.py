@@ -110,11 +110,14 @@ class ConfigScreen(TemplarScreen):
 
     @work(exclusive=True, group="config", exit_on_error=False)
     async def list_files(self) -> None:
-        """Without an engine (it failed to open): the files the cascade reads, which exist."""
+        """Without a resolvable cascade (the engine failed to open, or a file broke while it runs):
+        the files the cascade reads, which exist."""
         from engine.api.config import ConfigDesk
 
         try:
-            files = await ConfigDesk.from_env().config_files()
+            engine = self.engine
+            desk = ConfigDesk(engine.paths, engine.environ) if engine is not None else ConfigDesk.from_env()
+            files = await desk.config_files()
             shown = [(f.level, str(f.path), f.exists) for f in files]
         except Exception as exc:  # noqa: BLE001 - the banner already says what failed
             shown = [("?", f"cannot list the config files: {exc}", False)]
@@ -122,13 +125,17 @@ class ConfigScreen(TemplarScreen):
 
     @on(ConfigFilesListed)
     def _files(self, message: ConfigFilesListed) -> None:
-        self.rows, self.error = [], getattr(self.app, "engine_error", "") or "the engine did not open"
+        running = self.engine is not None  # a file broke while the engine runs
+        self.rows = []
+        self.error = (self.error if running else "") or getattr(self.app, "engine_error", "") \
+            or "the engine did not open"
         self._fill()
-        files = Text("The engine did not open, so no key can be resolved.\n", style="bold")
+        files = Text("A config file is broken, so no key can be resolved.\n" if running
+                     else "The engine did not open, so no key can be resolved.\n", style="bold")
         files.append(self.error + "\n\nFiles the cascade reads:\n")
         for level, name, exists in message.files:
             files.append(f"  {level:<8}{name}{'' if exists else '  (absent)'}\n")
-        files.append("\nFix the file, then press ctrl+r.", style="italic")
+        files.append("\nFix and save the file: Templar reloads it (or press ctrl+r).", style="italic")
         self.query_one("#cfg-detail", Static).update(themed(files))
 
     @on(ConfigRowsLoaded)
@@ -141,6 +148,7 @@ class ConfigScreen(TemplarScreen):
         self.rows, self.error = [], str(message.error)
         self._fill()
         self.templar.report_error(message.error, title="Configuration")
+        self.list_files()  # the detail pane lists the files the cascade reads
 
     def _fill(self) -> None:
         table = self.query_one("#cfg-table", DataTable)

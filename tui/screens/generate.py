@@ -67,15 +67,18 @@ class GenerateScreen(TemplarScreen):
         # Not in the footer: enter in the task box does the same, and 80 columns are scarce.
         Binding("ctrl+g", "generate", "Generate", id="generate.run", priority=True, show=False),
         Binding("slash", "focus_task", "Task", id="generate.focus", key_display="/"),
-        Binding("x", "regenerate", "Regenerate", id="generate.regenerate"),
+        Binding("x", "regenerate", "Redo", id="generate.regenerate",
+                tooltip="a fresh paid answer for the same task (skips templates and the cache)"),
         Binding("y", "copy", "Copy", id="generate.copy"),
         Binding("w", "save", "Save", id="generate.save"),
-        Binding("L", "learn", "Learn this", id="generate.learn", key_display="L"),
+        Binding("L", "learn", "Learn", id="generate.learn", key_display="L",
+                tooltip="review the template suggested from this paid answer"),
         Binding("exclamation_mark", "report_wrong", "Wrong", id="generate.wrong", key_display="!",
-                tooltip="Report this template answer as wrong (asks why; reverses its savings)"),
+                tooltip="report this template answer as wrong (asks why; reverses its savings)"),
         Binding("p", "toggle_log", "Log", id="generate.log",
-                tooltip="Show or hide the pipeline log (hidden by default under 100 columns)"),
-        Binding("escape", "cancel", "Cancel/leave", id="generate.cancel"),
+                tooltip="show or hide the pipeline log (hidden by default under 100 columns)"),
+        Binding("escape", "cancel", "Cancel", id="generate.cancel",
+                tooltip="cancel a running generation; otherwise leave the task box"),
     ]
 
     def __init__(self) -> None:
@@ -171,6 +174,7 @@ class GenerateScreen(TemplarScreen):
         if self.running:
             self.workers.cancel_group(self, "generate")
             self.running = False
+            self.templar.stream_rate = ""
             self.query_one(BackoffCountdown).stop()
             self.query_one(PipelineLog).add(Text("■ cancelling; releasing any reservation…", style="yellow"))
             self.query_one("#badges", Static).update(Text("cancelled", style="dim"))
@@ -286,6 +290,8 @@ class GenerateScreen(TemplarScreen):
             if event.suggestion_id and event.status == "pending" and not (log.display and log.region.area):
                 # The log is collapsed (narrow): its "press L to review it" line would go unseen.
                 self.notify(f"Suggestion #{event.suggestion_id} is pending: press L to review it.")
+        if isinstance(event, ev.AttemptSucceeded):
+            self.templar.stream_rate = ""  # the stream is over (validation may still run)
         line = describe(event)
         if line is not None:
             self.query_one(PipelineLog).add(line)
@@ -294,12 +300,17 @@ class GenerateScreen(TemplarScreen):
     def _stream(self, message: StreamText) -> None:
         if self._mine(message.request):
             self.query_one(CodeView).show(strip_fence(message.text), streaming=True)
+            rate = message.rate
+            self.templar.stream_rate = "" if rate is None else f"{rate:.0f} tok/s"
+            line = f"streaming · ~{message.tokens} tokens" + (f" · {rate:.0f} tok/s" if rate is not None else "")
+            self.query_one("#badges", Static).update(Text(line, style="dim"))
 
     @on(GenerationDone)
     def _done(self, message: GenerationDone) -> None:
         if not self._mine(message.request):
             return
         self.running = False
+        self.templar.stream_rate = ""
         result = message.result
         self.result, self.result_data = result, result.to_dict()
         self.query_one(BackoffCountdown).stop()
@@ -330,6 +341,7 @@ class GenerateScreen(TemplarScreen):
         if not self._mine(message.request):
             return
         self.running = False
+        self.templar.stream_rate = ""
         self.query_one(BackoffCountdown).stop()
         self.query_one(PipelineLog).add(Text(f"✗ {message.error}", style="bold red"))
         self.query_one("#badges", Static).update(Text("no answer", style="dim"))
@@ -339,6 +351,7 @@ class GenerateScreen(TemplarScreen):
     def _cancelled(self, message: GenerationCancelled) -> None:
         if self._mine(message.request):
             self.running = False
+            self.templar.stream_rate = ""
             self.query_one(PipelineLog).add(Text("■ cancelled; any reservation was released: nothing is charged",
                                                  style="yellow"))
 
@@ -347,6 +360,7 @@ class GenerateScreen(TemplarScreen):
         if not self._mine(message.request):
             return
         self.running = False
+        self.templar.stream_rate = ""
         request = message.request
         self.query_one(PipelineLog).add(Text("? budget critical (L5): a paid call needs your confirmation",
                                              style="bold yellow"))

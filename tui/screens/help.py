@@ -35,7 +35,9 @@ def sections() -> list[tuple[str, str, list[tuple[str, str]]]]:
     from tui.modes import LABELS, screen_classes
 
     def keys(bindings: list[Any]) -> list[tuple[str, str]]:
-        return [(_key(b), b.description) for b in bindings if isinstance(b, Binding) and b.description]
+        # the footer's short label, and the tooltip's detail where the label alone is terse
+        return [(_key(b), f"{b.description} — {b.tooltip}" if b.tooltip else b.description)
+                for b in bindings if isinstance(b, Binding) and b.description]
 
     out = [("Everywhere", "", keys(list(TemplarApp.BINDINGS)) + [("ctrl+p", "Command palette")])]
     for mode, screen in screen_classes().items():

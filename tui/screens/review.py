@@ -84,7 +84,7 @@ class ReviewScreen(TemplarScreen):
         Binding("p", "previous", "Prev", id="review.previous"),
         Binding("r", "rename", "Rename", id="review.rename"),
         Binding("t", "retype", "Type", id="review.retype"),
-        Binding("d", "drop", "Drop param", id="review.drop"),
+        Binding("d", "drop", "Drop", id="review.drop", tooltip="the selected parameter's value becomes literal text"),
         Binding("e", "edit_pattern", "Pattern", id="review.pattern"),
     ]
 

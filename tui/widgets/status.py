@@ -44,7 +44,7 @@ class ModeBar(Horizontal):
         yield Static("", id="bar-status")
 
     def on_mount(self) -> None:
-        for name in ("pending", "project", "agent", "engine_state", "llm_state"):
+        for name in ("pending", "project", "agent", "engine_state", "llm_state", "stream_rate"):
             self.watch(self.app, name, self._refresh_status, init=False)
         self._refresh_status()
 
@@ -68,6 +68,9 @@ class ModeBar(Horizontal):
             waiting = f"{pending} pending review · " if pending and not narrow else ""
             status = f"{waiting}{getattr(app, 'project', 'default')}/{getattr(app, 'agent', 'default')}"
         llm = (LLM_SHORT if narrow else LLM_STATES).get(getattr(app, "llm_state", ""), "")
+        rate = getattr(app, "stream_rate", "")
+        if rate:  # while an answer streams, its rate replaces the client's state (it is ready)
+            llm = f"▸ {rate}" if narrow else f"streaming {rate}"
         if llm:
             status = f"{llm} · {status}"
         self.query_one("#bar-status", Static).update(status)
