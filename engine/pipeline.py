@@ -128,14 +128,16 @@ class CoderAgent:
         caching = settings.cache.enabled and use_cache
         library = self.engine.library
         # One database hop answers both: is the learned index current, and is the answer cached?
-        stamp, cached = await self.store.run(self._probe, key, caching)
+        # (and, unless a non-critical cached answer comes first, the learned candidates for the task)
+        stamp, cached, candidates = await self.store.run(
+            self._probe, key, caching, task if use_templates else None, decision.critical)
         # a non-critical exact repeat first: no template lookup (critical ones keep the tier order,
         # which decides what gets reviewed)
         early = caching and cached is not None and not decision.critical
         checked = await self._check_cached(cached, key, policy, gate, record) if early and cached else None
         indexes: list[tuple[str, TemplateIndex]] = []
         if use_templates and checked is None:
-            learned = library.cached_index(stamp) or await self.store.run(library.index)
+            learned = candidates if candidates is not None else await self.store.run(library.lookup, task, stamp)
             indexes = [("learned", learned), ("builtin", builtin_index())]
             for source, index in indexes:
                 hit = await self._template(source, index, task, settings, policy, request_id, project, agent, record,
@@ -165,6 +167,9 @@ class CoderAgent:
                 return GenerationResult(request_id, "cache", cached.code, cached.text, cached.provider, cached.model,
                                         0, gate.cost_micros, saved, 0, 0, latency, events,
                                         extra={"validation": checked, "critical": decision.to_dict()})
+        if indexes:  # near misses need the whole learned library (loaded here, on the paid path only)
+            full = library.cached_index(stamp)
+            indexes[0] = ("learned", full if full is not None else await self.store.run(library.index))
         for source, index in indexes:  # near misses are worth computing only when we are about to pay
             for near in index.similar(task, limit=3):
                 similar.append({"source": source, "template": near.template.name, "pattern": near.pattern.text,
@@ -248,9 +253,14 @@ class CoderAgent:
 
     # -- templates ----------------------------------------------------------------------------
 
-    def _probe(self, key: str, caching: bool) -> tuple[tuple[int, int], response_cache.CachedAnswer | None]:
-        stamp = self.engine.library.stamp()
-        return stamp, response_cache.peek(key, self.engine.clock()) if caching else None
+    def _probe(self, key: str, caching: bool, task: str | None, critical: bool
+               ) -> tuple[tuple[int, ...], response_cache.CachedAnswer | None, TemplateIndex | None]:
+        library = self.engine.library
+        stamp = library.stamp()
+        cached = response_cache.peek(key, self.engine.clock()) if caching else None
+        if task is None or (cached is not None and not critical):
+            return stamp, cached, None
+        return stamp, cached, library.lookup(task, stamp)
 
     async def _template(
         self, source: str, index: TemplateIndex, task: str, settings: Settings, policy: ValidationPolicy,

@@ -18,6 +18,7 @@ from typing import Any
 from engine.safe_text import name_problem
 from engine.errors import BadInput, NotFound
 from engine.feedback import Negatives
+from engine.learning import anchors
 from engine.learning.body import Param
 from engine.learning.review import (
     HeldForReview,
@@ -32,6 +33,7 @@ from engine.logs import get_logger
 from engine.store.db import write_transaction
 from engine.store.models import Suggestion, Template, TemplateVersion
 from engine.templates import TemplateIndex, TemplateSpec
+from engine.templates.normalize import NormalizedTask
 from engine.validation import CodeValidator
 
 PREFIX = "learned-"
@@ -154,6 +156,7 @@ class TemplateLibrary:
         self._index: TemplateIndex | None = None
         self._stamp: tuple[int, ...] | None = None
         self._negatives = Negatives()
+        self._anchors = anchors.AnchorCache()
 
     # -- suggestions --------------------------------------------------------------------------
 
@@ -326,6 +329,28 @@ class TemplateLibrary:
             self._stamp = stamp
         return self._index
 
+    def lookup(self, task: str, stamp: tuple[int, ...] | None = None) -> TemplateIndex:
+        """A match index over the learned templates that could match ``task`` (the persisted
+        anchor index, :mod:`engine.learning.anchors`): ``lookup(task).match(task)`` equals
+        ``index().match(task)``, but reads only the candidates, whatever the library's size.
+        No database work when this process already read the task's keys under ``stamp``."""
+        stamp = self.stamp() if stamp is None else stamp
+        cache = self._anchors
+        if cache.stamp != stamp:
+            kind, done = anchors.current()
+            if kind != anchors.scheme() or done < stamp[1]:
+                anchors.sync(Template._meta.database, _spec_or_none, stamp[1])
+            cache.reset(stamp)
+            self._negatives = Negatives.load()
+        nt = NormalizedTask(task)
+        if nt.too_long or not nt.words:
+            return TemplateIndex()
+        missing, found = cache.candidates(nt)
+        if missing:
+            cache.read(missing)
+            found = cache.candidates(nt)[1]
+        return cache.index_for(found, _spec_or_none)
+
     def record_failure(self, template_id: int, reason: str, retire_after: int) -> bool:
         """Count a failed use; retire the template (with a version record) after ``retire_after``."""
         Template.update(failures=Template.failures + 1).where(Template.id == template_id).execute()
@@ -358,6 +383,13 @@ class TemplateLibrary:
         TemplateVersion.create(template=row, version=row.version, pattern=row.pattern, body=row.body, params=row.params,
                                quality=row.quality, created=now, reason="imported")
         return self.template(row.id)
+
+
+def _spec_or_none(row: Template) -> TemplateSpec | None:
+    try:
+        return _template_view(row).spec()
+    except Exception:  # noqa: BLE001 - a broken row must not stop matching (as in index())
+        return None
 
 
 def _name_from(s: SuggestionView) -> str:

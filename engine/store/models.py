@@ -268,6 +268,36 @@ class WrongReport(BaseModel):
         indexes = ((("template", "version"), False),)
 
 
+class TemplateAnchor(BaseModel):
+    """The persisted match index of active learned templates (migration 0010).
+
+    One row per (pattern, anchor key): the key is the pair of the pattern's two rarest required
+    words ("a b", sorted), or its one required word, so a task can only match a pattern whose key
+    is among the task's word pairs. ``groups`` lists the pattern's required words (groups joined
+    by U+001E, alternatives by U+001F) for a cheap pre-filter before any template row is read.
+    Derived data: ``engine.learning.anchors`` rebuilds it from the template tables."""
+
+    id = AutoField()
+    key = CharField(max_length=255, index=True)
+    template = IntegerField(index=True)  # template.id (no foreign key: rows are rewritten by sync)
+    version = IntegerField()
+    groups = TextField()
+
+
+class AnchorWord(BaseModel):
+    """How many indexed patterns require each word (chooses the rarest anchors; migration 0010)."""
+
+    word = CharField(max_length=255, primary_key=True)
+    df = IntegerField(default=0)
+
+
+class IndexMeta(BaseModel):
+    """Small named values of derived indexes, e.g. which template_version the anchors reflect."""
+
+    name = CharField(max_length=32, primary_key=True)
+    value = TextField(default="")
+
+
 ALL_MODELS = (
     LedgerEntry,
     BudgetCounter,
@@ -283,4 +313,7 @@ ALL_MODELS = (
     ReviewVerdict,
     TemplateAnswer,
     WrongReport,
+    TemplateAnchor,
+    AnchorWord,
+    IndexMeta,
 )
