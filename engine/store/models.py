@@ -298,6 +298,44 @@ class IndexMeta(BaseModel):
     value = TextField(default="")
 
 
+class LedgerRollup(BaseModel):
+    """Per-day ledger aggregates per dimension value (migration 0009; kept by triggers, see
+    ``engine.rollups``). ``dim`` is all | project | agent | provider | model."""
+
+    id = AutoField()
+    day = CharField(max_length=10)
+    dim = CharField(max_length=8)
+    value = CharField(max_length=130, default="")
+    source = CharField(max_length=16)
+    outcome = CharField(max_length=16)
+    error_class = CharField(max_length=32, default="")
+    estimated = IntegerField(default=0)
+    rows = BigIntegerField(default=0)
+    tokens_in = BigIntegerField(default=0)
+    tokens_out = BigIntegerField(default=0)
+    cost_micros = BigIntegerField(default=0)
+    saved_micros = BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("day", "dim", "value", "source", "outcome", "error_class", "estimated"), True),
+                   (("dim", "day"), False))
+
+
+class LedgerLatency(BaseModel):
+    """Latency histogram of successful paid attempts per day and dimension value (migration 0009)."""
+
+    id = AutoField()
+    day = CharField(max_length=10)
+    dim = CharField(max_length=8)
+    value = CharField(max_length=130, default="")
+    source = CharField(max_length=16)
+    bucket = IntegerField()
+    n = BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("day", "dim", "value", "source", "bucket"), True), (("dim", "day"), False))
+
+
 ALL_MODELS = (
     LedgerEntry,
     BudgetCounter,
@@ -313,6 +351,8 @@ ALL_MODELS = (
     ReviewVerdict,
     TemplateAnswer,
     WrongReport,
+    LedgerRollup,
+    LedgerLatency,
     TemplateAnchor,
     AnchorWord,
     IndexMeta,
