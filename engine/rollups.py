@@ -103,16 +103,17 @@ def backfill_sql() -> list[str]:
     paid = ", ".join(f"'{p}'" for p in PAID)
     for dim in DIMS:
         value = "''" if dim == "all" else f"COALESCE({dim}, '')"
+        by = "" if dim == "all" else f"{value}, "  # PostgreSQL refuses GROUP BY a constant
         out.append(
             f"INSERT INTO ledger_rollup ({', '.join(KEY + SUMS)}) SELECT day, '{dim}', {value}, source, outcome, "
             "COALESCE(error_class, ''), CASE WHEN estimated THEN 1 ELSE 0 END, COUNT(*), SUM(tokens_in), "
             "SUM(tokens_out), SUM(cost_micros), SUM(saved_micros) FROM ledger_entry "
-            f"GROUP BY day, {value}, source, outcome, COALESCE(error_class, ''), CASE WHEN estimated THEN 1 ELSE 0 END"
+            f"GROUP BY day, {by}source, outcome, COALESCE(error_class, ''), CASE WHEN estimated THEN 1 ELSE 0 END"
         )
         out.append(
             f"INSERT INTO ledger_latency ({', '.join(LAT_KEY)}, n) SELECT day, '{dim}', {value}, source, "
             f"{bucket_sql('latency_ms')}, COUNT(*) FROM ledger_entry WHERE source IN ({paid}) AND outcome = 'ok' "
-            f"GROUP BY day, {value}, source, {bucket_sql('latency_ms')}"
+            f"GROUP BY day, {by}source, {bucket_sql('latency_ms')}"
         )
     return out
 

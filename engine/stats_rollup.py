@@ -40,20 +40,21 @@ def _derived(dim: str, since: float | None) -> tuple[str, tuple[Any, ...], str, 
                 (dim,), "SELECT value, day, source, bucket, n FROM ledger_latency WHERE dim = ?", (dim,))
     day = _day(since)
     value = "''" if dim == "all" else f"COALESCE({dim}, '')"
+    by = "" if dim == "all" else f"{value}, "  # PostgreSQL refuses GROUP BY a constant
     est = "CASE WHEN estimated THEN 1 ELSE 0 END"
     rows = (
         f"SELECT value, day, source, outcome, error_class, estimated, {_SUMS} FROM ledger_rollup "
         "WHERE dim = ? AND day > ? UNION ALL "
         f"SELECT {value}, day, source, outcome, COALESCE(error_class, ''), {est}, COUNT(*), SUM(tokens_in), "
         "SUM(tokens_out), SUM(cost_micros), SUM(saved_micros) FROM ledger_entry WHERE day = ? AND ts >= ? "
-        f"GROUP BY {value}, day, source, outcome, COALESCE(error_class, ''), {est}"
+        f"GROUP BY {by}day, source, outcome, COALESCE(error_class, ''), {est}"
     )
     paid = ", ".join("?" for _ in PAID)
     lat = (
         "SELECT value, day, source, bucket, n FROM ledger_latency WHERE dim = ? AND day > ? UNION ALL "
         f"SELECT {value}, day, source, {bucket_sql('latency_ms')}, COUNT(*) FROM ledger_entry "
         f"WHERE day = ? AND ts >= ? AND source IN ({paid}) AND outcome = 'ok' "
-        f"GROUP BY {value}, day, source, {bucket_sql('latency_ms')}"
+        f"GROUP BY {by}day, source, {bucket_sql('latency_ms')}"
     )
     return rows, (dim, day, day, since), lat, (dim, day, day, since, *PAID)
 
@@ -85,10 +86,11 @@ def summaries(execute: Callable[..., Any], since: float | None, group: str | Non
     failures: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     free_failures: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     key = col if group else "''"
+    by = f"{key}, " if group else ""  # PostgreSQL refuses GROUP BY a constant
     for name, source, outcome, error, estimated, n, tin, tout, cost, saved in execute(
         f"SELECT {key}, source, outcome, error_class, estimated, SUM(rows), SUM(tokens_in), SUM(tokens_out), "
         f"SUM(cost_micros), SUM(saved_micros) FROM ({rows_sql}) t WHERE source <> 'reconcile' "
-        f"GROUP BY {key}, source, outcome, error_class, estimated HAVING SUM(rows) <> 0",
+        f"GROUP BY {by}source, outcome, error_class, estimated HAVING SUM(rows) <> 0",
         rows_params,
     ).fetchall():
         g, n = _name(name), int(n or 0)
@@ -116,7 +118,7 @@ def summaries(execute: Callable[..., Any], since: float | None, group: str | Non
             free_failures[g][error or "unknown"] += n
     latencies: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for name, bucket, n in execute(
-        f"SELECT {key}, bucket, SUM(n) FROM ({lat_sql}) t GROUP BY {key}, bucket HAVING SUM(n) <> 0", lat_params,
+        f"SELECT {key}, bucket, SUM(n) FROM ({lat_sql}) t GROUP BY {by}bucket HAVING SUM(n) <> 0", lat_params,
     ).fetchall():
         latencies[_name(name)][int(bucket)] += int(n)
     if group is None and not acc:
