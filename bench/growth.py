@@ -242,7 +242,37 @@ def stats_figures(rows: int, args: argparse.Namespace) -> dict[str, Any]:
         summary = json.loads(proc.stdout)["total"]
         walls.append(wall)
         cpus.append(cpu)
-    return {"rows": rows, "wall": walls, "cpu": cpus, "build_s": build, "requests": summary.get("requests")}
+    return {"rows": rows, "wall": walls, "cpu": cpus, "build_s": build, "requests": summary.get("requests"),
+            **reads_in_process(paths, args.repeat)}
+
+
+def reads_in_process(paths: Paths, repeat: int) -> dict[str, list[float]]:
+    """CPU of the reads themselves, in one process (no interpreter start): ``stats --json``'s
+    ``compute_stats`` and what the app's budget screen reads (tui/screens/budget.py load_budget)."""
+    from engine.stats import compute_stats
+
+    engine = Engine.from_settings(paths)
+    out: dict[str, list[float]] = {"stats_cpu": [], "screen_cpu": []}
+    try:
+        for _ in range(repeat):
+            t0 = time.process_time()
+            engine.store.call(compute_stats, None, None)
+            out["stats_cpu"].append(time.process_time() - t0)
+
+            async def screen() -> None:
+                await engine.budget_status("default", "default")
+                since = NOW - 30 * 86400
+                for by in ("day", "provider", "model"):
+                    await engine.store.run(compute_stats, since, by)
+                await engine.store.run(engine.book.alerts)
+                await engine.store.run(engine.book.anomalies)
+
+            t0 = time.process_time()
+            asyncio.run(screen())
+            out["screen_cpu"].append(time.process_time() - t0)
+    finally:
+        engine.close()
+    return out
 
 
 _ALL_LEDGER: list[tuple[Any, ...]] = []
@@ -321,6 +351,8 @@ def main() -> None:
             r = stats_figures(rows, args)
             print(f"  {rows:>8} ledger rows over 90 days: wall {mmm(r['wall'])}  CPU {mmm(r['cpu'])}  "
                   f"(requests {r['requests']}; built in {r['build_s']:.1f} s)")
+            print(f"  {rows:>8} rows, in process: compute_stats CPU {mmm(r['stats_cpu'])} s; budget screen reads "
+                  f"CPU {mmm(r['screen_cpu'])} s")
 
     if "cache" not in skip:
         print(f"\n## cache.put at the cap, amortised ms per insert over {args.puts} inserts — goal <= 0.1 ms")

@@ -47,6 +47,25 @@ __all__ = ["REVIEW_SYSTEM", "CoderAgent", "build_messages", "validation_policy"]
 
 
 @functools.cache
+def _record_cache_hit(key: str, now: float, ledger: tuple[Any, ...], code: str, policy: ValidationPolicy,
+                      report: ValidationReport | None) -> None:
+    """A cache hit's count and ledger row, and the report it computed (if any), in one hop."""
+    response_cache.record_hit(key, now, ledger)
+    if report is not None:
+        from engine import validation_memo
+
+        validation_memo.remember(code, policy, report)
+
+
+def _put_cached(key: str, *, policy: ValidationPolicy, report: ValidationReport, **answer: Any) -> None:
+    """Cache a validated answer and remember its report (a later hit in a new process then
+    needs no Bandit), in one hop."""
+    from engine import validation_memo
+
+    response_cache.put(key, **answer)
+    validation_memo.remember(str(answer["code"]), policy, report)
+
+
 def builtin_index() -> TemplateIndex:
     return TemplateIndex(load_builtin_pack())
 
@@ -129,12 +148,14 @@ class CoderAgent:
         library = self.engine.library
         # One database hop answers both: is the learned index current, and is the answer cached?
         # (and, unless a non-critical cached answer comes first, the learned candidates for the task)
-        stamp, cached, candidates = await self.store.run(
-            self._probe, key, caching, task if use_templates else None, decision.critical)
+        # and, for a cached answer, the validation report remembered for its code and this policy
+        stamp, cached, candidates, memo = await self.store.run(
+            self._probe, key, caching, task if use_templates else None, decision.critical, policy)
+        fresh: list[ValidationReport] = []  # a report this request computed, to remember with the hit
         # a non-critical exact repeat first: no template lookup (critical ones keep the tier order,
         # which decides what gets reviewed)
         early = caching and cached is not None and not decision.critical
-        checked = await self._check_cached(cached, key, policy, gate, record) if early and cached else None
+        checked = await self._check_cached(cached, key, policy, gate, record, memo, fresh) if early and cached else None
         indexes: list[tuple[str, TemplateIndex]] = []
         if use_templates and checked is None:
             learned = candidates if candidates is not None else await self.store.run(library.lookup, task, stamp)
@@ -151,7 +172,7 @@ class CoderAgent:
                                             extra={**extra, "critical": decision.to_dict()})
         if caching:
             if cached is not None and not early:
-                checked = await self._check_cached(cached, key, policy, gate, record)
+                checked = await self._check_cached(cached, key, policy, gate, record, memo, fresh)
             if cached is None:
                 record(LookupResult("cache", False))
             if cached is not None and checked is not None:
@@ -159,9 +180,9 @@ class CoderAgent:
                 latency = int((time.perf_counter() - started) * 1000)
                 saved = savings_micros(settings, _prompt_chars(messages), len(cached.code), self.engine.environ)
                 await self.store.run(
-                    response_cache.record_hit, key, self.engine.clock(),
+                    _record_cache_hit, key, self.engine.clock(),
                     (request_id, project, agent, cached.provider, cached.model, saved, latency,
-                     self.engine.book.owner),
+                     self.engine.book.owner), cached.code, policy, fresh[0] if fresh else None,
                 )
                 record(Finished("cache", gate.cost_micros / 1e6, saved / 1e6))
                 return GenerationResult(request_id, "cache", cached.code, cached.text, cached.provider, cached.model,
@@ -215,9 +236,10 @@ class CoderAgent:
         ok = bool(validation["ok"])
         if ok and settings.cache.enabled and code.strip():
             await self.store.run(
-                response_cache.put, key, provider=result.provider, model=result.model, text=result.text, code=code,
+                _put_cached, key, provider=result.provider, model=result.model, text=result.text, code=code,
                 tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_micros=result.cost_micros,
                 ttl_s=settings.cache.ttl_s, max_entries=settings.cache.max_entries, now=self.engine.clock(),
+                policy=policy, report=report,
             )
         suggestion_id = None
         if ok and settings.learning.enabled:
@@ -234,10 +256,17 @@ class CoderAgent:
         )
 
     async def _check_cached(self, cached: response_cache.CachedAnswer, key: str, policy: ValidationPolicy,
-                            gate: "_Gate", record: Emit) -> dict[str, Any] | None:
+                            gate: "_Gate", record: Emit, memo: ValidationReport | None = None,
+                            fresh: list[ValidationReport] | None = None) -> dict[str, Any] | None:
         """The cached answer's validation (checked again: rules may have changed since it was
-        stored) and, for a critical request, its review; None when it must not be served."""
-        report = await CodeValidator(policy).validate_async(cached.code)
+        stored; ``memo`` is the report remembered for exactly this code, policy and validator,
+        see engine.validation_memo) and, for a critical request, its review; None when it must
+        not be served."""
+        report = memo
+        if report is None:
+            report = await CodeValidator(policy).validate_async(cached.code)
+            if fresh is not None:
+                fresh.append(report)
         record(ValidationDone(report.ok, report.score, len(report.findings)))
         if not report.ok:
             record(LookupResult("cache", False, f"cached answer now fails validation ({report.blocking[0].rule_id})"))
@@ -253,14 +282,18 @@ class CoderAgent:
 
     # -- templates ----------------------------------------------------------------------------
 
-    def _probe(self, key: str, caching: bool, task: str | None, critical: bool
-               ) -> tuple[tuple[int, ...], response_cache.CachedAnswer | None, TemplateIndex | None]:
+    def _probe(self, key: str, caching: bool, task: str | None, critical: bool, policy: ValidationPolicy
+               ) -> tuple[tuple[int, ...], response_cache.CachedAnswer | None, TemplateIndex | None,
+                          ValidationReport | None]:
+        from engine import validation_memo
+
         library = self.engine.library
         stamp = library.stamp()
         cached = response_cache.peek(key, self.engine.clock()) if caching else None
+        memo = validation_memo.recall(cached.code, policy) if cached is not None else None
         if task is None or (cached is not None and not critical):
-            return stamp, cached, None
-        return stamp, cached, library.lookup(task, stamp)
+            return stamp, cached, None, memo
+        return stamp, cached, library.lookup(task, stamp), memo
 
     async def _template(
         self, source: str, index: TemplateIndex, task: str, settings: Settings, policy: ValidationPolicy,

@@ -336,6 +336,15 @@ class LedgerLatency(BaseModel):
         indexes = ((("day", "dim", "value", "source", "bucket"), True), (("dim", "day"), False))
 
 
+class ValidationMemo(BaseModel):
+    """A validation report by (validator fingerprint, file name, policy, code hash): a cache hit in a
+    new process need not load Bandit (migration 0010; see ``engine.validation_memo``)."""
+
+    key = CharField(max_length=64, primary_key=True)
+    report = TextField()
+    created = DoubleField(index=True)
+
+
 ALL_MODELS = (
     LedgerEntry,
     BudgetCounter,
@@ -356,4 +365,5 @@ ALL_MODELS = (
     TemplateAnchor,
     AnchorWord,
     IndexMeta,
+    ValidationMemo,
 )

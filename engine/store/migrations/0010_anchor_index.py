@@ -1,5 +1,6 @@
 """The persisted match index of learned templates (issue 14): anchor keys per pattern, word
-frequencies, and a meta row saying which template_version the index reflects.
+frequencies, and a meta row saying which template_version the index reflects; and validation
+reports remembered by code hash (``engine.validation_memo``).
 
 Derived data only: the tables start empty and the first learned lookup fills them from the
 template tables (``engine.learning.anchors.sync``), then keeps them current incrementally.
@@ -31,11 +32,20 @@ def up(migrator, db):
             database = db
             table_name = 'index_meta'
 
-    db.create_tables([TemplateAnchor, AnchorWord, IndexMeta])
+    class ValidationMemo(Model):
+        key = CharField(max_length=64, primary_key=True)
+        report = TextField()
+        created = DoubleField(index=True)
+        class Meta:
+            database = db
+            table_name = 'validation_memo'
+
+    db.create_tables([TemplateAnchor, AnchorWord, IndexMeta, ValidationMemo])
 
 
 def down(migrator, db):
     migrator.migrate(
+        migrator.drop_table('validation_memo'),
         migrator.drop_table('index_meta'),
         migrator.drop_table('anchor_word'),
         migrator.drop_table('template_anchor'),
