@@ -11,7 +11,8 @@ construction from the raw-row version:
   successful generation attempt per request, so the two agree on engine-written ledgers).
 
 A ``since`` that is not a day boundary reads the aggregates of the later days plus the raw rows of
-its own day from ``since`` on (rows pruned from that day are then not counted).
+its own day from ``since`` on (an index range on ``ts``; rows pruned from that day are then not
+counted).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def _derived(dim: str, since: float | None) -> tuple[str, tuple[Any, ...], str, 
         return (f"SELECT value, day, source, outcome, error_class, estimated, {_SUMS} FROM ledger_rollup WHERE dim = ?",
                 (dim,), "SELECT value, day, source, bucket, n FROM ledger_latency WHERE dim = ?", (dim,))
     day = _day(since)
+    # the raw part reads [since, end of that UTC day) through the ts index, nothing later
+    end = datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp() + 86400
     value = "''" if dim == "all" else f"COALESCE({dim}, '')"
     by = "" if dim == "all" else f"{value}, "  # PostgreSQL refuses GROUP BY a constant
     est = "CASE WHEN estimated THEN 1 ELSE 0 END"
@@ -46,17 +49,17 @@ def _derived(dim: str, since: float | None) -> tuple[str, tuple[Any, ...], str, 
         f"SELECT value, day, source, outcome, error_class, estimated, {_SUMS} FROM ledger_rollup "
         "WHERE dim = ? AND day > ? UNION ALL "
         f"SELECT {value}, day, source, outcome, COALESCE(error_class, ''), {est}, COUNT(*), SUM(tokens_in), "
-        "SUM(tokens_out), SUM(cost_micros), SUM(saved_micros) FROM ledger_entry WHERE day = ? AND ts >= ? "
+        "SUM(tokens_out), SUM(cost_micros), SUM(saved_micros) FROM ledger_entry WHERE ts >= ? AND ts < ? "
         f"GROUP BY {by}day, source, outcome, COALESCE(error_class, ''), {est}"
     )
     paid = ", ".join("?" for _ in PAID)
     lat = (
         "SELECT value, day, source, bucket, n FROM ledger_latency WHERE dim = ? AND day > ? UNION ALL "
         f"SELECT {value}, day, source, {bucket_sql('latency_ms')}, COUNT(*) FROM ledger_entry "
-        f"WHERE day = ? AND ts >= ? AND source IN ({paid}) AND outcome = 'ok' "
+        f"WHERE ts >= ? AND ts < ? AND source IN ({paid}) AND outcome = 'ok' "
         f"GROUP BY {by}day, source, {bucket_sql('latency_ms')}"
     )
-    return rows, (dim, day, day, since), lat, (dim, day, day, since, *PAID)
+    return rows, (dim, day, since, end), lat, (dim, day, since, end, *PAID)
 
 
 def _name(value: Any) -> str:
