@@ -188,9 +188,8 @@ class CoderAgent:
                 return GenerationResult(request_id, "cache", cached.code, cached.text, cached.provider, cached.model,
                                         0, gate.cost_micros, saved, 0, 0, latency, events,
                                         extra={"validation": checked, "critical": decision.to_dict()})
-        if indexes:  # near misses need the whole learned library (loaded here, on the paid path only)
-            full = library.cached_index(stamp)
-            indexes[0] = ("learned", full if full is not None else await self.store.run(library.index))
+        if indexes:  # near misses: the candidates plus the templates the task misses by some words
+            indexes[0] = ("learned", await self.store.run(library.near_index, task, stamp))
         for source, index in indexes:  # near misses are worth computing only when we are about to pay
             for near in index.similar(task, limit=3):
                 similar.append({"source": source, "template": near.template.name, "pattern": near.pattern.text,

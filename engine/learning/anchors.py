@@ -44,7 +44,7 @@ def scheme() -> str:
     """A short hash of the code that decides a pattern's words (recomputed once per process)."""
     global _scheme
     if _scheme is None:
-        digest = hashlib.sha256(b"anchors-v1")
+        digest = hashlib.sha256(b"anchors-v2")
         base = Path(__file__).resolve().parent.parent / "templates"
         for name in _WORDING_FILES:
             path = base / name
@@ -70,13 +70,19 @@ def decode(text: str) -> Groups:
 
 
 def anchor_keys(groups: Groups, df: Counter[str]) -> set[str]:
-    """Keys of one pattern: pairs across its two rarest groups (ties broken by the words)."""
+    """Keys of one pattern: the pairs among its three rarest groups (ties broken by the words).
+
+    Any one pair is enough for matching (a match meets every group); three pairs also find a
+    near miss that lacks one of the rarest words, for the "similar templates" list."""
     if not groups:
         return {""}
     ranked = sorted(groups, key=lambda g: (sum(df[w] for w in g), sorted(g)))
     if len(ranked) == 1:
         return set(ranked[0])
-    return {pair_key(a, b) for a in ranked[0] for b in ranked[1]}
+    keys: set[str] = set()
+    for g1, g2 in combinations(ranked[:3], 2):
+        keys.update(pair_key(a, b) for a in g1 for b in g2)
+    return keys
 
 
 def pair_key(a: str, b: str) -> str:
@@ -232,6 +238,19 @@ class AnchorCache:
         missing = {k for k in keys if k not in self.entries}
         found = {(e.template, e.version) for k in keys - missing for e in self.entries[k] if passes(e.groups, task.words)}
         return missing, found
+
+    def near(self, task: NormalizedTask, limit: int = 50) -> set[tuple[int, int]]:
+        """Templates filed under the task's keys that it does not fully meet, most overlap first
+        (call after :meth:`candidates`/:meth:`read`): near-miss candidates."""
+        words = task.words
+        best: dict[tuple[int, int], float] = {}
+        for key in task_keys(words):
+            for e in self.entries.get(key, ()):
+                if e.groups and not passes(e.groups, words):
+                    share = sum(1 for g in e.groups if not g.isdisjoint(words)) / len(e.groups)
+                    pair = (e.template, e.version)
+                    best[pair] = max(share, best.get(pair, 0.0))
+        return set(sorted(best, key=lambda p: (-best[p], p))[:limit])
 
     def read(self, keys: set[str]) -> None:
         fetched: dict[str, list[Entry]] = {k: [] for k in keys}

@@ -329,7 +329,7 @@ class TemplateLibrary:
             self._stamp = stamp
         return self._index
 
-    def lookup(self, task: str, stamp: tuple[int, ...] | None = None) -> TemplateIndex:
+    def lookup(self, task: str, stamp: tuple[int, ...] | None = None, *, near: bool = False) -> TemplateIndex:
         """A match index over the learned templates that could match ``task`` (the persisted
         anchor index, :mod:`engine.learning.anchors`): ``lookup(task).match(task)`` equals
         ``index().match(task)``, but reads only the candidates, whatever the library's size.
@@ -349,7 +349,15 @@ class TemplateLibrary:
         if missing:
             cache.read(missing)
             found = cache.candidates(nt)[1]
+        if near:
+            found |= cache.near(nt)
         return cache.index_for(found, _spec_or_none)
+
+    def near_index(self, task: str, stamp: tuple[int, ...] | None = None) -> TemplateIndex:
+        """``lookup`` plus the templates filed under the task's keys that it misses by some
+        words: enough for the "similar templates" list of a paid call without loading the
+        whole library (``index``, still used by ``templates similar``)."""
+        return self.lookup(task, stamp, near=True)
 
     def record_failure(self, template_id: int, reason: str, retire_after: int) -> bool:
         """Count a failed use; retire the template (with a version record) after ``retire_after``."""

@@ -200,8 +200,42 @@ def test_anchor_keys_cover_every_way_a_pattern_can_be_met() -> None:
     groups = (frozenset(["csv"]), frozenset(["that"]), frozenset(["small", "tiny"]))
     df = anchors.Counter({"that": 100, "csv": 3, "small": 2, "tiny": 5})
     keys = anchors.anchor_keys(groups, df)
-    assert keys == {"csv small", "csv tiny"}
+    assert keys == {"csv small", "csv tiny", "csv that", "small that", "that tiny"}
+    assert anchors.anchor_keys((groups[0], groups[2]), df) == {"csv small", "csv tiny"}
     for words in (["csv", "small", "that"], ["tiny", "csv", "that", "zz"]):
         assert keys & anchors.task_keys(words)
     assert anchors.anchor_keys((), df) == {""} and "" in anchors.task_keys([])
     assert anchors.decode(anchors.encode(groups)) == groups
+
+
+def test_near_misses_are_offered_without_loading_the_library(store: Any) -> None:
+    """A task one word away from a template (a swapped or an added word) finds that template in
+    ``near_index``, so the paid call's "similar templates" list keeps it; and whatever the whole
+    library ranks in its top 3 that ``near_index`` holds stays in ``near_index``'s top 3."""
+    specs = library_specs(500, seed=31)
+    rng = random.Random(32)
+
+    def run() -> tuple[int, int, int]:
+        lib = TemplateLibrary()
+        ids = _add(lib, specs)
+        full = lib.index()
+        found = offered = total = 0
+        for tid, spec in list(zip(ids, specs))[:150]:
+            task = _near(spec["pattern"].replace("(small|tiny)", "small").replace("{name}", "Foo")
+                         .replace("{count}", "9"), rng)
+            name = f"learned-{tid}"
+            if full.match(task) is not None:
+                continue  # the changed word made it another template's task
+            total += 1
+            near = lib.near_index(task)
+            found += name in near
+            top = [s.template.name for s in full.similar(task, limit=3)]
+            if name in top:
+                offered += name in [s.template.name for s in near.similar(task, limit=3)]
+                assert name in near, task
+            assert len(near) <= 60
+        return found, offered, total
+
+    found, offered, total = store.call(run)
+    assert total > 100 and found == total, f"{found} of {total} near misses found"
+    assert offered > 50
