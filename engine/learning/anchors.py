@@ -34,6 +34,7 @@ from engine.templates.normalize import NormalizedTask
 from engine.templates.pattern import TaskPattern
 
 GROUP_SEP, ALT_SEP = "\x1e", "\x1f"
+NEAR = "~"  # prefix of the keys only near-miss lookups read
 META = "anchors"
 CHUNK = 500  # bound parameters per IN (...) query
 _WORDING_FILES = ("pattern.py", "normalize.py", "canonical.py", "vocabulary.toml")
@@ -44,7 +45,7 @@ def scheme() -> str:
     """A short hash of the code that decides a pattern's words (recomputed once per process)."""
     global _scheme
     if _scheme is None:
-        digest = hashlib.sha256(b"anchors-v2")
+        digest = hashlib.sha256(b"anchors-v3")
         base = Path(__file__).resolve().parent.parent / "templates"
         for name in _WORDING_FILES:
             path = base / name
@@ -70,18 +71,19 @@ def decode(text: str) -> Groups:
 
 
 def anchor_keys(groups: Groups, df: Counter[str]) -> set[str]:
-    """Keys of one pattern: the pairs among its three rarest groups (ties broken by the words).
-
-    Any one pair is enough for matching (a match meets every group); three pairs also find a
-    near miss that lacks one of the rarest words, for the "similar templates" list."""
+    """Keys of one pattern: the pairs across its two rarest groups (ties broken by the words),
+    which matching reads; and, prefixed ``~``, the pairs of each with the third rarest group,
+    which only the "similar templates" list reads (a near miss may lack one of the two rarest
+    words). Matching never reads ``~`` keys, so they cost it nothing."""
     if not groups:
         return {""}
     ranked = sorted(groups, key=lambda g: (sum(df[w] for w in g), sorted(g)))
     if len(ranked) == 1:
         return set(ranked[0])
-    keys: set[str] = set()
-    for g1, g2 in combinations(ranked[:3], 2):
-        keys.update(pair_key(a, b) for a in g1 for b in g2)
+    keys = {pair_key(a, b) for a in ranked[0] for b in ranked[1]}
+    for first in ranked[:2]:
+        for third in ranked[2:3]:
+            keys.update(NEAR + pair_key(a, b) for a in first for b in third)
     return keys
 
 
@@ -95,6 +97,12 @@ def task_keys(words: Iterable[str]) -> set[str]:
     keys = {""} | set(ordered)
     keys.update(f"{a} {b}" for a, b in combinations(ordered, 2))
     return keys
+
+
+def near_keys(words: Iterable[str]) -> set[str]:
+    """The ``~`` keys a near miss of a task with these words may be filed under."""
+    ordered = sorted(words)
+    return {NEAR + f"{a} {b}" for a, b in combinations(ordered, 2)}
 
 
 def passes(groups: Groups, words: frozenset[str]) -> bool:
@@ -240,11 +248,11 @@ class AnchorCache:
         return missing, found
 
     def near(self, task: NormalizedTask, limit: int = 50) -> set[tuple[int, int]]:
-        """Templates filed under the task's keys that it does not fully meet, most overlap first
-        (call after :meth:`candidates`/:meth:`read`): near-miss candidates."""
+        """Templates filed under the task's keys and ``~`` keys that it does not fully meet, most
+        overlap first (read those keys first): near-miss candidates."""
         words = task.words
         best: dict[tuple[int, int], float] = {}
-        for key in task_keys(words):
+        for key in task_keys(words) | near_keys(words):
             for e in self.entries.get(key, ()):
                 if e.groups and not passes(e.groups, words):
                     share = sum(1 for g in e.groups if not g.isdisjoint(words)) / len(e.groups)

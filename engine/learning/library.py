@@ -350,6 +350,9 @@ class TemplateLibrary:
             cache.read(missing)
             found = cache.candidates(nt)[1]
         if near:
+            extra = {k for k in anchors.near_keys(nt.words) if k not in cache.entries}
+            if extra:
+                cache.read(extra)
             found |= cache.near(nt)
         return cache.index_for(found, _spec_or_none)
 

@@ -200,10 +200,12 @@ def test_anchor_keys_cover_every_way_a_pattern_can_be_met() -> None:
     groups = (frozenset(["csv"]), frozenset(["that"]), frozenset(["small", "tiny"]))
     df = anchors.Counter({"that": 100, "csv": 3, "small": 2, "tiny": 5})
     keys = anchors.anchor_keys(groups, df)
-    assert keys == {"csv small", "csv tiny", "csv that", "small that", "that tiny"}
+    assert keys == {"csv small", "csv tiny", "~csv that", "~small that", "~that tiny"}
+    assert anchors.near_keys(["csv", "that"]) == {"~csv that"}
     assert anchors.anchor_keys((groups[0], groups[2]), df) == {"csv small", "csv tiny"}
     for words in (["csv", "small", "that"], ["tiny", "csv", "that", "zz"]):
         assert keys & anchors.task_keys(words)
+        assert keys - {k for k in keys if k.startswith("~")} & anchors.task_keys(words), "matching reads plain keys"
     assert anchors.anchor_keys((), df) == {""} and "" in anchors.task_keys([])
     assert anchors.decode(anchors.encode(groups)) == groups
 
