@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 __all__ = ["REVIEW_SYSTEM", "CoderAgent", "build_messages", "validation_policy"]
 
 
-@functools.cache
 def _record_cache_hit(key: str, now: float, ledger: tuple[Any, ...], code: str, policy: ValidationPolicy,
                       report: ValidationReport | None) -> None:
     """A cache hit's count and ledger row, and the report it computed (if any), in one hop."""
@@ -66,6 +65,7 @@ def _put_cached(key: str, *, policy: ValidationPolicy, report: ValidationReport,
     validation_memo.remember(str(answer["code"]), policy, report)
 
 
+@functools.cache
 def builtin_index() -> TemplateIndex:
     return TemplateIndex(load_builtin_pack())
 

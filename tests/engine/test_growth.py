@@ -163,3 +163,16 @@ async def test_another_policy_or_validator_validates_again(make_engine: Any, mon
     assert engine.store.call(validation_memo.recall, code + "\n# changed\n", stored[0]) is None
     monkeypatch.setattr(validation_memo, "_fingerprint", "another validator version")
     assert recall(stored[0]) is None, "new rules or another Bandit: validated again"
+
+
+async def test_the_builtin_index_is_built_once_and_every_cache_hit_is_recorded(make_engine: Any) -> None:
+    from engine import pipeline
+    from engine.store.models import LedgerEntry
+
+    assert pipeline.builtin_index() is pipeline.builtin_index(), "built once per process, not per request"
+    engine = make_engine()
+    await engine.generate(TASK)
+    for _ in range(3):
+        assert (await engine.generate(TASK)).source == "cache"
+    rows = engine.store.call(lambda: LedgerEntry.select().where(LedgerEntry.source == "cache").count())
+    assert rows == 3
