@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from peewee import DatabaseError
 
-from engine.safe_text import name_problem
 from engine.errors import BadInput, NotFound
 from engine.feedback import Negatives
 from engine.learning import anchors
@@ -30,6 +30,7 @@ from engine.learning.review import (
     spec_for,
 )
 from engine.logs import get_logger
+from engine.safe_text import name_problem
 from engine.store.db import write_transaction
 from engine.store.models import Suggestion, Template, TemplateVersion
 from engine.templates import TemplateIndex, TemplateSpec
@@ -339,7 +340,11 @@ class TemplateLibrary:
         if cache.stamp != stamp:
             kind, done = anchors.current()
             if kind != anchors.scheme() or done < stamp[1]:
-                anchors.sync(Template._meta.database, _spec_or_none, stamp[1])
+                try:
+                    anchors.sync(Template._meta.database, _spec_or_none, stamp[1])
+                except DatabaseError as exc:  # e.g. a read-only store: the whole library, as before
+                    _log.warning("anchor index not updated (%s); matching against the whole library", type(exc).__name__)
+                    return self.index()
             cache.reset(stamp)
             self._negatives = Negatives.load()
         nt = NormalizedTask(task)

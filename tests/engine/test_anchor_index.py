@@ -241,3 +241,23 @@ def test_near_misses_are_offered_without_loading_the_library(store: Any) -> None
     found, offered, total = store.call(run)
     assert total > 100 and found == total, f"{found} of {total} near misses found"
     assert offered > 50
+
+
+def test_a_store_that_cannot_be_written_still_matches(store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from peewee import OperationalError
+
+    specs = library_specs(80, seed=41)
+    tasks = tasks_for(specs[:20], seed=42)
+
+    def refuse(*_: Any, **__: Any) -> int:
+        raise OperationalError("attempt to write a readonly database")
+
+    def run() -> None:
+        lib = TemplateLibrary()
+        _add(lib, specs)
+        monkeypatch.setattr(anchors, "sync", refuse)
+        full = lib.index()
+        for task in tasks:
+            _same(full, lib, task)
+
+    store.call(run)
