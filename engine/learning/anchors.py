@@ -35,6 +35,7 @@ from engine.templates.pattern import TaskPattern
 
 GROUP_SEP, ALT_SEP = "\x1e", "\x1f"
 NEAR = "~"  # prefix of the keys only near-miss lookups read
+MAX_KEY = 200  # the columns hold 255 characters
 META = "anchors"
 CHUNK = 500  # bound parameters per IN (...) query
 _WORDING_FILES = ("pattern.py", "normalize.py", "canonical.py", "vocabulary.toml")
@@ -45,7 +46,7 @@ def scheme() -> str:
     """A short hash of the code that decides a pattern's words (recomputed once per process)."""
     global _scheme
     if _scheme is None:
-        digest = hashlib.sha256(b"anchors-v3")
+        digest = hashlib.sha256(b"anchors-v4")
         base = Path(__file__).resolve().parent.parent / "templates"
         for name in _WORDING_FILES:
             path = base / name
@@ -79,7 +80,7 @@ def anchor_keys(groups: Groups, df: Counter[str]) -> set[str]:
         return {""}
     ranked = sorted(groups, key=lambda g: (sum(df[w] for w in g), sorted(g)))
     if len(ranked) == 1:
-        return set(ranked[0])
+        return {fit(w) for w in ranked[0]}
     keys = {pair_key(a, b) for a in ranked[0] for b in ranked[1]}
     for first in ranked[:2]:
         for third in ranked[2:3]:
@@ -87,22 +88,29 @@ def anchor_keys(groups: Groups, df: Counter[str]) -> set[str]:
     return keys
 
 
+def fit(key: str) -> str:
+    """A key or word short enough for its indexed column (long ones keep a prefix and a hash)."""
+    if len(key) <= MAX_KEY:
+        return key
+    return key[:MAX_KEY - 41] + "#" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
 def pair_key(a: str, b: str) -> str:
-    return a if a == b else (f"{a} {b}" if a < b else f"{b} {a}")
+    return fit(a if a == b else (f"{a} {b}" if a < b else f"{b} {a}"))
 
 
 def task_keys(words: Iterable[str]) -> set[str]:
     """Every key a pattern that can match a task with these content words may be filed under."""
     ordered = sorted(words)
-    keys = {""} | set(ordered)
-    keys.update(f"{a} {b}" for a, b in combinations(ordered, 2))
+    keys = {""} | {fit(w) for w in ordered}
+    keys.update(fit(f"{a} {b}") for a, b in combinations(ordered, 2))
     return keys
 
 
 def near_keys(words: Iterable[str]) -> set[str]:
     """The ``~`` keys a near miss of a task with these words may be filed under."""
     ordered = sorted(words)
-    return {NEAR + f"{a} {b}" for a, b in combinations(ordered, 2)}
+    return {NEAR + fit(f"{a} {b}") for a, b in combinations(ordered, 2)}
 
 
 def passes(groups: Groups, words: frozenset[str]) -> bool:
@@ -179,7 +187,7 @@ def _unfile(ids: list[int]) -> None:
         )):
             if (tid, groups) not in seen:  # one pattern has several keys: count its words once
                 seen.add((tid, groups))
-                gone.update(w for g in decode(groups) for w in g)
+                gone.update(fit(w) for g in decode(groups) for w in g)
         TemplateAnchor.delete().where(TemplateAnchor.template.in_(chunk)).execute()
     for word, n in gone.items():
         AnchorWord.update(df=AnchorWord.df - n).where(AnchorWord.word == word).execute()
@@ -196,12 +204,12 @@ def _file(ids: list[int], spec_of: Any) -> None:
     if not entries:
         return
     added: Counter[str] = Counter(w for _, _, groups in entries for g in groups for w in g)
-    df: Counter[str] = Counter()
-    words = sorted(added)
-    for chunk in _chunks(words):
-        df.update({w: int(n) for w, n in _tuples(AnchorWord.select(AnchorWord.word, AnchorWord.df).where(
+    fitted = {w: fit(w) for w in added}
+    stored: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(fitted.values()))):
+        stored.update({w: int(n) for w, n in _tuples(AnchorWord.select(AnchorWord.word, AnchorWord.df).where(
             AnchorWord.word.in_(chunk)))})
-    before = dict(df)
+    df: Counter[str] = Counter({w: stored.get(fitted[w], 0) for w in added})
     df.update(added)  # rank by the frequencies including this batch (a full rebuild sees them all)
     rows = [
         {"key": key, "template": tid, "version": version, "groups": encode(groups)}
@@ -209,11 +217,14 @@ def _file(ids: list[int], spec_of: Any) -> None:
     ]
     for i in range(0, len(rows), 200):
         TemplateAnchor.insert_many(rows[i:i + 200]).execute()
-    new = [{"word": w, "df": n} for w, n in added.items() if w not in before]
+    by_column: Counter[str] = Counter()
+    for w, n in added.items():
+        by_column[fitted[w]] += n
+    new = [{"word": w, "df": n} for w, n in by_column.items() if w not in stored]
     for i in range(0, len(new), 200):
         AnchorWord.insert_many(new[i:i + 200]).execute()
-    for w, n in added.items():
-        if w in before:
+    for w, n in by_column.items():
+        if w in stored:
             AnchorWord.update(df=AnchorWord.df + n).where(AnchorWord.word == w).execute()
 
 

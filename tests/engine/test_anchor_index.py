@@ -261,3 +261,28 @@ def test_a_store_that_cannot_be_written_still_matches(store: Any, monkeypatch: p
             _same(full, lib, task)
 
     store.call(run)
+
+
+LONG = "x" * 150 + "y" * 150  # a literal word longer than the key column
+
+
+def long_word_specs() -> list[dict[str, Any]]:
+    params = [Param("name", "identifier", "OrderHistory", "the name", 0.9)]
+    return [{"name": f"long{i}", "pattern": f"function that parses {LONG} {w} named {{name}}", "body": BODY,
+             "params": params} for i, w in enumerate(["files", "rows", "logs"])]
+
+
+def check_long_words(lib: TemplateLibrary) -> None:
+    ids = _add(lib, long_word_specs())
+    full = lib.index()
+    tasks = [f"function that parses {LONG} {w} named Foo" for w in ("files", "rows", "logs", "lines")]
+    for task in tasks:
+        _same(full, lib, task)
+    assert lib.lookup(tasks[1]).match(tasks[1]).template.name.startswith("learned-")
+    assert all(len(k) <= 255 for (k,) in TemplateAnchor.select(TemplateAnchor.key).tuples())
+    filed = TemplateAnchor.select().where(TemplateAnchor.template.in_(ids)).count()
+    assert filed >= 3, "filed in the index (not matched by the whole-library fallback)"
+
+
+def test_words_longer_than_the_key_column(store: Any) -> None:
+    store.call(check_long_words, TemplateLibrary())

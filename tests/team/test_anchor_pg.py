@@ -7,7 +7,7 @@ from typing import Any
 
 from engine.learning.library import TemplateLibrary
 from engine.store.db import Store
-from tests.engine.test_anchor_index import _same, library_specs, tasks_for
+from tests.engine.test_anchor_index import _same, check_long_words, library_specs, tasks_for
 
 
 def test_anchor_index_on_postgresql(pg_db: Any) -> None:
@@ -32,5 +32,13 @@ def test_anchor_index_on_postgresql(pg_db: Any) -> None:
 
     try:
         store.call(run)
+    finally:
+        store.close()
+
+
+def test_long_words_on_postgresql(pg_db: Any) -> None:
+    store = Store.open(pg_db.url)
+    try:
+        store.call(check_long_words, TemplateLibrary())  # varchar(255) is enforced here
     finally:
         store.close()
