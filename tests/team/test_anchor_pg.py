@@ -7,7 +7,12 @@ from typing import Any
 
 from engine.learning.library import TemplateLibrary
 from engine.store.db import Store
-from tests.engine.test_anchor_index import _same, check_long_words, library_specs, tasks_for
+from tests.engine.test_anchor_index import (
+    _same,
+    check_long_words,
+    library_specs,
+    tasks_for,
+)
 
 
 def test_anchor_index_on_postgresql(pg_db: Any) -> None:
