@@ -132,6 +132,15 @@ async def hits_in_process(engine: Engine, task: str, expect: str, n: int) -> tup
     return C.percentile([w * 1000 for w in walls], 50), C.percentile([w * 1000 for w in walls], 95)
 
 
+def learned_pick(engine: Engine, specs: list[dict[str, Any]], size: int) -> str:
+    """A learned task whose wording is not inferred critical (critical ones need a paid review)."""
+    from engine.critical import decide_critical
+
+    settings = engine.config("default", "default").settings
+    return next(G.instantiate(s) for s in specs[size // 2:size]
+                if not decide_critical(settings, G.instantiate(s), None).critical)
+
+
 def template_size(size: int, specs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
     paths = new_home(f"t{size}")
     engine = Engine.from_settings(paths)
@@ -140,13 +149,20 @@ def template_size(size: int, specs: list[dict[str, Any]], args: argparse.Namespa
         t0 = time.perf_counter()
         engine.store.call(G.bulk_templates, engine.store.db, specs[:size], NOW)
         out["build_s"] = time.perf_counter() - t0
+        t0 = time.process_time()
+        engine.store.call(engine.library.lookup, "warm up")  # files every template in the anchor index, once
+        out["index_cpu"] = time.process_time() - t0
         put_cached(engine, CACHED_TASK)
+        pick = learned_pick(engine, specs, size) if size else None
     finally:
         engine.close()
     env = env_for(paths)
     runs = [cli_generate(env, CACHED_TASK, "cache") for _ in range(args.repeat)]
     out["cli_cpu"] = [c for _, c in runs]
     out["cli_wall"] = [w for w, _ in runs]
+    if pick is not None:
+        runs = [cli_generate(env, pick, "learned") for _ in range(args.repeat)]
+        out["cli_learned_cpu"] = [c for _, c in runs]
     out["modules"] = modules_of(env, CACHED_TASK)
 
     async def in_process() -> None:
@@ -157,15 +173,10 @@ def template_size(size: int, specs: list[dict[str, Any]], args: argparse.Namespa
             out["first_cpu"] = time.process_time() - t0
             tasks = [("cache", CACHED_TASK), ("builtin", BUILTIN_TASK)]
             if size:
-                from engine.critical import decide_critical
-
-                settings = engine.config("default", "default").settings
-                # a task whose wording is not inferred critical (critical ones need a paid review)
-                pick = next(G.instantiate(s) for s in specs[size // 2:size]
-                            if not decide_critical(settings, G.instantiate(s), None).critical)
+                assert pick is not None
                 tasks.insert(0, ("learned", pick))
                 t0 = time.process_time()
-                first = await engine.generate(tasks[0][1])  # loads the learned library
+                first = await engine.generate(tasks[0][1])  # reads its candidates from the anchor index
                 out["learned_first_cpu"] = time.process_time() - t0
                 if first.source != "learned":
                     raise RuntimeError(f"expected a learned hit, got {first.source}")
@@ -184,7 +195,10 @@ def print_templates(results: list[dict[str, Any]]) -> None:
     for r in results:
         ratio = statistics.median(r["cli_cpu"]) / base if base else 0
         print(f"  {r['size']:>7} templates: CPU {mmm(r['cli_cpu'])}  wall {mmm(r['cli_wall'])}  "
-              f"({ratio:.2f}x of 0; store built in {r['build_s']:.1f} s)")
+              f"({ratio:.2f}x of 0; store built in {r['build_s']:.1f} s, anchor index filed once in "
+              f"{r['index_cpu']:.1f} s CPU)")
+        if "cli_learned_cpu" in r:
+            print(f"  {r['size']:>7} templates, a learned hit instead: CPU {mmm(r['cli_learned_cpu'])}")
     print("\n## hits in process, p50 / p95 ms per run (min / median / max of runs) — goal p50 <= 1, p95 <= 2, flat")
     for r in results:
         learned = f", first learned request CPU {r['learned_first_cpu']:.2f} s" if "learned_first_cpu" in r else ""
@@ -209,14 +223,22 @@ def print_templates(results: list[dict[str, Any]]) -> None:
 def stats_figures(rows: int, args: argparse.Namespace) -> dict[str, Any]:
     paths = new_home(f"l{rows}")
     engine = Engine.from_settings(paths)
-    build = 0.0
+    build = backfill = 0.0
     try:
         if rows:
+            from engine import rollups
+
+            postgres = not engine.store.url.startswith("sqlite")
             t0 = time.perf_counter()
+            for statement in rollups.drop_sql(postgres):  # rows go in as an older store held them
+                engine.store.call(engine.store.db.execute_sql, statement)
             chunk = 200_000
             for start in range(0, rows, chunk):
                 engine.store.call(G.bulk_ledger, engine.store.db, _ledger_slice(start, min(rows, start + chunk), rows))
             build = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            engine.store.call(_backfill, engine.store.db, postgres)  # what migration 0009 does to them
+            backfill = time.perf_counter() - t0
     finally:
         engine.close()
     env = env_for(paths)
@@ -228,7 +250,45 @@ def stats_figures(rows: int, args: argparse.Namespace) -> dict[str, Any]:
         summary = json.loads(proc.stdout)["total"]
         walls.append(wall)
         cpus.append(cpu)
-    return {"rows": rows, "wall": walls, "cpu": cpus, "build_s": build, "requests": summary.get("requests")}
+    return {"rows": rows, "wall": walls, "cpu": cpus, "build_s": build, "backfill_s": backfill,
+            "requests": summary.get("requests"),
+            **reads_in_process(paths, args.repeat)}
+
+
+def _backfill(db: Any, postgres: bool) -> None:
+    from engine import rollups
+
+    with db.atomic():
+        rollups.install(db, postgres)
+
+
+def reads_in_process(paths: Paths, repeat: int) -> dict[str, list[float]]:
+    """CPU of the reads themselves, in one process (no interpreter start): ``stats --json``'s
+    ``compute_stats`` and what the app's budget screen reads (tui/screens/budget.py load_budget)."""
+    from engine.stats import compute_stats
+
+    engine = Engine.from_settings(paths)
+    out: dict[str, list[float]] = {"stats_cpu": [], "screen_cpu": []}
+    try:
+        for _ in range(repeat):
+            t0 = time.process_time()
+            engine.store.call(compute_stats, None, None)
+            out["stats_cpu"].append(time.process_time() - t0)
+
+            async def screen() -> None:
+                await engine.budget_status("default", "default")
+                since = NOW - 30 * 86400
+                for by in ("day", "provider", "model"):
+                    await engine.store.run(compute_stats, since, by)
+                await engine.store.run(engine.book.alerts)
+                await engine.store.run(engine.book.anomalies)
+
+            t0 = time.process_time()
+            asyncio.run(screen())
+            out["screen_cpu"].append(time.process_time() - t0)
+    finally:
+        engine.close()
+    return out
 
 
 _ALL_LEDGER: list[tuple[Any, ...]] = []
@@ -306,7 +366,10 @@ def main() -> None:
         for rows in (0, args.ledger):
             r = stats_figures(rows, args)
             print(f"  {rows:>8} ledger rows over 90 days: wall {mmm(r['wall'])}  CPU {mmm(r['cpu'])}  "
-                  f"(requests {r['requests']}; built in {r['build_s']:.1f} s)")
+                  f"(requests {r['requests']}; built in {r['build_s']:.1f} s, aggregates backfilled as migration "
+                  f"0009 does in {r['backfill_s']:.1f} s)")
+            print(f"  {rows:>8} rows, in process: compute_stats CPU {mmm(r['stats_cpu'])} s; budget screen reads "
+                  f"CPU {mmm(r['screen_cpu'])} s")
 
     if "cache" not in skip:
         print(f"\n## cache.put at the cap, amortised ms per insert over {args.puts} inserts — goal <= 0.1 ms")

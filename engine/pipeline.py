@@ -44,7 +44,7 @@ from engine.reviews import (
 )
 from engine.templates import TemplateIndex, load_builtin_pack
 from engine.text import clean_task, extract_code
-from engine.validation import CodeValidator, ValidationReport
+from engine.validation import CodeValidator, ValidationPolicy, ValidationReport
 
 if TYPE_CHECKING:
     from engine.service import Engine
@@ -53,6 +53,25 @@ __all__ = [
     "REVIEW_SYSTEM", "CoderAgent", "answer_cache_key", "build_messages", "builtin_index", "cheapest_first", "repair_message",
     "validation_policy",
 ]
+
+
+def _record_cache_hit(key: str, now: float, ledger: tuple[Any, ...], code: str, policy: ValidationPolicy,
+                      report: ValidationReport | None) -> None:
+    """A cache hit's count and ledger row, and the report it computed (if any), in one hop."""
+    response_cache.record_hit(key, now, ledger)
+    if report is not None:
+        from engine import validation_memo
+
+        validation_memo.remember(code, policy, report)
+
+
+def _put_cached(key: str, *, policy: ValidationPolicy, report: ValidationReport, **answer: Any) -> None:
+    """Cache a validated answer and remember its report (a later hit in a new process then
+    needs no Bandit), in one hop."""
+    from engine import validation_memo
+
+    response_cache.put(key, **answer)
+    validation_memo.remember(str(answer["code"]), policy, report)
 
 
 @functools.cache
@@ -91,24 +110,31 @@ class CoderAgent:
         )
         plan = Plan.of(ctx)
         gate = _Gate(self, ctx, RequestCap.of(max_usd))  # --max-usd: each paid step admitted by its worst case
-        # One database hop answers both: is the learned index current, and is the answer cached?
-        stamp, cached = await self.store.run(self._probe, plan.key, plan.caching)
+        # One database hop answers: is the learned index current, is the answer cached (with the
+        # validation report remembered for its code), and, unless a non-critical cached answer
+        # comes first, which learned templates could match (the anchor index, engine.learning.anchors)
+        stamp, cached, candidates, memo = await self.store.run(
+            self._probe, plan.key, plan.caching, ctx.task if ctx.use_templates else None, ctx.is_critical,
+            plan.policy)
+        fresh: list[ValidationReport] = []  # a report this request computed, remembered with the hit
         # a non-critical exact repeat first: no template lookup (critical ones keep the tier order,
         # which decides what gets reviewed)
         early = plan.caching and cached is not None and not ctx.is_critical
-        checked = await self._check_cached(cached, plan, gate) if early and cached else None
+        checked = await self._check_cached(cached, plan, gate, memo, fresh) if early and cached else None
         indexes: list[tuple[str, TemplateIndex]] = []
         if ctx.use_templates and checked is None:
-            indexes = await self._indexes(stamp)
+            indexes = await self._indexes(ctx.task, stamp, candidates)
             hit = await self._from_templates(ctx, indexes, plan, gate)
             if hit is not None:
                 return self._template_result(ctx, hit, gate, events)
         if plan.caching:
             if cached is not None and not early:
-                checked = await self._check_cached(cached, plan, gate)
-            served = await self._from_cache(ctx, plan, cached, checked, gate, events)
+                checked = await self._check_cached(cached, plan, gate, memo, fresh)
+            served = await self._from_cache(ctx, plan, cached, checked, gate, events, fresh)
             if served is not None:
                 return served
+        if indexes:  # near misses: the candidates plus the templates the task misses by some words
+            indexes[0] = ("learned", await self.store.run(self.engine.library.near_index, ctx.task, stamp))
         return await self._from_llm(ctx, plan, gate, near_misses(ctx.task, indexes), events)
 
     def _context(self, task: str, events: list[Event], emit: Emit | None, *, project: str, agent: str,
@@ -132,11 +158,12 @@ class CoderAgent:
 
     # -- tier 1: templates --------------------------------------------------------------------
 
-    async def _indexes(self, stamp: tuple[int, ...]) -> list[tuple[str, TemplateIndex]]:
+    async def _indexes(self, task: str, stamp: tuple[int, ...],
+                       candidates: TemplateIndex | None) -> list[tuple[str, TemplateIndex]]:
+        """The learned templates that could match ``task`` (from the probe, or looked up now), then
+        the built-in pack."""
         library = self.engine.library
-        learned = library.cached_index(stamp)
-        if learned is None:
-            learned = await self.store.run(library.index)
+        learned = candidates if candidates is not None else await self.store.run(library.lookup, task, stamp)
         return [("learned", learned), ("builtin", builtin_index())]
 
     async def _from_templates(self, ctx: RequestContext, indexes: list[tuple[str, TemplateIndex]], plan: Plan,
@@ -158,15 +185,32 @@ class CoderAgent:
 
     # -- tier 2: the response cache -----------------------------------------------------------
 
-    def _probe(self, key: str, caching: bool) -> tuple[tuple[int, ...], response_cache.CachedAnswer | None]:
-        stamp = self.engine.library.stamp()
-        return stamp, response_cache.peek(key, self.engine.clock()) if caching else None
+    def _probe(self, key: str, caching: bool, task: str | None, critical: bool, policy: ValidationPolicy
+               ) -> tuple[tuple[int, ...], response_cache.CachedAnswer | None, TemplateIndex | None,
+                          ValidationReport | None]:
+        from engine import validation_memo
 
-    async def _check_cached(self, cached: response_cache.CachedAnswer, plan: Plan, gate: _Gate) -> Checked | None:
+        library = self.engine.library
+        stamp = library.stamp()
+        cached = response_cache.peek(key, self.engine.clock()) if caching else None
+        memo = validation_memo.recall(cached.code, policy) if cached is not None else None
+        if task is None or (cached is not None and not critical):
+            return stamp, cached, None, memo
+        return stamp, cached, library.lookup(task, stamp), memo
+
+    async def _check_cached(self, cached: response_cache.CachedAnswer, plan: Plan, gate: _Gate,
+                            memo: ValidationReport | None = None,
+                            fresh: list[ValidationReport] | None = None) -> Checked | None:
         """The cached answer's validation (checked again: rules may have changed since it was
-        stored) and, for a critical request, its review; None when it must not be served."""
+        stored; ``memo`` is the report remembered for exactly this code, policy and validator, see
+        engine.validation_memo) and, for a critical request, its review; None when it must not be
+        served."""
         record = gate.ctx.emit
-        report = await CodeValidator(plan.policy).validate_async(cached.code)
+        report = memo
+        if report is None:
+            report = await CodeValidator(plan.policy).validate_async(cached.code)
+            if fresh is not None:
+                fresh.append(report)
         record(ValidationDone(report.ok, report.score, len(report.findings)))
         if not report.ok:
             record(LookupResult("cache", False, f"cached answer now fails validation ({report.blocking[0].rule_id})"))
@@ -180,7 +224,8 @@ class CoderAgent:
         return Checked(report, review)
 
     async def _from_cache(self, ctx: RequestContext, plan: Plan, cached: response_cache.CachedAnswer | None,
-                          checked: Checked | None, gate: _Gate, events: list[Event]) -> GenerationResult | None:
+                          checked: Checked | None, gate: _Gate, events: list[Event],
+                          fresh: list[ValidationReport]) -> GenerationResult | None:
         """Serve the cached answer if it passed its checks (and book the hit); None on a miss."""
         if cached is None:
             ctx.emit(LookupResult("cache", False))
@@ -191,9 +236,9 @@ class CoderAgent:
         latency = ctx.elapsed_ms()
         saved = savings_micros(ctx.settings, prompt_chars(plan.messages), len(cached.code), self.engine.environ)
         await self.store.run(
-            response_cache.record_hit, plan.key, self.engine.clock(),
+            _record_cache_hit, plan.key, self.engine.clock(),
             (ctx.request_id, ctx.project, ctx.agent, cached.provider, cached.model, saved, latency,
-             self.engine.book.owner),
+             self.engine.book.owner), cached.code, plan.policy, fresh[0] if fresh else None,
         )
         ctx.emit(Finished("cache", micros_to_usd(gate.cost_micros), micros_to_usd(saved)))
         return GenerationResult(
@@ -278,10 +323,10 @@ class CoderAgent:
         if not (settings.cache.enabled and paid.code.strip()):
             return
         await self.store.run(
-            response_cache.put, plan.key, provider=paid.answer.provider, model=paid.answer.model,
+            _put_cached, plan.key, provider=paid.answer.provider, model=paid.answer.model,
             text=paid.answer.text, code=paid.code, tokens_in=paid.tokens_in, tokens_out=paid.tokens_out,
             cost_micros=paid.cost_micros, ttl_s=settings.cache.ttl_s, max_entries=settings.cache.max_entries,
-            now=self.engine.clock(),
+            now=self.engine.clock(), policy=plan.policy, report=paid.report,
         )
 
     async def _learn(self, ctx: RequestContext, paid: PaidAnswer, cap: RequestCap) -> tuple[int | None, int]:

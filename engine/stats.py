@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from engine.budget.usage import anomaly_summary
 from engine.errors import BadInput
 from engine.feedback import wrong_reports
 from engine.llm.price_map import SAVINGS_BASIS
-from engine.stats_sql import summaries, template_answers
+from engine.stats_sql import FREE_SOURCES, PAID_SOURCES, summaries, template_answers  # noqa: F401 - re-exported
 from engine.store.sql import execute
 
 GROUPS = ("provider", "model", "project", "agent", "day", "source")
@@ -42,19 +42,38 @@ def parse_since(text: str | None, now: float | None = None) -> float | None:
 
 
 def compute_stats(since: float | None = None, by: str | None = None) -> dict[str, Any]:
-    """Totals (and groups when ``by`` is given). Runs on the database thread; the database sums,
-    counts and groups (``engine.stats_sql``), so no ledger row is loaded into Python but the
-    latencies of successful paid attempts (for exact percentiles)."""
+    """Totals (and groups when ``by`` is given), read from the per-day aggregates
+    (``engine.stats_rollup``: cost follows days and groups, not ledger rows; raw rows may have
+    been pruned). Runs on the database thread."""
     if by is not None and by not in GROUPS:
         raise BadInput(f"--by must be one of {', '.join(GROUPS)}")
-    where, params = "source <> 'reconcile'", cast(tuple[float, ...], ())
+    from engine import stats_rollup
+
+    answers, sources = stats_rollup.template_answers(execute, since)
+    result: dict[str, Any] = {"since": since, "by": by,
+                              "total": stats_rollup.summaries(execute, since, None)[None],
+                              "savings_basis": SAVINGS_BASIS,
+                              "false_hits": false_hits(answers, sources, wrong_reports(since))}
+    result["anomalies"] = anomaly_summary(execute, since)  # usage claims not believed (engine.budget.usage)
+    if by:
+        groups = stats_rollup.summaries(execute, since, by)
+        result["groups"] = [{by: name, **groups[name]} for name in sorted(groups)]  # type: ignore[type-var]
+    return result
+
+
+def compute_stats_raw(since: float | None = None, by: str | None = None) -> dict[str, Any]:
+    """The same figures summed from the raw ledger rows (exact latency percentiles and distinct
+    request ids; O(rows)): the reference the aggregates are checked against."""
+    if by is not None and by not in GROUPS:
+        raise BadInput(f"--by must be one of {', '.join(GROUPS)}")
+    where, params = "source <> 'reconcile'", tuple[float, ...]()
     if since is not None:
         where, params = where + " AND ts >= ?", (since,)
     answers, sources = template_answers(execute, where, params)
     result: dict[str, Any] = {"since": since, "by": by, "total": summaries(execute, where, params, None)[None],
                               "savings_basis": SAVINGS_BASIS,
                               "false_hits": false_hits(answers, sources, wrong_reports(since))}
-    result["anomalies"] = anomaly_summary(execute, since)  # usage claims not believed (engine.budget.usage)
+    result["anomalies"] = anomaly_summary(execute, since)
     if by:
         groups = summaries(execute, where, params, by)
         result["groups"] = [{by: name, **groups[name]} for name in sorted(groups)]  # type: ignore[type-var]

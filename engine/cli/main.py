@@ -259,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = ssub.add_parser("migrate", help="apply pending schema migrations")
     _add_json(p)
     p.set_defaults(handler="engine.cli.doctor:cmd_migrate")
+    p = ssub.add_parser("prune", help="delete raw ledger rows before a date (per-day aggregates are kept)")
+    p.add_argument("--before", metavar="DATE", help="first day to keep, e.g. 2026-09-01 "
+                   "(default: today minus store.ledger_retention_days)")
+    p.add_argument("--dry-run", action="store_true", help="count the rows, delete nothing")
+    _add_json(p)
+    p.set_defaults(handler="engine.cli.store_cmds:cmd_prune")
 
     p = sub.add_parser(
         "completion", help="print the shell completion script for bash, zsh or fish",

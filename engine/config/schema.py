@@ -271,6 +271,11 @@ class StoreSettings(_Table):
     url: str = Field(
         default="", description="sqlite:///path or postgresql://user@host/db; empty = SQLite in the data dir."
     )
+    ledger_retention_days: int = Field(
+        default=0, ge=0, le=100_000,
+        description="Days of raw ledger rows `templar store prune` keeps when given no --before; 0 = keep every "
+        "row. Per-day aggregates (stats, budgets) are never pruned.",
+    )
 
     @field_validator("url")
     @classmethod

@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from peewee import DatabaseError
 
-from engine.safe_text import name_problem
 from engine.errors import BadInput, NotFound
 from engine.feedback import Negatives
+from engine.learning import anchors
 from engine.learning.body import Param
 from engine.learning.review import (
     HeldForReview,
@@ -29,9 +30,11 @@ from engine.learning.review import (
     spec_for,
 )
 from engine.logs import get_logger
+from engine.safe_text import name_problem
 from engine.store.db import write_transaction
 from engine.store.models import Suggestion, Template, TemplateVersion
 from engine.templates import TemplateIndex, TemplateSpec
+from engine.templates.normalize import NormalizedTask
 from engine.validation import CodeValidator
 from engine.money import micros_to_usd
 
@@ -155,6 +158,7 @@ class TemplateLibrary:
         self._index: TemplateIndex | None = None
         self._stamp: tuple[int, ...] | None = None
         self._negatives = Negatives()
+        self._anchors = anchors.AnchorCache()
 
     # -- suggestions --------------------------------------------------------------------------
 
@@ -335,6 +339,43 @@ class TemplateLibrary:
             self._stamp = stamp
         return self._index
 
+    def lookup(self, task: str, stamp: tuple[int, ...] | None = None, *, near: bool = False) -> TemplateIndex:
+        """A match index over the learned templates that could match ``task`` (the persisted
+        anchor index, :mod:`engine.learning.anchors`): ``lookup(task).match(task)`` equals
+        ``index().match(task)``, but reads only the candidates, whatever the library's size.
+        No database work when this process already read the task's keys under ``stamp``."""
+        stamp = self.stamp() if stamp is None else stamp
+        cache = self._anchors
+        if cache.stamp != stamp:
+            kind, done = anchors.current()
+            if kind != anchors.scheme() or done < stamp[1]:
+                try:
+                    anchors.sync(Template._meta.database, _spec_or_none, stamp[1])
+                except DatabaseError as exc:  # e.g. a read-only store: the whole library, as before
+                    _log.warning("anchor index not updated (%s); matching against the whole library", type(exc).__name__)
+                    return self.index()
+            cache.reset(stamp)
+            self._negatives = Negatives.load()
+        nt = NormalizedTask(task)
+        if nt.too_long or not nt.words:
+            return TemplateIndex()
+        missing, found = cache.candidates(nt)
+        if missing:
+            cache.read(missing)
+            found = cache.candidates(nt)[1]
+        if near:
+            extra = {k for k in anchors.near_keys(nt.words) if k not in cache.entries}
+            if extra:
+                cache.read(extra)
+            found |= cache.near(nt)
+        return cache.index_for(found, _spec_or_none)
+
+    def near_index(self, task: str, stamp: tuple[int, ...] | None = None) -> TemplateIndex:
+        """``lookup`` plus the templates filed under the task's keys that it misses by some
+        words: enough for the "similar templates" list of a paid call without loading the
+        whole library (``index``, still used by ``templates similar``)."""
+        return self.lookup(task, stamp, near=True)
+
     def record_failure(self, template_id: int, reason: str, retire_after: int) -> bool:
         """Count a failed use; retire the template (with a version record) after ``retire_after``."""
         Template.update(failures=Template.failures + 1).where(Template.id == template_id).execute()
@@ -367,6 +408,13 @@ class TemplateLibrary:
         TemplateVersion.create(template=row, version=row.version, pattern=row.pattern, body=row.body, params=row.params,
                                quality=row.quality, created=now, reason="imported")
         return self.template(row.id)
+
+
+def _spec_or_none(row: Template) -> TemplateSpec | None:
+    try:
+        return _template_view(row).spec()
+    except Exception:  # noqa: BLE001 - a broken row must not stop matching (as in index())
+        return None
 
 
 def _name_from(s: SuggestionView) -> str:

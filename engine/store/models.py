@@ -381,6 +381,83 @@ class WrongReport(BaseModel):
         indexes = ((("template", "version"), False),)
 
 
+class TemplateAnchor(BaseModel):
+    """The persisted match index of active learned templates (migration 0010).
+
+    One row per (pattern, anchor key): the key is the pair of the pattern's two rarest required
+    words ("a b", sorted), or its one required word, so a task can only match a pattern whose key
+    is among the task's word pairs. ``groups`` lists the pattern's required words (groups joined
+    by U+001E, alternatives by U+001F) for a cheap pre-filter before any template row is read.
+    Derived data: ``engine.learning.anchors`` rebuilds it from the template tables."""
+
+    id = AutoField()
+    key = CharField(max_length=255, index=True)
+    template = IntegerField(index=True)  # template.id (no foreign key: rows are rewritten by sync)
+    version = IntegerField()
+    groups = TextField()
+
+
+class AnchorWord(BaseModel):
+    """How many indexed patterns require each word (chooses the rarest anchors; migration 0010)."""
+
+    word = CharField(max_length=255, primary_key=True)
+    df = IntegerField(default=0)
+
+
+class IndexMeta(BaseModel):
+    """Small named values of derived indexes, e.g. which template_version the anchors reflect."""
+
+    name = CharField(max_length=32, primary_key=True)
+    value = TextField(default="")
+
+
+class LedgerRollup(BaseModel):
+    """Per-day ledger aggregates per dimension value (migration 0009; kept by triggers, see
+    ``engine.rollups``). ``dim`` is all | project | agent | provider | model."""
+
+    id = AutoField()
+    day = CharField(max_length=10)
+    dim = CharField(max_length=8)
+    value = CharField(max_length=130, default="")
+    source = CharField(max_length=16)
+    outcome = CharField(max_length=16)
+    error_class = CharField(max_length=32, default="")
+    estimated = IntegerField(default=0)
+    rows = BigIntegerField(default=0)
+    tokens_in = BigIntegerField(default=0)
+    tokens_out = BigIntegerField(default=0)
+    cost_micros = BigIntegerField(default=0)
+    saved_micros = BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("day", "dim", "value", "source", "outcome", "error_class", "estimated"), True),
+                   (("dim", "day"), False))
+
+
+class LedgerLatency(BaseModel):
+    """Latency histogram of successful paid attempts per day and dimension value (migration 0009)."""
+
+    id = AutoField()
+    day = CharField(max_length=10)
+    dim = CharField(max_length=8)
+    value = CharField(max_length=130, default="")
+    source = CharField(max_length=16)
+    bucket = IntegerField()
+    n = BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("day", "dim", "value", "source", "bucket"), True), (("dim", "day"), False))
+
+
+class ValidationMemo(BaseModel):
+    """A validation report by (validator fingerprint, file name, policy, code hash): a cache hit in a
+    new process need not load Bandit (migration 0010; see ``engine.validation_memo``)."""
+
+    key = CharField(max_length=64, primary_key=True)
+    report = TextField()
+    created = DoubleField(index=True)
+
+
 ALL_MODELS = (
     LedgerEntry,
     BudgetCounter,
@@ -396,4 +473,10 @@ ALL_MODELS = (
     ReviewVerdict,
     TemplateAnswer,
     WrongReport,
+    LedgerRollup,
+    LedgerLatency,
+    TemplateAnchor,
+    AnchorWord,
+    IndexMeta,
+    ValidationMemo,
 )

@@ -109,3 +109,70 @@ def test_the_library_stamp_moves_on_every_change_and_reads_no_table_scan(make_en
 
     steps = engine.store.call(plan)
     assert steps and not [s for s in steps if s.startswith("SCAN") and "CONSTANT ROW" not in s], steps
+
+
+# -- validation reports remembered in the store (engine.validation_memo) ----------------------------
+
+TASK = "write a function that reverses the words of a sentence, named flip_words"
+
+
+def _forget_in_process() -> None:
+    from engine.validation import validator
+
+    with validator._MEMO_LOCK:
+        validator._MEMO.clear()
+
+
+async def test_a_cache_hit_in_a_new_process_reuses_the_stored_report(make_engine: Any, monkeypatch: Any) -> None:
+    from engine.validation import CodeValidator
+    from engine.validation.validator import CodeValidator as Impl
+
+    engine = make_engine()
+    paid = await engine.generate(TASK)
+    assert paid.source == "llm"
+    _forget_in_process()  # what a new process starts with
+    calls: list[str] = []
+    real = Impl._validate
+
+    def counting(self: Any, code: str, filename: str) -> Any:
+        calls.append(code)
+        return real(self, code, filename)
+
+    monkeypatch.setattr(Impl, "_validate", counting)
+    hit = await engine.generate(TASK)
+    assert hit.source == "cache" and calls == [], "the report stored with the answer is used: no Bandit"
+    want = real(CodeValidator(), paid.code, "generated.py").to_dict()  # the default policy, validated now
+    assert hit.extra["validation"] == want
+
+
+async def test_another_policy_or_validator_validates_again(make_engine: Any, monkeypatch: Any) -> None:
+    from engine import validation_memo
+    from engine.validation import ValidationPolicy
+
+    engine = make_engine()
+    paid = await engine.generate(TASK)
+    code = paid.code
+
+    def recall(policy: ValidationPolicy) -> Any:
+        return engine.store.call(validation_memo.recall, code, policy)
+
+    stored = [p for p in (ValidationPolicy(), ValidationPolicy(block_severity="low"),
+                          ValidationPolicy(block_severity="high"), ValidationPolicy(min_docstring_coverage=0.5))
+              if recall(p) is not None]
+    assert len(stored) == 1, "one report, under the policy it was computed with"
+    assert engine.store.call(validation_memo.recall, code + "\n# changed\n", stored[0]) is None
+    monkeypatch.setattr(validation_memo, "_fingerprint", "another validator version")
+    assert recall(stored[0]) is None, "new rules or another Bandit: validated again"
+
+
+async def test_the_builtin_index_is_built_once_and_every_cache_hit_is_recorded(make_engine: Any) -> None:
+    from engine import pipeline
+    from engine.store.models import LedgerEntry
+
+    assert pipeline.builtin_index() is pipeline.builtin_index(), "built once per process, not per request"
+    engine = make_engine()
+    await engine.generate(TASK)
+    for _ in range(3):
+        assert (await engine.generate(TASK)).source == "cache"
+    rows = engine.store.call(lambda: LedgerEntry.select().where(LedgerEntry.source == "cache").count())
+    assert rows == 3
