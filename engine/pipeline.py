@@ -2,14 +2,15 @@
 
     learned template -> built-in template -> response cache -> provider chain (+ repairs)
                      -> validation (+ cross-provider review for critical work)
-                     -> parameterization suggestion (the answer may become a template)
+                     -> learning, scheduled in the background (the answer may become a template)
 
 Invariants: no answer is returned unvalidated (a template render or cache entry that fails
 validation counts as a miss and the pipeline moves on); the match path makes no LLM call and
 never imports litellm unless the request is critical and no verdict is on record; a critical
 request (``engine.critical``) is served by a template or the cache only with an approving review
 of that exact code (``engine.reviews``), else the next tier answers; only validated answers are
-cached; suggestion or review trouble never loses the answer the user paid for. Whether the
+cached; suggestion or review trouble never loses the answer the user paid for, and learning
+never delays it (``engine.learning.learner``). Whether the
 final answer is deliverable is decided once, by ``engine.delivery``. A non-critical exact repeat
 (same cache key) whose cached answer passes validation is served before any template lookup,
 so a new process never loads the learned library for it.
@@ -28,10 +29,8 @@ from engine.config.schema import Settings
 from engine.critical import CriticalDecision, decide_critical
 from engine.errors import TemplarError
 from engine.config.trust import warning as untrusted_warning
-from engine.events import ConfigWarning, Emit, Event, Finished, LookupResult, TemplateLearned, ValidationDone
-from engine.learning.suggest import build_messages as suggestion_messages
-from engine.learning.suggest import parse_suggestion
-from engine.learning.zeroslot import has_no_values, zero_slot_name, zero_slot_pattern
+from engine.events import ConfigWarning, Emit, Event, Finished, LookupResult, ValidationDone
+from engine.learning.learner import LearningJob
 from engine.llm.chain import ChainRequest, ChainResult
 from engine.feedback import canonical_bindings, record_free_failure, record_template_answer
 from engine.llm.price_map import estimated_price, savings_micros
@@ -216,9 +215,8 @@ class CoderAgent:
             )
         suggestion_id = None
         if ok and settings.learning.enabled:
-            suggestion_id, cost = await self._suggest(settings, task, code, result, refs, request_id, project, agent,
-                                                      confirmed, record)
-            total_cost += cost
+            suggestion_id = await self._schedule_learning(
+                LearningJob(settings, task, code, result.cost_micros, refs, request_id, project, agent, confirmed), record)
         latency = int((time.perf_counter() - started) * 1000)
         record(Finished("llm", total_cost / 1e6, 0.0))
         return GenerationResult(
@@ -315,58 +313,12 @@ class CoderAgent:
             await self.store.run(self.engine.library.record_failure, template_id, reason,
                                  settings.learning.retire_after_failures)
 
-    # -- paid side calls ----------------------------------------------------------------------
+    # -- learning (off the answer path) -----------------------------------------------------------
 
-    async def _suggest(self, settings: Settings, task: str, code: str, result: ChainResult, refs: Any,
-                       request_id: str, project: str, agent: str, confirmed: bool, record: Emit) -> tuple[int | None, int]:
-        if has_no_values(task):  # nothing to parameterise: a zero-slot template, no model call
-            return await self._suggest_zero_slot(settings, task, code, result, request_id, project, agent, record)
-        names = [settings.learning.suggest_provider] if settings.learning.suggest_provider else list(settings.chain.order)
-        request = ChainRequest(suggestion_messages(task, code), 800, 0.0, request_id, project, agent, refs,
-                               confirmed=confirmed, source="suggest", order=cheapest_first(settings, names))
-        try:
-            answer = await self.engine.chain.complete(settings, request, record)
-        except TemplarError as exc:
-            record(TemplateLearned(0, f"no suggestion: {exc}"))
-            return None, 0
-        parsed = parse_suggestion(answer.text)
-        library = self.engine.library
-        view = await self.store.run(functools.partial(
-            library.add_suggestion, task=task, code=code, pattern=parsed.pattern, params=parsed.params, name=parsed.name,
-            confidence=parsed.confidence, reason="; ".join(parsed.problems), provider=answer.provider,
-            model=answer.model, cost_micros=result.cost_micros, request_id=request_id, project=project, agent=agent,
-        ))
-        status = "pending"
-        threshold = settings.learning.auto_accept_confidence
-        if threshold > 0 and not parsed.problems and parsed.confidence >= threshold:
-            try:
-                await self.store.run(functools.partial(library.accept, view.id, unseen=True))
-                status = "accepted"
-            except TemplarError:
-                status = "pending"
-        record(TemplateLearned(view.id, status))
-        return view.id, answer.cost_micros
-
-    async def _suggest_zero_slot(self, settings: Settings, task: str, code: str, result: ChainResult, request_id: str,
-                                 project: str, agent: str, record: Emit) -> tuple[int | None, int]:
-        """Queue (or, under the auto-accept policy, accept) the task's canonical wording as a template."""
-        library = self.engine.library
-        pattern = zero_slot_pattern(task)
-        view = await self.store.run(functools.partial(
-            library.add_suggestion, task=task, code=code, pattern=pattern or "", params=[], name=zero_slot_name(task),
-            confidence=1.0 if pattern else 0.0, reason="" if pattern else "the task's wording cannot serve as a pattern",
-            provider="", model="", cost_micros=result.cost_micros, request_id=request_id, project=project, agent=agent,
-        ))
-        status = "pending"
-        threshold = settings.learning.auto_accept_confidence
-        if pattern and threshold > 0:
-            try:
-                await self.store.run(library.accept, view.id)
-                status = "accepted"
-            except TemplarError:
-                status = "pending"
-        record(TemplateLearned(view.id, status))
-        return view.id, 0
+    async def _schedule_learning(self, job: LearningJob, record: Emit) -> int:
+        """Queue what this paid answer can teach; the work runs in the background and never
+        delays the answer (``engine.learning.learner``). Returns the queued suggestion's id."""
+        return await self.engine.learner.schedule(job, record)
 
 
 class _Gate:

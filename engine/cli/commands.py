@@ -41,7 +41,7 @@ def read_task(task: str) -> str:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from engine.cli.output import Progress, print_json
+    from engine.cli.output import Progress
 
     task = read_task(args.task)
     if args.max_tokens is not None and not 1 <= args.max_tokens <= 200_000:
@@ -53,6 +53,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         check_destination(target, what="--output file")  # never a device node (/dev/full), FIFO ...
     progress = Progress(enabled=sys.stderr.isatty() or args.stream, stream_tokens=args.stream and not args.json)
     engine = open_engine(unrecorded_ok=True)
+    # One event loop for the answer and, after it is printed, the learning it scheduled
+    # (engine.learning.learner): the answer never waits for learning.
+    runner = asyncio.Runner()
     try:
         kwargs = dict(
             project=args.project, agent=args.agent, stream=args.stream, max_tokens=args.max_tokens,
@@ -60,7 +63,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             critical=True if args.critical else None, emit=progress,
         )
         try:
-            result = asyncio.run(engine.generate(task, raise_on_invalid=False, **kwargs))
+            result = runner.run(engine.generate(task, raise_on_invalid=False, **kwargs))
         except ConfirmationRequired as exc:
             if args.json or not sys.stdin.isatty():
                 raise
@@ -68,9 +71,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
             if answer not in ("y", "yes"):
                 raise
             kwargs["confirmed"] = True
-            result = asyncio.run(engine.generate(task, raise_on_invalid=False, **kwargs))
+            result = runner.run(engine.generate(task, raise_on_invalid=False, **kwargs))
+        status = _deliver(args, result)
+        sys.stdout.flush()
+        runner.run(engine.settle_learning())  # after the answer is out; a row left queued: `templates suggest`
+        return status
     finally:
+        runner.close()
         engine.close()
+
+
+def _deliver(args: argparse.Namespace, result: Any) -> int:
+    """Print (or write) the answer; the exit status."""
+    from engine.cli.output import print_json
+
     delivery = result.delivery  # the one rule (engine.delivery): never hand over an undeliverable answer
     if args.stream:
         print(file=sys.stderr)

@@ -160,13 +160,27 @@ class TemplateLibrary:
     def add_suggestion(
         self, *, task: str, code: str, pattern: str, params: list[Param], confidence: float, reason: str,
         provider: str, model: str, cost_micros: int, request_id: str, project: str, agent: str, name: str = "",
+        status: str = "pending",
     ) -> SuggestionView:
+        """A new suggestion; ``status="queued"`` reserves the row for learning that runs later
+        (:mod:`engine.learning.learner`), which fills it with :meth:`fill_suggestion`."""
         row = Suggestion.create(
-            created=time.time(), status="pending", name=name[:64], project=project, agent=agent, task=task, code=code,
+            created=time.time(), status=status, name=name[:64], project=project, agent=agent, task=task, code=code,
             pattern=pattern, params=params_to_json(params), confidence=confidence, reason=reason,
             provider=provider, model=model, cost_micros=cost_micros, request_id=request_id,
         )
         return _suggestion_view(row)
+
+    def fill_suggestion(
+        self, suggestion_id: int, *, pattern: str, params: list[Param], name: str, confidence: float, reason: str,
+        provider: str, model: str,
+    ) -> SuggestionView:
+        """Give a queued suggestion its parameterisation; it becomes pending (for review)."""
+        Suggestion.update(
+            status="pending", pattern=pattern, params=params_to_json(params), name=name[:64], confidence=confidence,
+            reason=reason, provider=provider, model=model,
+        ).where((Suggestion.id == suggestion_id) & (Suggestion.status == "queued")).execute()
+        return self.suggestion(suggestion_id)
 
     def suggestions(self, status: str | None = "pending") -> list[SuggestionView]:
         query = Suggestion.select().order_by(Suggestion.id)
