@@ -213,6 +213,7 @@ async def teach(engine: Any, family: Family, report: Report) -> None:
     """One paid answer, then accept its pending suggestion as a reviewer would."""
 
     result = await engine.generate(family.task, project="holdout")
+    await engine.settle_learning()  # learning runs after the answer (engine.learning.learner)
     if result.source != "llm":  # another family's template (or the pack) already answers it
         report.learned[family.name] = False
         report.not_learned_reason[family.name] = f"the teaching task was answered from {result.source}"

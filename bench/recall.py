@@ -157,11 +157,13 @@ async def _engine(llm: Any) -> tuple[Any, Any]:
 async def _ask(engine: Any, task: str, project: str) -> tuple[str, str, int, Any]:
     from engine.errors import TemplarError
 
+    before = _ledger_suggest(engine)
     try:
         result = await engine.generate(task, project=project)
     except TemplarError as exc:
         return f"error:{type(exc).__name__}", "", 0, None
-    return result.source, result.code, result.cost_micros, result
+    await engine.settle_learning()  # learning runs after the answer; its cost is the answer's too here
+    return result.source, result.code, result.cost_micros + _ledger_suggest(engine) - before, result
 
 
 async def run_learned(data: list[dict[str, Any]], figures: Figures, zero: list[dict[str, Any]] = ()) -> None:
