@@ -290,6 +290,8 @@ class CoderAgent:
         saved = savings_micros(settings, _prompt_chars(build_messages(settings, task)), len(code), self.engine.environ)
         await self.store.run(record_template_answer, self.engine.clock(), source, request_id, project, agent,
                              spec.name, spec.version, canonical_bindings(match.bindings), saved, self.engine.book.owner)
+        if library.alias_id(spec.name, match.pattern.text) is not None:  # served through an alias: count it
+            await self.store.run(library.count_alias_hit, spec.name, match.pattern.text)
         record(LookupResult(source, True, f"{spec.name} v{spec.version}: {match.explanation}"))
         bindings = {k: ([list(x) for x in v] if isinstance(v, list) and v and isinstance(v[0], tuple) else v)
                     for k, v in match.bindings.items()}

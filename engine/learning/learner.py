@@ -5,6 +5,8 @@ row (a ``queued`` suggestion holding the task and the code, so its id can be ret
 answer) and starts the work as a background task; it never waits for it. The work, cheapest
 first:
 
+0. the code is what an existing template renders for this wording: an alias of it
+   (:mod:`engine.learning.aliases`), no model call;
 1. a task with no values: a zero-slot template (its canonical wording), no model call;
 2. deterministic parameterisation (:mod:`engine.learning.literals`): the task's literals
    aligned with the code's, accepted only if the review checks pass; no model call;
@@ -113,6 +115,13 @@ class Learner:
     async def learn(self, suggestion_id: int, job: LearningJob, record: Emit) -> str:
         """Fill the queued suggestion, cheapest way first; returns its status."""
         library = self.engine.library
+        alias = await self.engine.store.run(library.find_alias, job.task, job.code)
+        if alias is not None:  # the same code as an existing template: an alias, not a duplicate
+            await self.engine.store.run(functools.partial(
+                library.fill_suggestion, suggestion_id, pattern=alias.pattern, params=alias.params,
+                name=f"alias of template {alias.template_id}", confidence=1.0, reason="", provider="", model="",
+                alias_of=alias.template_id))
+            return await self._maybe_accept(suggestion_id, job.settings, True, unseen=True)
         if has_no_values(job.task):  # nothing to parameterise: a zero-slot template, no model call
             pattern = zero_slot_pattern(job.task)
             await self.engine.store.run(functools.partial(

@@ -14,10 +14,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-
-from engine.safe_text import name_problem
 from engine.errors import BadInput, NotFound
 from engine.feedback import Negatives
+from engine.learning.alias_store import (
+    accept_alias,
+    active_alias_specs,
+    alias_preview,
+    find_alias,
+)
+from engine.learning.aliases import AliasProposal
 from engine.learning.body import Param
 from engine.learning.review import (
     HeldForReview,
@@ -29,8 +34,9 @@ from engine.learning.review import (
     spec_for,
 )
 from engine.logs import get_logger
+from engine.safe_text import name_problem
 from engine.store.db import write_transaction
-from engine.store.models import Suggestion, Template, TemplateVersion
+from engine.store.models import Suggestion, Template, TemplateAlias, TemplateVersion
 from engine.templates import TemplateIndex, TemplateSpec
 from engine.validation import CodeValidator
 
@@ -73,13 +79,18 @@ class SuggestionView:
     cost_micros: int
     template_id: int | None
 
+    @property
+    def alias_of(self) -> int | None:
+        """The template this wording is an alias of ("same as template N"), while pending."""
+        return self.template_id if self.status == "pending" else None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "status": self.status, "created": self.created, "name": self.name, "project": self.project,
             "agent": self.agent, "task": self.task, "code": self.code, "pattern": self.pattern,
             "params": [p.to_dict() for p in self.params], "confidence": self.confidence, "reason": self.reason,
             "provider": self.provider, "model": self.model, "cost_usd": self.cost_micros / 1e6,
-            "template_id": self.template_id,
+            "template_id": self.template_id, "alias_of": self.alias_of,
         }
 
 
@@ -101,6 +112,7 @@ class TemplateView:
     updated: float
     retired_reason: str | None
     versions: tuple[dict[str, Any], ...] = field(default=())
+    aliases: tuple[dict[str, Any], ...] = field(default=())
 
     @property
     def key(self) -> str:
@@ -118,6 +130,7 @@ class TemplateView:
         if with_body:
             data["body"] = self.body
             data["versions"] = list(self.versions)
+            data["aliases"] = list(self.aliases)
         return data
 
     def spec(self) -> TemplateSpec:
@@ -139,10 +152,17 @@ def _template_view(row: Template, versions: bool = False) -> TemplateView:
             {"version": v.version, "pattern": v.pattern, "quality": v.quality, "created": v.created, "reason": v.reason}
             for v in TemplateVersion.select().where(TemplateVersion.template == row.id).order_by(TemplateVersion.version)
         )
+    aliases: tuple[dict[str, Any], ...] = ()
+    if versions:
+        aliases = tuple(
+            {"id": a.id, "pattern": a.pattern, "hits": a.hits, "status": a.status, "fixed": json.loads(a.fixed),
+             "suggestion": a.suggestion, "created": a.created}
+            for a in TemplateAlias.select().where(TemplateAlias.template == row.id).order_by(TemplateAlias.id)
+        )
     return TemplateView(
         row.id, row.name, row.pattern, row.body, tuple(params_from_json(row.params)), row.status, row.version,
         row.uses, row.failures, row.saved_micros, row.quality, row.counterfactual_micros, row.created, row.updated,
-        row.retired_reason, history,
+        row.retired_reason, history, aliases,
     )
 
 
@@ -154,6 +174,7 @@ class TemplateLibrary:
         self._index: TemplateIndex | None = None
         self._stamp: tuple[int, ...] | None = None
         self._negatives = Negatives()
+        self._alias_ids: dict[tuple[str, str], int] = {}
 
     # -- suggestions --------------------------------------------------------------------------
 
@@ -173,12 +194,13 @@ class TemplateLibrary:
 
     def fill_suggestion(
         self, suggestion_id: int, *, pattern: str, params: list[Param], name: str, confidence: float, reason: str,
-        provider: str, model: str,
+        provider: str, model: str, alias_of: int | None = None,
     ) -> SuggestionView:
-        """Give a queued suggestion its parameterisation; it becomes pending (for review)."""
+        """Give a queued suggestion its parameterisation; it becomes pending (for review).
+        ``alias_of``: the wording is an alias of that template (:mod:`engine.learning.aliases`)."""
         Suggestion.update(
             status="pending", pattern=pattern, params=params_to_json(params), name=name[:64], confidence=confidence,
-            reason=reason, provider=provider, model=model,
+            reason=reason, provider=provider, model=model, template=alias_of,
         ).where((Suggestion.id == suggestion_id) & (Suggestion.status == "queued")).execute()
         return self.suggestion(suggestion_id)
 
@@ -198,6 +220,8 @@ class TemplateLibrary:
         return _suggestion_view(row)
 
     def preview(self, s: SuggestionView, validator: CodeValidator | None = None) -> Preview:
+        if s.alias_of is not None:
+            return alias_preview(self, s)
         return check(s.task, s.code, s.pattern, list(s.params), validator or self.validator_factory())
 
     def edit(
@@ -248,6 +272,8 @@ class TemplateLibrary:
         s = self.suggestion(suggestion_id)
         if s.status != "pending":
             raise BadInput(f"suggestion {suggestion_id} is {s.status}, not pending")
+        if s.alias_of is not None:
+            return accept_alias(self, s)
         preview = self.preview(s)
         if not preview.ok:
             Suggestion.update(reason=preview.reason).where(Suggestion.id == suggestion_id).execute()
@@ -335,10 +361,24 @@ class TemplateLibrary:
                     specs.append(view.spec())
                 except Exception:  # noqa: BLE001 - a broken row must not stop matching
                     continue
-            self._index = TemplateIndex(specs)
+            alias_specs, self._alias_ids = active_alias_specs()
+            self._index = TemplateIndex(specs + alias_specs)
             self._negatives = Negatives.load()
             self._stamp = stamp
         return self._index
+
+    def alias_id(self, template: str, pattern: str) -> int | None:
+        """The alias whose pattern this is (in memory, as of the last index build)."""
+        return self._alias_ids.get((template, pattern))
+
+    def count_alias_hit(self, template: str, pattern: str) -> None:
+        alias = self._alias_ids.get((template, pattern))
+        if alias is not None:
+            TemplateAlias.update(hits=TemplateAlias.hits + 1).where(TemplateAlias.id == alias).execute()
+
+    def find_alias(self, task: str, code: str) -> AliasProposal | None:
+        """An active template that renders ``code`` for this wording (see engine.learning.aliases)."""
+        return find_alias(self, task, code)
 
     def record_failure(self, template_id: int, reason: str, retire_after: int) -> bool:
         """Count a failed use; retire the template (with a version record) after ``retire_after``."""
