@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import sys
 from collections import Counter
@@ -74,6 +75,7 @@ class Figures:
     not_learned: dict[str, str] = field(default_factory=dict)
     family_cost: dict[str, float] = field(default_factory=dict)
     teach_cost: int = 0
+    routing: dict[str, Any] = field(default_factory=dict)
     aliases_proposed: Counter[str] = field(default_factory=Counter)
 
     def of(self, part: str, kind: str) -> list[Answer]:
@@ -189,13 +191,16 @@ class RecallLLM(H.HoldoutLLM):
         first_user = next((text for role, text in messages if role == "user"), "")
         m = H._TASK_RE.search(first_user)
         task = m.group(1).strip() if m else ""
+        if "code template answers" in system:  # the router: always yes, so only the guards decide
+            self.calls["route"] += 1
+            return Reply(text="yes")
         if task in self.wording_code and "reusable template" not in system and "review code" not in system:
             self.calls["code"] += 1
             return Reply(text=f"Here is the code.\n\n```python\n{self.wording_code[task].rstrip()}\n```\n")
         return super().__call__(request)
 
 
-async def _engine(llm: Any) -> tuple[Any, Any]:
+async def _engine(llm: Any, learning: str = "") -> tuple[Any, Any]:
     from engine.paths import Paths
     from engine.service import Engine
     from tests.fakes import FakeProviderServer, provider_server
@@ -203,8 +208,12 @@ async def _engine(llm: Any) -> tuple[Any, Any]:
     provider_server._Handler.disable_nagle_algorithm = True
     server = FakeProviderServer(hang_limit=5, responder=llm).start()
     paths = Paths.from_env().ensure()
-    paths.user_settings.write_text(H.settings_text(server), encoding="utf-8")
+    paths.user_settings.write_text(H.settings_text(server) + learning, encoding="utf-8")
     return Engine.from_settings(paths), server
+
+
+#: Routing on, with a per-call cap the fake's prices meet (the router is the always-yes fake).
+ROUTING = "route_paraphrases = true\nroute_min_similarity = 0.3\nroute_max_usd = 0.001\n"
 
 
 async def _ask(engine: Any, task: str, project: str, *, use_cache: bool = True) -> tuple[str, str, int, Any]:
@@ -219,11 +228,12 @@ async def _ask(engine: Any, task: str, project: str, *, use_cache: bool = True) 
     return result.source, result.code, result.cost_micros + _ledger_suggest(engine) - before, result
 
 
-async def run_learned(data: list[dict[str, Any]], figures: Figures, zero: list[dict[str, Any]] = ()) -> None:
+async def run_learned(data: list[dict[str, Any]], figures: Figures, zero: list[dict[str, Any]] = (),
+                      learning: str = "") -> None:
     zero_names = {item["family"] for item in zero}
     families = families_for_holdout([*data, *zero])
     llm = RecallLLM(families)
-    engine, server = await _engine(llm)
+    engine, server = await _engine(llm, learning)
     report = H.Report()
     try:
         gen_cost: dict[str, int] = {}
@@ -336,7 +346,17 @@ def print_figures(figures: Figures) -> None:
     print(f"  built-in wordings recalled: {s['builtin_recalled']}/{s['builtin_wordings']} = {s['builtin_recall']:.3f}"
           f"   (goal >= {GOALS['builtin_recall']})")
     print("    " + ", ".join(f"{k} {v}" for k, v in s["builtin_by_template"].items()))
-    print(f"  WRONG ANSWERS SERVED: {s['wrong']}   (goal 0)")
+    r = figures.routing
+    if r:
+        print(f"  with routing (router always says yes; only the guards decide): recalled {r['paraphrase_recalled']}/"
+              f"{r['paraphrases']} = {r['paraphrase_recall']:.3f} (goal >= {GOALS['paraphrase_recall_routed']}); "
+              "by tier: " + ", ".join(f"{t} {n}" for t, n in r["by_tier"].items())
+              + f"; wrong {r['wrong']}; family cost mean {r['family_cost_share_mean']:.1%}, "
+              f"worst {r['family_cost_share_max']:.1%}")
+    print(f"  WRONG ANSWERS SERVED: {s['wrong'] + (r['wrong'] if r else 0)}   (goal 0)")
+    for case in (r.get("wrong_cases", []) if r else []):
+        print(f"    WRONG with routing [{case['part']}:{case['family']}] {case['kind']}: {case['task']!r} "
+              f"(source {case['source']}, tier {case['tier']})")
     print(f"  cost per answer (learned part, teaching included): ${s['cost_per_answer_usd']:.6f}")
     print(f"  10-task family cost / 10 paid calls: mean {s['family_cost_share_mean']:.1%}, "
           f"worst {s['family_cost_share_max']:.1%}   (goal <= {GOALS['family_cost_share']:.0%})")
@@ -355,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--misses", action="store_true", help="list every wording that was not served")
+    parser.add_argument("--no-routing", action="store_true", help="skip the run with routing on")
     args = parser.parse_args(argv)
     try:
         learned, builtin, zero = load(HERE / "families.json"), load(HERE / "builtin.json"), load(HERE / "zeroslot.json")
@@ -364,14 +385,25 @@ def main(argv: list[str] | None = None) -> int:
     figures = Figures()
     asyncio.run(run_learned(learned, figures, zero))
     asyncio.run(run_builtin(builtin, figures))
+    routed = Figures()
+    if not args.no_routing:  # the same run on a fresh home, routing on, the router always saying yes
+        home = os.environ["TEMPLAR_HOME"]
+        os.environ["TEMPLAR_HOME"] = os.path.join(home, "routing")
+        try:
+            asyncio.run(run_learned(learned, routed, zero, ROUTING))
+        finally:
+            os.environ["TEMPLAR_HOME"] = home
+        figures.routing = {**routed.summary(),
+                           "wrong_cases": [a.__dict__ for a in routed.answers if a.verdict == "wrong"]}
     if args.json:
         print(json.dumps({**figures.summary(), "goals": GOALS,
+                          "routing": figures.routing,
                           "wrong_cases": [a.__dict__ for a in figures.answers if a.verdict == "wrong"]}, indent=2))
     else:
         print_figures(figures)
         if args.misses:
             print_misses(figures)
-    return 1 if figures.summary()["wrong"] else 0
+    return 1 if figures.summary()["wrong"] or figures.routing.get("wrong") else 0
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from engine.errors import TemplarError
 from engine.config.trust import warning as untrusted_warning
 from engine.events import ConfigWarning, Emit, Event, Finished, LookupResult, ValidationDone
 from engine.learning.learner import LearningJob
+from engine.learning.routing import Routed, try_route
 from engine.llm.chain import ChainRequest, ChainResult
 from engine.feedback import canonical_bindings, record_free_failure, record_template_answer
 from engine.llm.price_map import estimated_price, savings_micros
@@ -164,6 +165,14 @@ class CoderAgent:
                 return GenerationResult(request_id, "cache", cached.code, cached.text, cached.provider, cached.model,
                                         0, gate.cost_micros, saved, 0, 0, latency, events,
                                         extra={"validation": checked, "critical": decision.to_dict()})
+        routed = await self._route(settings, task, indexes, policy, request_id, project, agent, refs, confirmed,
+                                   record) if indexes and not decision.critical else None
+        if routed is not None:
+            latency = int((time.perf_counter() - started) * 1000)
+            record(Finished("routed", routed.cost_micros / 1e6, routed.saved_micros / 1e6))
+            return GenerationResult(request_id, "routed", routed.code, routed.code, cost_micros=routed.cost_micros,
+                                    saved_micros=routed.saved_micros, latency_ms=latency, events=events,
+                                    extra={**routed.extra, "critical": decision.to_dict()})
         for source, index in indexes:  # near misses are worth computing only when we are about to pay
             for near in index.similar(task, limit=3):
                 similar.append({"source": source, "template": near.template.name, "pattern": near.pattern.text,
@@ -314,6 +323,17 @@ class CoderAgent:
         if template_id is not None:
             await self.store.run(self.engine.library.record_failure, template_id, reason,
                                  settings.learning.retire_after_failures)
+
+    async def _route(self, settings: Settings, task: str, indexes: list[tuple[str, TemplateIndex]],
+                     policy: ValidationPolicy, request_id: str, project: str, agent: str, refs: Any, confirmed: bool,
+                     record: Emit) -> Routed | None:
+        """Optional routing of a paraphrase to the closest learned template (off by default;
+        ``engine.learning.routing``)."""
+        if not settings.learning.route_paraphrases:
+            return None
+        learned = dict(indexes).get("learned")
+        return None if learned is None else await try_route(
+            self.engine, settings, task, learned, policy, request_id, project, agent, refs, confirmed, record)
 
     # -- learning (off the answer path) -----------------------------------------------------------
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Callable
 
-PAID_SOURCES = ("llm", "review", "suggest", "repair")
-FREE_SOURCES = ("cache", "learned", "builtin")
+PAID_SOURCES = ("llm", "review", "suggest", "repair", "route")  # route: the paraphrase router (engine.learning.router)
+FREE_SOURCES = ("cache", "learned", "builtin", "routed")
 COLUMNS = {"source": "source", "provider": "provider", "model": "model", "project": "project", "agent": "agent",
            "day": "day"}
 
