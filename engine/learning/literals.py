@@ -33,11 +33,6 @@ _TYPE = r"[A-Za-z_][\w.]*(?:\[[^\]\n]*\])?(?:\s*\|\s*[A-Za-z_][\w.]*(?:\[[^\]\n]
 _FIELD = rf"[a-z_]\w*\s*:\s*{_TYPE}"
 _FIELDS = re.compile(rf"{_FIELD}(?:(?:\s*,\s*and\s+|\s*,\s*|\s+and\s+){_FIELD})*")
 _ONE_FIELD = re.compile(rf"([a-z_]\w*)\s*:\s*({_TYPE})")
-#: Slot names by the kind noun before an identifier ("function X" -> func).
-_SLOT_NAME = {"class": "cls", "dataclass": "cls", "exception": "cls", "enum": "cls", "model": "cls",
-              "constant": "const", "variable": "var", "decorator": "func", "method": "func", "function": "func"}
-
-
 @dataclass(frozen=True)
 class Proposal:
     """A deterministic suggestion (the same shape ``parse_suggestion`` gives for a model's)."""
@@ -102,7 +97,7 @@ def propose(task: str, code: str) -> Proposal | None:
             is_int = re.fullmatch(r"-?\d+", token.text) is not None
             number: int | float = int(token.text) if is_int else float(token.text)
             if number >= 0 and repr(number) in numbers:
-                spans.append((token.start, token.end, Param(_unique("count" if is_int else "value", taken),
+                spans.append((token.start, token.end, Param(_unique("value", taken),
                                                             "integer" if is_int else "number", number, "", 0.9)))
         elif token.kind == "word":
             text = token.text
@@ -111,7 +106,7 @@ def propose(task: str, code: str) -> Proposal | None:
                                                                     and not token.skippable)
             in_code = text in names or (bool(_NAME_LIKE.search(text)) and snake(text) in names)
             if looks and _IDENT.match(text) and in_code:
-                base = _SLOT_NAME.get(previous, "name")
+                base = "name"  # labels only; "name"/"value" read well in review and in bindings
                 spans.append((token.start, token.end, Param(_unique(base, taken), "identifier", text, "a name", 0.9)))
             if not token.skippable or token.plain in ("named", "called"):
                 first_word = False

@@ -20,16 +20,16 @@ from tests.fakes import FakeProviderServer, Fault, ProviderRequest, Reply
 
 CASES = [
     ("a constant MAX_RETRIES set to 5", '"""Settings."""\n\nMAX_RETRIES: int = 5\n',
-     "a constant {const:identifier} set to {count:integer}"),
+     "a constant {name:identifier} set to {value:integer}"),
     ('a function greet that returns the text "hello"',
      '"""Greeting."""\n\n\ndef greet() -> str:\n    """The greeting."""\n    return "hello"\n',
-     "a function {func:identifier} that returns the text {text:string}"),
+     "a function {name:identifier} that returns the text {text:string}"),
     ("dataclass Invoice with fields number: int, total: float and paid: bool",
      ('"""Invoices."""\n\nfrom dataclasses import dataclass\n\n\n@dataclass\nclass Invoice:\n    """An invoice."""\n\n'
      "    number: int\n    total: float\n    paid: bool\n"),
-     "dataclass {cls:identifier} with fields {fields:field_list}"),
+     "dataclass {name:identifier} with fields {fields:field_list}"),
     ("a ratio constant RATIO equal to 0.75", '"""Ratio."""\n\nRATIO: float = 0.75\n',
-     "a ratio constant {const:identifier} equal to {value:number}"),
+     "a ratio constant {name:identifier} equal to {value:number}"),
 ]
 
 
@@ -44,7 +44,7 @@ def test_literals_aligned_with_the_code_become_checked_slots(task: str, code: st
 def test_a_value_absent_from_the_code_stays_a_literal_word() -> None:
     # "3" is not in the code: it stays in the pattern, which then only answers "3 retries"
     proposal = propose("a constant MAX_RETRIES for 3 retries", '"""S."""\n\nMAX_RETRIES: int = 7\n')
-    assert proposal is not None and proposal.pattern == "a constant {const:identifier} for 3 retries"
+    assert proposal is not None and proposal.pattern == "a constant {name:identifier} for 3 retries"
 
 
 def test_nothing_to_align_gives_no_proposal() -> None:
@@ -80,7 +80,7 @@ async def test_deterministic_learning_makes_no_model_call(make_engine, fake: Fak
     result = await engine.generate(TASK)
     await engine.settle_learning()
     s = engine.store.call(engine.library.suggestion, result.to_dict()["suggestion_id"])
-    assert s.status == "pending" and s.pattern == "a constant {const:identifier} set to {count:integer}"
+    assert s.status == "pending" and s.pattern == "a constant {name:identifier} set to {value:integer}"
     assert s.provider == "" and s.confidence > 0
     ledger = engine.store.call(lambda: [r.source for r in LedgerEntry.select()])
     assert ledger == ["llm"], "no suggestion call"
