@@ -352,7 +352,8 @@ def print_figures(figures: Figures) -> None:
               f"{r['paraphrases']} = {r['paraphrase_recall']:.3f} (goal >= {GOALS['paraphrase_recall_routed']}); "
               "by tier: " + ", ".join(f"{t} {n}" for t, n in r["by_tier"].items())
               + f"; wrong {r['wrong']}; family cost mean {r['family_cost_share_mean']:.1%}, "
-              f"worst {r['family_cost_share_max']:.1%}")
+              f"worst {r['family_cost_share_max']:.1%}; second round (aliases accepted) "
+              f"{r['second_round_recalled']}/{r['paraphrases']} = {r['second_round_recall']:.3f}")
     print(f"  WRONG ANSWERS SERVED: {s['wrong'] + (r['wrong'] if r else 0)}   (goal 0)")
     for case in (r.get("wrong_cases", []) if r else []):
         print(f"    WRONG with routing [{case['part']}:{case['family']}] {case['kind']}: {case['task']!r} "
