@@ -58,7 +58,7 @@ def find_alias(library: TemplateLibrary, task: str, code: str, limit: int = 10) 
             spec = TemplateSpec.from_dict({"name": name, "version": row.version, "patterns": [row.pattern],
                                            "body": row.body, "description": "", "params": [
                                                {"name": p.name, "type": p.type} for p in params]})
-        except Exception:  # noqa: BLE001 - a broken row is no alias target
+        except Exception:  # noqa: BLE001, S112 - a broken row is no alias target
             continue
         bindings = captured_bindings(spec, row.body, params, code)
         if bindings is None:
@@ -130,7 +130,8 @@ def active_alias_specs() -> tuple[list[TemplateSpec], dict[tuple[str, str], int]
             params = _params_with(params_from_json(row.params), fixed)
             spec = replace(alias_spec(f"{PREFIX}{row.id}", row.version, alias.pattern, params, row.body),
                            alias=alias.id)
-        except Exception:  # noqa: BLE001 - a broken alias must not stop matching
+        except Exception as exc:  # noqa: BLE001 - a broken alias must not stop matching
+            _log.warning("alias %s of template %s not indexed: %s", alias.id, alias.template, exc)
             continue
         specs.append(spec)
         ids[(spec.name, spec.patterns[0].text)] = alias.id

@@ -51,8 +51,9 @@ def test_show_lists_aliases_with_hits_and_review_says_same_as(home, capsys) -> N
     code, out, _ = run(capsys, "generate", wording, "--json")
     sid = json.loads(out)["suggestion_id"]
     code, out, _ = run(capsys, "templates", "review", str(sid), "--accept")
-    assert "same as template 1" in out
+    assert code == 0 and "same as template 1" in out
     run(capsys, "generate", wording, "--no-cache", "--json")
     code, out, _ = run(capsys, "templates", "show", "1")
+    assert code == 0
     aliases = out.split("--- aliases ---", 1)[1]
     assert "function that tell if number is prime" in aliases and "hits 1" in aliases

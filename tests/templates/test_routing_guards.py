@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ROUTING = "route_paraphrases = true\nroute_min_similarity = 0.3\nroute_max_usd = 0.001\n"
 
 
-def load(name: str):  # noqa: ANN201 - a module loaded from a path
+def load(name: str):
     sys.path.insert(0, str(ROOT / "bench"))
     spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
     assert spec is not None and spec.loader is not None
