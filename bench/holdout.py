@@ -136,6 +136,9 @@ class HoldoutLLM:
             if family is None:
                 return Reply(text="I cannot parameterize this task.")
             return Reply(text=json.dumps(family.suggestion))
+        if "code template answers" in system:  # the paraphrase router (routing on): always yes
+            self.calls["route"] += 1
+            return Reply(text="yes")
         if "review code" in system:
             self.calls["review"] += 1
             return Reply(text='{"verdict": "approve", "issues": []}')
@@ -200,7 +203,7 @@ def settings_text(server: Any) -> str:
 def judge(probe: Probe, source: str, code: str) -> str:
     if source == "builtin":
         return "builtin"
-    if source != "learned":
+    if source not in ("learned", "routed"):  # routed: a learned template chosen by the router
         return "missed" if probe.kind == "serve" else "refused"
     if probe.kind == "serve":
         return "recalled" if all(s in code for s in probe.contains) else "wrong"
@@ -213,6 +216,7 @@ async def teach(engine: Any, family: Family, report: Report) -> None:
     """One paid answer, then accept its pending suggestion as a reviewer would."""
 
     result = await engine.generate(family.task, project="holdout")
+    await engine.settle_learning()  # learning runs after the answer (engine.learning.learner)
     if result.source != "llm":  # another family's template (or the pack) already answers it
         report.learned[family.name] = False
         report.not_learned_reason[family.name] = f"the teaching task was answered from {result.source}"
@@ -238,7 +242,8 @@ def accept_pending(engine: Any, family: Family, report: Report) -> None:
     report.learned[family.name] = True
 
 
-async def run(families: list[Family]) -> Report:
+async def run(families: list[Family], learning: str = "") -> Report:
+    """``learning``: extra ``[learning]`` settings lines (the routing test turns routing on)."""
     from engine.errors import TemplarError
     from engine.paths import Paths
     from engine.service import Engine
@@ -248,7 +253,7 @@ async def run(families: list[Family]) -> Report:
     provider_server._Handler.disable_nagle_algorithm = True
     server = FakeProviderServer(hang_limit=5, responder=llm).start()
     paths = Paths.from_env().ensure()
-    paths.user_settings.write_text(settings_text(server), encoding="utf-8")
+    paths.user_settings.write_text(settings_text(server) + learning, encoding="utf-8")
     engine = Engine.from_settings(paths)
     report = Report()
     try:

@@ -35,6 +35,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -73,6 +75,8 @@ class Figures:
     not_learned: dict[str, str] = field(default_factory=dict)
     family_cost: dict[str, float] = field(default_factory=dict)
     teach_cost: int = 0
+    routing: dict[str, Any] = field(default_factory=dict)
+    aliases_proposed: Counter[str] = field(default_factory=Counter)
 
     def of(self, part: str, kind: str) -> list[Answer]:
         return [a for a in self.answers if a.part == part and a.kind == kind]
@@ -83,12 +87,19 @@ class Figures:
         built = self.of("builtin", "wording")
         answered = [a for a in self.answers if a.part == "learned"]
         costs = list(self.family_cost.values())
+        again = self.of("learned2", "wording")
+        tiers2 = Counter(a.tier for a in again if a.verdict == "recalled")
         return {
             "families": len({a.family for a in words}), "not_learned": dict(self.not_learned),
             "paraphrases": len(words), "paraphrase_recalled": sum(a.verdict == "recalled" for a in words),
             "paraphrase_recall": _ratio(sum(a.verdict == "recalled" for a in words), len(words)),
             "by_tier": {t: tiers.get(t, 0) for t in TIERS},
             "near_misses": len(self.of("learned", "near_miss")),
+            "aliases_proposed": dict(self.aliases_proposed),
+            "second_round_recalled": sum(a.verdict == "recalled" for a in again),
+            "second_round_recall": _ratio(sum(a.verdict == "recalled" for a in again), len(again)),
+            "second_round_by_tier": {t: tiers2.get(t, 0) for t in TIERS},
+            "second_round_near_misses_served": sum(a.verdict == "wrong" for a in self.of("learned2", "near_miss")),
             "zeroslot_wordings": len(self.of("zeroslot", "wording")),
             "zeroslot_recalled": sum(a.verdict == "recalled" for a in self.of("zeroslot", "wording")),
             "zeroslot_near_misses": len(self.of("zeroslot", "near_miss")),
@@ -134,15 +145,62 @@ def families_for_holdout(data: list[dict[str, Any]]) -> list[H.Family]:
     return out
 
 
-def tier_of(result: Any) -> str:
-    explanation = str(result.extra.get("explanation", ""))
-    for tier in ("routed", "alias", "canonical"):
-        if f"[{tier}]" in explanation or result.source == "routed" and tier == "routed":
-            return tier
-    return "exact"
+def tier_of(result: Any, engine: Any = None) -> str:
+    if result.source == "routed":
+        return "routed"
+    extra = result.extra
+    if engine is not None and result.source == "learned" and engine.library.alias_id(
+            f"learned-{extra.get('template_id')}", str(extra.get("pattern", ""))) is not None:
+        return "alias"
+    explanation = str(extra.get("explanation", ""))
+    return "canonical" if "[canonical]" in explanation else "exact"
 
 
-async def _engine(llm: Any) -> tuple[Any, Any]:
+_DEF = re.compile(r"^(?:def|class) ([A-Za-z_]\w*)", re.MULTILINE)
+
+
+class RecallLLM(H.HoldoutLLM):
+    """The hold-out's fake LLM, and a wording of a family is answered as a model would: the
+    family's code, under the name the wording asks for (``contains``: "def prime_check")."""
+
+    def __init__(self, families: list[H.Family]) -> None:
+        super().__init__(families)
+        self.wording_code: dict[str, str] = {}
+        for f in families:
+            taught = _DEF.search(f.code)
+            for p in f.probes:
+                if p.kind != "serve" or taught is None:
+                    continue
+                asked = next((m.group(1) for c in p.contains if (m := _DEF.match(c))), taught.group(1))
+                code = re.sub(rf"\b{re.escape(taught.group(1))}\b", asked, f.code)
+                # and the numbers the wording asks for (in the order of the family's integer slots)
+                taught_ints = [x["value"] for x in f.suggestion.get("params", []) if str(x["type"]).startswith("integer")]
+                asked_ints = [int(c) for c in p.contains if re.fullmatch(r"-?\d+", c)]
+                if len(asked_ints) == len(taught_ints):
+                    marks = {str(t): f"\x00{i}\x00" for i, t in enumerate(taught_ints)}
+                    code = re.sub(r"(?<![\w.])-?\d+(?![\w.])", lambda m: marks.get(m.group(0), m.group(0)), code)
+                    for i, value in enumerate(asked_ints):
+                        code = code.replace(f"\x00{i}\x00", str(value))
+                self.wording_code[p.task] = code
+
+    def __call__(self, request: Any) -> Any:
+        from tests.fakes import Reply
+
+        messages = request.messages()
+        system = messages[0][1] if messages and messages[0][0] == "system" else ""
+        first_user = next((text for role, text in messages if role == "user"), "")
+        m = H._TASK_RE.search(first_user)
+        task = m.group(1).strip() if m else ""
+        if "code template answers" in system:  # the router: always yes, so only the guards decide
+            self.calls["route"] += 1
+            return Reply(text="yes")
+        if task in self.wording_code and "reusable template" not in system and "review code" not in system:
+            self.calls["code"] += 1
+            return Reply(text=f"Here is the code.\n\n```python\n{self.wording_code[task].rstrip()}\n```\n")
+        return super().__call__(request)
+
+
+async def _engine(llm: Any, learning: str = "") -> tuple[Any, Any]:
     from engine.paths import Paths
     from engine.service import Engine
     from tests.fakes import FakeProviderServer, provider_server
@@ -150,25 +208,32 @@ async def _engine(llm: Any) -> tuple[Any, Any]:
     provider_server._Handler.disable_nagle_algorithm = True
     server = FakeProviderServer(hang_limit=5, responder=llm).start()
     paths = Paths.from_env().ensure()
-    paths.user_settings.write_text(H.settings_text(server), encoding="utf-8")
+    paths.user_settings.write_text(H.settings_text(server) + learning, encoding="utf-8")
     return Engine.from_settings(paths), server
 
 
-async def _ask(engine: Any, task: str, project: str) -> tuple[str, str, int, Any]:
+#: Routing on, with a per-call cap the fake's prices meet (the router is the always-yes fake).
+ROUTING = "route_paraphrases = true\nroute_min_similarity = 0.3\nroute_max_usd = 0.001\n"
+
+
+async def _ask(engine: Any, task: str, project: str, *, use_cache: bool = True) -> tuple[str, str, int, Any]:
     from engine.errors import TemplarError
 
+    before = _ledger_suggest(engine)
     try:
-        result = await engine.generate(task, project=project)
+        result = await engine.generate(task, project=project, use_cache=use_cache)
     except TemplarError as exc:
         return f"error:{type(exc).__name__}", "", 0, None
-    return result.source, result.code, result.cost_micros, result
+    await engine.settle_learning()  # learning runs after the answer; its cost is the answer's too here
+    return result.source, result.code, result.cost_micros + _ledger_suggest(engine) - before, result
 
 
-async def run_learned(data: list[dict[str, Any]], figures: Figures, zero: list[dict[str, Any]] = ()) -> None:
+async def run_learned(data: list[dict[str, Any]], figures: Figures, zero: list[dict[str, Any]] = (),
+                      learning: str = "") -> None:
     zero_names = {item["family"] for item in zero}
     families = families_for_holdout([*data, *zero])
-    llm = H.HoldoutLLM(families)
-    engine, server = await _engine(llm)
+    llm = RecallLLM(families)
+    engine, server = await _engine(llm, learning)
     report = H.Report()
     try:
         gen_cost: dict[str, int] = {}
@@ -192,7 +257,7 @@ async def run_learned(data: list[dict[str, Any]], figures: Figures, zero: list[d
                     verdict, tier = ("missed" if wording else "refused"), ""
                 else:
                     ok = wording and all(s in code for s in probe.contains)
-                    verdict, tier = ("recalled" if ok else "wrong"), tier_of(result)
+                    verdict, tier = ("recalled" if ok else "wrong"), tier_of(result, engine)
                 if source == "builtin":
                     verdict = "wrong" if not wording else "missed"  # a learned family served by the pack
                 part = "zeroslot" if family.name in zero_names else "learned"
@@ -200,12 +265,42 @@ async def run_learned(data: list[dict[str, Any]], figures: Figures, zero: list[d
                                               source, tier, verdict, cost))
                 if wording:
                     wording_costs.append(cost)
+                if source == "llm" and result is not None:
+                    figures.aliases_proposed[probe.kind] += _accept_alias(engine, result, accept=wording)
             share = (teach_cost[family.name] + sum(wording_costs[:9])) / (10 * gen_cost[family.name])
             if family.name not in zero_names:
                 figures.family_cost[family.name] = round(share, 4)
+        # the second round: the same wordings after their aliases were reviewed (accepted)
+        for family in families:
+            for probe in family.probes:
+                # the cache would answer these exact repeats: the library is what is measured here
+                source, code, cost, result = await _ask(engine, probe.task, "recall-probe-2", use_cache=False)
+                wording = probe.kind == "serve"
+                if source not in ("learned", "routed"):
+                    verdict, tier = ("missed" if wording else "refused"), ""
+                else:
+                    ok = wording and all(s in code for s in probe.contains)
+                    verdict, tier = ("recalled" if ok else "wrong"), tier_of(result, engine)
+                part = "zeroslot2" if family.name in zero_names else "learned2"
+                figures.answers.append(Answer(part, family.name, probe.task, "wording" if wording else "near_miss",
+                                              source, tier, verdict, cost))
     finally:
         engine.close()
         server.stop()
+
+
+def _accept_alias(engine: Any, result: Any, *, accept: bool) -> int:
+    """1 if the paid answer's suggestion is an alias ("same as template N"); a reviewer accepts
+    it for a wording of the family (``accept``), never for a near miss (counted, left pending)."""
+    sid = result.extra.get("suggestion_id")
+    if sid is None:
+        return 0
+    s = engine.store.call(engine.library.suggestion, sid)
+    if s.alias_of is None:
+        return 0
+    if accept:
+        engine.store.call(engine.library.accept, sid)
+    return 1
 
 
 def _ledger_suggest(engine: Any) -> int:
@@ -242,12 +337,27 @@ def print_figures(figures: Figures) -> None:
     print(f"  learned wordings recalled: {s['paraphrase_recalled']}/{s['paraphrases']} = {s['paraphrase_recall']:.3f}"
           f"   (goal >= {GOALS['paraphrase_recall']} with 0 wrong, without routing; >= {GOALS['paraphrase_recall_routed']} with routing)")
     print("    by tier: " + ", ".join(f"{t} {n}" for t, n in s["by_tier"].items()))
+    print(f"  aliases proposed after a paid answer: {s['aliases_proposed']} (serve = wordings, accepted as a "
+          "reviewer would; other kinds = near misses, left pending)")
+    print(f"  second round (same wordings, aliases accepted): {s['second_round_recalled']}/{s['paraphrases']} = "
+          f"{s['second_round_recall']:.3f}; by tier: " + ", ".join(f"{t} {n}" for t, n in s["second_round_by_tier"].items()))
     print(f"  zero-slot families: wordings recalled {s['zeroslot_recalled']}/{s['zeroslot_wordings']}, "
           f"near misses asked {s['zeroslot_near_misses']}")
     print(f"  built-in wordings recalled: {s['builtin_recalled']}/{s['builtin_wordings']} = {s['builtin_recall']:.3f}"
           f"   (goal >= {GOALS['builtin_recall']})")
     print("    " + ", ".join(f"{k} {v}" for k, v in s["builtin_by_template"].items()))
-    print(f"  WRONG ANSWERS SERVED: {s['wrong']}   (goal 0)")
+    r = figures.routing
+    if r:
+        print(f"  with routing (router always says yes; only the guards decide): recalled {r['paraphrase_recalled']}/"
+              f"{r['paraphrases']} = {r['paraphrase_recall']:.3f} (goal >= {GOALS['paraphrase_recall_routed']}); "
+              "by tier: " + ", ".join(f"{t} {n}" for t, n in r["by_tier"].items())
+              + f"; wrong {r['wrong']}; family cost mean {r['family_cost_share_mean']:.1%}, "
+              f"worst {r['family_cost_share_max']:.1%}; second round (aliases accepted) "
+              f"{r['second_round_recalled']}/{r['paraphrases']} = {r['second_round_recall']:.3f}")
+    print(f"  WRONG ANSWERS SERVED: {s['wrong'] + (r['wrong'] if r else 0)}   (goal 0)")
+    for case in (r.get("wrong_cases", []) if r else []):
+        print(f"    WRONG with routing [{case['part']}:{case['family']}] {case['kind']}: {case['task']!r} "
+              f"(source {case['source']}, tier {case['tier']})")
     print(f"  cost per answer (learned part, teaching included): ${s['cost_per_answer_usd']:.6f}")
     print(f"  10-task family cost / 10 paid calls: mean {s['family_cost_share_mean']:.1%}, "
           f"worst {s['family_cost_share_max']:.1%}   (goal <= {GOALS['family_cost_share']:.0%})")
@@ -266,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--misses", action="store_true", help="list every wording that was not served")
+    parser.add_argument("--no-routing", action="store_true", help="skip the run with routing on")
     args = parser.parse_args(argv)
     try:
         learned, builtin, zero = load(HERE / "families.json"), load(HERE / "builtin.json"), load(HERE / "zeroslot.json")
@@ -275,14 +386,25 @@ def main(argv: list[str] | None = None) -> int:
     figures = Figures()
     asyncio.run(run_learned(learned, figures, zero))
     asyncio.run(run_builtin(builtin, figures))
+    routed = Figures()
+    if not args.no_routing:  # the same run on a fresh home, routing on, the router always saying yes
+        home = os.environ["TEMPLAR_HOME"]
+        os.environ["TEMPLAR_HOME"] = os.path.join(home, "routing")
+        try:
+            asyncio.run(run_learned(learned, routed, zero, ROUTING))
+        finally:
+            os.environ["TEMPLAR_HOME"] = home
+        figures.routing = {**routed.summary(),
+                           "wrong_cases": [a.__dict__ for a in routed.answers if a.verdict == "wrong"]}
     if args.json:
         print(json.dumps({**figures.summary(), "goals": GOALS,
+                          "routing": figures.routing,
                           "wrong_cases": [a.__dict__ for a in figures.answers if a.verdict == "wrong"]}, indent=2))
     else:
         print_figures(figures)
         if args.misses:
             print_misses(figures)
-    return 1 if figures.summary()["wrong"] else 0
+    return 1 if figures.summary()["wrong"] or figures.routing.get("wrong") else 0
 
 
 if __name__ == "__main__":

@@ -559,6 +559,7 @@ async def measure(args: argparse.Namespace, engine: Engine, llm: FakeLLM, server
     wall0 = time.perf_counter()
     for i, (project, task, _) in enumerate(tasks):
         result = await engine.generate(task, project=project, agent="coder")
+        await engine.settle_learning()  # learned before the next request, as when requests are not back to back
         sources[result.source] += 1
         family = recognise(task)
         assert family is not None
@@ -630,6 +631,11 @@ async def measure(args: argparse.Namespace, engine: Engine, llm: FakeLLM, server
     print(f"    total requests ............ {n}")
     print(f"    paid generation calls ..... {paid_gen}  (ledger rows llm/repair; {usd(gen_cost)})")
     print(f"    suggestion calls .......... {suggest_calls}  ({usd(by_source['suggest'][1])})")
+    deterministic = engine.store.call(lambda: Suggestion.select().where(
+        (Suggestion.provider == "") & (Suggestion.status != "queued")).count())
+    share = by_source["suggest"][1] / gen_cost if gen_cost else 0.0
+    print(f"    learning cost / teaching .. {share:.1%}  (suggestion dollars / paid generation dollars; goal <= 25 %; "
+          f"{deterministic} of {len(sugg_rows)} suggestions made without a model: engine.learning.literals)")
     print(f"    reuse rate ................ {pct(reuse, n)}  (learned + builtin + cache)")
     print(f"    cache hit rate ............ {pct(sources['cache'], n)}  (learned templates are consulted before "
           "the cache, so an exact repeat of a learned task is a learned hit)")
@@ -658,7 +664,9 @@ async def measure(args: argparse.Namespace, engine: Engine, llm: FakeLLM, server
                 wrong_family += 1
                 bad.append(f"template {s.template_id} is family {tfam}")
             expected_bindings = {k: plain(v) for k, v in params.items()}
-            if s.bindings != expected_bindings:
+            # slot names are labels (a deterministic suggestion names them func/const/count...):
+            # the values are what must agree
+            if sorted(map(repr, s.bindings.values())) != sorted(map(repr, expected_bindings.values())):
                 wrong_bindings += 1
                 bad.append(f"bindings {s.bindings} != {expected_bindings}")
         if s.code != family.render_code(params):
@@ -711,6 +719,7 @@ async def probes(engine: Engine, args: argparse.Namespace, server: FakeProviderS
                                f"({r.extra.get('pattern')})")
         task = family.task(params, 1)
         r = await engine.generate(task, project="probe", agent="coder")
+        await engine.settle_learning()
         para[r.source] += 1
         if r.source == "llm" and r.extra.get("suggestion_id") is not None:
             para_learned[engine.store.call(engine.library.suggestion, r.extra["suggestion_id"]).status] += 1
@@ -752,6 +761,7 @@ async def hazards(server: FakeProviderServer) -> None:
         for key, first, second, why in HAZARDS:
             family = BY_KEY[key]
             learned = await engine.generate(family.task(first), project="hazards", agent="coder")
+            await engine.settle_learning()
             sid = learned.extra.get("suggestion_id")
             status = engine.store.call(engine.library.suggestion, sid) if sid is not None else None
             r = await engine.generate(family.task(second), project="hazards", agent="coder")

@@ -472,6 +472,8 @@ async def run_batch(
             if not w.done():
                 w.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+    if not stop.is_set():
+        await engine.settle_learning()  # learning ran in the background meanwhile; let it finish
     # Only after an interrupt, and only because this engine runs nothing but this batch (the
     # CLI's case): a cancel that landed while a reservation was being written leaves it held.
     released, held_after = await engine.store.run(_release_own_held, engine, stop.is_set())

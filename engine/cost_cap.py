@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from engine.config.schema import Settings
 from engine.errors import BudgetRefused
 from engine.llm.price_map import estimated_price
-from engine.money import cost_micros, usd_to_micros
+from engine.money import cost_micros, usd_to_micros, micros_to_usd
 
 MESSAGE_OVERHEAD_TOKENS = 8  # role markers and separators per chat message, generously
 REVIEW_MAX_TOKENS = 512  # engine.reviews asks for a short JSON verdict
@@ -44,7 +44,7 @@ __all__ = [
 
 def usd(micros: int) -> str:
     """Dollars to the micro-dollar: caps and worst cases are small, and rounding would hide them."""
-    return f"${micros / 1e6:.6f}"
+    return f"${micros_to_usd(micros):.6f}"
 
 
 class MaxCostExceeded(BudgetRefused):

@@ -13,6 +13,8 @@ run cannot know the verdict, so it reports the tier it would try and the review'
 
 from __future__ import annotations
 
+from engine.money import micros_to_usd
+
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -69,8 +71,8 @@ class DryRun:
         return {
             "dry_run": True, "tier": self.tier, "reason": self.reason, "critical": self.critical,
             "provider": self.provider, "model": self.model, "template": self.template,
-            "worst_case_usd": self.worst_case_micros / 1e6,
-            "steps_usd": {k: v / 1e6 for k, v in self.steps.items()},
+            "worst_case_usd": micros_to_usd(self.worst_case_micros),
+            "steps_usd": {k: micros_to_usd(v) for k, v in self.steps.items()},
         }
 
     def summary(self) -> str:

@@ -204,7 +204,7 @@ def _report(request_id: str, reason: str, retire_after: int, library: Any, now: 
         raise NotFound(f"no request {request_id!r} in the ledger (request ids come from `templar generate --json`)")
     answer = TemplateAnswer.get_or_none(TemplateAnswer.request_id == request_id)
     if answer is None:
-        answered = [r for r in rows if r[0] not in ("review", "suggest", "reversal")]
+        answered = [r for r in rows if r[0] not in ("review", "suggest", "route", "reversal")]
         sources = sorted({str(r[0]) for r in answered if r[1] == "ok"} or {str(r[0]) for r in answered})
         by = ", ".join(_SOURCE_WORDS.get(s, s) for s in sources) or "no template"
         raise BadInput(f"request {request_id} was answered by {by}, not a template: only template answers "

@@ -17,6 +17,8 @@ back as tool errors with the engine's one-line message.
 
 from __future__ import annotations
 
+from engine.money import micros_to_usd
+
 import asyncio
 import json
 from collections.abc import Iterator
@@ -94,8 +96,8 @@ def build_server(engine: Engine) -> Any:
                                            critical=True if critical else None, max_usd=max_usd,
                                            raise_on_invalid=False)
         data = {"ok": result.ok, "source": result.source, "request_id": result.request_id,
-                "provider": result.provider, "cost_usd": result.cost_micros / 1e6,
-                "saved_usd": result.saved_micros / 1e6}
+                "provider": result.provider, "cost_usd": micros_to_usd(result.cost_micros),
+                "saved_usd": micros_to_usd(result.saved_micros)}
         if result.ok:
             data["code"] = result.code
         else:
@@ -113,9 +115,9 @@ def build_server(engine: Engine) -> Any:
         with _clear_errors():
             statuses = await engine.budget_status(_scope(project), _scope(agent))
         return [{"scope": s.scope, "key": s.key, "period": s.period, "level": s.level,
-                 "limit_usd": None if s.limit_micros is None else s.limit_micros / 1e6,
-                 "spent_usd": s.spent_micros / 1e6, "reserved_usd": s.reserved_micros / 1e6,
-                 "remaining_usd": None if s.remaining_micros is None else s.remaining_micros / 1e6,
+                 "limit_usd": micros_to_usd(s.limit_micros),
+                 "spent_usd": micros_to_usd(s.spent_micros), "reserved_usd": micros_to_usd(s.reserved_micros),
+                 "remaining_usd": micros_to_usd(s.remaining_micros),
                  "percent": round(s.percent, 2)} for s in statuses]
 
     @server.tool(description="Report that a template answer (by its request_id) was wrong: its savings are "

@@ -24,13 +24,12 @@ from engine import cache as response_cache
 from engine.config.schema import Settings
 from engine.config.trust import warning as untrusted_warning
 from engine.context import RequestContext
-from engine.cost_cap import RequestCap, review_worst_micros, step_worst_micros
+from engine.cost_cap import SUGGEST_MAX_TOKENS, RequestCap, review_worst_micros, step_worst_micros
 from engine.errors import TemplarError
-from engine.events import ConfigWarning, Emit, Event, Finished, LookupResult, TemplateLearned, ValidationDone
+from engine.events import ConfigWarning, Emit, Event, Finished, LookupResult, ValidationDone
 from engine.feedback import canonical_bindings, record_free_failure, record_template_answer
-from engine.learning.suggest import build_messages as suggestion_messages
-from engine.learning.suggest import parse_suggestion
-from engine.learning.zeroslot import has_no_values, zero_slot_name, zero_slot_pattern
+from engine.learning.learner import LearningJob
+from engine.learning.routing import Routed, try_route
 from engine.llm.chain import ChainResult
 from engine.llm.price_map import estimated_price, savings_micros
 from engine.money import micros_to_usd
@@ -135,6 +134,9 @@ class CoderAgent:
                 return served
         if indexes:  # near misses: the candidates plus the templates the task misses by some words
             indexes[0] = ("learned", await self.store.run(self.engine.library.near_index, ctx.task, stamp))
+            routed = await self._route(ctx, indexes, plan) if not ctx.is_critical else None
+            if routed is not None:
+                return self._routed_result(ctx, routed, events)
         return await self._from_llm(ctx, plan, gate, near_misses(ctx.task, indexes), events)
 
     def _context(self, task: str, events: list[Event], emit: Emit | None, *, project: str, agent: str,
@@ -330,11 +332,41 @@ class CoderAgent:
         )
 
     async def _learn(self, ctx: RequestContext, paid: PaidAnswer, cap: RequestCap) -> tuple[int | None, int]:
-        """The learning step: offer a deliverable paid answer as a template (``_suggest``), when
-        learning is on. Returns the suggestion id and what the suggestion call cost."""
+        """The learning step: queue what a deliverable paid answer can teach, when learning is on.
+        The work runs in the background and never delays the answer (``engine.learning.learner``:
+        alias, zero-slot, deterministic parameterisation, and a model only when those fail, and
+        only when the request's ``max_usd`` admits the call). Returns the queued suggestion's id;
+        its cost is booked when it is paid, not to this answer."""
         if not ctx.settings.learning.enabled:
             return None, 0
-        return await self._suggest(ctx, paid.code, paid.cost_micros, cap)
+        worst = step_worst_micros(ctx.settings, [{"role": "user", "content": ctx.task + paid.code}],
+                                  SUGGEST_MAX_TOKENS, self.engine.environ)
+        job = LearningJob(ctx.settings, ctx.task, paid.code, paid.cost_micros, ctx.refs, ctx.request_id, ctx.project,
+                          ctx.agent, ctx.confirmed, model_allowed=cap.fits(worst))
+        return await self.engine.learner.schedule(job, ctx.emit), 0
+
+    async def _route(self, ctx: RequestContext, indexes: list[tuple[str, TemplateIndex]],
+                     plan: Plan) -> Routed | None:
+        """Optional routing of a paraphrase to the closest learned template (off by default;
+        ``engine.learning.routing``)."""
+        if not ctx.settings.learning.route_paraphrases:
+            return None
+        learned = dict(indexes).get("learned")
+        return None if learned is None else await try_route(
+            self.engine, ctx.settings, ctx.task, learned, plan.policy, ctx.request_id, ctx.project, ctx.agent,
+            ctx.refs, ctx.confirmed, ctx.emit)
+
+    def _routed_result(self, ctx: RequestContext, routed: Routed, events: list[Event]) -> GenerationResult:
+        ctx.emit(Finished("routed", micros_to_usd(routed.cost_micros), micros_to_usd(routed.saved_micros)))
+        extra = routed.extra
+        answer = TemplateAnswer(extra["template_id"], extra["template_version"], extra["pattern"],
+                                json_bindings(extra["bindings"]), extra["explanation"])
+        return GenerationResult(
+            request_id=ctx.request_id, source="routed", code=routed.code, text=routed.code,
+            cost_micros=routed.cost_micros, saved_micros=routed.saved_micros, latency_ms=ctx.elapsed_ms(),
+            events=events, critical=ctx.critical, validation=routed.report, template=answer,
+            router_cost_micros=routed.cost_micros,
+        )
 
     # -- templates: one index -----------------------------------------------------------------
 
@@ -387,6 +419,9 @@ class CoderAgent:
         await self.store.run(record_template_answer, self.engine.clock(), source, ctx.request_id, ctx.project,
                              ctx.agent, name, answer.version, canonical_bindings(bindings), saved,
                              self.engine.book.owner)
+        library = self.engine.library
+        if library.alias_id(name, answer.pattern) is not None:  # served through an alias: count it
+            await self.store.run(library.count_alias_hit, name, answer.pattern)
         return saved
 
     async def _template_failed(self, ctx: RequestContext, source: str, template: str, template_id: int | None,
@@ -400,66 +435,6 @@ class CoderAgent:
                                  ctx.settings.learning.retire_after_failures)
 
     # -- paid side calls ----------------------------------------------------------------------
-
-    async def _suggest(self, ctx: RequestContext, code: str, answer_cost: int,
-                       cap: RequestCap) -> tuple[int | None, int]:
-        """Offer the paid answer as a template: a suggestion (one cheap model call), or a zero-slot one."""
-        settings, task, record = ctx.settings, ctx.task, ctx.emit
-        if has_no_values(task):  # nothing to parameterise: a zero-slot template, no model call
-            return await self._suggest_zero_slot(ctx, code, answer_cost)
-        names = [settings.learning.suggest_provider] if settings.learning.suggest_provider else list(settings.chain.order)
-        request = ctx.chain_request(suggestion_messages(task, code), max_tokens=800, temperature=0.0, source="suggest",
-                                    order=cheapest_first(settings, names))
-        worst = step_worst_micros(settings, request.messages, request.max_tokens, self.engine.environ)
-        if not cap.fits(worst):
-            record(TemplateLearned(0, f"no suggestion: {cap.why_not('suggestion', worst)}"))
-            return None, 0
-        try:
-            answer = await self.engine.chain.complete(settings, request, record)
-        except TemplarError as exc:
-            record(TemplateLearned(0, f"no suggestion: {exc}"))
-            return None, 0
-        cap.spend(answer.cost_micros)
-        parsed = parse_suggestion(answer.text)
-        library = self.engine.library
-        view = await self.store.run(functools.partial(
-            library.add_suggestion, task=task, code=code, pattern=parsed.pattern, params=parsed.params, name=parsed.name,
-            confidence=parsed.confidence, reason="; ".join(parsed.problems), provider=answer.provider,
-            model=answer.model, cost_micros=answer_cost, request_id=ctx.request_id, project=ctx.project,
-            agent=ctx.agent,
-        ))
-        status = "pending"
-        threshold = settings.learning.auto_accept_confidence
-        if threshold > 0 and not parsed.problems and parsed.confidence >= threshold:
-            try:
-                await self.store.run(functools.partial(library.accept, view.id, unseen=True))
-                status = "accepted"
-            except TemplarError:
-                status = "pending"
-        record(TemplateLearned(view.id, status))
-        return view.id, answer.cost_micros
-
-    async def _suggest_zero_slot(self, ctx: RequestContext, code: str, answer_cost: int) -> tuple[int | None, int]:
-        """Queue (or, under the auto-accept policy, accept) the task's canonical wording as a template."""
-        library = self.engine.library
-        task = ctx.task
-        pattern = zero_slot_pattern(task)
-        view = await self.store.run(functools.partial(
-            library.add_suggestion, task=task, code=code, pattern=pattern or "", params=[], name=zero_slot_name(task),
-            confidence=1.0 if pattern else 0.0, reason="" if pattern else "the task's wording cannot serve as a pattern",
-            provider="", model="", cost_micros=answer_cost, request_id=ctx.request_id, project=ctx.project,
-            agent=ctx.agent,
-        ))
-        status = "pending"
-        threshold = ctx.settings.learning.auto_accept_confidence
-        if pattern and threshold > 0:
-            try:
-                await self.store.run(library.accept, view.id)
-                status = "accepted"
-            except TemplarError:
-                status = "pending"
-        ctx.emit(TemplateLearned(view.id, status))
-        return view.id, 0
 
 
 class _Gate:

@@ -83,6 +83,7 @@ class GenerationResult:
     suggestion_id: int | None = None  # the suggestion a paid answer was queued as (llm only)
     similar: tuple[NearMiss, ...] = ()  # near-miss templates (llm only)
     max_usd_stopped: str = ""  # which paid step the request's max_usd cap skipped, and why
+    router_cost_micros: int = 0  # what the paraphrase router's call cost (source "routed")
 
     @property
     def approved(self) -> bool | None:
@@ -119,6 +120,9 @@ class GenerationResult:
         if self.source == "llm":
             data["suggestion_id"] = self.suggestion_id
             data["similar"] = [near.to_dict() for near in self.similar]
+        if self.source == "routed":
+            data["router_cost_usd"] = micros_to_usd(self.router_cost_micros)
+            data["net_saved_usd"] = micros_to_usd(self.saved_micros)
         data["critical"] = self.critical.to_dict()
         return data
 

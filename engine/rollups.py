@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 DIMS = ("all", "project", "agent", "provider", "model")
-PAID = ("llm", "review", "suggest", "repair")
+PAID = ("llm", "review", "suggest", "repair", "route")  # route: the paraphrase router
 KEY = ("day", "dim", "value", "source", "outcome", "error_class", "estimated")
 SUMS = ("rows", "tokens_in", "tokens_out", "cost_micros", "saved_micros")
 LAT_KEY = ("day", "dim", "value", "source", "bucket")

@@ -27,6 +27,7 @@ from engine.config import ResolvedConfig, load_config
 from engine.delivery import refusal
 from engine.events import Emit, Event
 from engine.learning import TemplateLibrary
+from engine.learning.learner import Learner
 from engine.learning.library import TemplateView
 from engine.llm.chain import CooldownBoard, ProviderChain, Sleep
 from engine.paths import Paths
@@ -63,6 +64,7 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
         self.chain = ProviderChain(store, self.book, board=self.board, sleep=sleep, clock=clock, environ=environ)
         self.library = TemplateLibrary()
         self.alerts = AlertDispatcher()
+        self.learner = Learner(self)
 
     @classmethod
     def from_settings(cls, paths: Paths | None = None, *, url: str | None = None, reconcile: bool = True,
@@ -82,6 +84,10 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
         """Deliver the alerts still queued (bounded by ``alert_timeout_s``), then close the store."""
         self.alerts.drain(alert_timeout_s)
         self.store.close()
+
+    async def settle_learning(self) -> None:
+        """Wait until every paid answer's learning (running in the background) is done."""
+        await self.learner.settle()
 
     @property
     def log_file(self) -> Path:
@@ -155,7 +161,9 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
         """The same as ``generate``, as an async stream of events ending with the result.
 
         Closing the stream early (or cancelling its consumer) cancels the generation and waits
-        for it to finish unwinding, so any budget reservation is released before this returns."""
+        for it to finish unwinding, so any budget reservation is released before this returns.
+        After the result, the events of the learning it scheduled (``TemplateLearned``) follow
+        when that background work is done; a consumer may stop at the result."""
         queue: asyncio.Queue[Event | GenerationResult | BaseException] = asyncio.Queue()
 
         async def runner() -> None:
@@ -172,6 +180,13 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
                     raise item
                 yield item
                 if isinstance(item, GenerationResult):
+                    sid = item.extra.get("suggestion_id")
+                    if isinstance(sid, int):
+                        await self.learner.wait(sid)
+                    while not queue.empty():
+                        late = queue.get_nowait()
+                        if isinstance(late, Event):
+                            yield late
                     return
         finally:
             if not job.done():

@@ -17,7 +17,7 @@ from engine.budget.usage import anomaly_summary
 from engine.errors import BadInput
 from engine.feedback import wrong_reports
 from engine.llm.price_map import SAVINGS_BASIS
-from engine.stats_sql import FREE_SOURCES, PAID_SOURCES, summaries, template_answers  # noqa: F401 - re-exported
+from engine.stats_sql import summaries, template_answers
 from engine.store.sql import execute
 
 GROUPS = ("provider", "model", "project", "agent", "day", "source")

@@ -17,6 +17,8 @@ counted).
 
 from __future__ import annotations
 
+from engine.money import micros_to_usd
+
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,7 +26,7 @@ from typing import Any
 
 from engine.rollups import PAID, bucket_sql
 
-FREE = ("cache", "learned", "builtin")
+FREE = ("cache", "learned", "builtin", "routed")
 GROUP_DIM = {"provider": "provider", "model": "model", "project": "project", "agent": "agent", "day": "all",
              "source": "all"}
 _SUMS = "rows, tokens_in, tokens_out, cost_micros, saved_micros"
@@ -109,7 +111,7 @@ def summaries(execute: Callable[..., Any], since: float | None, group: str | Non
         target[4] += int(saved or 0)
         if source == "cache":
             target[5] += n
-        if source in ("learned", "builtin") and outcome == "ok":
+        if source in ("learned", "builtin", "routed") and outcome == "ok":
             target[6] += n
         if int(estimated or 0):
             target[7] += n
@@ -135,8 +137,8 @@ def summaries(execute: Callable[..., Any], since: float | None, group: str | Non
             "paid_calls": paid_calls,
             "tokens_in": tin,
             "tokens_out": tout,
-            "cost_usd": cost / 1e6,
-            "saved_usd": saved / 1e6,
+            "cost_usd": micros_to_usd(cost),
+            "saved_usd": micros_to_usd(saved),
             "cache_hits": cache_hits,
             "template_hits": template_hits,
             "cache_hit_rate": round(cache_hits / requests, 4) if requests else 0.0,
@@ -146,7 +148,7 @@ def summaries(execute: Callable[..., Any], since: float | None, group: str | Non
             "failures": dict(sorted(failures.get(name, {}).items())),
             "free_failed_attempts": sum(free_failures.get(name, {}).values()),
             "free_failures": dict(sorted(free_failures.get(name, {}).items())),
-            "reversed_usd": -reversed_ / 1e6,
+            "reversed_usd": -micros_to_usd(reversed_),
             "estimated_rows": estimated,
         }
     return out

@@ -14,8 +14,8 @@ from typing import Any, Callable
 
 from engine.money import micros_to_usd
 
-PAID_SOURCES = ("llm", "review", "suggest", "repair")
-FREE_SOURCES = ("cache", "learned", "builtin")
+PAID_SOURCES = ("llm", "review", "suggest", "repair", "route")  # route: the paraphrase router (engine.learning.router)
+FREE_SOURCES = ("cache", "learned", "builtin", "routed")
 COLUMNS = {"source": "source", "provider": "provider", "model": "model", "project": "project", "agent": "agent",
            "day": "day"}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -49,15 +50,55 @@ class MigrationReport:
                 "was": self.was}
 
 
+@dataclass(frozen=True)
+class PruneResult:
+    """What ``prune_ledger`` deleted (or, with ``dry_run``, would delete)."""
+
+    url: str  # the store, password redacted
+    before: str  # the first day kept (ISO date)
+    rows: int
+    dry_run: bool
+
+
+def prune_day(before: str | None, retention_days: int, today: date | None = None) -> str:
+    """The first day to keep: ``before`` (an ISO date), else today minus the retention setting."""
+    from engine.errors import BadInput
+
+    if before:
+        try:
+            return date.fromisoformat(before.strip()).isoformat()
+        except ValueError:
+            raise BadInput(f"--before {before!r}: use a date like 2026-09-01") from None
+    if retention_days <= 0:
+        raise BadInput("give --before DATE, or set store.ledger_retention_days (0 keeps every row)")
+    today = today or datetime.now(UTC).date()
+    return (today - timedelta(days=retention_days)).isoformat()
+
+
 class StoreAPI:
     """Store methods of ``Engine``."""
 
     store: Store
+    paths: Paths
+    environ: dict[str, str] | None
 
     @property
     def unrecorded(self) -> str | None:
         """Why nothing is recorded (a read-only data dir opened as an in-memory stand-in), else None."""
         return self.store.unrecorded
+
+    async def prune_ledger(self, before: str | None = None, *, dry_run: bool = False) -> PruneResult:
+        """Delete raw ledger rows dated before ``before`` (an ISO date; default: today minus
+        ``store.ledger_retention_days``), never a call still in flight; the per-day aggregates that
+        ``stats`` and budgets read are kept (``engine.rollups``). ``dry_run``: count only."""
+        from engine import rollups
+        from engine.config.cascade import load_config
+        from engine.store.db import redact_url
+
+        settings = load_config(self.paths, environ=self.environ).settings
+        day = prune_day(before, settings.store.ledger_retention_days)
+        rows = await self.store.run(rollups.prune, day, dry_run)
+        return PruneResult(redact_url(self.store.url), day, int(rows), bool(dry_run))
 
     async def store_status(self) -> StoreStatus:
         """Schema version, pending migrations and integrity of the engine's database."""

@@ -70,6 +70,8 @@ class SuggestionsAPI:
         of its own (a live check while a person types; nothing is stored). ``Preview.ok`` says
         whether it may be accepted, ``problems`` why not, ``findings`` what the validator saw."""
         shown = suggestion if pattern is None else dataclasses.replace(suggestion, pattern=pattern)
+        if shown.alias_of is not None:  # reads its template's row: on the store's thread
+            return await self.store.run(self.library.preview, shown)
         return await asyncio.to_thread(self.library.preview, shown)
 
     async def edit_suggestion(

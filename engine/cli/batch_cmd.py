@@ -19,7 +19,7 @@ from engine.batch import SOURCES, BatchRun, TaskOutcome
 from engine.errors import BadInput
 
 from engine.cli.batch_args import DESCRIPTION, EPILOG, MAX_CONCURRENCY, register  # noqa: F401 - re-exported
-from engine.money import format_usd_exact
+from engine.money import format_usd_exact, micros_to_usd
 
 
 # -- progress ---------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ class JsonProgress(PlainProgress):
         self.tally.add(outcome)
         task = {k: v for k, v in outcome.to_dict().items() if k != "code"}
         json_line({"event": "batch_task", "done": self.done, "total": self.total, **task,
-                   "counts": dict(self.tally.counts), "spend_usd": self.tally.spend / 1e6})
+                   "counts": dict(self.tally.counts), "spend_usd": micros_to_usd(self.tally.spend)})
 
 
 def make_progress(args: argparse.Namespace, todo: int) -> PlainProgress:

@@ -11,7 +11,7 @@ from typing import Any
 from engine.cli.output_file import kept_where, write_output
 from engine.errors import BadInput, ConfirmationRequired, ExitCode
 from engine.safe_files import check_destination
-from engine.money import format_usd_exact, micros_to_usd
+from engine.money import format_usd_exact, micros_to_usd, usd_to_micros
 
 
 def open_engine(*, unrecorded_ok: bool = False):  # type: ignore[no-untyped-def]
@@ -42,7 +42,7 @@ def read_task(task: str) -> str:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from engine.cli.output import Progress, print_json
+    from engine.cli.output import Progress
 
     task = read_task(args.task)
     if args.max_tokens is not None and not 1 <= args.max_tokens <= 200_000:
@@ -61,6 +61,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     progress = Progress(enabled=not args.quiet, stream_tokens=args.stream and not args.json and not args.quiet,
                         as_json=args.progress == "json")
     engine = open_engine(unrecorded_ok=True)
+    # One event loop for the answer and, after it is printed, the learning it scheduled
+    # (engine.learning.learner): the answer never waits for learning.
+    runner = asyncio.Runner()
     try:
         kwargs = dict(
             project=args.project, agent=args.agent, stream=args.stream, max_tokens=args.max_tokens,
@@ -68,7 +71,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             critical=True if args.critical else None, emit=progress, max_usd=args.max_usd,
         )
         try:
-            result = asyncio.run(engine.generate(task, raise_on_invalid=False, **kwargs))
+            result = runner.run(engine.generate(task, raise_on_invalid=False, **kwargs))
         except ConfirmationRequired as exc:
             if args.json or not sys.stdin.isatty():
                 raise
@@ -76,9 +79,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
             if answer not in ("y", "yes"):
                 raise
             kwargs["confirmed"] = True
-            result = asyncio.run(engine.generate(task, raise_on_invalid=False, **kwargs))
+            result = runner.run(engine.generate(task, raise_on_invalid=False, **kwargs))
+        status = _deliver(args, result, progress)
+        sys.stdout.flush()
+        runner.run(engine.settle_learning())  # after the answer is out; a row left queued: `templates suggest`
+        return status
     finally:
+        runner.close()
         engine.close()
+
+
+def _deliver(args: argparse.Namespace, result: Any, progress: Any) -> int:
+    """Print (or write) the answer; the exit status."""
+    from engine.cli.output import print_json
+
     delivery = result.delivery  # the one rule (engine.delivery): never hand over an undeliverable answer
     if progress.stream_tokens and not progress.as_json:
         print(file=sys.stderr)
@@ -141,7 +155,7 @@ def dry_run(args: argparse.Namespace, task: str) -> int:
     finally:
         engine.close()
     data = plan.to_dict()
-    fits = args.max_usd is None or plan.worst_case_micros <= round(args.max_usd * 1e6)
+    fits = args.max_usd is None or plan.worst_case_micros <= usd_to_micros(args.max_usd)
     if args.max_usd is not None:
         data["max_usd"], data["fits_max_usd"] = args.max_usd, fits
     if args.json:
@@ -149,7 +163,7 @@ def dry_run(args: argparse.Namespace, task: str) -> int:
     else:
         print(f"dry run: {plan.summary()}")
         for step, micros in plan.steps.items():
-            print(f"  {step:<10} worst case ${micros / 1e6:.6f}")
+            print(f"  {step:<10} worst case ${micros_to_usd(micros):.6f}")
         if not fits:
             print(f"  --max-usd {args.max_usd:g} is below the worst case: the answer would be refused (exit 3) "
                   "or later steps skipped")

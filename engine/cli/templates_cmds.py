@@ -86,6 +86,31 @@ def cmd_show(args: argparse.Namespace) -> int:
     print("--- versions ---")
     for v in view.versions:
         print(f"  v{v['version']}  quality {v['quality']}  {v['reason']}")
+    print("--- aliases ---")  # other wordings that serve this template (engine.learning.aliases)
+    for a in view.aliases:
+        fixed = ", ".join(f"{k}={v!r}" for k, v in a["fixed"].items())
+        print(visible(f"  alias {a['id']} ({a['status']}): {a['pattern']}  hits {a['hits']}"
+                      + (f"  fixed {fixed}" if fixed else "")))
+    if not view.aliases:
+        print("  none")
+    return 0
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    """Learn from the paid answers whose learning did not run (a process ended first)."""
+    import asyncio
+
+    engine = open_engine()
+    try:
+        done = asyncio.run(engine.learner.process_queued(lambda p, a: engine.config(p, a).settings))
+    finally:
+        engine.close()
+    if args.json:
+        print_json(done)
+    else:
+        for item in done:
+            print(f"suggestion {item['suggestion']}: {item['status']}")
+        print(f"{len(done)} queued answer(s) processed")
     return 0
 
 
@@ -159,6 +184,8 @@ def visible(text: str) -> str:
 def _print_suggestion(s: SuggestionView, preview: Preview) -> None:
     """Everything a person needs to decide: task, pattern, parameters, the code, its findings."""
     print(f"\nsuggestion {s.id} ({visible(s.project)}/{visible(s.agent)}, confidence {s.confidence:.2f})")
+    if s.alias_of is not None:
+        print(f"same as template {s.alias_of}: accepting adds this wording as an alias, not a new template")
     print(f"task:    {visible(s.task)}")
     print(f"pattern: {visible(preview.pattern or s.pattern)}")
     for p in s.params:
@@ -176,7 +203,7 @@ def _print_suggestion(s: SuggestionView, preview: Preview) -> None:
 
 def _shown(s: SuggestionView, preview: Preview) -> dict[str, Any]:
     """What JSON output carries of a suggestion, so a script sees what it accepts."""
-    return {"task": s.task, "pattern": preview.pattern or s.pattern, "code": s.code,
+    return {"task": s.task, "pattern": preview.pattern or s.pattern, "code": s.code, "alias_of": s.alias_of,
             "findings": [f.to_dict() for f in preview.findings],
             "security_findings": [f.to_dict() for f in preview.security_findings],
             "check": "ok" if preview.ok else preview.reason}

@@ -259,6 +259,20 @@ class LearningSettings(_Table):
         default=0.0, ge=0, le=1, description="Auto-accept suggestions at or above this confidence; 0 = always review."
     )
     suggest_provider: str = Field(default="", description="Provider for suggestions; empty = cheapest in the chain.")
+    deterministic: bool = Field(
+        default=True, description="Parameterise by aligning the task's literals with the code's first; a model is "
+        "asked only when that cannot decide."
+    )
+    route_paraphrases: bool = Field(
+        default=False, description="Ask a cheap model whether a close learned template answers a task no pattern "
+        "matched; a yes is served only after the deterministic guards."
+    )
+    route_min_similarity: float = Field(
+        default=0.5, ge=0, le=1, description="Only templates at least this similar to the task are offered to the router."
+    )
+    route_max_usd: float = Field(
+        default=0.0005, ge=0, le=1, description="Per-call cost cap of a routing question (USD); 0 = never route."
+    )
     retire_after_failures: int = Field(default=3, ge=1, le=100, description="Retire a template after this many failures.")
     retire_after_wrong: int = Field(
         default=3, ge=1, le=100, description="Retire a template after this many wrong-answer reports (`templar feedback`)."

@@ -19,6 +19,13 @@ from peewee import DatabaseError
 from engine.errors import BadInput, NotFound
 from engine.feedback import Negatives
 from engine.learning import anchors
+from engine.learning.alias_store import (
+    accept_alias,
+    active_alias_specs,
+    alias_preview,
+    find_alias,
+)
+from engine.learning.aliases import AliasProposal
 from engine.learning.body import Param
 from engine.learning.review import (
     HeldForReview,
@@ -32,7 +39,7 @@ from engine.learning.review import (
 from engine.logs import get_logger
 from engine.safe_text import name_problem
 from engine.store.db import write_transaction
-from engine.store.models import Suggestion, Template, TemplateVersion
+from engine.store.models import Suggestion, Template, TemplateAlias, TemplateVersion
 from engine.templates import TemplateIndex, TemplateSpec
 from engine.templates.normalize import NormalizedTask
 from engine.validation import CodeValidator
@@ -77,13 +84,18 @@ class SuggestionView:
     cost_micros: int
     template_id: int | None
 
+    @property
+    def alias_of(self) -> int | None:
+        """The template this wording is an alias of ("same as template N"), while pending."""
+        return self.template_id if self.status == "pending" else None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "status": self.status, "created": self.created, "name": self.name, "project": self.project,
             "agent": self.agent, "task": self.task, "code": self.code, "pattern": self.pattern,
             "params": [p.to_dict() for p in self.params], "confidence": self.confidence, "reason": self.reason,
             "provider": self.provider, "model": self.model, "cost_usd": micros_to_usd(self.cost_micros),
-            "template_id": self.template_id,
+            "template_id": self.template_id, "alias_of": self.alias_of,
         }
 
 
@@ -105,6 +117,7 @@ class TemplateView:
     updated: float
     retired_reason: str | None
     versions: tuple[dict[str, Any], ...] = field(default=())
+    aliases: tuple[dict[str, Any], ...] = field(default=())
 
     @property
     def key(self) -> str:
@@ -122,6 +135,7 @@ class TemplateView:
         if with_body:
             data["body"] = self.body
             data["versions"] = list(self.versions)
+            data["aliases"] = list(self.aliases)
         return data
 
     def spec(self) -> TemplateSpec:
@@ -143,10 +157,17 @@ def _template_view(row: Template, versions: bool = False) -> TemplateView:
             {"version": v.version, "pattern": v.pattern, "quality": v.quality, "created": v.created, "reason": v.reason}
             for v in TemplateVersion.select().where(TemplateVersion.template == row.id).order_by(TemplateVersion.version)
         )
+    aliases: tuple[dict[str, Any], ...] = ()
+    if versions:
+        aliases = tuple(
+            {"id": a.id, "pattern": a.pattern, "hits": a.hits, "status": a.status, "fixed": json.loads(a.fixed),
+             "suggestion": a.suggestion, "created": a.created}
+            for a in TemplateAlias.select().where(TemplateAlias.template == row.id).order_by(TemplateAlias.id)
+        )
     return TemplateView(
         row.id, row.name, row.pattern, row.body, tuple(params_from_json(row.params)), row.status, row.version,
         row.uses, row.failures, row.saved_micros, row.quality, row.counterfactual_micros, row.created, row.updated,
-        row.retired_reason, history,
+        row.retired_reason, history, aliases,
     )
 
 
@@ -159,19 +180,36 @@ class TemplateLibrary:
         self._stamp: tuple[int, ...] | None = None
         self._negatives = Negatives()
         self._anchors = anchors.AnchorCache()
+        self._alias_ids: dict[tuple[str, str], int] = {}
+        self._alias_specs: list[TemplateSpec] = []  # active aliases, as of the anchor cache's stamp
 
     # -- suggestions --------------------------------------------------------------------------
 
     def add_suggestion(
         self, *, task: str, code: str, pattern: str, params: list[Param], confidence: float, reason: str,
         provider: str, model: str, cost_micros: int, request_id: str, project: str, agent: str, name: str = "",
+        status: str = "pending",
     ) -> SuggestionView:
+        """A new suggestion; ``status="queued"`` reserves the row for learning that runs later
+        (:mod:`engine.learning.learner`), which fills it with :meth:`fill_suggestion`."""
         row = Suggestion.create(
-            created=time.time(), status="pending", name=name[:64], project=project, agent=agent, task=task, code=code,
+            created=time.time(), status=status, name=name[:64], project=project, agent=agent, task=task, code=code,
             pattern=pattern, params=params_to_json(params), confidence=confidence, reason=reason,
             provider=provider, model=model, cost_micros=cost_micros, request_id=request_id,
         )
         return _suggestion_view(row)
+
+    def fill_suggestion(
+        self, suggestion_id: int, *, pattern: str, params: list[Param], name: str, confidence: float, reason: str,
+        provider: str, model: str, alias_of: int | None = None,
+    ) -> SuggestionView:
+        """Give a queued suggestion its parameterisation; it becomes pending (for review).
+        ``alias_of``: the wording is an alias of that template (:mod:`engine.learning.aliases`)."""
+        Suggestion.update(
+            status="pending", pattern=pattern, params=params_to_json(params), name=name[:64], confidence=confidence,
+            reason=reason, provider=provider, model=model, template=alias_of,
+        ).where((Suggestion.id == suggestion_id) & (Suggestion.status == "queued")).execute()
+        return self.suggestion(suggestion_id)
 
     def suggestions(self, status: str | None = "pending") -> list[SuggestionView]:
         query = Suggestion.select().order_by(Suggestion.id)
@@ -189,6 +227,8 @@ class TemplateLibrary:
         return _suggestion_view(row)
 
     def preview(self, s: SuggestionView, validator: CodeValidator | None = None) -> Preview:
+        if s.alias_of is not None:
+            return alias_preview(self, s)
         preview = check(s.task, s.code, s.pattern, list(s.params), validator or self.validator_factory())
         if not preview.ok and not s.pattern and s.provider:
             # The model's answer gave no pattern (not JSON, or no "pattern"): that is why, not what
@@ -247,6 +287,8 @@ class TemplateLibrary:
         s = self.suggestion(suggestion_id)
         if s.status != "pending":
             raise BadInput(f"suggestion {suggestion_id} is {s.status}, not pending")
+        if s.alias_of is not None:
+            return accept_alias(self, s)
         preview = self.preview(s)
         if not preview.ok:
             Suggestion.update(reason=preview.reason).where(Suggestion.id == suggestion_id).execute()
@@ -334,7 +376,8 @@ class TemplateLibrary:
                     specs.append(view.spec())
                 except Exception:  # noqa: BLE001 - a broken row must not stop matching
                     continue
-            self._index = TemplateIndex(specs)
+            alias_specs, self._alias_ids = active_alias_specs()
+            self._index = TemplateIndex(specs + alias_specs)
             self._negatives = Negatives.load()
             self._stamp = stamp
         return self._index
@@ -356,6 +399,8 @@ class TemplateLibrary:
                     return self.index()
             cache.reset(stamp)
             self._negatives = Negatives.load()
+            # aliases are few: all of them, beside the candidates (accepting one moves the stamp)
+            self._alias_specs, self._alias_ids = active_alias_specs()
         nt = NormalizedTask(task)
         if nt.too_long or not nt.words:
             return TemplateIndex()
@@ -368,13 +413,29 @@ class TemplateLibrary:
             if extra:
                 cache.read(extra)
             found |= cache.near(nt)
-        return cache.index_for(found, _spec_or_none)
+        index = cache.index_for(found, _spec_or_none)
+        if self._alias_specs:
+            index = TemplateIndex([*index, *self._alias_specs])
+        return index
 
     def near_index(self, task: str, stamp: tuple[int, ...] | None = None) -> TemplateIndex:
         """``lookup`` plus the templates filed under the task's keys that it misses by some
         words: enough for the "similar templates" list of a paid call without loading the
         whole library (``index``, still used by ``templates similar``)."""
         return self.lookup(task, stamp, near=True)
+
+    def alias_id(self, template: str, pattern: str) -> int | None:
+        """The alias whose pattern this is (in memory, as of the last index build)."""
+        return self._alias_ids.get((template, pattern))
+
+    def count_alias_hit(self, template: str, pattern: str) -> None:
+        alias = self._alias_ids.get((template, pattern))
+        if alias is not None:
+            TemplateAlias.update(hits=TemplateAlias.hits + 1).where(TemplateAlias.id == alias).execute()
+
+    def find_alias(self, task: str, code: str) -> AliasProposal | None:
+        """An active template that renders ``code`` for this wording (see engine.learning.aliases)."""
+        return find_alias(self, task, code)
 
     def record_failure(self, template_id: int, reason: str, retire_after: int) -> bool:
         """Count a failed use; retire the template (with a version record) after ``retire_after``."""

@@ -32,23 +32,20 @@ SYSTEM_PROMPT = (
     "and nothing else. Never include secrets, keys or environment variables."
 )
 
-USER_PROMPT = """A task and the code that solved it are below.
-Decide which parts of the TASK TEXT are parameters (names, quoted strings, numbers, lists of
-names, lists of fields like "id: int, name: str"). Reply with JSON:
-{{"name": "short_snake_case_name",
-  "pattern": "the task text with each parameter replaced by {{param_name:type}}",
-  "params": [{{"name": "param_name", "type": "one of {types}",
-              "value": "the exact text from the task (a list of [name, type] pairs for field_list, a list of names for identifier_list)",
-              "description": "what it is", "confidence": 0.0-1.0}}]}}
-Keep every other word of the task literally in the pattern.
+#: Compact on purpose (issue 13 item 5): it is asked only when deterministic parameterisation
+#: (engine.learning.literals) could not decide, and every token is paid. The code is not sent,
+#: only its names and literals: which task words are parameters is decided by what the code uses.
+USER_PROMPT = """Which parts of the task are parameters (names, quoted strings, numbers, lists of names,
+field lists "a: int, b: str")? Reply with JSON only:
+{{"name": "snake_name", "pattern": "the task with each parameter as {{p:type}}, other words unchanged",
+  "params": [{{"name": "p", "type": "one of {types}", "value": "exact text from the task (field_list:
+  [[name, type], ...], identifier_list: [names])", "confidence": 0.0-1.0}}]}}
 
 <task>
 {task}
 </task>
-
-<code>
-{code}
-</code>"""
+Names and literals in the code: {code}"""
+MAX_CODE_WORDS = 80
 
 
 @dataclass
@@ -60,9 +57,30 @@ class ParsedSuggestion:
     problems: list[str] = field(default_factory=list)
 
 
+def code_words(code: str) -> str:
+    """The code's distinct names (keywords aside) and literals, in order of appearance, capped."""
+    import io
+    import keyword
+    import tokenize
+
+    seen: dict[str, None] = {}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            text = tok.string
+            name = tok.type == tokenize.NAME and not keyword.iskeyword(text)
+            short = tok.type == tokenize.STRING and len(text) <= 60 and text.lstrip("rRbBuUfF")[:3] not in ('"""', "'''")
+            if name or short or tok.type == tokenize.NUMBER:
+                seen.setdefault(text, None)
+            if len(seen) >= MAX_CODE_WORDS:
+                break
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return " ".join(code.split()[:MAX_CODE_WORDS])
+    return ", ".join(seen)
+
+
 def build_messages(task: str, code: str) -> list[dict[str, str]]:
     user = USER_PROMPT.format(types=PROMPT_TYPES, task="{task}", code="{code}")
-    values = {"{task}": task, "{code}": code}
+    values = {"{task}": task, "{code}": code_words(code)}
     user = re.sub(r"\{task\}|\{code\}", lambda m: values[m.group(0)], user)
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 

@@ -22,6 +22,8 @@ validated, because Templar never hands over unvalidated code; so the headers (wi
 
 from __future__ import annotations
 
+from engine.money import micros_to_usd
+
 import json
 import time
 from collections.abc import AsyncIterator
@@ -97,15 +99,15 @@ def openai_error(exc: BaseException) -> JSONResponse:
 
 def templar_headers(result: GenerationResult) -> dict[str, str]:
     return {
-        "x-templar-source": result.source, "x-templar-cost-usd": f"{result.cost_micros / 1e6:.6f}",
-        "x-templar-saved-usd": f"{result.saved_micros / 1e6:.6f}", "x-templar-request-id": result.request_id,
+        "x-templar-source": result.source, "x-templar-cost-usd": f"{micros_to_usd(result.cost_micros):.6f}",
+        "x-templar-saved-usd": f"{micros_to_usd(result.saved_micros):.6f}", "x-templar-request-id": result.request_id,
         "x-templar-provider": result.provider or "-",
     }
 
 
 def templar_field(result: GenerationResult) -> dict[str, Any]:
     return {"source": result.source, "request_id": result.request_id, "provider": result.provider,
-            "model": result.model, "cost_usd": result.cost_micros / 1e6, "saved_usd": result.saved_micros / 1e6,
+            "model": result.model, "cost_usd": micros_to_usd(result.cost_micros), "saved_usd": micros_to_usd(result.saved_micros),
             "latency_ms": result.latency_ms, "ok": result.ok}
 
 

@@ -251,6 +251,20 @@ class Template(BaseModel):
     retired_reason = TextField(null=True)
 
 
+class TemplateAlias(BaseModel):
+    """Another wording of a learned template's task (migration 0011): its paid answer was what the
+    template renders with ``fixed`` (JSON bindings) plus the pattern's slots."""
+
+    id = AutoField()
+    template = IntegerField(index=True)
+    pattern = TextField()
+    fixed = TextField(default="{}")
+    status = CharField(max_length=12, default="active")  # active | retired
+    hits = IntegerField(default=0)
+    suggestion = IntegerField(null=True)
+    created = DoubleField()
+
+
 class TemplateVersion(BaseModel):
     id = AutoField()
     template = ForeignKeyField(Template, backref="versions", on_delete="CASCADE")
@@ -466,6 +480,7 @@ ALL_MODELS = (
     AlertEvent,
     Template,
     TemplateVersion,
+    TemplateAlias,
     Suggestion,
     ProviderHealth,
     Anomaly,

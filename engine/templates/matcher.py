@@ -99,12 +99,13 @@ class TemplateIndex:
         with self._lock:
             new: list[int] = []
             for spec in specs:
-                if spec.name in self._specs:
-                    self.remove(spec.name)
-                self._specs[spec.name] = spec
+                key = spec.key  # an alias is indexed beside its template (engine.learning.aliases)
+                if key in self._specs:
+                    self.remove(key)
+                self._specs[key] = spec
                 if has_constraints(spec.params):
-                    self._constrained.add(spec.name)
-                self._first_entry[spec.name] = len(self._spec_of)
+                    self._constrained.add(key)
+                self._first_entry[key] = len(self._spec_of)
                 for pattern in spec.patterns:
                     eid = len(self._spec_of)
                     self._spec_of.append(spec)
@@ -187,7 +188,7 @@ class TemplateIndex:
                     bindings = spec.resolve(m.bindings)
                 except BindingError:
                     continue
-                if spec.name in self._constrained and binding_problem(
+                if spec.key in self._constrained and binding_problem(
                     spec.params, pattern.surface_words, bindings
                 ) is not None:
                     continue  # a kind/modifier word or an order the template was not learned for

@@ -113,6 +113,14 @@ class TemplateSpec:
     examples: tuple[TemplateExample, ...] = ()
     version: int = 1
     language: str = "python"
+    #: > 0: this spec is alias ``alias`` of template ``name`` (engine.learning.aliases): indexed
+    #: beside it, never replacing it, and served as that template.
+    alias: int = 0
+
+    @property
+    def key(self) -> str:
+        """The index key: the name, or the name and alias id for an alias."""
+        return f"{self.name}#alias{self.alias}" if self.alias else self.name
 
     def __post_init__(self) -> None:
         """Parse pattern strings and check the spec is consistent."""

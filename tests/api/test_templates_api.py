@@ -37,7 +37,7 @@ from engine.learning.body import Param
 from engine.service import Engine
 from engine.templates import TemplateSpec
 from tests.engine.test_feedback import RISKY_CODES
-from tests.engine.test_learning import CODE, TASK, responder
+from tests.engine.test_learning import CODE, MODEL_PATH, TASK, responder
 
 GREETING = {
     "name": "greeting", "pattern": "a greeting constant saying {text:string}",
@@ -61,12 +61,13 @@ def greeting(engine: Engine) -> TemplateView:
 @pytest.fixture
 def learning(make_engine: Any, fake: Any) -> Engine:
     fake.responder = responder()
-    return make_engine(order='["openai"]', learning=True)
+    return make_engine(order='["openai"]', learning=True, extra=MODEL_PATH)
 
 
 async def suggest(engine: Engine, task: str = TASK) -> int:
     result = await engine.generate(task)
     assert result.source == "llm"
+    await engine.settle_learning()  # learning runs after the answer (engine.learning.learner)
     return int(result.to_dict()["suggestion_id"])
 
 
@@ -240,7 +241,7 @@ async def test_unknown_or_impossible_suggestion_ids_are_not_found(learning: Engi
 
 async def test_unseen_acceptance_holds_code_with_a_security_finding(make_engine: Any, fake: Any) -> None:
     fake.responder = responder(code=RISKY_CODES[0])
-    engine = make_engine(order='["openai"]', learning=True)
+    engine = make_engine(order='["openai"]', learning=True, extra=MODEL_PATH)
     sid = await suggest(engine)
     with pytest.raises(HeldForReview, match="security findings"):
         await engine.accept_suggestion(sid, unseen=True)

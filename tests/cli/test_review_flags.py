@@ -12,12 +12,12 @@ from engine.store.models import Suggestion, Template
 from tests.cli.helpers import run_main, templar
 from tests.engine.conftest import user_settings
 from tests.engine.test_feedback import RISKY_CODES
-from tests.engine.test_learning import CODE, TASK, responder
+from tests.engine.test_learning import CODE, MODEL_PATH, TASK, responder
 
 
 def home_with(paths, fake, code: str = CODE):
     fake.responder = responder(code=code)
-    paths.user_settings.write_text(user_settings(fake, order='["openai"]', learning=True), encoding="utf-8")
+    paths.user_settings.write_text(user_settings(fake, order='["openai"]', learning=True, extra=MODEL_PATH), encoding="utf-8")
     return paths
 
 

@@ -8,13 +8,13 @@ import pytest
 
 from tests.cli.helpers import run_main as run
 from tests.engine.conftest import user_settings
-from tests.engine.test_learning import TASK, responder
+from tests.engine.test_learning import MODEL_PATH, TASK, responder
 
 
 @pytest.fixture
 def learning_home(paths, fake, keys):
     fake.responder = responder()
-    paths.user_settings.write_text(user_settings(fake, order='["openai"]', learning=True), encoding="utf-8")
+    paths.user_settings.write_text(user_settings(fake, order='["openai"]', learning=True, extra=MODEL_PATH), encoding="utf-8")
     return paths
 
 

@@ -98,6 +98,7 @@ async def test_a_learned_template_is_reviewed_by_a_provider_other_than_the_one_t
     engine = make_engine(order=ORDER, learning=True)
     taught = await engine.generate("a constant MAX_RETRIES set to 5")
     assert taught.provider == "openai"
+    await engine.settle_learning()
     engine.store.call(engine.library.accept, taught.to_dict()["suggestion_id"])
     before = len(reviews(fake.requests))
     served = await engine.generate("a constant API_TOKEN_TTL set to 30", critical=True)

@@ -58,11 +58,12 @@ def responder(request: ProviderRequest) -> Reply:
 @pytest.fixture
 def engine(make_engine, fake: FakeProviderServer):
     fake.responder = responder
-    return make_engine(order='["openai", "gemini"]', learning=True)
+    return make_engine(order='["openai", "gemini"]', learning=True, extra="deterministic = false\n")  # the model's suggestion
 
 
 async def test_accepted_template_keeps_its_kind_range_and_is_offered_as_similar(engine) -> None:
     result = await engine.generate(TASK)
+    await engine.settle_learning()
     sid = result.to_dict()["suggestion_id"]
     view = engine.store.call(engine.library.accept, sid)
     assert [p.type for p in view.params] == ["identifier(fixed=lru+cache)", "integer(1..)"]

@@ -66,6 +66,7 @@ async def test_zero_slot_learning_end_to_end(make_engine, fake: FakeProviderServ
     fake.responder = responder(suggestion="must not be asked", code=CODE)
     engine = make_engine(order='["openai"]', learning=True, extra="auto_accept_confidence = 0.75\n")
     first = await engine.generate(TASK)
+    await engine.settle_learning()  # learning runs after the answer
     assert first.source == "llm"
     ledger = engine.store.call(lambda: [r.source for r in LedgerEntry.select().order_by(LedgerEntry.id)])
     assert ledger == ["llm"], "a value-free task is learned without a suggestion call"
@@ -88,6 +89,7 @@ async def test_zero_slot_suggestion_waits_for_review_by_default(make_engine, fak
     fake.responder = responder(suggestion="must not be asked", code=CODE)
     engine = make_engine(order='["openai"]', learning=True)
     first = await engine.generate(TASK)
+    await engine.settle_learning()  # learning runs after the answer
     s = engine.store.call(engine.library.suggestion, first.to_dict()["suggestion_id"])
     assert s.status == "pending" and not s.params
     view = engine.store.call(engine.library.accept, s.id)

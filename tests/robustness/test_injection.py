@@ -81,11 +81,12 @@ async def test_review_and_suggestion_prompts_keep_their_system_prompts_and_the_t
         return Reply(text="```python\nX: int = 1\n```")
 
     fake.responder = answer
-    engine = make_engine(order='["openai", "anthropic"]', learning=True)
+    engine = make_engine(order='["openai", "anthropic"]', learning=True, extra="deterministic = false\n")
     for task in HOSTILE[:6]:
         fake.reset()
         fake.responder = answer
         await engine.generate(task, critical=True, use_cache=False)
+        await engine.settle_learning()
         systems = [r.messages()[0][1] for r in fake.requests]
         assert systems == [DEFAULT_SYSTEM, REVIEW_SYSTEM, SUGGEST_SYSTEM], task
         review, suggest = fake.requests[1], fake.requests[2]
@@ -106,6 +107,7 @@ async def test_code_placeholder_in_a_task_is_not_expanded_in_the_suggestion_prom
     engine = make_engine(order='["openai"]', learning=True)
     task = "a constant; the placeholder {code} must stay literal"
     await engine.generate(task, use_cache=False)
+    await engine.settle_learning()
     suggest = fake.requests[-1].messages()[1][1]
     assert f"<task>\n{task}\n</task>" in suggest
 
@@ -138,12 +140,13 @@ def greet_engine(make_engine, fake):
         return Reply(text=f"```python\n{GREET_CODE}```")
 
     fake.responder = answer
-    return make_engine(order='["openai"]', learning=True)
+    return make_engine(order='["openai"]', learning=True, extra="deterministic = false\n")
 
 
 async def test_learned_template_serves_smuggled_template_syntax_literally_or_not_at_all(greet_engine, fake) -> None:
     engine = greet_engine
     first = await engine.generate(GREET_TASK)
+    await engine.settle_learning()
     view = engine.store.call(engine.library.accept, first.to_dict()["suggestion_id"])
     assert "{{ message | repr }}" in view.body or "{{ message|repr }}" in view.body
     served = 0

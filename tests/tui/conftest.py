@@ -21,7 +21,8 @@ FIXED_NOW = 1736942400.0
 def learning_engine(make_engine: Any, fake: Any) -> Engine:  # noqa: F811
     """Paid answers leave a pending suggestion (the fake answers code, suggestions and reviews)."""
     fake.responder = responder()
-    return make_engine(order='["openai", "gemini"]', learning=True)
+    # the model's suggestion (deterministic parameterisation is tested in tests/engine)
+    return make_engine(order='["openai", "gemini"]', learning=True, extra="deterministic = false\n")
 
 
 @pytest.fixture

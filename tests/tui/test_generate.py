@@ -76,6 +76,7 @@ async def test_retries_show_the_failure_and_the_backoff_then_the_answer(engine: 
 
 async def test_generate_from_a_learned_template_costs_nothing_and_explains(learning_engine: Any, fake: Any) -> None:
     result = await learning_engine.generate(TASK)
+    await learning_engine.settle_learning()  # learning runs after the answer
     learning_engine.store.call(learning_engine.library.accept, result.to_dict()["suggestion_id"])
     calls = fake.count()
     app = TemplarApp(learning_engine)
@@ -164,6 +165,8 @@ async def test_save_copy_and_learn_this(learning_engine: Any, tmp_path: Path, mo
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = await generate(pilot, TASK)
+        await learning_engine.settle_learning()  # learning runs after the answer
+        await settle(pilot)
         await press(pilot, "escape", "w")
         await press(pilot, "enter")  # the proposed name: generated.py
         assert (tmp_path / "generated.py").read_text() == screen.result.code

@@ -118,6 +118,8 @@ async def test_collapsed_log_still_tells_of_a_pending_suggestion(learning_engine
         await settle(pilot)
         screen = await submit(pilot, TASK)
         assert screen.result_data.get("suggestion_id")
+        await learning_engine.settle_learning()  # learning runs after the answer; its event follows
+        await settle(pilot)
         messages = [n.message for n in app._notifications]
         assert any("press L to review it" in m for m in messages), messages
         await press(pilot, "L")

@@ -25,6 +25,7 @@ async def open_review(pilot: Any) -> ReviewScreen:
 
 async def test_review_rename_retype_and_accept_with_keys_only(learning_engine: Any) -> None:
     sid = (await learning_engine.generate(TASK)).to_dict()["suggestion_id"]
+    await learning_engine.settle_learning()  # learning runs after the answer
     app = TemplarApp(learning_engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_review(pilot)
@@ -68,6 +69,7 @@ async def test_pattern_edit_previews_live_and_reject_next_previous(learning_engi
     monkeypatch.setattr(PatternModal, "DEBOUNCE_S", 0)  # check on every key instead of after a pause
     first = (await learning_engine.generate(TASK)).to_dict()["suggestion_id"]
     second = (await learning_engine.generate("a constant BATCH_SIZE set to 64")).to_dict()["suggestion_id"]
+    await learning_engine.settle_learning()
     app = TemplarApp(learning_engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_review(pilot)

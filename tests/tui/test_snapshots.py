@@ -106,8 +106,13 @@ def test_review_screen(size: tuple[int, int], snap_compare: Any, fixed_engine: A
     from tests.engine.test_learning import responder
 
     fake.responder = responder()
-    engine = fixed_engine(learning=True)
-    asyncio.run(engine.generate(TASK))  # a paid answer that leaves a pending suggestion
+    engine = fixed_engine(learning=True, extra="deterministic = false\n")  # the model's suggestion
+
+    async def learn() -> None:  # a paid answer that leaves a pending suggestion (learned after it)
+        await engine.generate(TASK)
+        await engine.settle_learning()
+
+    asyncio.run(learn())
     assert snap(snap_compare, engine, size, "r")
 
 
