@@ -372,7 +372,7 @@ class BatchRun:
 
 def secret_scrubber(engine: "Engine", projects: set[str]) -> Callable[[str], str]:
     """The one scrubber (``engine.scrub``); loading each project's config registers its key variables."""
-    for project in projects | {None}:  # type: ignore[arg-type]
+    for project in projects | {None}:
         with contextlib.suppress(TemplarError):
             engine.config(project)
     environ = engine.environ if engine.environ is not None else os.environ

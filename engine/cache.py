@@ -51,7 +51,13 @@ def peek(key: str, now: float | None = None) -> CachedAnswer | None:
     """The live entry for ``key`` without counting a hit, or None."""
     now = time.time() if now is None else now
     row = execute(f"SELECT {_COLUMNS} FROM cache_entry WHERE key = ? AND expires > ?", (key, now)).fetchone()
-    return None if row is None else CachedAnswer(*row[:8], int(row[8]))
+    return None if row is None else _answer(row)
+
+
+def _answer(row: tuple[Any, ...]) -> CachedAnswer:
+    key, provider, model, text, code, tokens_in, tokens_out, cost = row[:8]
+    return CachedAnswer(key=key, provider=provider, model=model, text=text, code=code, tokens_in=int(tokens_in),
+                        tokens_out=int(tokens_out), cost_micros=int(cost), hits=int(row[8]))
 
 
 def record_hit(key: str, now: float, ledger: tuple[Any, ...]) -> None:

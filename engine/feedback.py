@@ -108,8 +108,9 @@ class Negatives:
 
     @classmethod
     def load(cls) -> "Negatives":
-        rows = list(WrongReport.select(WrongReport.template, WrongReport.version, WrongReport.bindings_key,
-                                       WrongReport.retires).tuples())
+        query: Any = WrongReport.select(WrongReport.template, WrongReport.version, WrongReport.bindings_key,
+                                        WrongReport.retires)
+        rows: list[tuple[Any, ...]] = list(query.tuples())
         return cls(
             frozenset((t, int(v), k) for t, v, k, _ in rows),
             frozenset((t, int(v)) for t, v, _, _ in rows),
@@ -194,8 +195,10 @@ def answer_scope(request_id: str) -> tuple[str, str] | None:
 
 
 def _ledger_rows(request_id: str) -> list[tuple[Any, ...]]:
-    return execute("SELECT source, outcome, saved_micros, project, agent FROM ledger_entry WHERE request_id = ?",
-                   (request_id,)).fetchall()
+    rows: list[tuple[Any, ...]] = execute(
+        "SELECT source, outcome, saved_micros, project, agent FROM ledger_entry WHERE request_id = ?", (request_id,)
+    ).fetchall()
+    return rows
 
 
 def _report(request_id: str, reason: str, retire_after: int, library: Any, now: float, owner: str) -> WrongAnswer:
@@ -242,7 +245,7 @@ def _report(request_id: str, reason: str, retire_after: int, library: Any, now: 
 
 def wrong_reports(since: float | None = None) -> dict[str, int]:
     """Wrong reports per template, for answers served at or after ``since``."""
-    query = WrongReport.select(WrongReport.template)
+    query: Any = WrongReport.select(WrongReport.template)
     if since is not None:
         query = query.where(WrongReport.answered >= since)
     counts: dict[str, int] = {}

@@ -44,7 +44,7 @@ examples:
 
 def register(sub: Any, formatter: type[argparse.HelpFormatter]) -> argparse.ArgumentParser:
     """Add ``batch`` to the ``templar`` subcommands."""
-    p = sub.add_parser(
+    p: argparse.ArgumentParser = sub.add_parser(
         "batch", help="run a JSONL file of tasks: bounded concurrency, progress, resumable",
         description=DESCRIPTION, epilog=EPILOG, formatter_class=formatter,
     )

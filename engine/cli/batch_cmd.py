@@ -159,10 +159,10 @@ async def _run(engine: Any, tasks: list[Any], log: Any, errors: list[Any], args:
             for sig in installed:
                 loop.remove_signal_handler(sig)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, on_signal, int(sig))
-            installed.append(sig)
+            loop.add_signal_handler(signum, on_signal, int(signum))
+            installed.append(signum)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread / platform
             pass
     try:

@@ -11,7 +11,7 @@ import argparse
 
 
 def cmd_completion(args: argparse.Namespace) -> int:
-    import argcomplete
+    from argcomplete.shell_integration import shellcode
 
-    print(argcomplete.shellcode(["templar"], shell=args.shell), end="")
+    print(shellcode(["templar"], shell=args.shell), end="")
     return 0

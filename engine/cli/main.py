@@ -284,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _resolve(handler: str) -> Callable[[argparse.Namespace], int]:
     module_name, func = handler.split(":")
     module = __import__(module_name, fromlist=[func])
-    return getattr(module, func)
+    found: Callable[[argparse.Namespace], int] = getattr(module, func)
+    return found
 
 
 def main(argv: list[str] | None = None, launch_app: Callable[[], int] | None = None) -> int:

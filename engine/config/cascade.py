@@ -22,7 +22,7 @@ import typing
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -471,7 +471,7 @@ def load_config(
     from engine.scrub import remember_names
 
     resolved = resolve(load_layers(paths, project, agent, environ=env), project, agent)
-    resolved = enforce(resolved, paths, project, agent)  # untrusted provider routes are not honoured
+    resolved = cast(ResolvedConfig, enforce(resolved, paths, project, agent))  # untrusted provider routes are not honoured
     remember_names(p.api_key_env for p in resolved.settings.providers.values())
     _CACHE[key] = resolved
     if len(_CACHE) > _CACHE_SIZE:

@@ -102,8 +102,8 @@ def bound_name(tree: ast.AST, value: object) -> tuple[str | None, ast.Constant |
             for arg, default in zip(positional[len(positional) - len(args.defaults):], args.defaults):
                 if default is node:
                     return arg.arg, node
-            for arg, default in zip(args.kwonlyargs, args.kw_defaults):
-                if default is node:
+            for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults):
+                if kw_default is node:
                     return arg.arg, node
         elif isinstance(parent, ast.Assign) and parent.value is node and len(parent.targets) == 1:
             if isinstance(parent.targets[0], ast.Name):

@@ -146,7 +146,7 @@ def _suggestion_view(row: Suggestion) -> SuggestionView:
     return SuggestionView(
         row.id, row.status, row.created, row.name, row.project, row.agent, row.task, row.code, row.pattern,
         tuple(params_from_json(row.params)), row.confidence, row.reason, row.provider, row.model,
-        row.cost_micros, row.template_id,
+        row.cost_micros, row.template_id,  # type: ignore[attr-defined]  # the FK 'template' as its raw id
     )
 
 

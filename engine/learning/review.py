@@ -191,9 +191,9 @@ def _variant(p: Param) -> Any:
     if base == "number":
         return float(p.value) + 1.5  # type: ignore[arg-type]
     if base == "identifier_list":
-        return [f"{v}_alt" for v in p.value] + ["extra_item"]  # type: ignore[union-attr]
+        return [f"{v}_alt" for v in p.value] + ["extra_item"]  # type: ignore[attr-defined]
     if base == "field_list":
-        return list(p.value) + [("extra_field", "str")]  # type: ignore[arg-type]
+        return list(p.value) + [("extra_field", "str")]  # type: ignore[call-overload]
     return p.value
 
 

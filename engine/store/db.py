@@ -345,7 +345,7 @@ class Store:
     # -- schema -------------------------------------------------------------------------------
 
     def _runner(self) -> Any:
-        from playhouse.migrations import Runner  # type: ignore[import-untyped]
+        from playhouse.migrations import Runner
 
         return Runner(self.db, str(MIGRATIONS_DIR), table_name="schema_migration")
 

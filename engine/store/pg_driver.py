@@ -13,7 +13,7 @@ idempotent; if psycopg is not installed, peewee reports it as it always did.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, cast
 
 _HIDDEN = "psycopg"
 
@@ -30,7 +30,8 @@ class _Loader:
     def exec_module(self, module: Any) -> None:
         hide = _HIDDEN not in sys.modules
         if hide:
-            sys.modules[_HIDDEN] = None  # type: ignore[assignment] - `import psycopg` raises ImportError
+            # a None entry makes `import psycopg` raise ImportError
+            sys.modules[_HIDDEN] = None  # type: ignore[assignment]
         try:
             self.inner.exec_module(module)
         finally:
@@ -50,24 +51,25 @@ class _Finder:
 
         spec = PathFinder.find_spec(name, path)
         if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _Loader(spec.loader)
+            cast(Any, spec).loader = _Loader(spec.loader)
         return spec
 
 
 def install() -> None:
     if "peewee" not in sys.modules and _Finder not in sys.meta_path:
-        sys.meta_path.insert(0, _Finder)  # type: ignore[arg-type]
+        sys.meta_path.insert(0, _Finder)
 
 
 def uninstall() -> None:
     if _Finder in sys.meta_path:
-        sys.meta_path.remove(_Finder)  # type: ignore[arg-type]
+        sys.meta_path.remove(_Finder)
 
 
 def arm() -> None:
     """Give peewee psycopg 3 if it was hidden at import time and is installed."""
-    import peewee
+    import peewee as peewee_module
 
+    peewee: Any = peewee_module  # patched below: attributes peewee sets when psycopg 3 imports
     if getattr(peewee, "psycopg", None) is not None:
         return
     try:

@@ -2,10 +2,12 @@
 the rows already in ``ledger_entry`` and kept current by triggers (``engine.rollups``), so
 ``stats`` and the budget screen read aggregates and raw rows can be pruned.
 """
+from typing import Any
+
 from peewee import *
 
 
-def up(migrator, db):
+def up(migrator: Any, db: Any) -> None:
     from engine import rollups
 
     class LedgerRollup(Model):
@@ -43,7 +45,7 @@ def up(migrator, db):
     rollups.install(db, not isinstance(db, SqliteDatabase))
 
 
-def down(migrator, db):
+def down(migrator: Any, db: Any) -> None:
     from engine import rollups
 
     for statement in rollups.drop_sql(not isinstance(db, SqliteDatabase)):

@@ -5,10 +5,12 @@ reports remembered by code hash (``engine.validation_memo``).
 Derived data only: the tables start empty and the first learned lookup fills them from the
 template tables (``engine.learning.anchors.sync``), then keeps them current incrementally.
 """
+from typing import Any
+
 from peewee import *
 
 
-def up(migrator, db):
+def up(migrator: Any, db: Any) -> None:
     class TemplateAnchor(Model):
         key = CharField(max_length=255, index=True)
         template = IntegerField(index=True)
@@ -43,7 +45,7 @@ def up(migrator, db):
     db.create_tables([TemplateAnchor, AnchorWord, IndexMeta, ValidationMemo])
 
 
-def down(migrator, db):
+def down(migrator: Any, db: Any) -> None:
     migrator.migrate(
         migrator.drop_table('validation_memo'),
         migrator.drop_table('index_meta'),
