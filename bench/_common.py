@@ -24,9 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from collections import defaultdict
-from typing import Any, Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -41,7 +42,8 @@ OFFLINE_ENV = {
 }
 KEY_VARS = ("GEMINI_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY")
 FAKE_KEY = "fake-bench-key"
-from tests.fakes.settings import MODELS as PROVIDERS, provider_tables  # noqa: E402
+from tests.fakes.settings import MODELS as PROVIDERS  # noqa: E402
+from tests.fakes.settings import provider_tables
 
 
 def isolate_environment(prefix: str = "templar-bench-") -> Path:
@@ -232,7 +234,7 @@ def load_average() -> str:
 class Stopwatch:
     """Wall and process-CPU time of a block (CPU includes every thread of this process)."""
 
-    def __enter__(self) -> "Stopwatch":
+    def __enter__(self) -> Stopwatch:
         self.wall0 = time.perf_counter()
         self.cpu0 = time.process_time()
         return self
@@ -296,7 +298,7 @@ class StageMeter:
         setattr(owner, attr, wrapper)
         self._undo.append((lambda: setattr(owner, attr, orig)) if own else (lambda: delattr(owner, attr)))
 
-    def install(self) -> "StageMeter":
+    def install(self) -> StageMeter:
         import importlib
 
         def mod(name: str) -> Any:

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
@@ -39,6 +39,7 @@ import _common as C  # noqa: E402
 C.isolate_environment("templar-bench-growth-")
 
 import growth_data as G  # noqa: E402
+
 from engine import cache as response_cache  # noqa: E402
 from engine.paths import Paths  # noqa: E402
 from engine.service import Engine, build_messages  # noqa: E402
@@ -362,7 +363,7 @@ def main() -> None:
         print_templates(results)
 
     if "stats" not in skip:
-        print(f"\n## templar stats --json, new process (wall s; CPU s) — goal <= 0.3 s, within 1.5x of empty")
+        print("\n## templar stats --json, new process (wall s; CPU s) — goal <= 0.3 s, within 1.5x of empty")
         for rows in (0, args.ledger):
             r = stats_figures(rows, args)
             print(f"  {rows:>8} ledger rows over 90 days: wall {mmm(r['wall'])}  CPU {mmm(r['cpu'])}  "

@@ -25,6 +25,7 @@ import _common as C  # noqa: E402
 C.isolate_environment("templar-bench-anchors-")
 
 import growth_data as G  # noqa: E402
+
 from engine.learning.library import TemplateLibrary  # noqa: E402
 from engine.paths import Paths  # noqa: E402
 from engine.service import Engine  # noqa: E402

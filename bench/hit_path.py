@@ -409,7 +409,7 @@ def new_process(args: argparse.Namespace, task: str) -> None:
     walls = []
     for _ in range(args.cli_runs):
         wall, proc = run_proc([py, "-c", _PHASES, str(C.ROOT), task], env)
-        line = next((l for l in proc.stderr.splitlines() if l.startswith("BENCH_PHASES=")), None)
+        line = next((text for text in proc.stderr.splitlines() if text.startswith("BENCH_PHASES=")), None)
         if proc.returncode != 0 or line is None:
             raise RuntimeError(f"phase run failed: {proc.stderr[-800:]}")
         for k, v in json.loads(line.split("=", 1)[1]).items():

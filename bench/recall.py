@@ -178,7 +178,7 @@ class RecallLLM(H.HoldoutLLM):
                 asked_ints = [int(c) for c in p.contains if re.fullmatch(r"-?\d+", c)]
                 if len(asked_ints) == len(taught_ints):
                     marks = {str(t): f"\x00{i}\x00" for i, t in enumerate(taught_ints)}
-                    code = re.sub(r"(?<![\w.])-?\d+(?![\w.])", lambda m: marks.get(m.group(0), m.group(0)), code)
+                    code = re.sub(r"(?<![\w.])-?\d+(?![\w.])", lambda m, marks=marks: marks.get(m.group(0), m.group(0)), code)
                     for i, value in enumerate(asked_ints):
                         code = code.replace(f"\x00{i}\x00", str(value))
                 self.wording_code[p.task] = code

@@ -40,6 +40,7 @@ from _common import KEY_VARS, OFFLINE_ENV, ROOT  # noqa: E402  (also puts the re
 
 FAKE_KEY = "fake-bench-team-key"
 from tests.fakes.settings import api_bases, provider_tables  # noqa: E402
+
 MAX_TOKENS = 64
 BUDGET_TASK = "bench budget probe: xor checksum of a byte string"
 HIT_TASK = "bench hit probe: xor checksum of a byte string"

@@ -30,11 +30,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.validation import CodeValidator
-from tests.validation import corpus as _corpus
 from engine.validation import ast_rules as _ast_rules
 from engine.validation import coverage as _coverage
 from engine.validation import security as _security
 from engine.validation import validator as _validator
+from tests.validation import corpus as _corpus
 
 
 def load_humaneval() -> list[dict]:

@@ -69,13 +69,39 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; never executed
     from engine.context import RequestContext
     from engine.delivery import Delivery
     from engine.errors import (
-        BadInput, BudgetRefused, ConfigError, ConfirmationRequired, DeadlineExceeded, ExitCode, NoProviderAvailable,
-        NotFound, PriceUnknown, StoreError, TemplarError, ValidationFailed,
+        BadInput,
+        BudgetRefused,
+        ConfigError,
+        ConfirmationRequired,
+        DeadlineExceeded,
+        ExitCode,
+        NoProviderAvailable,
+        NotFound,
+        PriceUnknown,
+        StoreError,
+        TemplarError,
+        ValidationFailed,
     )
     from engine.events import (
-        AttemptFailed, AttemptStarted, AttemptSucceeded, Backoff, BudgetLevelCrossed, ChainReordered, ConfigWarning,
-        Emit, Event, Finished, LookupResult, Preparing, ProviderCooledDown, ProviderSkipped, StreamRestarted,
-        TemplateLearned, TokensStreamed, UsageAnomaly, ValidationDone,
+        AttemptFailed,
+        AttemptStarted,
+        AttemptSucceeded,
+        Backoff,
+        BudgetLevelCrossed,
+        ChainReordered,
+        ConfigWarning,
+        Emit,
+        Event,
+        Finished,
+        LookupResult,
+        Preparing,
+        ProviderCooledDown,
+        ProviderSkipped,
+        StreamRestarted,
+        TemplateLearned,
+        TokensStreamed,
+        UsageAnomaly,
+        ValidationDone,
     )
     from engine.learning.library import TemplateView
     from engine.paths import Paths

@@ -34,16 +34,17 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from engine.batch_exit import EXIT_RULE
 from engine.errors import BadInput, BudgetRefused, ExitCode, TemplarError
+from engine.money import micros_to_usd
 from engine.scrub import scrub
 from engine.text import clean_task
-from engine.money import micros_to_usd
 
 if TYPE_CHECKING:
     from engine.service import Engine
@@ -138,9 +139,8 @@ def read_tasks(path: Path, *, project: str | None = None, agent: str | None = No
     """Every valid task of a JSONL file, and every malformed line with its number.
 
     Problems with the file itself (missing, unreadable, too large, a directory) raise BadInput."""
-    from engine.service import DEFAULT_AGENT, DEFAULT_PROJECT
-
     from engine.safe_files import read_regular
+    from engine.service import DEFAULT_AGENT, DEFAULT_PROJECT
 
     raw = read_regular(path, MAX_FILE_BYTES, what="task file")  # a FIFO or device is refused, never waited on
     tasks: list[BatchTask] = []
@@ -197,7 +197,7 @@ class TaskOutcome:
         return {**asdict(self), "ts": round(time.time(), 3)}
 
     @classmethod
-    def from_record(cls, data: dict[str, Any]) -> "TaskOutcome":
+    def from_record(cls, data: dict[str, Any]) -> TaskOutcome:
         names = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in names})
 
@@ -250,7 +250,7 @@ class ResultLog:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="templar-batch-log")
 
     @classmethod
-    def open(cls, data_dir: Path, source: Path) -> "ResultLog":
+    def open(cls, data_dir: Path, source: Path) -> ResultLog:
         import fcntl
 
         path = log_path(data_dir, source)
@@ -370,7 +370,7 @@ class BatchRun:
         }
 
 
-def secret_scrubber(engine: "Engine", projects: set[str]) -> Callable[[str], str]:
+def secret_scrubber(engine: Engine, projects: set[str]) -> Callable[[str], str]:
     """The one scrubber (``engine.scrub``); loading each project's config registers its key variables."""
     for project in projects | {None}:
         with contextlib.suppress(TemplarError):
@@ -379,7 +379,7 @@ def secret_scrubber(engine: "Engine", projects: set[str]) -> Callable[[str], str
     return lambda text: scrub(text, environ)
 
 
-def _release_own_held(engine: "Engine", release: bool) -> tuple[int, int]:
+def _release_own_held(engine: Engine, release: bool) -> tuple[int, int]:
     """(released, still held): with ``release``, give back every reservation this process holds
     (only when none of its calls is running). Ledger rows say ``error`` / ``cancelled``."""
     from engine.budget.book import Held
@@ -396,7 +396,7 @@ def _release_own_held(engine: "Engine", release: bool) -> tuple[int, int]:
 
 
 async def run_batch(
-    engine: "Engine", tasks: list[BatchTask], log: ResultLog | None, *, errors: list[LineError] | None = None,
+    engine: Engine, tasks: list[BatchTask], log: ResultLog | None, *, errors: list[LineError] | None = None,
     concurrency: int = 4, confirmed: bool = False, stop: asyncio.Event | None = None,
     on_outcome: Callable[[TaskOutcome], None] | None = None,
 ) -> BatchRun:

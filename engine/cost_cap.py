@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from engine.config.schema import Settings
 from engine.errors import BudgetRefused
 from engine.llm.price_map import estimated_price
-from engine.money import cost_micros, usd_to_micros, micros_to_usd
+from engine.money import cost_micros, micros_to_usd, usd_to_micros
 
 MESSAGE_OVERHEAD_TOKENS = 8  # role markers and separators per chat message, generously
 REVIEW_MAX_TOKENS = 512  # engine.reviews asks for a short JSON verdict

@@ -13,8 +13,6 @@ run cannot know the verdict, so it reports the tier it would try and the review'
 
 from __future__ import annotations
 
-from engine.money import micros_to_usd
-
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +26,7 @@ from engine.cost_cap import (
 from engine.critical import decide_critical
 from engine.learning.suggest import build_messages as suggestion_messages
 from engine.learning.zeroslot import has_no_values
+from engine.money import micros_to_usd
 from engine.pipeline import (
     answer_cache_key,
     build_messages,

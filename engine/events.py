@@ -7,8 +7,9 @@ JSON list. ``to_dict`` gives the JSON form (``{"event": "attempt_failed", ...}``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,10 @@ from peewee import IntegrityError
 
 from engine.errors import BadInput, NotFound
 from engine.logs import get_logger
+from engine.money import micros_to_usd
 from engine.store.db import write_transaction
 from engine.store.models import Template, TemplateAnswer, TemplateVersion, WrongReport, database_proxy
 from engine.store.sql import execute, insert_free_answer
-from engine.money import micros_to_usd
 
 WRONG_PENALTY = 20  # quality points a learned template loses per wrong-answer report
 MAX_REASON = 500
@@ -107,7 +107,7 @@ class Negatives:
     disabled: frozenset[str] = frozenset()
 
     @classmethod
-    def load(cls) -> "Negatives":
+    def load(cls) -> Negatives:
         query: Any = WrongReport.select(WrongReport.template, WrongReport.version, WrongReport.bindings_key,
                                         WrongReport.retires)
         rows: list[tuple[Any, ...]] = list(query.tuples())

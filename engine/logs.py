@@ -51,7 +51,7 @@ def parse_level(text: str | None, origin: str = "--log-level") -> int | None:
         return None
     name = text.strip().upper()
     if name not in LEVELS:
-        raise ValueError(f"{origin}: {text!r} is not a log level; use one of {', '.join(l.lower() for l in LEVELS)}")
+        raise ValueError(f"{origin}: {text!r} is not a log level; use one of {', '.join(name.lower() for name in LEVELS)}")
     return int(getattr(logging, name))
 
 

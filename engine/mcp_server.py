@@ -17,13 +17,13 @@ back as tool errors with the engine's one-line message.
 
 from __future__ import annotations
 
-from engine.money import micros_to_usd
-
 import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+
+from engine.money import micros_to_usd
 
 if TYPE_CHECKING:
     from engine.service import Engine

@@ -40,7 +40,7 @@ class Paths:
     def project_file(self, project: str) -> Path:
         return self.projects_dir / f"{project}.toml"
 
-    def ensure(self) -> "Paths":
+    def ensure(self) -> Paths:
         """Create both directories; BadInput (one line) when a file is in the way or the disk
         refuses. A read-only data directory that already exists is fine: reading still works."""
         for directory in (self.config_dir, self.data_dir):
@@ -54,7 +54,7 @@ class Paths:
         return self
 
     @classmethod
-    def from_env(cls) -> "Paths":
+    def from_env(cls) -> Paths:
         home = os.environ.get("TEMPLAR_HOME")
         if home:
             root = Path(home).expanduser()

@@ -34,12 +34,25 @@ from engine.llm.chain import ChainResult
 from engine.llm.price_map import estimated_price, savings_micros
 from engine.money import micros_to_usd
 from engine.pipeline_values import (
-    Checked, PaidAnswer, Plan, TemplateHit, answer_cache_key, json_bindings, near_misses, prompt_chars,
+    Checked,
+    PaidAnswer,
+    Plan,
+    TemplateHit,
+    answer_cache_key,
+    json_bindings,
+    near_misses,
+    prompt_chars,
 )
 from engine.prompts import build_messages, repair_message, validation_policy
 from engine.result import GenerationResult, NearMiss, TemplateAnswer
 from engine.reviews import (
-    REVIEW_SYSTEM, Subject, approval, learned_author, recorded_verdict, review_cost_micros, verdict_key,
+    REVIEW_SYSTEM,
+    Subject,
+    approval,
+    learned_author,
+    recorded_verdict,
+    review_cost_micros,
+    verdict_key,
 )
 from engine.templates import TemplateIndex, load_builtin_pack
 from engine.text import clean_task, extract_code

@@ -93,7 +93,7 @@ def parse_review(text: str) -> tuple[str, list[str]]:
     return verdict, issues
 
 
-async def review_code(engine: "Engine", ctx: RequestContext, code: str, author: str) -> dict[str, Any]:
+async def review_code(engine: Engine, ctx: RequestContext, code: str, author: str) -> dict[str, Any]:
     """Ask a provider other than ``author`` for a verdict (a budgeted ``review`` call for ``ctx``)."""
     others = [n for n in ctx.settings.chain.order if n != author]
     if not others:
@@ -114,7 +114,7 @@ async def review_code(engine: "Engine", ctx: RequestContext, code: str, author: 
             "cost_usd": micros_to_usd(answer.cost_micros)}
 
 
-async def approval(engine: "Engine", ctx: RequestContext, code: str, subject: Subject) -> dict[str, Any]:
+async def approval(engine: Engine, ctx: RequestContext, code: str, subject: Subject) -> dict[str, Any]:
     """The review of ``code`` for critical request ``ctx``: the one on record, else a fresh (recorded) one."""
     key = verdict_key(ctx.task, code)
     review = await engine.store.run(recorded_verdict, key, subject.author)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from engine.alerts import AlertDispatcher, Target
 from engine.api import FeedbackAPI, GenerateAPI, SuggestionsAPI, TemplatesAPI
@@ -31,9 +31,9 @@ from engine.learning.learner import Learner
 from engine.learning.library import TemplateView
 from engine.llm.chain import CooldownBoard, ProviderChain, Sleep
 from engine.paths import Paths
-from engine.store.db import Store, sqlite_url
 from engine.pipeline import CoderAgent, build_messages, validation_policy
 from engine.result import GenerationResult  # re-exported: `from engine.service import GenerationResult`
+from engine.store.db import Store, sqlite_url
 
 if TYPE_CHECKING:
     from engine.dry_run import DryRun
@@ -68,7 +68,7 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
 
     @classmethod
     def from_settings(cls, paths: Paths | None = None, *, url: str | None = None, reconcile: bool = True,
-                      unrecorded_ok: bool = False, **kwargs: Any) -> "Engine":
+                      unrecorded_ok: bool = False, **kwargs: Any) -> Engine:
         """Open the configured store (migrating it) and reconcile orphaned reservations.
         ``unrecorded_ok``: a read-only SQLite store opens as an in-memory copy (see Store.open)."""
         paths = paths or Paths.from_env()
@@ -149,7 +149,7 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
 
     async def dry_run(self, task: str, *, project: str | None = None, agent: str | None = None,
                       max_tokens: int | None = None, use_cache: bool = True, use_templates: bool = True,
-                      critical: bool | None = None) -> "DryRun":
+                      critical: bool | None = None) -> DryRun:
         """Which tier would answer ``task`` and, for a paid call, the provider and worst-case cost,
         without calling any provider or recording anything (``engine.dry_run``)."""
         from engine.dry_run import plan
@@ -237,7 +237,7 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
         return await self.store.run(compute_stats, since, by)
 
 
-async def _settle(job: "asyncio.Task[None]") -> None:
+async def _settle(job: asyncio.Task[None]) -> None:
     """Wait until a cancelled ``job`` has finished (its reservations released), even if the
     waiting task is itself cancelled again meanwhile; a repeated cancel is re-raised after."""
     interrupted = False

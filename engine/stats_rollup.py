@@ -17,13 +17,12 @@ counted).
 
 from __future__ import annotations
 
-from engine.money import micros_to_usd
-
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from engine.money import micros_to_usd
 from engine.rollups import PAID, bucket_sql
 
 FREE = ("cache", "learned", "builtin", "routed")

@@ -10,7 +10,8 @@ PostgreSQL); ``where`` is a fragment over ``ledger_entry`` with ``?`` placeholde
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from engine.money import micros_to_usd
 

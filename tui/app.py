@@ -24,8 +24,8 @@ from textual.screen import Screen
 
 from engine import __version__
 from tui.messages import (
-    EngineFailed,
     ConfigChecked,
+    EngineFailed,
     EngineReady,
     LlmClientWarmed,
     PendingCounted,

@@ -35,7 +35,6 @@ from engine.api.templates import (
     TemplatesAPI,
     TemplateView,
 )
-
 from engine.templates.spec import TemplateSpec  # what builtin_templates() returns
 
 __all__ = [

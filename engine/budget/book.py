@@ -22,9 +22,10 @@ import contextlib
 import functools
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from peewee import DatabaseError, OperationalError
 
@@ -36,8 +37,8 @@ from engine.errors import BudgetRefused
 from engine.logs import get_logger
 from engine.money import format_usd_exact, usd_to_micros
 from engine.store.db import Store
-from engine.store.sql import execute
 from engine.store.models import AlertEvent, BudgetCounter, LedgerEntry, Reservation
+from engine.store.sql import execute
 
 _log = get_logger("budget")
 _T = TypeVar("_T")

@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.batch import SOURCES, BatchRun, TaskOutcome
-from engine.errors import BadInput
-
 from engine.cli.batch_args import DESCRIPTION, EPILOG, MAX_CONCURRENCY, register  # noqa: F401 - re-exported
+from engine.errors import BadInput
 from engine.money import format_usd_exact, micros_to_usd
-
 
 # -- progress ---------------------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from engine.cli.output_file import kept_where, write_output
 from engine.errors import BadInput, ConfirmationRequired, ExitCode
-from engine.safe_files import check_destination
 from engine.money import format_usd_exact, micros_to_usd, usd_to_micros
+from engine.safe_files import check_destination
 
 
 def open_engine(*, unrecorded_ok: bool = False):  # type: ignore[no-untyped-def]

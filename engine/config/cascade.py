@@ -14,8 +14,8 @@ provider override that would send a key to a host nobody trusted is not honoured
 
 from __future__ import annotations
 
-import functools
 import difflib
+import functools
 import os
 import types
 import typing
@@ -429,7 +429,7 @@ def _locate_validation_error(exc: ValidationError, provenance: dict[Path_, Origi
     return ConfigError(message, file=origin.source, key=join_key(loc) if loc else None, line=origin.line)
 
 
-_CACHE: "OrderedDict[tuple[Any, ...], ResolvedConfig]" = OrderedDict()
+_CACHE: OrderedDict[tuple[Any, ...], ResolvedConfig] = OrderedDict()
 _CACHE_SIZE = 1024  # (project, agent) pairs; a load of 100 projects thrashed 64
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import tomli_w
 
-from engine.config.cascade import check_keys, coerce_text, load_layers, resolve, validate_project_name, Layer
+from engine.config.cascade import Layer, check_keys, coerce_text, load_layers, resolve, validate_project_name
 from engine.config.toml_text import MAX_CONFIG_BYTES, join_key, read_toml, split_key
 from engine.config.trust import Route, read_grants, record_grants, refuse_untrusted, untrusted_routes
 from engine.errors import ConfigError, NotFound

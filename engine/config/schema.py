@@ -218,7 +218,7 @@ class AlertSettings(_Table):
     delivery_backoff_s: float = Field(default=1.0, ge=0, le=60, description="First retry delay; doubles each retry.")
 
     @model_validator(mode="after")
-    def _increasing(self) -> "AlertSettings":
+    def _increasing(self) -> AlertSettings:
         values = self.thresholds()
         if any(b <= a for a, b in zip(values, values[1:])):
             raise ValueError(
@@ -351,7 +351,7 @@ class Settings(_Table):
     pricing: PricingSettings = Field(default_factory=PricingSettings)
 
     @model_validator(mode="after")
-    def _chain_names_exist(self) -> "Settings":
+    def _chain_names_exist(self) -> Settings:
         missing = [name for name in self.chain.order if name not in self.providers]
         if missing:
             raise ValueError(

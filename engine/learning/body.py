@@ -26,8 +26,8 @@ import re
 import tokenize
 from dataclasses import dataclass
 
-from engine.templates.naming import snake
 from engine.templates.escapes import literal_style, python_literal
+from engine.templates.naming import snake
 from engine.templates.render import escape_literal, py_repr, render_body
 from engine.templates.stringslots import STRING_KINDS
 

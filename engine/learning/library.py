@@ -37,13 +37,13 @@ from engine.learning.review import (
     spec_for,
 )
 from engine.logs import get_logger
+from engine.money import micros_to_usd
 from engine.safe_text import name_problem
 from engine.store.db import write_transaction
 from engine.store.models import Suggestion, Template, TemplateAlias, TemplateVersion
 from engine.templates import TemplateIndex, TemplateSpec
 from engine.templates.normalize import NormalizedTask
 from engine.validation import CodeValidator
-from engine.money import micros_to_usd
 
 PREFIX = "learned-"
 STAMP_SQL = ("SELECT (SELECT MAX(id) FROM template), (SELECT MAX(id) FROM template_version), "

@@ -91,7 +91,7 @@ class HeldForReview(BadInput):
     kind = "held_for_review"
 
 
-def held_for_a_person(preview: "Preview") -> str:
+def held_for_a_person(preview: Preview) -> str:
     """Why a suggestion must not be accepted without a person reading its code ("" = it may)."""
     flagged = preview.security_findings
     if not flagged:

@@ -25,8 +25,6 @@ The answer is recorded as source ``routed`` with the router call's cost; its sav
 
 from __future__ import annotations
 
-from engine.money import cost_micros, micros_to_usd
-
 import json
 import re
 from collections.abc import Mapping
@@ -36,6 +34,7 @@ from typing import Any
 
 from engine.learning.literals import _NAME_LIKE
 from engine.learning.zeroslot import _CONNECTORS, _KIND_NOUNS
+from engine.money import cost_micros, micros_to_usd
 from engine.templates import TemplateSpec
 from engine.templates.meaning import (
     STOPWORDS,

@@ -19,8 +19,8 @@ from engine.learning.router import (
     router_messages,
     said_yes,
 )
-from engine.templates import TemplateIndex
 from engine.money import micros_to_usd
+from engine.templates import TemplateIndex
 from engine.validation import CodeValidator, ValidationPolicy, ValidationReport
 
 if TYPE_CHECKING:

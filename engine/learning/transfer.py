@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import BadInput
-from engine.safe_files import check_destination, read_regular
-from engine.safe_text import name_problem
 from engine.learning.body import Param
 from engine.learning.library import TemplateLibrary, params_from_json
 from engine.learning.review import check, literal_in_pattern
+from engine.money import micros_to_usd, usd_to_micros
+from engine.safe_files import check_destination, read_regular
+from engine.safe_text import name_problem
 from engine.templates.render import render_body
 from engine.validation import CodeValidator
-from engine.money import micros_to_usd, usd_to_micros
 
 FORMAT = "templar-templates"
 VERSION = 1

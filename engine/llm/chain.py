@@ -30,15 +30,20 @@ import functools
 import os
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from engine.budget.book import BudgetBook, BudgetRef, Held, LedgerFields
 from engine.budget.levels import CRITICAL, EXHAUSTED, HIGH, LEVEL_NAMES, WARNING
-from engine.config.schema import ProviderSettings, Settings
 from engine.budget.usage import judge_usage
+from engine.config.schema import ProviderSettings, Settings
 from engine.errors import (
-    BudgetRefused, ConfirmationRequired, DeadlineExceeded, NoProviderAvailable, PriceUnknown, TemplarError,
+    BudgetRefused,
+    ConfirmationRequired,
+    DeadlineExceeded,
+    NoProviderAvailable,
+    PriceUnknown,
+    TemplarError,
 )
 from engine.events import (
     AttemptFailed,
@@ -59,7 +64,17 @@ from engine.llm import adapter
 from engine.llm.cooldown import MAX_COOLDOWN_S, CooldownBoard, credential_key, health_key, scope_key
 from engine.llm.failures import AttemptTimedOut, Failure, classify
 from engine.llm.outcome import (
-    Answered, Candidate, ChainResult, Failed, MovedOn, Next, Outcome, Run, RunView, Settled, Target,
+    Answered,
+    Candidate,
+    ChainResult,
+    Failed,
+    MovedOn,
+    Next,
+    Outcome,
+    Run,
+    RunView,
+    Settled,
+    Target,
 )
 from engine.llm.price_map import bundled_window
 from engine.llm.pricing import Price, how_to_price, price_for
@@ -176,7 +191,7 @@ class ProviderChain:
                 "budget critical (L5): confirm this paid call (--yes on the command line)"
             )
 
-    async def _release_late(self, reserving: "asyncio.Future[Held]") -> None:
+    async def _release_late(self, reserving: asyncio.Future[Held]) -> None:
         try:
             held = await reserving
         except BaseException:  # noqa: BLE001 - refused or failed: nothing is held

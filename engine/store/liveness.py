@@ -25,7 +25,8 @@ import hashlib
 import select
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 LIVENESS_NS = 0x7E3A  # the two-int4 advisory key space, apart from the bigint write/migration locks
 PING_S = 10.0

@@ -23,7 +23,8 @@ import itertools
 import re
 import threading
 import time
-from typing import Any, Callable, Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from jinja2.sandbox import SandboxedEnvironment
 

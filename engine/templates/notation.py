@@ -176,12 +176,17 @@ def format_spec_kind(value: str) -> str:
     return _spec_kind(m)
 
 
+_WHAT = {"i": "an integer", "n": "a number", "s": "text"}
+
+
 def check_format_spec(value: str, kind: str) -> None:
     """A format spec that formats a value of ``kind`` (probed with 1.5 or "x")."""
-    if format_spec_kind(value) == "t" or kind == "t":
+    if kind == "t":
         if not _date_spec(value):
             raise SlotError(f"{value!r} is not an strftime spec for the date the code formats")
         return
+    if format_spec_kind(value) == "t":  # a date spec where the code formats a number or text
+        raise SlotError(f"{value!r} is a date format, but the code formats {_WHAT.get(kind, 'another value')}")
     try:
         format(_PROBES[kind], value)
     except (ValueError, TypeError, KeyError) as exc:

@@ -220,7 +220,7 @@ SECRET_WORDS = frozenset({
     "pin", "credential", "credentials", "session", "salt", "nonce", "apikey", "csrf", "signature",
     "sign", "signed", "auth", "login", "reset", "verification", "cookie", "hmac", "privkey",
     "private", "keygen", "privatekey", "accesskey", "secretkey", "authkey", "signingkey",
-    "sessionid", "sessid", "pw", "pass", "passcode", "creds", "cred", "passwd",
+    "sessionid", "sessid", "pw", "pass", "passcode", "creds", "cred",
 })
 
 #: Hints for Bandit findings (Bandit gives none).

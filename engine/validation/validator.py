@@ -101,9 +101,9 @@ _MEMO_LOCK = threading.Lock()
 class CodeValidator:
     """Validates generated Python code under a :class:`ValidationPolicy`. Thread-safe."""
 
-    def __init__(self, policy: ValidationPolicy = ValidationPolicy()) -> None:
-        self.policy = policy
-        self._overrides = dict(policy.severity_overrides)
+    def __init__(self, policy: ValidationPolicy | None = None) -> None:
+        self.policy = policy if policy is not None else ValidationPolicy()
+        self._overrides = dict(self.policy.severity_overrides)
 
     def warm_up(self) -> None:
         """Load Bandit now (about 0.1-0.2 s) instead of on the first ``validate``."""

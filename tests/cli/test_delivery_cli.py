@@ -5,7 +5,6 @@ code on stdout, no --output file, the reason and findings on stderr, ``ok: false
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 

@@ -14,7 +14,7 @@ from typing import Any
 from engine.errors import ExitCode
 from tests.cli.helpers import ROOT, run_main, templar
 from tests.engine.conftest import user_settings
-from tests.fakes import Fault, FakeProviderServer, Reply
+from tests.fakes import FakeProviderServer, Fault, Reply
 
 
 def setup(paths: Any, fake: FakeProviderServer) -> None:

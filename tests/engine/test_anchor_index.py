@@ -92,7 +92,9 @@ def tasks_for(specs: list[dict[str, Any]], seed: int) -> list[str]:
 def _same(full: Any, lib: TemplateLibrary, task: str) -> None:
     want = full.match(task)
     got = lib.lookup(task).match(task)
-    key = (lambda m: None if m is None else (m.template.name, m.template.version, m.bindings, m.pattern.text))
+    def key(m: Any) -> Any:
+        return None if m is None else (m.template.name, m.template.version, m.bindings, m.pattern.text)
+
     assert key(got) == key(want), task
     all_want = sorted((m.template.name, m.pattern.text, repr(m.bindings)) for m in full.match_all(task))
     all_got = sorted((m.template.name, m.pattern.text, repr(m.bindings)) for m in lib.lookup(task).match_all(task))

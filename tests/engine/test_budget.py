@@ -10,7 +10,7 @@ import pytest
 
 from engine.budget.book import BudgetBook, LedgerFields, budget_refs
 from engine.budget.levels import level_for
-from engine.errors import BudgetRefused, ConfirmationRequired
+from engine.errors import BudgetRefused, ConfirmationRequired, TemplarError
 from engine.events import BudgetLevelCrossed, ChainReordered
 from engine.llm import adapter
 from engine.llm.price_map import bundled_price
@@ -79,14 +79,14 @@ async def test_200_concurrent_callers_never_overrun_a_budget_for_50(make_engine,
 
 
 async def test_reservation_is_released_when_the_call_fails(make_engine, fake) -> None:
-    from tests.fakes import Fault
     from engine.config import set_value
+    from tests.fakes import Fault
 
     engine = make_engine(order='["openai"]')
     set_value(engine.paths, "chain.attempts", "1", "default")
     set_value(engine.paths, "budget.project.limit_usd", "1.0", "default")
     fake.enqueue("openai", Fault.server_error())
-    with pytest.raises(Exception):
+    with pytest.raises(TemplarError):
         await engine.generate(TASK)
     assert counters(engine)["project:default"] == (0, 0)
     assert engine.store.call(lambda: [r.state for r in Reservation.select()]) == ["released"]
@@ -110,7 +110,7 @@ async def test_l3_prefers_cheaper_and_l4_uses_only_the_cheapest(make_engine, fak
     from tests.fakes import Fault
 
     fake.enqueue("openai", Fault.unauthorized())
-    with pytest.raises(Exception):
+    with pytest.raises(TemplarError):
         await engine.generate(TASK + " 2", emit=events.append)
     reorder = [e for e in events if isinstance(e, ChainReordered)][0]
     assert reorder.level == 4 and reorder.order == ("openai",)

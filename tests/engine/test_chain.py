@@ -12,8 +12,8 @@ from engine.llm import adapter
 from engine.service import Engine
 from engine.store.models import LedgerEntry
 from tests.engine.conftest import PROVIDERS, Sleeps
-from tests.fakes import FakeProviderServer, Fault, Reply
 from tests.engine.test_savings_basis import expected as expected_saving
+from tests.fakes import FakeProviderServer, Fault, Reply
 
 FORMATS = list(PROVIDERS)
 TASK = "function that adds two integers"

@@ -10,7 +10,7 @@ import pytest
 from engine.llm.chain import ChainRequest
 from engine.llm.outcome import Answered, Candidate, MovedOn, Run
 from engine.llm.pricing import price_for
-from tests.fakes import Fault, FakeProviderServer, Reply
+from tests.fakes import FakeProviderServer, Fault, Reply
 
 
 def request(engine, messages=None, **kw) -> ChainRequest:

@@ -176,7 +176,8 @@ def test_export_import_round_trip(paths: Paths, tmp_path: Path) -> None:
     assert {k: v.level for k, v in a.provenance.items()} == {k: v.level for k, v in b.provenance.items()}
     again = tmp_path / "copy.toml"
     export_project(paths, "copy", again)
-    strip = lambda p: [l for l in p.read_text().splitlines() if not l.startswith(("project =", "exported_at ="))]  # noqa: E731
+    def strip(p: Path) -> list[str]:
+        return [line for line in p.read_text().splitlines() if not line.startswith(("project =", "exported_at ="))]
     assert strip(exported) == strip(again)
 
 

@@ -4,7 +4,6 @@ words of names, and the boundary part of the generalisation check."""
 from __future__ import annotations
 
 import json
-import re
 from types import SimpleNamespace
 
 import pytest

@@ -7,9 +7,9 @@ import dataclasses
 
 import pytest
 
-from engine.store.models import LedgerEntry
 from engine.context import RequestContext
 from engine.service import Engine
+from engine.store.models import LedgerEntry
 from tests.fakes import FakeProviderServer, Reply
 
 

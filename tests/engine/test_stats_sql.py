@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from engine.feedback import wrong_reports
-from engine.stats import GROUPS, compute_stats_raw as compute_stats
+from engine.stats import GROUPS
+from engine.stats import compute_stats_raw as compute_stats
 from engine.store.models import LedgerEntry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))

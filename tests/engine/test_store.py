@@ -11,7 +11,6 @@ from engine.errors import StoreError
 from engine.store.db import MIGRATIONS_DIR, Store, redact_url, sqlite_url
 from engine.store.models import ALL_MODELS, LedgerEntry
 
-
 MIGRATIONS = tuple(sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py")))
 
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from engine.paths import Paths
+from tests.cli.helpers import ROOT, Run, proc_env, run_main, templar, templar_argv  # noqa: F401 - shared helpers
 from tests.engine.conftest import FAKE_KEY, _server, fake, keys, make_engine, sleeps, user_settings  # noqa: F401
 from tests.fakes import FakeProviderServer
-from tests.cli.helpers import ROOT, Run, proc_env, run_main, templar, templar_argv  # noqa: F401 - shared helpers
 
 
 def settings_text(server: FakeProviderServer, *, order: str = "", extra: str = "", learning: bool = False,

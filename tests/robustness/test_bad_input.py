@@ -42,8 +42,8 @@ def golden_home(tmp_path_factory, _server) -> Path:
     cache), a project file, a learned template and a batch results log."""
     import contextlib
 
-    from engine.paths import Paths
     from engine.cli.main import main
+    from engine.paths import Paths
     from tests.robustness.conftest import FAKE_KEY, settings_text
 
     root = tmp_path_factory.mktemp("golden")

@@ -17,13 +17,14 @@ import re
 import stat
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from tests.robustness.conftest import settings_text, templar, write_tasks
+from tests.robustness.conftest import templar, write_tasks
 
 README = Path(__file__).with_name("README.md")
 PROCESS_TIMEOUT_S = 60  # a case still running after this is a hang
@@ -287,7 +288,7 @@ CORPUS: list[Case] = [
     Case("config set a 5000-digit integer", "hostile number",
          lambda h: ["config", "set", "generation.max_tokens", BIG, "--project", "p"], 2, "generation.max_tokens"),
     Case("settings with a 5000-digit integer", "hostile number", lambda h: ["config", "show"], 2,
-         str("settings.toml"), lambda h: user_settings_extra(h, f"[generation]\nmax_tokens = {BIG}\n")),
+         "settings.toml", lambda h: user_settings_extra(h, f"[generation]\nmax_tokens = {BIG}\n")),
     Case("templates show a 5000-digit id", "hostile number", lambda h: ["templates", "show", BIG], 2,
          "invalid int value"),
     Case("generate --max-tokens with 5000 digits", "hostile number",

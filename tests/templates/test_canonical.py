@@ -18,7 +18,7 @@ from engine.templates.canonical import (
     request_prefix,
     singular,
 )
-from engine.templates.slots import parse_slot_type
+from engine.templates.slots import SlotError, parse_slot_type
 
 SAME = [
     # request verbs, politeness, articles, language word, trailing punctuation
@@ -170,7 +170,7 @@ def test_field_syntax_variants(text: str, fields: list[tuple[str, str]]) -> None
 
 @pytest.mark.parametrize("text", ["x (int", "f (int) extra", "x as", "x of type"])
 def test_broken_field_syntax_is_refused(text: str) -> None:
-    with pytest.raises(Exception):
+    with pytest.raises(SlotError):
         parse_slot_type("field_list").parse(text)
 
 

@@ -16,10 +16,10 @@ import warnings
 
 from engine.validation import CodeValidator
 from engine.validation import validator as validator_module
-from tests.fakes import Reply
-from tests.engine.conftest import _server, fake, keys  # noqa: F401 - fixtures
-from tests.robustness.conftest import configured, proc_env, templar_argv, write_tasks  # noqa: F401
 from tests.cli.helpers import ROOT
+from tests.engine.conftest import _server, fake, keys  # noqa: F401 - fixtures
+from tests.fakes import Reply
+from tests.robustness.conftest import configured, proc_env, templar_argv, write_tasks  # noqa: F401
 
 ANSWER = '```python\ndef total(prices: list[float]) -> float:\n    """Sum the prices."""\n    return sum(prices)\n```'
 

@@ -21,6 +21,7 @@ from textual.widgets import Input, Label, Static
 from textual.worker import get_current_worker
 
 from engine import events as ev
+from engine.money import format_usd_exact
 from tui.messages import (
     ConfirmationNeeded,
     GenerationCancelled,
@@ -36,7 +37,6 @@ from tui.screens.modals import ConfirmModal, PromptModal, critical_budget_messag
 from tui.widgets.code import CodeView, badges, explanation, report
 from tui.widgets.pipeline import BackoffCountdown, PipelineLog, describe
 from tui.widgets.scope import ScopePicker
-from engine.money import format_usd_exact
 
 
 def write_code(path_text: str, code: str) -> str:

@@ -3,6 +3,7 @@ from typing import Any
 
 from peewee import *
 
+
 def up(migrator: Any, db: Any) -> None:
     class AlertEvent(Model):
         ts = DoubleField()

@@ -3,6 +3,7 @@ from typing import Any
 
 from peewee import *
 
+
 def up(migrator: Any, db: Any) -> None:
     migrator.migrate(migrator.add_column('suggestion', 'name', CharField(max_length=64, default='')))
 

@@ -3,6 +3,7 @@ from typing import Any
 
 from peewee import *
 
+
 def up(migrator: Any, db: Any) -> None:
     class ProviderHealth(Model):
         key = CharField(primary_key=True, max_length=400)

@@ -3,6 +3,7 @@ from typing import Any
 
 from peewee import *
 
+
 def up(migrator: Any, db: Any) -> None:
     class ReviewVerdict(Model):
         key = CharField(index=True, max_length=64)

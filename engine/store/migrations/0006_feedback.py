@@ -4,6 +4,7 @@ from typing import Any
 
 from peewee import *
 
+
 def up(migrator: Any, db: Any) -> None:
     class TemplateAnswer(Model):
         request_id = CharField(primary_key=True, max_length=36)

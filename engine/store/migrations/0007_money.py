@@ -5,6 +5,7 @@ from typing import Any
 
 from peewee import *
 
+
 def up(migrator: Any, db: Any) -> None:
     class Anomaly(Model):
         id = AutoField()
