@@ -74,6 +74,7 @@ async def run_calls(engine, args: argparse.Namespace) -> dict:
         ],
         return_exceptions=True,
     )
+    await engine.settle_learning()  # learning runs after each answer: done before the result is reported
     out = {"paid": 0, "refused": 0, "errors": [], "sources": {}, "valid": 0, "cost_micros": 0}
     for r in results:
         if isinstance(r, BudgetRefused):

@@ -167,7 +167,8 @@ def test_cache_is_shared_and_stats_aggregate_every_process(pg_db, spawn, paths) 
 def test_template_accepted_in_one_process_is_served_by_another_on_its_next_request(pg_db, spawn, paths) -> None:
     with FakeProviderServer(hang_limit=5) as fake:
         fake.responder = responder()
-        write_settings(paths, fake, learning="enabled = true\nauto_accept_confidence = 0.5")
+        # the model's suggestion path (deterministic parameterisation, tried first, has its own tests)
+        write_settings(paths, fake, learning="enabled = true\nauto_accept_confidence = 0.5\ndeterministic = false")
         server_b = spawn(pg_db.url, "serve")
         server_b.wait_ready(timeout=60)
         # B is up and has already looked at the (empty) learned library: a built-in template answers
