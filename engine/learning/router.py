@@ -36,6 +36,7 @@ from engine.learning.literals import _NAME_LIKE
 from engine.learning.zeroslot import _CONNECTORS, _KIND_NOUNS
 from engine.money import cost_micros, micros_to_usd
 from engine.templates import TemplateSpec
+from engine.templates.canonical import canonical_word
 from engine.templates.meaning import (
     STOPWORDS,
     binding_problem,
@@ -151,10 +152,31 @@ def _notations(text: str) -> set[str]:
 _POSSESSIVE = re.compile(r"(?<=\w)['\u2019]s\b")
 
 
-def _ordered(text: str) -> list[str]:
-    """Folded content words of ``text`` in order (slot syntax and possessive "'s" removed)."""
+def _ordered(text: str, canon: bool = True) -> list[str]:
+    """Folded content words of ``text`` in order (slot syntax and possessive "'s" removed), in
+    their canonical spelling ("ints"/"integers" -> "int", "folder" -> "dir") unless ``canon`` is
+    False (the meaning check reads the vocabulary's own spellings)."""
     text = _POSSESSIVE.sub(" ", _POSSESSIVE_PHRASE.sub(r"\2 of \1", _spelled(_SLOT_TEXT.sub(" ", text))))
-    return [fold(w) for w in split_value(text) if fold(w) not in STOPWORDS and not w.isdigit()]
+    words = [fold(w) for w in split_value(text) if fold(w) not in STOPWORDS and not w.isdigit()]
+    return [_spelling(w) for w in words] if canon else words
+
+
+def _spelling(word: str) -> str:
+    """The canonical spelling of a folded word; a number word stays a word ("three" is not a value)."""
+    c = canonical_word(word)
+    return word if c.isdigit() else c
+
+
+def _canon(words: set[str] | frozenset[str]) -> set[str]:
+    return {_spelling(w) for w in words}
+
+
+def _given(task: str, resolved: Mapping[str, Any]) -> list[str]:
+    """The bound names that the task itself gives as names (not a learned name that happens to
+    be a word of the task: "flatten a nested list" gives no name; "Stack: a class ..." does)."""
+    names = set(task_values(task)["identifier"])
+    return [v for v in resolved.values() if isinstance(v, str) and (v in names or (
+        v.isidentifier() and v != v.lower() and re.search(rf"(?<![\w.]){re.escape(v)}(?!\w)", task)))]
 
 
 #: Stand-ins for a number slot's place in the order check (alphabetic: kept by ``_ordered``).
@@ -186,17 +208,16 @@ def _marked_task(task: str, spec: TemplateSpec, resolved: Mapping[str, Any]) -> 
 def _task_name_words(task: str, resolved: Mapping[str, Any]) -> set[str]:
     """Words of the bound names that the task itself spells (as opposed to learned ones)."""
     out: set[str] = set()
-    for value in resolved.values():
-        if isinstance(value, str) and value.isidentifier() and re.search(rf"(?<![\w.]){re.escape(value)}(?!\w)", task):
-            out |= value_words(value)
-    return out
+    for value in _given(task, resolved):
+        out |= value_words(value)
+    return _canon(out)
 
 
 def _without_signature(task: str, resolved: Mapping[str, Any]) -> str:
     """``task`` without the one-letter parameter list of a bound name it spells as a call
     ("merge_dicts(a, b): merge two dicts"): parameter names, not requirements."""
-    for value in resolved.values():
-        if isinstance(value, str) and value.isidentifier():
+    for value in _given(task, resolved):
+        if value.isidentifier():
             task = re.sub(rf"(?<![\w.]){re.escape(value)}\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])*\s*\)", value, task)
     return task
 
@@ -204,8 +225,8 @@ def _without_signature(task: str, resolved: Mapping[str, Any]) -> str:
 def _without_names(task: str, resolved: Mapping[str, Any]) -> str:
     """``task`` with the first occurrence of each bound name taken out: a name fills a slot, so
     its words ("function chunk: split a list into chunks") say nothing about the wording's order."""
-    for value in resolved.values():
-        if isinstance(value, str) and value.isidentifier():
+    for value in _given(task, resolved):
+        if value.isidentifier():
             task = re.sub(rf"(?<![\w.]){re.escape(value)}(?![\w])", " ", task, count=1)
     return task
 
@@ -224,11 +245,12 @@ def guard_problem(spec: TemplateSpec, pattern: TaskPattern, bindings: Mapping[st
     for value in resolved.values():
         if isinstance(value, str):
             bound |= value_words(value)
-    wording = set(_ordered(pattern.text))
-    known = wording | bound | set(prose_words(code))
-    task_words = set(_ordered(task))
-    if meaning_words(task_words) - wording - bound or meaning_words(wording) - task_words - bound:
+    wording_f, task_f = set(_ordered(pattern.text, canon=False)), set(_ordered(task, canon=False))
+    if meaning_words(task_f) - wording_f - bound or meaning_words(wording_f) - task_f - bound:
         return "meaning-bearing words differ"
+    bound = _canon(bound)
+    wording = set(_ordered(pattern.text))
+    known = wording | bound | _canon(set(prose_words(code)))
     if (_raw_words(task) & NEGATIONS) != (_raw_words(pattern.text) & NEGATIONS):
         return "a negation differs"
     if _notations(task) != _notations(pattern.text):
@@ -236,10 +258,10 @@ def guard_problem(spec: TemplateSpec, pattern: TaskPattern, bindings: Mapping[st
     # a word of the wording must be in the task's own words, not only in a name the task gives
     # ("capitalize_words ... every letter" does not say "every word")
     prose = _without_names(task, resolved)
-    dropped = sorted(wording - set(_ordered(prose)) - (bound - _task_name_words(task, resolved)) - neutral())
+    dropped = sorted(wording - set(_ordered(prose)) - (bound - _task_name_words(task, resolved)) - _canon(neutral()))
     if dropped:
         return f"the task leaves out words of the template's wording: {', '.join(dropped[:5])}"
-    extra = sorted(set(_ordered(_without_signature(task, resolved))) - known - neutral())
+    extra = sorted(set(_ordered(_without_signature(task, resolved))) - known - _canon(neutral()))
     if extra:
         return f"the task asks for words the template never mentions: {', '.join(extra[:5])}"
     # numbers the slots take keep their place among the words ("chunks of 5 items" is not "5 chunks")

@@ -93,3 +93,30 @@ def test_the_first_candidate_whose_guards_pass_is_the_one_asked_about() -> None:
     chosen = _first_passing(near, task, events.append)
     assert chosen is not None and chosen[0][0].name == "learned-8" and chosen[1] == {"name": "flatten"}
     assert any("learned-9" in str(e) for e in events), "the refusal of the first is recorded"
+
+
+SORT = make("learned-7", "function {name:identifier} that sorts a list of integers in descending order",
+            'def {{ name }}(items: list[int]) -> list[int]:\n    """Sort integers, largest first."""\n'
+            '    return sorted(items, reverse=True)\n', [{**FUNC, "example": "sort_desc"}])
+FLAT = make("learned-8", "function {name:identifier} that flattens a nested list",
+            'def {{ name }}(items: list[object]) -> list[object]:\n    """Flatten a nested list."""\n'
+            '    out: list[object] = []\n    for x in items:\n'
+            '        out.extend({{ name }}(x) if isinstance(x, list) else [x])\n    return out\n',
+            [{**FUNC, "example": "flatten"}])
+
+
+@pytest.mark.parametrize(("spec", "task"), [
+    (SORT, "sort a list of ints in descending order"),     # canonical spelling: ints = integers
+    (FLAT, "flatten a nested list"),                       # "flatten" is a verb here, not a name given
+])
+def test_canonical_spellings_and_learned_names(spec: TemplateSpec, task: str) -> None:
+    assert problem(spec, task) is None
+
+
+@pytest.mark.parametrize(("spec", "task"), [
+    (SORT, "sort a list of strings in descending order"),
+    (SORT, "sort a list of ints in ascending order"),
+    (FLAT, "flatten a list"),                              # "nested" left out
+])
+def test_canonical_spellings_do_not_open_near_misses(spec: TemplateSpec, task: str) -> None:
+    assert problem(spec, task) is not None
