@@ -1,7 +1,8 @@
 """Optional routing for paraphrases (issue 13 item 4): a cheap yes/no question, then guards.
 
-When no pattern matched, the closest learned template (similarity at least
-``[learning] route_min_similarity``) may answer a paraphrase. Off by default
+When no pattern matched, one of the closest learned templates (similarity at least
+``[learning] route_min_similarity``; the first of the three closest whose bindings and guards
+pass, :mod:`engine.learning.routing`) may answer a paraphrase. Off by default
 (``route_paraphrases = false``). When on, bindings are read from the task (its names, numbers
 and quoted strings, by slot type and in order; a slot the task does not fill keeps the value
 the template was learned with) and the cheapest provider is asked one fixed question, capped
