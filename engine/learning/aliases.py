@@ -179,7 +179,7 @@ def alias_spec(template_key: str, version: int, pattern: str, params: list[Param
     return TemplateSpec.from_dict({
         "name": template_key, "version": version, "description": (task or "")[:200], "patterns": [pattern],
         "body": body, "params": [
-            {"name": p.name, "type": p.type, "description": p.description,
+            {"name": p.name, "type": p.type, "description": p.description, "example": _plain(p.value),
              **({} if p.name in slots else {"default": _plain(p.value)})}
             for p in params
         ],

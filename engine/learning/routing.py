@@ -7,6 +7,7 @@ serves only after every deterministic guard and validation passed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,9 @@ from engine.learning.router import (
     said_yes,
 )
 from engine.money import micros_to_usd
-from engine.templates import TemplateIndex
+from engine.templates import TemplateIndex, TemplateSpec
+from engine.templates.matcher import Similar
+from engine.templates.pattern import TaskPattern
 from engine.validation import CodeValidator, ValidationPolicy, ValidationReport
 
 if TYPE_CHECKING:
@@ -37,6 +40,33 @@ class Routed:
     report: ValidationReport | None = None  # the rendered code's validation
 
 
+#: How many of the closest templates are tried, best first; the first whose bindings and guards
+#: pass is the one the router is asked about (one question at most, whatever the number).
+CANDIDATES = 3
+
+
+def _first_passing(near: Sequence[Similar], task: str, record: Emit
+                   ) -> tuple[tuple[TemplateSpec, TaskPattern, float], dict[str, Any], str] | None:
+    """The closest template whose bindings render and whose guards hold (each refusal recorded)."""
+    for candidate in near:
+        spec, pattern = candidate.template, candidate.pattern
+        bindings = candidate_bindings(spec, task, pattern)
+        if bindings is None:
+            record(LookupResult("routed", False, f"{spec.name}: the task's values do not fit its slots"))
+            continue
+        try:
+            code = spec.render(bindings)
+        except Exception as exc:  # noqa: BLE001 - bindings the template refuses: no question asked
+            record(LookupResult("routed", False, f"{spec.name}: {exc}"))
+            continue
+        problem = guard_problem(spec, pattern, bindings, task, code)
+        if problem is not None:  # the guards run before the call too: a refused "yes" is not worth paying for
+            record(LookupResult("routed", False, f"{spec.name}: {problem}"))
+            continue
+        return (spec, pattern, candidate.score), bindings, code
+    return None
+
+
 async def try_route(engine: Engine, settings: Settings, task: str, index: TemplateIndex, policy: ValidationPolicy,
                     request_id: str, project: str, agent: str, refs: Any, confirmed: bool, record: Emit
                     ) -> Routed | None:
@@ -49,23 +79,11 @@ async def try_route(engine: Engine, settings: Settings, task: str, index: Templa
     rules = settings.learning
     if not rules.route_paraphrases or rules.route_max_usd <= 0:
         return None
-    near = index.similar(task, limit=1, min_score=rules.route_min_similarity)
-    if not near:
+    near = index.similar(task, limit=CANDIDATES, min_score=rules.route_min_similarity)
+    chosen = _first_passing(near, task, record)
+    if chosen is None:
         return None
-    spec, pattern = near[0].template, near[0].pattern
-    bindings = candidate_bindings(spec, task)
-    if bindings is None:
-        record(LookupResult("routed", False, f"{spec.name}: the task's values do not fit its slots"))
-        return None
-    try:
-        code = spec.render(bindings)
-    except Exception as exc:  # noqa: BLE001 - bindings the template refuses: no question asked
-        record(LookupResult("routed", False, f"{spec.name}: {exc}"))
-        return None
-    problem = guard_problem(spec, pattern, bindings, task, code)
-    if problem is not None:  # the guards run before the call too: a refused "yes" is not worth paying for
-        record(LookupResult("routed", False, f"{spec.name}: {problem}"))
-        return None
+    (spec, pattern, score), bindings, code = chosen
     order = cheapest_first(settings, list(settings.chain.order))
     messages = router_messages(task, pattern.text, bindings)
     model = settings.providers[order[0]].model if order else ""
@@ -95,7 +113,7 @@ async def try_route(engine: Engine, settings: Settings, task: str, index: Templa
     record(LookupResult("routed", True, f"{spec.name} v{spec.version}: router said yes, guards passed"))
     extra = {"template_id": int(spec.name.removeprefix("learned-")) if spec.name.startswith("learned-") else spec.name,
              "template_version": spec.version, "pattern": pattern.text, "bindings": dict(bindings),
-             "explanation": f"[routed] similarity {near[0].score:.2f}", "validation": report.to_dict(),
+             "explanation": f"[routed] similarity {score:.2f}", "validation": report.to_dict(),
              "router_cost_usd": micros_to_usd(answer.cost_micros), "net_saved_usd": micros_to_usd(net)}
     return Routed(code, extra, answer.cost_micros, net, report)
 

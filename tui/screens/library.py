@@ -288,10 +288,21 @@ def learned_detail(view: Any) -> tuple[RenderableType, RenderableType]:
     versions = Table("v", "when (UTC)", "q", "why", box=None, padding=(0, 1), expand=True)
     for v in view.versions:
         versions.add_row(*cells(v["version"], when(v["created"]), v["quality"], v["reason"]))
-    info = Group(head, Text(""), Text("pattern", style="bold underline"), highlight_pattern(view.pattern), Text(""),
-                 Text("parameters", style="bold underline"), params, Text(""), Text("versions", style="bold underline"),
-                 versions)
-    return info, highlight_body(view.body)
+    parts: list[RenderableType] = [head, Text(""), Text("pattern", style="bold underline"),
+                                   highlight_pattern(view.pattern), Text(""), Text("parameters", style="bold underline"),
+                                   params, Text(""), Text("versions", style="bold underline"), versions]
+    if view.aliases:
+        parts += [Text(""), Text("aliases (other wordings it answers)", style="bold underline"), alias_table(view)]
+    return Group(*parts), highlight_body(view.body)
+
+
+def alias_table(view: Any) -> Table:
+    """A learned template's alias patterns with their hit counts (retired ones dimmed)."""
+    table = Table("#", "alias pattern", "hits", "status", box=None, padding=(0, 1), expand=True)
+    for alias in view.aliases:
+        style = "dim" if alias["status"] != "active" else ""
+        table.add_row(*cells(alias["id"], alias["pattern"], alias["hits"], alias["status"]), style=style)
+    return table
 
 
 def builtin_detail(spec: Any) -> tuple[RenderableType, RenderableType]:

@@ -95,6 +95,7 @@ class ReviewScreen(TemplarScreen):
         self.preview: Any = None
         self.want_id: int | None = None
         self.busy = False
+        self.accepting_alias = False
 
     def body(self) -> ComposeResult:
         yield Static("", id="rev-head")
@@ -208,6 +209,9 @@ class ReviewScreen(TemplarScreen):
         head.append(f"Suggestion {self.index + 1} of {len(self.suggestions)}", style="bold")
         head.append(f"  #{s.id} · {s.project}/{s.agent} · from {s.provider} {s.model} · confidence {s.confidence:.2f}"
                     f" · the answer cost {usd(s.cost_micros)}")
+        if s.alias_of is not None:
+            head.append(f"\nsame as template {s.alias_of}: accepting adds this wording as an alias, "
+                        "not a new template", style="bold")
         if s.reason:
             head.append(f"\nwhy it is still pending: {s.reason}", style="yellow")
         self.query_one("#rev-head", Static).update(themed(head))
@@ -337,6 +341,7 @@ class ReviewScreen(TemplarScreen):
             return
         engine, s = ready
         self.notify(f"Checking suggestion #{s.id}…", timeout=2)
+        self.accepting_alias = s.alias_of is not None
         self.run_decision(lambda: engine.accept_suggestion(s.id), "accepted")
 
     def action_reject(self) -> None:
@@ -367,7 +372,10 @@ class ReviewScreen(TemplarScreen):
     @on(SuggestionDecided)
     def _decided(self, message: SuggestionDecided) -> None:
         view = message.result
-        if message.outcome == "accepted" and isinstance(view, TemplateView):
+        if message.outcome == "accepted" and isinstance(view, TemplateView) and self.accepting_alias:
+            self.notify(f"Added as an alias of template #{view.id} {view.name}: it now answers this wording "
+                        "for $0.", title="Alias saved")
+        elif message.outcome == "accepted" and isinstance(view, TemplateView):
             self.notify(f"Saved as template #{view.id} {view.name} v{view.version}: it now answers "
                         f"“{view.pattern}” for $0.", title="Template saved")
         elif message.outcome == "rejected" and view is not None:
