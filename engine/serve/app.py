@@ -21,7 +21,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine import __version__
-from engine.serve import native, openai_compat
+from engine.serve import native, openai_compat, review
 from engine.serve.lifecycle import ServerState
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})  # probes: they report no data
@@ -85,6 +85,12 @@ def build_app(state: ServerState, token: str | None = None) -> ASGIApp:
             Route("/api/dry-run", native.dry_run, methods=["POST"]),
             Route("/api/stats", native.stats), Route("/api/budget", native.budget),
             Route("/api/templates", native.templates),
+            Route("/api/templates/{id}", review.template),
+            Route("/api/suggestions", review.suggestions),
+            Route("/api/suggestions/{id}", review.suggestion),
+            Route("/api/suggestions/{id}/edit", review.edit, methods=["POST"]),
+            Route("/api/suggestions/{id}/accept", review.accept, methods=["POST"]),
+            Route("/api/suggestions/{id}/reject", review.reject, methods=["POST"]),
             Route("/api/feedback", native.feedback, methods=["POST"]),
         ],
         lifespan=lifespan,
