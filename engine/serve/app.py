@@ -78,10 +78,11 @@ def build_app(state: ServerState, token: str | None = None) -> ASGIApp:
 
     app = Starlette(
         routes=[
-            Route("/healthz", healthz), Route("/readyz", readyz),
-            Route("/v1/chat/completions", openai_compat.chat_completions, methods=["POST"]),
-            Route("/v1/models", openai_compat.list_models),
+            # the hot routes first: Starlette tries each route's pattern in order, per request
             Route("/api/generate", native.generate, methods=["POST"]),
+            Route("/v1/chat/completions", openai_compat.chat_completions, methods=["POST"]),
+            Route("/healthz", healthz), Route("/readyz", readyz),
+            Route("/v1/models", openai_compat.list_models),
             Route("/api/dry-run", native.dry_run, methods=["POST"]),
             Route("/api/stats", native.stats), Route("/api/budget", native.budget),
             Route("/api/templates", native.templates),
