@@ -22,8 +22,6 @@ validated, because Templar never hands over unvalidated code; so the headers (wi
 
 from __future__ import annotations
 
-from engine.money import micros_to_usd
-
 import json
 import time
 from collections.abc import AsyncIterator
@@ -33,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from engine.errors import BadInput
+from engine.money import micros_to_usd
 from engine.serve.common import GenerateArgs, error_body, read_json
 
 if TYPE_CHECKING:
