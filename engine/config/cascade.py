@@ -433,20 +433,28 @@ _CACHE: OrderedDict[tuple[Any, ...], ResolvedConfig] = OrderedDict()
 _CACHE_SIZE = 1024  # (project, agent) pairs; a load of 100 projects thrashed 64
 
 
-def _signature(paths: Paths, project: str | None, environ: typing.Mapping[str, str]) -> tuple[Any, ...]:
-    """What the cascade depends on: each file's identity and the TEMPLAR_* environment."""
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _cascade_files(paths: Paths, project: str | None) -> tuple[str, ...]:
+    """The files the cascade of ``project`` reads (their names only: built once per project)."""
     files = [system_settings_file(), paths.user_settings]
     if project is not None:
         files += [paths.project_file(project), paths.config_dir / "trusted-providers.toml"]
+    return tuple(str(file) for file in files)
+
+
+def _signature(paths: Paths, project: str | None, environ: typing.Mapping[str, str]) -> tuple[Any, ...]:
+    """What the cascade depends on: each file's identity and the TEMPLAR_* environment. (Runs on
+    every request in ``templar serve``: the TEMPLAR_* values are read by key, so the rest of the
+    environment's values are never decoded.)"""
     stats: list[tuple[Any, ...]] = []
-    for file in files:
+    for file in _cascade_files(paths, project):
         try:
-            st = file.stat()
+            st = os.stat(file)
         except OSError:
-            stats.append((str(file), None))
+            stats.append((file, None))
         else:
-            stats.append((str(file), st.st_mtime_ns, st.st_size, st.st_ino))
-    env = tuple(sorted((k, v) for k, v in environ.items() if k.startswith(ENV_PREFIX)))
+            stats.append((file, st.st_mtime_ns, st.st_size, st.st_ino))
+    env = tuple(sorted((k, environ[k]) for k in environ if k.startswith(ENV_PREFIX)))
     return (tuple(stats), env)
 
 

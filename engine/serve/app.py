@@ -21,7 +21,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine import __version__
-from engine.serve import native, openai_compat
+from engine.serve import native, openai_compat, review
 from engine.serve.lifecycle import ServerState
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})  # probes: they report no data
@@ -78,13 +78,20 @@ def build_app(state: ServerState, token: str | None = None) -> ASGIApp:
 
     app = Starlette(
         routes=[
-            Route("/healthz", healthz), Route("/readyz", readyz),
-            Route("/v1/chat/completions", openai_compat.chat_completions, methods=["POST"]),
-            Route("/v1/models", openai_compat.list_models),
+            # the hot routes first: Starlette tries each route's pattern in order, per request
             Route("/api/generate", native.generate, methods=["POST"]),
+            Route("/v1/chat/completions", openai_compat.chat_completions, methods=["POST"]),
+            Route("/healthz", healthz), Route("/readyz", readyz),
+            Route("/v1/models", openai_compat.list_models),
             Route("/api/dry-run", native.dry_run, methods=["POST"]),
             Route("/api/stats", native.stats), Route("/api/budget", native.budget),
             Route("/api/templates", native.templates),
+            Route("/api/templates/{id}", review.template),
+            Route("/api/suggestions", review.suggestions),
+            Route("/api/suggestions/{id}", review.suggestion),
+            Route("/api/suggestions/{id}/edit", review.edit, methods=["POST"]),
+            Route("/api/suggestions/{id}/accept", review.accept, methods=["POST"]),
+            Route("/api/suggestions/{id}/reject", review.reject, methods=["POST"]),
             Route("/api/feedback", native.feedback, methods=["POST"]),
         ],
         lifespan=lifespan,

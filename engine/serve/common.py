@@ -24,7 +24,7 @@ MAX_TASK = 20_000  # characters: the CLI's task limit is the pipeline's (clean_t
 STATUS = {
     "bad_input": 400, "config_error": 400, "not_found": 404, "budget_refused": 402, "confirmation_required": 402,
     "price_unknown": 402, "max_usd_exceeded": 402, "no_provider": 503, "deadline_exceeded": 504,
-    "validation_failed": 422, "busy": 429,
+    "validation_failed": 422, "busy": 429, "held_for_review": 409,
 }
 
 __all__ = ["MAX_BODY", "STATUS", "GenerateArgs", "error_body", "read_json", "scope_name"]

@@ -8,8 +8,9 @@
 - **Clean exit.** Every generation runs as a task the server tracks. On shutdown (SIGTERM or
   SIGINT) uvicorn stops accepting, lets requests in progress finish for ``--grace`` seconds,
   then the lifespan's ``close`` cancels what is left and waits for each task to unwind: the
-  provider chain gives back every budget reservation it holds when cancelled. Only then is the
-  store closed, so 0 reservations stay held.
+  provider chain gives back every budget reservation it holds when cancelled. Learning that runs
+  after the answers (``engine.learner``) gets the same grace, then is cancelled and awaited. Only
+  then is the store closed, so 0 reservations stay held and no task touches a closed store.
 """
 
 from __future__ import annotations
@@ -137,6 +138,21 @@ class ServerState:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def _settle_learning(self) -> None:
+        """Let learning that runs after answers finish, for up to ``grace_s``; then cancel it (a
+        suggestion call gives back its reservation when cancelled, and its row stays ``queued``
+        for ``templar templates suggest``). Either way no learning task outlives the store."""
+        busy = self.engine.learner.busy
+        if not busy:
+            return
+        log.info("shutdown: waiting up to %.1f s for %d learning job(s)", self.limits.grace_s, busy)
+        try:
+            # cancelling the wait cancels the jobs (gather's children) and waits for them to unwind
+            await asyncio.wait_for(self.engine.settle_learning(), self.limits.grace_s)
+        except TimeoutError:
+            log.warning("shutdown: learning cancelled after %.1f s; its suggestions stay queued "
+                        "(`templar templates suggest` finishes them)", self.limits.grace_s)
+
     async def close(self) -> None:
         """Cancel what is still running, wait until each has unwound (reservations released),
         then close the store."""
@@ -149,6 +165,7 @@ class ServerState:
             for task in pending:
                 task.cancel()
             await asyncio.wait(pending)  # each unwinds: the chain gives back what it reserved
+        await self._settle_learning()
         held = await self.engine.store.run(self.engine.book.held_count)
         if held:
             log.warning("shutdown: %d budget reservation(s) held in the store (other processes' included)", held)

@@ -11,6 +11,8 @@
     GET  /api/templates  ?all=true
     POST /api/feedback   {"request_id", "reason"}: a template answer was wrong
 
+The review queue (``/api/suggestions...``, ``/api/templates/{id}``) is in ``engine.serve.review``.
+
 Errors: ``{"error": kind, "message", "exit_code"}`` with the status of ``engine.serve.common``.
 """
 

@@ -216,3 +216,19 @@ def test_long_model_names_are_not_secrets_but_opaque_tokens_and_control_characte
     with pytest.raises(ConfigError, match="control characters"):
         set_value(paths, "prompts.system", '"be terse\\u0000"', "acme")
     set_value(paths, "prompts.system", '"line one\\nline two"', "acme")  # newlines are fine
+
+
+def test_the_cached_cascade_follows_every_file_and_templar_variable(paths: Paths) -> None:
+    """``load_config`` is cached per process (serve asks once per request); each change it
+    depends on gives a fresh result, anything else gives the same object."""
+    env: dict[str, str] = {"HOME": "/nowhere"}
+    first = load_config(paths, "newproj", environ=env)
+    assert load_config(paths, "newproj", environ={**env, "OTHER_VAR": "1"}) is first, "non-TEMPLAR_ is not a key"
+    changed_env = load_config(paths, "newproj", environ={**env, "TEMPLAR_CACHE__ENABLED": "false"})
+    assert changed_env is not first and changed_env.settings.cache.enabled is False
+    write(paths.project_file("newproj"), "[chain]\nattempts = 2\n")  # a project file that did not exist
+    created = load_config(paths, "newproj", environ=env)
+    assert created is not first and created.settings.chain.attempts == 2
+    write(paths.project_file("newproj"), "[chain]\nattempts = 4  # a new size: mtime may not tick\n")
+    assert load_config(paths, "newproj", environ=env).settings.chain.attempts == 4
+    assert load_config(paths, "otherproj", environ=env).settings.chain.attempts != 4, "per project"

@@ -134,3 +134,71 @@ def test_help_loads_no_server_package() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=proc_env(), cwd=ROOT,
                           timeout=60, check=False)
     assert done.returncode == 0 and done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _learning_settings(paths, fake, suggestion_reply) -> None:
+    """Learning on, by a model (the suggestion call is the one the test controls)."""
+    from tests.engine.test_learning import CODE
+    from tests.fakes import ProviderRequest, Reply
+
+    def answer(request: ProviderRequest):
+        if "reusable template" in request.messages()[0][1]:
+            return suggestion_reply()
+        return Reply(text=f"```python\n{CODE}```", tokens_in=400, tokens_out=60)
+
+    fake.responder = answer
+    paths.user_settings.write_text(user_settings(fake, order='["openai"]', timeout=60, learning=True,
+                                                 extra="deterministic = false\n"), encoding="utf-8")
+
+
+def server_log(paths, err: str) -> str:
+    """What the server said: its stderr and its log file (asyncio's own complaints included)."""
+    from engine.logs import log_path
+
+    file = log_path(paths.data_dir)
+    return err + (file.read_text(encoding="utf-8", errors="replace") if file.exists() else "")
+
+
+def suggestion_status(paths, sid: int) -> str:
+    engine = Engine.from_settings(paths, reconcile=False)
+    try:
+        return engine.store.call(engine.library.suggestion, sid).status
+    finally:
+        engine.close()
+
+
+def test_shutdown_cancels_hung_learning_cleanly_and_keeps_its_row_queued(serve, fake, paths) -> None:
+    _learning_settings(paths, fake, lambda: Fault.hang(30))
+    server = serve("--no-warm", "--grace", "0.3")
+    answer = httpx.post(f"{server.url}/api/generate", json={"task": "a constant MAX_RETRIES set to 5",
+                                                             "use_templates": False}, timeout=60).json()
+    assert answer["source"] == "llm" and answer["ok"], "the answer never waits for learning"
+    assert fake.wait_for_requests(2, timeout=60)  # the suggestion call is in flight, and hangs
+    assert held_and_states(paths)[0] == 1, "the suggestion call holds its worst case"
+    code, err = server.stop(signal.SIGTERM)
+    assert code in (0, -signal.SIGTERM), err
+    said = server_log(paths, err)
+    for bad in ("Task was destroyed", "Traceback", "reservation(s) held", "closed database", "learning from request"):
+        assert bad not in said, said
+    assert "learning cancelled" in said
+    held, states = held_and_states(paths)
+    assert held == 0 and sorted(states) == ["released", "settled"], states
+    assert suggestion_status(paths, answer["suggestion_id"]) == "queued", "left for `templates suggest`"
+
+
+def test_shutdown_lets_learning_in_progress_finish(serve, fake, paths) -> None:
+    import json
+
+    from tests.engine.test_learning import SUGGESTION
+    from tests.fakes import Reply
+
+    _learning_settings(paths, fake, lambda: Reply(text=json.dumps(SUGGESTION), tokens_in=100, tokens_out=60))
+    server = serve("--no-warm", "--grace", "30")
+    answer = httpx.post(f"{server.url}/api/generate", json={"task": "a constant MAX_RETRIES set to 5",
+                                                             "use_templates": False}, timeout=60).json()
+    code, err = server.stop(signal.SIGTERM)  # at once: learning may still be running
+    assert code in (0, -signal.SIGTERM), err
+    said = server_log(paths, err)
+    assert "Task was destroyed" not in said and "Traceback" not in said, said
+    assert suggestion_status(paths, answer["suggestion_id"]) == "pending"
+    assert held_and_states(paths)[0] == 0
