@@ -229,12 +229,17 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
         """Learned templates, oldest first (active only unless ``include_retired``)."""
         return await self.store.run(self.library.templates, None if include_retired else "active")
 
-    async def stats(self, since: float | None = None, by: str | None = None) -> dict[str, Any]:
+    async def stats(self, since: float | None = None, by: str | None = None, *,
+                    false_hits: bool = True, fold_templates: bool = False) -> dict[str, Any]:
         """Calls, tokens, cost, savings, hit rates, latency and failures since ``since`` (epoch
-        seconds; None = all time), optionally grouped ``by`` provider, model, project, agent, day or source."""
+        seconds; None = all time), optionally grouped ``by`` provider, model, project, agent, day or source.
+        ``false_hits=False`` skips the per-template false-hit table (``false_hits`` is then None);
+        ``fold_templates`` counts template answers as one ``-`` group of ``by="model"`` (a template's
+        name is its ``model``), so the read follows the models, not the library."""
         from engine.stats import compute_stats
 
-        return await self.store.run(compute_stats, since, by)
+        return await self.store.run(compute_stats, since, by, with_false_hits=false_hits,
+                                    fold_templates=fold_templates)
 
 
 async def _settle(job: "asyncio.Task[None]") -> None:
