@@ -310,25 +310,29 @@ def fill_cache(cap: int) -> None:
             response_cache.put(f"{i:064x}", **G.cache_answer(i), ttl_s=86400 * 30, max_entries=cap, now=NOW + i * 1e-3)
 
 
-def timed_puts(cap: int, start: int, n: int) -> float:
-    t0 = time.perf_counter()
+def timed_puts(cap: int, start: int, n: int) -> tuple[float, float]:
+    """Wall and CPU ms per insert of ``n`` new entries (CPU: this thread's; the machine is shared)."""
+    t0, c0 = time.perf_counter(), time.thread_time()
     for i in range(start, start + n):
         response_cache.put(f"{i:064x}", **G.cache_answer(i), ttl_s=86400 * 30, max_entries=cap, now=NOW + i * 1e-3)
-    return (time.perf_counter() - t0) * 1000 / n
+    return (time.perf_counter() - t0) * 1000 / n, (time.thread_time() - c0) * 1000 / n
 
 
 def cache_figures(cap: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Each run inserts one whole eviction cycle (``cap - low_water(cap)`` entries, at least
+    ``--puts``), so the batch eviction is amortised over the inserts it serves."""
     paths = new_home(f"c{cap}")
     engine = Engine.from_settings(paths)
+    n = max(args.puts, cap - response_cache.low_water(cap))
     try:
         t0 = time.perf_counter()
         engine.store.call(fill_cache, cap)
         build = time.perf_counter() - t0
-        per = [engine.store.call(timed_puts, cap, cap + 1 + r * args.puts, args.puts) for r in range(args.repeat)]
+        per = [engine.store.call(timed_puts, cap, cap + 1 + r * n, n) for r in range(args.repeat)]
         left = engine.store.call(lambda: response_cache.stats()["entries"])
     finally:
         engine.close()
-    return {"cap": cap, "ms": per, "build_s": build, "left": left}
+    return {"cap": cap, "ms": [w for w, _ in per], "cpu_ms": [c for _, c in per], "build_s": build, "left": left, "n": n}
 
 
 def main() -> None:
@@ -372,11 +376,11 @@ def main() -> None:
                   f"CPU {mmm(r['screen_cpu'])} s")
 
     if "cache" not in skip:
-        print(f"\n## cache.put at the cap, amortised ms per insert over {args.puts} inserts — goal <= 0.1 ms")
+        print("\n## cache.put at the cap, amortised ms per insert over one eviction cycle — goal <= 0.1 ms")
         for cap in (int(c) for c in args.caps.split(",")):
             r = cache_figures(cap, args)
-            print(f"  cap {cap:>7}: {mmm(r['ms'])} ms  (entries after: {r['left']}; filled by cache.put in "
-                  f"{r['build_s']:.1f} s)")
+            print(f"  cap {cap:>7}: wall {mmm(r['ms'])} ms, CPU {mmm(r['cpu_ms'])} ms over {r['n']} inserts "
+                  f"(entries after: {r['left']}; filled by cache.put in {r['build_s']:.1f} s)")
 
     print(f"\nload average at end: {C.load_average()}; total {time.perf_counter() - started:.0f} s")
 
