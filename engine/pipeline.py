@@ -28,8 +28,6 @@ from engine.cost_cap import SUGGEST_MAX_TOKENS, RequestCap, review_worst_micros,
 from engine.errors import TemplarError
 from engine.events import ConfigWarning, Emit, Event, Finished, LookupResult, ValidationDone
 from engine.feedback import canonical_bindings, record_free_failure, record_template_answer
-from engine.learning.learner import LearningJob
-from engine.learning.routing import Routed, try_route
 from engine.llm.chain import ChainResult
 from engine.llm.price_map import estimated_price, savings_micros
 from engine.money import micros_to_usd
@@ -41,12 +39,13 @@ from engine.result import GenerationResult, NearMiss, TemplateAnswer
 from engine.reviews import (
     REVIEW_SYSTEM, Subject, approval, learned_author, recorded_verdict, review_cost_micros, verdict_key,
 )
-from engine.templates import TemplateIndex, load_builtin_pack
 from engine.text import clean_task, extract_code
 from engine.validation import CodeValidator, ValidationPolicy, ValidationReport
 
 if TYPE_CHECKING:
+    from engine.learning.routing import Routed
     from engine.service import Engine
+    from engine.templates import TemplateIndex
 
 __all__ = [
     "REVIEW_SYSTEM", "CoderAgent", "answer_cache_key", "build_messages", "builtin_index", "cheapest_first", "repair_message",
@@ -75,6 +74,8 @@ def _put_cached(key: str, *, policy: ValidationPolicy, report: ValidationReport,
 
 @functools.cache
 def builtin_index() -> TemplateIndex:
+    from engine.templates import TemplateIndex, load_builtin_pack  # not on a cache hit's path
+
     return TemplateIndex(load_builtin_pack())
 
 
@@ -191,14 +192,14 @@ class CoderAgent:
                ) -> tuple[tuple[int, ...], response_cache.CachedAnswer | None, TemplateIndex | None,
                           ValidationReport | None]:
         from engine import validation_memo
+        from engine.learning.stamp import read_stamp  # the library itself only when templates are looked up
 
-        library = self.engine.library
-        stamp = library.stamp()
+        stamp = read_stamp()
         cached = response_cache.peek(key, self.engine.clock()) if caching else None
         memo = validation_memo.recall(cached.code, policy) if cached is not None else None
         if task is None or (cached is not None and not critical):
             return stamp, cached, None, memo
-        return stamp, cached, library.lookup(task, stamp), memo
+        return stamp, cached, self.engine.library.lookup(task, stamp), memo
 
     async def _check_cached(self, cached: response_cache.CachedAnswer, plan: Plan, gate: _Gate,
                             memo: ValidationReport | None = None,
@@ -341,6 +342,8 @@ class CoderAgent:
             return None, 0
         worst = step_worst_micros(ctx.settings, [{"role": "user", "content": ctx.task + paid.code}],
                                   SUGGEST_MAX_TOKENS, self.engine.environ)
+        from engine.learning.learner import LearningJob
+
         job = LearningJob(ctx.settings, ctx.task, paid.code, paid.cost_micros, ctx.refs, ctx.request_id, ctx.project,
                           ctx.agent, ctx.confirmed, model_allowed=cap.fits(worst))
         return await self.engine.learner.schedule(job, ctx.emit), 0
@@ -351,6 +354,8 @@ class CoderAgent:
         ``engine.learning.routing``)."""
         if not ctx.settings.learning.route_paraphrases:
             return None
+        from engine.learning.routing import try_route
+
         learned = dict(indexes).get("learned")
         return None if learned is None else await try_route(
             self.engine, ctx.settings, ctx.task, learned, plan.policy, ctx.request_id, ctx.project, ctx.agent,

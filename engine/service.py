@@ -26,9 +26,6 @@ from engine.budget.book import BudgetBook, BudgetStatus, budget_refs
 from engine.config import ResolvedConfig, load_config
 from engine.delivery import refusal
 from engine.events import Emit, Event
-from engine.learning import TemplateLibrary
-from engine.learning.learner import Learner
-from engine.learning.library import TemplateView
 from engine.llm.chain import CooldownBoard, ProviderChain, Sleep
 from engine.paths import Paths
 from engine.store.db import Store, sqlite_url
@@ -37,6 +34,8 @@ from engine.result import GenerationResult  # re-exported: `from engine.service 
 
 if TYPE_CHECKING:
     from engine.dry_run import DryRun
+    from engine.learning.learner import Learner
+    from engine.learning.library import TemplateLibrary, TemplateView
 
 DEFAULT_PROJECT = "default"
 DEFAULT_AGENT = "default"
@@ -62,9 +61,28 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
         self.book = BudgetBook(store, clock=clock)
         self.board = CooldownBoard(store)
         self.chain = ProviderChain(store, self.book, board=self.board, sleep=sleep, clock=clock, environ=environ)
-        self.library = TemplateLibrary()
         self.alerts = AlertDispatcher()
-        self.learner = Learner(self)
+        self._library: TemplateLibrary | None = None
+
+    # The learned library and the learner are built on first use: a cache hit reads the library's
+    # stamp (engine.learning.stamp) and nothing else of it, so it never imports matching or Jinja.
+    @property
+    def library(self) -> TemplateLibrary:
+        if self._library is None:
+            from engine.learning.library import TemplateLibrary
+
+            self._library = TemplateLibrary()
+        return self._library
+
+    @library.setter
+    def library(self, value: TemplateLibrary) -> None:
+        self._library = value
+
+    @functools.cached_property
+    def learner(self) -> Learner:
+        from engine.learning.learner import Learner
+
+        return Learner(self)
 
     @classmethod
     def from_settings(cls, paths: Paths | None = None, *, url: str | None = None, reconcile: bool = True,
@@ -87,7 +105,8 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
 
     async def settle_learning(self) -> None:
         """Wait until every paid answer's learning (running in the background) is done."""
-        await self.learner.settle()
+        if "learner" in self.__dict__:  # none was built: nothing was scheduled
+            await self.learner.settle()
 
     @property
     def log_file(self) -> Path:
