@@ -18,6 +18,7 @@ so a new process never loads the learned library for it.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine import cache as response_cache
@@ -28,8 +29,6 @@ from engine.cost_cap import SUGGEST_MAX_TOKENS, RequestCap, review_worst_micros,
 from engine.errors import TemplarError
 from engine.events import ConfigWarning, Emit, Event, Finished, LookupResult, ValidationDone
 from engine.feedback import canonical_bindings, record_free_failure, record_template_answer
-from engine.learning.learner import LearningJob
-from engine.learning.routing import Routed, try_route
 from engine.llm.chain import ChainResult
 from engine.llm.price_map import estimated_price, savings_micros
 from engine.money import micros_to_usd
@@ -54,12 +53,13 @@ from engine.reviews import (
     review_cost_micros,
     verdict_key,
 )
-from engine.templates import TemplateIndex, load_builtin_pack
 from engine.text import clean_task, extract_code
 from engine.validation import CodeValidator, ValidationPolicy, ValidationReport
 
 if TYPE_CHECKING:
+    from engine.learning.routing import Routed
     from engine.service import Engine
+    from engine.templates import TemplateIndex
 
 __all__ = [
     "REVIEW_SYSTEM", "CoderAgent", "answer_cache_key", "build_messages", "builtin_index", "cheapest_first", "repair_message",
@@ -88,6 +88,8 @@ def _put_cached(key: str, *, policy: ValidationPolicy, report: ValidationReport,
 
 @functools.cache
 def builtin_index() -> TemplateIndex:
+    from engine.templates import TemplateIndex, load_builtin_pack  # not on a cache hit's path
+
     return TemplateIndex(load_builtin_pack())
 
 
@@ -125,9 +127,11 @@ class CoderAgent:
         # One database hop answers: is the learned index current, is the answer cached (with the
         # validation report remembered for its code), and, unless a non-critical cached answer
         # comes first, which learned templates could match (the anchor index, engine.learning.anchors)
-        stamp, cached, candidates, memo = await self.store.run(
+        # A non-critical hit whose remembered report passes is served whatever follows: the probe
+        # books it (count + ledger row) in the same hop, so such a hit is one round trip.
+        stamp, cached, candidates, memo, booked = await self.store.run(
             self._probe, plan.key, plan.caching, ctx.task if ctx.use_templates else None, ctx.is_critical,
-            plan.policy)
+            plan.policy, functools.partial(self._hit_ledger, ctx, plan))
         fresh: list[ValidationReport] = []  # a report this request computed, remembered with the hit
         # a non-critical exact repeat first: no template lookup (critical ones keep the tier order,
         # which decides what gets reviewed)
@@ -142,7 +146,7 @@ class CoderAgent:
         if plan.caching:
             if cached is not None and not early:
                 checked = await self._check_cached(cached, plan, gate, memo, fresh)
-            served = await self._from_cache(ctx, plan, cached, checked, gate, events, fresh)
+            served = await self._from_cache(ctx, plan, cached, checked, gate, events, fresh, booked)
             if served is not None:
                 return served
         if indexes:  # near misses: the candidates plus the templates the task misses by some words
@@ -200,18 +204,29 @@ class CoderAgent:
 
     # -- tier 2: the response cache -----------------------------------------------------------
 
-    def _probe(self, key: str, caching: bool, task: str | None, critical: bool, policy: ValidationPolicy
-               ) -> tuple[tuple[int, ...], response_cache.CachedAnswer | None, TemplateIndex | None,
-                          ValidationReport | None]:
-        from engine import validation_memo
+    def _hit_ledger(self, ctx: RequestContext, plan: Plan, cached: response_cache.CachedAnswer) -> tuple[Any, ...]:
+        """A cache hit's ledger row (``response_cache.record_hit``): what it saved, its latency now."""
+        saved = savings_micros(ctx.settings, prompt_chars(plan.messages), len(cached.code), self.engine.environ)
+        return (ctx.request_id, ctx.project, ctx.agent, cached.provider, cached.model, saved, ctx.elapsed_ms(),
+                self.engine.book.owner)
 
-        library = self.engine.library
-        stamp = library.stamp()
+    def _probe(self, key: str, caching: bool, task: str | None, critical: bool, policy: ValidationPolicy,
+               hit_ledger: Callable[[response_cache.CachedAnswer], tuple[Any, ...]] | None = None,
+               ) -> tuple[tuple[int, ...], response_cache.CachedAnswer | None, TemplateIndex | None,
+                          ValidationReport | None, tuple[Any, ...] | None]:
+        from engine import validation_memo
+        from engine.learning.stamp import read_stamp  # the library itself only when templates are looked up
+
+        stamp = read_stamp()
         cached = response_cache.peek(key, self.engine.clock()) if caching else None
         memo = validation_memo.recall(cached.code, policy) if cached is not None else None
+        booked = None
+        if cached is not None and not critical and memo is not None and memo.ok and hit_ledger is not None:
+            booked = hit_ledger(cached)  # served for sure (run: the early, non-critical path): book it now
+            response_cache.record_hit(key, self.engine.clock(), booked)
         if task is None or (cached is not None and not critical):
-            return stamp, cached, None, memo
-        return stamp, cached, library.lookup(task, stamp), memo
+            return stamp, cached, None, memo, booked
+        return stamp, cached, self.engine.library.lookup(task, stamp), memo, booked
 
     async def _check_cached(self, cached: response_cache.CachedAnswer, plan: Plan, gate: _Gate,
                             memo: ValidationReport | None = None,
@@ -240,21 +255,22 @@ class CoderAgent:
 
     async def _from_cache(self, ctx: RequestContext, plan: Plan, cached: response_cache.CachedAnswer | None,
                           checked: Checked | None, gate: _Gate, events: list[Event],
-                          fresh: list[ValidationReport]) -> GenerationResult | None:
-        """Serve the cached answer if it passed its checks (and book the hit); None on a miss."""
+                          fresh: list[ValidationReport], booked: tuple[Any, ...] | None = None
+                          ) -> GenerationResult | None:
+        """Serve the cached answer if it passed its checks (and book the hit, unless the probe
+        ``booked`` it already: its ledger row); None on a miss."""
         if cached is None:
             ctx.emit(LookupResult("cache", False))
             return None
         if checked is None:
             return None
         ctx.emit(LookupResult("cache", True, f"{cached.hits} earlier hits"))
-        latency = ctx.elapsed_ms()
-        saved = savings_micros(ctx.settings, prompt_chars(plan.messages), len(cached.code), self.engine.environ)
-        await self.store.run(
-            _record_cache_hit, plan.key, self.engine.clock(),
-            (ctx.request_id, ctx.project, ctx.agent, cached.provider, cached.model, saved, latency,
-             self.engine.book.owner), cached.code, plan.policy, fresh[0] if fresh else None,
-        )
+        ledger = booked
+        if ledger is None:
+            ledger = self._hit_ledger(ctx, plan, cached)
+            await self.store.run(_record_cache_hit, plan.key, self.engine.clock(), ledger, cached.code, plan.policy,
+                                 fresh[0] if fresh else None)
+        saved, latency = int(ledger[5]), int(ledger[6])
         ctx.emit(Finished("cache", micros_to_usd(gate.cost_micros), micros_to_usd(saved)))
         return GenerationResult(
             request_id=ctx.request_id, source="cache", code=cached.code, text=cached.text, provider=cached.provider,
@@ -354,6 +370,8 @@ class CoderAgent:
             return None, 0
         worst = step_worst_micros(ctx.settings, [{"role": "user", "content": ctx.task + paid.code}],
                                   SUGGEST_MAX_TOKENS, self.engine.environ)
+        from engine.learning.learner import LearningJob
+
         job = LearningJob(ctx.settings, ctx.task, paid.code, paid.cost_micros, ctx.refs, ctx.request_id, ctx.project,
                           ctx.agent, ctx.confirmed, model_allowed=cap.fits(worst))
         return await self.engine.learner.schedule(job, ctx.emit), 0
@@ -364,6 +382,8 @@ class CoderAgent:
         ``engine.learning.routing``)."""
         if not ctx.settings.learning.route_paraphrases:
             return None
+        from engine.learning.routing import try_route
+
         learned = dict(indexes).get("learned")
         return None if learned is None else await try_route(
             self.engine, ctx.settings, ctx.task, learned, plan.policy, ctx.request_id, ctx.project, ctx.agent,

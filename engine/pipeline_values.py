@@ -8,7 +8,7 @@ first answer and every repair, never reviews or suggestions (the pipeline adds t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import cache as response_cache
 from engine.config.schema import Settings
@@ -16,8 +16,10 @@ from engine.context import RequestContext
 from engine.llm.chain import ChainResult
 from engine.prompts import build_messages, validation_policy
 from engine.result import NearMiss, TemplateAnswer
-from engine.templates import TemplateIndex
 from engine.validation import ValidationPolicy, ValidationReport
+
+if TYPE_CHECKING:
+    from engine.templates import TemplateIndex
 
 __all__ = ["Checked", "PaidAnswer", "Plan", "TemplateHit", "json_bindings", "near_misses", "prompt_chars"]
 

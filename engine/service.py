@@ -26,9 +26,6 @@ from engine.budget.book import BudgetBook, BudgetStatus, budget_refs
 from engine.config import ResolvedConfig, load_config
 from engine.delivery import refusal
 from engine.events import Emit, Event
-from engine.learning import TemplateLibrary
-from engine.learning.learner import Learner
-from engine.learning.library import TemplateView
 from engine.llm.chain import CooldownBoard, ProviderChain, Sleep
 from engine.paths import Paths
 from engine.pipeline import CoderAgent, build_messages, validation_policy
@@ -37,6 +34,8 @@ from engine.store.db import Store, sqlite_url
 
 if TYPE_CHECKING:
     from engine.dry_run import DryRun
+    from engine.learning.learner import Learner
+    from engine.learning.library import TemplateLibrary, TemplateView
 
 DEFAULT_PROJECT = "default"
 DEFAULT_AGENT = "default"
@@ -62,9 +61,28 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
         self.book = BudgetBook(store, clock=clock)
         self.board = CooldownBoard(store)
         self.chain = ProviderChain(store, self.book, board=self.board, sleep=sleep, clock=clock, environ=environ)
-        self.library = TemplateLibrary()
         self.alerts = AlertDispatcher()
-        self.learner = Learner(self)
+        self._library: TemplateLibrary | None = None
+
+    # The learned library and the learner are built on first use: a cache hit reads the library's
+    # stamp (engine.learning.stamp) and nothing else of it, so it never imports matching or Jinja.
+    @property
+    def library(self) -> TemplateLibrary:
+        if self._library is None:
+            from engine.learning.library import TemplateLibrary
+
+            self._library = TemplateLibrary()
+        return self._library
+
+    @library.setter
+    def library(self, value: TemplateLibrary) -> None:
+        self._library = value
+
+    @functools.cached_property
+    def learner(self) -> Learner:
+        from engine.learning.learner import Learner
+
+        return Learner(self)
 
     @classmethod
     def from_settings(cls, paths: Paths | None = None, *, url: str | None = None, reconcile: bool = True,
@@ -87,7 +105,8 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
 
     async def settle_learning(self) -> None:
         """Wait until every paid answer's learning (running in the background) is done."""
-        await self.learner.settle()
+        if "learner" in self.__dict__:  # none was built: nothing was scheduled
+            await self.learner.settle()
 
     @property
     def log_file(self) -> Path:
@@ -229,12 +248,17 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
         """Learned templates, oldest first (active only unless ``include_retired``)."""
         return await self.store.run(self.library.templates, None if include_retired else "active")
 
-    async def stats(self, since: float | None = None, by: str | None = None) -> dict[str, Any]:
+    async def stats(self, since: float | None = None, by: str | None = None, *,
+                    false_hits: bool = True, fold_templates: bool = False) -> dict[str, Any]:
         """Calls, tokens, cost, savings, hit rates, latency and failures since ``since`` (epoch
-        seconds; None = all time), optionally grouped ``by`` provider, model, project, agent, day or source."""
+        seconds; None = all time), optionally grouped ``by`` provider, model, project, agent, day or source.
+        ``false_hits=False`` skips the per-template false-hit table (``false_hits`` is then None);
+        ``fold_templates`` counts template answers as one ``-`` group of ``by="model"`` (a template's
+        name is its ``model``), so the read follows the models, not the library."""
         from engine.stats import compute_stats
 
-        return await self.store.run(compute_stats, since, by)
+        return await self.store.run(compute_stats, since, by, with_false_hits=false_hits,
+                                    fold_templates=fold_templates)
 
 
 async def _settle(job: asyncio.Task[None]) -> None:

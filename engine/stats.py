@@ -41,22 +41,28 @@ def parse_since(text: str | None, now: float | None = None) -> float | None:
     return moment.timestamp()
 
 
-def compute_stats(since: float | None = None, by: str | None = None) -> dict[str, Any]:
+def compute_stats(since: float | None = None, by: str | None = None, *,
+                  with_false_hits: bool = True, fold_templates: bool = False) -> dict[str, Any]:
     """Totals (and groups when ``by`` is given), read from the per-day aggregates
     (``engine.stats_rollup``: cost follows days and groups, not ledger rows; raw rows may have
-    been pruned). Runs on the database thread."""
+    been pruned). Without ``with_false_hits`` the per-template false-hit table (a read of every
+    template's answers and of the wrong-answer reports) is skipped and ``false_hits`` is None:
+    for a surface that does not show it. With ``fold_templates``, ``by="model"`` counts every
+    template answer (whose ``model`` is the template's name) in one group ``-`` instead of one
+    group per template (``stats_rollup.summaries``). Runs on the database thread."""
     if by is not None and by not in GROUPS:
         raise BadInput(f"--by must be one of {', '.join(GROUPS)}")
     from engine import stats_rollup
 
-    answers, sources = stats_rollup.template_answers(execute, since)
     result: dict[str, Any] = {"since": since, "by": by,
                               "total": stats_rollup.summaries(execute, since, None)[None],
-                              "savings_basis": SAVINGS_BASIS,
-                              "false_hits": false_hits(answers, sources, wrong_reports(since))}
+                              "savings_basis": SAVINGS_BASIS, "false_hits": None}
+    if with_false_hits:
+        answers, sources = stats_rollup.template_answers(execute, since)
+        result["false_hits"] = false_hits(answers, sources, wrong_reports(since))
     result["anomalies"] = anomaly_summary(execute, since)  # usage claims not believed (engine.budget.usage)
     if by:
-        groups = stats_rollup.summaries(execute, since, by)
+        groups = stats_rollup.summaries(execute, since, by, fold_templates=fold_templates)
         result["groups"] = [{by: name, **groups[name]} for name in sorted(groups)]  # type: ignore[type-var]
     return result
 

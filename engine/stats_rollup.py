@@ -26,6 +26,8 @@ from engine.money import micros_to_usd
 from engine.rollups import PAID, bucket_sql
 
 FREE = ("cache", "learned", "builtin", "routed")
+TEMPLATE_SOURCES = ("learned", "builtin", "routed")
+"""Answers whose ``model`` column is a template's name."""
 GROUP_DIM = {"provider": "provider", "model": "model", "project": "project", "agent": "agent", "day": "all",
              "source": "all"}
 _SUMS = "rows, tokens_in, tokens_out, cost_micros, saved_micros"
@@ -80,23 +82,39 @@ def _percentile(histogram: dict[int, int], q: float) -> int | None:
     return None  # unreachable
 
 
-def summaries(execute: Callable[..., Any], since: float | None, group: str | None) -> dict[str | None, dict[str, Any]]:
-    """Per-group summaries (``group`` one of :data:`GROUP_DIM`, or None for the total)."""
+def summaries(execute: Callable[..., Any], since: float | None, group: str | None, *,
+              fold_templates: bool = False) -> dict[str | None, dict[str, Any]]:
+    """Per-group summaries (``group`` one of :data:`GROUP_DIM`, or None for the total).
+
+    A template answer's ``model`` is the template's name, so ``group="model"`` has a group per
+    template served (and the ``model`` aggregates a row per template per day). With
+    ``fold_templates`` those answers are one group, ``-``, read from the ``all`` aggregates:
+    the cost then follows the models, not the templates (the budget screen's breakdown)."""
     dim = GROUP_DIM[group] if group else "all"
     col = {"day": "day", "source": "source"}.get(group or "", "value")
     rows_sql, rows_params, lat_sql, lat_params = _derived(dim, since)
+    key = col if group else "''"
+    by = f"{key}, " if group else ""  # PostgreSQL refuses GROUP BY a constant
+    # (rows SQL, params, extra condition, group key, GROUP BY prefix)
+    queries = [(rows_sql, rows_params, "", key, by)]
+    if fold_templates and group == "model":
+        tiers = ", ".join(f"'{s}'" for s in TEMPLATE_SOURCES)
+        all_sql, all_params, _, _ = _derived("all", since)
+        queries = [(rows_sql, rows_params, f" AND source NOT IN ({tiers})", key, by),
+                   (all_sql, all_params, f" AND source IN ({tiers})", "''", "")]
     acc: dict[str, list[int]] = defaultdict(lambda: [0] * 9)
     answered: dict[str, int] = defaultdict(int)
     failures: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     free_failures: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    key = col if group else "''"
-    by = f"{key}, " if group else ""  # PostgreSQL refuses GROUP BY a constant
-    for name, source, outcome, error, estimated, n, tin, tout, cost, saved in execute(
-        f"SELECT {key}, source, outcome, error_class, estimated, SUM(rows), SUM(tokens_in), SUM(tokens_out), "
-        f"SUM(cost_micros), SUM(saved_micros) FROM ({rows_sql}) t WHERE source <> 'reconcile' "
-        f"GROUP BY {by}source, outcome, error_class, estimated HAVING SUM(rows) <> 0",
-        rows_params,
-    ).fetchall():
+    fetched: list[Any] = []
+    for sql, params, only, name_sql, prefix in queries:
+        fetched += execute(
+            f"SELECT {name_sql}, source, outcome, error_class, estimated, SUM(rows), SUM(tokens_in), SUM(tokens_out), "
+            f"SUM(cost_micros), SUM(saved_micros) FROM ({sql}) t WHERE source <> 'reconcile'{only} "
+            f"GROUP BY {prefix}source, outcome, error_class, estimated HAVING SUM(rows) <> 0",
+            params,
+        ).fetchall()
+    for name, source, outcome, error, estimated, n, tin, tout, cost, saved in fetched:
         g, n = _name(name), int(n or 0)
         target = acc[g]
         paid = source in PAID

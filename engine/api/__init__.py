@@ -18,24 +18,31 @@ Invariant: importing a module here is cheap. Internals are imported inside the m
 template or cache hit never loads the code behind ``templar stats`` or ``templar doctor``.
 """
 
+from typing import TYPE_CHECKING
+
 from engine.api.feedback import FeedbackAPI, WrongAnswer, clean_reason
 from engine.api.generate import GenerateAPI, check_scope_name
-from engine.api.suggestions import (
-    HeldForReview,
-    Preview,
-    SuggestionsAPI,
-    SuggestionView,
-    describe_slot_constraints,
-    slot_types,
-)
-from engine.api.templates import (
-    ExportResult,
-    ImportResult,
-    SimilarTemplate,
-    TemplatesAPI,
-    TemplateView,
-)
-from engine.templates.spec import TemplateSpec  # what builtin_templates() returns
+from engine.api.suggestions import SuggestionsAPI, describe_slot_constraints, slot_types
+from engine.api.templates import ExportResult, ImportResult, SimilarTemplate, TemplatesAPI
+
+if TYPE_CHECKING:
+    from engine.api.suggestions import HeldForReview, Preview, SuggestionView
+    from engine.api.templates import TemplateView
+    from engine.templates.spec import TemplateSpec  # what builtin_templates() returns
+
+# types from the template library, imported on first use (a cache hit never loads the library)
+_LAZY = {"HeldForReview": "engine.learning.review", "Preview": "engine.learning.review",
+         "SuggestionView": "engine.learning.library", "TemplateView": "engine.learning.library",
+         "TemplateSpec": "engine.templates.spec"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "TemplateSpec",

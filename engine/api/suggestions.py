@@ -19,11 +19,11 @@ import functools
 from typing import TYPE_CHECKING
 
 from engine.api.templates import check_id
-from engine.learning.library import SuggestionView, TemplateView
-from engine.learning.review import HeldForReview, Preview
 
 if TYPE_CHECKING:
     from engine.learning import TemplateLibrary
+    from engine.learning.library import SuggestionView, TemplateView
+    from engine.learning.review import HeldForReview, Preview
     from engine.store.db import Store
 
 
@@ -98,6 +98,19 @@ class SuggestionsAPI:
         """Discard a pending suggestion: no template is made. Raises ``BadInput`` if not pending."""
         check_id(suggestion_id, "suggestion")
         return await self.store.run(self.library.reject, suggestion_id, reason)
+
+
+def __getattr__(name: str) -> object:
+    """The review queue's types on first use: the template library is not imported by a cache hit."""
+    if name == "SuggestionView":
+        from engine.learning.library import SuggestionView
+
+        return SuggestionView
+    if name in ("HeldForReview", "Preview"):
+        from engine.learning import review
+
+        return getattr(review, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

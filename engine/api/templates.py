@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import NotFound
-from engine.learning.library import TemplateView
 
 if TYPE_CHECKING:
     from engine.learning import TemplateLibrary
+    from engine.learning.library import TemplateView
     from engine.store.db import Store
     from engine.templates import TemplateIndex, TemplateSpec
 
@@ -138,6 +138,15 @@ class TemplatesAPI:
         entries = await asyncio.to_thread(read_export, Path(path).expanduser())
         ids = await self.store.run(import_templates, self.library, entries)
         return ImportResult(tuple(ids))
+
+
+def __getattr__(name: str) -> object:
+    """``TemplateView`` on first use: the template library is not imported by a cache hit."""
+    if name == "TemplateView":
+        from engine.learning.library import TemplateView
+
+        return TemplateView
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["ExportResult", "ImportResult", "SimilarTemplate", "TemplateView", "TemplatesAPI", "check_id"]

@@ -36,6 +36,7 @@ from engine.learning.review import (
     rename_in_pattern,
     spec_for,
 )
+from engine.learning.stamp import STAMP_SQL, read_stamp  # noqa: F401 - STAMP_SQL: re-exported
 from engine.logs import get_logger
 from engine.money import micros_to_usd
 from engine.safe_text import name_problem
@@ -46,8 +47,6 @@ from engine.templates.normalize import NormalizedTask
 from engine.validation import CodeValidator
 
 PREFIX = "learned-"
-STAMP_SQL = ("SELECT (SELECT MAX(id) FROM template), (SELECT MAX(id) FROM template_version), "
-             "(SELECT MAX(id) FROM wrong_report)")
 _log = get_logger("learning")
 
 
@@ -352,8 +351,7 @@ class TemplateLibrary:
         Three primary-key reads, whatever the library's size (a COUNT scanned the whole table:
         ~45 ms per request at 100k templates). The engine never deletes a template (retiring
         writes a version row); one deleted by hand is noticed at the next change or restart."""
-        row = Template._meta.database.execute_sql(STAMP_SQL).fetchone()
-        return (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)) if row else (0, 0, 0)
+        return read_stamp()
 
     def refusal(self, template: str, version: int, bindings: dict[str, Any]) -> str | None:
         """Why a match (learned or built-in) must not be served: its bindings were reported wrong

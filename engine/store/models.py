@@ -445,7 +445,8 @@ class LedgerRollup(BaseModel):
 
     class Meta:
         indexes = ((("day", "dim", "value", "source", "outcome", "error_class", "estimated"), True),
-                   (("dim", "day"), False))
+                   (("dim", "day"), False),
+                   (("dim", "value", "source", "day", "outcome", "rows"), False))  # 0013: per-template sums
 
 
 class LedgerLatency(BaseModel):

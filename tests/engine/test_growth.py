@@ -176,3 +176,42 @@ async def test_the_builtin_index_is_built_once_and_every_cache_hit_is_recorded(m
         assert (await engine.generate(TASK)).source == "cache"
     rows = engine.store.call(lambda: LedgerEntry.select().where(LedgerEntry.source == "cache").count())
     assert rows == 3
+
+
+async def test_a_cache_hit_with_its_stored_report_is_one_round_trip_and_keeps_its_ledger_row(
+        make_engine: Any, monkeypatch: Any) -> None:
+    from engine.store.models import CacheEntry, LedgerEntry
+
+    engine = make_engine()
+    paid = await engine.generate(TASK)
+    hops: list[str] = []
+    real_run = engine.store.run
+
+    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(fn, "__name__", repr(fn)))
+        return await real_run(fn, *args, **kwargs)
+
+    monkeypatch.setattr(engine.store, "run", counting)
+    hit = await engine.generate(TASK)
+    assert hit.source == "cache" and hit.code == paid.code
+    assert hops == ["_probe"], f"one database hop, not {hops}"
+
+    def rows() -> tuple[list[tuple[Any, ...]], int]:
+        ledger = [(r.request_id, r.outcome, r.saved_micros, r.latency_ms) for r in
+                  LedgerEntry.select().where(LedgerEntry.source == "cache")]
+        return ledger, CacheEntry.get().hits
+
+    ledger, hits = engine.store.call(rows)
+    assert hits == 1 and len(ledger) == 1
+    assert ledger[0][0] == hit.request_id and ledger[0][1] == "ok"
+    assert ledger[0][2] == hit.saved_micros > 0 and ledger[0][3] == hit.latency_ms
+
+    # without a stored report (new rules) the answer is validated first, then booked: a second hop
+    from engine import validation_memo
+
+    hops.clear()
+    monkeypatch.setattr(validation_memo, "_fingerprint", "another validator version")
+    again = await engine.generate(TASK)
+    assert again.source == "cache" and len(hops) == 2, hops
+    ledger, hits = engine.store.call(rows)
+    assert hits == 2 and [r[0] for r in ledger] == [hit.request_id, again.request_id]

@@ -187,3 +187,40 @@ def test_bucket_matches_its_sql(make_engine: Any) -> None:
     got = engine.store.call(lambda: list(engine.store.db.execute_sql(sql).fetchone()))
     assert got == [rollups.bucket(v) for v in values]
     assert rollups.bucket(1234) == 1200 and rollups.bucket(99) == 99 and rollups.bucket(100) == 100
+
+
+ADDITIVE = ("requests", "paid_calls", "tokens_in", "tokens_out", "cost_usd", "saved_usd", "cache_hits", "template_hits",
+            "free_failed_attempts", "estimated_rows")
+
+
+@pytest.mark.parametrize("since_hours", [None, 30])
+def test_folded_model_groups_count_template_answers_once(make_engine: Any, since_hours: int | None) -> None:
+    """The budget screen's breakdown by model: template answers (whose ``model`` is the template's
+    name) are one ``-`` group; every model's own group is unchanged, and nothing is lost or doubled."""
+    engine = make_engine()
+    rows = G.ledger_rows(3000, 5, NOW)
+    # a template failing its validation, a routed answer and a paid call without a model: all in "-"
+    rows += [(NOW - 60, day_of(NOW - 60), "t-fail", "p", "a", "learned", "", "learned-7", 0, 0, 0, 0, 0, 3, "error",
+              "ValidationFailed", False, None, "o"),
+             (NOW - 50, day_of(NOW - 50), "t-routed", "p", "a", "routed", "", "learned-9", 0, 0, 0, 0, 40, 3, "ok",
+              None, False, None, "o"),
+             (NOW - 40, day_of(NOW - 40), "t-paid", "p", "a", "llm", "openai", "", 1, 10, 20, 300, 0, 123, "ok", None,
+              False, None, "o")]
+    engine.store.call(G.bulk_ledger, engine.store.db, rows)
+    since = None if since_hours is None else NOW - since_hours * 3600
+    template_names = {r[7] for r in rows if r[5] in ("learned", "builtin", "routed")}
+    full = engine.store.call(compute_stats, since, "model")
+    folded = engine.store.call(compute_stats, since, "model", with_false_hits=False, fold_templates=True)
+    assert folded["false_hits"] is None and full["false_hits"]["template_answers"] > 0
+    assert folded["total"] == full["total"]
+    by_name = {g["model"]: g for g in folded["groups"]}
+    assert not template_names & set(by_name), "no group per template"
+    for g in full["groups"]:
+        if g["model"] not in template_names and g["model"] != "-":
+            assert by_name[g["model"]] == g, g["model"]
+    for key in ADDITIVE:
+        assert sum(g[key] for g in folded["groups"]) == pytest.approx(sum(g[key] for g in full["groups"])), key
+    rest = by_name["-"]
+    assert rest["template_hits"] == full["total"]["template_hits"] > 0
+    assert rest["free_failures"] == {"ValidationFailed": 1}
+    assert rest["paid_calls"] == 1 and rest["latency_p50_ms"] == rollups.bucket(123)

@@ -160,7 +160,8 @@ def test_the_shared_proxy_cannot_be_pointed_at_a_database(tmp_path: Path) -> Non
 
 def engine_at(root: Path, fake: FakeProviderServer, *, learning: bool = False) -> Engine:
     paths = Paths(config_dir=root / "config", data_dir=root / "data").ensure()
-    extra = "[budget.system]\nlimit_usd = 100.0\n"
+    # (the model's suggestion path: deterministic parameterisation has its own tests)
+    extra = ("deterministic = false\n" if learning else "") + "[budget.system]\nlimit_usd = 100.0\n"
     paths.user_settings.write_text(user_settings(fake, extra=extra, order='["openai"]', learning=learning),
                                    encoding="utf-8")
     return Engine.from_settings(paths)
@@ -205,6 +206,7 @@ async def test_two_engines_used_concurrently_keep_cache_ledger_budget_and_templa
     ids_a |= {r.request_id for r in second[:8]}
     ids_b |= {r.request_id for r in second[8:]}
 
+    await a.settle_learning()  # a's learning runs after each answer
     ledger_a, ledger_b = ledger(a), ledger(b)
     assert {r[0] for r in ledger_a} == ids_a and {r[2] for r in ledger_a} == {"pa"}
     assert {r[0] for r in ledger_b} == ids_b and {r[2] for r in ledger_b} == {"pb"}

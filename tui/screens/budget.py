@@ -94,9 +94,10 @@ class BudgetScreen(TemplarScreen):
             statuses = await engine.budget_status(project, agent)
             now = engine.clock()
             since = now - DAYS * 86400
-            days = await engine.stats(since, "day")
-            providers = await engine.stats(since, "provider")
-            models = await engine.stats(since, "model")
+            # the screen shows no false-hit table, and one "templates/cache" row rather than one per template
+            days = await engine.stats(since, "day", false_hits=False)
+            providers = await engine.stats(since, "provider", false_hits=False)
+            models = await engine.stats(since, "model", false_hits=False, fold_templates=True)
             log = await engine.budget_alerts(observe=False)  # the statuses above recorded this scope's level
             alerts, anomalies = list(log.levels), list(log.anomalies)
         except Exception as exc:  # noqa: BLE001
