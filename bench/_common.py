@@ -115,7 +115,10 @@ class ServerProcess:
         self.nodelay = nodelay
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _SERVER_CHILD, str(ROOT), "tuned" if nodelay else "stock"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=str(ROOT),
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
@@ -282,6 +285,7 @@ class StageMeter:
         name_of = label if callable(label) else (lambda *a, **k: label)
         meter = self
         if is_async:
+
             async def wrapper(*a: Any, **k: Any) -> Any:
                 c0, w0 = meter._enter()
                 try:
@@ -289,12 +293,14 @@ class StageMeter:
                 finally:
                     meter._exit(name_of(*a, **k), c0, w0)
         else:
+
             def wrapper(*a: Any, **k: Any) -> Any:  # type: ignore[misc]
                 c0, w0 = meter._enter()
                 try:
                     return orig(*a, **k)
                 finally:
                     meter._exit(name_of(*a, **k), c0, w0)
+
         setattr(owner, attr, wrapper)
         self._undo.append((lambda: setattr(owner, attr, orig)) if own else (lambda: delattr(owner, attr)))
 
@@ -325,17 +331,27 @@ class StageMeter:
         chain = mod("engine.llm.chain")
         self._wrap(engine, "config", "config load (Engine.config)", is_async=False)
         self._wrap(engine.store, "run", db_label, is_async=True)
-        self._wrap(attr(pipeline, "CoderAgent"), "_template",
-                   lambda self_, source, *a, **k: f"template lookup glue: {source}", is_async=True)
+        self._wrap(
+            attr(pipeline, "CoderAgent"),
+            "_template",
+            lambda self_, source, *a, **k: f"template lookup glue: {source}",
+            is_async=True,
+        )
         self._wrap(attr(templates, "TemplateIndex"), "match", "template index: match()", is_async=False)
         self._wrap(attr(templates, "TemplateIndex"), "similar", "template index: similar() on a miss", is_async=False)
-        self._wrap(attr(validator, "CodeValidator"), "validate_async", "validation (bandit+ast, to_thread)", is_async=True)
+        self._wrap(
+            attr(validator, "CodeValidator"), "validate_async", "validation (bandit+ast, to_thread)", is_async=True
+        )
         self._wrap(mod("engine.service"), "validate_async", "validation (bandit+ast, to_thread)", is_async=True)
         self._wrap(mod("engine.cache"), "cache_key", "cache key (json + sha256)", is_async=False)
         self._wrap(adapter, "complete", "litellm acompletion (adapter.complete)", is_async=True)
         self._wrap(adapter, "count_tokens", "token count (litellm.token_counter)", is_async=False)
-        self._wrap(attr(pipeline, "CoderAgent"), "_suggest", "learning suggestion glue (CoderAgent._suggest)", is_async=True)
-        self._wrap(attr(chain, "ProviderChain"), "complete", "provider chain glue (ProviderChain.complete)", is_async=True)
+        self._wrap(
+            attr(pipeline, "CoderAgent"), "_suggest", "learning suggestion glue (CoderAgent._suggest)", is_async=True
+        )
+        self._wrap(
+            attr(chain, "ProviderChain"), "complete", "provider chain glue (ProviderChain.complete)", is_async=True
+        )
         return self
 
     def uninstall(self) -> None:
@@ -350,11 +366,15 @@ class StageMeter:
         for name in sorted(self.cpu, key=lambda k: -self.cpu[k]):
             acc_cpu += self.cpu[name]
             acc_wall += self.wall[name]
-            print(f"  {name:<50}{self.count[name] / n:>6.1f}{per(self.cpu[name]):>9.3f}{per(self.wall[name]):>9.3f}"
-                  f"{self.cpu[name] / total_cpu:>7.0%}")
+            print(
+                f"  {name:<50}{self.count[name] / n:>6.1f}{per(self.cpu[name]):>9.3f}{per(self.wall[name]):>9.3f}"
+                f"{self.cpu[name] / total_cpu:>7.0%}"
+            )
         rest_cpu, rest_wall = total_cpu - acc_cpu, total_wall - acc_wall
-        print(f"  {'everything else (pipeline glue, events, results)':<50}{'':>6}{per(rest_cpu):>9.3f}"
-              f"{per(rest_wall):>9.3f}{rest_cpu / total_cpu:>7.0%}")
+        print(
+            f"  {'everything else (pipeline glue, events, results)':<50}{'':>6}{per(rest_cpu):>9.3f}"
+            f"{per(rest_wall):>9.3f}{rest_cpu / total_cpu:>7.0%}"
+        )
         print(f"  {'total per generate() (ms, per call)':<50}{'':>6}{per(total_cpu):>9.3f}{per(total_wall):>9.3f}")
 
 

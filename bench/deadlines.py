@@ -30,8 +30,16 @@ ANSWER = "```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```"
 def engine_for(server: FakeProviderServer, timeout_s: float, order: str, extra: list[str]) -> Engine:
     paths = Paths.from_env().ensure()
     lines = provider_tables(api_bases(server), timeout_s=timeout_s)
-    lines += ["[chain]", f"order = {order}", "jitter = 0.0", "cooldown_failures = 100", *extra,
-              "", "[learning]", "enabled = false"]
+    lines += [
+        "[chain]",
+        f"order = {order}",
+        "jitter = 0.0",
+        "cooldown_failures = 100",
+        *extra,
+        "",
+        "[learning]",
+        "enabled = false",
+    ]
     paths.user_settings.write_text("\n".join(lines) + "\n", encoding="utf-8")
     for file in paths.projects_dir.glob("*.toml"):
         file.unlink()

@@ -57,8 +57,13 @@ def one_run(command: list[str]) -> tuple[float, float, bool]:
     """(seconds to first frame, seconds to exit, litellm loaded at first frame)."""
     with tempfile.TemporaryDirectory() as home:
         marker = Path(home) / "first-paint"
-        env = {**os.environ, "TEMPLAR_HOME": home, "TEMPLAR_FIRST_PAINT_FILE": str(marker),
-               "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "TEMPLAR_HOME": home,
+            "TEMPLAR_FIRST_PAINT_FILE": str(marker),
+            "TERM": "xterm-256color",
+            "PYTHONPATH": str(ROOT),
+        }
         for name in ("GEMINI_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
             env.pop(name, None)
         master, slave = pty.openpty()
@@ -66,8 +71,7 @@ def one_run(command: list[str]) -> tuple[float, float, bool]:
         reader = threading.Thread(target=drain, args=(master,), daemon=True)
         reader.start()
         start = time.time()
-        proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env,
-                                cwd=ROOT, close_fds=True)
+        proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, close_fds=True)
         code = proc.wait(timeout=60)
         ended = time.time()
         os.close(slave)
@@ -101,12 +105,16 @@ def main() -> None:
     paint, total, loaded = measure([sys.executable, "-m", "tui"], args.runs)
     base, _, _ = measure([sys.executable, "-c", BASELINE], args.runs)
     print(f"runs {args.runs}  load average {os.getloadavg()[0]:.2f}  cpus {os.cpu_count()}")
-    print(f"templar first_frame_s p50 {statistics.median(paint):.3f} p95 {pct(paint, 0.95):.3f} "
-          f"min {min(paint):.3f} max {max(paint):.3f}")
+    print(
+        f"templar first_frame_s p50 {statistics.median(paint):.3f} p95 {pct(paint, 0.95):.3f} "
+        f"min {min(paint):.3f} max {max(paint):.3f}"
+    )
     print(f"templar process_exit_s p50 {statistics.median(total):.3f} p95 {pct(total, 0.95):.3f}")
     print(f"templar litellm_loaded_at_first_frame {sum(loaded)} of {len(loaded)}")
-    print(f"bare_textual first_frame_s p50 {statistics.median(base):.3f} p95 {pct(base, 0.95):.3f} "
-          f"min {min(base):.3f} max {max(base):.3f}")
+    print(
+        f"bare_textual first_frame_s p50 {statistics.median(base):.3f} p95 {pct(base, 0.95):.3f} "
+        f"min {min(base):.3f} max {max(base):.3f}"
+    )
 
 
 if __name__ == "__main__":

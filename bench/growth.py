@@ -77,8 +77,9 @@ def env_for(paths: Paths) -> dict[str, str]:
 def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, float, subprocess.CompletedProcess]:
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, env=env, cwd=str(C.ROOT), capture_output=True, text=True, timeout=300,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        argv, env=env, cwd=str(C.ROOT), capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
+    )
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), proc
@@ -88,7 +89,9 @@ def cache_key_for(engine: Engine, task: str) -> str:
     s = engine.config("default", "default").settings
     m = build_messages(s, task)
     return response_cache.cache_key(
-        system=m[0]["content"], prompt=m[1]["content"], models=[s.providers[x].model for x in s.chain.order],
+        system=m[0]["content"],
+        prompt=m[1]["content"],
+        models=[s.providers[x].model for x in s.chain.order],
         params={"max_tokens": s.generation.max_tokens, "temperature": s.generation.temperature},
         prompt_version=s.prompts.version,
     )
@@ -146,8 +149,11 @@ def learned_pick(engine: Engine, specs: list[dict[str, Any]], size: int) -> str:
     from engine.critical import decide_critical
 
     settings = engine.config("default", "default").settings
-    return next(G.instantiate(s) for s in specs[size // 2:size]
-                if not decide_critical(settings, G.instantiate(s), None).critical)
+    return next(
+        G.instantiate(s)
+        for s in specs[size // 2 : size]
+        if not decide_critical(settings, G.instantiate(s), None).critical
+    )
 
 
 def template_size(size: int, specs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
@@ -205,9 +211,11 @@ def print_templates(results: list[dict[str, Any]]) -> None:
     base = statistics.median(results[0]["cli_cpu"])
     for r in results:
         ratio = statistics.median(r["cli_cpu"]) / base if base else 0
-        print(f"  {r['size']:>7} templates: CPU {mmm(r['cli_cpu'])}  wall {mmm(r['cli_wall'])}  "
-              f"({ratio:.2f}x of 0; store built in {r['build_s']:.1f} s, anchor index filed once in "
-              f"{r['index_cpu']:.1f} s CPU)")
+        print(
+            f"  {r['size']:>7} templates: CPU {mmm(r['cli_cpu'])}  wall {mmm(r['cli_wall'])}  "
+            f"({ratio:.2f}x of 0; store built in {r['build_s']:.1f} s, anchor index filed once in "
+            f"{r['index_cpu']:.1f} s CPU)"
+        )
         if "cli_learned_cpu" in r:
             print(f"  {r['size']:>7} templates, a learned hit instead: CPU {mmm(r['cli_learned_cpu'])}")
     print("\n## hits in process, p50 / p95 ms per run (min / median / max of runs) — goal p50 <= 1, p95 <= 2, flat")
@@ -224,12 +232,21 @@ def print_templates(results: list[dict[str, Any]]) -> None:
     ours = [m for m in mods if m.split(".")[0] in ("engine", "tui")]
     print(f"\n## modules a cache hit imports (new process, 0 templates): {len(mods)} modules, {len(ours)} of ours")
     print("  third-party: " + " ".join(third))
-    for name in ("engine.cli.batch_cmd", "psycopg", "psycopg2", "bandit", "litellm", "textual", "engine.learning.library",
-                 "engine.validation"):
+    for name in (
+        "engine.cli.batch_cmd",
+        "psycopg",
+        "psycopg2",
+        "bandit",
+        "litellm",
+        "textual",
+        "engine.learning.library",
+        "engine.validation",
+    ):
         print(f"    {name:<26} {'imported' if any(m == name or m.startswith(name + '.') for m in mods) else 'no'}")
 
 
 # -- stats -------------------------------------------------------------------------------------
+
 
 def stats_figures(rows: int, args: argparse.Namespace) -> dict[str, Any]:
     paths = new_home(f"l{rows}")
@@ -263,9 +280,15 @@ def stats_figures(rows: int, args: argparse.Namespace) -> dict[str, Any]:
         summary = json.loads(proc.stdout)["total"]
         walls.append(wall)
         cpus.append(cpu)
-    return {"rows": rows, "wall": walls, "cpu": cpus, "build_s": build, "backfill_s": backfill,
-            "requests": summary.get("requests"),
-            **reads_in_process(paths, args.repeat)}
+    return {
+        "rows": rows,
+        "wall": walls,
+        "cpu": cpus,
+        "build_s": build,
+        "backfill_s": backfill,
+        "requests": summary.get("requests"),
+        **reads_in_process(paths, args.repeat),
+    }
 
 
 def _backfill(db: Any, postgres: bool) -> None:
@@ -314,6 +337,7 @@ def _ledger_slice(start: int, stop: int, total: int) -> list[tuple[Any, ...]]:
 
 # -- cache at the cap --------------------------------------------------------------------------
 
+
 def fill_cache(cap: int) -> None:
     from engine.store.models import CacheEntry
 
@@ -344,7 +368,14 @@ def cache_figures(cap: int, args: argparse.Namespace) -> dict[str, Any]:
         left = engine.store.call(lambda: response_cache.stats()["entries"])
     finally:
         engine.close()
-    return {"cap": cap, "ms": [w for w, _ in per], "cpu_ms": [c for _, c in per], "build_s": build, "left": left, "n": n}
+    return {
+        "cap": cap,
+        "ms": [w for w, _ in per],
+        "cpu_ms": [c for _, c in per],
+        "build_s": build,
+        "left": left,
+        "n": n,
+    }
 
 
 def main() -> None:
@@ -356,8 +387,11 @@ def main() -> None:
     parser.add_argument("--hits", type=int, default=200)
     parser.add_argument("--puts", type=int, default=300)
     parser.add_argument("--skip", default="", help="comma list of: templates, stats, cache")
-    parser.add_argument("--bytecode", action="store_true",
-                        help="let CLI children cache compiled modules (as an installed package has them)")
+    parser.add_argument(
+        "--bytecode",
+        action="store_true",
+        help="let CLI children cache compiled modules (as an installed package has them)",
+    )
     args = parser.parse_args()
     BYTECODE["on"] = args.bytecode
     skip = set(filter(None, args.skip.split(",")))
@@ -375,8 +409,10 @@ def main() -> None:
         finally:
             engine.close()
         words = {w for s in specs for w in s["pattern"].split()}
-        print(f"templates: {len(specs) - 50} specs, {len(words)} distinct pattern words; bulk rows == add_template rows "
-              f"(50 checked)")
+        print(
+            f"templates: {len(specs) - 50} specs, {len(words)} distinct pattern words; bulk rows == add_template rows "
+            f"(50 checked)"
+        )
         results = [template_size(size, specs, args) for size in sizes]
         print_templates(results)
 
@@ -384,18 +420,24 @@ def main() -> None:
         print("\n## templar stats --json, new process (wall s; CPU s) — goal <= 0.3 s, within 1.5x of empty")
         for rows in (0, args.ledger):
             r = stats_figures(rows, args)
-            print(f"  {rows:>8} ledger rows over 90 days: wall {mmm(r['wall'])}  CPU {mmm(r['cpu'])}  "
-                  f"(requests {r['requests']}; built in {r['build_s']:.1f} s, aggregates backfilled as migration "
-                  f"0009 does in {r['backfill_s']:.1f} s)")
-            print(f"  {rows:>8} rows, in process: compute_stats CPU {mmm(r['stats_cpu'])} s; budget screen reads "
-                  f"CPU {mmm(r['screen_cpu'])} s")
+            print(
+                f"  {rows:>8} ledger rows over 90 days: wall {mmm(r['wall'])}  CPU {mmm(r['cpu'])}  "
+                f"(requests {r['requests']}; built in {r['build_s']:.1f} s, aggregates backfilled as migration "
+                f"0009 does in {r['backfill_s']:.1f} s)"
+            )
+            print(
+                f"  {rows:>8} rows, in process: compute_stats CPU {mmm(r['stats_cpu'])} s; budget screen reads "
+                f"CPU {mmm(r['screen_cpu'])} s"
+            )
 
     if "cache" not in skip:
         print("\n## cache.put at the cap, amortised ms per insert over one eviction cycle — goal <= 0.1 ms")
         for cap in (int(c) for c in args.caps.split(",")):
             r = cache_figures(cap, args)
-            print(f"  cap {cap:>7}: wall {mmm(r['ms'])} ms, CPU {mmm(r['cpu_ms'])} ms over {r['n']} inserts "
-                  f"(entries after: {r['left']}; filled by cache.put in {r['build_s']:.1f} s)")
+            print(
+                f"  cap {cap:>7}: wall {mmm(r['ms'])} ms, CPU {mmm(r['cpu_ms'])} ms over {r['n']} inserts "
+                f"(entries after: {r['left']}; filled by cache.put in {r['build_s']:.1f} s)"
+            )
 
     print(f"\nload average at end: {C.load_average()}; total {time.perf_counter() - started:.0f} s")
 

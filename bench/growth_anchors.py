@@ -74,8 +74,16 @@ def main() -> None:
 
             agree = sum(key(full.match(t)) == key(lib.lookup(t).match(t)) for t in tasks)
             matched = sum(full.match(t) is not None for t in tasks)
-            return {"sizes": sizes, "first": first, "again": again, "agree": agree, "matched": matched,
-                    "near": near_times, "near_sizes": near_sizes, "full_cpu": full_cpu}
+            return {
+                "sizes": sizes,
+                "first": first,
+                "again": again,
+                "agree": agree,
+                "matched": matched,
+                "near": near_times,
+                "near_sizes": near_sizes,
+                "full_cpu": full_cpu,
+            }
 
         r = engine.store.call(run)
     finally:
@@ -84,15 +92,23 @@ def main() -> None:
     def q(values: list[float], p: float) -> float:
         return sorted(values)[int(p * (len(values) - 1))]
 
-    print(f"candidates loaded per task: median {statistics.median(r['sizes'])}, p95 {q(r['sizes'], .95)}, "
-          f"max {max(r['sizes'])}")
-    print(f"lookup + match, first read: p50 {q(r['first'], .5) * 1000:.2f} ms, p95 {q(r['first'], .95) * 1000:.2f} ms;"
-          f" repeated: p50 {q(r['again'], .5) * 1000:.3f} ms, p95 {q(r['again'], .95) * 1000:.3f} ms")
-    print(f"same match as the whole library: {r['agree']} of {len(tasks)} (the whole library matches "
-          f"{r['matched']} of them; the others are refused by both, e.g. ties or meaning guards)")
-    print(f"near misses for a paid call (task + one extra word), first read: p50 {q(r['near'], .5) * 1000:.2f} ms, "
-          f"p95 {q(r['near'], .95) * 1000:.2f} ms, templates loaded median {statistics.median(r['near_sizes'])}, "
-          f"max {max(r['near_sizes'])}; loading the whole library instead: {r['full_cpu']:.1f} s CPU")
+    print(
+        f"candidates loaded per task: median {statistics.median(r['sizes'])}, p95 {q(r['sizes'], 0.95)}, "
+        f"max {max(r['sizes'])}"
+    )
+    print(
+        f"lookup + match, first read: p50 {q(r['first'], 0.5) * 1000:.2f} ms, p95 {q(r['first'], 0.95) * 1000:.2f} ms;"
+        f" repeated: p50 {q(r['again'], 0.5) * 1000:.3f} ms, p95 {q(r['again'], 0.95) * 1000:.3f} ms"
+    )
+    print(
+        f"same match as the whole library: {r['agree']} of {len(tasks)} (the whole library matches "
+        f"{r['matched']} of them; the others are refused by both, e.g. ties or meaning guards)"
+    )
+    print(
+        f"near misses for a paid call (task + one extra word), first read: p50 {q(r['near'], 0.5) * 1000:.2f} ms, "
+        f"p95 {q(r['near'], 0.95) * 1000:.2f} ms, templates loaded median {statistics.median(r['near_sizes'])}, "
+        f"max {max(r['near_sizes'])}; loading the whole library instead: {r['full_cpu']:.1f} s CPU"
+    )
     print(f"load average: {C.load_average()}")
 
 

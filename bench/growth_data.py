@@ -14,33 +14,163 @@ import random
 import time
 from typing import Any
 
-ARTIFACTS = ["function", "async function", "class", "helper", "method", "generator", "decorator",
-             "context manager", "command line tool", "pytest test"]
-VERBS = ["parses", "validates", "merges", "sorts", "filters", "groups", "counts", "serializes", "loads",
-         "saves", "converts", "normalizes", "deduplicates", "flattens", "splits", "joins", "compresses",
-         "encrypts", "hashes", "formats", "renders", "fetches", "caches", "retries", "paginates", "streams",
-         "batches", "schedules", "logs", "reads", "writes", "exports", "imports", "summarizes", "compares",
-         "checks", "cleans", "maps", "reduces", "indexes", "searches", "ranks", "samples", "chunks",
-         "tokenizes", "escapes", "masks", "redacts", "archives", "uploads"]
-OBJECTS = ["csv files", "json documents", "lists of integers", "dictionaries of strings", "yaml configs",
-           "http responses", "sqlite tables", "log lines", "email addresses", "phone numbers", "dates",
-           "timestamps", "urls", "file paths", "user records", "order rows", "invoice lines", "markdown notes",
-           "xml feeds", "environment variables", "database rows", "api tokens", "image files", "zip archives",
-           "sensor readings", "stock prices", "temperature samples", "git commits", "html pages", "query strings",
-           "command arguments", "error messages", "audit events", "shopping carts", "bank transactions",
-           "product catalogs", "customer names", "postal codes", "ip addresses", "uuid strings"]
-QUALIFIERS = ["in place", "with a timeout", "using a generator", "recursively", "iteratively",
-              "in ascending order", "in descending order", "ignoring case", "skipping blank lines",
-              "with type hints", "asynchronously", "lazily", "with retries", "by key", "by date",
-              "without duplicates", "from a directory", "into a dataframe", "over http", "with logging",
-              "in parallel", "with a progress bar", "into batches", "atomically", "with validation",
-              "from standard input", "to standard output", "with a cache", "with a lock", "safely"]
-SWAPS = {"ascending": "descending", "descending": "ascending", "csv": "tsv", "json": "yaml",
-         "recursively": "iteratively", "iteratively": "recursively", "lazily": "eagerly", "sorts": "shuffles",
-         "merges": "splits", "encrypts": "decrypts", "uploads": "downloads", "reads": "writes",
-         "writes": "reads", "loads": "saves", "saves": "loads", "compresses": "decompresses"}
-SLOT_KINDS = [("name", "identifier", "OrderHistory"), ("count", "integer(1..1000)", 25),
-              ("label", "string", "report")]
+ARTIFACTS = [
+    "function",
+    "async function",
+    "class",
+    "helper",
+    "method",
+    "generator",
+    "decorator",
+    "context manager",
+    "command line tool",
+    "pytest test",
+]
+VERBS = [
+    "parses",
+    "validates",
+    "merges",
+    "sorts",
+    "filters",
+    "groups",
+    "counts",
+    "serializes",
+    "loads",
+    "saves",
+    "converts",
+    "normalizes",
+    "deduplicates",
+    "flattens",
+    "splits",
+    "joins",
+    "compresses",
+    "encrypts",
+    "hashes",
+    "formats",
+    "renders",
+    "fetches",
+    "caches",
+    "retries",
+    "paginates",
+    "streams",
+    "batches",
+    "schedules",
+    "logs",
+    "reads",
+    "writes",
+    "exports",
+    "imports",
+    "summarizes",
+    "compares",
+    "checks",
+    "cleans",
+    "maps",
+    "reduces",
+    "indexes",
+    "searches",
+    "ranks",
+    "samples",
+    "chunks",
+    "tokenizes",
+    "escapes",
+    "masks",
+    "redacts",
+    "archives",
+    "uploads",
+]
+OBJECTS = [
+    "csv files",
+    "json documents",
+    "lists of integers",
+    "dictionaries of strings",
+    "yaml configs",
+    "http responses",
+    "sqlite tables",
+    "log lines",
+    "email addresses",
+    "phone numbers",
+    "dates",
+    "timestamps",
+    "urls",
+    "file paths",
+    "user records",
+    "order rows",
+    "invoice lines",
+    "markdown notes",
+    "xml feeds",
+    "environment variables",
+    "database rows",
+    "api tokens",
+    "image files",
+    "zip archives",
+    "sensor readings",
+    "stock prices",
+    "temperature samples",
+    "git commits",
+    "html pages",
+    "query strings",
+    "command arguments",
+    "error messages",
+    "audit events",
+    "shopping carts",
+    "bank transactions",
+    "product catalogs",
+    "customer names",
+    "postal codes",
+    "ip addresses",
+    "uuid strings",
+]
+QUALIFIERS = [
+    "in place",
+    "with a timeout",
+    "using a generator",
+    "recursively",
+    "iteratively",
+    "in ascending order",
+    "in descending order",
+    "ignoring case",
+    "skipping blank lines",
+    "with type hints",
+    "asynchronously",
+    "lazily",
+    "with retries",
+    "by key",
+    "by date",
+    "without duplicates",
+    "from a directory",
+    "into a dataframe",
+    "over http",
+    "with logging",
+    "in parallel",
+    "with a progress bar",
+    "into batches",
+    "atomically",
+    "with validation",
+    "from standard input",
+    "to standard output",
+    "with a cache",
+    "with a lock",
+    "safely",
+]
+SWAPS = {
+    "ascending": "descending",
+    "descending": "ascending",
+    "csv": "tsv",
+    "json": "yaml",
+    "recursively": "iteratively",
+    "iteratively": "recursively",
+    "lazily": "eagerly",
+    "sorts": "shuffles",
+    "merges": "splits",
+    "encrypts": "decrypts",
+    "uploads": "downloads",
+    "reads": "writes",
+    "writes": "reads",
+    "loads": "saves",
+    "saves": "loads",
+    "compresses": "decompresses",
+}
+SLOT_KINDS = [("name", "identifier", "OrderHistory"), ("count", "integer(1..1000)", 25), ("label", "string", "report")]
 BODY = '''"""{doc} ({n})."""
 
 from __future__ import annotations
@@ -108,13 +238,17 @@ def template_specs(n: int, seed: int = 11) -> list[dict[str, Any]]:
         previous.append((text, slots))
         i = len(out)
         doc = text.split(" named ")[0]
-        out.append({
-            "name": "_".join(doc.split()[:4])[:60],
-            "pattern": text,
-            "body": BODY.format(doc=doc.capitalize(), n=i, doc_short=doc),
-            "params": [Param(name, type_, value, f"the {name}", 0.9) for name, type_, value in slots],
-            "version": 1, "quality": 90, "counterfactual_micros": 330 + i % 50,
-        })
+        out.append(
+            {
+                "name": "_".join(doc.split()[:4])[:60],
+                "pattern": text,
+                "body": BODY.format(doc=doc.capitalize(), n=i, doc_short=doc),
+                "params": [Param(name, type_, value, f"the {name}", 0.9) for name, type_, value in slots],
+                "version": 1,
+                "quality": 90,
+                "counterfactual_micros": 330 + i % 50,
+            }
+        )
     return out
 
 
@@ -128,15 +262,39 @@ def template_rows(spec: dict[str, Any], now: float) -> tuple[tuple[Any, ...], tu
     from engine.learning.library import params_to_json
 
     params = params_to_json(spec["params"])
-    template = (spec["name"], "python", spec["pattern"], spec["body"], params, "active", int(spec.get("version", 1)),
-                0, 0, 0, int(spec.get("quality", 0)), int(spec.get("counterfactual_micros", 0)), now, now, None)
-    version = (int(spec.get("version", 1)), spec["pattern"], spec["body"], params, int(spec.get("quality", 0)), now,
-               "imported")
+    template = (
+        spec["name"],
+        "python",
+        spec["pattern"],
+        spec["body"],
+        params,
+        "active",
+        int(spec.get("version", 1)),
+        0,
+        0,
+        0,
+        int(spec.get("quality", 0)),
+        int(spec.get("counterfactual_micros", 0)),
+        now,
+        now,
+        None,
+    )
+    version = (
+        int(spec.get("version", 1)),
+        spec["pattern"],
+        spec["body"],
+        params,
+        int(spec.get("quality", 0)),
+        now,
+        "imported",
+    )
     return template, version
 
 
-TEMPLATE_COLUMNS = ("name, language, pattern, body, params, status, version, uses, failures, saved_micros, quality, "
-                    "counterfactual_micros, created, updated, retired_reason")
+TEMPLATE_COLUMNS = (
+    "name, language, pattern, body, params, status, version, uses, failures, saved_micros, quality, "
+    "counterfactual_micros, created, updated, retired_reason"
+)
 VERSION_COLUMNS = "template_id, version, pattern, body, params, quality, created, reason"
 
 
@@ -167,10 +325,15 @@ def check_templates_match_engine(db: Any, library: Any, specs: list[dict[str, An
 
 # -- ledger ------------------------------------------------------------------------------------
 
-LEDGER_COLUMNS = ("ts, day, request_id, project, agent, source, provider, model, attempt, tokens_in, tokens_out, "
-                  "cost_micros, saved_micros, latency_ms, outcome, error_class, estimated, reservation_id, owner")
-_MODELS = [("gemini", "gemini/gemini-2.0-flash"), ("openai", "openai/gpt-4o-mini"),
-           ("anthropic", "anthropic/claude-3-5-haiku-latest")]
+LEDGER_COLUMNS = (
+    "ts, day, request_id, project, agent, source, provider, model, attempt, tokens_in, tokens_out, "
+    "cost_micros, saved_micros, latency_ms, outcome, error_class, estimated, reservation_id, owner"
+)
+_MODELS = [
+    ("gemini", "gemini/gemini-2.0-flash"),
+    ("openai", "openai/gpt-4o-mini"),
+    ("anthropic", "anthropic/claude-3-5-haiku-latest"),
+]
 
 
 def ledger_rows(n: int, days: int, now: float, seed: int = 5) -> list[tuple[Any, ...]]:
@@ -185,17 +348,40 @@ def ledger_rows(n: int, days: int, now: float, seed: int = 5) -> list[tuple[Any,
     for i in range(n):
         ts = start + (i / n) * days * 86400
         day = day_names.get(int(ts // 86400)) or day_names.setdefault(
-            int(ts // 86400), time.strftime("%Y-%m-%d", time.gmtime(ts)))
+            int(ts // 86400), time.strftime("%Y-%m-%d", time.gmtime(ts))
+        )
         rid = f"{i:08x}-0000-4000-8000-{seed:012x}"  # unique per row, uuid-shaped
         project, agent = rng.choice(projects), rng.choice(agents)
         roll = rng.random()
         if roll < 0.55:
             source = rng.choice(("learned", "learned", "builtin", "cache"))
-            provider, model = {"learned": ("", f"learned-{rng.randrange(1, 5000)}"),
-                               "builtin": ("", rng.choice(("dataclass", "enum", "typed_dict", "argparse_cli"))),
-                               }.get(source) or rng.choice(_MODELS)
-            out.append((ts, day, rid, project, agent, source, provider, model, 0, 0, 0, 0, rng.randrange(200, 900),
-                        rng.randrange(0, 3), "ok", None, False, None, "bench@host"))
+            provider, model = {
+                "learned": ("", f"learned-{rng.randrange(1, 5000)}"),
+                "builtin": ("", rng.choice(("dataclass", "enum", "typed_dict", "argparse_cli"))),
+            }.get(source) or rng.choice(_MODELS)
+            out.append(
+                (
+                    ts,
+                    day,
+                    rid,
+                    project,
+                    agent,
+                    source,
+                    provider,
+                    model,
+                    0,
+                    0,
+                    0,
+                    0,
+                    rng.randrange(200, 900),
+                    rng.randrange(0, 3),
+                    "ok",
+                    None,
+                    False,
+                    None,
+                    "bench@host",
+                )
+            )
             continue
         source = "llm" if roll < 0.85 else rng.choice(("suggest", "repair", "review"))
         provider, model = rng.choice(_MODELS)
@@ -203,8 +389,29 @@ def ledger_rows(n: int, days: int, now: float, seed: int = 5) -> list[tuple[Any,
         error = None if outcome == "ok" else rng.choice(("RateLimit", "Timeout", "ServerError"))
         tin, tout = rng.randrange(200, 1500), (rng.randrange(100, 900) if outcome == "ok" else 0)
         cost = tin * 15 // 100 + tout * 60 // 100
-        out.append((ts, day, rid, project, agent, source, provider, model, 1, tin, tout, cost, 0,
-                    rng.randrange(300, 9000), outcome, error, rng.random() < 0.02, rid, "bench@host"))
+        out.append(
+            (
+                ts,
+                day,
+                rid,
+                project,
+                agent,
+                source,
+                provider,
+                model,
+                1,
+                tin,
+                tout,
+                cost,
+                0,
+                rng.randrange(300, 9000),
+                outcome,
+                error,
+                rng.random() < 0.02,
+                rid,
+                "bench@host",
+            )
+        )
     return out
 
 
@@ -214,10 +421,20 @@ def bulk_ledger(db: Any, rows: list[tuple[Any, ...]]) -> None:
 
 
 def cache_answer(i: int) -> dict[str, Any]:
-    code = (BODY.format(doc=f"Cached answer {i}", n=i, doc_short="a cached task")
-            .replace("{{ name|snake }}", f"clean_items_{i}").replace("{{ count|default(100) }}", "100"))
-    return {"provider": "openai", "model": "openai/gpt-4o-mini", "text": f"```python\n{code}```", "code": code,
-            "tokens_in": 420, "tokens_out": 380, "cost_micros": 291}
+    code = (
+        BODY.format(doc=f"Cached answer {i}", n=i, doc_short="a cached task")
+        .replace("{{ name|snake }}", f"clean_items_{i}")
+        .replace("{{ count|default(100) }}", "100")
+    )
+    return {
+        "provider": "openai",
+        "model": "openai/gpt-4o-mini",
+        "text": f"```python\n{code}```",
+        "code": code,
+        "tokens_in": 420,
+        "tokens_out": 380,
+        "cost_micros": 291,
+    }
 
 
 def dumps(data: Any) -> str:

@@ -39,7 +39,9 @@ def build(paths: Paths, rows: int) -> None:
         for statement in rollups.drop_sql(postgres):
             engine.store.call(engine.store.db.execute_sql, statement)
         for start in range(0, rows, 200_000):
-            engine.store.call(GB.G.bulk_ledger, engine.store.db, GB._ledger_slice(start, min(rows, start + 200_000), rows))
+            engine.store.call(
+                GB.G.bulk_ledger, engine.store.db, GB._ledger_slice(start, min(rows, start + 200_000), rows)
+            )
         engine.store.call(GB._backfill, engine.store.db, postgres)
     finally:
         engine.close()
@@ -58,6 +60,7 @@ def figures(paths: Paths, repeat: int, label: str) -> None:
     engine = Engine.from_settings(paths)
     since = GB.NOW - DAYS * 86400
     try:
+
         async def screen() -> None:
             await engine.budget_status("default", "default")
             for by in ("day", "provider", "model"):
@@ -83,13 +86,18 @@ def figures(paths: Paths, repeat: int, label: str) -> None:
             await engine.store.run(compute_stats, None, None)
 
         timed(1, screen)  # warm: first config load, statement caches
-        rows = [("budget screen reads, before", before),
-                ("budget screen reads (load_budget)", screen), ("  status", status),
-                ("  stats 30d by day", stats_by("day", False)), ("  stats 30d by provider", stats_by("provider", False)),
-                ("  stats 30d by model, folded", stats_by("model", False, True)),
-                ("stats 30d by model, a group per template", stats_by("model", False)), ("  alerts + anomalies", alerts),
-                ("stats 30d by model with false hits", stats_by("model", True)),
-                ("compute_stats all time (stats --json)", all_time)]
+        rows = [
+            ("budget screen reads, before", before),
+            ("budget screen reads (load_budget)", screen),
+            ("  status", status),
+            ("  stats 30d by day", stats_by("day", False)),
+            ("  stats 30d by provider", stats_by("provider", False)),
+            ("  stats 30d by model, folded", stats_by("model", False, True)),
+            ("stats 30d by model, a group per template", stats_by("model", False)),
+            ("  alerts + anomalies", alerts),
+            ("stats 30d by model with false hits", stats_by("model", True)),
+            ("compute_stats all time (stats --json)", all_time),
+        ]
         for name, fn in rows:
             print(f"  {label:>9} {name:<40} CPU {GB.mmm(timed(repeat, fn))} s")
     finally:

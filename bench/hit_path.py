@@ -50,8 +50,10 @@ TASK = "function that merges two sorted lists of integers into one sorted list (
 
 def line_ms(label: str, walls: list[float], cpus: list[float] | None = None, goal_ms: float | None = None) -> str:
     s = C.summary_ms(walls)
-    text = (f"  {label:<44} p50 {C.fmt_ms(s['p50']):>7}  p95 {C.fmt_ms(s['p95']):>7}  mean {C.fmt_ms(s['mean']):>7}"
-            f"  max {C.fmt_ms(s['max']):>7} ms")
+    text = (
+        f"  {label:<44} p50 {C.fmt_ms(s['p50']):>7}  p95 {C.fmt_ms(s['p95']):>7}  mean {C.fmt_ms(s['mean']):>7}"
+        f"  max {C.fmt_ms(s['max']):>7} ms"
+    )
     if cpus is not None:
         text += f"  | CPU {C.fmt_ms(sum(cpus) / len(cpus) * 1000)} ms/call"
     if goal_ms is not None:
@@ -84,8 +86,9 @@ class HitBench:
             raise RuntimeError(f"expected a cache hit, got source={result.source}")
 
 
-def raw_sql_hit(engine: Engine, key: str, now: float, request_id: str, project: str, agent: str,
-                started: float) -> tuple | None:
+def raw_sql_hit(
+    engine: Engine, key: str, now: float, request_id: str, project: str, agent: str, started: float
+) -> tuple | None:
     """Prototype of a one-hop hit: lookup + hit count + ledger row in ONE transaction, raw SQL.
     Runs on the DB thread. Same rows and columns as engine.cache.get + the pipeline's ledger write."""
     from engine.budget.book import day_of
@@ -94,7 +97,8 @@ def raw_sql_hit(engine: Engine, key: str, now: float, request_id: str, project: 
     with db.atomic():
         row = db.execute_sql(
             "SELECT id, provider, model, text, code, tokens_in, tokens_out, cost_micros, hits "
-            "FROM cache_entry WHERE key = ? AND expires > ?", (key, now),
+            "FROM cache_entry WHERE key = ? AND expires > ?",
+            (key, now),
         ).fetchone()
         if row is None:
             return None
@@ -122,13 +126,15 @@ async def prototype_hit(engine: Engine, task: str, settings_memo: dict) -> None:
         settings = settings_memo["s"] = engine.config("default", "default").settings
     messages = build_messages(settings, task)
     key = response_cache.cache_key(
-        system=messages[0]["content"], prompt=messages[1]["content"],
+        system=messages[0]["content"],
+        prompt=messages[1]["content"],
         models=[settings.providers[n].model for n in settings.chain.order],
         params={"max_tokens": settings.generation.max_tokens, "temperature": settings.generation.temperature},
         prompt_version=settings.prompts.version,
     )
-    row = await engine.store.run(raw_sql_hit, engine, key, engine.clock(), str(uuid.uuid4()), "default", "default",
-                                 started)
+    row = await engine.store.run(
+        raw_sql_hit, engine, key, engine.clock(), str(uuid.uuid4()), "default", "default", started
+    )
     if row is None:
         raise RuntimeError("prototype: expected a cache hit")
 
@@ -152,15 +158,29 @@ async def db_micro(engine: Engine, key: str, n: int) -> None:
         now = time.time()
         CacheEntry.get_or_none((CacheEntry.key == key) & (CacheEntry.expires > now))
         CacheEntry.update(hits=CacheEntry.hits + 1, last_used=now).where(CacheEntry.key == key).execute()
-        LedgerEntry.create(ts=now, day=day_of(now), request_id=str(uuid.uuid4()), project="default",
-                           agent="default", source="cache", provider="p", model="m", saved_micros=1, latency_ms=0,
-                           outcome="ok", owner=engine.book.owner)
+        LedgerEntry.create(
+            ts=now,
+            day=day_of(now),
+            request_id=str(uuid.uuid4()),
+            project="default",
+            agent="default",
+            source="cache",
+            provider="p",
+            model="m",
+            saved_micros=1,
+            latency_ms=0,
+            outcome="ok",
+            owner=engine.book.owner,
+        )
 
     def raw_pair() -> None:
         raw_sql_hit(engine, key, time.time(), str(uuid.uuid4()), "default", "default", time.perf_counter())
 
-    for label, fn in (("peewee: cache lookup + hit count + LedgerEntry.create (on DB thread)", peewee_pair),
-                      ("raw SQL, one transaction, same 3 statements", raw_pair)):
+    for label, fn in (
+        ("peewee: cache lookup + hit count + LedgerEntry.create (on DB thread)", peewee_pair),
+        ("raw SQL, one transaction, same 3 statements", raw_pair),
+    ):
+
         def work(fn: Any = fn) -> tuple[list[float], list[float]]:
             ws, cs = [], []
             for _ in range(n):
@@ -189,8 +209,14 @@ def config_micro(engine: Engine, n: int) -> None:
 
     print(f"\n  configuration ({n} each; project 'default', agent 'default')")
     print(line_ms("Engine.config() as a request calls it", *run(lambda: engine.config("default", "default"))))
-    print(line_ms("uncached: resolve(load_layers(...))", *run(
-        lambda: cascade.resolve(cascade.load_layers(engine.paths, "default", "default"), "default", "default"))))
+    print(
+        line_ms(
+            "uncached: resolve(load_layers(...))",
+            *run(
+                lambda: cascade.resolve(cascade.load_layers(engine.paths, "default", "default"), "default", "default")
+            ),
+        )
+    )
 
 
 async def in_process(args: argparse.Namespace, paths: Paths, server: Any) -> str:
@@ -200,8 +226,10 @@ async def in_process(args: argparse.Namespace, paths: Paths, server: Any) -> str
     try:
         t0 = time.perf_counter()
         first = await engine.generate(task)
-        print(f"  first call: source={first.source} provider={first.provider} cost=${first.cost_micros / 1e6:.6f} "
-              f"in {time.perf_counter() - t0:.2f} s (includes importing litellm)")
+        print(
+            f"  first call: source={first.source} provider={first.provider} cost=${first.cost_micros / 1e6:.6f} "
+            f"in {time.perf_counter() - t0:.2f} s (includes importing litellm)"
+        )
         if first.source != "llm":
             raise RuntimeError(f"the first call should be paid, got {first.source}")
         b = HitBench(engine, task)
@@ -230,7 +258,9 @@ async def in_process(args: argparse.Namespace, paths: Paths, server: Any) -> str
             s = engine.config("default", "default").settings
             m = build_messages(s, task)
             key = response_cache.cache_key(
-                system=m[0]["content"], prompt=m[1]["content"], models=[s.providers[x].model for x in s.chain.order],
+                system=m[0]["content"],
+                prompt=m[1]["content"],
+                models=[s.providers[x].model for x in s.chain.order],
                 params={"max_tokens": s.generation.max_tokens, "temperature": s.generation.temperature},
                 prompt_version=s.prompts.version,
             )
@@ -331,8 +361,9 @@ CHILD_CPU: list[float] = []  # CPU seconds (user+sys) of each run_proc child, in
 def run_proc(argv: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, env=env, cwd=str(C.ROOT), capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        argv, env=env, cwd=str(C.ROOT), capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     CHILD_CPU.append((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime))
@@ -344,8 +375,20 @@ def cpu_note(n: int) -> str:
     return f"  | CPU p50 {C.percentile([c * 1000 for c in CHILD_CPU[-n:]], 50):.0f} ms"
 
 
-NOTABLE_IMPORTS = ("engine.service", "engine.config.schema", "engine.templates", "engine.learning", "peewee",
-                   "psycopg", "pydantic", "jinja2", "asyncio", "platformdirs", "tomli_w", "playhouse.migrations")
+NOTABLE_IMPORTS = (
+    "engine.service",
+    "engine.config.schema",
+    "engine.templates",
+    "engine.learning",
+    "peewee",
+    "psycopg",
+    "pydantic",
+    "jinja2",
+    "asyncio",
+    "platformdirs",
+    "tomli_w",
+    "playhouse.migrations",
+)
 
 
 def generate_runs(env: dict[str, str], task: str, n: int) -> tuple[list[float], dict[str, Any]]:
@@ -380,10 +423,16 @@ def new_process(args: argparse.Namespace, task: str) -> None:
     cached = {k: v for k, v in base.items() if k != "PYTHONDONTWRITEBYTECODE"}
     cached["PYTHONPYCACHEPREFIX"] = str(pycache)  # bytecode goes to the temp home, not the source tree
     if base.get("PYTHONDONTWRITEBYTECODE"):
-        variants.append(("this environment (PYTHONDONTWRITEBYTECODE=1: Templar's own .py files are "
-                         "compiled again at every start)", base))
-    variants.append(("with a bytecode cache (PYTHONPYCACHEPREFIX in the temp home; what an installed user gets)",
-                     cached))
+        variants.append(
+            (
+                "this environment (PYTHONDONTWRITEBYTECODE=1: Templar's own .py files are "
+                "compiled again at every start)",
+                base,
+            )
+        )
+    variants.append(
+        ("with a bytecode cache (PYTHONPYCACHEPREFIX in the temp home; what an installed user gets)", cached)
+    )
     print(f"\n  (b) new processes ({args.cli_runs} runs each, sequential; TEMPLAR_HOME={HOME})")
     floor = [run_proc([py, "-c", "pass"], base)[0] for _ in range(args.cli_runs)]
     print(line_ms("python -c pass (interpreter floor)", floor) + cpu_note(args.cli_runs))
@@ -401,9 +450,11 @@ def new_process(args: argparse.Namespace, task: str) -> None:
     mods = [line for line in proc.stderr.splitlines() if line.startswith("BENCH_")]
     loaded = mods[0].split("=", 1)[1] if mods else "?"
     nmods = mods[1].split("=", 1)[1] if len(mods) > 1 else "?"
-    print(f"  sys.modules at exit of a generate hit (wrapper around tui.launcher.main): litellm "
-          f"{'NOT ' if 'litellm' not in loaded.split(',') else ''}imported; heavy modules present: [{loaded}]; "
-          f"{nmods} modules")
+    print(
+        f"  sys.modules at exit of a generate hit (wrapper around tui.launcher.main): litellm "
+        f"{'NOT ' if 'litellm' not in loaded.split(',') else ''}imported; heavy modules present: [{loaded}]; "
+        f"{nmods} modules"
+    )
 
     phases: dict[str, list[float]] = {}
     walls = []
@@ -415,9 +466,11 @@ def new_process(args: argparse.Namespace, task: str) -> None:
         for k, v in json.loads(line.split("=", 1)[1]).items():
             phases.setdefault(k, []).append(v)
         walls.append(wall)
-    print(f"  phases of a hit process (median of {args.cli_runs}; process wall p50 "
-          f"{C.percentile([w * 1000 for w in walls], 50):.0f} ms, interpreter floor "
-          f"{C.percentile([f * 1000 for f in floor], 50):.0f} ms):")
+    print(
+        f"  phases of a hit process (median of {args.cli_runs}; process wall p50 "
+        f"{C.percentile([w * 1000 for w in walls], 50):.0f} ms, interpreter floor "
+        f"{C.percentile([f * 1000 for f in floor], 50):.0f} ms):"
+    )
     for k, v in phases.items():
         indent = "      " if ":" in k else "    "
         print(f"{indent}{k:<58}{C.percentile([x * 1000 for x in v], 50):8.1f} ms")
@@ -426,13 +479,15 @@ def new_process(args: argparse.Namespace, task: str) -> None:
     rows = []
     for line in proc.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
-            parts = [p for p in line[len("import time:"):].split("|")]
+            parts = [p for p in line[len("import time:") :].split("|")]
             if parts[0].strip().isdigit():
                 rows.append((int(parts[1]), int(parts[0]), parts[2].rstrip()))
     litellm_lines = [r for r in rows if r[2].strip().split(".")[0] == "litellm"]
-    print(f"  -X importtime of a generate hit: {len(rows)} modules imported, {len(litellm_lines)} of them litellm; "
-          f"sum of self times {sum(r[1] for r in rows) / 1000:.0f} ms (inflated by -X importtime)")
-    top = sorted((r for r in rows if not r[2].startswith("  ")), key=lambda r: -r[0])[:args.top_imports]
+    print(
+        f"  -X importtime of a generate hit: {len(rows)} modules imported, {len(litellm_lines)} of them litellm; "
+        f"sum of self times {sum(r[1] for r in rows) / 1000:.0f} ms (inflated by -X importtime)"
+    )
+    top = sorted((r for r in rows if not r[2].startswith("  ")), key=lambda r: -r[0])[: args.top_imports]
     print("  slowest top-level imports, cumulative ms: " + ", ".join(f"{r[2].strip()} {r[0] / 1000:.0f}" for r in top))
     notable = {}
     for cum, _self, name in rows:
@@ -446,8 +501,10 @@ def new_process(args: argparse.Namespace, task: str) -> None:
             out_file = Path(tmp) / "generate.prof"
             run_proc([py, "-m", "cProfile", "-o", str(out_file), "-m", "tui", "generate", task, "--json"], env)
             stats = pstats.Stats(str(out_file))
-            print(f"\n  cProfile of one `generate --json` hit process ({stats.total_tt * 1000:.0f} ms under the "
-                  f"profiler), engine/ functions by cumulative time:")
+            print(
+                f"\n  cProfile of one `generate --json` hit process ({stats.total_tt * 1000:.0f} ms under the "
+                f"profiler), engine/ functions by cumulative time:"
+            )
             C.print_stats_obj(stats, "cumulative", args.top, r"/(engine|tui)/")
 
 

@@ -40,8 +40,10 @@ import _common as C  # noqa: E402
 
 HERE = Path(__file__).resolve().parent / "holdout"
 CLASSES = ("kind", "modifier", "prose", "range", "relation", "negation", "empty", "notation", "escape")
-GENERIC_CODE = ('"""Answered fresh by the fake model (not from a template)."""\n\n\n'
-                'def fresh_answer() -> str:\n    """Return a marker."""\n    return "fresh"\n')
+GENERIC_CODE = (
+    '"""Answered fresh by the fake model (not from a template)."""\n\n\n'
+    'def fresh_answer() -> str:\n    """Return a marker."""\n    return "fresh"\n'
+)
 _TASK_RE = re.compile(r"<task>\n(.*?)\n</task>", re.DOTALL)
 
 
@@ -51,11 +53,11 @@ _TASK_RE = re.compile(r"<task>\n(.*?)\n</task>", re.DOTALL)
 @dataclass(frozen=True)
 class Probe:
     task: str
-    kind: str                      # "serve" or a near-miss class
+    kind: str  # "serve" or a near-miss class
     why: str = ""
     contains: tuple[str, ...] = ()
     not_contains: tuple[str, ...] = ()
-    judged_ok_if: bool = False     # a near miss with an ok_if clause
+    judged_ok_if: bool = False  # a near miss with an ok_if clause
 
 
 @dataclass
@@ -89,21 +91,36 @@ def load_families(files: list[Path]) -> list[Family]:
             where = f"{path.name}[{i}]"
             try:
                 teach = item["teach"]
-                fam = Family(str(item["family"]), path.name, teach["task"].strip(), teach["code"], teach["suggestion"],
-                             expect_not_learned=str(item.get("expect_not_learned", "")))
+                fam = Family(
+                    str(item["family"]),
+                    path.name,
+                    teach["task"].strip(),
+                    teach["code"],
+                    teach["suggestion"],
+                    expect_not_learned=str(item.get("expect_not_learned", "")),
+                )
             except (KeyError, TypeError, AttributeError) as exc:
                 raise ValueError(f"{where}: missing or malformed field {exc}") from None
             where = f"{path.name}:{fam.name}"
             for probe in item.get("serve", []):
-                fam.probes.append(Probe(probe["task"].strip(), "serve", contains=_strings(probe.get("contains"), where)))
+                fam.probes.append(
+                    Probe(probe["task"].strip(), "serve", contains=_strings(probe.get("contains"), where))
+                )
             for probe in item.get("near_misses", []):
                 cls = probe.get("class")
                 if cls not in CLASSES:
                     raise ValueError(f"{where}: near miss {probe.get('task')!r} has unknown class {cls!r}")
                 ok_if = probe.get("ok_if") or {}
-                fam.probes.append(Probe(probe["task"].strip(), cls, str(probe.get("why", "")),
-                                        _strings(ok_if.get("contains"), where), _strings(ok_if.get("not_contains"), where),
-                                        judged_ok_if=bool(ok_if)))
+                fam.probes.append(
+                    Probe(
+                        probe["task"].strip(),
+                        cls,
+                        str(probe.get("why", "")),
+                        _strings(ok_if.get("contains"), where),
+                        _strings(ok_if.get("not_contains"), where),
+                        judged_ok_if=bool(ok_if),
+                    )
+                )
             for task in [fam.task, *(p.task for p in fam.probes)]:
                 if task in seen and seen[task] != where:
                     raise ValueError(f"{where}: task {task!r} also appears in {seen[task]}")
@@ -159,7 +176,7 @@ class Outcome:
     task: str
     kind: str
     source: str
-    verdict: str        # recalled | missed | refused | wrong | builtin | ok_if
+    verdict: str  # recalled | missed | refused | wrong | builtin | ok_if
     why: str = ""
 
 
@@ -182,10 +199,14 @@ class Report:
             c["total"] += 1
             c[o.verdict] += 1
         return {
-            "families": len(self.learned), "learned": sum(self.learned.values()),
-            "serve_total": len(serve), "serve_recalled": sum(o.verdict == "recalled" for o in serve),
-            "near_total": len(near), "near_refused": sum(o.verdict == "refused" for o in near),
-            "wrong": len(self.wrong), "builtin": sum(o.verdict == "builtin" for o in self.outcomes),
+            "families": len(self.learned),
+            "learned": sum(self.learned.values()),
+            "serve_total": len(serve),
+            "serve_recalled": sum(o.verdict == "recalled" for o in serve),
+            "near_total": len(near),
+            "near_refused": sum(o.verdict == "refused" for o in near),
+            "wrong": len(self.wrong),
+            "builtin": sum(o.verdict == "builtin" for o in self.outcomes),
             "by_class": {k: dict(v) for k, v in sorted(by_class.items())},
         }
 
@@ -194,9 +215,21 @@ def settings_text(server: Any) -> str:
     from tests.fakes.settings import api_bases, provider_tables
 
     lines = provider_tables(api_bases(server), timeout_s=30.0)
-    lines += ["[chain]", 'order = ["gemini", "openai", "anthropic"]', "jitter = 0.0", "cooldown_failures = 100", "",
-              "[budget.system]", "limit_usd = 1000000.0", 'period = "total"', "",
-              "[learning]", "enabled = true", "auto_accept_confidence = 0", ""]
+    lines += [
+        "[chain]",
+        'order = ["gemini", "openai", "anthropic"]',
+        "jitter = 0.0",
+        "cooldown_failures = 100",
+        "",
+        "[budget.system]",
+        "limit_usd = 1000000.0",
+        'period = "total"',
+        "",
+        "[learning]",
+        "enabled = true",
+        "auto_accept_confidence = 0",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -266,8 +299,11 @@ async def run(families: list[Family], learning: str = "") -> Report:
                     source, code = result.source, result.code
                 except TemplarError as exc:  # e.g. an answer refused by validation: never served
                     source, code = f"error:{type(exc).__name__}", ""
-                report.outcomes.append(Outcome(family.name, family.file, probe.task, probe.kind, source,
-                                               judge(probe, source, code), probe.why))
+                report.outcomes.append(
+                    Outcome(
+                        family.name, family.file, probe.task, probe.kind, source, judge(probe, source, code), probe.why
+                    )
+                )
     finally:
         engine.close()
         server.stop()
@@ -276,14 +312,18 @@ async def run(families: list[Family], learning: str = "") -> Report:
 
 def print_report(report: Report) -> None:
     counts = report.counts()
-    print(f"Near-miss hold-out: {counts['families']} families, {counts['learned']} learned; "
-          f"{counts['near_total']} near misses, {counts['serve_total']} serve probes")
+    print(
+        f"Near-miss hold-out: {counts['families']} families, {counts['learned']} learned; "
+        f"{counts['near_total']} near misses, {counts['serve_total']} serve probes"
+    )
     for name, ok in report.learned.items():
         if not ok:
             print(f"  not learned: {name}: {report.not_learned_reason.get(name, '')}")
     print(f"  serve recall: {counts['serve_recalled']}/{counts['serve_total']}")
-    print(f"  near misses refused: {counts['near_refused']}/{counts['near_total']} "
-          f"(served by the built-in pack, not judged: {counts['builtin']})")
+    print(
+        f"  near misses refused: {counts['near_refused']}/{counts['near_total']} "
+        f"(served by the built-in pack, not judged: {counts['builtin']})"
+    )
     for cls, c in counts["by_class"].items():
         print(f"    {cls:9} {c.get('total', 0):3} near misses, wrong {c.get('wrong', 0)}")
     print(f"  WRONG ANSWERS SERVED: {counts['wrong']}")

@@ -180,8 +180,10 @@ async def run_format(b: Bench, args: argparse.Namespace) -> dict[str, float]:
     print(ratio_line("CPU/call (mean)", seq_eng_cpu, seq_raw_cpu))
     print(ratio_line("latency p50", seq_eng_wall["p50"], seq_raw_wall["p50"]))
     print(ratio_line("latency p95", seq_eng_wall["p95"], seq_raw_wall["p95"]))
-    print(f"  engine overhead per call: {seq_eng_cpu - seq_raw_cpu:.2f} ms CPU, "
-          f"{seq_eng_wall['p50'] - seq_raw_wall['p50']:.2f} ms wall (p50)")
+    print(
+        f"  engine overhead per call: {seq_eng_cpu - seq_raw_cpu:.2f} ms CPU, "
+        f"{seq_eng_wall['p50'] - seq_raw_wall['p50']:.2f} ms wall (p50)"
+    )
 
     # Concurrent rounds.
     conc: dict[str, dict[str, Any]] = {s: {"lat": [], "wall": 0.0, "cpu": 0.0} for s in ("raw", "engine")}
@@ -203,7 +205,9 @@ async def run_format(b: Bench, args: argparse.Namespace) -> dict[str, float]:
     conc_eng_cpu = conc["engine"]["cpu"] / n_conc * 1000
     print(ratio_line("CPU/call", conc_eng_cpu, conc_raw_cpu))
     print(ratio_line("throughput (raw/engine)", n_conc / conc["raw"]["wall"], n_conc / conc["engine"]["wall"]))
-    print(ratio_line("latency p50", C.summary_ms(conc["engine"]["lat"])["p50"], C.summary_ms(conc["raw"]["lat"])["p50"]))
+    print(
+        ratio_line("latency p50", C.summary_ms(conc["engine"]["lat"])["p50"], C.summary_ms(conc["raw"]["lat"])["p50"])
+    )
     return {"seq_raw_cpu": seq_raw_cpu, "seq_eng_cpu": seq_eng_cpu}
 
 
@@ -219,13 +223,19 @@ async def stage_breakdown(b: Bench, n: int, raw_cpu_ms: float) -> tuple[float, f
         total_cpu, total_wall = time.process_time() - c0, time.perf_counter() - w0
     finally:
         meter.uninstall()
-    meter.report(n, total_cpu, total_wall,
-                 f"engine.generate per-stage cost, {n} sequential paid calls (process CPU: all threads)")
+    meter.report(
+        n,
+        total_cpu,
+        total_wall,
+        f"engine.generate per-stage cost, {n} sequential paid calls (process CPU: all threads)",
+    )
     per = lambda v: v / n * 1000  # noqa: E731
     db_ms = sum(per(v) for k, v in meter.cpu.items() if k.startswith("db hop: ") and k[8:] in PAID_DB)
     litellm_ms = per(meter.cpu.get("litellm acompletion (adapter.complete)", 0.0))
-    print(f"  (raw litellm alone: {raw_cpu_ms:.2f} ms CPU/call; the 1.10x goal leaves "
-          f"{raw_cpu_ms * 0.10:.2f} ms of engine work per call)")
+    print(
+        f"  (raw litellm alone: {raw_cpu_ms:.2f} ms CPU/call; the 1.10x goal leaves "
+        f"{raw_cpu_ms * 0.10:.2f} ms of engine work per call)"
+    )
     return per(total_cpu), litellm_ms, db_ms
 
 
@@ -242,7 +252,9 @@ def _raw_reserve(engine: Engine, counter_ids: list[int], amount: int, request_id
         for cid in counter_ids:
             cur = db.execute_sql(
                 "UPDATE budget_counter SET reserved_micros = reserved_micros + ? WHERE id = ? AND "
-                "(limit_micros IS NULL OR spent_micros + reserved_micros + ? <= limit_micros)", (amount, cid, amount))
+                "(limit_micros IS NULL OR spent_micros + reserved_micros + ? <= limit_micros)",
+                (amount, cid, amount),
+            )
             if cur.rowcount != 1:
                 raise RuntimeError("refused")
         rid = str(uuid.uuid4())
@@ -250,40 +262,53 @@ def _raw_reserve(engine: Engine, counter_ids: list[int], amount: int, request_id
             "INSERT INTO ledger_entry (ts, day, request_id, project, agent, source, provider, model, attempt, tokens_in, "
             "tokens_out, cost_micros, saved_micros, latency_ms, outcome, error_class, estimated, reservation_id, owner) "
             "VALUES (?, ?, ?, 'default', 'default', 'llm', 'openai', 'openai/gpt-4o-mini', 1, 60, 0, 0, 0, 0, "
-            "'pending', NULL, 0, ?, ?)", (now, day_of(now), request_id, rid, book.owner))
+            "'pending', NULL, 0, ?, ?)",
+            (now, day_of(now), request_id, rid, book.owner),
+        )
         ledger_id = cur.lastrowid
         db.execute_sql(
             "INSERT INTO reservation (id, owner, host, pid, created, amount_micros, counter_ids, ledger_id, state) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'held')",
-            (rid, book.owner, book.host, book.pid, now, amount, ",".join(map(str, counter_ids)), ledger_id))
+            (rid, book.owner, book.host, book.pid, now, amount, ",".join(map(str, counter_ids)), ledger_id),
+        )
     return rid, ledger_id
 
 
-def _raw_settle(engine: Engine, counter_ids: list[int], held: tuple[str, int], amount: int, cost: int, key: str) -> None:
+def _raw_settle(
+    engine: Engine, counter_ids: list[int], held: tuple[str, int], amount: int, cost: int, key: str
+) -> None:
     """Prototype of BudgetBook.settle + record_crossings' reads + cache.put in ONE transaction."""
     db, now = engine.store.db, time.time()
     rid, ledger_id = held
     marks = ",".join("?" * len(counter_ids))
     with db.atomic("IMMEDIATE"):
-        db.execute_sql(f"UPDATE budget_counter SET reserved_micros = reserved_micros - ?, spent_micros = spent_micros + ? "
-                       f"WHERE id IN ({marks})", (amount, cost, *counter_ids))
+        db.execute_sql(
+            f"UPDATE budget_counter SET reserved_micros = reserved_micros - ?, spent_micros = spent_micros + ? "
+            f"WHERE id IN ({marks})",
+            (amount, cost, *counter_ids),
+        )
         db.execute_sql("UPDATE reservation SET state = 'settled' WHERE id = ? AND state = 'held'", (rid,))
-        db.execute_sql("UPDATE ledger_entry SET outcome = 'ok', cost_micros = ?, tokens_out = 20, latency_ms = 3 "
-                       "WHERE id = ?", (cost, ledger_id))
-        db.execute_sql(f"SELECT spent_micros, limit_micros FROM budget_counter WHERE id IN ({marks})",
-                       tuple(counter_ids)).fetchall()  # the levels for alert crossings
+        db.execute_sql(
+            "UPDATE ledger_entry SET outcome = 'ok', cost_micros = ?, tokens_out = 20, latency_ms = 3 WHERE id = ?",
+            (cost, ledger_id),
+        )
+        db.execute_sql(
+            f"SELECT spent_micros, limit_micros FROM budget_counter WHERE id IN ({marks})", tuple(counter_ids)
+        ).fetchall()  # the levels for alert crossings
         db.execute_sql(
             "INSERT INTO cache_entry (key, created, expires, last_used, hits, provider, model, text, code, tokens_in, "
             "tokens_out, cost_micros) VALUES (?, ?, ?, ?, 0, 'openai', 'openai/gpt-4o-mini', ?, ?, 60, 20, ?) "
             "ON CONFLICT (key) DO UPDATE SET expires = excluded.expires, text = excluded.text, code = excluded.code",
-            (key, now, now + 86400, now, "```python\ndef f():\n    return 1\n```", "def f():\n    return 1\n", cost))
+            (key, now, now + 86400, now, "```python\ndef f():\n    return 1\n```", "def f():\n    return 1\n", cost),
+        )
 
 
 async def what_if_raw_db(b: Bench, n: int, peewee_db_ms: float) -> float:
     """The paid path's DB work as 2 hops of raw SQL instead of 5 hops of peewee; returns CPU ms/call."""
     engine = b.engine
-    ids = engine.store.call(lambda: [r[0] for r in engine.store.db.execute_sql(
-        "SELECT id FROM budget_counter ORDER BY id").fetchall()][:3])
+    ids = engine.store.call(
+        lambda: [r[0] for r in engine.store.db.execute_sql("SELECT id FROM budget_counter ORDER BY id").fetchall()][:3]
+    )
     if len(ids) < 3:
         print("  (raw-SQL what-if skipped: fewer than 3 budget counters)")
         return float("nan")
@@ -295,10 +320,14 @@ async def what_if_raw_db(b: Bench, n: int, peewee_db_ms: float) -> float:
     await timed_calls(one, 10)
     walls, cpus = await timed_calls(one, n)
     cpu = sum(cpus) / n * 1000
-    print(f"\n  what-if: the paid path's DB work as 2 hops of raw SQL (reserve | settle + level read + cache put), "
-          f"{n} runs:")
-    print(f"    {cpu:.2f} ms CPU/call, wall p50 {C.summary_ms(walls)['p50']:.2f} ms; today's 5 peewee hops "
-          f"(status, reserve, settle, record_crossings, cache.put) measured {peewee_db_ms:.2f} ms CPU/call above")
+    print(
+        f"\n  what-if: the paid path's DB work as 2 hops of raw SQL (reserve | settle + level read + cache put), "
+        f"{n} runs:"
+    )
+    print(
+        f"    {cpu:.2f} ms CPU/call, wall p50 {C.summary_ms(walls)['p50']:.2f} ms; today's 5 peewee hops "
+        f"(status, reserve, settle, record_crossings, cache.put) measured {peewee_db_ms:.2f} ms CPU/call above"
+    )
     return cpu
 
 
@@ -324,8 +353,10 @@ async def learning_on(b: Bench, paths: Paths, n: int, raw_cpu_ms: float) -> None
         adapter.complete = orig  # type: ignore[assignment]
     cpu = sum(cpus) / n * 1000
     print(f"\n  with learning enabled (the default; project file [learning] enabled = true), {n} sequential calls:")
-    print(f"    {calls / n:.1f} provider requests per generate(); engine {cpu:.2f} ms CPU/call, wall p50 "
-          f"{C.summary_ms(walls)['p50']:.2f} ms; vs one raw call {raw_cpu_ms:.2f} ms CPU = {cpu / raw_cpu_ms:.2f}x")
+    print(
+        f"    {calls / n:.1f} provider requests per generate(); engine {cpu:.2f} ms CPU/call, wall p50 "
+        f"{C.summary_ms(walls)['p50']:.2f} ms; vs one raw call {raw_cpu_ms:.2f} ms CPU = {cpu / raw_cpu_ms:.2f}x"
+    )
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -336,8 +367,10 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"  machine: {C.machine_info()}")
     print(f"  TEMPLAR_HOME={HOME} (temporary, removed at exit)")
     print(f"  load average at start: {C.load_average()} (other processes inflate wall times, not CPU/call)")
-    print(f"  fake provider: {server.root_url} ({'in this process' if args.inproc else 'child process'}, "
-          f"{'stock socket settings' if args.nagle else 'TCP_NODELAY on, listen backlog 1024'})")
+    print(
+        f"  fake provider: {server.root_url} ({'in this process' if args.inproc else 'child process'}, "
+        f"{'stock socket settings' if args.nagle else 'TCP_NODELAY on, listen backlog 1024'})"
+    )
     t0 = time.perf_counter()
     results = {}
     for fmt in formats:
@@ -353,19 +386,23 @@ async def main_async(args: argparse.Namespace) -> None:
                     await profile_engine(b, args.profile_calls, args.top)
                 raw_db = await what_if_raw_db(b, args.profile_calls * 2, db_ms)
                 overhead = total - litellm_ms - db_ms + raw_db
-                print(f"\n  projection (arithmetic on the breakdown above, not a measurement): engine CPU on top of "
-                      f"the litellm call with the DB work as 2 raw-SQL hops = {total:.2f} total - {litellm_ms:.2f} "
-                      f"litellm - {db_ms:.2f} peewee DB + {raw_db:.2f} raw-SQL DB = {overhead:.2f} ms/call "
-                      f"-> {(raw_cpu + overhead) / raw_cpu:.2f}x a {raw_cpu:.2f} ms raw call "
-                      f"(1.10x allows {raw_cpu * 0.1:.2f} ms)")
+                print(
+                    f"\n  projection (arithmetic on the breakdown above, not a measurement): engine CPU on top of "
+                    f"the litellm call with the DB work as 2 raw-SQL hops = {total:.2f} total - {litellm_ms:.2f} "
+                    f"litellm - {db_ms:.2f} peewee DB + {raw_db:.2f} raw-SQL DB = {overhead:.2f} ms/call "
+                    f"-> {(raw_cpu + overhead) / raw_cpu:.2f}x a {raw_cpu:.2f} ms raw call "
+                    f"(1.10x allows {raw_cpu * 0.1:.2f} ms)"
+                )
                 if fmt == formats[0]:
                     await learning_on(b, paths, args.learning_calls, results[fmt]["seq_raw_cpu"])
         finally:
             engine.close()
     print("\n  summary (sequential CPU/call):")
     for fmt, r in results.items():
-        print(f"    {fmt:<10} raw {r['seq_raw_cpu']:6.2f} ms  engine {r['seq_eng_cpu']:6.2f} ms  "
-              f"ratio {r['seq_eng_cpu'] / r['seq_raw_cpu']:5.2f}x (goal <= 1.10x)")
+        print(
+            f"    {fmt:<10} raw {r['seq_raw_cpu']:6.2f} ms  engine {r['seq_eng_cpu']:6.2f} ms  "
+            f"ratio {r['seq_eng_cpu'] / r['seq_raw_cpu']:5.2f}x (goal <= 1.10x)"
+        )
     print(f"  load average at end: {C.load_average()}; total bench time {time.perf_counter() - t0:.1f} s")
 
 
@@ -381,8 +418,9 @@ def main() -> None:
     p.add_argument("--top", type=int, default=18, help="rows per cProfile table")
     p.add_argument("--no-profile", action="store_true", help="skip breakdown, cProfile and what-if")
     p.add_argument("--inproc", action="store_true", help="run the fake server in this process")
-    p.add_argument("--nagle", action="store_true",
-                   help="stock fake-server sockets: Nagle on (+~45 ms/request), listen backlog 5")
+    p.add_argument(
+        "--nagle", action="store_true", help="stock fake-server sockets: Nagle on (+~45 ms/request), listen backlog 5"
+    )
     args = p.parse_args()
     asyncio.run(main_async(args))
 

@@ -30,13 +30,61 @@ if str(ROOT) not in sys.path:
 
 from engine.templates import ParamSpec, TemplateIndex, TemplateSpec  # noqa: E402
 
-COMMON = ["with", "for", "that", "from", "to", "function", "class", "returns", "using", "into",
-          "of", "by", "in", "on", "and", "list", "file", "async", "json", "data"]
-SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "si", "po", "ve", "da", "zu", "fe", "gi", "ho",
-             "ja", "be", "co", "xi", "wy", "qu", "tr", "pl", "st", "gr"]
+COMMON = [
+    "with",
+    "for",
+    "that",
+    "from",
+    "to",
+    "function",
+    "class",
+    "returns",
+    "using",
+    "into",
+    "of",
+    "by",
+    "in",
+    "on",
+    "and",
+    "list",
+    "file",
+    "async",
+    "json",
+    "data",
+]
+SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ne",
+    "ru",
+    "ta",
+    "si",
+    "po",
+    "ve",
+    "da",
+    "zu",
+    "fe",
+    "gi",
+    "ho",
+    "ja",
+    "be",
+    "co",
+    "xi",
+    "wy",
+    "qu",
+    "tr",
+    "pl",
+    "st",
+    "gr",
+]
 SLOTS = [
     ("name", "identifier", lambda r: f"Thing{r.randrange(10**6)}"),
-    ("fields", "field_list", lambda r: ", ".join(f"f{i}: {r.choice(['int', 'str', 'float | None'])}" for i in range(r.randint(1, 4)))),
+    (
+        "fields",
+        "field_list",
+        lambda r: ", ".join(f"f{i}: {r.choice(['int', 'str', 'float | None'])}" for i in range(r.randint(1, 4))),
+    ),
     ("count", "integer(1..1000)", lambda r: str(r.randint(1, 1000))),
     ("mode", "choice(fast|safe|lazy)", lambda r: r.choice(["fast", "safe", "lazy"])),
     ("label", "string", lambda r: f"'label_{r.randrange(1000)}'"),
@@ -96,10 +144,15 @@ def make_specs(n: int, rng: random.Random) -> tuple[list[TemplateSpec], list[str
             text = " ".join(parts)
             patterns.append(text)
         try:
-            specs.append(TemplateSpec(
-                name=f"learned_{i}", description=f"synthetic {i}", patterns=tuple(patterns),
-                body=BODY.format(n=i, n_limit=rng.randint(1, 99)), params=params,
-            ))
+            specs.append(
+                TemplateSpec(
+                    name=f"learned_{i}",
+                    description=f"synthetic {i}",
+                    patterns=tuple(patterns),
+                    body=BODY.format(n=i, n_limit=rng.randint(1, 99)),
+                    params=params,
+                )
+            )
         except Exception:  # an unlucky random pattern (e.g. adjacent multi-token slots)
             continue
     return specs, vocab, cum
@@ -114,8 +167,9 @@ def instantiate(spec: TemplateSpec, rng: random.Random) -> str:
     return out
 
 
-def make_queries(specs: list[TemplateSpec], vocab: list[str], cum: list[float], count: int,
-                 rng: random.Random) -> list[tuple[str, str | None]]:
+def make_queries(
+    specs: list[TemplateSpec], vocab: list[str], cum: list[float], count: int, rng: random.Random
+) -> list[tuple[str, str | None]]:
     queries: list[tuple[str, str | None]] = []
     for _ in range(count):
         roll = rng.random()
@@ -219,20 +273,35 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for size in args.sizes:
         done = subprocess.run(
-            [sys.executable, __file__, "--child", "--sizes", str(size), "--queries", str(args.queries),
-             "--seed", str(args.seed)],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "--sizes",
+                str(size),
+                "--queries",
+                str(args.queries),
+                "--seed",
+                str(args.seed),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         row = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append(row)
         print(json.dumps(row), flush=True)
     print()
-    print(f"{'templates':>10} {'patterns':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-          f"{'sim p95':>8} {'RSS MB':>8} {'peak MB':>8}  correct positives")
+    print(
+        f"{'templates':>10} {'patterns':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'sim p95':>8} {'RSS MB':>8} {'peak MB':>8}  correct positives"
+    )
     for r in rows:
-        print(f"{r['size']:>10} {r['patterns']:>9} {r['match_p50_ms']:>8} {r['match_p95_ms']:>8} "
-              f"{r['match_p99_ms']:>8} {r['similar_p95_ms']:>8} {r['rss_mb']:>8} {r['peak_rss_mb']:>8}  "
-              f"{r['positives_served_correctly']}")
+        print(
+            f"{r['size']:>10} {r['patterns']:>9} {r['match_p50_ms']:>8} {r['match_p95_ms']:>8} "
+            f"{r['match_p99_ms']:>8} {r['similar_p95_ms']:>8} {r['rss_mb']:>8} {r['peak_rss_mb']:>8}  "
+            f"{r['positives_served_correctly']}"
+        )
     return 0
 
 

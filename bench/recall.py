@@ -50,22 +50,22 @@ import holdout as H
 HERE = Path(__file__).resolve().parent / "recall"
 TIERS = ("exact", "canonical", "alias", "routed")
 GOALS = {
-    "paraphrase_recall": 0.6,          # without routing, 0 wrong
+    "paraphrase_recall": 0.6,  # without routing, 0 wrong
     "paraphrase_recall_routed": 0.85,  # with routing
     "builtin_recall": 0.8,
-    "family_cost_share": 0.12,         # a 10-task family vs 10 paid calls
+    "family_cost_share": 0.12,  # a 10-task family vs 10 paid calls
 }
 
 
 @dataclass
 class Answer:
-    part: str          # learned | builtin
+    part: str  # learned | builtin
     family: str
     task: str
-    kind: str          # wording | near_miss
+    kind: str  # wording | near_miss
     source: str
-    tier: str          # exact | canonical | alias | routed | "" (not served)
-    verdict: str       # recalled | missed | refused | wrong
+    tier: str  # exact | canonical | alias | routed | "" (not served)
+    verdict: str  # recalled | missed | refused | wrong
     cost: int
 
 
@@ -90,8 +90,10 @@ class Figures:
         again = self.of("learned2", "wording")
         tiers2 = Counter(a.tier for a in again if a.verdict == "recalled")
         return {
-            "families": len({a.family for a in words}), "not_learned": dict(self.not_learned),
-            "paraphrases": len(words), "paraphrase_recalled": sum(a.verdict == "recalled" for a in words),
+            "families": len({a.family for a in words}),
+            "not_learned": dict(self.not_learned),
+            "paraphrases": len(words),
+            "paraphrase_recalled": sum(a.verdict == "recalled" for a in words),
             "paraphrase_recall": _ratio(sum(a.verdict == "recalled" for a in words), len(words)),
             "by_tier": {t: tiers.get(t, 0) for t in TIERS},
             "near_misses": len(self.of("learned", "near_miss")),
@@ -103,11 +105,14 @@ class Figures:
             "zeroslot_wordings": len(self.of("zeroslot", "wording")),
             "zeroslot_recalled": sum(a.verdict == "recalled" for a in self.of("zeroslot", "wording")),
             "zeroslot_near_misses": len(self.of("zeroslot", "near_miss")),
-            "builtin_wordings": len(built), "builtin_recalled": sum(a.verdict == "recalled" for a in built),
+            "builtin_wordings": len(built),
+            "builtin_recalled": sum(a.verdict == "recalled" for a in built),
             "builtin_recall": _ratio(sum(a.verdict == "recalled" for a in built), len(built)),
             "builtin_by_template": _per_family(built),
             "wrong": sum(a.verdict == "wrong" for a in self.answers),
-            "cost_per_answer_usd": (self.teach_cost + sum(a.cost for a in answered)) / 1e6 / max(1, len(answered) + len(self.family_cost)),
+            "cost_per_answer_usd": (self.teach_cost + sum(a.cost for a in answered))
+            / 1e6
+            / max(1, len(answered) + len(self.family_cost)),
             "family_cost_share_mean": sum(costs) / len(costs) if costs else 0.0,
             "family_cost_share_max": max(costs) if costs else 0.0,
         }
@@ -149,8 +154,11 @@ def tier_of(result: Any, engine: Any = None) -> str:
     if result.source == "routed":
         return "routed"
     extra = result.extra
-    if engine is not None and result.source == "learned" and engine.library.alias_id(
-            f"learned-{extra.get('template_id')}", str(extra.get("pattern", ""))) is not None:
+    if (
+        engine is not None
+        and result.source == "learned"
+        and engine.library.alias_id(f"learned-{extra.get('template_id')}", str(extra.get("pattern", ""))) is not None
+    ):
         return "alias"
     explanation = str(extra.get("explanation", ""))
     return "canonical" if "[canonical]" in explanation else "exact"
@@ -174,11 +182,15 @@ class RecallLLM(H.HoldoutLLM):
                 asked = next((m.group(1) for c in p.contains if (m := _DEF.match(c))), taught.group(1))
                 code = re.sub(rf"\b{re.escape(taught.group(1))}\b", asked, f.code)
                 # and the numbers the wording asks for (in the order of the family's integer slots)
-                taught_ints = [x["value"] for x in f.suggestion.get("params", []) if str(x["type"]).startswith("integer")]
+                taught_ints = [
+                    x["value"] for x in f.suggestion.get("params", []) if str(x["type"]).startswith("integer")
+                ]
                 asked_ints = [int(c) for c in p.contains if re.fullmatch(r"-?\d+", c)]
                 if len(asked_ints) == len(taught_ints):
                     marks = {str(t): f"\x00{i}\x00" for i, t in enumerate(taught_ints)}
-                    code = re.sub(r"(?<![\w.])-?\d+(?![\w.])", lambda m, marks=marks: marks.get(m.group(0), m.group(0)), code)
+                    code = re.sub(
+                        r"(?<![\w.])-?\d+(?![\w.])", lambda m, marks=marks: marks.get(m.group(0), m.group(0)), code
+                    )
                     for i, value in enumerate(asked_ints):
                         code = code.replace(f"\x00{i}\x00", str(value))
                 self.wording_code[p.task] = code
@@ -228,8 +240,9 @@ async def _ask(engine: Any, task: str, project: str, *, use_cache: bool = True) 
     return result.source, result.code, result.cost_micros + _ledger_suggest(engine) - before, result
 
 
-async def run_learned(data: list[dict[str, Any]], figures: Figures, zero: list[dict[str, Any]] = (),
-                      learning: str = "") -> None:
+async def run_learned(
+    data: list[dict[str, Any]], figures: Figures, zero: list[dict[str, Any]] = (), learning: str = ""
+) -> None:
     zero_names = {item["family"] for item in zero}
     families = families_for_holdout([*data, *zero])
     llm = RecallLLM(families)
@@ -261,8 +274,18 @@ async def run_learned(data: list[dict[str, Any]], figures: Figures, zero: list[d
                 if source == "builtin":
                     verdict = "wrong" if not wording else "missed"  # a learned family served by the pack
                 part = "zeroslot" if family.name in zero_names else "learned"
-                figures.answers.append(Answer(part, family.name, probe.task, "wording" if wording else "near_miss",
-                                              source, tier, verdict, cost))
+                figures.answers.append(
+                    Answer(
+                        part,
+                        family.name,
+                        probe.task,
+                        "wording" if wording else "near_miss",
+                        source,
+                        tier,
+                        verdict,
+                        cost,
+                    )
+                )
                 if wording:
                     wording_costs.append(cost)
                 if source == "llm" and result is not None:
@@ -282,8 +305,18 @@ async def run_learned(data: list[dict[str, Any]], figures: Figures, zero: list[d
                     ok = wording and all(s in code for s in probe.contains)
                     verdict, tier = ("recalled" if ok else "wrong"), tier_of(result, engine)
                 part = "zeroslot2" if family.name in zero_names else "learned2"
-                figures.answers.append(Answer(part, family.name, probe.task, "wording" if wording else "near_miss",
-                                              source, tier, verdict, cost))
+                figures.answers.append(
+                    Answer(
+                        part,
+                        family.name,
+                        probe.task,
+                        "wording" if wording else "near_miss",
+                        source,
+                        tier,
+                        verdict,
+                        cost,
+                    )
+                )
     finally:
         engine.close()
         server.stop()
@@ -306,7 +339,9 @@ def _accept_alias(engine: Any, result: Any, *, accept: bool) -> int:
 def _ledger_suggest(engine: Any) -> int:
     from engine.store.models import LedgerEntry
 
-    return engine.store.call(lambda: sum(r.cost_micros for r in LedgerEntry.select().where(LedgerEntry.source == "suggest")))
+    return engine.store.call(
+        lambda: sum(r.cost_micros for r in LedgerEntry.select().where(LedgerEntry.source == "suggest"))
+    )
 
 
 async def run_builtin(data: list[dict[str, Any]], figures: Figures) -> None:
@@ -322,7 +357,9 @@ async def run_builtin(data: list[dict[str, Any]], figures: Figures) -> None:
                     right = result.extra.get("template_id") == item["template"]
                     ok = right and all(s in code for s in w["contains"])
                     verdict, tier = ("recalled" if ok else "wrong"), tier_of(result)
-                figures.answers.append(Answer("builtin", item["template"], w["task"], "wording", source, tier, verdict, cost))
+                figures.answers.append(
+                    Answer("builtin", item["template"], w["task"], "wording", source, tier, verdict, cost)
+                )
     finally:
         engine.close()
         server.stop()
@@ -330,37 +367,57 @@ async def run_builtin(data: list[dict[str, Any]], figures: Figures) -> None:
 
 def print_figures(figures: Figures) -> None:
     s = figures.summary()
-    print(f"Recall bench: {s['families']} learned families, {s['paraphrases']} wordings, {s['near_misses']} near misses; "
-          f"{s['builtin_wordings']} built-in wordings")
+    print(
+        f"Recall bench: {s['families']} learned families, {s['paraphrases']} wordings, {s['near_misses']} near misses; "
+        f"{s['builtin_wordings']} built-in wordings"
+    )
     for name, why in s["not_learned"].items():
         print(f"  not learned: {name}: {why}")
-    print(f"  learned wordings recalled: {s['paraphrase_recalled']}/{s['paraphrases']} = {s['paraphrase_recall']:.3f}"
-          f"   (goal >= {GOALS['paraphrase_recall']} with 0 wrong, without routing; >= {GOALS['paraphrase_recall_routed']} with routing)")
+    print(
+        f"  learned wordings recalled: {s['paraphrase_recalled']}/{s['paraphrases']} = {s['paraphrase_recall']:.3f}"
+        f"   (goal >= {GOALS['paraphrase_recall']} with 0 wrong, without routing; >= {GOALS['paraphrase_recall_routed']} with routing)"
+    )
     print("    by tier: " + ", ".join(f"{t} {n}" for t, n in s["by_tier"].items()))
-    print(f"  aliases proposed after a paid answer: {s['aliases_proposed']} (serve = wordings, accepted as a "
-          "reviewer would; other kinds = near misses, left pending)")
-    print(f"  second round (same wordings, aliases accepted): {s['second_round_recalled']}/{s['paraphrases']} = "
-          f"{s['second_round_recall']:.3f}; by tier: " + ", ".join(f"{t} {n}" for t, n in s["second_round_by_tier"].items()))
-    print(f"  zero-slot families: wordings recalled {s['zeroslot_recalled']}/{s['zeroslot_wordings']}, "
-          f"near misses asked {s['zeroslot_near_misses']}")
-    print(f"  built-in wordings recalled: {s['builtin_recalled']}/{s['builtin_wordings']} = {s['builtin_recall']:.3f}"
-          f"   (goal >= {GOALS['builtin_recall']})")
+    print(
+        f"  aliases proposed after a paid answer: {s['aliases_proposed']} (serve = wordings, accepted as a "
+        "reviewer would; other kinds = near misses, left pending)"
+    )
+    print(
+        f"  second round (same wordings, aliases accepted): {s['second_round_recalled']}/{s['paraphrases']} = "
+        f"{s['second_round_recall']:.3f}; by tier: "
+        + ", ".join(f"{t} {n}" for t, n in s["second_round_by_tier"].items())
+    )
+    print(
+        f"  zero-slot families: wordings recalled {s['zeroslot_recalled']}/{s['zeroslot_wordings']}, "
+        f"near misses asked {s['zeroslot_near_misses']}"
+    )
+    print(
+        f"  built-in wordings recalled: {s['builtin_recalled']}/{s['builtin_wordings']} = {s['builtin_recall']:.3f}"
+        f"   (goal >= {GOALS['builtin_recall']})"
+    )
     print("    " + ", ".join(f"{k} {v}" for k, v in s["builtin_by_template"].items()))
     r = figures.routing
     if r:
-        print(f"  with routing (router always says yes; only the guards decide): recalled {r['paraphrase_recalled']}/"
-              f"{r['paraphrases']} = {r['paraphrase_recall']:.3f} (goal >= {GOALS['paraphrase_recall_routed']}); "
-              "by tier: " + ", ".join(f"{t} {n}" for t, n in r["by_tier"].items())
-              + f"; wrong {r['wrong']}; family cost mean {r['family_cost_share_mean']:.1%}, "
-              f"worst {r['family_cost_share_max']:.1%}; second round (aliases accepted) "
-              f"{r['second_round_recalled']}/{r['paraphrases']} = {r['second_round_recall']:.3f}")
+        print(
+            f"  with routing (router always says yes; only the guards decide): recalled {r['paraphrase_recalled']}/"
+            f"{r['paraphrases']} = {r['paraphrase_recall']:.3f} (goal >= {GOALS['paraphrase_recall_routed']}); "
+            "by tier: "
+            + ", ".join(f"{t} {n}" for t, n in r["by_tier"].items())
+            + f"; wrong {r['wrong']}; family cost mean {r['family_cost_share_mean']:.1%}, "
+            f"worst {r['family_cost_share_max']:.1%}; second round (aliases accepted) "
+            f"{r['second_round_recalled']}/{r['paraphrases']} = {r['second_round_recall']:.3f}"
+        )
     print(f"  WRONG ANSWERS SERVED: {s['wrong'] + (r['wrong'] if r else 0)}   (goal 0)")
-    for case in (r.get("wrong_cases", []) if r else []):
-        print(f"    WRONG with routing [{case['part']}:{case['family']}] {case['kind']}: {case['task']!r} "
-              f"(source {case['source']}, tier {case['tier']})")
+    for case in r.get("wrong_cases", []) if r else []:
+        print(
+            f"    WRONG with routing [{case['part']}:{case['family']}] {case['kind']}: {case['task']!r} "
+            f"(source {case['source']}, tier {case['tier']})"
+        )
     print(f"  cost per answer (learned part, teaching included): ${s['cost_per_answer_usd']:.6f}")
-    print(f"  10-task family cost / 10 paid calls: mean {s['family_cost_share_mean']:.1%}, "
-          f"worst {s['family_cost_share_max']:.1%}   (goal <= {GOALS['family_cost_share']:.0%})")
+    print(
+        f"  10-task family cost / 10 paid calls: mean {s['family_cost_share_mean']:.1%}, "
+        f"worst {s['family_cost_share_max']:.1%}   (goal <= {GOALS['family_cost_share']:.0%})"
+    )
     for a in figures.answers:
         if a.verdict == "wrong":
             print(f"    WRONG [{a.part}:{a.family}] {a.kind}: {a.task!r} (source {a.source}, tier {a.tier})")
@@ -394,12 +451,22 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_learned(learned, routed, zero, ROUTING))
         finally:
             os.environ["TEMPLAR_HOME"] = home
-        figures.routing = {**routed.summary(),
-                           "wrong_cases": [a.__dict__ for a in routed.answers if a.verdict == "wrong"]}
+        figures.routing = {
+            **routed.summary(),
+            "wrong_cases": [a.__dict__ for a in routed.answers if a.verdict == "wrong"],
+        }
     if args.json:
-        print(json.dumps({**figures.summary(), "goals": GOALS,
-                          "routing": figures.routing,
-                          "wrong_cases": [a.__dict__ for a in figures.answers if a.verdict == "wrong"]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    **figures.summary(),
+                    "goals": GOALS,
+                    "routing": figures.routing,
+                    "wrong_cases": [a.__dict__ for a in figures.answers if a.verdict == "wrong"],
+                },
+                indent=2,
+            )
+        )
     else:
         print_figures(figures)
         if args.misses:

@@ -16,8 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import engine.templates.render as render  # noqa: E402
 
-BODY = ('"""{{ name|doc }} settings."""\n\n{% for f in fields %}{{ f|constant }}: int = {{ loop.index }}\n'
-        "{% endfor %}{{ name|pascal }}_LIMIT: int = {{ value|repr }}\n")
+BODY = (
+    '"""{{ name|doc }} settings."""\n\n{% for f in fields %}{{ f|constant }}: int = {{ loop.index }}\n'
+    "{% endfor %}{{ name|pascal }}_LIMIT: int = {{ value|repr }}\n"
+)
 BINDINGS = {"name": "retry policy", "fields": ["first", "second", "third"], "value": 5}
 
 

@@ -78,12 +78,24 @@ CONFIDENCE = 0.9
 # ("a: int, b: str and c: float"). The same phrase gives the task text, the regex that
 # recognises it, and the suggested pattern (kinds mapped to the engine's slot types).
 
-ENGINE_TYPE = {"func": "identifier", "cls": "identifier", "const": "identifier", "int": "integer",
-               "num": "number", "str": "string", "fields": "field_list"}
+ENGINE_TYPE = {
+    "func": "identifier",
+    "cls": "identifier",
+    "const": "identifier",
+    "int": "integer",
+    "num": "number",
+    "str": "string",
+    "fields": "field_list",
+}
 _PLACEHOLDER = re.compile(r"\{(\w+):(\w+)\}")
 _SLOT_RE = {
-    "func": r"([A-Za-z_][A-Za-z0-9_]*)", "cls": r"([A-Za-z_][A-Za-z0-9_]*)", "const": r"([A-Za-z_][A-Za-z0-9_]*)",
-    "int": r"(-?\d+)", "num": r"(-?\d+(?:\.\d+)?)", "str": r'"([^"\n]*)"', "fields": r"(.+?)",
+    "func": r"([A-Za-z_][A-Za-z0-9_]*)",
+    "cls": r"([A-Za-z_][A-Za-z0-9_]*)",
+    "const": r"([A-Za-z_][A-Za-z0-9_]*)",
+    "int": r"(-?\d+)",
+    "num": r"(-?\d+(?:\.\d+)?)",
+    "str": r'"([^"\n]*)"',
+    "fields": r"(.+?)",
 }
 
 
@@ -133,7 +145,7 @@ class Phrase:
         self.slots = [(m.group(1), m.group(2)) for m in _PLACEHOLDER.finditer(self.text)]
         parts, pos = [], 0
         for m in _PLACEHOLDER.finditer(self.text):
-            parts.append(r"\s+".join(re.escape(w) for w in self.text[pos:m.start()].split(" ")))
+            parts.append(r"\s+".join(re.escape(w) for w in self.text[pos : m.start()].split(" ")))
             parts.append(_SLOT_RE[m.group(2)])
             pos = m.end()
         parts.append(r"\s+".join(re.escape(w) for w in self.text[pos:].split(" ")))
@@ -162,25 +174,113 @@ class Phrase:
         return out
 
 
-VERBS = ["compute", "load", "build", "parse", "fetch", "collect", "merge", "scan", "render", "track",
-         "score", "rank", "check", "measure", "gather", "pick", "tally", "inspect", "prepare", "resolve"]
-NOUNS = ["orders", "invoices", "scores", "prices", "events", "metrics", "records", "samples", "readings",
-         "payments", "tickets", "users", "rows", "entries", "weights", "votes", "sales", "visits", "leads", "jobs"]
-CLS_A = ["Order", "Invoice", "Session", "Payment", "Ticket", "Sensor", "Report", "Account", "Shipment",
-         "Customer", "Product", "Warehouse", "Booking", "Vendor", "Course"]
-CLS_B = {"store": ["Store", "Registry", "Lookup", "Catalog", "Settings", "Options"],
-         "error": ["Error", "Failure", "NotFound", "Rejected", "Expired"],
-         "record": ["Record", "Snapshot", "Summary", "Entry", "Row"],
-         "stack": ["Stack", "History", "Trail", "Pile"]}
+VERBS = [
+    "compute",
+    "load",
+    "build",
+    "parse",
+    "fetch",
+    "collect",
+    "merge",
+    "scan",
+    "render",
+    "track",
+    "score",
+    "rank",
+    "check",
+    "measure",
+    "gather",
+    "pick",
+    "tally",
+    "inspect",
+    "prepare",
+    "resolve",
+]
+NOUNS = [
+    "orders",
+    "invoices",
+    "scores",
+    "prices",
+    "events",
+    "metrics",
+    "records",
+    "samples",
+    "readings",
+    "payments",
+    "tickets",
+    "users",
+    "rows",
+    "entries",
+    "weights",
+    "votes",
+    "sales",
+    "visits",
+    "leads",
+    "jobs",
+]
+CLS_A = [
+    "Order",
+    "Invoice",
+    "Session",
+    "Payment",
+    "Ticket",
+    "Sensor",
+    "Report",
+    "Account",
+    "Shipment",
+    "Customer",
+    "Product",
+    "Warehouse",
+    "Booking",
+    "Vendor",
+    "Course",
+]
+CLS_B = {
+    "store": ["Store", "Registry", "Lookup", "Catalog", "Settings", "Options"],
+    "error": ["Error", "Failure", "NotFound", "Rejected", "Expired"],
+    "record": ["Record", "Snapshot", "Summary", "Entry", "Row"],
+    "stack": ["Stack", "History", "Trail", "Pile"],
+}
 CONST_A = ["MAX", "MIN", "DEFAULT", "BATCH", "RETRY", "CACHE", "PAGE", "POOL", "QUEUE", "BUFFER"]
 CONST_B = ["SIZE", "LIMIT", "COUNT", "TIMEOUT", "WORKERS", "DEPTH", "RATE", "FACTOR", "WINDOW", "THRESHOLD"]
-STR_TEXTS = ["utf-8", "Hello, world", "/var/log/app.log", "https://api.example.com/v1", "en_US", "orders-v2",
-             "%Y-%m-%d", "postgres", "Europe/Berlin", "text/csv"]
-MESSAGES = ["the order was not found", "payment was declined", "the session has expired",
-            "quota exceeded for this account", "the file is locked by another process", "invalid configuration value",
-            "the ticket is already closed", "upstream service unavailable"]
-FIELD_NAMES = ["count", "label", "price", "weight", "active", "created", "owner", "title", "score", "quantity",
-               "notes", "tags", "region", "status"]
+STR_TEXTS = [
+    "utf-8",
+    "Hello, world",
+    "/var/log/app.log",
+    "https://api.example.com/v1",
+    "en_US",
+    "orders-v2",
+    "%Y-%m-%d",
+    "postgres",
+    "Europe/Berlin",
+    "text/csv",
+]
+MESSAGES = [
+    "the order was not found",
+    "payment was declined",
+    "the session has expired",
+    "quota exceeded for this account",
+    "the file is locked by another process",
+    "invalid configuration value",
+    "the ticket is already closed",
+    "upstream service unavailable",
+]
+FIELD_NAMES = [
+    "count",
+    "label",
+    "price",
+    "weight",
+    "active",
+    "created",
+    "owner",
+    "title",
+    "score",
+    "quantity",
+    "notes",
+    "tags",
+    "region",
+    "status",
+]
 FIELD_TYPES = ["int", "str", "float", "bool", "list[str]", "str | None"]
 
 
@@ -193,8 +293,13 @@ def draw(kind: str, slot: str, family: str, rng: random.Random) -> Any:
     if kind == "const":
         return f"{rng.choice(CONST_A)}_{rng.choice(CONST_B)}"
     if kind == "int":
-        return {"value": rng.randint(2, 5000), "count": rng.randint(5, 90), "low": rng.randint(0, 40),
-                "high": rng.randint(50, 1000), "size": rng.randint(2, 500)}[slot]
+        return {
+            "value": rng.randint(2, 5000),
+            "count": rng.randint(5, 90),
+            "low": rng.randint(0, 40),
+            "high": rng.randint(50, 1000),
+            "size": rng.randint(2, 500),
+        }[slot]
     if kind == "num":
         return round(rng.uniform(0.05, 99.0), rng.choice([1, 2]))
     if kind == "str":
@@ -215,10 +320,10 @@ def draw(kind: str, slot: str, family: str, rng: random.Random) -> Any:
 @dataclass
 class Family:
     key: str
-    phrase: str     # the wording used in the main run (and the suggested pattern)
-    code: str       # the "LLM" answer, with @@slot@@ markers
-    near: str       # a task with a different meaning (must never be served from this family)
-    para: str       # the same meaning in other words (recall probe)
+    phrase: str  # the wording used in the main run (and the suggested pattern)
+    code: str  # the "LLM" answer, with @@slot@@ markers
+    near: str  # a task with a different meaning (must never be served from this family)
+    para: str  # the same meaning in other words (recall probe)
     phrases: list[Phrase] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -249,144 +354,211 @@ class Family:
             value = params[name]
             if kind == "fields":
                 value = [[n, t] for n, t in value]
-            items.append({"name": name, "type": ENGINE_TYPE[kind], "value": value,
-                          "description": f"the {name} from the task", "confidence": CONFIDENCE})
+            items.append(
+                {
+                    "name": name,
+                    "type": ENGINE_TYPE[kind],
+                    "value": value,
+                    "description": f"the {name} from the task",
+                    "confidence": CONFIDENCE,
+                }
+            )
         return {"name": self.key, "pattern": pattern, "params": items}
 
 
 FAMILIES: list[Family] = [
-    Family("const_int", "a constant {name:const} set to {value:int}",
-           '"""Configuration constant @@name@@."""\n\n@@name@@: int = @@value@@\n',
-           "a constant {name:const} set to {value:int} and logged at import",
-           "a constant named {name:const} with the value {value:int}"),
-    Family("const_float", "a float constant {name:const} equal to {value:num}",
-           '"""Configuration constant @@name@@."""\n\n@@name@@: float = @@value@@\n',
-           "a float constant {name:const} equal to the square root of {value:num}",
-           "a float constant called {name:const} with value {value:num}"),
-    Family("const_str", "a string constant {name:const} holding {text:str}",
-           '"""Configuration constant @@name@@."""\n\n@@name@@: str = @@text@@\n',
-           "a string constant {name:const} holding {text:str} in upper case",
-           "a str constant {name:const} whose value is {text:str}"),
-    Family("sum_ints", "a function {name:func} that returns the sum of a list of integers",
-           '"""Summing integers."""\n\n\ndef @@name@@(values: list[int]) -> int:\n'
-           '    """Return the sum of the integers in ``values``."""\n    total = 0\n    for value in values:\n'
-           '        total += value\n    return total\n',
-           "a function {name:func} that returns the product of a list of integers",
-           "a function {name:func} returning the total of a list of ints"),
-    Family("max_floats", "a function {name:func} that returns the largest value in a list of floats",
-           '"""Largest of a list of floats."""\n\n\ndef @@name@@(values: list[float]) -> float:\n'
-           '    """Return the largest number in ``values`` (which must not be empty)."""\n    if not values:\n'
-           '        raise ValueError("values must not be empty")\n    return max(values)\n',
-           "a function {name:func} that returns the smallest value in a list of floats",
-           "a function {name:func} that finds the maximum of a list of floats"),
-    Family("dict_wrapper", "a class {name:cls} that wraps a dict with get and set methods",
-           '"""A dict wrapper with get and set methods."""\n\nfrom typing import Any\n\n\nclass @@name@@:\n'
-           '    """Wraps a dict and exposes get and set."""\n\n    def __init__(self) -> None:\n'
-           '        """Start with an empty dict."""\n        self._data: dict[str, Any] = {}\n\n'
-           '    def get(self, key: str, default: Any = None) -> Any:\n'
-           '        """Return the value stored under ``key``, or ``default``."""\n'
-           '        return self._data.get(key, default)\n\n    def set(self, key: str, value: Any) -> None:\n'
-           '        """Store ``value`` under ``key``."""\n        self._data[key] = value\n',
-           "a class {name:cls} that wraps a dict with get and set and delete methods",
-           "a class {name:cls} wrapping a dictionary with get and set methods"),
-    Family("exception", "an exception class {name:cls} with message {message:str}",
-           '"""Errors raised by this module."""\n\n\nclass @@name@@(Exception):\n'
-           '    """Raised when the operation cannot complete."""\n\n'
-           '    def __init__(self, message: str = @@message@@) -> None:\n'
-           '        """Create the error with its message."""\n        super().__init__(message)\n',
-           "an exception class {name:cls} with message {message:str} and an error code",
-           "a custom exception {name:cls} whose default message is {message:str}"),
-    Family("count_lines", "a function {name:func} that reads the file {path:str} and counts lines",
-           '"""Counting the lines of a text file."""\n\nfrom pathlib import Path\n\n\n'
-           'def @@name@@(path: str = @@path@@) -> int:\n    """Return the number of lines in the file at ``path``."""\n'
-           '    with Path(path).open(encoding="utf-8") as handle:\n        return sum(1 for _ in handle)\n',
-           "a function {name:func} that reads the file {path:str} and counts words",
-           "a function {name:func} counting the lines of the file {path:str}"),
-    Family("read_json", "a function {name:func} that loads the JSON file {path:str} into a dict",
-           '"""Loading a JSON document."""\n\nimport json\nfrom pathlib import Path\nfrom typing import Any\n\n\n'
-           'def @@name@@(path: str = @@path@@) -> dict[str, Any]:\n'
-           '    """Read the JSON object stored in the file at ``path``."""\n'
-           '    data = json.loads(Path(path).read_text(encoding="utf-8"))\n    if not isinstance(data, dict):\n'
-           '        raise ValueError(f"{path} does not hold a JSON object")\n    return data\n',
-           "a function {name:func} that saves a dict into the JSON file {path:str}",
-           "a function {name:func} that reads the JSON file {path:str} and returns a dict"),
-    Family("palindrome", "a function {name:func} that checks whether a string is a palindrome",
-           '"""Palindrome check."""\n\n\ndef @@name@@(text: str) -> bool:\n'
-           '    """Return True if ``text`` reads the same backwards, ignoring case and punctuation."""\n'
-           '    letters = [ch.lower() for ch in text if ch.isalnum()]\n    return letters == letters[::-1]\n',
-           "a function {name:func} that checks whether a string is not a palindrome",
-           "a function {name:func} that tells if a string is a palindrome"),
-    Family("factorial", "a function {name:func} that computes the factorial of a number iteratively",
-           '"""Factorial without recursion."""\n\n\ndef @@name@@(n: int) -> int:\n'
-           '    """Return ``n!`` computed with a loop; ``n`` must not be negative."""\n    if n < 0:\n'
-           '        raise ValueError("n must not be negative")\n    result = 1\n'
-           '    for factor in range(2, n + 1):\n        result *= factor\n    return result\n',
-           "a function {name:func} that computes the factorial of a number recursively",
-           "a function {name:func} computing n factorial with a loop"),
-    Family("fibonacci", "a function {name:func} that returns the first {count:int} fibonacci numbers",
-           '"""Fibonacci numbers."""\n\n\ndef @@name@@(count: int = @@count@@) -> list[int]:\n'
-           '    """Return the first ``count`` Fibonacci numbers, starting 0, 1."""\n    numbers: list[int] = []\n'
-           '    a, b = 0, 1\n    while len(numbers) < count:\n        numbers.append(a)\n        a, b = b, a + b\n'
-           '    return numbers\n',
-           "a function {name:func} that returns the first {count:int} prime numbers",
-           "a function {name:func} giving the first {count:int} numbers of the fibonacci sequence"),
-    Family("clamp", "a function {name:func} that clamps a value between {low:int} and {high:int}",
-           '"""Clamping numbers to a range."""\n\n\n'
-           'def @@name@@(value: float, low: float = @@low@@, high: float = @@high@@) -> float:\n'
-           '    """Return ``value`` limited to the range ``low``..``high``."""\n'
-           '    return max(low, min(high, value))\n',
-           "a function {name:func} that checks that a value is between {low:int} and {high:int}",
-           "a function {name:func} that limits a value to the range {low:int} to {high:int}"),
-    Family("celsius", "a function {name:func} that converts celsius to fahrenheit",
-           '"""Temperature conversion."""\n\n\ndef @@name@@(celsius: float) -> float:\n'
-           '    """Return the Fahrenheit equivalent of ``celsius`` degrees Celsius."""\n'
-           '    return celsius * 9 / 5 + 32\n',
-           "a function {name:func} that converts fahrenheit to celsius",
-           "a function {name:func} turning celsius degrees into fahrenheit"),
-    Family("dedupe", "a function {name:func} that removes duplicates from a list while keeping the order",
-           '"""Order-preserving de-duplication."""\n\nfrom collections.abc import Hashable, Iterable\n\n\n'
-           'def @@name@@(items: Iterable[Hashable]) -> list[Hashable]:\n'
-           '    """Return the distinct items of ``items`` in first-seen order."""\n    seen: set[Hashable] = set()\n'
-           '    result: list[Hashable] = []\n    for item in items:\n        if item not in seen:\n'
-           '            seen.add(item)\n            result.append(item)\n    return result\n',
-           "a function {name:func} that removes duplicates from a list without keeping the order",
-           "a function {name:func} that deduplicates a list preserving order"),
-    Family("chunk", "a function {name:func} that splits a list into chunks of {size:int} items",
-           '"""Splitting a list into chunks."""\n\nfrom typing import TypeVar\n\nT = TypeVar("T")\n\n\n'
-           'def @@name@@(items: list[T], size: int = @@size@@) -> list[list[T]]:\n'
-           '    """Split ``items`` into consecutive chunks of at most ``size`` elements."""\n    if size < 1:\n'
-           '        raise ValueError("size must be at least 1")\n'
-           '    return [items[i : i + size] for i in range(0, len(items), size)]\n',
-           "a function {name:func} that splits a list into {size:int} chunks",
-           "a function {name:func} that breaks a list into batches of {size:int} items"),
-    Family("env_var", "a function {name:func} that reads the environment variable {var:str} with a default",
-           '"""Reading configuration from the environment."""\n\nimport os\n\n\n'
-           'def @@name@@(default: str = "") -> str:\n'
-           '    """Return the value of the environment variable, or ``default`` when it is unset."""\n'
-           '    return os.environ.get(@@var@@, default)\n',
-           "a function {name:func} that sets the environment variable {var:str} with a default",
-           "a function {name:func} returning the environment variable {var:str} or a default value"),
-    Family("frozen_dataclass", "a frozen dataclass {name:cls} with fields {fields:fields}",
-           '"""The @@name@@ frozen dataclass."""\n\nfrom dataclasses import dataclass\n\n\n'
-           '@dataclass(frozen=True)\nclass @@name@@:\n    """An immutable @@name@@ record."""\n\n@@fields@@',
-           "a frozen dataclass {name:cls} with slots and fields {fields:fields}",
-           "a frozen dataclass called {name:cls} with the fields {fields:fields}"),
-    Family("stack", "a class {name:cls} implementing a stack with push and pop methods",
-           '"""A simple LIFO stack."""\n\nfrom typing import Generic, TypeVar\n\nT = TypeVar("T")\n\n\n'
-           'class @@name@@(Generic[T]):\n    """A last-in, first-out stack."""\n\n    def __init__(self) -> None:\n'
-           '        """Start empty."""\n        self._items: list[T] = []\n\n    def push(self, item: T) -> None:\n'
-           '        """Put ``item`` on top of the stack."""\n        self._items.append(item)\n\n'
-           '    def pop(self) -> T:\n        """Remove and return the top item; raise IndexError when empty."""\n'
-           '        if not self._items:\n            raise IndexError("pop from an empty stack")\n'
-           '        return self._items.pop()\n',
-           "a class {name:cls} implementing a queue with push and pop methods",
-           "a stack class {name:cls} with push and pop methods"),
-    Family("word_count", "a function {name:func} that counts how often each word occurs in a text",
-           '"""Word frequencies."""\n\nfrom collections import Counter\n\n\ndef @@name@@(text: str) -> dict[str, int]:\n'
-           '    """Return how many times each lower-cased word occurs in ``text``."""\n'
-           '    return dict(Counter(word.lower() for word in text.split()))\n',
-           "a function {name:func} that counts how often each letter occurs in a text",
-           "a function {name:func} computing word frequencies of a text"),
+    Family(
+        "const_int",
+        "a constant {name:const} set to {value:int}",
+        '"""Configuration constant @@name@@."""\n\n@@name@@: int = @@value@@\n',
+        "a constant {name:const} set to {value:int} and logged at import",
+        "a constant named {name:const} with the value {value:int}",
+    ),
+    Family(
+        "const_float",
+        "a float constant {name:const} equal to {value:num}",
+        '"""Configuration constant @@name@@."""\n\n@@name@@: float = @@value@@\n',
+        "a float constant {name:const} equal to the square root of {value:num}",
+        "a float constant called {name:const} with value {value:num}",
+    ),
+    Family(
+        "const_str",
+        "a string constant {name:const} holding {text:str}",
+        '"""Configuration constant @@name@@."""\n\n@@name@@: str = @@text@@\n',
+        "a string constant {name:const} holding {text:str} in upper case",
+        "a str constant {name:const} whose value is {text:str}",
+    ),
+    Family(
+        "sum_ints",
+        "a function {name:func} that returns the sum of a list of integers",
+        '"""Summing integers."""\n\n\ndef @@name@@(values: list[int]) -> int:\n'
+        '    """Return the sum of the integers in ``values``."""\n    total = 0\n    for value in values:\n'
+        "        total += value\n    return total\n",
+        "a function {name:func} that returns the product of a list of integers",
+        "a function {name:func} returning the total of a list of ints",
+    ),
+    Family(
+        "max_floats",
+        "a function {name:func} that returns the largest value in a list of floats",
+        '"""Largest of a list of floats."""\n\n\ndef @@name@@(values: list[float]) -> float:\n'
+        '    """Return the largest number in ``values`` (which must not be empty)."""\n    if not values:\n'
+        '        raise ValueError("values must not be empty")\n    return max(values)\n',
+        "a function {name:func} that returns the smallest value in a list of floats",
+        "a function {name:func} that finds the maximum of a list of floats",
+    ),
+    Family(
+        "dict_wrapper",
+        "a class {name:cls} that wraps a dict with get and set methods",
+        '"""A dict wrapper with get and set methods."""\n\nfrom typing import Any\n\n\nclass @@name@@:\n'
+        '    """Wraps a dict and exposes get and set."""\n\n    def __init__(self) -> None:\n'
+        '        """Start with an empty dict."""\n        self._data: dict[str, Any] = {}\n\n'
+        "    def get(self, key: str, default: Any = None) -> Any:\n"
+        '        """Return the value stored under ``key``, or ``default``."""\n'
+        "        return self._data.get(key, default)\n\n    def set(self, key: str, value: Any) -> None:\n"
+        '        """Store ``value`` under ``key``."""\n        self._data[key] = value\n',
+        "a class {name:cls} that wraps a dict with get and set and delete methods",
+        "a class {name:cls} wrapping a dictionary with get and set methods",
+    ),
+    Family(
+        "exception",
+        "an exception class {name:cls} with message {message:str}",
+        '"""Errors raised by this module."""\n\n\nclass @@name@@(Exception):\n'
+        '    """Raised when the operation cannot complete."""\n\n'
+        "    def __init__(self, message: str = @@message@@) -> None:\n"
+        '        """Create the error with its message."""\n        super().__init__(message)\n',
+        "an exception class {name:cls} with message {message:str} and an error code",
+        "a custom exception {name:cls} whose default message is {message:str}",
+    ),
+    Family(
+        "count_lines",
+        "a function {name:func} that reads the file {path:str} and counts lines",
+        '"""Counting the lines of a text file."""\n\nfrom pathlib import Path\n\n\n'
+        'def @@name@@(path: str = @@path@@) -> int:\n    """Return the number of lines in the file at ``path``."""\n'
+        '    with Path(path).open(encoding="utf-8") as handle:\n        return sum(1 for _ in handle)\n',
+        "a function {name:func} that reads the file {path:str} and counts words",
+        "a function {name:func} counting the lines of the file {path:str}",
+    ),
+    Family(
+        "read_json",
+        "a function {name:func} that loads the JSON file {path:str} into a dict",
+        '"""Loading a JSON document."""\n\nimport json\nfrom pathlib import Path\nfrom typing import Any\n\n\n'
+        "def @@name@@(path: str = @@path@@) -> dict[str, Any]:\n"
+        '    """Read the JSON object stored in the file at ``path``."""\n'
+        '    data = json.loads(Path(path).read_text(encoding="utf-8"))\n    if not isinstance(data, dict):\n'
+        '        raise ValueError(f"{path} does not hold a JSON object")\n    return data\n',
+        "a function {name:func} that saves a dict into the JSON file {path:str}",
+        "a function {name:func} that reads the JSON file {path:str} and returns a dict",
+    ),
+    Family(
+        "palindrome",
+        "a function {name:func} that checks whether a string is a palindrome",
+        '"""Palindrome check."""\n\n\ndef @@name@@(text: str) -> bool:\n'
+        '    """Return True if ``text`` reads the same backwards, ignoring case and punctuation."""\n'
+        "    letters = [ch.lower() for ch in text if ch.isalnum()]\n    return letters == letters[::-1]\n",
+        "a function {name:func} that checks whether a string is not a palindrome",
+        "a function {name:func} that tells if a string is a palindrome",
+    ),
+    Family(
+        "factorial",
+        "a function {name:func} that computes the factorial of a number iteratively",
+        '"""Factorial without recursion."""\n\n\ndef @@name@@(n: int) -> int:\n'
+        '    """Return ``n!`` computed with a loop; ``n`` must not be negative."""\n    if n < 0:\n'
+        '        raise ValueError("n must not be negative")\n    result = 1\n'
+        "    for factor in range(2, n + 1):\n        result *= factor\n    return result\n",
+        "a function {name:func} that computes the factorial of a number recursively",
+        "a function {name:func} computing n factorial with a loop",
+    ),
+    Family(
+        "fibonacci",
+        "a function {name:func} that returns the first {count:int} fibonacci numbers",
+        '"""Fibonacci numbers."""\n\n\ndef @@name@@(count: int = @@count@@) -> list[int]:\n'
+        '    """Return the first ``count`` Fibonacci numbers, starting 0, 1."""\n    numbers: list[int] = []\n'
+        "    a, b = 0, 1\n    while len(numbers) < count:\n        numbers.append(a)\n        a, b = b, a + b\n"
+        "    return numbers\n",
+        "a function {name:func} that returns the first {count:int} prime numbers",
+        "a function {name:func} giving the first {count:int} numbers of the fibonacci sequence",
+    ),
+    Family(
+        "clamp",
+        "a function {name:func} that clamps a value between {low:int} and {high:int}",
+        '"""Clamping numbers to a range."""\n\n\n'
+        "def @@name@@(value: float, low: float = @@low@@, high: float = @@high@@) -> float:\n"
+        '    """Return ``value`` limited to the range ``low``..``high``."""\n'
+        "    return max(low, min(high, value))\n",
+        "a function {name:func} that checks that a value is between {low:int} and {high:int}",
+        "a function {name:func} that limits a value to the range {low:int} to {high:int}",
+    ),
+    Family(
+        "celsius",
+        "a function {name:func} that converts celsius to fahrenheit",
+        '"""Temperature conversion."""\n\n\ndef @@name@@(celsius: float) -> float:\n'
+        '    """Return the Fahrenheit equivalent of ``celsius`` degrees Celsius."""\n'
+        "    return celsius * 9 / 5 + 32\n",
+        "a function {name:func} that converts fahrenheit to celsius",
+        "a function {name:func} turning celsius degrees into fahrenheit",
+    ),
+    Family(
+        "dedupe",
+        "a function {name:func} that removes duplicates from a list while keeping the order",
+        '"""Order-preserving de-duplication."""\n\nfrom collections.abc import Hashable, Iterable\n\n\n'
+        "def @@name@@(items: Iterable[Hashable]) -> list[Hashable]:\n"
+        '    """Return the distinct items of ``items`` in first-seen order."""\n    seen: set[Hashable] = set()\n'
+        "    result: list[Hashable] = []\n    for item in items:\n        if item not in seen:\n"
+        "            seen.add(item)\n            result.append(item)\n    return result\n",
+        "a function {name:func} that removes duplicates from a list without keeping the order",
+        "a function {name:func} that deduplicates a list preserving order",
+    ),
+    Family(
+        "chunk",
+        "a function {name:func} that splits a list into chunks of {size:int} items",
+        '"""Splitting a list into chunks."""\n\nfrom typing import TypeVar\n\nT = TypeVar("T")\n\n\n'
+        "def @@name@@(items: list[T], size: int = @@size@@) -> list[list[T]]:\n"
+        '    """Split ``items`` into consecutive chunks of at most ``size`` elements."""\n    if size < 1:\n'
+        '        raise ValueError("size must be at least 1")\n'
+        "    return [items[i : i + size] for i in range(0, len(items), size)]\n",
+        "a function {name:func} that splits a list into {size:int} chunks",
+        "a function {name:func} that breaks a list into batches of {size:int} items",
+    ),
+    Family(
+        "env_var",
+        "a function {name:func} that reads the environment variable {var:str} with a default",
+        '"""Reading configuration from the environment."""\n\nimport os\n\n\n'
+        'def @@name@@(default: str = "") -> str:\n'
+        '    """Return the value of the environment variable, or ``default`` when it is unset."""\n'
+        "    return os.environ.get(@@var@@, default)\n",
+        "a function {name:func} that sets the environment variable {var:str} with a default",
+        "a function {name:func} returning the environment variable {var:str} or a default value",
+    ),
+    Family(
+        "frozen_dataclass",
+        "a frozen dataclass {name:cls} with fields {fields:fields}",
+        '"""The @@name@@ frozen dataclass."""\n\nfrom dataclasses import dataclass\n\n\n'
+        '@dataclass(frozen=True)\nclass @@name@@:\n    """An immutable @@name@@ record."""\n\n@@fields@@',
+        "a frozen dataclass {name:cls} with slots and fields {fields:fields}",
+        "a frozen dataclass called {name:cls} with the fields {fields:fields}",
+    ),
+    Family(
+        "stack",
+        "a class {name:cls} implementing a stack with push and pop methods",
+        '"""A simple LIFO stack."""\n\nfrom typing import Generic, TypeVar\n\nT = TypeVar("T")\n\n\n'
+        'class @@name@@(Generic[T]):\n    """A last-in, first-out stack."""\n\n    def __init__(self) -> None:\n'
+        '        """Start empty."""\n        self._items: list[T] = []\n\n    def push(self, item: T) -> None:\n'
+        '        """Put ``item`` on top of the stack."""\n        self._items.append(item)\n\n'
+        '    def pop(self) -> T:\n        """Remove and return the top item; raise IndexError when empty."""\n'
+        '        if not self._items:\n            raise IndexError("pop from an empty stack")\n'
+        "        return self._items.pop()\n",
+        "a class {name:cls} implementing a queue with push and pop methods",
+        "a stack class {name:cls} with push and pop methods",
+    ),
+    Family(
+        "word_count",
+        "a function {name:func} that counts how often each word occurs in a text",
+        '"""Word frequencies."""\n\nfrom collections import Counter\n\n\ndef @@name@@(text: str) -> dict[str, int]:\n'
+        '    """Return how many times each lower-cased word occurs in ``text``."""\n'
+        "    return dict(Counter(word.lower() for word in text.split()))\n",
+        "a function {name:func} that counts how often each letter occurs in a text",
+        "a function {name:func} computing word frequencies of a text",
+    ),
 ]
 BY_KEY = {f.key: f for f in FAMILIES}
 
@@ -402,8 +574,10 @@ def recognise(task: str) -> tuple[Family, dict[str, Any], int] | None:
 # -- the fake LLM -------------------------------------------------------------------------------
 
 _TASK_RE = re.compile(r"<task>\n(.*?)\n</task>", re.DOTALL)
-GENERIC_CODE = ('"""Generated for a task this fake model does not know."""\n\n\n'
-                'def handle_task() -> str:\n    """Return a marker."""\n    return "unknown task"\n')
+GENERIC_CODE = (
+    '"""Generated for a task this fake model does not know."""\n\n\n'
+    'def handle_task() -> str:\n    """Return a marker."""\n    return "unknown task"\n'
+)
 
 
 class FakeLLM:
@@ -439,9 +613,19 @@ class FakeLLM:
 def settings_text(server: FakeProviderServer) -> str:
     lines = provider_tables(api_bases(server), timeout_s=30.0)
     lines += [
-        "[chain]", 'order = ["gemini", "openai", "anthropic"]', "jitter = 0.0", "cooldown_failures = 100", "",
-        "[budget.system]", "limit_usd = 1000000.0", 'period = "total"', "",
-        "[learning]", "enabled = true", f"auto_accept_confidence = {AUTO_ACCEPT}", "",
+        "[chain]",
+        'order = ["gemini", "openai", "anthropic"]',
+        "jitter = 0.0",
+        "cooldown_failures = 100",
+        "",
+        "[budget.system]",
+        "limit_usd = 1000000.0",
+        'period = "total"',
+        "",
+        "[learning]",
+        "enabled = true",
+        f"auto_accept_confidence = {AUTO_ACCEPT}",
+        "",
     ]
     return "\n".join(lines)
 
@@ -543,14 +727,22 @@ async def run(args: argparse.Namespace) -> int:
 async def measure(args: argparse.Namespace, engine: Engine, llm: FakeLLM, server: FakeProviderServer) -> int:
     tasks = make_tasks(args)
     repeats = sum(r for _, _, r in tasks)
-    print(f"Reuse bench: {args.projects} projects x {args.tasks} tasks = {len(tasks)} requests, "
-          f"{len(FAMILIES)} task families, seed {args.seed}")
-    print(f"  exact repeats: {repeats} of {len(tasks)} requests ({pct(repeats, len(tasks))}; "
-          f"--repeat-share {args.repeat_share:g}, a repeat of any earlier task)")
-    print(f"  LEARNING LOOP CLOSED WITHOUT A PERSON: [learning] auto_accept_confidence = {AUTO_ACCEPT} "
-          f"(the fake LLM's suggestions carry confidence {CONFIDENCE}); product default 0 = human review")
-    print("  chain gemini -> openai -> anthropic on the loopback fake provider; suggestions go to the cheapest "
-          "(gpt-4o-mini); prices from litellm's bundled map; system budget $1,000,000 total")
+    print(
+        f"Reuse bench: {args.projects} projects x {args.tasks} tasks = {len(tasks)} requests, "
+        f"{len(FAMILIES)} task families, seed {args.seed}"
+    )
+    print(
+        f"  exact repeats: {repeats} of {len(tasks)} requests ({pct(repeats, len(tasks))}; "
+        f"--repeat-share {args.repeat_share:g}, a repeat of any earlier task)"
+    )
+    print(
+        f"  LEARNING LOOP CLOSED WITHOUT A PERSON: [learning] auto_accept_confidence = {AUTO_ACCEPT} "
+        f"(the fake LLM's suggestions carry confidence {CONFIDENCE}); product default 0 = human review"
+    )
+    print(
+        "  chain gemini -> openai -> anthropic on the loopback fake provider; suggestions go to the cheapest "
+        "(gpt-4o-mini); prices from litellm's bundled map; system budget $1,000,000 total"
+    )
     print(f"  machine: {C.machine_info()}; load {C.load_average()}")
 
     served: list[Served] = []
@@ -566,8 +758,17 @@ async def measure(args: argparse.Namespace, engine: Engine, llm: FakeLLM, server
         if result.source == "llm":
             paid_per_family[family[0].key] += 1
         extra = result.extra
-        served.append(Served(task, family[0].key, result.source, extra.get("template_id"),
-                             plain(extra.get("bindings") or {}), result.code, result.latency_ms))
+        served.append(
+            Served(
+                task,
+                family[0].key,
+                result.source,
+                extra.get("template_id"),
+                plain(extra.get("bindings") or {}),
+                result.code,
+                result.latency_ms,
+            )
+        )
         if args.progress and (i + 1) % 100 == 0:
             print(f"  ... {i + 1} requests, {time.perf_counter() - wall0:.1f} s", file=sys.stderr)
     wall = time.perf_counter() - wall0
@@ -607,8 +808,10 @@ async def measure(args: argparse.Namespace, engine: Engine, llm: FakeLLM, server
     cost_cut = saved / (spent + saved) if spent + saved else 0.0
     goal_paid = 1.2 * len(FAMILIES)
 
-    print(f"\n  requests: {n} in {wall:.1f} s wall ({wall / n * 1000:.1f} ms per request on average; the first "
-          "paid call also imports litellm)")
+    print(
+        f"\n  requests: {n} in {wall:.1f} s wall ({wall / n * 1000:.1f} ms per request on average; the first "
+        "paid call also imports litellm)"
+    )
     for source in ("learned", "builtin", "cache", "llm"):
         lat = [s.latency_ms for s in served if s.source == source]
         extra = f", engine latency p50 {C.percentile(lat, 50):.0f} ms p95 {C.percentile(lat, 95):.0f} ms" if lat else ""
@@ -616,29 +819,39 @@ async def measure(args: argparse.Namespace, engine: Engine, llm: FakeLLM, server
     other = set(sources) - {"learned", "builtin", "cache", "llm"}
     for source in sorted(other):
         print(f"    {source:<8} {sources[source]:>5}")
-    print("  ledger rows by source: " + ", ".join(
-        f"{k} {v[0]} (cost {usd(v[1])}, saved {usd(v[2])})" for k, v in sorted(by_source.items())))
-    print(f"  ledger outcomes: {dict(outcomes)}; fake server saw {server.count()} HTTP requests "
-          f"({dict(llm.kinds)})")
-    print(f"  suggestions: {len(sugg_rows)} ({dict(Counter(s[1] for s in sugg_rows))}); active learned templates: "
-          f"{active_templates}")
+    print(
+        "  ledger rows by source: "
+        + ", ".join(f"{k} {v[0]} (cost {usd(v[1])}, saved {usd(v[2])})" for k, v in sorted(by_source.items()))
+    )
+    print(f"  ledger outcomes: {dict(outcomes)}; fake server saw {server.count()} HTTP requests ({dict(llm.kinds)})")
+    print(
+        f"  suggestions: {len(sugg_rows)} ({dict(Counter(s[1] for s in sugg_rows))}); active learned templates: "
+        f"{active_templates}"
+    )
     for sid, reason in pending_reasons[:10]:
         print(f"    pending suggestion {sid}: {reason}")
-    print("  paid generation calls per family (llm answers): "
-          + ", ".join(f"{k} {v}" for k, v in sorted(paid_per_family.items())))
+    print(
+        "  paid generation calls per family (llm answers): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(paid_per_family.items()))
+    )
 
     print("\n  headline")
     print(f"    total requests ............ {n}")
     print(f"    paid generation calls ..... {paid_gen}  (ledger rows llm/repair; {usd(gen_cost)})")
     print(f"    suggestion calls .......... {suggest_calls}  ({usd(by_source['suggest'][1])})")
-    deterministic = engine.store.call(lambda: Suggestion.select().where(
-        (Suggestion.provider == "") & (Suggestion.status != "queued")).count())
+    deterministic = engine.store.call(
+        lambda: Suggestion.select().where((Suggestion.provider == "") & (Suggestion.status != "queued")).count()
+    )
     share = by_source["suggest"][1] / gen_cost if gen_cost else 0.0
-    print(f"    learning cost / teaching .. {share:.1%}  (suggestion dollars / paid generation dollars; goal <= 25 %; "
-          f"{deterministic} of {len(sugg_rows)} suggestions made without a model: engine.learning.literals)")
+    print(
+        f"    learning cost / teaching .. {share:.1%}  (suggestion dollars / paid generation dollars; goal <= 25 %; "
+        f"{deterministic} of {len(sugg_rows)} suggestions made without a model: engine.learning.literals)"
+    )
     print(f"    reuse rate ................ {pct(reuse, n)}  (learned + builtin + cache)")
-    print(f"    cache hit rate ............ {pct(sources['cache'], n)}  (learned templates are consulted before "
-          "the cache, so an exact repeat of a learned task is a learned hit)")
+    print(
+        f"    cache hit rate ............ {pct(sources['cache'], n)}  (learned templates are consulted before "
+        "the cache, so an exact repeat of a learned task is a learned hit)"
+    )
     print(f"    learned-template hit rate . {pct(sources['learned'], n)}")
     print(f"    built-in hit rate ......... {pct(sources['builtin'], n)}")
     print(f"    dollars spent ............. {usd(spent)}  (all paid calls, suggestions included)")
@@ -677,8 +890,10 @@ async def measure(args: argparse.Namespace, engine: Engine, llm: FakeLLM, server
             if len(examples) < 8:
                 examples.append(f"{s.source} {s.task!r}: " + "; ".join(bad))
     print("\n  precision (every answer served at $0, against what the LLM writes for that exact task)")
-    print(f"    served answers checked .... {checked}  (learned {sources['learned']}, builtin {sources['builtin']}, "
-          f"cache {sources['cache']})")
+    print(
+        f"    served answers checked .... {checked}  (learned {sources['learned']}, builtin {sources['builtin']}, "
+        f"cache {sources['cache']})"
+    )
     print(f"    wrong family .............. {wrong_family}")
     print(f"    wrong bindings ............ {wrong_bindings}")
     print(f"    code differs .............. {wrong_code}")
@@ -715,8 +930,9 @@ async def probes(engine: Engine, args: argparse.Namespace, server: FakeProviderS
         near = Phrase(family.near).render(params)
         r = await engine.generate(near, project="probe", agent="coder")
         if r.source in ("learned", "builtin"):
-            near_served.append(f"{near!r} served from {r.source} {r.extra.get('template_id')} "
-                               f"({r.extra.get('pattern')})")
+            near_served.append(
+                f"{near!r} served from {r.source} {r.extra.get('template_id')} ({r.extra.get('pattern')})"
+            )
         task = family.task(params, 1)
         r = await engine.generate(task, project="probe", agent="coder")
         await engine.settle_learning()
@@ -726,27 +942,45 @@ async def probes(engine: Engine, args: argparse.Namespace, server: FakeProviderS
         if r.source in ("learned", "builtin") and r.code != family.render_code(params):
             para_wrong.append(task)
     print("\n  probes (not counted above)")
-    print(f"    near misses (different meaning: reversed direction, negation, extra requirement, other kind): "
-          f"{len(FAMILIES)} asked, served from a template: {len(near_served)}  (goal 0)")
+    print(
+        f"    near misses (different meaning: reversed direction, negation, extra requirement, other kind): "
+        f"{len(FAMILIES)} asked, served from a template: {len(near_served)}  (goal 0)"
+    )
     for line in near_served:
         print(f"      {line}")
-    print(f"    paraphrases (same meaning, other words): {len(FAMILIES)} asked, served from a template: "
-          f"{para['learned'] + para['builtin']}, paid: {para['llm']} (their suggestions: {dict(para_learned)}), "
-          f"wrong served: {len(para_wrong)}")
-    print("      (patterns are literal words + typed slots, so a paraphrase is a new pattern: it costs one paid "
-          "call, then it is learned too)")
+    print(
+        f"    paraphrases (same meaning, other words): {len(FAMILIES)} asked, served from a template: "
+        f"{para['learned'] + para['builtin']}, paid: {para['llm']} (their suggestions: {dict(para_learned)}), "
+        f"wrong served: {len(para_wrong)}"
+    )
+    print(
+        "      (patterns are literal words + typed slots, so a paraphrase is a new pattern: it costs one paid "
+        "call, then it is learned too)"
+    )
     await hazards(server)
 
 
 #: Learn from the first task, then ask the second: realistic values that the random draw above
 #: happens to avoid, run on a FRESH engine (the main run already learned these families).
 HAZARDS = [
-    ("fibonacci", {"name": "first_fib", "count": 1}, {"name": "fib_numbers", "count": 10},
-     "the learned value 1 also occurs as an unrelated literal (a, b = 0, 1)"),
-    ("stack", {"name": "Stack"}, {"name": "OrderHistory"},
-     "a one-word class name whose snake form 'stack' is also prose in docstrings and messages"),
-    ("exception", {"name": "QuotaError", "message": "quota exceeded"},
-     {"name": "LimitError", "message": "limit reached"}, "control: no coincidence"),
+    (
+        "fibonacci",
+        {"name": "first_fib", "count": 1},
+        {"name": "fib_numbers", "count": 10},
+        "the learned value 1 also occurs as an unrelated literal (a, b = 0, 1)",
+    ),
+    (
+        "stack",
+        {"name": "Stack"},
+        {"name": "OrderHistory"},
+        "a one-word class name whose snake form 'stack' is also prose in docstrings and messages",
+    ),
+    (
+        "exception",
+        {"name": "QuotaError", "message": "quota exceeded"},
+        {"name": "LimitError", "message": "limit reached"},
+        "control: no coincidence",
+    ),
 ]
 
 
@@ -769,15 +1003,22 @@ async def hazards(server: FakeProviderServer) -> None:
             verdict = "correct" if r.code == expected else "WRONG"
             if r.source in ("learned", "builtin") and r.code != expected:
                 wrong += 1
-                diff = [f"{a.strip()!r} -> {b.strip()!r}" for a, b in zip(expected.splitlines(), r.code.splitlines())
-                        if a != b]
+                diff = [
+                    f"{a.strip()!r} -> {b.strip()!r}"
+                    for a, b in zip(expected.splitlines(), r.code.splitlines())
+                    if a != b
+                ]
                 verdict += ": " + "; ".join(diff[:2]) + (f" (+{len(diff) - 2} more lines)" if len(diff) > 2 else "")
             state = f"suggestion {status.status}" + (f" ({status.reason})" if status and status.reason else "")
-            lines.append(f"{key} learned from {family.task(first)!r} [{why}]: {state}; then "
-                         f"{family.task(second)!r} -> {r.source}, {verdict}")
+            lines.append(
+                f"{key} learned from {family.task(first)!r} [{why}]: {state}; then "
+                f"{family.task(second)!r} -> {r.source}, {verdict}"
+            )
     finally:
         engine.close()
-    print(f"    value-coincidence hazards (fresh engine): {len(HAZARDS)} learned, wrong answers served: {wrong}  (goal 0)")
+    print(
+        f"    value-coincidence hazards (fresh engine): {len(HAZARDS)} learned, wrong answers served: {wrong}  (goal 0)"
+    )
     for line in lines:
         print(f"      {line}")
 

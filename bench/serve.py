@@ -64,8 +64,11 @@ class Conn:
         return cls(reader, writer, f"{host}:{port}")
 
     async def post(self, path: str, body: bytes) -> int:
-        self.writer.write(f"POST {path} HTTP/1.1\r\nhost: {self.host}\r\ncontent-type: application/json\r\n"
-                          f"content-length: {len(body)}\r\n\r\n".encode() + body)
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nhost: {self.host}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
         length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
@@ -76,8 +79,9 @@ class Conn:
         self.writer.close()
 
 
-async def through_server(host: str, port: int, bodies: Callable[[int], bytes], n: int, clients: int
-                         ) -> tuple[float, list[float], int]:
+async def through_server(
+    host: str, port: int, bodies: Callable[[int], bytes], n: int, clients: int
+) -> tuple[float, list[float], int]:
     """(seconds, latencies, non-200 count) for ``n`` requests from ``clients`` connections."""
     conns = [await Conn.open(host, port) for _ in range(clients)]
     latencies: list[float] = []
@@ -116,9 +120,17 @@ async def raw_litellm(api_base: str, n: int, clients: int) -> tuple[float, list[
         for i in counter:
             started = time.perf_counter()
             try:
-                await lib.acompletion(model="openai/gpt-4o-mini", api_base=api_base, api_key=FAKE_KEY,
-                                      messages=build_messages(settings, f"function number {i} of the raw run"),
-                                      max_tokens=MAX_TOKENS, temperature=0.2, timeout=30, num_retries=0, max_retries=0)
+                await lib.acompletion(
+                    model="openai/gpt-4o-mini",
+                    api_base=api_base,
+                    api_key=FAKE_KEY,
+                    messages=build_messages(settings, f"function number {i} of the raw run"),
+                    max_tokens=MAX_TOKENS,
+                    temperature=0.2,
+                    timeout=30,
+                    num_retries=0,
+                    max_retries=0,
+                )
             except Exception:  # noqa: BLE001 - counted
                 bad += 1
             latencies.append(time.perf_counter() - started)
@@ -133,8 +145,9 @@ def rss_mb(pid: int) -> tuple[float, float]:
     members = family(pid)
     best = (0.0, 0.0)
     for member in members[1:] or members:
-        fields = dict(line.split(":", 1) for line in Path(f"/proc/{member}/status").read_text().splitlines()
-                      if ":" in line)
+        fields = dict(
+            line.split(":", 1) for line in Path(f"/proc/{member}/status").read_text().splitlines() if ":" in line
+        )
         best = max(best, (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024))
     return best
 
@@ -161,11 +174,19 @@ def row(label: str, clients: int, result: tuple[float, list[float], int], cpu_s:
     rate = len(latencies) / elapsed
     ms = [x * 1000 for x in latencies]
     cpu_ms = cpu_s * 1000 / len(latencies)
-    return (f"| {label} | {clients} | {len(latencies)} | {rate:,.0f} | {percentile(ms, 50):.2f} | "
-            f"{percentile(ms, 95):.2f} | {cpu_ms:.2f} | {1000 / cpu_ms:,.0f} | {bad} |"), rate, cpu_ms
+    return (
+        (
+            f"| {label} | {clients} | {len(latencies)} | {rate:,.0f} | {percentile(ms, 50):.2f} | "
+            f"{percentile(ms, 95):.2f} | {cpu_ms:.2f} | {1000 / cpu_ms:,.0f} | {bad} |"
+        ),
+        rate,
+        cpu_ms,
+    )
 
 
-async def measured(pid: int, work: Awaitable[tuple[float, list[float], int]]) -> tuple[tuple[float, list[float], int], float]:
+async def measured(
+    pid: int, work: Awaitable[tuple[float, list[float], int]]
+) -> tuple[tuple[float, list[float], int], float]:
     before = cpu_seconds(pid)
     result = await work
     return result, cpu_seconds(pid) - before
@@ -175,8 +196,14 @@ async def run(args: argparse.Namespace, host: str, port: int, server_pid: int, a
     hit = json.dumps({"task": POINT}).encode()
 
     def paid(prefix: str) -> Callable[[int], bytes]:
-        return lambda i: json.dumps({"task": f"function number {i} of the {prefix} run", "max_tokens": MAX_TOKENS,
-                                     "use_templates": False, "use_cache": False}).encode()
+        return lambda i: json.dumps(
+            {
+                "task": f"function number {i} of the {prefix} run",
+                "max_tokens": MAX_TOKENS,
+                "use_templates": False,
+                "use_cache": False,
+            }
+        ).encode()
 
     print("| path | clients | requests | req/s | p50 ms | p95 ms | CPU ms/req | req/s per CPU | errors |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -203,8 +230,10 @@ async def run(args: argparse.Namespace, host: str, port: int, server_pid: int, a
     print()
     for clients in LEVELS:
         (server_rate, server_cpu), (raw_rate, raw_cpu) = rates["server", clients], rates["raw", clients]
-        print(f"paid through the server / raw litellm at {clients:>3} clients: {server_rate / raw_rate:.2f}x by "
-              f"wall clock, {raw_cpu / server_cpu:.2f}x by CPU per call (goal >= 0.8x)")
+        print(
+            f"paid through the server / raw litellm at {clients:>3} clients: {server_rate / raw_rate:.2f}x by "
+            f"wall clock, {raw_cpu / server_cpu:.2f}x by CPU per call (goal >= 0.8x)"
+        )
     per = " per worker" if args.workers > 1 else ""
     print(f"server RSS{per} after the 100-client paid run: {now:.0f} MB (peak {peak:.0f} MB; goal <= 400 MB)")
     print(load_average())
@@ -224,9 +253,24 @@ def main() -> int:
 
     Paths.from_env().ensure().user_settings.write_text(settings, encoding="utf-8")
     print(machine_info())
-    server = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--port", "0", "--per-project", "1000",
-                               "--workers", str(args.workers)],
-                              cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "serve",
+            "--port",
+            "0",
+            "--per-project",
+            "1000",
+            "--workers",
+            str(args.workers),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         line = server.stdout.readline()

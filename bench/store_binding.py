@@ -40,8 +40,18 @@ def best_us(fn: Callable[[], object], n: int, repeats: int) -> float:
 
 def measure(store: Store, n: int, repeats: int) -> list[tuple[str, float, float | None]]:
     db = store.db
-    cache.put("k", provider="p", model="m", text="t", code="c", tokens_in=1, tokens_out=1, cost_micros=1,
-              ttl_s=3600, max_entries=10)
+    cache.put(
+        "k",
+        provider="p",
+        model="m",
+        text="t",
+        code="c",
+        tokens_in=1,
+        tokens_out=1,
+        cost_micros=1,
+        ttl_s=3600,
+        max_entries=10,
+    )
 
     def atomic_proxy() -> None:
         with database_proxy.atomic():
@@ -54,11 +64,17 @@ def measure(store: Store, n: int, repeats: int) -> list[tuple[str, float, float 
     query = CacheEntry.select(CacheEntry.hits).where(CacheEntry.key == "k")
 
     return [
-        ("raw SELECT 1 (sql.execute)", best_us(lambda: sql.execute("SELECT 1"), n, repeats),
-         best_us(lambda: sql.execute("SELECT 1", db=db), n, repeats)),
+        (
+            "raw SELECT 1 (sql.execute)",
+            best_us(lambda: sql.execute("SELECT 1"), n, repeats),
+            best_us(lambda: sql.execute("SELECT 1", db=db), n, repeats),
+        ),
         ("empty transaction (atomic)", best_us(atomic_proxy, n, repeats), best_us(atomic_direct, n, repeats)),
-        ("ORM select scalar (CacheEntry)", best_us(query.scalar, n, repeats),
-         best_us(lambda: query.scalar(db), n, repeats)),
+        (
+            "ORM select scalar (CacheEntry)",
+            best_us(query.scalar, n, repeats),
+            best_us(lambda: query.scalar(db), n, repeats),
+        ),
         ("cache.peek (hit path)", best_us(lambda: cache.peek("k"), n, repeats), None),
     ]
 

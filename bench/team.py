@@ -85,8 +85,9 @@ def worker() -> None:
             task = cmd["task"] if cmd["same_task"] else f"{cmd['task']} #{i}"
             async with gate:
                 try:
-                    r = await engine.generate(task, project=cmd["project"], max_tokens=MAX_TOKENS,
-                                              use_cache=cmd["use_cache"], confirmed=True)
+                    r = await engine.generate(
+                        task, project=cmd["project"], max_tokens=MAX_TOKENS, use_cache=cmd["use_cache"], confirmed=True
+                    )
                 except BudgetRefused:
                     counts["refused"] += 1
                     return
@@ -138,8 +139,12 @@ class Worker:
         self.log = log
         self._err = log.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--worker"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self._err, env=env, cwd=ROOT,
+            [sys.executable, str(Path(__file__).resolve()), "--worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            env=env,
+            cwd=ROOT,
         )
         self._sel = selectors.DefaultSelector()
         self._sel.register(self.proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
@@ -189,11 +194,27 @@ class Worker:
 
 def settings_text(fake: Any) -> str:
     lines = provider_tables(api_bases(fake), timeout_s=30)
-    lines += ['[chain]', 'order = ["openai"]', "attempts = 1", "jitter = 0.0", "cooldown_failures = 100", "",
-              "[learning]", "enabled = false", "", "[validation]", "max_repairs = 0", "",
-              "[budget.system]", "limit_usd = 1000.0", "",
-              # the task names say "postgresql": not critical work, no second-provider review
-              "[critical]", "infer = false", ""]
+    lines += [
+        "[chain]",
+        'order = ["openai"]',
+        "attempts = 1",
+        "jitter = 0.0",
+        "cooldown_failures = 100",
+        "",
+        "[learning]",
+        "enabled = false",
+        "",
+        "[validation]",
+        "max_repairs = 0",
+        "",
+        "[budget.system]",
+        "limit_usd = 1000.0",
+        "",
+        # the task names say "postgresql": not critical work, no second-provider review
+        "[critical]",
+        "infer = false",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -224,23 +245,50 @@ def bench_backend(
     for n in args.procs:
         group = workers[:n]
         c = args.concurrency
-        wall, hit, err1 = together(group, op="run", task=HIT_TASK, calls=args.hits, same_task=True, use_cache=True,
-                                   project="bench", concurrency=c)
+        wall, hit, err1 = together(
+            group,
+            op="run",
+            task=HIT_TASK,
+            calls=args.hits,
+            same_task=True,
+            use_cache=True,
+            project="bench",
+            concurrency=c,
+        )
         hit_rate = hit["hits"] / wall
-        wall, paid, err2 = together(group, op="run", task=f"bench paid probe {name} N{n} {uuid.uuid4().hex[:6]}",
-                                    calls=args.paid, same_task=False, use_cache=True, project="bench", concurrency=c)
+        wall, paid, err2 = together(
+            group,
+            op="run",
+            task=f"bench paid probe {name} N{n} {uuid.uuid4().hex[:6]}",
+            calls=args.paid,
+            same_task=False,
+            use_cache=True,
+            project="bench",
+            concurrency=c,
+        )
         paid_rate = paid["paid"] / wall
         base = base or paid_rate
         fit = args.fit * n
         project = f"cap{n}"
         set_value(paths, "budget.project.limit_usd", repr(fit * worst / 1e6), project)
-        _, capped, err3 = together(group, op="run", task=BUDGET_TASK, calls=2 * args.fit, same_task=True,
-                                   use_cache=False, project=project, concurrency=c)
+        _, capped, err3 = together(
+            group,
+            op="run",
+            task=BUDGET_TASK,
+            calls=2 * args.fit,
+            same_task=True,
+            use_cache=False,
+            project=project,
+            concurrency=c,
+        )
         budget = lead.call(op="budget", project=project)
         overshoot = budget["spent"] + budget["reserved"] - budget["limit"]
         errors = hit["errors"] + paid["errors"] + capped["errors"]
-        print(f"{name:<11} {n:>5} {c:>4} {hit_rate:>10.1f} {paid_rate:>10.1f} {paid_rate / base if base else 0.0:>6.2f} {max(0, overshoot):>10d} "
-              f"{capped['paid'] - fit:>+8d} {capped['refused']:>8d} {errors:>6d}", flush=True)
+        print(
+            f"{name:<11} {n:>5} {c:>4} {hit_rate:>10.1f} {paid_rate:>10.1f} {paid_rate / base if base else 0.0:>6.2f} {max(0, overshoot):>10d} "
+            f"{capped['paid'] - fit:>+8d} {capped['refused']:>8d} {errors:>6d}",
+            flush=True,
+        )
         if errors:
             print(f"  first error: {err1 or err2 or err3}", file=sys.stderr)
 
@@ -254,11 +302,17 @@ def main() -> None:
     parser.add_argument("--hits", type=int, default=100, help="cache-hit generations per process")
     parser.add_argument("--paid", type=int, default=32, help="paid generations per process")
     parser.add_argument("--fit", type=int, default=10, help="worst-case calls the budget fits, per process")
-    parser.add_argument("--pg-url", default=os.environ.get("TEMPLAR_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test"),
-                        help="admin URL; a fresh database is created there and dropped")
-    parser.add_argument("--pg-params", default="",
-                        help="query string added to the benchmark database URL, e.g. "
-                             "'options=-c%%20synchronous_commit%%3Doff' (libpq parameters)")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("TEMPLAR_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test"),
+        help="admin URL; a fresh database is created there and dropped",
+    )
+    parser.add_argument(
+        "--pg-params",
+        default="",
+        help="query string added to the benchmark database URL, e.g. "
+        "'options=-c%%20synchronous_commit%%3Doff' (libpq parameters)",
+    )
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
@@ -313,8 +367,11 @@ def main() -> None:
         with FakeProviderServer(hang_limit=5, responder=responder) as fake:
             paths.user_settings.write_text(settings_text(fake), encoding="utf-8")
             workers = [Worker(dict(os.environ), home / f"worker{i}.log") for i in range(max(args.procs))]
-            print(f"{'backend':<11} {'procs':>5} {'conc':>4} {'hit gen/s':>10} {'paid gen/s':>10} {'x N=1':>6} "
-                  f"{'overshoot':>10} {'paid-fit':>8} {'refused':>8} {'errors':>6}", flush=True)
+            print(
+                f"{'backend':<11} {'procs':>5} {'conc':>4} {'hit gen/s':>10} {'paid gen/s':>10} {'x N=1':>6} "
+                f"{'overshoot':>10} {'paid-fit':>8} {'refused':>8} {'errors':>6}",
+                flush=True,
+            )
             for name, url in backends:
                 bench_backend(name, url, workers, paths, args, prompt_tokens)
     finally:

@@ -87,8 +87,12 @@ def score_corpora(validator: CodeValidator) -> bool:
             if not report.ok:
                 blocked += 1
             if report.ok == should_block:
-                why = ", ".join(f"{f.rule_id}@{f.line}" for f in (report.blocking or report.findings)
-                                if f.checker == "security") or "no finding"
+                why = (
+                    ", ".join(
+                        f"{f.rule_id}@{f.line}" for f in (report.blocking or report.findings) if f.checker == "security"
+                    )
+                    or "no finding"
+                )
                 wrong.append(f"{snippet.name} ({why})")
         totals[should_block][0] += len(snippets)
         totals[should_block][1] += blocked
@@ -99,15 +103,15 @@ def score_corpora(validator: CodeValidator) -> bool:
     c_count, c_blocked = totals[False]
     d_rate, c_rate = d_blocked / d_count, c_blocked / c_count
     ok = d_rate >= DANGEROUS_GOAL and c_rate <= CLEAN_GOAL
-    print(f"  dangerous blocked {d_rate:.1%} (goal >= {DANGEROUS_GOAL:.0%}), clean blocked {c_rate:.1%} "
-          f"(goal <= {CLEAN_GOAL:.0%}): {'MET' if ok else 'NOT MET'}")
+    print(
+        f"  dangerous blocked {d_rate:.1%} (goal >= {DANGEROUS_GOAL:.0%}), clean blocked {c_rate:.1%} "
+        f"(goal <= {CLEAN_GOAL:.0%}): {'MET' if ok else 'NOT MET'}"
+    )
     return ok
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--corpus-only", action="store_true", help="only the corpus block rates")
     args = parser.parse_args()
@@ -140,15 +144,9 @@ def main() -> None:
     )
     histogram = collections.Counter(scores)
     print("  histogram: " + ", ".join(f"{s}: {n}" for s, n in sorted(histogram.items())))
-    blocked = {
-        t: [f"{f.rule_id} (line {f.line})" for f in r.blocking]
-        for t, r in reports.items()
-        if not r.ok
-    }
+    blocked = {t: [f"{f.rule_id} (line {f.line})" for f in r.blocking] for t, r in reports.items() if not r.ok}
     print(f"  blocked: {len(blocked)} {blocked}")
-    rules = collections.Counter(
-        f"{f.rule_id}/{f.severity}" for r in reports.values() for f in r.findings
-    )
+    rules = collections.Counter(f"{f.rule_id}/{f.severity}" for r in reports.values() for f in r.findings)
     print("  findings: " + ", ".join(f"{k} x{v}" for k, v in rules.most_common()))
     cov_t = statistics.mean(r.type_hint_coverage for r in reports.values())
     cov_d = statistics.mean(r.docstring_coverage for r in reports.values())
@@ -176,19 +174,16 @@ def main() -> None:
             timed(lambda: _validator._compile(big, "generated.py"), args.runs),
         )
     )
-    print(
-        line("bandit (in process)", timed(lambda: _security.scan(big, "generated.py"), args.runs))
-    )
+    print(line("bandit (in process)", timed(lambda: _security.scan(big, "generated.py"), args.runs)))
     import ast
 
     tree = ast.parse(big)
-    print(
-        line("ast coverage walk (types + docs)", timed(lambda: _coverage.measure(tree), args.runs))
-    )
+    print(line("ast coverage walk (types + docs)", timed(lambda: _coverage.measure(tree), args.runs)))
     print(line("ast security rules (one walk)", timed(lambda: _ast_rules.scan(tree), args.runs)))
     snippets = [ast.parse(s.code) for s in _corpus.all_dangerous()]
-    per_snippet = [ms / len(snippets) for ms in
-                   timed(lambda: [_ast_rules.scan(t) for t in snippets], max(5, args.runs // 20))]
+    per_snippet = [
+        ms / len(snippets) for ms in timed(lambda: [_ast_rules.scan(t) for t in snippets], max(5, args.runs // 20))
+    ]
     print(line(f"ast security rules, mean of {len(snippets)} snippets", per_snippet))
     try:
         from ruff.__main__ import find_ruff_bin

@@ -23,13 +23,39 @@ _pg_driver.install()  # psycopg loads only for a PostgreSQL URL (engine.store.pg
 __version__ = "0.1.0"
 
 _ERRORS = (
-    "TemplarError", "BadInput", "ConfigError", "NotFound", "BudgetRefused", "ConfirmationRequired",
-    "PriceUnknown", "NoProviderAvailable", "DeadlineExceeded", "ValidationFailed", "StoreError", "ExitCode",
+    "TemplarError",
+    "BadInput",
+    "ConfigError",
+    "NotFound",
+    "BudgetRefused",
+    "ConfirmationRequired",
+    "PriceUnknown",
+    "NoProviderAvailable",
+    "DeadlineExceeded",
+    "ValidationFailed",
+    "StoreError",
+    "ExitCode",
 )
 _EVENTS = (
-    "Event", "Emit", "LookupResult", "Preparing", "ProviderSkipped", "AttemptStarted", "AttemptFailed", "Backoff",
-    "AttemptSucceeded", "ProviderCooledDown", "TokensStreamed", "StreamRestarted", "BudgetLevelCrossed",
-    "ChainReordered", "ValidationDone", "TemplateLearned", "ConfigWarning", "Finished", "UsageAnomaly",
+    "Event",
+    "Emit",
+    "LookupResult",
+    "Preparing",
+    "ProviderSkipped",
+    "AttemptStarted",
+    "AttemptFailed",
+    "Backoff",
+    "AttemptSucceeded",
+    "ProviderCooledDown",
+    "TokensStreamed",
+    "StreamRestarted",
+    "BudgetLevelCrossed",
+    "ChainReordered",
+    "ValidationDone",
+    "TemplateLearned",
+    "ConfigWarning",
+    "Finished",
+    "UsageAnomaly",
 )
 # public name -> the module that defines it (imported on first access)
 _EXPORTS: dict[str, str] = {

@@ -77,23 +77,37 @@ class Target:
         )
 
 
-def payload(event: Event, *, project: str | None = None, agent: str | None = None,
-            now: float | None = None) -> dict[str, Any] | None:
+def payload(
+    event: Event, *, project: str | None = None, agent: str | None = None, now: float | None = None
+) -> dict[str, Any] | None:
     """The JSON body for an alert event, or None when ``event`` is not an alert."""
     ts = time.time() if now is None else now
     if isinstance(event, BudgetLevelCrossed):
         return {
-            "kind": "level", "ts": ts, "level": event.level, "level_name": event.level_name,
-            "scope": event.scope, "key": event.key, "period": event.period, "percent": event.percent,
+            "kind": "level",
+            "ts": ts,
+            "level": event.level,
+            "level_name": event.level_name,
+            "scope": event.scope,
+            "key": event.key,
+            "period": event.period,
+            "percent": event.percent,
             "spent_usd": micros_to_usd(event.used_micros),
             "limit_usd": micros_to_usd(event.limit_micros),
-            "project": project, "agent": agent,
+            "project": project,
+            "agent": agent,
         }
     if isinstance(event, UsageAnomaly):
         return {
-            "kind": "anomaly", "ts": ts, "anomaly": event.anomaly, "provider": event.provider,
-            "model": event.model, "claimed_usd": micros_to_usd(event.claimed_micros),
-            "charged_usd": micros_to_usd(event.charged_micros), "project": project, "agent": agent,
+            "kind": "anomaly",
+            "ts": ts,
+            "anomaly": event.anomaly,
+            "provider": event.provider,
+            "model": event.model,
+            "claimed_usd": micros_to_usd(event.claimed_micros),
+            "charged_usd": micros_to_usd(event.charged_micros),
+            "project": project,
+            "agent": agent,
         }
     return None
 
@@ -115,8 +129,7 @@ class AlertDispatcher:
         self.delivered = 0
         self.failed = 0
 
-    def observe(self, event: Event, target: Target, *, project: str | None = None,
-                agent: str | None = None) -> bool:
+    def observe(self, event: Event, target: Target, *, project: str | None = None, agent: str | None = None) -> bool:
         """Queue ``event`` for delivery when it is an alert and a target is configured."""
         if not target.enabled:
             return False
@@ -127,8 +140,9 @@ class AlertDispatcher:
         self._queue.put((body, target))
         return True
 
-    def tap(self, emit: Emit | None, target: Callable[[], Target], *, project: str | None = None,
-            agent: str | None = None) -> Emit:
+    def tap(
+        self, emit: Emit | None, target: Callable[[], Target], *, project: str | None = None, agent: str | None = None
+    ) -> Emit:
         """An ``emit`` that also queues alert events. ``target`` is resolved at the first alert
         event only, so a template or cache hit pays nothing for it."""
         resolved: list[Target] = []
@@ -184,7 +198,9 @@ class AlertDispatcher:
         delay = target.backoff_s
         for attempt in range(1, target.retries + 2):
             request = urllib.request.Request(  # noqa: S310 - http(s) only, checked by the settings
-                target.webhook_url, data=data, method="POST",
+                target.webhook_url,
+                data=data,
+                method="POST",
                 headers={"Content-Type": "application/json", "User-Agent": "templar-alerts"},
             )
             try:
@@ -198,13 +214,23 @@ class AlertDispatcher:
             except (OSError, ValueError) as exc:
                 problem = type(exc).__name__
             if attempt <= target.retries:
-                log.info("alert webhook %s failed (%s), attempt %d; retrying in %.1f s",
-                         where(target.webhook_url), problem, attempt, delay)
+                log.info(
+                    "alert webhook %s failed (%s), attempt %d; retrying in %.1f s",
+                    where(target.webhook_url),
+                    problem,
+                    attempt,
+                    delay,
+                )
                 self._sleep(delay)
                 delay *= 2
             else:
-                log.warning("alert webhook %s failed (%s) after %d attempts; the %s alert was not delivered",
-                            where(target.webhook_url), problem, attempt, body.get("kind"))
+                log.warning(
+                    "alert webhook %s failed (%s) after %d attempts; the %s alert was not delivered",
+                    where(target.webhook_url),
+                    problem,
+                    attempt,
+                    body.get("kind"),
+                )
         return False
 
     def _run_command(self, body: dict[str, Any], target: Target) -> bool:
@@ -214,8 +240,11 @@ class AlertDispatcher:
         try:
             # the command is the person's own system-level setting (a project file cannot set it)
             done = subprocess.run(  # nosec B603 TPL104 - configured argv, no shell
-                list(target.command), input=json.dumps(body).encode(), capture_output=True,
-                timeout=target.timeout_s, check=False,
+                list(target.command),
+                input=json.dumps(body).encode(),
+                capture_output=True,
+                timeout=target.timeout_s,
+                check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             log.warning("alert command %s failed: %s", name, type(exc).__name__)

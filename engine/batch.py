@@ -108,7 +108,7 @@ def _parse_line(raw: bytes, number: int, default_project: str, default_agent: st
     except ValueError as exc:  # e.g. an integer of more than 4300 digits: this line fails, not the batch
         raise BadInput(f"not usable JSON: {str(exc).split(';')[0]}") from None
     if not isinstance(item, dict):
-        raise BadInput(f"expected a JSON object like {{\"id\": \"a\", \"task\": \"...\"}}, got {type(item).__name__}")
+        raise BadInput(f'expected a JSON object like {{"id": "a", "task": "..."}}, got {type(item).__name__}')
     unknown = sorted(k for k in item if k not in TASK_KEYS)
     if unknown:
         raise BadInput(f"unknown key {unknown[0]!r} (keys: {', '.join(TASK_KEYS)})")
@@ -135,7 +135,9 @@ def _parse_line(raw: bytes, number: int, default_project: str, default_agent: st
     return BatchTask(task_id, number, task, project, agent, critical)
 
 
-def read_tasks(path: Path, *, project: str | None = None, agent: str | None = None) -> tuple[list[BatchTask], list[LineError]]:
+def read_tasks(
+    path: Path, *, project: str | None = None, agent: str | None = None
+) -> tuple[list[BatchTask], list[LineError]]:
     """Every valid task of a JSONL file, and every malformed line with its number.
 
     Problems with the file itself (missing, unreadable, too large, a directory) raise BadInput."""
@@ -185,12 +187,21 @@ class TaskOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "line": self.line, "status": self.status, "source": self.source or None,
-            "project": self.project, "agent": self.agent, "request_id": self.request_id or None,
-            "provider": self.provider or None, "cost_usd": micros_to_usd(self.cost_micros),
+            "id": self.id,
+            "line": self.line,
+            "status": self.status,
+            "source": self.source or None,
+            "project": self.project,
+            "agent": self.agent,
+            "request_id": self.request_id or None,
+            "provider": self.provider or None,
+            "cost_usd": micros_to_usd(self.cost_micros),
             "saved_usd": micros_to_usd(self.saved_micros),
-            "latency_ms": self.latency_ms, "exit_code": self.exit_code, "error": self.error or None,
-            "error_kind": self.error_kind or None, "code": self.code,
+            "latency_ms": self.latency_ms,
+            "exit_code": self.exit_code,
+            "error": self.error or None,
+            "error_kind": self.error_kind or None,
+            "code": self.code,
         }
 
     def to_record(self) -> dict[str, Any]:
@@ -204,9 +215,19 @@ class TaskOutcome:
 
 def outcome_of_result(task: BatchTask, result: Any) -> TaskOutcome:
     out = TaskOutcome(
-        task.id, task.line, "ok", task.project, task.agent, source=result.source, request_id=result.request_id,
-        provider=result.provider, cost_micros=result.cost_micros, saved_micros=result.saved_micros,
-        latency_ms=result.latency_ms, code=result.code, fingerprint=task.fingerprint,
+        task.id,
+        task.line,
+        "ok",
+        task.project,
+        task.agent,
+        source=result.source,
+        request_id=result.request_id,
+        provider=result.provider,
+        cost_micros=result.cost_micros,
+        saved_micros=result.saved_micros,
+        latency_ms=result.latency_ms,
+        code=result.code,
+        fingerprint=task.fingerprint,
     )
     delivery = result.delivery  # the one rule every surface applies (engine.delivery)
     if not delivery.ok:
@@ -216,18 +237,43 @@ def outcome_of_result(task: BatchTask, result: Any) -> TaskOutcome:
 
 
 def _cancelled(task: BatchTask, why: str) -> TaskOutcome:
-    return TaskOutcome(task.id, task.line, "cancelled", task.project, task.agent, exit_code=int(ExitCode.INTERRUPTED),
-                       error=why, fingerprint=task.fingerprint)
+    return TaskOutcome(
+        task.id,
+        task.line,
+        "cancelled",
+        task.project,
+        task.agent,
+        exit_code=int(ExitCode.INTERRUPTED),
+        error=why,
+        fingerprint=task.fingerprint,
+    )
 
 
 def outcome_of_error(task: BatchTask, exc: BaseException, scrub: Callable[[str], str]) -> TaskOutcome:
     if isinstance(exc, TemplarError):
         status = "refused" if isinstance(exc, BudgetRefused) else "failed"
-        return TaskOutcome(task.id, task.line, status, task.project, task.agent, exit_code=int(exc.exit_code),
-                           error=scrub(str(exc)), error_kind=exc.kind, fingerprint=task.fingerprint)
-    return TaskOutcome(task.id, task.line, "failed", task.project, task.agent, exit_code=int(ExitCode.INTERNAL),
-                       error=scrub(f"internal error: {type(exc).__name__}: {exc}"), error_kind="internal",
-                       fingerprint=task.fingerprint)
+        return TaskOutcome(
+            task.id,
+            task.line,
+            status,
+            task.project,
+            task.agent,
+            exit_code=int(exc.exit_code),
+            error=scrub(str(exc)),
+            error_kind=exc.kind,
+            fingerprint=task.fingerprint,
+        )
+    return TaskOutcome(
+        task.id,
+        task.line,
+        "failed",
+        task.project,
+        task.agent,
+        exit_code=int(ExitCode.INTERNAL),
+        error=scrub(f"internal error: {type(exc).__name__}: {exc}"),
+        error_kind="internal",
+        fingerprint=task.fingerprint,
+    )
 
 
 # -- the results log --------------------------------------------------------------------------
@@ -261,8 +307,10 @@ class ResultLog:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             handle.close()
-            raise BadInput(f"{source}: another `templar batch` run is using this file (its results log "
-                           f"{path} is locked); wait for it to finish") from None
+            raise BadInput(
+                f"{source}: another `templar batch` run is using this file (its results log "
+                f"{path} is locked); wait for it to finish"
+            ) from None
         handle.seek(0)
         raw = handle.read()
         done: dict[str, dict[str, TaskOutcome]] = {}
@@ -357,16 +405,28 @@ class BatchRun:
 
     def counts(self) -> dict[str, int]:
         data = {source: self.count("ok", source) for source in SOURCES}
-        data.update(refused=self.count("refused"), failed=self.count("failed"), skipped=self.count("skipped"),
-                    left=self.left, malformed=len(self.errors))
+        data.update(
+            refused=self.count("refused"),
+            failed=self.count("failed"),
+            skipped=self.count("skipped"),
+            left=self.left,
+            malformed=len(self.errors),
+        )
         return data
 
     def summary(self) -> dict[str, Any]:
         return {
-            "tasks": len(self.outcomes), "counts": self.counts(), "spend_usd": micros_to_usd(self.spend_micros),
-            "saved_usd": micros_to_usd(self.saved_micros), "interrupted": self.interrupted, "left": self.left,
-            "reservations_released": self.released, "reservations_held": self.held_after,
-            "changed_since_done": self.changed, "elapsed_s": round(self.elapsed_s, 3), "exit_code": self.exit_code,
+            "tasks": len(self.outcomes),
+            "counts": self.counts(),
+            "spend_usd": micros_to_usd(self.spend_micros),
+            "saved_usd": micros_to_usd(self.saved_micros),
+            "interrupted": self.interrupted,
+            "left": self.left,
+            "reservations_released": self.released,
+            "reservations_held": self.held_after,
+            "changed_since_done": self.changed,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "exit_code": self.exit_code,
         }
 
 
@@ -390,14 +450,21 @@ def _release_own_held(engine: Engine, release: bool) -> tuple[int, int]:
     rows = list(Reservation.select().where(mine)) if release else []
     for row in rows:
         counter_ids = tuple(int(x) for x in row.counter_ids.split(",") if x)
-        book.release(Held(row.id, row.ledger_id or 0, row.amount_micros, counter_ids),
-                     outcome="error", error_class="cancelled")
+        book.release(
+            Held(row.id, row.ledger_id or 0, row.amount_micros, counter_ids), outcome="error", error_class="cancelled"
+        )
     return len(rows), Reservation.select().where(mine).count()
 
 
 async def run_batch(
-    engine: Engine, tasks: list[BatchTask], log: ResultLog | None, *, errors: list[LineError] | None = None,
-    concurrency: int = 4, confirmed: bool = False, stop: asyncio.Event | None = None,
+    engine: Engine,
+    tasks: list[BatchTask],
+    log: ResultLog | None,
+    *,
+    errors: list[LineError] | None = None,
+    concurrency: int = 4,
+    confirmed: bool = False,
+    stop: asyncio.Event | None = None,
     on_outcome: Callable[[TaskOutcome], None] | None = None,
 ) -> BatchRun:
     """Run ``tasks`` (skipping those ``log`` has as done) at most ``concurrency`` at a time.
@@ -423,10 +490,16 @@ async def run_batch(
         async with semaphore:
             if stop.is_set():
                 return finish(index, _cancelled(task, "not started"))
-            call = asyncio.ensure_future(engine.generate(
-                task.task, project=task.project, agent=task.agent, confirmed=confirmed, critical=task.critical,
-                raise_on_invalid=False,
-            ))
+            call = asyncio.ensure_future(
+                engine.generate(
+                    task.task,
+                    project=task.project,
+                    agent=task.agent,
+                    confirmed=confirmed,
+                    critical=task.critical,
+                    raise_on_invalid=False,
+                )
+            )
             inflight.add(call)
             try:
                 result = await call
@@ -478,8 +551,15 @@ async def run_batch(
     # CLI's case): a cancel that landed while a reservation was being written leaves it held.
     released, held_after = await engine.store.run(_release_own_held, engine, stop.is_set())
     ordered = [outcomes[i] for i in range(len(tasks)) if i in outcomes]
-    return BatchRun(ordered, list(errors or []), interrupted=stop.is_set(), released=released, held_after=held_after,
-                    elapsed_s=time.perf_counter() - started, changed=changed)
+    return BatchRun(
+        ordered,
+        list(errors or []),
+        interrupted=stop.is_set(),
+        released=released,
+        held_after=held_after,
+        elapsed_s=time.perf_counter() - started,
+        changed=changed,
+    )
 
 
 __all__ = ["EXIT_RULE", "BatchRun", "BatchTask", "LineError", "ResultLog", "TaskOutcome", "read_tasks", "run_batch"]

@@ -56,8 +56,17 @@ def peek(key: str, now: float | None = None) -> CachedAnswer | None:
 
 def _answer(row: tuple[Any, ...]) -> CachedAnswer:
     key, provider, model, text, code, tokens_in, tokens_out, cost = row[:8]
-    return CachedAnswer(key=key, provider=provider, model=model, text=text, code=code, tokens_in=int(tokens_in),
-                        tokens_out=int(tokens_out), cost_micros=int(cost), hits=int(row[8]))
+    return CachedAnswer(
+        key=key,
+        provider=provider,
+        model=model,
+        text=text,
+        code=code,
+        tokens_in=int(tokens_in),
+        tokens_out=int(tokens_out),
+        cost_micros=int(cost),
+        hits=int(row[8]),
+    )
 
 
 def record_hit(key: str, now: float, ledger: tuple[Any, ...]) -> None:
@@ -76,8 +85,18 @@ _written_since_count: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDicti
 
 
 def put(
-    key: str, *, provider: str, model: str, text: str, code: str, tokens_in: int, tokens_out: int,
-    cost_micros: int, ttl_s: int, max_entries: int, now: float | None = None,
+    key: str,
+    *,
+    provider: str,
+    model: str,
+    text: str,
+    code: str,
+    tokens_in: int,
+    tokens_out: int,
+    cost_micros: int,
+    ttl_s: int,
+    max_entries: int,
+    now: float | None = None,
 ) -> None:
     """Store a validated answer; enforce the TTL and size cap when this process may have crossed it."""
     if max_entries <= 0 or ttl_s <= 0:
@@ -110,7 +129,9 @@ def evict(max_entries: int, now: float | None = None) -> int:
     now = time.time() if now is None else now
     CacheEntry.delete().where(CacheEntry.expires <= now).execute()
     # one statement, so processes evicting at once never delete more than the excess
-    beyond = CacheEntry.select(CacheEntry.id).order_by(CacheEntry.last_used.desc(), CacheEntry.id.desc()).offset(max_entries)
+    beyond = (
+        CacheEntry.select(CacheEntry.id).order_by(CacheEntry.last_used.desc(), CacheEntry.id.desc()).offset(max_entries)
+    )
     CacheEntry.delete().where(CacheEntry.id.in_(beyond)).execute()
     return CacheEntry.select().count()
 

@@ -50,16 +50,37 @@ class RequestContext:
 
     @classmethod
     def build(
-        cls, task: str, *, project: str, agent: str, settings: Settings, now: float, emit: Emit,
-        confirmed: bool = False, stream: bool = False, max_tokens: int | None = None, use_cache: bool = True,
-        use_templates: bool = True, critical: bool | None = None,
+        cls,
+        task: str,
+        *,
+        project: str,
+        agent: str,
+        settings: Settings,
+        now: float,
+        emit: Emit,
+        confirmed: bool = False,
+        stream: bool = False,
+        max_tokens: int | None = None,
+        use_cache: bool = True,
+        use_templates: bool = True,
+        critical: bool | None = None,
     ) -> RequestContext:
         """A fresh request: new id, budgets for ``now`` (epoch seconds), critical decided."""
         return cls(
-            request_id=str(uuid.uuid4()), task=task, project=project, agent=agent, settings=settings,
-            refs=tuple(budget_refs(settings, project, agent, now)), critical=decide_critical(settings, task, critical),
-            emit=emit, confirmed=confirmed, stream=stream, max_tokens=max_tokens or settings.generation.max_tokens,
-            use_cache=use_cache, use_templates=use_templates, started=time.perf_counter(),
+            request_id=str(uuid.uuid4()),
+            task=task,
+            project=project,
+            agent=agent,
+            settings=settings,
+            refs=tuple(budget_refs(settings, project, agent, now)),
+            critical=decide_critical(settings, task, critical),
+            emit=emit,
+            confirmed=confirmed,
+            stream=stream,
+            max_tokens=max_tokens or settings.generation.max_tokens,
+            use_cache=use_cache,
+            use_templates=use_templates,
+            started=time.perf_counter(),
         )
 
     @property
@@ -71,8 +92,15 @@ class RequestContext:
         return int((time.perf_counter() - self.started) * 1000)
 
     def chain_request(
-        self, messages: list[dict[str, str]], *, max_tokens: int | None = None, temperature: float | None = None,
-        source: str = "llm", stream: bool = False, exclude: tuple[str, ...] = (), order: tuple[str, ...] | None = None,
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        source: str = "llm",
+        stream: bool = False,
+        exclude: tuple[str, ...] = (),
+        order: tuple[str, ...] | None = None,
     ) -> ChainRequest:
         """A provider-chain call booked to this request (its id, scope, budgets, confirmation)."""
         return ChainRequest(

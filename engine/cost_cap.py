@@ -58,8 +58,9 @@ def prompt_tokens_bound(messages: list[dict[str, str]]) -> int:
     return sum(len(m["content"].encode("utf-8")) + MESSAGE_OVERHEAD_TOKENS for m in messages)
 
 
-def payable_providers(settings: Settings, environ: Mapping[str, str] | None = None,
-                      names: tuple[str, ...] | None = None) -> list[tuple[str, str, tuple[float, float]]]:
+def payable_providers(
+    settings: Settings, environ: Mapping[str, str] | None = None, names: tuple[str, ...] | None = None
+) -> list[tuple[str, str, tuple[float, float]]]:
     """(name, model, (input, output) USD per million tokens) of each provider the chain could pay,
     in chain order: its key is set (or it needs none) and its price is known."""
     env = os.environ if environ is None else environ
@@ -74,8 +75,9 @@ def payable_providers(settings: Settings, environ: Mapping[str, str] | None = No
     return out
 
 
-def step_worst_micros(settings: Settings, messages: list[dict[str, str]], max_tokens: int,
-                      environ: Mapping[str, str] | None = None) -> int:
+def step_worst_micros(
+    settings: Settings, messages: list[dict[str, str]], max_tokens: int, environ: Mapping[str, str] | None = None
+) -> int:
     """The most one chain call with ``messages`` can cost: the priciest payable provider; 0 when
     no provider is payable (the chain then refuses before any spend)."""
     tokens_in = prompt_tokens_bound(messages)
@@ -102,8 +104,10 @@ class RequestCap:
     def why_not(self, step: str, worst_micros: int) -> str:
         assert self.limit_micros is not None
         left = max(0, self.limit_micros - self.spent_micros)
-        return (f"max_usd {usd(self.limit_micros)}: the {step}'s worst case {usd(worst_micros)} does "
-                f"not fit in the {usd(left)} left (spent {usd(self.spent_micros)})")
+        return (
+            f"max_usd {usd(self.limit_micros)}: the {step}'s worst case {usd(worst_micros)} does "
+            f"not fit in the {usd(left)} left (spent {usd(self.spent_micros)})"
+        )
 
     def admit(self, step: str, worst_micros: int) -> None:
         """Raise ``MaxCostExceeded`` unless the step's worst case fits (used for the answer itself)."""
@@ -118,6 +122,8 @@ def review_worst_micros(settings: Settings, task: str, code: str, environ: Mappi
     """The worst case of a critical request's review call (``engine.reviews``)."""
     from engine.reviews import REVIEW_SYSTEM
 
-    messages = [{"role": "system", "content": REVIEW_SYSTEM},
-                {"role": "user", "content": f"<task>\n{task}\n</task>\n\n<code>\n{code}\n</code>"}]
+    messages = [
+        {"role": "system", "content": REVIEW_SYSTEM},
+        {"role": "user", "content": f"<task>\n{task}\n</task>\n\n<code>\n{code}\n</code>"},
+    ]
     return step_worst_micros(settings, messages, REVIEW_MAX_TOKENS, environ)

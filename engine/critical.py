@@ -33,8 +33,11 @@ class CriticalDecision:
     reasons: tuple[CriticalReason, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"critical": self.critical, "source": self.source or None,
-                "rules": [{"rule": r.rule, "matched": r.matched, "description": r.description} for r in self.reasons]}
+        return {
+            "critical": self.critical,
+            "source": self.source or None,
+            "rules": [{"rule": r.rule, "matched": r.matched, "description": r.description} for r in self.reasons],
+        }
 
     def describe(self) -> str:
         if not self.critical:

@@ -42,7 +42,8 @@ class Delivery:
 def _blocking(validation: dict[str, Any]) -> tuple[dict[str, Any], ...]:
     return tuple(
         {"rule_id": str(f.get("rule_id", "")), "line": f.get("line"), "message": str(f.get("message", ""))[:300]}
-        for f in validation.get("findings", []) if isinstance(f, dict) and f.get("blocking")
+        for f in validation.get("findings", [])
+        if isinstance(f, dict) and f.get("blocking")
     )
 
 

@@ -68,8 +68,13 @@ class DryRun:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "dry_run": True, "tier": self.tier, "reason": self.reason, "critical": self.critical,
-            "provider": self.provider, "model": self.model, "template": self.template,
+            "dry_run": True,
+            "tier": self.tier,
+            "reason": self.reason,
+            "critical": self.critical,
+            "provider": self.provider,
+            "model": self.model,
+            "template": self.template,
             "worst_case_usd": micros_to_usd(self.worst_case_micros),
             "steps_usd": {k: micros_to_usd(v) for k, v in self.steps.items()},
         }
@@ -81,8 +86,17 @@ class DryRun:
         return f"{self.tier}{where}{cost} — {self.reason}"
 
 
-async def plan(engine: Engine, task: str, *, project: str, agent: str, max_tokens: int | None = None,
-               use_cache: bool = True, use_templates: bool = True, critical: bool | None = None) -> DryRun:
+async def plan(
+    engine: Engine,
+    task: str,
+    *,
+    project: str,
+    agent: str,
+    max_tokens: int | None = None,
+    use_cache: bool = True,
+    use_templates: bool = True,
+    critical: bool | None = None,
+) -> DryRun:
     task = clean_task(task)
     settings = engine.config(project, agent).settings
     decision = decide_critical(settings, task, critical)
@@ -123,29 +137,40 @@ async def plan(engine: Engine, task: str, *, project: str, agent: str, max_token
             if not decision.critical:
                 return DryRun(source, f"{spec.name} v{spec.version}: {match.explanation}", False, template=spec.name)
             review = review_worst_micros(settings, task, code, engine.environ)
-            return DryRun(source, f"{spec.name} v{spec.version}, if a second provider approves it (critical)", True,
-                          worst_case_micros=review, steps={"review": review}, template=spec.name)
+            return DryRun(
+                source,
+                f"{spec.name} v{spec.version}, if a second provider approves it (critical)",
+                True,
+                worst_case_micros=review,
+                steps={"review": review},
+                template=spec.name,
+            )
     if cached is not None and decision.critical and await free(cached.code):
         review = review_worst_micros(settings, task, cached.code, engine.environ)
-        return DryRun("cache", "cached answer, if a second provider approves it (critical)", True,
-                      worst_case_micros=review, steps={"review": review})
+        return DryRun(
+            "cache",
+            "cached answer, if a second provider approves it (critical)",
+            True,
+            worst_case_micros=review,
+            steps={"review": review},
+        )
     payable = payable_providers(settings, engine.environ)
     if not payable:
-        return DryRun("none", "no template or cached answer, and no provider has its key and a known price",
-                      decision.critical)
+        return DryRun(
+            "none", "no template or cached answer, and no provider has its key and a known price", decision.critical
+        )
     name, model, _ = payable[0]
     steps = {"answer": step_worst_micros(settings, messages, max_tokens, engine.environ)}
     placeholder = "x" * (max_tokens * _BYTES_PER_ANSWER_TOKEN)
     repairs = settings.validation.max_repairs
     if repairs:
-        grown = messages + [{"role": "assistant", "content": placeholder},
-                            {"role": "user", "content": _REPAIR_PROMPT}]
+        grown = messages + [{"role": "assistant", "content": placeholder}, {"role": "user", "content": _REPAIR_PROMPT}]
         steps["repairs"] = repairs * step_worst_micros(settings, grown, max_tokens, engine.environ)
     if decision.critical:
         steps["review"] = review_worst_micros(settings, task, placeholder, engine.environ)
     if settings.learning.enabled and not has_no_values(task):
-        steps["suggestion"] = step_worst_micros(settings, suggestion_messages(task, placeholder), _SUGGEST_MAX_TOKENS,
-                                                engine.environ)
+        steps["suggestion"] = step_worst_micros(
+            settings, suggestion_messages(task, placeholder), _SUGGEST_MAX_TOKENS, engine.environ
+        )
     reason = "no template or cached answer: a paid call" + (" (critical: reviewed)" if decision.critical else "")
     return DryRun("llm", reason, decision.critical, name, model, sum(steps.values()), steps)
-

@@ -68,30 +68,60 @@ def learned_id(template: str) -> int | None:
 
 
 def record_template_answer(
-    now: float, source: str, request_id: str, project: str, agent: str, template: str, version: int,
-    bindings: str, saved_micros: int, owner: str,
+    now: float,
+    source: str,
+    request_id: str,
+    project: str,
+    agent: str,
+    template: str,
+    version: int,
+    bindings: str,
+    saved_micros: int,
+    owner: str,
 ) -> None:
     """The ledger row of a template answer, what it answered with, and (learned) the template's use."""
     with database_proxy.atomic():
         insert_free_answer(now, source, request_id, project, agent, "", template, saved_micros, 0, owner)
-        execute("INSERT INTO template_answer (request_id, ts, source, template, version, bindings) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (request_id, now, source, template, version, bindings))
+        execute(
+            "INSERT INTO template_answer (request_id, ts, source, template, version, bindings) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (request_id, now, source, template, version, bindings),
+        )
         template_id = learned_id(template)
         if source == "learned" and template_id is not None:
-            execute("UPDATE template SET uses = uses + 1, saved_micros = saved_micros + ? WHERE id = ?",
-                    (saved_micros, template_id))
+            execute(
+                "UPDATE template SET uses = uses + 1, saved_micros = saved_micros + ? WHERE id = ?",
+                (saved_micros, template_id),
+            )
 
 
 def record_free_failure(
-    now: float, source: str, request_id: str, project: str, agent: str, template: str, error_class: str, owner: str,
+    now: float,
+    source: str,
+    request_id: str,
+    project: str,
+    agent: str,
+    template: str,
+    error_class: str,
+    owner: str,
 ) -> None:
     """A $0 attempt that failed (a template render or its validation): counted apart from paid calls."""
     execute(
         "INSERT INTO ledger_entry (ts, day, request_id, project, agent, source, provider, model, attempt, "
         "tokens_in, tokens_out, cost_micros, saved_micros, latency_ms, outcome, error_class, estimated, "
         "reservation_id, owner) VALUES (?, ?, ?, ?, ?, ?, '', ?, 0, 0, 0, 0, 0, 0, 'error', ?, ?, NULL, ?)",
-        (now, time.strftime("%Y-%m-%d", time.gmtime(now)), request_id, project, agent, source, template[:128],
-         error_class[:32], False, owner),
+        (
+            now,
+            time.strftime("%Y-%m-%d", time.gmtime(now)),
+            request_id,
+            project,
+            agent,
+            source,
+            template[:128],
+            error_class[:32],
+            False,
+            owner,
+        ),
     )
 
 
@@ -108,8 +138,9 @@ class Negatives:
 
     @classmethod
     def load(cls) -> Negatives:
-        query: Any = WrongReport.select(WrongReport.template, WrongReport.version, WrongReport.bindings_key,
-                                        WrongReport.retires)
+        query: Any = WrongReport.select(
+            WrongReport.template, WrongReport.version, WrongReport.bindings_key, WrongReport.retires
+        )
         rows: list[tuple[Any, ...]] = list(query.tuples())
         return cls(
             frozenset((t, int(v), k) for t, v, k, _ in rows),
@@ -150,11 +181,18 @@ class WrongAnswer:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "request_id": self.request_id, "source": self.source, "template": self.template,
-            "template_id": self.template_id, "version": self.version, "bindings": self.bindings,
-            "reason": self.reason, "reversed_usd": micros_to_usd(self.reversed_micros),
+            "request_id": self.request_id,
+            "source": self.source,
+            "template": self.template,
+            "template_id": self.template_id,
+            "version": self.version,
+            "bindings": self.bindings,
+            "reason": self.reason,
+            "reversed_usd": micros_to_usd(self.reversed_micros),
             "wrong_reports": self.wrong_reports,
-            "retire_after": self.retire_after, "retired": self.retired, "quality": self.quality,
+            "retire_after": self.retire_after,
+            "retired": self.retired,
+            "quality": self.quality,
         }
 
 
@@ -166,8 +204,9 @@ def clean_reason(reason: str) -> str:
     return text[:MAX_REASON]
 
 
-def report_wrong(request_id: str, reason: str, *, retire_after: int, library: Any, now: float | None = None,
-                 owner: str = "") -> WrongAnswer:
+def report_wrong(
+    request_id: str, reason: str, *, retire_after: int, library: Any, now: float | None = None, owner: str = ""
+) -> WrongAnswer:
     """Record that the template answer of ``request_id`` was wrong (see the module invariants).
 
     Raises NotFound for an unknown request id, BadInput for a request that was not a template
@@ -182,15 +221,22 @@ def report_wrong(request_id: str, reason: str, *, retire_after: int, library: An
     except IntegrityError:  # another process reported the same request a moment ago
         raise BadInput(f"request {request_id} was already reported wrong") from None
     # after the commit: a rolled-back report is never logged as made
-    _log.warning("wrong answer reported for request %s (template %s, report %d of %d)%s", request_id,
-                 wrong.template, wrong.wrong_reports, wrong.retire_after, ": template retired" if wrong.retired else "")
+    _log.warning(
+        "wrong answer reported for request %s (template %s, report %d of %d)%s",
+        request_id,
+        wrong.template,
+        wrong.wrong_reports,
+        wrong.retire_after,
+        ": template retired" if wrong.retired else "",
+    )
     return wrong
 
 
 def answer_scope(request_id: str) -> tuple[str, str] | None:
     """(project, agent) of a request's answer, or None when the ledger does not know it."""
-    row = execute("SELECT project, agent FROM ledger_entry WHERE request_id = ? ORDER BY id LIMIT 1",
-                  (request_id.strip()[:36],)).fetchone()
+    row = execute(
+        "SELECT project, agent FROM ledger_entry WHERE request_id = ? ORDER BY id LIMIT 1", (request_id.strip()[:36],)
+    ).fetchone()
     return None if row is None else (str(row[0]), str(row[1]))
 
 
@@ -210,8 +256,10 @@ def _report(request_id: str, reason: str, retire_after: int, library: Any, now: 
         answered = [r for r in rows if r[0] not in ("review", "suggest", "route", "reversal")]
         sources = sorted({str(r[0]) for r in answered if r[1] == "ok"} or {str(r[0]) for r in answered})
         by = ", ".join(_SOURCE_WORDS.get(s, s) for s in sources) or "no template"
-        raise BadInput(f"request {request_id} was answered by {by}, not a template: only template answers "
-                       "take wrong-answer feedback")
+        raise BadInput(
+            f"request {request_id} was answered by {by}, not a template: only template answers "
+            "take wrong-answer feedback"
+        )
     earlier = WrongReport.get_or_none(WrongReport.request_id == request_id)
     if earlier is not None:
         raise BadInput(f"request {request_id} was already reported wrong ({earlier.reason})")
@@ -221,9 +269,19 @@ def _report(request_id: str, reason: str, retire_after: int, library: Any, now: 
     count = WrongReport.select().where(WrongReport.template == answer.template).count() + 1
     retires = count >= retire_after
     WrongReport.create(
-        ts=now, request_id=request_id, answered=answer.ts, source=answer.source, template=answer.template,
-        version=answer.version, bindings_key=bindings_key(answer.bindings), bindings=answer.bindings, reason=reason,
-        project=project, agent=agent, reversed_micros=saved, retires=retires,
+        ts=now,
+        request_id=request_id,
+        answered=answer.ts,
+        source=answer.source,
+        template=answer.template,
+        version=answer.version,
+        bindings_key=bindings_key(answer.bindings),
+        bindings=answer.bindings,
+        reason=reason,
+        project=project,
+        agent=agent,
+        reversed_micros=saved,
+        retires=retires,
     )
     insert_free_answer(now, "reversal", request_id, project, agent, "", answer.template, -saved, 0, owner)
     template_id = learned_id(answer.template) if answer.source == "learned" else None
@@ -232,15 +290,35 @@ def _report(request_id: str, reason: str, retire_after: int, library: Any, now: 
     if row is not None:
         quality = max(0, int(row.quality) - WRONG_PENALTY)
         Template.update(quality=quality, saved_micros=Template.saved_micros - saved, updated=now).where(
-            Template.id == row.id).execute()
-        TemplateVersion.create(template=row.id, version=row.version, pattern=row.pattern, body=row.body,
-                               params=row.params, quality=quality, created=now,
-                               reason=f"wrong answer reported for request {request_id}: {reason}")
+            Template.id == row.id
+        ).execute()
+        TemplateVersion.create(
+            template=row.id,
+            version=row.version,
+            pattern=row.pattern,
+            body=row.body,
+            params=row.params,
+            quality=quality,
+            created=now,
+            reason=f"wrong answer reported for request {request_id}: {reason}",
+        )
         if retires and row.status == "active":
             library.retire(row.id, f"retired after {count} wrong-answer reports (last: {reason})")
             retired = True
-    return WrongAnswer(request_id, answer.source, answer.template, template_id, answer.version,
-                       json.loads(answer.bindings), reason, saved, count, retire_after, retired, quality)
+    return WrongAnswer(
+        request_id,
+        answer.source,
+        answer.template,
+        template_id,
+        answer.version,
+        json.loads(answer.bindings),
+        reason,
+        saved,
+        count,
+        retire_after,
+        retired,
+        quality,
+    )
 
 
 def wrong_reports(since: float | None = None) -> dict[str, int]:
@@ -255,6 +333,13 @@ def wrong_reports(since: float | None = None) -> dict[str, int]:
 
 
 __all__ = [
-    "Negatives", "WrongAnswer", "answer_scope", "bindings_key", "canonical_bindings", "record_free_failure", "record_template_answer",
-    "report_wrong", "wrong_reports",
+    "Negatives",
+    "WrongAnswer",
+    "answer_scope",
+    "bindings_key",
+    "canonical_bindings",
+    "record_free_failure",
+    "record_template_answer",
+    "report_wrong",
+    "wrong_reports",
 ]

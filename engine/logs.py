@@ -51,7 +51,9 @@ def parse_level(text: str | None, origin: str = "--log-level") -> int | None:
         return None
     name = text.strip().upper()
     if name not in LEVELS:
-        raise ValueError(f"{origin}: {text!r} is not a log level; use one of {', '.join(name.lower() for name in LEVELS)}")
+        raise ValueError(
+            f"{origin}: {text!r} is not a log level; use one of {', '.join(name.lower() for name in LEVELS)}"
+        )
     return int(getattr(logging, name))
 
 
@@ -106,8 +108,9 @@ class _LazyRotatingFile(logging.Handler):
 _configured: list[logging.Handler] = []
 
 
-def configure(data_dir: Path, level: str | None = None, *, stderr: bool = False,
-              environ: dict[str, str] | None = None) -> Path:
+def configure(
+    data_dir: Path, level: str | None = None, *, stderr: bool = False, environ: dict[str, str] | None = None
+) -> Path:
     """Attach the scrubbed rotating file (and, if ``stderr``, a scrubbed stderr stream) to the
     ``templar`` logger. ``level`` wins over ``TEMPLAR_LOG_LEVEL``; a bad env value falls back to
     WARNING (a bad ``level`` raises ValueError). Calling it again replaces the handlers. Returns
@@ -147,4 +150,13 @@ def reset() -> None:
     root.setLevel(logging.NOTSET)
 
 
-__all__ = ["LEVELS", "LOG_FILE_NAME", "ScrubbingFormatter", "configure", "get_logger", "log_path", "parse_level", "reset"]
+__all__ = [
+    "LEVELS",
+    "LOG_FILE_NAME",
+    "ScrubbingFormatter",
+    "configure",
+    "get_logger",
+    "log_path",
+    "parse_level",
+    "reset",
+]

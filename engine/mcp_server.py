@@ -68,11 +68,26 @@ def similar_templates(engine: Engine, task: str, limit: int) -> list[dict[str, A
         match = index.match(task)
         if match is not None and match.template is not None:
             refused = engine.library.refusal(match.template.name, match.template.version, dict(match.bindings))
-            rows.append({"source": source, "template": match.template.name, "pattern": match.pattern.text,
-                         "score": 1.0, "match": not refused, **({"refused": refused} if refused else {})})
+            rows.append(
+                {
+                    "source": source,
+                    "template": match.template.name,
+                    "pattern": match.pattern.text,
+                    "score": 1.0,
+                    "match": not refused,
+                    **({"refused": refused} if refused else {}),
+                }
+            )
         for near in index.similar(task, limit=limit):
-            rows.append({"source": source, "template": near.template.name, "pattern": near.pattern.text,
-                         "score": round(near.score, 3), "match": False})
+            rows.append(
+                {
+                    "source": source,
+                    "template": near.template.name,
+                    "pattern": near.pattern.text,
+                    "score": round(near.score, 3),
+                    "match": False,
+                }
+            )
     rows.sort(key=lambda r: -float(r["score"]))
     return rows[:limit]
 
@@ -85,19 +100,32 @@ def build_server(engine: Engine) -> Any:
 
     server = MCPServer("templar", version=__version__, instructions=INSTRUCTIONS)
 
-    @server.tool(description="Generate Python code for a one-line task (templates and cache first, then a paid "
-                 "LLM call within budgets). Returns the code, its source (learned, builtin, cache, llm), cost and "
-                 "savings, and a request_id for report_wrong_answer. critical=true requires an approving review "
-                 "by a second provider. max_usd caps this request's total cost.")
-    async def generate_code(task: str, project: str = "", agent: str = "", critical: bool = False,
-                            max_usd: float | None = None) -> dict[str, Any]:
+    @server.tool(
+        description="Generate Python code for a one-line task (templates and cache first, then a paid "
+        "LLM call within budgets). Returns the code, its source (learned, builtin, cache, llm), cost and "
+        "savings, and a request_id for report_wrong_answer. critical=true requires an approving review "
+        "by a second provider. max_usd caps this request's total cost."
+    )
+    async def generate_code(
+        task: str, project: str = "", agent: str = "", critical: bool = False, max_usd: float | None = None
+    ) -> dict[str, Any]:
         with _clear_errors():
-            result = await engine.generate(task, project=_scope(project), agent=_scope(agent),
-                                           critical=True if critical else None, max_usd=max_usd,
-                                           raise_on_invalid=False)
-        data = {"ok": result.ok, "source": result.source, "request_id": result.request_id,
-                "provider": result.provider, "cost_usd": micros_to_usd(result.cost_micros),
-                "saved_usd": micros_to_usd(result.saved_micros)}
+            result = await engine.generate(
+                task,
+                project=_scope(project),
+                agent=_scope(agent),
+                critical=True if critical else None,
+                max_usd=max_usd,
+                raise_on_invalid=False,
+            )
+        data = {
+            "ok": result.ok,
+            "source": result.source,
+            "request_id": result.request_id,
+            "provider": result.provider,
+            "cost_usd": micros_to_usd(result.cost_micros),
+            "saved_usd": micros_to_usd(result.saved_micros),
+        }
         if result.ok:
             data["code"] = result.code
         else:
@@ -109,37 +137,62 @@ def build_server(engine: Engine) -> Any:
         with _clear_errors():
             return await asyncio.to_thread(similar_templates, engine, task, max(1, min(limit, 50)))
 
-    @server.tool(description="Each budget that applies to a project/agent: limit, spent, reserved, remaining "
-                 "(USD) and alert level 0-6.")
+    @server.tool(
+        description="Each budget that applies to a project/agent: limit, spent, reserved, remaining "
+        "(USD) and alert level 0-6."
+    )
     async def budget_status(project: str = "", agent: str = "") -> list[dict[str, Any]]:
         with _clear_errors():
             statuses = await engine.budget_status(_scope(project), _scope(agent))
-        return [{"scope": s.scope, "key": s.key, "period": s.period, "level": s.level,
-                 "limit_usd": micros_to_usd(s.limit_micros),
-                 "spent_usd": micros_to_usd(s.spent_micros), "reserved_usd": micros_to_usd(s.reserved_micros),
-                 "remaining_usd": micros_to_usd(s.remaining_micros),
-                 "percent": round(s.percent, 2)} for s in statuses]
+        return [
+            {
+                "scope": s.scope,
+                "key": s.key,
+                "period": s.period,
+                "level": s.level,
+                "limit_usd": micros_to_usd(s.limit_micros),
+                "spent_usd": micros_to_usd(s.spent_micros),
+                "reserved_usd": micros_to_usd(s.reserved_micros),
+                "remaining_usd": micros_to_usd(s.remaining_micros),
+                "percent": round(s.percent, 2),
+            }
+            for s in statuses
+        ]
 
-    @server.tool(description="Report that a template answer (by its request_id) was wrong: its savings are "
-                 "reversed and those values are never served from that template again.")
+    @server.tool(
+        description="Report that a template answer (by its request_id) was wrong: its savings are "
+        "reversed and those values are never served from that template again."
+    )
     async def report_wrong_answer(request_id: str, reason: str) -> dict[str, Any]:
         with _clear_errors():
             wrong = await asyncio.to_thread(engine.report_wrong, request_id, reason)
         data: dict[str, Any] = wrong.to_dict()
         return data
 
-    @server.resource("templar://templates", name="learned-templates", mime_type="application/json",
-                     description="Learned templates: id, name, patterns, parameters, uses, savings, quality.")
+    @server.resource(
+        "templar://templates",
+        name="learned-templates",
+        mime_type="application/json",
+        description="Learned templates: id, name, patterns, parameters, uses, savings, quality.",
+    )
     async def learned_templates() -> str:
         return json.dumps([v.to_dict() for v in await engine.templates()], default=str)
 
-    @server.resource("templar://templates/builtin", name="builtin-templates", mime_type="application/json",
-                     description="The built-in template pack: name, description and patterns of each.")
+    @server.resource(
+        "templar://templates/builtin",
+        name="builtin-templates",
+        mime_type="application/json",
+        description="The built-in template pack: name, description and patterns of each.",
+    )
     def builtin_templates() -> str:
         from engine.pipeline import builtin_index
 
-        return json.dumps([{"name": s.name, "description": s.description, "patterns": [p.text for p in s.patterns]}
-                           for s in builtin_index()])
+        return json.dumps(
+            [
+                {"name": s.name, "description": s.description, "patterns": [p.text for p in s.patterns]}
+                for s in builtin_index()
+            ]
+        )
 
     return server
 

@@ -44,7 +44,8 @@ class Plan:
 def answer_cache_key(settings: Settings, messages: list[dict[str, str]], max_tokens: int) -> str:
     """The response-cache key of a request (also used by ``engine.dry_run``)."""
     return response_cache.cache_key(
-        system=messages[0]["content"], prompt=messages[1]["content"],
+        system=messages[0]["content"],
+        prompt=messages[1]["content"],
         models=[settings.providers[n].model for n in settings.chain.order],
         params={"max_tokens": max_tokens, "temperature": settings.generation.temperature},
         prompt_version=settings.prompts.version,
@@ -88,22 +89,33 @@ class PaidAnswer:
 
     def repaired(self, fixed: ChainResult, checked: tuple[str, ValidationReport]) -> PaidAnswer:
         code, report = checked
-        return PaidAnswer(fixed, code, report, self.repairs + 1, self.attempts + fixed.attempts,
-                     self.tokens_in + fixed.tokens_in, self.tokens_out + fixed.tokens_out,
-                     self.cost_micros + fixed.cost_micros)
-
+        return PaidAnswer(
+            fixed,
+            code,
+            report,
+            self.repairs + 1,
+            self.attempts + fixed.attempts,
+            self.tokens_in + fixed.tokens_in,
+            self.tokens_out + fixed.tokens_out,
+            self.cost_micros + fixed.cost_micros,
+        )
 
 
 def near_misses(task: str, indexes: list[tuple[str, TemplateIndex]]) -> tuple[NearMiss, ...]:
     """Templates that almost matched: worth computing only when we are about to pay."""
-    return tuple(NearMiss(source, near.template.name, near.pattern.text, round(near.score, 3))
-                 for source, index in indexes for near in index.similar(task, limit=3))
+    return tuple(
+        NearMiss(source, near.template.name, near.pattern.text, round(near.score, 3))
+        for source, index in indexes
+        for near in index.similar(task, limit=3)
+    )
 
 
 def json_bindings(bindings: dict[str, Any]) -> dict[str, Any]:
     """Slot values as JSON has them: a list of pairs becomes a list of 2-item lists."""
-    return {k: ([list(x) for x in v] if isinstance(v, list) and v and isinstance(v[0], tuple) else v)
-            for k, v in bindings.items()}
+    return {
+        k: ([list(x) for x in v] if isinstance(v, list) and v and isinstance(v[0], tuple) else v)
+        for k, v in bindings.items()
+    }
 
 
 def prompt_chars(messages: list[dict[str, str]]) -> int:

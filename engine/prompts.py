@@ -15,8 +15,10 @@ __all__ = ["build_messages", "repair_message", "validation_policy"]
 def validation_policy(settings: Settings) -> ValidationPolicy:
     v = settings.validation
     return ValidationPolicy(
-        block_severity=v.block_severity, min_type_hint_coverage=v.min_type_hint_coverage,
-        min_docstring_coverage=v.min_docstring_coverage, coverage_blocks=v.coverage_blocks,
+        block_severity=v.block_severity,
+        min_type_hint_coverage=v.min_type_hint_coverage,
+        min_docstring_coverage=v.min_docstring_coverage,
+        coverage_blocks=v.coverage_blocks,
     )
 
 
@@ -30,6 +32,7 @@ def repair_message(report: ValidationReport) -> dict[str, str]:
     lines = [f"- line {f.line}: {f.rule_id} {f.message}" for f in report.blocking[:10]]
     return {
         "role": "user",
-        "content": "The code failed validation with these blocking findings:\n" + "\n".join(lines)
+        "content": "The code failed validation with these blocking findings:\n"
+        + "\n".join(lines)
         + "\nReturn the corrected, complete code in one fenced block.",
     }

@@ -41,8 +41,13 @@ class TemplateAnswer:
     explanation: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"template_id": self.template_id, "template_version": self.version, "pattern": self.pattern,
-                "bindings": self.bindings, "explanation": self.explanation}
+        return {
+            "template_id": self.template_id,
+            "template_version": self.version,
+            "pattern": self.pattern,
+            "bindings": self.bindings,
+            "explanation": self.explanation,
+        }
 
 
 @dataclass(frozen=True)

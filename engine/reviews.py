@@ -54,12 +54,19 @@ def recorded_verdict(key: str, author: str) -> dict[str, Any] | None:
     """The latest recorded verdict on this task and code by a reviewer other than ``author``."""
     row = execute(
         "SELECT verdict, reviewer, model, issues, subject_kind, subject, subject_version, created FROM review_verdict "
-        "WHERE key = ? AND reviewer <> ? ORDER BY id DESC LIMIT 1", (key, author),
+        "WHERE key = ? AND reviewer <> ? ORDER BY id DESC LIMIT 1",
+        (key, author),
     ).fetchone()
     if row is None:
         return None
-    return {"verdict": row[0], "issues": json.loads(row[3] or "[]"), "reviewer": row[1], "model": row[2],
-            "cost_usd": 0.0, "recorded": {"kind": row[4], "subject": row[5], "version": row[6], "at": row[7]}}
+    return {
+        "verdict": row[0],
+        "issues": json.loads(row[3] or "[]"),
+        "reviewer": row[1],
+        "model": row[2],
+        "cost_usd": 0.0,
+        "recorded": {"kind": row[4], "subject": row[5], "version": row[6], "at": row[7]},
+    }
 
 
 def record_verdict(key: str, subject: Subject, review: dict[str, Any], now: float, request_id: str) -> None:
@@ -68,9 +75,20 @@ def record_verdict(key: str, subject: Subject, review: dict[str, Any], now: floa
     execute(
         "INSERT INTO review_verdict (key, created, subject_kind, subject, subject_version, author, verdict, reviewer, "
         "model, issues, cost_micros, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (key, now, subject.kind, subject.name[:200], subject.version, subject.author, review["verdict"],
-         review["reviewer"], review.get("model", ""), json.dumps(review.get("issues", [])[:20]),
-         review_cost_micros(review), request_id),
+        (
+            key,
+            now,
+            subject.kind,
+            subject.name[:200],
+            subject.version,
+            subject.author,
+            review["verdict"],
+            review["reviewer"],
+            review.get("model", ""),
+            json.dumps(review.get("issues", [])[:20]),
+            review_cost_micros(review),
+            request_id,
+        ),
     )
 
 
@@ -87,7 +105,9 @@ def learned_author(template_id: int) -> str:
 def parse_review(text: str) -> tuple[str, list[str]]:
     data = _json_object(text)
     verdict = str(data.get("verdict", "")).lower() if data else ""
-    issues = [str(i)[:300] for i in data.get("issues", [])][:20] if data and isinstance(data.get("issues"), list) else []
+    issues = (
+        [str(i)[:300] for i in data.get("issues", [])][:20] if data and isinstance(data.get("issues"), list) else []
+    )
     if verdict not in RECORDED:
         return "unclear", issues or ["the reviewer's answer was not a verdict"]
     return verdict, issues
@@ -97,21 +117,32 @@ async def review_code(engine: Engine, ctx: RequestContext, code: str, author: st
     """Ask a provider other than ``author`` for a verdict (a budgeted ``review`` call for ``ctx``)."""
     others = [n for n in ctx.settings.chain.order if n != author]
     if not others:
-        return {"verdict": "unavailable", "issues": ["no second provider configured"], "reviewer": None, "cost_usd": 0.0}
+        return {
+            "verdict": "unavailable",
+            "issues": ["no second provider configured"],
+            "reviewer": None,
+            "cost_usd": 0.0,
+        }
     messages = [
         {"role": "system", "content": REVIEW_SYSTEM},
         {"role": "user", "content": f"<task>\n{ctx.task}\n</task>\n\n<code>\n{code}\n</code>"},
     ]
     exclude = (author,) if author else ()
-    request = ctx.chain_request(messages, max_tokens=512, temperature=0.0, source="review", exclude=exclude,
-                                order=tuple(others))
+    request = ctx.chain_request(
+        messages, max_tokens=512, temperature=0.0, source="review", exclude=exclude, order=tuple(others)
+    )
     try:
         answer = await engine.chain.complete(ctx.settings, request, ctx.emit)
     except TemplarError as exc:
         return {"verdict": "unavailable", "issues": [str(exc)[:300]], "reviewer": None, "cost_usd": 0.0}
     verdict, issues = parse_review(answer.text)
-    return {"verdict": verdict, "issues": issues, "reviewer": answer.provider, "model": answer.model,
-            "cost_usd": micros_to_usd(answer.cost_micros)}
+    return {
+        "verdict": verdict,
+        "issues": issues,
+        "reviewer": answer.provider,
+        "model": answer.model,
+        "cost_usd": micros_to_usd(answer.cost_micros),
+    }
 
 
 async def approval(engine: Engine, ctx: RequestContext, code: str, subject: Subject) -> dict[str, Any]:
@@ -143,6 +174,12 @@ def _json_object(text: str) -> dict[str, Any] | None:
 
 
 __all__ = [
-    "Subject", "approval", "learned_author", "record_verdict", "recorded_verdict", "review_code", "review_cost_micros",
+    "Subject",
+    "approval",
+    "learned_author",
+    "record_verdict",
+    "recorded_verdict",
+    "review_code",
+    "review_cost_micros",
     "verdict_key",
 ]

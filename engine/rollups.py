@@ -36,9 +36,11 @@ def bucket(latency_ms: int) -> int:
 
 def bucket_sql(col: str) -> str:
     """:func:`bucket` in SQL (integer division on integers: SQLite and PostgreSQL)."""
-    return (f"CASE WHEN {col} < 100 THEN {col} WHEN {col} < 1000 THEN ({col} / 10) * 10 "
-            f"WHEN {col} < 10000 THEN ({col} / 100) * 100 WHEN {col} < 100000 THEN ({col} / 1000) * 1000 "
-            f"WHEN {col} < 1000000 THEN ({col} / 10000) * 10000 ELSE ({col} / 100000) * 100000 END")
+    return (
+        f"CASE WHEN {col} < 100 THEN {col} WHEN {col} < 1000 THEN ({col} / 10) * 10 "
+        f"WHEN {col} < 10000 THEN ({col} / 100) * 100 WHEN {col} < 100000 THEN ({col} / 1000) * 1000 "
+        f"WHEN {col} < 1000000 THEN ({col} / 10000) * 10000 ELSE ({col} / 100000) * 100000 END"
+    )
 
 
 def _value(row: str, dim: str) -> str:
@@ -75,25 +77,35 @@ def trigger_sql(postgres: bool) -> list[str]:
             "DROP TRIGGER IF EXISTS ledger_rollup_insert",
             "DROP TRIGGER IF EXISTS ledger_rollup_update",
             "CREATE TRIGGER ledger_rollup_insert AFTER INSERT ON ledger_entry BEGIN "
-            + "; ".join(_apply("NEW", 1)) + "; END",
+            + "; ".join(_apply("NEW", 1))
+            + "; END",
             "CREATE TRIGGER ledger_rollup_update AFTER UPDATE ON ledger_entry BEGIN "
-            + "; ".join(_apply("OLD", -1) + _apply("NEW", 1)) + "; END",
+            + "; ".join(_apply("OLD", -1) + _apply("NEW", 1))
+            + "; END",
         ]
     body = (
-        "BEGIN IF TG_OP = 'UPDATE' THEN " + "; ".join(_apply("OLD", -1)) + "; END IF; "
-        + "; ".join(_apply("NEW", 1)) + "; RETURN NULL; END"
+        "BEGIN IF TG_OP = 'UPDATE' THEN "
+        + "; ".join(_apply("OLD", -1))
+        + "; END IF; "
+        + "; ".join(_apply("NEW", 1))
+        + "; RETURN NULL; END"
     )
     return [
         f"CREATE OR REPLACE FUNCTION ledger_rollup_fn() RETURNS trigger AS $$ {body} $$ LANGUAGE plpgsql",
         "DROP TRIGGER IF EXISTS ledger_rollup_trigger ON ledger_entry",
-        ("CREATE TRIGGER ledger_rollup_trigger AFTER INSERT OR UPDATE ON ledger_entry "
-         "FOR EACH ROW EXECUTE FUNCTION ledger_rollup_fn()"),
+        (
+            "CREATE TRIGGER ledger_rollup_trigger AFTER INSERT OR UPDATE ON ledger_entry "
+            "FOR EACH ROW EXECUTE FUNCTION ledger_rollup_fn()"
+        ),
     ]
 
 
 def drop_sql(postgres: bool) -> list[str]:
     if postgres:
-        return ["DROP TRIGGER IF EXISTS ledger_rollup_trigger ON ledger_entry", "DROP FUNCTION IF EXISTS ledger_rollup_fn()"]
+        return [
+            "DROP TRIGGER IF EXISTS ledger_rollup_trigger ON ledger_entry",
+            "DROP FUNCTION IF EXISTS ledger_rollup_fn()",
+        ]
     return ["DROP TRIGGER IF EXISTS ledger_rollup_insert", "DROP TRIGGER IF EXISTS ledger_rollup_update"]
 
 

@@ -28,12 +28,30 @@ MIN_PIECE = 6
 MASK = "[redacted]"
 
 # Variables that hold provider credentials whatever the configuration says.
-WELL_KNOWN_KEY_VARS = frozenset({
-    "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "MISTRAL_API_KEY",
-    "GROQ_API_KEY", "DEEPSEEK_API_KEY", "TOGETHERAI_API_KEY", "TOGETHER_API_KEY", "OPENROUTER_API_KEY",
-    "FIREWORKS_API_KEY", "XAI_API_KEY", "COHERE_API_KEY", "PERPLEXITYAI_API_KEY", "AZURE_API_KEY",
-    "HUGGINGFACE_API_KEY", "HF_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID",
-})
+WELL_KNOWN_KEY_VARS = frozenset(
+    {
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "MISTRAL_API_KEY",
+        "GROQ_API_KEY",
+        "DEEPSEEK_API_KEY",
+        "TOGETHERAI_API_KEY",
+        "TOGETHER_API_KEY",
+        "OPENROUTER_API_KEY",
+        "FIREWORKS_API_KEY",
+        "XAI_API_KEY",
+        "COHERE_API_KEY",
+        "PERPLEXITYAI_API_KEY",
+        "AZURE_API_KEY",
+        "HUGGINGFACE_API_KEY",
+        "HF_TOKEN",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_ACCESS_KEY_ID",
+    }
+)
 # A variable whose NAME ends like this holds a secret (``*_API_KEY``, ``GITHUB_TOKEN``, ...) ...
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|_PAT)S?$", re.IGNORECASE)
 # ... unless its value is a path or prose (``SSH_KEY=~/.ssh/id_ed25519``): masking pieces of

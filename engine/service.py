@@ -41,8 +41,18 @@ DEFAULT_PROJECT = "default"
 DEFAULT_AGENT = "default"
 
 
-class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, BudgetAPI, StatsAPI, DoctorAPI,
-             StoreAPI, ValidateAPI):
+class Engine(
+    TemplatesAPI,
+    SuggestionsAPI,
+    FeedbackAPI,
+    GenerateAPI,
+    ConfigAPI,
+    BudgetAPI,
+    StatsAPI,
+    DoctorAPI,
+    StoreAPI,
+    ValidateAPI,
+):
     """Everything Templar does, for one data directory and database."""
 
     def __init__(
@@ -85,8 +95,15 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
         return Learner(self)
 
     @classmethod
-    def from_settings(cls, paths: Paths | None = None, *, url: str | None = None, reconcile: bool = True,
-                      unrecorded_ok: bool = False, **kwargs: Any) -> Engine:
+    def from_settings(
+        cls,
+        paths: Paths | None = None,
+        *,
+        url: str | None = None,
+        reconcile: bool = True,
+        unrecorded_ok: bool = False,
+        **kwargs: Any,
+    ) -> Engine:
         """Open the configured store (migrating it) and reconcile orphaned reservations.
         ``unrecorded_ok``: a read-only SQLite store opens as an in-memory copy (see Store.open)."""
         paths = paths or Paths.from_env()
@@ -154,27 +171,52 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
         ``dry_run``.
         """
         project, agent = project or DEFAULT_PROJECT, agent or DEFAULT_AGENT
-        emit = self.alerts.tap(emit, functools.partial(self._alert_target, project, agent),
-                               project=project, agent=agent)
+        emit = self.alerts.tap(
+            emit, functools.partial(self._alert_target, project, agent), project=project, agent=agent
+        )
         result = await CoderAgent(self).run(
-            task, project=project, agent=agent, stream=stream,
-            max_tokens=max_tokens, confirmed=confirmed, use_cache=use_cache, use_templates=use_templates,
-            critical=critical, emit=emit, max_usd=max_usd,
+            task,
+            project=project,
+            agent=agent,
+            stream=stream,
+            max_tokens=max_tokens,
+            confirmed=confirmed,
+            use_cache=use_cache,
+            use_templates=use_templates,
+            critical=critical,
+            emit=emit,
+            max_usd=max_usd,
         )
         delivery = result.delivery
         if raise_on_invalid and not delivery.ok:
             raise refusal(delivery, result)
         return result
 
-    async def dry_run(self, task: str, *, project: str | None = None, agent: str | None = None,
-                      max_tokens: int | None = None, use_cache: bool = True, use_templates: bool = True,
-                      critical: bool | None = None) -> DryRun:
+    async def dry_run(
+        self,
+        task: str,
+        *,
+        project: str | None = None,
+        agent: str | None = None,
+        max_tokens: int | None = None,
+        use_cache: bool = True,
+        use_templates: bool = True,
+        critical: bool | None = None,
+    ) -> DryRun:
         """Which tier would answer ``task`` and, for a paid call, the provider and worst-case cost,
         without calling any provider or recording anything (``engine.dry_run``)."""
         from engine.dry_run import plan
 
-        return await plan(self, task, project=project or DEFAULT_PROJECT, agent=agent or DEFAULT_AGENT,
-                          max_tokens=max_tokens, use_cache=use_cache, use_templates=use_templates, critical=critical)
+        return await plan(
+            self,
+            task,
+            project=project or DEFAULT_PROJECT,
+            agent=agent or DEFAULT_AGENT,
+            max_tokens=max_tokens,
+            use_cache=use_cache,
+            use_templates=use_templates,
+            critical=critical,
+        )
 
     async def generate_events(self, task: str, **kwargs: Any) -> AsyncIterator[Event | GenerationResult]:
         """The same as ``generate``, as an async stream of events ending with the result.
@@ -223,8 +265,15 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
 
         project, agent = self.store.call(answer_scope, request_id) or (DEFAULT_PROJECT, DEFAULT_AGENT)
         retire_after = self.config(project or DEFAULT_PROJECT, agent or None).settings.learning.retire_after_wrong
-        return self.store.call(report_wrong, request_id, reason, retire_after=retire_after, library=self.library,
-                               now=self.clock(), owner=self.book.owner)
+        return self.store.call(
+            report_wrong,
+            request_id,
+            reason,
+            retire_after=retire_after,
+            library=self.library,
+            now=self.clock(),
+            owner=self.book.owner,
+        )
 
     # -- budgets ------------------------------------------------------------------------------
 
@@ -248,8 +297,14 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
         """Learned templates, oldest first (active only unless ``include_retired``)."""
         return await self.store.run(self.library.templates, None if include_retired else "active")
 
-    async def stats(self, since: float | None = None, by: str | None = None, *,
-                    false_hits: bool = True, fold_templates: bool = False) -> dict[str, Any]:
+    async def stats(
+        self,
+        since: float | None = None,
+        by: str | None = None,
+        *,
+        false_hits: bool = True,
+        fold_templates: bool = False,
+    ) -> dict[str, Any]:
         """Calls, tokens, cost, savings, hit rates, latency and failures since ``since`` (epoch
         seconds; None = all time), optionally grouped ``by`` provider, model, project, agent, day or source.
         ``false_hits=False`` skips the per-template false-hit table (``false_hits`` is then None);
@@ -257,8 +312,7 @@ class Engine(TemplatesAPI, SuggestionsAPI, FeedbackAPI, GenerateAPI, ConfigAPI, 
         name is its ``model``), so the read follows the models, not the library."""
         from engine.stats import compute_stats
 
-        return await self.store.run(compute_stats, since, by, with_false_hits=false_hits,
-                                    fold_templates=fold_templates)
+        return await self.store.run(compute_stats, since, by, with_false_hits=false_hits, fold_templates=fold_templates)
 
 
 async def _settle(job: asyncio.Task[None]) -> None:

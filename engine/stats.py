@@ -41,8 +41,9 @@ def parse_since(text: str | None, now: float | None = None) -> float | None:
     return moment.timestamp()
 
 
-def compute_stats(since: float | None = None, by: str | None = None, *,
-                  with_false_hits: bool = True, fold_templates: bool = False) -> dict[str, Any]:
+def compute_stats(
+    since: float | None = None, by: str | None = None, *, with_false_hits: bool = True, fold_templates: bool = False
+) -> dict[str, Any]:
     """Totals (and groups when ``by`` is given), read from the per-day aggregates
     (``engine.stats_rollup``: cost follows days and groups, not ledger rows; raw rows may have
     been pruned). Without ``with_false_hits`` the per-template false-hit table (a read of every
@@ -54,9 +55,13 @@ def compute_stats(since: float | None = None, by: str | None = None, *,
         raise BadInput(f"--by must be one of {', '.join(GROUPS)}")
     from engine import stats_rollup
 
-    result: dict[str, Any] = {"since": since, "by": by,
-                              "total": stats_rollup.summaries(execute, since, None)[None],
-                              "savings_basis": SAVINGS_BASIS, "false_hits": None}
+    result: dict[str, Any] = {
+        "since": since,
+        "by": by,
+        "total": stats_rollup.summaries(execute, since, None)[None],
+        "savings_basis": SAVINGS_BASIS,
+        "false_hits": None,
+    }
     if with_false_hits:
         answers, sources = stats_rollup.template_answers(execute, since)
         result["false_hits"] = false_hits(answers, sources, wrong_reports(since))
@@ -76,9 +81,13 @@ def compute_stats_raw(since: float | None = None, by: str | None = None) -> dict
     if since is not None:
         where, params = where + " AND ts >= ?", (since,)
     answers, sources = template_answers(execute, where, params)
-    result: dict[str, Any] = {"since": since, "by": by, "total": summaries(execute, where, params, None)[None],
-                              "savings_basis": SAVINGS_BASIS,
-                              "false_hits": false_hits(answers, sources, wrong_reports(since))}
+    result: dict[str, Any] = {
+        "since": since,
+        "by": by,
+        "total": summaries(execute, where, params, None)[None],
+        "savings_basis": SAVINGS_BASIS,
+        "false_hits": false_hits(answers, sources, wrong_reports(since)),
+    }
     result["anomalies"] = anomaly_summary(execute, since)
     if by:
         groups = summaries(execute, where, params, by)
@@ -91,14 +100,19 @@ def false_hits(answers: dict[str, int], sources: dict[str, str], wrong: dict[str
     template's name) and in total."""
     names = sorted(set(answers) | set(wrong))
     per = [
-        {"template": name, "source": sources.get(name, "learned" if name.startswith("learned-") else "builtin"),
-         "answers": answers.get(name, 0), "wrong": wrong.get(name, 0),
-         "false_hit_rate": round(wrong.get(name, 0) / answers[name], 4) if answers.get(name) else None}
+        {
+            "template": name,
+            "source": sources.get(name, "learned" if name.startswith("learned-") else "builtin"),
+            "answers": answers.get(name, 0),
+            "wrong": wrong.get(name, 0),
+            "false_hit_rate": round(wrong.get(name, 0) / answers[name], 4) if answers.get(name) else None,
+        }
         for name in names
     ]
     total_answers, total_wrong = sum(answers.values()), sum(wrong.values())
     return {
-        "template_answers": total_answers, "wrong_reports": total_wrong,
+        "template_answers": total_answers,
+        "wrong_reports": total_wrong,
         "false_hit_rate": round(total_wrong / total_answers, 4) if total_answers else 0.0,
         "templates": per,
     }

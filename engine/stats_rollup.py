@@ -28,8 +28,14 @@ from engine.rollups import PAID, bucket_sql
 FREE = ("cache", "learned", "builtin", "routed")
 TEMPLATE_SOURCES = ("learned", "builtin", "routed")
 """Answers whose ``model`` column is a template's name."""
-GROUP_DIM = {"provider": "provider", "model": "model", "project": "project", "agent": "agent", "day": "all",
-             "source": "all"}
+GROUP_DIM = {
+    "provider": "provider",
+    "model": "model",
+    "project": "project",
+    "agent": "agent",
+    "day": "all",
+    "source": "all",
+}
 _SUMS = "rows, tokens_in, tokens_out, cost_micros, saved_micros"
 
 
@@ -40,8 +46,12 @@ def _day(ts: float) -> str:
 def _derived(dim: str, since: float | None) -> tuple[str, tuple[Any, ...], str, tuple[Any, ...]]:
     """(rollup rows SQL, params, latency rows SQL, params) for one dimension, ``since`` applied."""
     if since is None:
-        return (f"SELECT value, day, source, outcome, error_class, estimated, {_SUMS} FROM ledger_rollup WHERE dim = ?",
-                (dim,), "SELECT value, day, source, bucket, n FROM ledger_latency WHERE dim = ?", (dim,))
+        return (
+            f"SELECT value, day, source, outcome, error_class, estimated, {_SUMS} FROM ledger_rollup WHERE dim = ?",
+            (dim,),
+            "SELECT value, day, source, bucket, n FROM ledger_latency WHERE dim = ?",
+            (dim,),
+        )
     day = _day(since)
     # the raw part reads [since, end of that UTC day) through the ts index, nothing later
     end = datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp() + 86400
@@ -82,8 +92,9 @@ def _percentile(histogram: dict[int, int], q: float) -> int | None:
     return None  # unreachable
 
 
-def summaries(execute: Callable[..., Any], since: float | None, group: str | None, *,
-              fold_templates: bool = False) -> dict[str | None, dict[str, Any]]:
+def summaries(
+    execute: Callable[..., Any], since: float | None, group: str | None, *, fold_templates: bool = False
+) -> dict[str | None, dict[str, Any]]:
     """Per-group summaries (``group`` one of :data:`GROUP_DIM`, or None for the total).
 
     A template answer's ``model`` is the template's name, so ``group="model"`` has a group per
@@ -100,8 +111,10 @@ def summaries(execute: Callable[..., Any], since: float | None, group: str | Non
     if fold_templates and group == "model":
         tiers = ", ".join(f"'{s}'" for s in TEMPLATE_SOURCES)
         all_sql, all_params, _, _ = _derived("all", since)
-        queries = [(rows_sql, rows_params, f" AND source NOT IN ({tiers})", key, by),
-                   (all_sql, all_params, f" AND source IN ({tiers})", "''", "")]
+        queries = [
+            (rows_sql, rows_params, f" AND source NOT IN ({tiers})", key, by),
+            (all_sql, all_params, f" AND source IN ({tiers})", "''", ""),
+        ]
     acc: dict[str, list[int]] = defaultdict(lambda: [0] * 9)
     answered: dict[str, int] = defaultdict(int)
     failures: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -140,7 +153,8 @@ def summaries(execute: Callable[..., Any], since: float | None, group: str | Non
             free_failures[g][error or "unknown"] += n
     latencies: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for name, bucket, n in execute(
-        f"SELECT {key}, bucket, SUM(n) FROM ({lat_sql}) t GROUP BY {by}bucket HAVING SUM(n) <> 0", lat_params,
+        f"SELECT {key}, bucket, SUM(n) FROM ({lat_sql}) t GROUP BY {by}bucket HAVING SUM(n) <> 0",
+        lat_params,
     ).fetchall():
         latencies[_name(name)][int(bucket)] += int(n)
     if group is None and not acc:

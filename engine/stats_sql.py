@@ -17,8 +17,14 @@ from engine.money import micros_to_usd
 
 PAID_SOURCES = ("llm", "review", "suggest", "repair", "route")  # route: the paraphrase router (engine.learning.router)
 FREE_SOURCES = ("cache", "learned", "builtin", "routed")
-COLUMNS = {"source": "source", "provider": "provider", "model": "model", "project": "project", "agent": "agent",
-           "day": "day"}
+COLUMNS = {
+    "source": "source",
+    "provider": "provider",
+    "model": "model",
+    "project": "project",
+    "agent": "agent",
+    "day": "day",
+}
 
 
 def _percentile(ordered: list[int], q: float) -> int | None:
@@ -60,7 +66,8 @@ def summaries(
     answered: dict[str, int] = defaultdict(int)
     for name, count in execute(
         f"SELECT {col}, COUNT(DISTINCT request_id) FROM ledger_entry WHERE {where} AND source = 'llm' "
-        f"AND outcome = 'ok'{by}", params,
+        f"AND outcome = 'ok'{by}",
+        params,
     ).fetchall():
         answered[_name(name)] += int(count)
     failures: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -74,13 +81,15 @@ def summaries(
     free = ", ".join("?" for _ in FREE_SOURCES)
     for name, error, count in execute(
         f"SELECT {col}, error_class, COUNT(*) FROM ledger_entry WHERE {where} AND source IN ({free}) "
-        f"AND outcome <> 'ok'{by}{',' if group else ' GROUP BY'} error_class", (*params, *FREE_SOURCES),
+        f"AND outcome <> 'ok'{by}{',' if group else ' GROUP BY'} error_class",
+        (*params, *FREE_SOURCES),
     ).fetchall():
         free_failures[_name(name)][error or "unknown"] += int(count)
     latencies: dict[str, list[int]] = defaultdict(list)
     for name, latency in execute(
         f"SELECT {col}, latency_ms FROM ledger_entry WHERE {where} AND source IN ({paid}) AND outcome = 'ok' "
-        "ORDER BY latency_ms", (*params, *PAID_SOURCES),
+        "ORDER BY latency_ms",
+        (*params, *PAID_SOURCES),
     ).fetchall():
         latencies[_name(name)].append(int(latency))
     for name, (paid_calls, tin, tout, cost, saved, cache_hits, template_hits, estimated, reversed_) in acc.items():
@@ -108,14 +117,17 @@ def summaries(
     return out
 
 
-def template_answers(execute: Callable[..., Any], where: str, params: tuple[Any, ...]) -> tuple[dict[str, int], dict[str, str]]:
+def template_answers(
+    execute: Callable[..., Any], where: str, params: tuple[Any, ...]
+) -> tuple[dict[str, int], dict[str, str]]:
     """Per template name (the ledger's ``model`` column): answers served (ok), and its source
     (that of its latest row, should a name have been served by both tiers)."""
     answers: dict[str, int] = {}
     sources: dict[str, tuple[int, str]] = {}
     for model, source, last, ok in execute(
         "SELECT model, source, MAX(id), SUM(CASE WHEN outcome = 'ok' THEN 1 ELSE 0 END) FROM ledger_entry "
-        f"WHERE {where} AND source IN ('learned', 'builtin') GROUP BY model, source", params,
+        f"WHERE {where} AND source IN ('learned', 'builtin') GROUP BY model, source",
+        params,
     ).fetchall():
         name = str(model)
         if name not in sources or int(last) > sources[name][0]:

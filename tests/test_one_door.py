@@ -24,8 +24,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SCANNED = ("engine/cli", "tui")
 FORBIDDEN = (
-    "engine.store", "engine.learning", "engine.config.cascade", "engine.llm", "engine.pipeline", "engine.feedback",
-    "engine.templates", "engine.stats", "engine.budget", "engine.config",
+    "engine.store",
+    "engine.learning",
+    "engine.config.cascade",
+    "engine.llm",
+    "engine.pipeline",
+    "engine.feedback",
+    "engine.templates",
+    "engine.stats",
+    "engine.budget",
+    "engine.config",
 )
 FORBIDDEN_IN_APP = ("engine.cli",)
 ENTRY_POINTS = {("tui/launcher.py", "engine.cli.main")}  # the `templar` command: the app or a CLI command
@@ -39,7 +47,8 @@ PENDING_REACH: dict[str, int] = {}
 def sources() -> dict[str, ast.Module]:
     return {
         path.relative_to(ROOT).as_posix(): ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for folder in SCANNED for path in sorted((ROOT / folder).rglob("*.py"))
+        for folder in SCANNED
+        for path in sorted((ROOT / folder).rglob("*.py"))
     }
 
 
@@ -65,12 +74,16 @@ def forbidden_imports(file: str, tree: ast.Module) -> set[str]:
 def is_engine(node: ast.expr) -> bool:
     """``engine``, ``self.engine``, ``app.engine`` ...: an expression naming an engine."""
     return (isinstance(node, ast.Name) and node.id == "engine") or (
-        isinstance(node, ast.Attribute) and node.attr == "engine")
+        isinstance(node, ast.Attribute) and node.attr == "engine"
+    )
 
 
 def reach_throughs(tree: ast.Module) -> list[int]:
-    return [node.lineno for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and node.attr in PARTS and is_engine(node.value)]
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr in PARTS and is_engine(node.value)
+    ]
 
 
 def test_no_file_imports_an_internal_module_beyond_its_pending_entry() -> None:
@@ -88,9 +101,17 @@ def test_no_file_reaches_into_an_engine_beyond_its_pending_entry() -> None:
 
 def test_templates_suggestions_feedback_and_generation_go_only_through_the_door() -> None:
     """The door-learn area is total: none of its files is pending, and none reaches around."""
-    area = ("engine/cli/templates_cmds.py", "engine/cli/feedback_cmd.py", "engine/cli/commands.py",
-            "engine/cli/batch_cmd.py", "tui/screens/review.py", "tui/screens/library.py", "tui/screens/generate.py",
-            "tui/runner.py", "tui/screens/modals.py")
+    area = (
+        "engine/cli/templates_cmds.py",
+        "engine/cli/feedback_cmd.py",
+        "engine/cli/commands.py",
+        "engine/cli/batch_cmd.py",
+        "tui/screens/review.py",
+        "tui/screens/library.py",
+        "tui/screens/generate.py",
+        "tui/runner.py",
+        "tui/screens/modals.py",
+    )
     trees = sources()
     for file in area:
         assert file not in PENDING_IMPORTS and file not in PENDING_REACH, file
@@ -111,9 +132,14 @@ def test_the_scanner_sees_what_it_must_refuse() -> None:
     )
     tree = ast.parse(code)
     assert forbidden_imports("engine/cli/x.py", tree) == {
-        "engine.store.db", "engine.learning", "engine.llm", "engine.config.cascade"}
+        "engine.store.db",
+        "engine.learning",
+        "engine.llm",
+        "engine.config.cascade",
+    }
     assert forbidden_imports("tui/x.py", ast.parse("from engine.cli.doctor import provider_rows")) == {
-        "engine.cli.doctor"}
+        "engine.cli.doctor"
+    }
     assert not forbidden_imports("engine/cli/x.py", ast.parse("from engine.cli.output import table"))
     assert not forbidden_imports("tui/x.py", ast.parse("from engine.api import slot_types\nimport engine.storage"))
     assert forbidden_imports("tui/screens/x.py", ast.parse("from engine.cli.main import main")) == {"engine.cli.main"}

@@ -20,29 +20,56 @@ KEYISH = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
 def offline_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not KEYISH.search(k) and not k.startswith("TEMPLAR_")}
     # any network call fails fast: proxies point at a closed loopback port
-    env.update({"PYTHONPATH": str(ROOT), "TEMPLAR_HOME": str(home), "HTTP_PROXY": "http://127.0.0.1:9",
-                "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "", "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "TEMPLAR_HOME": str(home),
+            "HTTP_PROXY": "http://127.0.0.1:9",
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+            "NO_PROXY": "",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        }
+    )
     return env
 
 
 def test_the_doc_has_the_promised_examples() -> None:
     text = "\n".join(BLOCKS)
     assert len(BLOCKS) >= 5
-    for needle in ("Engine.from_settings", "except ValidationFailed", "generate_events", "budget_status",
-                   "engine.stats", "engine.templates", "configure("):
+    for needle in (
+        "Engine.from_settings",
+        "except ValidationFailed",
+        "generate_events",
+        "budget_status",
+        "engine.stats",
+        "engine.templates",
+        "configure(",
+    ):
         assert needle in text, needle
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i + 1}" for i in range(len(BLOCKS))])
 def test_every_python_block_in_the_doc_runs(code: str, tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                          env=offline_env(tmp_path / "home"), timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=offline_env(tmp_path / "home"),
+        timeout=300,
+    )
     assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
 
 
 def run(code: str) -> str:
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 

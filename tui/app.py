@@ -47,8 +47,18 @@ MODE_GROUP = Binding.Group("modes")
 class TemplarApp(App[int]):
     """Templar's full-screen app."""
 
-    CSS_PATH = [STYLES / name for name in ("app.tcss", "generate.tcss", "library.tcss", "budget.tcss",
-                                           "config.tcss", "review.tcss", "dialogs.tcss")]
+    CSS_PATH = [
+        STYLES / name
+        for name in (
+            "app.tcss",
+            "generate.tcss",
+            "library.tcss",
+            "budget.tcss",
+            "config.tcss",
+            "review.tcss",
+            "dialogs.tcss",
+        )
+    ]
     TITLE = "Templar"
     SUB_TITLE = f"v{__version__}"
     MODES = {mode: screen_factory(mode) for mode in SCREENS}
@@ -58,8 +68,10 @@ class TemplarApp(App[int]):
     BINDINGS = [
         # Not in the footer: the mode bar already shows each mode with its key, and the footer's
         # width is for the focused widget's and the screen's actions.
-        *(Binding(key, f"switch_mode('{mode}')", label, id=f"mode.{mode}", group=MODE_GROUP, show=False)
-          for key, mode, label in MODE_KEYS),
+        *(
+            Binding(key, f"switch_mode('{mode}')", label, id=f"mode.{mode}", group=MODE_GROUP, show=False)
+            for key, mode, label in MODE_KEYS
+        ),
         Binding("question_mark,f1", "help", "Help", id="app.help", key_display="?"),
         Binding("ctrl+r", "reload", "Reload", id="app.reload", show=False),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -80,8 +92,13 @@ class TemplarApp(App[int]):
     # Seconds between polls of the config files' identities (engine.config.watch says why polling).
     CONFIG_POLL_S = 1.0
 
-    def __init__(self, engine: Any = None, *, on_first_paint: Callable[[TemplarApp], None] | None = None,
-                 environ: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Any = None,
+        *,
+        on_first_paint: Callable[[TemplarApp], None] | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
         # The theme is set before the first stylesheet parse: setting it in on_mount would parse
         # every stylesheet a second time before the first frame.
@@ -359,17 +376,22 @@ class TemplarApp(App[int]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for key, mode, label in MODE_KEYS:
-            yield SystemCommand(f"Go to {label} ({key})", f"Switch to the {label.lower()} screen",
-                                lambda mode=mode: self.switch_mode(mode))
+            yield SystemCommand(
+                f"Go to {label} ({key})",
+                f"Switch to the {label.lower()} screen",
+                lambda mode=mode: self.switch_mode(mode),
+            )
         yield SystemCommand("Help (?)", "Every key on every screen", self.action_help)
         for mode, cls in screen_classes().items():
             for binding in cls.BINDINGS:
                 if not isinstance(binding, Binding) or not binding.description:
                     continue
                 key = binding.key_display or binding.key
-                yield SystemCommand(f"{LABELS[mode]}: {binding.description} ({key})",
-                                    binding.tooltip or f"On the {LABELS[mode].lower()} screen, key {key}",
-                                    lambda mode=mode, action=binding.action: self.run_in_mode(mode, action))
+                yield SystemCommand(
+                    f"{LABELS[mode]}: {binding.description} ({key})",
+                    binding.tooltip or f"On the {LABELS[mode].lower()} screen, key {key}",
+                    lambda mode=mode, action=binding.action: self.run_in_mode(mode, action),
+                )
 
 
 def run_app() -> int:

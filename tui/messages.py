@@ -182,8 +182,9 @@ class SuggestionDecided(Message):
     """A review decision finished: ``accepted`` (``result`` is the template), ``rejected`` (the
     suggestion), or ``failed`` (``result`` is None; the error went out as ``Failed``)."""
 
-    def __init__(self, outcome: Literal["accepted", "rejected", "failed"],
-                 result: TemplateView | SuggestionView | None = None) -> None:
+    def __init__(
+        self, outcome: Literal["accepted", "rejected", "failed"], result: TemplateView | SuggestionView | None = None
+    ) -> None:
         super().__init__()
         self.outcome = outcome
         self.result = result
@@ -209,8 +210,16 @@ class PatternChecked(Message):
 class BudgetLoaded(Message):
     """Everything the budget screen shows except the allocation."""
 
-    def __init__(self, statuses: list[BudgetStatus], now: float, days: dict[str, Any], providers: dict[str, Any],
-                 models: dict[str, Any], alerts: list[Any], anomalies: list[Any]) -> None:
+    def __init__(
+        self,
+        statuses: list[BudgetStatus],
+        now: float,
+        days: dict[str, Any],
+        providers: dict[str, Any],
+        models: dict[str, Any],
+        alerts: list[Any],
+        anomalies: list[Any],
+    ) -> None:
         super().__init__()
         self.statuses = statuses
         self.now = now

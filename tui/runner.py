@@ -55,8 +55,13 @@ async def drive(
     first_token = 0.0  # monotonic time of the stream's first piece (the rate excludes the wait for it)
     try:
         async for item in engine.generate_events(
-            request.task, project=request.project, agent=request.agent, stream=True,
-            confirmed=request.confirmed, use_cache=not request.fresh, use_templates=not request.fresh,
+            request.task,
+            project=request.project,
+            agent=request.agent,
+            stream=True,
+            confirmed=request.confirmed,
+            use_cache=not request.fresh,
+            use_templates=not request.fresh,
             raise_on_invalid=False,  # the screen shows an undeliverable answer under a banner
         ):
             if isinstance(item, TokensStreamed):

@@ -25,10 +25,24 @@ TEMPLAR_THEME = Theme(
 
 
 # Named terminal colours used in the app's Rich text → the theme's semantic colours.
-NAMED_TO_THEME = {"red": "text-error", "green": "text-success", "yellow": "text-warning", "cyan": "text-primary",
-                  "blue": "text-primary", "magenta": "text-secondary"}
-NAMED_BACKGROUND = {"red": "error", "green": "success", "yellow": "warning", "cyan": "primary", "blue": "primary",
-                    "magenta": "secondary", "black": "background", "white": "foreground"}
+NAMED_TO_THEME = {
+    "red": "text-error",
+    "green": "text-success",
+    "yellow": "text-warning",
+    "cyan": "text-primary",
+    "blue": "text-primary",
+    "magenta": "text-secondary",
+}
+NAMED_BACKGROUND = {
+    "red": "error",
+    "green": "success",
+    "yellow": "warning",
+    "cyan": "primary",
+    "blue": "primary",
+    "magenta": "secondary",
+    "black": "background",
+    "white": "foreground",
+}
 
 
 def _theme_style(style: str, resolve: dict[str, str] | None) -> str:
@@ -61,8 +75,9 @@ def themed(text: Any, resolve: dict[str, str] | None = None) -> Any:
 
     if not isinstance(text, Text):
         return text
-    spans = ([(0, len(text.plain), str(text.style))] if str(text.style) else []) + \
-        [(s.start, s.end, str(s.style)) for s in text.spans]
+    spans = ([(0, len(text.plain), str(text.style))] if str(text.style) else []) + [
+        (s.start, s.end, str(s.style)) for s in text.spans
+    ]
     if resolve is not None:
         out = Text(text.plain, end=text.end)
         out.spans = [RichSpan(a, b, _theme_style(s, resolve)) for a, b, s in spans]

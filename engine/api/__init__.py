@@ -31,9 +31,13 @@ if TYPE_CHECKING:
     from engine.templates.spec import TemplateSpec  # what builtin_templates() returns
 
 # types from the template library, imported on first use (a cache hit never loads the library)
-_LAZY = {"HeldForReview": "engine.learning.review", "Preview": "engine.learning.review",
-         "SuggestionView": "engine.learning.library", "TemplateView": "engine.learning.library",
-         "TemplateSpec": "engine.templates.spec"}
+_LAZY = {
+    "HeldForReview": "engine.learning.review",
+    "Preview": "engine.learning.review",
+    "SuggestionView": "engine.learning.library",
+    "TemplateView": "engine.learning.library",
+    "TemplateSpec": "engine.templates.spec",
+}
 
 
 def __getattr__(name: str) -> object:
@@ -46,7 +50,20 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "TemplateSpec",
-    "ExportResult", "FeedbackAPI", "GenerateAPI", "HeldForReview", "ImportResult", "Preview", "SimilarTemplate",
-    "SuggestionView", "SuggestionsAPI", "TemplateView", "TemplatesAPI", "WrongAnswer", "check_scope_name",
-    "clean_reason", "describe_slot_constraints", "slot_types",
+    "ExportResult",
+    "FeedbackAPI",
+    "GenerateAPI",
+    "HeldForReview",
+    "ImportResult",
+    "Preview",
+    "SimilarTemplate",
+    "SuggestionView",
+    "SuggestionsAPI",
+    "TemplateView",
+    "TemplatesAPI",
+    "WrongAnswer",
+    "check_scope_name",
+    "clean_reason",
+    "describe_slot_constraints",
+    "slot_types",
 ]

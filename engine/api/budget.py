@@ -88,8 +88,7 @@ class BudgetAPI:
             refs = budget_refs(settings, project, agent or "default", self.clock())
             for status in await self.store.run(self.book.status, refs, settings.alerts.thresholds()):
                 seen.setdefault((status.scope, status.key, status.period), status)
-        shown = [s for s in seen.values()
-                 if s.scope == "system" or s.limit_micros is not None or s.used_micros > 0]
+        shown = [s for s in seen.values() if s.scope == "system" or s.limit_micros is not None or s.used_micros > 0]
         order = {"system": 0, "project": 1, "agent": 2}
         return sorted(shown, key=lambda s: (order.get(s.scope, 3), s.key))
 
@@ -114,12 +113,17 @@ class BudgetAPI:
 def status_row(status: BudgetStatus) -> dict[str, Any]:
     """One budget status as JSON-ready data (``templar budget --json``)."""
     return {
-        "scope": status.scope, "key": status.key, "period": status.period, "period_kind": status.period_kind,
+        "scope": status.scope,
+        "key": status.key,
+        "period": status.period,
+        "period_kind": status.period_kind,
         "limit_usd": _usd(status.limit_micros),
         "spent_usd": _usd(status.spent_micros),
         "reserved_usd": _usd(status.reserved_micros),
         "remaining_usd": _usd(status.remaining_micros),
-        "percent": round(status.percent, 2), "level": status.level, "level_name": level_label(status.level),
+        "percent": round(status.percent, 2),
+        "level": status.level,
+        "level_name": level_label(status.level),
         "action": LEVEL_ACTIONS[status.level],
     }
 

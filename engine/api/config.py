@@ -52,8 +52,14 @@ class ConfigEntry:
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as ``templar config explain --json`` prints it."""
-        return {"key": self.key, "value": self.value, "level": self.level, "source": self.source,
-                "line": self.line, "levels": dict(self.levels)}
+        return {
+            "key": self.key,
+            "value": self.value,
+            "level": self.level,
+            "source": self.source,
+            "line": self.line,
+            "levels": dict(self.levels),
+        }
 
 
 @dataclass(frozen=True)
@@ -66,8 +72,12 @@ class ConfigExplanation:
     entries: tuple[ConfigEntry, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "project": self.project, "agent": self.agent,
-                "entries": [e.to_dict() for e in self.entries]}
+        return {
+            "key": self.key,
+            "project": self.project,
+            "agent": self.agent,
+            "entries": [e.to_dict() for e in self.entries],
+        }
 
 
 @dataclass(frozen=True)
@@ -139,14 +149,23 @@ class ConfigAPI:
         path = _parse_key(key)
         info = self._resolved(project, agent).explain(path)
         entries = tuple(
-            ConfigEntry(e["key"], split_key(e["key"]), e["value"], e["level"], e["source"] or "", e["line"],
-                        dict(e["levels"]), describe_key(split_key(e["key"])))
+            ConfigEntry(
+                e["key"],
+                split_key(e["key"]),
+                e["value"],
+                e["level"],
+                e["source"] or "",
+                e["line"],
+                dict(e["levels"]),
+                describe_key(split_key(e["key"])),
+            )
             for e in info["entries"]
         )
         return ConfigExplanation(info["key"], project, agent, entries)
 
-    async def config_explain(self, key: str = "", project: str | None = None,
-                             agent: str | None = None) -> ConfigExplanation:
+    async def config_explain(
+        self, key: str = "", project: str | None = None, agent: str | None = None
+    ) -> ConfigExplanation:
         """``key`` (a leaf, a table such as ``chain``, or ``""`` for every key) for ``project`` and
         ``agent``: effective value, who set it (level, file, line), value at every level.
         Raises ``ConfigError`` for a malformed key or a broken file, ``NotFound`` for an unknown key."""
@@ -157,15 +176,17 @@ class ConfigAPI:
         explained = await self.config_explain("", project, agent)
         return sorted(explained.entries, key=lambda e: e.path)
 
-    async def config_set(self, key: str, value: str, project: str, agent: str | None = None, *,
-                         trust_providers: bool = False) -> ConfigChange:
+    async def config_set(
+        self, key: str, value: str, project: str, agent: str | None = None, *, trust_providers: bool = False
+    ) -> ConfigChange:
         """Override ``key`` with ``value`` (TOML text; bare strings allowed) in the project file, or
         in its agent table. The whole cascade is validated before anything is written; a change of
         where an API key is sent needs ``trust_providers``."""
         from engine.config.files import set_value
 
-        return await asyncio.to_thread(set_value, self.paths, key, value, project, agent,
-                                       trust_providers=trust_providers)
+        return await asyncio.to_thread(
+            set_value, self.paths, key, value, project, agent, trust_providers=trust_providers
+        )
 
     async def config_unset(self, key: str, project: str, agent: str | None = None) -> ConfigChange:
         """Remove a project (or agent) override, so the level below shows through again."""
@@ -179,8 +200,9 @@ class ConfigAPI:
 
         return await asyncio.to_thread(export_project, self.paths, project, file)
 
-    async def config_import(self, file: Path, project: str | None = None, *,
-                            trust_providers: bool = False) -> ConfigChange:
+    async def config_import(
+        self, file: Path, project: str | None = None, *, trust_providers: bool = False
+    ) -> ConfigChange:
         """Validate an export completely, then write it as a project (named ``project`` or as in
         the file), or write nothing."""
         from engine.config.files import import_project

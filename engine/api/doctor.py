@@ -78,8 +78,16 @@ def provider_rows(settings: Settings, environ: Mapping[str, str] | None = None) 
             key = "not needed"
         else:
             key = "present" if environ.get(p.api_key_env) else "missing"
-        rows.append({"provider": name, "model": p.model, "api_base": p.api_base or None,
-                     "key_env": p.api_key_env or None, "key": key, "host": endpoint_host(p)})
+        rows.append(
+            {
+                "provider": name,
+                "model": p.model,
+                "api_base": p.api_base or None,
+                "key_env": p.api_key_env or None,
+                "key": key,
+                "host": endpoint_host(p),
+            }
+        )
     return rows
 
 
@@ -108,8 +116,10 @@ def log_facts(paths: Paths) -> dict[str, str]:
 
     from engine.logs import ROOT_NAME, log_path
 
-    return {"file": str(log_path(paths.data_dir)),
-            "level": logging.getLevelName(logging.getLogger(ROOT_NAME).getEffectiveLevel()).lower()}
+    return {
+        "file": str(log_path(paths.data_dir)),
+        "level": logging.getLevelName(logging.getLogger(ROOT_NAME).getEffectiveLevel()).lower(),
+    }
 
 
 class DoctorAPI:
@@ -121,8 +131,9 @@ class DoctorAPI:
     book: BudgetBook
     clock: Callable[[], float]
 
-    async def providers(self, project: str | None = None, agent: str | None = None, *,
-                        environ: Mapping[str, str] | None = None) -> ProviderCheck:
+    async def providers(
+        self, project: str | None = None, agent: str | None = None, *, environ: Mapping[str, str] | None = None
+    ) -> ProviderCheck:
         """The providers the chain tries for ``project``/``agent``, in order, with their keys present
         or missing in ``environ`` (default: the engine's environment, else the process's). A broken
         config is returned as ``error``, not raised."""
@@ -137,8 +148,9 @@ class DoctorAPI:
         rows = provider_rows(settings, env)
         hint = ""
         if rows and all(r["key"] == "missing" for r in rows):
-            hint = ("No provider has an API key: templates and the cache still answer for $0. To "
-                    + ADD_PROVIDER_HINT + ".")
+            hint = (
+                "No provider has an API key: templates and the cache still answer for $0. To " + ADD_PROVIDER_HINT + "."
+            )
         return ProviderCheck(tuple(rows), hint)
 
     async def ping_provider(self, name: str, project: str | None = None, agent: str | None = None) -> PingResult:
@@ -155,21 +167,32 @@ class DoctorAPI:
         refs = [ref for ref in budget_refs(quick, "", "", self.clock()) if ref.scope == "system"]
         events: list[Any] = []
         request = ChainRequest(
-            messages=[{"role": "user", "content": "Reply with the word ok."}], max_tokens=5, temperature=0.0,
-            request_id=str(uuid.uuid4()), project="", agent="", refs=refs, source="ping", order=(name,),
+            messages=[{"role": "user", "content": "Reply with the word ok."}],
+            max_tokens=5,
+            temperature=0.0,
+            request_id=str(uuid.uuid4()),
+            project="",
+            agent="",
+            refs=refs,
+            source="ping",
+            order=(name,),
             confirmed=True,  # calling this is the person's explicit yes to a paid call
         )
         try:
             result = await self.chain.complete(quick, request, events.append)
         except TemplarError as exc:
             failed = [e for e in events if type(e).__name__ == "AttemptFailed"]
-            return {"ok": False, "error_class": failed[-1].error_class if failed else exc.kind,
-                    "message": str(exc)[:200]}
+            return {
+                "ok": False,
+                "error_class": failed[-1].error_class if failed else exc.kind,
+                "message": str(exc)[:200],
+            }
         return {"ok": True, "latency_ms": result.latency_ms, "cost_usd": micros_to_usd(result.cost_micros)}
 
     @classmethod
-    async def diagnose(cls, paths: Paths | None = None, project: str | None = None, agent: str | None = None, *,
-                       ping: bool = False) -> dict[str, Any]:
+    async def diagnose(
+        cls, paths: Paths | None = None, project: str | None = None, agent: str | None = None, *, ping: bool = False
+    ) -> dict[str, Any]:
         """The ``templar doctor`` report as JSON-ready data: config files and validity, data dir,
         log file, database (schema, integrity) or its error, providers (pinged when ``ping``: a
         paid call each) and ``problems``, one line each; ``ok`` when there is none."""
@@ -213,8 +236,9 @@ class DoctorAPI:
                 report["providers"] = rows
                 problems += untrusted_problems(paths, project, agent)
                 if not any(r["key"] != "missing" for r in rows):
-                    problems.append("no provider has a key: only templates and the cache can answer; "
-                                    + ADD_PROVIDER_HINT)
+                    problems.append(
+                        "no provider has a key: only templates and the cache can answer; " + ADD_PROVIDER_HINT
+                    )
         finally:
             if engine is not None:
                 engine.close()
@@ -222,8 +246,9 @@ class DoctorAPI:
         return report
 
 
-async def _provider_report(engine: Any, settings: Settings, project: str | None, agent: str | None, ping: bool,
-                           problems: list[str]) -> list[ProviderRow]:
+async def _provider_report(
+    engine: Any, settings: Settings, project: str | None, agent: str | None, ping: bool, problems: list[str]
+) -> list[ProviderRow]:
     rows = provider_rows(settings)
     if ping and engine is not None:
         for row in rows:

@@ -44,8 +44,15 @@ class FeedbackAPI:
         scope: tuple[str, str] | None = await self.store.run(answer_scope, request_id)
         project, agent = scope or (DEFAULT_SCOPE, DEFAULT_SCOPE)
         settings = load_config(self.paths, project or DEFAULT_SCOPE, agent or None, environ=self.environ).settings
-        return await self.store.run(report_wrong, request_id, text, retire_after=settings.learning.retire_after_wrong,
-                                    library=self.library, now=self.clock(), owner=self.book.owner)
+        return await self.store.run(
+            report_wrong,
+            request_id,
+            text,
+            retire_after=settings.learning.retire_after_wrong,
+            library=self.library,
+            now=self.clock(),
+            owner=self.book.owner,
+        )
 
 
 __all__ = ["FeedbackAPI", "WrongAnswer", "clean_reason"]

@@ -46,8 +46,7 @@ class MigrationReport:
     schema_version: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"url": self.url, "applied": list(self.applied), "schema_version": self.schema_version,
-                "was": self.was}
+        return {"url": self.url, "applied": list(self.applied), "schema_version": self.schema_version, "was": self.was}
 
 
 @dataclass(frozen=True)
@@ -106,9 +105,16 @@ class StoreAPI:
 
         def read() -> StoreStatus:
             status = self.store.schema_status()
-            return StoreStatus(redact_url(self.store.url), status.backend, status.server_version, status.version,
-                               status.latest, tuple(status.applied), tuple(status.pending),
-                               self.store.integrity_check())
+            return StoreStatus(
+                redact_url(self.store.url),
+                status.backend,
+                status.server_version,
+                status.version,
+                status.latest,
+                tuple(status.applied),
+                tuple(status.pending),
+                self.store.integrity_check(),
+            )
 
         return await asyncio.to_thread(read)
 

@@ -75,16 +75,24 @@ class SuggestionsAPI:
         return await asyncio.to_thread(self.library.preview, shown)
 
     async def edit_suggestion(
-        self, suggestion_id: int, *, pattern: str | None = None, rename: dict[str, str] | None = None,
-        retype: dict[str, str] | None = None, drop: list[str] | None = None,
+        self,
+        suggestion_id: int,
+        *,
+        pattern: str | None = None,
+        rename: dict[str, str] | None = None,
+        retype: dict[str, str] | None = None,
+        drop: list[str] | None = None,
     ) -> SuggestionView:
         """Store review edits on a pending suggestion: a new ``pattern``, parameters renamed
         (old -> new) or retyped (name -> type), parameters dropped (their original text goes back
         into the pattern as a literal). Raises ``BadInput`` for an unknown parameter, a bad name,
         or a suggestion that is not pending; nothing is changed then."""
         check_id(suggestion_id, "suggestion")
-        return await self.store.run(functools.partial(
-            self.library.edit, suggestion_id, pattern=pattern, rename=rename, retype=retype, drop=drop))
+        return await self.store.run(
+            functools.partial(
+                self.library.edit, suggestion_id, pattern=pattern, rename=rename, retype=retype, drop=drop
+            )
+        )
 
     async def accept_suggestion(self, suggestion_id: int, *, unseen: bool = False) -> TemplateView:
         """Make a pending suggestion a template (or a better version of the template with its
@@ -114,5 +122,10 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "HeldForReview", "Preview", "SuggestionView", "SuggestionsAPI", "describe_slot_constraints", "slot_types",
+    "HeldForReview",
+    "Preview",
+    "SuggestionView",
+    "SuggestionsAPI",
+    "describe_slot_constraints",
+    "slot_types",
 ]

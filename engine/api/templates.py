@@ -46,8 +46,13 @@ class SimilarTemplate:
     refused: str | None = None  # why a match is not served (its bindings were reported wrong)
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"source": self.source, "template": self.template, "pattern": self.pattern,
-                                "score": self.score, "match": self.match}
+        data: dict[str, Any] = {
+            "source": self.source,
+            "template": self.template,
+            "pattern": self.pattern,
+            "score": self.score,
+            "match": self.match,
+        }
         if self.bindings is not None:
             data["bindings"] = dict(self.bindings)
         if self.refused:
@@ -101,8 +106,17 @@ class TemplatesAPI:
             found = index.match(task)
             if found is not None and found.template is not None:
                 refused = self.library.refusal(found.template.name, found.template.version, dict(found.bindings))
-                rows.append(SimilarTemplate(source, found.template.name, found.pattern.text, 1.0, not refused,
-                                            {k: str(v) for k, v in found.bindings.items()}, refused or None))
+                rows.append(
+                    SimilarTemplate(
+                        source,
+                        found.template.name,
+                        found.pattern.text,
+                        1.0,
+                        not refused,
+                        {k: str(v) for k, v in found.bindings.items()},
+                        refused or None,
+                    )
+                )
             for near in index.similar(task, limit=limit):
                 rows.append(SimilarTemplate(source, near.template.name, near.pattern.text, round(near.score, 3), False))
         rows.sort(key=lambda r: -r.score)

@@ -16,8 +16,9 @@ class ValidateAPI:
     paths: Paths
     environ: dict[str, str] | None
 
-    def validate_code(self, code: str, *, filename: str = "code.py", project: str | None = None,
-                      agent: str | None = None) -> ValidationReport:
+    def validate_code(
+        self, code: str, *, filename: str = "code.py", project: str | None = None, agent: str | None = None
+    ) -> ValidationReport:
         """Validate ``code`` (never executed) under the policy of ``project``/``agent``'s settings.
         CPU-bound and synchronous: call it from a thread in an event loop."""
         from engine.config import load_config

@@ -65,8 +65,14 @@ class Plan:
 
 
 def allocate(
-    system_limit_micros: int, projects: list[ProjectInput], *, reserve_pct: float, floor_micros: int,
-    burn_share: float, min_spend_micros: int = 0, force: bool = False,
+    system_limit_micros: int,
+    projects: list[ProjectInput],
+    *,
+    reserve_pct: float,
+    floor_micros: int,
+    burn_share: float,
+    min_spend_micros: int = 0,
+    force: bool = False,
 ) -> Plan:
     """Proposed limits per project, with every figure that made them."""
     available = int(system_limit_micros * (100 - reserve_pct) / 100)
@@ -81,7 +87,9 @@ def allocate(
     prior = max(min_spend_micros, 0)
     weight_shares = [p.weight / total_weight for p in projects]
     if counted:
-        spend_shares = [(max(0, p.spend_micros) + prior * w) / (total_spend + prior) for p, w in zip(projects, weight_shares)]
+        spend_shares = [
+            (max(0, p.spend_micros) + prior * w) / (total_spend + prior) for p, w in zip(projects, weight_shares)
+        ]
         blend = burn_share
     else:
         spend_shares, blend = list(weight_shares), 0.0
@@ -91,8 +99,18 @@ def allocate(
     proposed, binding = _fill(caps, floor_each, pool, shares)
     out = [
         Allocation(
-            p.project, p.weight, p.spend_micros, p.current_limit_micros, caps[i], weight_shares[i], spend_shares[i],
-            shares[i], floor_each, targets[i] - floor_each, targets[i], proposed[i],
+            p.project,
+            p.weight,
+            p.spend_micros,
+            p.current_limit_micros,
+            caps[i],
+            weight_shares[i],
+            spend_shares[i],
+            shares[i],
+            floor_each,
+            targets[i] - floor_each,
+            targets[i],
+            proposed[i],
             i in binding,
         )
         for i, p in enumerate(projects)

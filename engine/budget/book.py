@@ -54,6 +54,7 @@ def _conflict(exc: BaseException) -> str:
             return _CONFLICTS[code]
     return "deadlock" if "deadlock detected" in str(exc) else ""
 
+
 _CLAIM_ORPHAN = "SELECT id FROM reservation WHERE id = ? AND state = 'held'"
 _CLAIM_ORPHAN_PG = _CLAIM_ORPHAN + " FOR UPDATE SKIP LOCKED"
 
@@ -290,7 +291,8 @@ class BudgetBook:
             if ref.cap_micros is None:
                 cursor = self._exec(
                     "UPDATE budget_counter SET reserved_micros = reserved_micros + ? "
-                    "WHERE id = ? AND scope = ? AND key = ? AND period = ?", (amount, *where)
+                    "WHERE id = ? AND scope = ? AND key = ? AND period = ?",
+                    (amount, *where),
                 )
             else:
                 cursor = self._exec(
@@ -331,7 +333,13 @@ class BudgetBook:
             spent, reserved = found.get((ref.scope, ref.key, ref.period), (0, 0))
             out.append(
                 BudgetStatus(
-                    ref.scope, ref.key, ref.period, ref.period_kind, ref.limit_micros, spent, reserved,
+                    ref.scope,
+                    ref.key,
+                    ref.period,
+                    ref.period_kind,
+                    ref.limit_micros,
+                    spent,
+                    reserved,
                     _level(spent + reserved, ref.limit_micros, thresholds),
                 )
             )
@@ -374,8 +382,19 @@ class BudgetBook:
                 "reservation_id, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 'pending', NULL, ?, ?, ?)"
             )
             params = (
-                now, day_of(now), ledger.request_id, ledger.project, ledger.agent, ledger.source, ledger.provider,
-                ledger.model, ledger.attempt, ledger.tokens_in, False, reservation_id, self.owner,
+                now,
+                day_of(now),
+                ledger.request_id,
+                ledger.project,
+                ledger.agent,
+                ledger.source,
+                ledger.provider,
+                ledger.model,
+                ledger.attempt,
+                ledger.tokens_in,
+                False,
+                reservation_id,
+                self.owner,
             )
             if self._pg:
                 ledger_id = int(self._exec(sql + " RETURNING id", params).fetchone()[0])
@@ -390,7 +409,12 @@ class BudgetBook:
         return Held(reservation_id, ledger_id, amount, tuple(ids))
 
     def settle(
-        self, held: Held, cost: int, *, refs: list[BudgetRef] | None = None, thresholds: list[float] | None = None,
+        self,
+        held: Held,
+        cost: int,
+        *,
+        refs: list[BudgetRef] | None = None,
+        thresholds: list[float] | None = None,
         **ledger: object,
     ) -> list[Crossing]:
         """Replace the held worst case by the real ``cost`` and complete the ledger row; with
@@ -409,8 +433,15 @@ class BudgetBook:
             ledger["estimated"] = True
         charge = verdict.charge_micros
         return self._finish(
-            held, "settled", charge, refs, thresholds, None if verdict.believed else (verdict, claim),
-            outcome="ok", cost_micros=charge, **ledger,
+            held,
+            "settled",
+            charge,
+            refs,
+            thresholds,
+            None if verdict.believed else (verdict, claim),
+            outcome="ok",
+            cost_micros=charge,
+            **ledger,
         )
 
     def release(self, held: Held, **ledger: object) -> None:
@@ -419,15 +450,28 @@ class BudgetBook:
         self._finish(held, "released", 0, None, None, None, cost_micros=0, **ledger)
 
     def _finish(
-        self, held: Held, state: str, charge: int, refs: list[BudgetRef] | None, thresholds: list[float] | None,
-        anomaly: tuple[UsageVerdict, tuple[Any, Any, Any]] | None, **ledger: object,
+        self,
+        held: Held,
+        state: str,
+        charge: int,
+        refs: list[BudgetRef] | None,
+        thresholds: list[float] | None,
+        anomaly: tuple[UsageVerdict, tuple[Any, Any, Any]] | None,
+        **ledger: object,
     ) -> list[Crossing]:
-        return self._retrying(functools.partial(
-            self._finish_once, held, state, charge, refs, thresholds, anomaly, **ledger))
+        return self._retrying(
+            functools.partial(self._finish_once, held, state, charge, refs, thresholds, anomaly, **ledger)
+        )
 
     def _finish_once(
-        self, held: Held, state: str, charge: int, refs: list[BudgetRef] | None, thresholds: list[float] | None,
-        anomaly: tuple[UsageVerdict, tuple[Any, Any, Any]] | None, **ledger: object,
+        self,
+        held: Held,
+        state: str,
+        charge: int,
+        refs: list[BudgetRef] | None,
+        thresholds: list[float] | None,
+        anomaly: tuple[UsageVerdict, tuple[Any, Any, Any]] | None,
+        **ledger: object,
     ) -> list[Crossing]:
         with self._writing() as pending:
             done = self._exec(
@@ -446,8 +490,12 @@ class BudgetBook:
             if anomaly is not None:
                 verdict, claim = anomaly
                 record_anomaly(self._exec, self.clock(), verdict, held.ledger_id, held.amount_micros, *claim)
-                _log.warning("usage anomaly (%s) on ledger entry %s: charged at most the reserved %d micro-USD",
-                             verdict.anomaly, held.ledger_id, held.amount_micros)
+                _log.warning(
+                    "usage anomaly (%s) on ledger entry %s: charged at most the reserved %d micro-USD",
+                    verdict.anomaly,
+                    held.ledger_id,
+                    held.amount_micros,
+                )
             if refs is None or thresholds is None or not charge:
                 return []
             return self._crossings(refs, held.counter_ids, thresholds, pending)
@@ -457,8 +505,9 @@ class BudgetBook:
     ) -> list[Crossing]:
         used = []
         for counter_id in ids:
-            row = self._exec("SELECT spent_micros + reserved_micros FROM budget_counter WHERE id = ?",
-                             (counter_id,)).fetchone()
+            row = self._exec(
+                "SELECT spent_micros + reserved_micros FROM budget_counter WHERE id = ?", (counter_id,)
+            ).fetchone()
             used.append(0 if row is None else int(row[0]))
         return self._record(refs, used, thresholds, pending)
 
@@ -520,8 +569,9 @@ class BudgetBook:
                 claim = _CLAIM_ORPHAN_PG if self._pg else _CLAIM_ORPHAN
                 if self._exec(claim, (res.id,)).fetchone() is None:
                     continue
-                claimed = self._exec("UPDATE reservation SET state = 'reconciled' WHERE id = ? AND state = 'held'",
-                                     (res.id,))
+                claimed = self._exec(
+                    "UPDATE reservation SET state = 'reconciled' WHERE id = ? AND state = 'held'", (res.id,)
+                )
                 if claimed.rowcount != 1:
                     continue
                 fresh = Reservation.get_by_id(res.id)
@@ -533,12 +583,20 @@ class BudgetBook:
                 ).where(BudgetCounter.id.in_(ids)).execute()
                 if fresh.ledger_id is not None:
                     LedgerEntry.update(
-                        outcome="interrupted", cost_micros=fresh.amount_micros, estimated=True,
+                        outcome="interrupted",
+                        cost_micros=fresh.amount_micros,
+                        estimated=True,
                         error_class="interrupted",
                     ).where(LedgerEntry.id == fresh.ledger_id).execute()
                 LedgerEntry.create(
-                    ts=now, day=day_of(now), request_id=fresh.id, source="reconcile", outcome="ok",
-                    owner=self.owner, reservation_id=fresh.id, estimated=True,
+                    ts=now,
+                    day=day_of(now),
+                    request_id=fresh.id,
+                    source="reconcile",
+                    outcome="ok",
+                    owner=self.owner,
+                    reservation_id=fresh.id,
+                    estimated=True,
                 )
             done.append(res.id)
         return done

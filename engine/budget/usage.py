@@ -89,8 +89,14 @@ def _text(value: Any) -> str:
 
 
 def record_anomaly(
-    execute: Callable[..., Any], now: float, verdict: UsageVerdict, ledger_id: int, worst_micros: int,
-    claimed_micros: Any, tokens_in: Any, tokens_out: Any,
+    execute: Callable[..., Any],
+    now: float,
+    verdict: UsageVerdict,
+    ledger_id: int,
+    worst_micros: int,
+    claimed_micros: Any,
+    tokens_in: Any,
+    tokens_out: Any,
 ) -> None:
     """Write the anomaly row of a settlement (inside its transaction); request id, project,
     agent, provider and model come from the attempt's ledger row."""
@@ -103,9 +109,20 @@ def record_anomaly(
         "claimed_tokens_in, claimed_tokens_out, claimed_micros, charged_micros, worst_micros) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            now, datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d"), verdict.anomaly, request_id, ledger_id,
-            project, agent, provider, model, _text(tokens_in), _text(tokens_out), _text(claimed_micros)[:80],
-            verdict.charge_micros, worst_micros,
+            now,
+            datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d"),
+            verdict.anomaly,
+            request_id,
+            ledger_id,
+            project,
+            agent,
+            provider,
+            model,
+            _text(tokens_in),
+            _text(tokens_out),
+            _text(claimed_micros)[:80],
+            verdict.charge_micros,
+            worst_micros,
         ),
     )
 
@@ -121,20 +138,34 @@ def list_anomalies(execute: Callable[..., Any], since: float | None = None, limi
     out = []
     for r in rows:
         claimed = _whole(int(r[9])) if str(r[9]).lstrip("-").isdigit() else None
-        out.append({
-            "ts": r[0], "what": r[1], "description": WHAT.get(r[1], r[1]), "request_id": r[2], "project": r[3],
-            "agent": r[4], "provider": r[5], "model": r[6], "claimed_tokens_in": r[7], "claimed_tokens_out": r[8],
-            "claimed_usd": micros_to_usd(claimed), "charged_usd": micros_to_usd(int(r[10])),
-            "worst_case_usd": micros_to_usd(int(r[11])),
-        })
+        out.append(
+            {
+                "ts": r[0],
+                "what": r[1],
+                "description": WHAT.get(r[1], r[1]),
+                "request_id": r[2],
+                "project": r[3],
+                "agent": r[4],
+                "provider": r[5],
+                "model": r[6],
+                "claimed_tokens_in": r[7],
+                "claimed_tokens_out": r[8],
+                "claimed_usd": micros_to_usd(claimed),
+                "charged_usd": micros_to_usd(int(r[10])),
+                "worst_case_usd": micros_to_usd(int(r[11])),
+            }
+        )
     return out
 
 
 def anomaly_summary(execute: Callable[..., Any], since: float | None = None, recent: int = 10) -> dict[str, Any]:
     """Count, charge and the most recent anomalies since ``since`` (for ``templar stats``)."""
     where, params = ("WHERE ts >= ?", (since,)) if since is not None else ("", ())
-    count, charged = execute(f"SELECT COUNT(*), COALESCE(SUM(charged_micros), 0) FROM anomaly {where}", params).fetchone()
+    count, charged = execute(
+        f"SELECT COUNT(*), COALESCE(SUM(charged_micros), 0) FROM anomaly {where}", params
+    ).fetchone()
     return {
-        "count": int(count), "charged_usd": micros_to_usd(int(charged)),
+        "count": int(count),
+        "charged_usd": micros_to_usd(int(charged)),
         "recent": list_anomalies(execute, since, recent) if count else [],
     }

@@ -45,12 +45,21 @@ examples:
 def register(sub: Any, formatter: type[argparse.HelpFormatter]) -> argparse.ArgumentParser:
     """Add ``batch`` to the ``templar`` subcommands."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "batch", help="run a JSONL file of tasks: bounded concurrency, progress, resumable",
-        description=DESCRIPTION, epilog=EPILOG, formatter_class=formatter,
+        "batch",
+        help="run a JSONL file of tasks: bounded concurrency, progress, resumable",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=formatter,
     )
     p.add_argument("file", help="JSON Lines file of tasks")
-    p.add_argument("--concurrency", "-c", type=int, default=4, metavar="N",
-                   help=f"tasks running at once (1-{MAX_CONCURRENCY}, default 4)")
+    p.add_argument(
+        "--concurrency",
+        "-c",
+        type=int,
+        default=4,
+        metavar="N",
+        help=f"tasks running at once (1-{MAX_CONCURRENCY}, default 4)",
+    )
     p.add_argument("--project", "-p", help="project for tasks that name none (default: default)")
     p.add_argument("--agent", "-a", help="agent for tasks that name none (default: default)")
     p.add_argument("--json", action="store_true", help="print the summary and every task's result as JSON on stdout")

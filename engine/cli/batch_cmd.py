@@ -56,8 +56,12 @@ class PlainProgress:
         self.done += 1
         self.tally.add(outcome)
         what = outcome.source if outcome.status == "ok" else f"{outcome.status}: {outcome.error[:120]}"
-        print(f"batch: [{self.done}/{self.total}] {outcome.id}: {what} | "
-              f"{_counts_text(self.tally.counts, self.tally.spend)}", file=sys.stderr, flush=True)
+        print(
+            f"batch: [{self.done}/{self.total}] {outcome.id}: {what} | "
+            f"{_counts_text(self.tally.counts, self.tally.spend)}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def close(self) -> None:
         pass
@@ -87,8 +91,16 @@ class JsonProgress(PlainProgress):
         self.done += 1
         self.tally.add(outcome)
         task = {k: v for k, v in outcome.to_dict().items() if k != "code"}
-        json_line({"event": "batch_task", "done": self.done, "total": self.total, **task,
-                   "counts": dict(self.tally.counts), "spend_usd": micros_to_usd(self.tally.spend)})
+        json_line(
+            {
+                "event": "batch_task",
+                "done": self.done,
+                "total": self.total,
+                **task,
+                "counts": dict(self.tally.counts),
+                "spend_usd": micros_to_usd(self.tally.spend),
+            }
+        )
 
 
 def make_progress(args: argparse.Namespace, todo: int) -> PlainProgress:
@@ -111,8 +123,9 @@ class RichProgress(PlainProgress):
         from rich.text import Text
 
         self.console = Console(file=sys.stderr)
-        self.bar = Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            console=self.console)
+        self.bar = Progress(
+            TextColumn("batch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=self.console
+        )
         self.task = self.bar.add_task("batch", total=total)
         self.counts = Text(_counts_text({}, 0), no_wrap=False)
         self.live = Live(Group(self.bar, self.counts), console=self.console, refresh_per_second=8)
@@ -137,8 +150,9 @@ class RichProgress(PlainProgress):
 # -- the command ------------------------------------------------------------------------------
 
 
-async def _run(engine: Any, tasks: list[Any], log: Any, errors: list[Any], args: argparse.Namespace,
-               progress: PlainProgress) -> BatchRun:
+async def _run(
+    engine: Any, tasks: list[Any], log: Any, errors: list[Any], args: argparse.Namespace, progress: PlainProgress
+) -> BatchRun:
     from engine.batch import run_batch
 
     loop = asyncio.get_running_loop()
@@ -150,8 +164,9 @@ async def _run(engine: Any, tasks: list[Any], log: Any, errors: list[Any], args:
         nonlocal hits
         hits += 1
         if hits == 1:
-            progress.note("interrupted: cancelling in-flight calls and releasing their reservations "
-                          "(press Ctrl-C again to force)")
+            progress.note(
+                "interrupted: cancelling in-flight calls and releasing their reservations (press Ctrl-C again to force)"
+            )
             stop.set()
         else:  # the next signal gets the default behaviour (KeyboardInterrupt / termination)
             for sig in installed:
@@ -164,8 +179,16 @@ async def _run(engine: Any, tasks: list[Any], log: Any, errors: list[Any], args:
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread / platform
             pass
     try:
-        return await run_batch(engine, tasks, log, errors=errors, concurrency=args.concurrency, confirmed=args.yes,
-                               stop=stop, on_outcome=progress)
+        return await run_batch(
+            engine,
+            tasks,
+            log,
+            errors=errors,
+            concurrency=args.concurrency,
+            confirmed=args.yes,
+            stop=stop,
+            on_outcome=progress,
+        )
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
@@ -197,8 +220,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         progress = make_progress(args, todo)
         skipped = len(tasks) - todo
         if skipped:
-            progress.note(f"{skipped} of {len(tasks)} tasks already done in an earlier run: skipped "
-                          f"(results log {log.path})")
+            progress.note(
+                f"{skipped} of {len(tasks)} tasks already done in an earlier run: skipped (results log {log.path})"
+            )
         try:
             run = asyncio.run(_run(engine, tasks, log, errors, args, progress))
         finally:
@@ -208,15 +232,22 @@ def cmd_batch(args: argparse.Namespace) -> int:
             log.close()
         engine.close()
     if args.json:
-        print_json({
-            "file": str(path), "results_log": str(log.path), "summary": run.summary(),
-            "errors": [e.to_dict() for e in errors], "results": [o.to_dict() for o in run.outcomes],
-        })
+        print_json(
+            {
+                "file": str(path),
+                "results_log": str(log.path),
+                "summary": run.summary(),
+                "errors": [e.to_dict() for e in errors],
+                "results": [o.to_dict() for o in run.outcomes],
+            }
+        )
     else:
         _print_summary(path, run)
     if run.interrupted:
-        print(f"templar: batch interrupted: {run.left} task(s) left; run the same command again to finish them",
-              file=sys.stderr)
+        print(
+            f"templar: batch interrupted: {run.left} task(s) left; run the same command again to finish them",
+            file=sys.stderr,
+        )
     return run.exit_code
 
 
@@ -225,15 +256,21 @@ def _print_summary(path: Path, run: BatchRun) -> None:
 
     counts = run.counts()
     rows = [(name, counts[name]) for name in (*SOURCES, "refused", "failed", "skipped", "left", "malformed")]
-    print(f"batch {path}: {len(run.outcomes)} tasks in {run.elapsed_s:.1f} s, "
-          f"spend {format_usd_exact(run.spend_micros)}, "
-          f"saved {format_usd_exact(run.saved_micros)}")
+    print(
+        f"batch {path}: {len(run.outcomes)} tasks in {run.elapsed_s:.1f} s, "
+        f"spend {format_usd_exact(run.spend_micros)}, "
+        f"saved {format_usd_exact(run.saved_micros)}"
+    )
     print(table(["outcome", "tasks"], rows))
     problems = [o for o in run.outcomes if o.status in ("failed", "refused")]
     if problems:
         print()
-        print(table(["id", "line", "status", "exit", "error"],
-                    [(o.id[:30], o.line, o.status, o.exit_code, o.error[:90]) for o in problems]))
+        print(
+            table(
+                ["id", "line", "status", "exit", "error"],
+                [(o.id[:30], o.line, o.status, o.exit_code, o.error[:90]) for o in problems],
+            )
+        )
     if run.changed:
         print(f"\nran again because the task changed since it was done: {', '.join(run.changed[:20])}")
     if run.interrupted:

@@ -58,17 +58,27 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return dry_run(args, task)
     # Progress on stderr unless --quiet (a headless --json run is not silent for 15 s); streamed
     # text goes there too, except under --json, where stderr stays progress lines.
-    progress = Progress(enabled=not args.quiet, stream_tokens=args.stream and not args.json and not args.quiet,
-                        as_json=args.progress == "json")
+    progress = Progress(
+        enabled=not args.quiet,
+        stream_tokens=args.stream and not args.json and not args.quiet,
+        as_json=args.progress == "json",
+    )
     engine = open_engine(unrecorded_ok=True)
     # One event loop for the answer and, after it is printed, the learning it scheduled
     # (engine.learning.learner): the answer never waits for learning.
     runner = asyncio.Runner()
     try:
         kwargs = dict(
-            project=args.project, agent=args.agent, stream=args.stream, max_tokens=args.max_tokens,
-            confirmed=args.yes, use_cache=not args.no_cache, use_templates=not args.no_templates,
-            critical=True if args.critical else None, emit=progress, max_usd=args.max_usd,
+            project=args.project,
+            agent=args.agent,
+            stream=args.stream,
+            max_tokens=args.max_tokens,
+            confirmed=args.yes,
+            use_cache=not args.no_cache,
+            use_templates=not args.no_templates,
+            critical=True if args.critical else None,
+            emit=progress,
+            max_usd=args.max_usd,
         )
         try:
             result = runner.run(engine.generate(task, raise_on_invalid=False, **kwargs))
@@ -106,9 +116,17 @@ def _deliver(args: argparse.Namespace, result: Any, progress: Any) -> int:
     if not args.json and not args.quiet and progress.as_json:
         from engine.cli.output import json_line
 
-        json_line({"event": "summary", "source": result.source, "provider": result.provider or None,
-                   "cost_usd": micros_to_usd(result.cost_micros), "saved_usd": micros_to_usd(result.saved_micros),
-                   "latency_ms": result.latency_ms, "request_id": result.request_id})
+        json_line(
+            {
+                "event": "summary",
+                "source": result.source,
+                "provider": result.provider or None,
+                "cost_usd": micros_to_usd(result.cost_micros),
+                "saved_usd": micros_to_usd(result.saved_micros),
+                "latency_ms": result.latency_ms,
+                "request_id": result.request_id,
+            }
+        )
     elif not args.json and not args.quiet:
         saved = f", saved {format_usd_exact(result.saved_micros)}" if result.saved_micros else ""
         where = f" via {result.provider}" if result.provider else ""
@@ -148,10 +166,17 @@ def dry_run(args: argparse.Namespace, task: str) -> int:
 
     engine = open_engine(unrecorded_ok=True)
     try:
-        plan = asyncio.run(engine.dry_run(
-            task, project=args.project, agent=args.agent, max_tokens=args.max_tokens, use_cache=not args.no_cache,
-            use_templates=not args.no_templates, critical=True if args.critical else None,
-        ))
+        plan = asyncio.run(
+            engine.dry_run(
+                task,
+                project=args.project,
+                agent=args.agent,
+                max_tokens=args.max_tokens,
+                use_cache=not args.no_cache,
+                use_templates=not args.no_templates,
+                critical=True if args.critical else None,
+            )
+        )
     finally:
         engine.close()
     data = plan.to_dict()
@@ -165,6 +190,8 @@ def dry_run(args: argparse.Namespace, task: str) -> int:
         for step, micros in plan.steps.items():
             print(f"  {step:<10} worst case ${micros_to_usd(micros):.6f}")
         if not fits:
-            print(f"  --max-usd {args.max_usd:g} is below the worst case: the answer would be refused (exit 3) "
-                  "or later steps skipped")
+            print(
+                f"  --max-usd {args.max_usd:g} is below the worst case: the answer would be refused (exit 3) "
+                "or later steps skipped"
+            )
     return 0

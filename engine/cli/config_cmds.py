@@ -65,8 +65,9 @@ def _print_trusted(result: dict[str, Any]) -> None:
 
 
 def cmd_set(args: argparse.Namespace) -> int:
-    result = run_sync(_desk().config_set(args.key, args.value, args.project, args.agent,
-                                            trust_providers=args.trust_providers))
+    result = run_sync(
+        _desk().config_set(args.key, args.value, args.project, args.agent, trust_providers=args.trust_providers)
+    )
     if args.json:
         print_json(result)
     else:

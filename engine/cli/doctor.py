@@ -44,8 +44,10 @@ def _print_human(report: dict[str, Any]) -> None:
 
     print("config")
     print(f"  {mark(cfg['system_settings']['found'])}system settings  {cfg['system_settings']['file']}")
-    print(f"  {mark(cfg['user_settings']['found'])}user settings    {cfg['user_settings']['file']}"
-          + ("" if cfg["user_settings"]["found"] else " (optional, not present)"))
+    print(
+        f"  {mark(cfg['user_settings']['found'])}user settings    {cfg['user_settings']['file']}"
+        + ("" if cfg["user_settings"]["found"] else " (optional, not present)")
+    )
     print(f"      projects         {cfg['projects_dir']} ({len(cfg['projects'])} found)")
     print(f"  {mark(cfg.get('valid', False))}valid")
     print(f"data dir  {report['data_dir']}")
@@ -55,7 +57,9 @@ def _print_human(report: dict[str, Any]) -> None:
         print(f"database  ERROR {db['error']}")
     else:
         print(f"database  {db['backend']} {db['server_version']}  {db['url']}")
-        print(f"          schema version {db['schema_version']}/{db['latest_schema_version']}, integrity {db['integrity']}")
+        print(
+            f"          schema version {db['schema_version']}/{db['latest_schema_version']}, integrity {db['integrity']}"
+        )
     if "providers" in report:
         print("providers (in chain order)")
         for row in report["providers"]:
@@ -64,7 +68,7 @@ def _print_human(report: dict[str, Any]) -> None:
             line += f"  sends {'$' + row['key_env'] if row['key_env'] else 'no key'} to {row['host']}"
             ping = row.get("ping")
             if ping:
-                line += (f"  ping ok {ping['latency_ms']} ms" if ping["ok"] else f"  ping failed: {ping['error_class']}")
+                line += f"  ping ok {ping['latency_ms']} ms" if ping["ok"] else f"  ping failed: {ping['error_class']}"
             print(line)
     for problem in report["problems"]:
         print(f"! {problem}")
@@ -77,7 +81,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.to_dict())
     elif report.applied:
-        print(f"migrated {report.url} from version {report.was} to {report.schema_version}: {', '.join(report.applied)}")
+        print(
+            f"migrated {report.url} from version {report.was} to {report.schema_version}: {', '.join(report.applied)}"
+        )
     else:
         print(f"{report.url} is up to date (schema version {report.schema_version})")
     return 0

@@ -23,8 +23,13 @@ EPILOG = 'example: templar feedback 3f2c0e9a-... --wrong "built a LIFO stack for
 
 def register(sub: Any, formatter: type[argparse.HelpFormatter]) -> argparse.ArgumentParser:
     """Add ``feedback`` to the ``templar`` subcommands."""
-    p: argparse.ArgumentParser = sub.add_parser("feedback", help="report a template answer as wrong (reverses its savings)",
-                       description=DESCRIPTION, epilog=EPILOG, formatter_class=formatter)
+    p: argparse.ArgumentParser = sub.add_parser(
+        "feedback",
+        help="report a template answer as wrong (reverses its savings)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=formatter,
+    )
     p.add_argument("request_id", metavar="REQUEST_ID", help="the request id of the answer")
     p.add_argument("--wrong", required=True, metavar="WHY", help="what is wrong with the answer")
     p.add_argument("--json", action="store_true", help="print what was recorded as JSON on stdout")

@@ -62,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"templar {__version__}")
     parser.add_argument(
-        "--log-level", type=str.lower, choices=["debug", "info", "warning", "error", "critical"], metavar="LEVEL",
+        "--log-level",
+        type=str.lower,
+        choices=["debug", "info", "warning", "error", "critical"],
+        metavar="LEVEL",
         help="log at LEVEL (debug, info, warning, error, critical) to the log file AND stderr "
         "(default: TEMPLAR_LOG_LEVEL or warning, to the log file only; see `templar doctor`)",
     )
@@ -72,11 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler="engine.cli.commands:cmd_tui")
 
     p = sub.add_parser(
-        "generate", help="generate code for a task", formatter_class=_Formatter,
+        "generate",
+        help="generate code for a task",
+        formatter_class=_Formatter,
         description="Answer TASK from the cheapest source: templates, the cache, then the provider chain.",
         epilog='example: templar generate "retry decorator with 5 attempts" --project acme --json\n'
         "exit 5 when the answer fails validation or, for critical work, is not approved: nothing is written "
-        "to --output, stdout has no code (--json: \"ok\": false), stderr gives the reason and findings",
+        'to --output, stdout has no code (--json: "ok": false), stderr gives the reason and findings',
     )
     p.add_argument("task", help="what to write (use - to read it from stdin)")
     _add_scope(p)
@@ -87,24 +92,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", "-y", action="store_true", help="confirm paid calls at budget level L5 critical")
     p.add_argument("--no-cache", action="store_true", help="skip the response cache lookup")
     p.add_argument("--no-templates", action="store_true", help="skip learned and built-in templates")
-    p.add_argument("--critical", action="store_true",
-                   help="critical work: the answer needs an approving review by a second provider "
-                   "(tasks matching [critical.rules] are critical without it)")
+    p.add_argument(
+        "--critical",
+        action="store_true",
+        help="critical work: the answer needs an approving review by a second provider "
+        "(tasks matching [critical.rules] are critical without it)",
+    )
     p.add_argument("--output", "-o", metavar="FILE", help="also write the code to FILE (only when it is deliverable)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="say which tier would answer and, for a paid call, the provider and worst-case cost; "
-                   "calls nothing, records nothing")
-    p.add_argument("--max-usd", type=float, metavar="X",
-                   help="cap this request's total (answer + repairs + review + suggestion) at X dollars: exit 3 "
-                   "if the answer's worst case does not fit; later steps that do not fit are skipped")
-    p.add_argument("--allow-invalid", action="store_true",
-                   help="print an answer that failed validation or review on stdout anyway (still exit 5; "
-                   "--output is never written)")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="say which tier would answer and, for a paid call, the provider and worst-case cost; "
+        "calls nothing, records nothing",
+    )
+    p.add_argument(
+        "--max-usd",
+        type=float,
+        metavar="X",
+        help="cap this request's total (answer + repairs + review + suggestion) at X dollars: exit 3 "
+        "if the answer's worst case does not fit; later steps that do not fit are skipped",
+    )
+    p.add_argument(
+        "--allow-invalid",
+        action="store_true",
+        help="print an answer that failed validation or review on stdout anyway (still exit 5; "
+        "--output is never written)",
+    )
     p.set_defaults(handler="engine.cli.commands:cmd_generate")
 
     p = sub.add_parser(
-        "validate", help="check code for syntax, security, type hints and docstrings (never runs it)",
-        formatter_class=_Formatter, epilog="exit code 5 when a finding blocks; example: templar validate app.py --json",
+        "validate",
+        help="check code for syntax, security, type hints and docstrings (never runs it)",
+        formatter_class=_Formatter,
+        epilog="exit code 5 when a finding blocks; example: templar validate app.py --json",
     )
     p.add_argument("path", help="a Python file, or - for stdin")
     _add_scope(p)
@@ -118,20 +138,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     p.set_defaults(handler="engine.cli.config_cmds:cmd_show")
     p = csub.add_parser("explain", help="one key: effective value, who set it, value at every level")
-    p.add_argument("key", help='dotted key, e.g. chain.order or budget.project.limit_usd')
+    p.add_argument("key", help="dotted key, e.g. chain.order or budget.project.limit_usd")
     _add_scope(p)
     _add_json(p)
     p.set_defaults(handler="engine.cli.config_cmds:cmd_explain")
     p = csub.add_parser(
-        "set", help="override a key for a project or agent (written with tomli-w)",
+        "set",
+        help="override a key for a project or agent (written with tomli-w)",
         epilog='values are TOML: 5, 0.5, true, "text", ["gemini", "openai"]',
     )
     p.add_argument("key")
     p.add_argument("value")
     _add_scope(p, required=True)
     _add_json(p)
-    p.add_argument("--trust-providers", action="store_true",
-                   help="allow a change of where an API key is sent (api_base host, api_key_env, provider)")
+    p.add_argument(
+        "--trust-providers",
+        action="store_true",
+        help="allow a change of where an API key is sent (api_base host, api_key_env, provider)",
+    )
     p.set_defaults(handler="engine.cli.config_cmds:cmd_set")
     p = csub.add_parser("unset", help="remove a project or agent override")
     p.add_argument("key")
@@ -147,8 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--project", "-p", help="import under this name instead of the one in the file")
     _add_json(p)
-    p.add_argument("--trust-providers", action="store_true",
-                   help="allow the file's provider endpoints and key variables (each is named; check the hosts)")
+    p.add_argument(
+        "--trust-providers",
+        action="store_true",
+        help="allow the file's provider endpoints and key variables (each is named; check the hosts)",
+    )
     p.set_defaults(handler="engine.cli.config_cmds:cmd_import")
     p = csub.add_parser("trust", help="trust where a hand-edited project file sends API keys (variable -> host)")
     p.add_argument("--project", "-p", required=True)
@@ -177,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     p.set_defaults(handler="engine.cli.templates_cmds:cmd_similar")
     p = tsub.add_parser(
-        "review", help="review pending parameterization suggestions (interactive, or scripted with flags)",
+        "review",
+        help="review pending parameterization suggestions (interactive, or scripted with flags)",
         formatter_class=_Formatter,
         epilog="examples:\n  templar templates review                 walk every pending suggestion\n"
         "  templar templates review 3 --rename cls=name          edit only (edits need an id)\n"
@@ -186,8 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("id", type=int, nargs="?", help="one suggestion (default: all pending)")
     p.add_argument("--accept", action="store_true", help="accept the suggestion ID (its code and findings are shown)")
-    p.add_argument("--accept-all", action="store_true",
-                   help="accept every pending suggestion (or ID) whose code has no security finding; code shown")
+    p.add_argument(
+        "--accept-all",
+        action="store_true",
+        help="accept every pending suggestion (or ID) whose code has no security finding; code shown",
+    )
     p.add_argument("--reject", action="store_true", help="reject")
     p.add_argument("--rename", action="append", metavar="OLD=NEW", help="rename a parameter")
     p.add_argument("--retype", action="append", metavar="NAME=TYPE", help="change a parameter's type")
@@ -232,8 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler="engine.cli.budget_cmds:cmd_alerts")
 
     p = sub.add_parser(
-        "stats", help="calls, tokens, cost, savings, hit rates, latency, failures",
-        formatter_class=_Formatter, epilog="examples: templar stats --since 7d --by provider; templar stats --by day --json",
+        "stats",
+        help="calls, tokens, cost, savings, hit rates, latency, failures",
+        formatter_class=_Formatter,
+        epilog="examples: templar stats --since 7d --by provider; templar stats --by day --json",
     )
     p.add_argument("--since", metavar="WHEN", help="7d, 24h, 30m or a date (2026-11-01); default: all time")
     p.add_argument("--by", choices=["provider", "model", "project", "agent", "day", "source"], help="group rows")
@@ -264,14 +297,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     p.set_defaults(handler="engine.cli.doctor:cmd_migrate")
     p = ssub.add_parser("prune", help="delete raw ledger rows before a date (per-day aggregates are kept)")
-    p.add_argument("--before", metavar="DATE", help="first day to keep, e.g. 2026-09-01 "
-                   "(default: today minus store.ledger_retention_days)")
+    p.add_argument(
+        "--before",
+        metavar="DATE",
+        help="first day to keep, e.g. 2026-09-01 (default: today minus store.ledger_retention_days)",
+    )
     p.add_argument("--dry-run", action="store_true", help="count the rows, delete nothing")
     _add_json(p)
     p.set_defaults(handler="engine.cli.store_cmds:cmd_prune")
 
     p = sub.add_parser(
-        "completion", help="print the shell completion script for bash, zsh or fish",
+        "completion",
+        help="print the shell completion script for bash, zsh or fish",
         formatter_class=_Formatter,
         epilog="install:\n  bash: templar completion bash >> ~/.bashrc\n"
         "  zsh:  templar completion zsh >> ~/.zshrc\n"
@@ -323,8 +360,11 @@ def main(argv: list[str] | None = None, launch_app: Callable[[], int] | None = N
         import logging
 
         logging.getLogger("templar.cli").error("%s", message, exc_info=True)  # the traceback, scrubbed, to the log
-        _report({"error": "internal", "message": message, "exit_code": 1}, f"templar: {message} "
-                "(set TEMPLAR_DEBUG=1 for a traceback)", want_json)
+        _report(
+            {"error": "internal", "message": message, "exit_code": 1},
+            f"templar: {message} (set TEMPLAR_DEBUG=1 for a traceback)",
+            want_json,
+        )
         return int(ExitCode.INTERNAL)
 
 

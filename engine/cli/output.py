@@ -59,7 +59,9 @@ def describe(event: Event) -> str | None:
         return f"· skip {event.provider}: {scrub(event.reason)}"
     if isinstance(event, AttemptStarted):
         purpose = "" if event.purpose == "llm" else f" [{event.purpose}]"
-        return f"→ {event.provider} ({event.model}) attempt {event.attempt}{purpose}, reserved ${event.reserved_usd:.6f}"
+        return (
+            f"→ {event.provider} ({event.model}) attempt {event.attempt}{purpose}, reserved ${event.reserved_usd:.6f}"
+        )
     if isinstance(event, AttemptFailed):
         then = "will retry" if event.retryable else "next provider"
         return f"✗ {event.provider} attempt {event.attempt}: {event.error_class}: {scrub(event.message)[:100]} ({then})"
@@ -82,8 +84,10 @@ def describe(event: Event) -> str | None:
         return f"! {event.message}"
     if isinstance(event, TemplateLearned):
         if event.suggestion_id and event.status == "pending":
-            return (f"✎ suggestion #{event.suggestion_id} is pending: review it with "
-                    f"`templar templates review {event.suggestion_id}`")
+            return (
+                f"✎ suggestion #{event.suggestion_id} is pending: review it with "
+                f"`templar templates review {event.suggestion_id}`"
+            )
         if event.suggestion_id:
             return f"✎ suggestion #{event.suggestion_id} {event.status}"
         return f"✎ {event.status}"

@@ -24,8 +24,10 @@ def read_token(var: str | None, host: str) -> str | None:
     """The bearer token from ``$VAR``; mandatory off loopback. The value is never printed."""
     if var is None:
         if not is_loopback(host):
-            raise BadInput(f"binding {host} exposes the server beyond this machine: give --token-env VAR "
-                           "(a bearer token in that environment variable)")
+            raise BadInput(
+                f"binding {host} exposes the server beyond this machine: give --token-env VAR "
+                "(a bearer token in that environment variable)"
+            )
         return None
     token = os.environ.get(var, "")
     if len(token) < 16:
@@ -61,8 +63,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
     workers = f", {args.workers} worker processes" if args.workers > 1 else ""
-    print(f"templar serve: listening on http://{host}:{port} (OpenAI base_url http://{host}:{port}/v1{workers})",
-          flush=True)
+    print(
+        f"templar serve: listening on http://{host}:{port} (OpenAI base_url http://{host}:{port}/v1{workers})",
+        flush=True,
+    )
     if args.workers > 1:
         return _supervise(sock, args, token)
     return _serve_one(sock, args, token)
@@ -78,8 +82,14 @@ def _serve_one(sock: socket.socket, args: argparse.Namespace, token: str | None)
 
     engine = open_engine()
     state = ServerState(engine, Limits(args.per_project, args.queue_timeout, args.grace), warm=not args.no_warm)
-    config = uvicorn.Config(build_app(state, token), log_level="warning", access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=args.grace, server_header=False)
+    config = uvicorn.Config(
+        build_app(state, token),
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=args.grace,
+        server_header=False,
+    )
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 

@@ -11,9 +11,16 @@ from engine.cli.commands import open_engine
 from engine.cli.output import print_json, table
 
 _COLUMNS = (
-    ("requests", "requests"), ("paid_calls", "paid calls"), ("tokens_in", "tokens in"), ("tokens_out", "tokens out"),
-    ("cost_usd", "cost"), ("saved_usd", "saved"), ("cache_hit_rate", "cache hits"),
-    ("template_hit_rate", "template hits"), ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
+    ("requests", "requests"),
+    ("paid_calls", "paid calls"),
+    ("tokens_in", "tokens in"),
+    ("tokens_out", "tokens out"),
+    ("cost_usd", "cost"),
+    ("saved_usd", "saved"),
+    ("cache_hit_rate", "cache hits"),
+    ("template_hit_rate", "template hits"),
+    ("latency_p50_ms", "p50 ms"),
+    ("latency_p95_ms", "p95 ms"),
 )
 
 
@@ -63,12 +70,24 @@ def _print_free_and_false(data: dict[str, Any]) -> None:
     if total["reversed_usd"]:
         print(f"savings reversed by wrong-answer reports: ${total['reversed_usd']:.6f} (saved is net of it)")
     hits = data["false_hits"]
-    print(f"false hits: {hits['wrong_reports']} wrong reports / {hits['template_answers']} template answers "
-          f"= {hits['false_hit_rate'] * 100:.1f}%")
+    print(
+        f"false hits: {hits['wrong_reports']} wrong reports / {hits['template_answers']} template answers "
+        f"= {hits['false_hit_rate'] * 100:.1f}%"
+    )
     if hits["templates"]:
-        print(table(["template", "source", "answers", "wrong", "false hits"], [
-            (t["template"], t["source"], t["answers"], t["wrong"],
-             "—" if t["false_hit_rate"] is None else f"{t['false_hit_rate'] * 100:.1f}%")
-            for t in hits["templates"]
-        ]))
+        print(
+            table(
+                ["template", "source", "answers", "wrong", "false hits"],
+                [
+                    (
+                        t["template"],
+                        t["source"],
+                        t["answers"],
+                        t["wrong"],
+                        "—" if t["false_hit_rate"] is None else f"{t['false_hit_rate'] * 100:.1f}%",
+                    )
+                    for t in hits["templates"]
+                ],
+            )
+        )
     print(f"savings basis: {data['savings_basis']}")

@@ -20,12 +20,23 @@ def cmd_prune(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     if args.json:
-        print_json({"url": done.url, "before": done.before, "rows": done.rows, "dry_run": done.dry_run,
-                    "aggregates_kept": True})
+        print_json(
+            {
+                "url": done.url,
+                "before": done.before,
+                "rows": done.rows,
+                "dry_run": done.dry_run,
+                "aggregates_kept": True,
+            }
+        )
     elif done.dry_run:
-        print(f"would delete {done.rows:,} ledger rows dated before {done.before} (dry run: nothing deleted); "
-              "stats and budgets read per-day aggregates, which are kept")
+        print(
+            f"would delete {done.rows:,} ledger rows dated before {done.before} (dry run: nothing deleted); "
+            "stats and budgets read per-day aggregates, which are kept"
+        )
     else:
-        print(f"deleted {done.rows:,} ledger rows dated before {done.before}; per-day aggregates kept, so stats "
-              "and budgets are unchanged (only --since windows that start inside a pruned day lose that day's part)")
+        print(
+            f"deleted {done.rows:,} ledger rows dated before {done.before}; per-day aggregates kept, so stats "
+            "and budgets are unchanged (only --since windows that start inside a pruned day lose that day's part)"
+        )
     return 0

@@ -42,10 +42,25 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not views:
         print("no learned templates yet (built-in ones: `templar templates builtin`)")
         return 0
-    print(table(["id", "name", "pattern", "ver", "uses", "fails", "saved", "quality", "status"], [
-        (v.id, shown(v.name)[:24], shown(v.pattern)[:60], v.version, v.uses, v.failures, format_usd(v.saved_micros), v.quality, v.status)
-        for v in views
-    ]))
+    print(
+        table(
+            ["id", "name", "pattern", "ver", "uses", "fails", "saved", "quality", "status"],
+            [
+                (
+                    v.id,
+                    shown(v.name)[:24],
+                    shown(v.pattern)[:60],
+                    v.version,
+                    v.uses,
+                    v.failures,
+                    format_usd(v.saved_micros),
+                    v.quality,
+                    v.status,
+                )
+                for v in views
+            ],
+        )
+    )
     return 0
 
 
@@ -56,7 +71,9 @@ def cmd_builtin(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     if args.json:
-        print_json([{"name": s.name, "description": s.description, "patterns": [p.text for p in s.patterns]} for s in specs])
+        print_json(
+            [{"name": s.name, "description": s.description, "patterns": [p.text for p in s.patterns]} for s in specs]
+        )
         return 0
     print(table(["name", "pattern (first of several)"], [(s.name, s.patterns[0].text) for s in specs]))
     return 0
@@ -89,8 +106,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     print("--- aliases ---")  # other wordings that serve this template (engine.learning.aliases)
     for a in view.aliases:
         fixed = ", ".join(f"{k}={v!r}" for k, v in a["fixed"].items())
-        print(visible(f"  alias {a['id']} ({a['status']}): {a['pattern']}  hits {a['hits']}"
-                      + (f"  fixed {fixed}" if fixed else "")))
+        print(
+            visible(
+                f"  alias {a['id']} ({a['status']}): {a['pattern']}  hits {a['hits']}"
+                + (f"  fixed {fixed}" if fixed else "")
+            )
+        )
     if not view.aliases:
         print("  none")
     return 0
@@ -126,10 +147,21 @@ def cmd_similar(args: argparse.Namespace) -> int:
     if not rows:
         print("nothing similar")
         return 0
-    print(table(["", "score", "source", "template", "pattern"], [
-        ("MATCH" if r.match else "REFUSED" if r.refused else "", f"{r.score:.2f}", r.source,
-         r.template, r.pattern[:70]) for r in rows
-    ]))
+    print(
+        table(
+            ["", "score", "source", "template", "pattern"],
+            [
+                (
+                    "MATCH" if r.match else "REFUSED" if r.refused else "",
+                    f"{r.score:.2f}",
+                    r.source,
+                    r.template,
+                    r.pattern[:70],
+                )
+                for r in rows
+            ],
+        )
+    )
     return 0
 
 
@@ -203,10 +235,15 @@ def _print_suggestion(s: SuggestionView, preview: Preview) -> None:
 
 def _shown(s: SuggestionView, preview: Preview) -> dict[str, Any]:
     """What JSON output carries of a suggestion, so a script sees what it accepts."""
-    return {"task": s.task, "pattern": preview.pattern or s.pattern, "code": s.code, "alias_of": s.alias_of,
-            "findings": [f.to_dict() for f in preview.findings],
-            "security_findings": [f.to_dict() for f in preview.security_findings],
-            "check": "ok" if preview.ok else preview.reason}
+    return {
+        "task": s.task,
+        "pattern": preview.pattern or s.pattern,
+        "code": s.code,
+        "alias_of": s.alias_of,
+        "findings": [f.to_dict() for f in preview.findings],
+        "security_findings": [f.to_dict() for f in preview.security_findings],
+        "check": "ok" if preview.ok else preview.reason,
+    }
 
 
 _EDIT_FLAGS = (("--pattern", "pattern"), ("--rename", "rename"), ("--retype", "retype"), ("--drop", "drop"))
@@ -216,11 +253,15 @@ def _check_review_flags(args: argparse.Namespace) -> list[str]:
     """Refuse flag combinations that could change or accept more than the user named."""
     edits = [flag for flag, attr in _EDIT_FLAGS if getattr(args, attr)]
     if edits and args.id is None:
-        raise BadInput(f"{', '.join(edits)} edit one suggestion: give its id (templar templates review ID "
-                       f"{edits[0]} ...); nothing was changed")
+        raise BadInput(
+            f"{', '.join(edits)} edit one suggestion: give its id (templar templates review ID "
+            f"{edits[0]} ...); nothing was changed"
+        )
     if args.accept and args.id is None:
-        raise BadInput("--accept needs a suggestion id; --accept-all accepts every pending suggestion "
-                       "whose code has no security finding")
+        raise BadInput(
+            "--accept needs a suggestion id; --accept-all accepts every pending suggestion "
+            "whose code has no security finding"
+        )
     if args.reject and (args.accept or args.accept_all or edits):
         raise BadInput("--reject cannot be combined with --accept, --accept-all or edits")
     return edits
@@ -239,9 +280,15 @@ def cmd_review(args: argparse.Namespace) -> int:
             if s.status != "pending":
                 raise BadInput(f"suggestion {s.id} is {s.status}, not pending")
             if edits:
-                s = wait(engine.edit_suggestion(
-                    s.id, pattern=args.pattern, rename=_pairs(args.rename, "--rename"),
-                    retype=_pairs(args.retype, "--retype"), drop=args.drop or []))
+                s = wait(
+                    engine.edit_suggestion(
+                        s.id,
+                        pattern=args.pattern,
+                        rename=_pairs(args.rename, "--rename"),
+                        retype=_pairs(args.retype, "--retype"),
+                        drop=args.drop or [],
+                    )
+                )
             if args.reject:
                 wait(engine.reject_suggestion(s.id))
                 results.append({"suggestion": s.id, "status": "rejected"})
@@ -257,8 +304,9 @@ def cmd_review(args: argparse.Namespace) -> int:
                 results.append({**outcome, **_shown(s, preview)})
                 continue
             if not sys.stdin.isatty():
-                raise BadInput("review needs a terminal; in scripts use --accept-all, ID --accept, --reject, "
-                               "or ID with edit flags")
+                raise BadInput(
+                    "review needs a terminal; in scripts use --accept-all, ID --accept, --reject, or ID with edit flags"
+                )
             results.append(_interactive(engine, s))
     finally:
         engine.close()
@@ -266,8 +314,11 @@ def cmd_review(args: argparse.Namespace) -> int:
         print_json(results)
     else:
         for r in results:
-            print(f"suggestion {r['suggestion']}: {r['status']}" + (f" (template {r['template']})" if r.get("template") else "")
-                  + (f" — {r['reason']}" if r.get("reason") else ""))
+            print(
+                f"suggestion {r['suggestion']}: {r['status']}"
+                + (f" (template {r['template']})" if r.get("template") else "")
+                + (f" — {r['reason']}" if r.get("reason") else "")
+            )
     return 0 if all(r["status"] not in ("failed", "held") for r in results) else 2
 
 

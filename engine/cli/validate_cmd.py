@@ -39,11 +39,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print_json(report.to_dict())
     else:
         if report.findings:
-            print(table(
-                ["line", "rule", "checker", "severity", "blocks", "message"],
-                [(f.line or "", f.rule_id, f.checker, f.severity, "yes" if f.blocking else "", f.message[:90])
-                 for f in report.findings],
-            ))
+            print(
+                table(
+                    ["line", "rule", "checker", "severity", "blocks", "message"],
+                    [
+                        (f.line or "", f.rule_id, f.checker, f.severity, "yes" if f.blocking else "", f.message[:90])
+                        for f in report.findings
+                    ],
+                )
+            )
             hints: dict[tuple[str, str], int | None] = {}
             for f in report.findings:
                 if f.hint and f.checker == "security":

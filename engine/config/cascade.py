@@ -180,7 +180,9 @@ def check_keys(layer: Layer, *, project_file: bool = False) -> None:
                 where = "in system settings" if prefix in SYSTEM_ONLY_PREFIXES else "at project level"
                 raise ConfigError(
                     f"can only be set {where}, not at {layer.level} level",
-                    file=layer.source, key=text, line=locate_key(layer.text, path),
+                    file=layer.source,
+                    key=text,
+                    line=locate_key(layer.text, path),
                 )
 
 
@@ -299,7 +301,7 @@ def read_env_layer(environ: typing.Mapping[str, str] | None = None) -> Layer:
         if name in _ENV_SHORTCUTS:
             path = _ENV_SHORTCUTS[name]
         elif name.startswith(ENV_PREFIX) and "__" in name:
-            path = tuple(part.lower() for part in name[len(ENV_PREFIX):].split("__"))
+            path = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
             if any(not part for part in path):
                 raise ConfigError("malformed settings variable (empty part between '__')", file=name)
         else:
@@ -314,14 +316,16 @@ def read_env_layer(environ: typing.Mapping[str, str] | None = None) -> Layer:
 
 def validate_project_name(name: str, what: str = "project") -> str:
     if not NAME_RE.match(name):
-        raise ConfigError(
-            f"invalid {what} name {name!r}: use letters, digits, '_', '-', '.' (max 64, no '/')"
-        )
+        raise ConfigError(f"invalid {what} name {name!r}: use letters, digits, '_', '-', '.' (max 64, no '/')")
     return name
 
 
 def load_layers(
-    paths: Paths, project: str | None = None, agent: str | None = None, *, environ: typing.Mapping[str, str] | None = None,
+    paths: Paths,
+    project: str | None = None,
+    agent: str | None = None,
+    *,
+    environ: typing.Mapping[str, str] | None = None,
     project_data: tuple[dict[str, Any], str, str] | None = None,
 ) -> list[Layer]:
     """Read every level that applies. ``project_data`` replaces the project file (for dry runs)."""
@@ -373,7 +377,7 @@ def _agent_text(text: str, agent: str) -> str:
             prefix = f"agents.{agent}"
             if head == prefix or head.startswith(prefix + "."):
                 inside = True
-                rest = head[len(prefix):].lstrip(".")
+                rest = head[len(prefix) :].lstrip(".")
                 out.append(f"[{rest}]" if rest else "[__root__]")
                 continue
             inside = False
@@ -406,7 +410,9 @@ def resolve(layers: list[Layer], project: str | None = None, agent: str | None =
     return ResolvedConfig(settings, project, agent, tuple(layers), provenance, owners)
 
 
-def _locate_validation_error(exc: ValidationError, provenance: dict[Path_, Origin], owners: dict[Path_, Layer]) -> ConfigError:
+def _locate_validation_error(
+    exc: ValidationError, provenance: dict[Path_, Origin], owners: dict[Path_, Layer]
+) -> ConfigError:
     error = exc.errors()[0]
     loc = tuple(str(part) for part in error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
@@ -459,8 +465,11 @@ def _signature(paths: Paths, project: str | None, environ: typing.Mapping[str, s
 
 
 def load_config(
-    paths: Paths | None = None, project: str | None = None, agent: str | None = None,
-    *, environ: typing.Mapping[str, str] | None = None,
+    paths: Paths | None = None,
+    project: str | None = None,
+    agent: str | None = None,
+    *,
+    environ: typing.Mapping[str, str] | None = None,
 ) -> ResolvedConfig:
     """Read and validate the cascade for ``project``/``agent`` (both optional).
 
@@ -479,7 +488,9 @@ def load_config(
     from engine.scrub import remember_names
 
     resolved = resolve(load_layers(paths, project, agent, environ=env), project, agent)
-    resolved = cast(ResolvedConfig, enforce(resolved, paths, project, agent))  # untrusted provider routes are not honoured
+    resolved = cast(
+        ResolvedConfig, enforce(resolved, paths, project, agent)
+    )  # untrusted provider routes are not honoured
     remember_names(p.api_key_env for p in resolved.settings.providers.values())
     _CACHE[key] = resolved
     if len(_CACHE) > _CACHE_SIZE:

@@ -20,47 +20,47 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 # name -> (pattern, description). Wordings they must and must not match: tests/engine/test_critical_rules.py
 DEFAULT_RULES: dict[str, tuple[str, str]] = {
     "auth": (
-        r'\b(?:auth|authn|authz|authenticat\w*|authori[sz]\w*|log ?in|sign[ -]?in|sign[ -]?on|sso|oauth\w*|openid|saml|permissions?|access control|rbac|acl)\b',
+        r"\b(?:auth|authn|authz|authenticat\w*|authori[sz]\w*|log ?in|sign[ -]?in|sign[ -]?on|sso|oauth\w*|openid|saml|permissions?|access control|rbac|acl)\b",
         "authentication, login, authorisation, access control",
     ),
     "password": (
-        r'\b(?:passwords?|passwd|passphrases?|passcodes?|credentials?)\b',
+        r"\b(?:passwords?|passwd|passphrases?|passcodes?|credentials?)\b",
         "passwords and credentials",
     ),
     "token": (
-        r'\b(?:access|refresh|bearer|auth\w*|csrf|xsrf|session|reset|api|security|secure|verification|one[ -]time|otp|id)[ _-]?tokens?\b|\bjwts?\b|\btokens?\b(?=[\w ]{0,30}\b(?:expir\w*|revok\w*|revoc\w*|verif\w*|sign\w*|login|users?)\b)',
+        r"\b(?:access|refresh|bearer|auth\w*|csrf|xsrf|session|reset|api|security|secure|verification|one[ -]time|otp|id)[ _-]?tokens?\b|\bjwts?\b|\btokens?\b(?=[\w ]{0,30}\b(?:expir\w*|revok\w*|revoc\w*|verif\w*|sign\w*|login|users?)\b)",
         "credential tokens (not NLP tokens)",
     ),
     "secret": (
-        r'\b(?:secrets?|private[ _-]?keys?|api[ _-]?keys?|keyrings?|vault|\.env|dotenv|ssh[ _-]?keys?)(?!\w)',
+        r"\b(?:secrets?|private[ _-]?keys?|api[ _-]?keys?|keyrings?|vault|\.env|dotenv|ssh[ _-]?keys?)(?!\w)",
         "secrets and keys",
     ),
     "crypto": (
-        r'\b(?:crypto\w*|encrypt\w*|decrypt\w*|ciphers?|hmac|aes(?:-\w+)?|rsa|ecdsa|ed25519|sha-?\d+|md5|bcrypt|scrypt|argon2\w*|pbkdf2\w*|nonces?|salted|tls|ssl|x\.?509|certificates?|csprng|random (?:password|key|salt))\b',
+        r"\b(?:crypto\w*|encrypt\w*|decrypt\w*|ciphers?|hmac|aes(?:-\w+)?|rsa|ecdsa|ed25519|sha-?\d+|md5|bcrypt|scrypt|argon2\w*|pbkdf2\w*|nonces?|salted|tls|ssl|x\.?509|certificates?|csprng|random (?:password|key|salt))\b",
         "cryptography",
     ),
     "signature": (
-        r'(?<!function )(?<!method )(?<!type )(?<!call )\bsignatures?\b(?! of (?:a |an |the )?(?:function|method|callable|callback|class))|\bsign(?:s|ing|ed)? (?:a |an |the )?(?:message|payload|request|token|document|data|file|webhook|commit|jwt|url)s?\b',
+        r"(?<!function )(?<!method )(?<!type )(?<!call )\bsignatures?\b(?! of (?:a |an |the )?(?:function|method|callable|callback|class))|\bsign(?:s|ing|ed)? (?:a |an |the )?(?:message|payload|request|token|document|data|file|webhook|commit|jwt|url)s?\b",
         "signatures (not function signatures)",
     ),
     "sql": (
-        r'\b(?:sql|sqlite\d?|postgres\w*|mysql|mariadb|psycopg\d?|sqlalchemy)\b|\b(?:select|insert|update|delete)\b.{0,40}\b(?:from|into|where)\b.{0,40}\btable\b|\bquery (?:the |a )?database\b',
+        r"\b(?:sql|sqlite\d?|postgres\w*|mysql|mariadb|psycopg\d?|sqlalchemy)\b|\b(?:select|insert|update|delete)\b.{0,40}\b(?:from|into|where)\b.{0,40}\btable\b|\bquery (?:the |a )?database\b",
         "SQL and databases",
     ),
     "shell": (
-        r'\bshell\b(?! ?sort)|\b(?:bash|zsh|powershell|subprocess\w*|popen|os\.system|eval|exec|execv\w*)\b|\b(?:run|execute|spawn|invoke)s? (?:a |an |the )?(?:system |shell |external |os |terminal )?(?:commands?|process(?:es)?|programs?)\b',
+        r"\bshell\b(?! ?sort)|\b(?:bash|zsh|powershell|subprocess\w*|popen|os\.system|eval|exec|execv\w*)\b|\b(?:run|execute|spawn|invoke)s? (?:a |an |the )?(?:system |shell |external |os |terminal )?(?:commands?|process(?:es)?|programs?)\b",
         "shell commands, subprocesses, eval/exec",
     ),
     "delete_files": (
-        r'\b(?:delete|deletes|deleting|remove|removes|removing|erase|wipe|wipes|purge|purges|unlink|rm|rmtree|clean(?:s|ing)? ?up|clear)\b[^.;]{0,40}?\b(?:files?(?![ _-]?(?:names?|extensions?|suffix(?:es)?|types?))|director(?:y|ies)|folders?|dirs?|backups?)\b|\brm -r|\brmtree\b|\bos\.(?:remove|unlink)\b',
+        r"\b(?:delete|deletes|deleting|remove|removes|removing|erase|wipe|wipes|purge|purges|unlink|rm|rmtree|clean(?:s|ing)? ?up|clear)\b[^.;]{0,40}?\b(?:files?(?![ _-]?(?:names?|extensions?|suffix(?:es)?|types?))|director(?:y|ies)|folders?|dirs?|backups?)\b|\brm -r|\brmtree\b|\bos\.(?:remove|unlink)\b",
         "deleting or removing files",
     ),
     "payment": (
-        r'\b(?:payments?|pay(?:ing)? (?:a |an |the )?(?:user|customer|merchant|bill|invoice)s?|payouts?|billing|credit[ -]?cards?|debit[ -]?cards?|card numbers?|cvv|stripe|paypal|braintree|refunds?|iban|bank (?:accounts?|transfers?)|money transfers?|wire transfers?|charg(?:e|es|ing) (?:a |an |the )?(?:card|customer|user)s?)\b',
+        r"\b(?:payments?|pay(?:ing)? (?:a |an |the )?(?:user|customer|merchant|bill|invoice)s?|payouts?|billing|credit[ -]?cards?|debit[ -]?cards?|card numbers?|cvv|stripe|paypal|braintree|refunds?|iban|bank (?:accounts?|transfers?)|money transfers?|wire transfers?|charg(?:e|es|ing) (?:a |an |the )?(?:card|customer|user)s?)\b",
         "payments and money movement",
     ),
     "deserialisation": (
-        r'\b(?:pickl\w*|unpickl\w*|deseriali[sz]\w*|unmarshal\w*|marshal|shelve|dill|jsonpickle|yaml|yml)\b',
+        r"\b(?:pickl\w*|unpickl\w*|deseriali[sz]\w*|unmarshal\w*|marshal|shelve|dill|jsonpickle|yaml|yml)\b",
         "deserialising untrusted data",
     ),
 }
@@ -98,5 +98,6 @@ class CriticalSettings(BaseModel):
 
     infer: bool = Field(default=True, description="Infer criticality from the task with [critical.rules.*].")
     rules: dict[str, CriticalRule] = Field(
-        default_factory=_default_rules, description="Named rules; a task matching any enabled one is critical.",
+        default_factory=_default_rules,
+        description="Named rules; a task matching any enabled one is critical.",
     )

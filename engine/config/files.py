@@ -66,8 +66,10 @@ def _has_control(value: Any) -> bool:
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so readers see the old or the new file, never half of one."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"refusing to write a file larger than {MAX_CONFIG_BYTES // 1000} kB "
-                          "(Templar could not read it back)", file=str(path))
+        raise ConfigError(
+            f"refusing to write a file larger than {MAX_CONFIG_BYTES // 1000} kB (Templar could not read it back)",
+            file=str(path),
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -171,8 +173,15 @@ def set_value(
     trusted = _admit_routes(paths, project, new_routes, trust_providers, source)
     atomic_write(paths.project_file(project), _HEADER + tomli_w.dumps(data))
     record_grants(paths, project, sorted(new_routes, key=lambda r: r.provider))
-    return {"key": join_key(path), "value": value, "previous": old, "project": project, "agent": agent, "file": source,
-            "trusted": trusted}
+    return {
+        "key": join_key(path),
+        "value": value,
+        "previous": old,
+        "project": project,
+        "agent": agent,
+        "file": source,
+        "trusted": trusted,
+    }
 
 
 def unset_value(paths: Paths, key: str, project: str, agent: str | None = None) -> dict[str, Any]:
@@ -238,7 +247,8 @@ def import_project(
         raise ConfigError(
             f"unsupported export format {meta.get('format')!r} / kind {meta.get('kind')!r} "
             f"(this Templar reads format {EXPORT_FORMAT}, kind project-config)",
-            file=str(file), key=f"{EXPORT_TABLE}.format",
+            file=str(file),
+            key=f"{EXPORT_TABLE}.format",
         )
     name = project or meta.get("project")
     if not isinstance(name, str):
@@ -260,7 +270,9 @@ def trust_project(paths: Paths, project: str) -> dict[str, Any]:
     if not paths.project_file(project).exists():
         raise NotFound(f"no project {project!r} (no file {paths.project_file(project)})")
     data = _read_project(paths, project)
-    routes = sorted(_validate_project_data(paths, project, data, str(paths.project_file(project))),
-                    key=lambda r: (r.provider, r.variable, r.host))
+    routes = sorted(
+        _validate_project_data(paths, project, data, str(paths.project_file(project))),
+        key=lambda r: (r.provider, r.variable, r.host),
+    )
     record_grants(paths, project, routes)
     return {"project": project, "trusted": [r.to_dict() for r in routes]}

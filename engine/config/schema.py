@@ -22,11 +22,38 @@ from engine.config.envnames import not_a_key_variable
 # a subset of ``litellm.provider_list`` so it cannot drift, without importing litellm here.
 KNOWN_PROVIDER_PREFIXES = frozenset(
     {
-        "openai", "anthropic", "gemini", "vertex_ai", "azure", "azure_ai", "bedrock",
-        "mistral", "groq", "deepseek", "together_ai", "openrouter", "fireworks_ai", "xai",
-        "cohere", "perplexity", "ollama", "ollama_chat", "hosted_vllm", "vllm", "lm_studio",
-        "llamafile", "huggingface", "cerebras", "sambanova", "databricks", "watsonx",
-        "text-completion-openai", "custom_openai", "deepinfra", "anyscale", "nvidia_nim",
+        "openai",
+        "anthropic",
+        "gemini",
+        "vertex_ai",
+        "azure",
+        "azure_ai",
+        "bedrock",
+        "mistral",
+        "groq",
+        "deepseek",
+        "together_ai",
+        "openrouter",
+        "fireworks_ai",
+        "xai",
+        "cohere",
+        "perplexity",
+        "ollama",
+        "ollama_chat",
+        "hosted_vllm",
+        "vllm",
+        "lm_studio",
+        "llamafile",
+        "huggingface",
+        "cerebras",
+        "sambanova",
+        "databricks",
+        "watsonx",
+        "text-completion-openai",
+        "custom_openai",
+        "deepinfra",
+        "anyscale",
+        "nvidia_nim",
     }
 )
 # Bare model names litellm routes to OpenAI without a prefix.
@@ -56,10 +83,12 @@ class ProviderSettings(_Table):
     api_key_env: str = Field(
         default="",
         description="Name of the environment variable holding the API key (never the key itself). "
-        'Empty for keyless local servers.',
+        "Empty for keyless local servers.",
     )
     api_base: str = Field(default="", description="Base URL override, e.g. a local OpenAI-compatible server.")
-    timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Wall deadline per attempt in seconds, streaming included.")
+    timeout_s: float = Field(
+        default=60.0, gt=0, le=3600, description="Wall deadline per attempt in seconds, streaming included."
+    )
     context_window: int = Field(
         default=0, ge=0, description="Prompt tokens this model accepts; 0 = ask litellm's model map."
     )
@@ -79,9 +108,7 @@ class ProviderSettings(_Table):
     @classmethod
     def _env_name(cls, value: str) -> str:
         if value and not _ENV_NAME.match(value):
-            raise ValueError(
-                "must be the NAME of an environment variable (like OPENAI_API_KEY), never a key"
-            )
+            raise ValueError("must be the NAME of an environment variable (like OPENAI_API_KEY), never a key")
         if value and (why := not_a_key_variable(value)):  # PATH, HOME, LD_PRELOAD ... are not keys
             raise ValueError(why)
         return value
@@ -108,7 +135,9 @@ class ChainSettings(_Table):
     )
     cooldown_s: float = Field(default=120.0, ge=0, le=86400, description="How long a cooled-down provider is skipped.")
     deadline_s: float = Field(
-        default=120.0, gt=0, le=86400,
+        default=120.0,
+        gt=0,
+        le=86400,
         description="Wall deadline for one chain call (every provider, attempt and backoff); then it fails.",
     )
 
@@ -178,7 +207,9 @@ class AllocatorSettings(_Table):
         default=0.5, ge=0, le=1, description="Blend: 0 = weights only, 1 = this period's spend only."
     )
     min_spend_usd: float = Field(
-        default=1.0, ge=0, le=1_000_000,
+        default=1.0,
+        ge=0,
+        le=1_000_000,
         description="Spend this period (all projects) below which spend does not count; also the weight-based prior.",
     )
 
@@ -203,15 +234,18 @@ class AlertSettings(_Table):
     exhausted: float = Field(default=100, gt=0, le=100, description="L6 exhausted: paid calls refused.")
     confirm_at_critical: bool = Field(default=True, description="Ask before paid calls at L5.")
     webhook_url: str = Field(
-        default="", pattern=r"^(|https?://\S+)$",
+        default="",
+        pattern=r"^(|https?://\S+)$",
         description="POST each level crossing and usage anomaly here as JSON (system level only).",
     )
     webhook_url_env: str = Field(
-        default="", pattern=r"^(|[A-Za-z_][A-Za-z0-9_]*)$",
+        default="",
+        pattern=r"^(|[A-Za-z_][A-Za-z0-9_]*)$",
         description="Environment variable holding the webhook URL, for a URL that carries a token.",
     )
     command: str | list[str] = Field(
-        default="", description="Run this (argv, no shell) with each alert's JSON on stdin (system level only).",
+        default="",
+        description="Run this (argv, no shell) with each alert's JSON on stdin (system level only).",
     )
     delivery_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Per webhook attempt or command run.")
     delivery_retries: int = Field(default=3, ge=0, le=10, description="Webhook retries after the first attempt.")
@@ -221,9 +255,7 @@ class AlertSettings(_Table):
     def _increasing(self) -> AlertSettings:
         values = self.thresholds()
         if any(b <= a for a, b in zip(values, values[1:])):
-            raise ValueError(
-                "thresholds must increase: notice < watch < warning < high < critical < exhausted"
-            )
+            raise ValueError("thresholds must increase: notice < watch < warning < high < critical < exhausted")
         return self
 
     def thresholds(self) -> list[float]:
@@ -260,22 +292,32 @@ class LearningSettings(_Table):
     )
     suggest_provider: str = Field(default="", description="Provider for suggestions; empty = cheapest in the chain.")
     deterministic: bool = Field(
-        default=True, description="Parameterise by aligning the task's literals with the code's first; a model is "
-        "asked only when that cannot decide."
+        default=True,
+        description="Parameterise by aligning the task's literals with the code's first; a model is "
+        "asked only when that cannot decide.",
     )
     route_paraphrases: bool = Field(
-        default=False, description="Ask a cheap model whether a close learned template answers a task no pattern "
-        "matched; a yes is served only after the deterministic guards."
+        default=False,
+        description="Ask a cheap model whether a close learned template answers a task no pattern "
+        "matched; a yes is served only after the deterministic guards.",
     )
     route_min_similarity: float = Field(
-        default=0.5, ge=0, le=1, description="Only templates at least this similar to the task are offered to the router."
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Only templates at least this similar to the task are offered to the router.",
     )
     route_max_usd: float = Field(
         default=0.0005, ge=0, le=1, description="Per-call cost cap of a routing question (USD); 0 = never route."
     )
-    retire_after_failures: int = Field(default=3, ge=1, le=100, description="Retire a template after this many failures.")
+    retire_after_failures: int = Field(
+        default=3, ge=1, le=100, description="Retire a template after this many failures."
+    )
     retire_after_wrong: int = Field(
-        default=3, ge=1, le=100, description="Retire a template after this many wrong-answer reports (`templar feedback`)."
+        default=3,
+        ge=1,
+        le=100,
+        description="Retire a template after this many wrong-answer reports (`templar feedback`).",
     )
 
 
@@ -286,7 +328,9 @@ class StoreSettings(_Table):
         default="", description="sqlite:///path or postgresql://user@host/db; empty = SQLite in the data dir."
     )
     ledger_retention_days: int = Field(
-        default=0, ge=0, le=100_000,
+        default=0,
+        ge=0,
+        le=100_000,
         description="Days of raw ledger rows `templar store prune` keeps when given no --before; 0 = keep every "
         "row. Per-day aggregates (stats, budgets) are never pruned.",
     )
@@ -354,9 +398,7 @@ class Settings(_Table):
     def _chain_names_exist(self) -> Settings:
         missing = [name for name in self.chain.order if name not in self.providers]
         if missing:
-            raise ValueError(
-                f"chain.order names provider(s) {', '.join(missing)} with no [providers.NAME] table"
-            )
+            raise ValueError(f"chain.order names provider(s) {', '.join(missing)} with no [providers.NAME] table")
         if self.learning.suggest_provider and self.learning.suggest_provider not in self.providers:
             raise ValueError(f"learning.suggest_provider {self.learning.suggest_provider!r} is not a provider")
         return self
@@ -365,7 +407,13 @@ class Settings(_Table):
 # Keys only the system level (settings.toml, the user file, environment) may set: a project
 # must not raise the system budget, move the shared store, or run a command / post alerts
 # elsewhere (a project file may come with a cloned repository).
-SYSTEM_ONLY_PREFIXES = ("budget.system", "budget.allocator", "store", "alerts.webhook_url", "alerts.webhook_url_env",
-                        "alerts.command")
+SYSTEM_ONLY_PREFIXES = (
+    "budget.system",
+    "budget.allocator",
+    "store",
+    "alerts.webhook_url",
+    "alerts.webhook_url_env",
+    "alerts.command",
+)
 # Keys an agent table may not set: an agent must not raise its project's budget.
 PROJECT_ONLY_PREFIXES = ("budget.project",)

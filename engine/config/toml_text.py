@@ -17,7 +17,9 @@ from engine.errors import ConfigError
 _AT_LINE = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
 _AT_END = re.compile(r"\s*\(at end of document\)")
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEYLINE = re.compile(r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
+_KEYLINE = re.compile(
+    r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*="
+)
 MAX_CONFIG_BYTES = 1_000_000
 MAX_DEPTH = 32  # tables and arrays; Templar's own settings nest 4 deep
 
@@ -44,7 +46,7 @@ def split_key(dotted: str) -> tuple[str, ...]:
         raise ValueError(f"not a valid key: {dotted!r}") from None
     parts: list[str] = []
     while isinstance(node, dict):
-        (name, node), = node.items()
+        ((name, node),) = node.items()
         parts.append(name)
     return tuple(parts)
 

@@ -132,11 +132,20 @@ def record_grants(paths: Paths, project: str, granted: list[Route]) -> None:
     now = datetime.now(UTC).replace(microsecond=0).isoformat()
     for route in granted:
         if (project, route.variable, route.host) not in have:
-            grants.append({"project": project, "provider": route.provider, "variable": route.variable,
-                           "host": route.host, "granted_at": now})
+            grants.append(
+                {
+                    "project": project,
+                    "provider": route.provider,
+                    "variable": route.variable,
+                    "host": route.host,
+                    "granted_at": now,
+                }
+            )
             have.add((project, route.variable, route.host))
-    header = ("# Managed by templar: provider routes (key variable -> host) a person trusted per project,\n"
-              "# with --trust-providers or `templar config trust`. Delete a [[grant]] to withdraw it.\n")
+    header = (
+        "# Managed by templar: provider routes (key variable -> host) a person trusted per project,\n"
+        "# with --trust-providers or `templar config trust`. Delete a [[grant]] to withdraw it.\n"
+    )
     atomic_write(file, header + tomli_w.dumps({"grant": grants}))
 
 
@@ -161,7 +170,8 @@ def refuse_untrusted(new: list[Route], project: str, source: str) -> None:
     raise ConfigError(
         f"{sends}. A project or agent may change where keys go only with --trust-providers "
         f"(check the host first); nothing was written",
-        file=source, key=f"providers.{new[0].provider}",
+        file=source,
+        key=f"providers.{new[0].provider}",
     )
 
 
@@ -188,9 +198,13 @@ def enforce(resolved: Any, paths: Paths, project: str | None, agent: str | None)
         honoured = resolve(filtered, project, agent)
     except ConfigError as exc:
         sends = "; ".join(f"{r.provider}: {r.describe()}" for r in bad)
-        raise ConfigError(f"untrusted provider routes ({sends}) are ignored, and without them: {exc.message}. "
-                          f"Trust them with `templar config trust --project {project}`",
-                          file=exc.file, key=exc.key, line=exc.line) from None
+        raise ConfigError(
+            f"untrusted provider routes ({sends}) are ignored, and without them: {exc.message}. "
+            f"Trust them with `templar config trust --project {project}`",
+            file=exc.file,
+            key=exc.key,
+            line=exc.line,
+        ) from None
     return dataclasses.replace(honoured, layers=resolved.layers, untrusted=tuple(bad))
 
 
@@ -217,5 +231,7 @@ def _drop_routes(data: dict[str, Any], bad: list[Route], trusted: Settings) -> N
 
 def warning(route: Route, project: str) -> str:
     """What generate and doctor say about a route that was not honoured."""
-    return (f"project {project}: provider {route.provider} would send {route.describe()}, which nobody trusted; "
-            f"ignored (review it, then `templar config trust --project {project}`)")
+    return (
+        f"project {project}: provider {route.provider} would send {route.describe()}, which nobody trusted; "
+        f"ignored (review it, then `templar config trust --project {project}`)"
+    )

@@ -13,8 +13,16 @@ if TYPE_CHECKING:
     from engine.learning.library import SuggestionView, TemplateLibrary, TemplateView
     from engine.learning.review import Preview, check
 
-_HOME = {"Param": "body", "build_body": "body", "round_trip": "body", "SuggestionView": "library",
-         "TemplateLibrary": "library", "TemplateView": "library", "Preview": "review", "check": "review"}
+_HOME = {
+    "Param": "body",
+    "build_body": "body",
+    "round_trip": "body",
+    "SuggestionView": "library",
+    "TemplateLibrary": "library",
+    "TemplateView": "library",
+    "Preview": "review",
+    "check": "review",
+}
 
 
 def __getattr__(name: str) -> object:

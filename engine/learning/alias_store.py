@@ -55,9 +55,16 @@ def find_alias(library: TemplateLibrary, task: str, code: str, limit: int = 10) 
             continue
         params = params_from_json(row.params)
         try:
-            spec = TemplateSpec.from_dict({"name": name, "version": row.version, "patterns": [row.pattern],
-                                           "body": row.body, "description": "", "params": [
-                                               {"name": p.name, "type": p.type} for p in params]})
+            spec = TemplateSpec.from_dict(
+                {
+                    "name": name,
+                    "version": row.version,
+                    "patterns": [row.pattern],
+                    "body": row.body,
+                    "description": "",
+                    "params": [{"name": p.name, "type": p.type} for p in params],
+                }
+            )
         except Exception:  # noqa: BLE001, S112 - a broken row is no alias target
             continue
         bindings = captured_bindings(spec, row.body, params, code)
@@ -81,8 +88,17 @@ def alias_preview(library: TemplateLibrary, s: SuggestionView) -> Preview:
     reason = alias_check(s.task, s.code, f"{PREFIX}{row.id}", row.version, row.body, s.pattern, list(s.params))
     report = library.validator_factory().validate(s.code)
     problems = (reason,) if reason else ()
-    return Preview(not reason, reason, s.pattern, row.body, s.code if not reason else "", score=report.score,
-                   problems=problems, params=s.params, findings=report.findings)
+    return Preview(
+        not reason,
+        reason,
+        s.pattern,
+        row.body,
+        s.code if not reason else "",
+        score=report.score,
+        problems=problems,
+        params=s.params,
+        findings=report.findings,
+    )
 
 
 def accept_alias(library: TemplateLibrary, s: SuggestionView) -> TemplateView:
@@ -100,13 +116,28 @@ def accept_alias(library: TemplateLibrary, s: SuggestionView) -> TemplateView:
         if Suggestion.get_by_id(s.id).status != "pending":
             raise BadInput(f"suggestion {s.id} was accepted or rejected meanwhile")
         row = Template.get_by_id(s.alias_of)
-        alias = TemplateAlias.create(template=row.id, pattern=s.pattern, fixed=json.dumps(fixed, ensure_ascii=False),
-                                     status="active", hits=0, suggestion=s.id, created=now)
-        TemplateVersion.create(template=row.id, version=row.version, pattern=row.pattern, body=row.body,
-                               params=row.params, quality=row.quality, created=now,
-                               reason=f"alias {alias.id} added from suggestion {s.id}: {s.pattern}")
+        alias = TemplateAlias.create(
+            template=row.id,
+            pattern=s.pattern,
+            fixed=json.dumps(fixed, ensure_ascii=False),
+            status="active",
+            hits=0,
+            suggestion=s.id,
+            created=now,
+        )
+        TemplateVersion.create(
+            template=row.id,
+            version=row.version,
+            pattern=row.pattern,
+            body=row.body,
+            params=row.params,
+            quality=row.quality,
+            created=now,
+            reason=f"alias {alias.id} added from suggestion {s.id}: {s.pattern}",
+        )
         Suggestion.update(status="accepted", reason="", params=params_to_json(list(s.params))).where(
-            Suggestion.id == s.id).execute()
+            Suggestion.id == s.id
+        ).execute()
     _log.info("suggestion %s became alias %s of template %s", s.id, alias.id, row.id)
     return _template_view(Template.get_by_id(row.id), versions=True)
 
@@ -119,8 +150,11 @@ def active_alias_specs() -> tuple[list[TemplateSpec], dict[tuple[str, str], int]
     ids: dict[tuple[str, str], int] = {}
     aliases = list(TemplateAlias.select().where(TemplateAlias.status == "active").order_by(TemplateAlias.id))
     wanted = {a.template for a in aliases}
-    rows = {t.id: t for t in Template.select().where(Template.id.in_(wanted) & (Template.status == "active"))} \
-        if wanted else {}
+    rows = (
+        {t.id: t for t in Template.select().where(Template.id.in_(wanted) & (Template.status == "active"))}
+        if wanted
+        else {}
+    )
     for alias in aliases:
         row = rows.get(alias.template)
         if row is None:
@@ -128,8 +162,9 @@ def active_alias_specs() -> tuple[list[TemplateSpec], dict[tuple[str, str], int]
         try:
             fixed = json.loads(alias.fixed or "{}")
             params = _params_with(params_from_json(row.params), fixed)
-            spec = replace(alias_spec(f"{PREFIX}{row.id}", row.version, alias.pattern, params, row.body),
-                           alias=alias.id)
+            spec = replace(
+                alias_spec(f"{PREFIX}{row.id}", row.version, alias.pattern, params, row.body), alias=alias.id
+            )
         except Exception as exc:  # noqa: BLE001 - a broken alias must not stop matching
             _log.warning("alias %s of template %s not indexed: %s", alias.id, alias.template, exc)
             continue

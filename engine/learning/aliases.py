@@ -36,8 +36,12 @@ from engine.templates.normalize import NormalizedTask
 
 _EXPR = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 _PLAIN = re.compile(r"^([A-Za-z_]\w*)(?:\s*\|\s*(snake|repr))?$")
-_GROUP = {"identifier": r"[A-Za-z_][A-Za-z0-9_]*", "word": r"[A-Za-z_][A-Za-z0-9_]*",
-          "integer": r"-?\d+", "number": r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"}
+_GROUP = {
+    "identifier": r"[A-Za-z_][A-Za-z0-9_]*",
+    "word": r"[A-Za-z_][A-Za-z0-9_]*",
+    "integer": r"-?\d+",
+    "number": r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?",
+}
 _STRING = r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'"
 MAX_PLACEHOLDERS = 40
 
@@ -62,7 +66,7 @@ def body_regex(body: str, params: list[Param]) -> re.Pattern[str] | None:
     cursor = 0
     count = 0
     for m in _EXPR.finditer(body):
-        parts.append(re.escape(body[cursor:m.start()]))
+        parts.append(re.escape(body[cursor : m.start()]))
         cursor = m.end()
         expr = m.group(1)
         if expr == "'{'":
@@ -166,24 +170,38 @@ def value_conflict(task: str, pattern: str, params: list[Param]) -> str:
         return ""
     values = [t for t in NormalizedTask(task).tokens if t.kind in ("number", "quoted", "url")]
     if values:
-        return (f"the wording holds the value {values[0].text} but the template's {fixed_values[0].name} would be "
-                f"fixed to {fixed_values[0].value!r}")
+        return (
+            f"the wording holds the value {values[0].text} but the template's {fixed_values[0].name} would be "
+            f"fixed to {fixed_values[0].value!r}"
+        )
     return ""
 
 
-def alias_spec(template_key: str, version: int, pattern: str, params: list[Param], body: str,
-               task: str | None = None) -> TemplateSpec:
+def alias_spec(
+    template_key: str, version: int, pattern: str, params: list[Param], body: str, task: str | None = None
+) -> TemplateSpec:
     """The spec an alias is served by: the template's body and name, the alias pattern, and a
     default (the captured value) for every parameter the pattern does not bind."""
     slots = {m.group(1) for m in _SLOT.finditer(pattern)}
-    return TemplateSpec.from_dict({
-        "name": template_key, "version": version, "description": (task or "")[:200], "patterns": [pattern],
-        "body": body, "params": [
-            {"name": p.name, "type": p.type, "description": p.description, "example": _plain(p.value),
-             **({} if p.name in slots else {"default": _plain(p.value)})}
-            for p in params
-        ],
-    })
+    return TemplateSpec.from_dict(
+        {
+            "name": template_key,
+            "version": version,
+            "description": (task or "")[:200],
+            "patterns": [pattern],
+            "body": body,
+            "params": [
+                {
+                    "name": p.name,
+                    "type": p.type,
+                    "description": p.description,
+                    "example": _plain(p.value),
+                    **({} if p.name in slots else {"default": _plain(p.value)}),
+                }
+                for p in params
+            ],
+        }
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -192,8 +210,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def alias_check(task: str, code: str, template_key: str, version: int, body: str, pattern: str,
-                params: list[Param]) -> str:
+def alias_check(
+    task: str, code: str, template_key: str, version: int, body: str, pattern: str, params: list[Param]
+) -> str:
     """Why this alias must not exist ("" = it may): its pattern must parse, match the task, and
     render the paid code byte for byte."""
     if not pattern.strip():
@@ -214,4 +233,12 @@ def alias_check(task: str, code: str, template_key: str, version: int, body: str
     return "" if rendered == code else "the template does not render the paid code for this wording"
 
 
-__all__ = ["AliasProposal", "alias_check", "alias_pattern", "alias_spec", "body_regex", "captured_bindings", "value_conflict"]
+__all__ = [
+    "AliasProposal",
+    "alias_check",
+    "alias_pattern",
+    "alias_spec",
+    "body_regex",
+    "captured_bindings",
+    "value_conflict",
+]

@@ -92,7 +92,7 @@ def fit(key: str) -> str:
     """A key or word short enough for its indexed column (long ones keep a prefix and a hash)."""
     if len(key) <= MAX_KEY:
         return key
-    return key[:MAX_KEY - 41] + "#" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    return key[: MAX_KEY - 41] + "#" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
 def pair_key(a: str, b: str) -> str:
@@ -124,10 +124,11 @@ def _tuples(query: Any) -> list[tuple[Any, ...]]:
 
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:
     for i in range(0, len(items), CHUNK):
-        yield items[i:i + CHUNK]
+        yield items[i : i + CHUNK]
 
 
 # -- writing (inside a write transaction) ---------------------------------------------------------
+
 
 def current() -> tuple[str, int]:
     """The scheme and the last template_version id the anchor tables reflect."""
@@ -160,7 +161,8 @@ def sync(db: Any, spec_of: Any, latest_version_id: int) -> int:
         else:
             cursor = db.execute_sql(
                 "SELECT DISTINCT template_id FROM template_version WHERE id > ?"
-                if _is_sqlite(db) else "SELECT DISTINCT template_id FROM template_version WHERE id > %s",
+                if _is_sqlite(db)
+                else "SELECT DISTINCT template_id FROM template_version WHERE id > %s",
                 (done,),
             )
             ids = [int(r[0]) for r in cursor.fetchall()]
@@ -182,9 +184,11 @@ def _unfile(ids: list[int]) -> None:
     gone: Counter[str] = Counter()
     for chunk in _chunks(ids):
         seen: set[tuple[int, str]] = set()
-        for tid, groups in _tuples(TemplateAnchor.select(TemplateAnchor.template, TemplateAnchor.groups).where(
-            TemplateAnchor.template.in_(chunk)
-        )):
+        for tid, groups in _tuples(
+            TemplateAnchor.select(TemplateAnchor.template, TemplateAnchor.groups).where(
+                TemplateAnchor.template.in_(chunk)
+            )
+        ):
             if (tid, groups) not in seen:  # one pattern has several keys: count its words once
                 seen.add((tid, groups))
                 gone.update(fit(w) for g in decode(groups) for w in g)
@@ -207,28 +211,34 @@ def _file(ids: list[int], spec_of: Any) -> None:
     fitted = {w: fit(w) for w in added}
     stored: dict[str, int] = {}
     for chunk in _chunks(sorted(set(fitted.values()))):
-        stored.update({w: int(n) for w, n in _tuples(AnchorWord.select(AnchorWord.word, AnchorWord.df).where(
-            AnchorWord.word.in_(chunk)))})
+        stored.update(
+            {
+                w: int(n)
+                for w, n in _tuples(AnchorWord.select(AnchorWord.word, AnchorWord.df).where(AnchorWord.word.in_(chunk)))
+            }
+        )
     df: Counter[str] = Counter({w: stored.get(fitted[w], 0) for w in added})
     df.update(added)  # rank by the frequencies including this batch (a full rebuild sees them all)
     rows = [
         {"key": key, "template": tid, "version": version, "groups": encode(groups)}
-        for tid, version, groups in entries for key in sorted(anchor_keys(groups, df))
+        for tid, version, groups in entries
+        for key in sorted(anchor_keys(groups, df))
     ]
     for i in range(0, len(rows), 200):
-        TemplateAnchor.insert_many(rows[i:i + 200]).execute()
+        TemplateAnchor.insert_many(rows[i : i + 200]).execute()
     by_column: Counter[str] = Counter()
     for w, n in added.items():
         by_column[fitted[w]] += n
     new = [{"word": w, "df": n} for w, n in by_column.items() if w not in stored]
     for i in range(0, len(new), 200):
-        AnchorWord.insert_many(new[i:i + 200]).execute()
+        AnchorWord.insert_many(new[i : i + 200]).execute()
     for w, n in by_column.items():
         if w in stored:
             AnchorWord.update(df=AnchorWord.df + n).where(AnchorWord.word == w).execute()
 
 
 # -- reading ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:
@@ -255,7 +265,9 @@ class AnchorCache:
         """Keys not read yet under this stamp, and the (template, version) pairs already known to pass."""
         keys = task_keys(task.words)
         missing = {k for k in keys if k not in self.entries}
-        found = {(e.template, e.version) for k in keys - missing for e in self.entries[k] if passes(e.groups, task.words)}
+        found = {
+            (e.template, e.version) for k in keys - missing for e in self.entries[k] if passes(e.groups, task.words)
+        }
         return missing, found
 
     def near(self, task: NormalizedTask, limit: int = 50) -> set[tuple[int, int]]:
@@ -274,8 +286,9 @@ class AnchorCache:
     def read(self, keys: set[str]) -> None:
         fetched: dict[str, list[Entry]] = {k: [] for k in keys}
         for chunk in _chunks(sorted(keys)):
-            query = TemplateAnchor.select(TemplateAnchor.key, TemplateAnchor.template, TemplateAnchor.version,
-                                          TemplateAnchor.groups).where(TemplateAnchor.key.in_(chunk))
+            query = TemplateAnchor.select(
+                TemplateAnchor.key, TemplateAnchor.template, TemplateAnchor.version, TemplateAnchor.groups
+            ).where(TemplateAnchor.key.in_(chunk))
             for key, tid, version, groups in _tuples(query):
                 fetched[key].append(Entry(int(tid), int(version), decode(groups)))
         for key, entries in fetched.items():

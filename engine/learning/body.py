@@ -49,8 +49,13 @@ class Param:
 
     def to_dict(self) -> dict[str, object]:
         value = [list(v) for v in self.value] if self.base_type == "field_list" else self.value  # type: ignore[attr-defined]
-        return {"name": self.name, "type": self.type, "value": value, "description": self.description,
-                "confidence": self.confidence}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "value": value,
+            "description": self.description,
+            "confidence": self.confidence,
+        }
 
 
 @dataclass(frozen=True)
@@ -165,12 +170,12 @@ def _field_block(code: str, p: Param) -> list[Span]:
     spans = []
     i = 0
     while i <= len(lines) - len(fields):
-        first = re.match(r"^([ \t]*)" + re.escape(fields[0][0]) + r"\s*:\s*" + re.escape(fields[0][1]) + r"\s*\n$", lines[i])
+        first = re.match(
+            r"^([ \t]*)" + re.escape(fields[0][0]) + r"\s*:\s*" + re.escape(fields[0][1]) + r"\s*\n$", lines[i]
+        )
         if first:
             indent = first.group(1)
-            ok = all(
-                lines[i + k] == f"{indent}{name}: {type_}\n" for k, (name, type_) in enumerate(fields)
-            )
+            ok = all(lines[i + k] == f"{indent}{name}: {type_}\n" for k, (name, type_) in enumerate(fields))
             if ok:
                 body = (
                     f"{{% for field_name, field_type in {p.name} %}}\n"
@@ -197,8 +202,10 @@ def ambiguous_values(code: str, params: list[Param]) -> list[str]:
         else:
             continue
         if hits > 1:
-            problems.append(f"parameter {p.name}: its value {p.value!r} occurs {hits} times in the code, so other "
-                            "values would also change unrelated literals")
+            problems.append(
+                f"parameter {p.name}: its value {p.value!r} occurs {hits} times in the code, so other "
+                "values would also change unrelated literals"
+            )
     return problems
 
 

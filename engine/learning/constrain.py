@@ -91,7 +91,8 @@ def _definitions(tree: ast.AST | None) -> set[str]:
     if tree is None:
         return set()
     return {
-        n.name for n in ast.walk(tree)
+        n.name
+        for n in ast.walk(tree)
         if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
         or (isinstance(n, ast.ClassDef) and not _is_exception(n))
     }
@@ -160,8 +161,11 @@ def _data_strings(tree: ast.AST | None) -> list[str]:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 docstrings.add(id(first.value))
-    return [n.value for n in ast.walk(tree)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings]
+    return [
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
+    ]
 
 
 def _word_type(p: Param, code_names: set[str], local: set[str], data: list[str]) -> str:
@@ -171,8 +175,13 @@ def _word_type(p: Param, code_names: set[str], local: set[str], data: list[str])
     prose (``ascending`` in a docstring: another value would change the words, not the code).
     A value passed as data (``text.encode("utf-8")``) stays free."""
     value = p.value
-    if (p.base_type not in ("word", "choice") or not isinstance(value, str) or value != value.lower()
-            or not _CHOICE_WORD_RE.fullmatch(value) or not meaning_words(value_words(value))):
+    if (
+        p.base_type not in ("word", "choice")
+        or not isinstance(value, str)
+        or value != value.lower()
+        or not _CHOICE_WORD_RE.fullmatch(value)
+        or not meaning_words(value_words(value))
+    ):
         return p.type
     if p.base_type == "choice" and parse_slot_type(p.type).spec == f"choice({value})":
         return p.type
@@ -182,8 +191,9 @@ def _word_type(p: Param, code_names: set[str], local: set[str], data: list[str])
     return p.type
 
 
-def _identifier_type(p: Param, prose: frozenset[str], literal: frozenset[str], definitions: set[str],
-                     external: bool = False) -> str:
+def _identifier_type(
+    p: Param, prose: frozenset[str], literal: frozenset[str], definitions: set[str], external: bool = False
+) -> str:
     slot = parse_slot_type(p.type)
     if not isinstance(slot, IdentifierSlot) or slot.fixed is not None or slot.keep or not isinstance(p.value, str):
         return p.type
@@ -224,7 +234,7 @@ def _relations(params: list[Param], tree: ast.Module | None) -> tuple[dict[str, 
         return out, paired
     refs = {p.name: guards.bound_name(tree, p.value) for p in numbers}
     for i, a in enumerate(numbers):
-        for b in numbers[i + 1:]:
+        for b in numbers[i + 1 :]:
             if a.value == b.value or refs[a.name][1] is None or refs[b.name][1] is None:
                 continue
             ref_a, ref_b = refs[a.name], refs[b.name]
@@ -259,8 +269,14 @@ def constrain(code: str, pattern: str, params: list[Param]) -> list[Param]:
         elif p.base_type in ("integer", "number"):
             slot = parse_slot_type(p.type)
             lo, hi = _number_bounds(p, tree)
-            if (lo is None and p.name not in paired and isinstance(p.value, (int, float)) and p.value >= 0
-                    and tree is not None and guards.is_used(tree, p.value)):
+            if (
+                lo is None
+                and p.name not in paired
+                and isinstance(p.value, (int, float))
+                and p.value >= 0
+                and tree is not None
+                and guards.is_used(tree, p.value)
+            ):
                 lo = 0
             rels = tuple(getattr(slot, "relations", ())) or tuple(relations.get(p.name, ()))
             cls = IntegerSlot if p.base_type == "integer" else NumberSlot
@@ -298,7 +314,7 @@ def boundary_cases(params: list[Param]) -> list[tuple[str, dict[str, Any]]]:
             if value != p.value and _accepted(params, bindings):
                 cases.append((f"{p.name}={value!r}", bindings))
     for i, a in enumerate(numbers):
-        for b in numbers[i + 1:]:
+        for b in numbers[i + 1 :]:
             bindings = {**original, a.name: b.value, b.name: a.value}
             if a.value != b.value and _accepted(params, bindings):
                 cases.append((f"{a.name} and {b.name} reversed", bindings))

@@ -36,20 +36,69 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_PAIRS = (("lo", "hi"), ("low", "high"), ("min", "max"), ("minimum", "maximum"), ("start", "stop"),
-          ("start", "end"), ("begin", "end"), ("first", "last"), ("from", "to"), ("lower", "upper"),
-          ("floor", "ceiling"), ("floor", "ceil"), ("least", "most"), ("left", "right"), ("a", "b"))
-_FLIP: dict[type[ast.cmpop], type[ast.cmpop]] = {ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE, ast.Eq: ast.Eq, ast.NotEq: ast.NotEq}
+_PAIRS = (
+    ("lo", "hi"),
+    ("low", "high"),
+    ("min", "max"),
+    ("minimum", "maximum"),
+    ("start", "stop"),
+    ("start", "end"),
+    ("begin", "end"),
+    ("first", "last"),
+    ("from", "to"),
+    ("lower", "upper"),
+    ("floor", "ceiling"),
+    ("floor", "ceil"),
+    ("least", "most"),
+    ("left", "right"),
+    ("a", "b"),
+)
+_FLIP: dict[type[ast.cmpop], type[ast.cmpop]] = {
+    ast.Lt: ast.Gt,
+    ast.Gt: ast.Lt,
+    ast.LtE: ast.GtE,
+    ast.GtE: ast.LtE,
+    ast.Eq: ast.Eq,
+    ast.NotEq: ast.NotEq,
+}
 _NEGATE = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq}
 #: Keyword arguments whose value must be positive (0 means "unbounded", "never" or an error):
 #: ``Queue(maxsize=0)`` is unbounded, ``deque(maxlen=0)`` always empty, ``timeout=0`` non-blocking.
-_POSITIVE_KEYWORDS = frozenset({
-    "maxsize", "maxlen", "max_workers", "processes", "workers", "capacity", "chunksize", "chunk_size",
-    "batch_size", "page_size", "pool_size", "timeout", "interval", "max_retries", "retries", "max_size",
-})
+_POSITIVE_KEYWORDS = frozenset(
+    {
+        "maxsize",
+        "maxlen",
+        "max_workers",
+        "processes",
+        "workers",
+        "capacity",
+        "chunksize",
+        "chunk_size",
+        "batch_size",
+        "page_size",
+        "pool_size",
+        "timeout",
+        "interval",
+        "max_retries",
+        "retries",
+        "max_size",
+    }
+)
 _NONNEGATIVE_CALLS = frozenset({"range", "sleep", "sqrt", "ljust", "rjust", "zfill", "center"})
-_COUNT_CALLS = frozenset({"islice", "most_common", "nlargest", "nsmallest", "sample", "token_hex",
-                          "token_urlsafe", "token_bytes", "choices", "repeat"})
+_COUNT_CALLS = frozenset(
+    {
+        "islice",
+        "most_common",
+        "nlargest",
+        "nsmallest",
+        "sample",
+        "token_hex",
+        "token_urlsafe",
+        "token_bytes",
+        "choices",
+        "repeat",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -99,7 +148,7 @@ def bound_name(tree: ast.AST, value: object) -> tuple[str | None, ast.Constant |
         if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
             args = parent.args
             positional = args.posonlyargs + args.args
-            for arg, default in zip(positional[len(positional) - len(args.defaults):], args.defaults):
+            for arg, default in zip(positional[len(positional) - len(args.defaults) :], args.defaults):
                 if default is node:
                     return arg.arg, node
             for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults):
@@ -134,8 +183,12 @@ def _is(node: ast.AST | None, name: str | None, literal: ast.AST | None) -> bool
     if isinstance(node, ast.Name):
         return node.id == name
     # self.capacity, set from the argument capacity, is the same number
-    return (isinstance(node, ast.Attribute) and node.attr == name and isinstance(node.value, ast.Name)
-            and node.value.id == "self")
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == name
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    )
 
 
 def _number(node: ast.AST) -> float | None:
@@ -193,8 +246,11 @@ def infer_bounds(tree: ast.AST, value: float) -> Bounds:
 
     def nonzero() -> None:
         nonlocal bounds
-        bounds = bounds.tighten(lo=_exclusive(0, True, integer)) if value > 0 else (
-            bounds.tighten(hi=_exclusive(0, False, integer)) if value < 0 else bounds)
+        bounds = (
+            bounds.tighten(lo=_exclusive(0, True, integer))
+            if value > 0
+            else (bounds.tighten(hi=_exclusive(0, False, integer)) if value < 0 else bounds)
+        )
 
     def learn(left: ast.AST, op: type[ast.cmpop], right: ast.AST) -> None:
         nonlocal bounds
@@ -239,11 +295,20 @@ def infer_bounds(tree: ast.AST, value: float) -> Bounds:
         if _inside_nonnegative_call(node, parents):
             bounds = bounds.tighten(lo=0)
         parent = parents.get(id(node))
-        if isinstance(parent, ast.BinOp) and parent.right is node and isinstance(parent.op, (ast.Div, ast.FloorDiv, ast.Mod)):
+        if (
+            isinstance(parent, ast.BinOp)
+            and parent.right is node
+            and isinstance(parent.op, (ast.Div, ast.FloorDiv, ast.Mod))
+        ):
             nonzero()
-        elif isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Mult) and isinstance(
-            parent.left if parent.right is node else parent.right, (ast.List, ast.Tuple, ast.Constant)
-        ) and not isinstance(getattr(parent.left if parent.right is node else parent.right, "value", ""), (int, float)):
+        elif (
+            isinstance(parent, ast.BinOp)
+            and isinstance(parent.op, ast.Mult)
+            and isinstance(parent.left if parent.right is node else parent.right, (ast.List, ast.Tuple, ast.Constant))
+            and not isinstance(
+                getattr(parent.left if parent.right is node else parent.right, "value", ""), (int, float)
+            )
+        ):
             count()  # [x] * n, "-" * n
         elif isinstance(parent, ast.keyword) and parent.arg in _POSITIVE_KEYWORDS:
             bounds = bounds.tighten(lo=_exclusive(0, True, integer))
@@ -290,7 +355,9 @@ def _inside_nonnegative_call(node: ast.AST, parents: dict[int, ast.AST]) -> bool
             if fname in ("min", "max"):
                 child, parent = parent, parents.get(id(parent))
                 continue
-            return (fname in ("sleep", "sqrt") and parent.args[0] is child) or (fname == "range" and len(parent.args) == 1)
+            return (fname in ("sleep", "sqrt") and parent.args[0] is child) or (
+                fname == "range" and len(parent.args) == 1
+            )
         return False
     return False
 
@@ -300,7 +367,7 @@ def _stem(name: str) -> tuple[str, str]:
     parts = name.lower().split("_")
     for i, part in enumerate(parts):
         if any(part in pair for pair in _PAIRS):
-            return part, "_".join(parts[:i] + parts[i + 1:])
+            return part, "_".join(parts[:i] + parts[i + 1 :])
     return "", name.lower()
 
 
@@ -338,7 +405,9 @@ def related(tree: ast.AST, a: tuple[str | None, ast.AST | None], b: tuple[str | 
     return False
 
 
-def handles_both_orders(tree: ast.AST, a: tuple[str | None, ast.AST | None], b: tuple[str | None, ast.AST | None]) -> bool:
+def handles_both_orders(
+    tree: ast.AST, a: tuple[str | None, ast.AST | None], b: tuple[str | None, ast.AST | None]
+) -> bool:
     """Whether the code normalises the pair (min/max/sorted, a swap) or raises on the wrong order."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("min", "max", "sorted"):
@@ -349,9 +418,15 @@ def handles_both_orders(tree: ast.AST, a: tuple[str | None, ast.AST | None], b: 
                 return True
         elif isinstance(node, (ast.If, ast.Assert)):
             test = node.test
-            orders = isinstance(test, ast.Compare) and len(test.ops) == 1 and {
-                (_is(test.left, *a) and _is(test.comparators[0], *b)), (_is(test.left, *b) and _is(test.comparators[0], *a))
-            } & {True}
+            orders = (
+                isinstance(test, ast.Compare)
+                and len(test.ops) == 1
+                and {
+                    (_is(test.left, *a) and _is(test.comparators[0], *b)),
+                    (_is(test.left, *b) and _is(test.comparators[0], *a)),
+                }
+                & {True}
+            )
             if not orders:
                 continue
             if isinstance(node, ast.Assert) or _raises(node.body):

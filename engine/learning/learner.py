@@ -74,12 +74,24 @@ class Learner:
 
     async def schedule(self, job: LearningJob, record: Emit | None = None) -> int:
         """Queue ``job`` (one row) and start it in the background; returns the suggestion id."""
-        view = await self.engine.store.run(functools.partial(
-            self.engine.library.add_suggestion, task=job.task, code=job.code, pattern="", params=[],
-            confidence=0.0, reason="queued: learning runs after the answer", provider="", model="",
-            cost_micros=job.generation_cost_micros, request_id=job.request_id, project=job.project,
-            agent=job.agent, status="queued",
-        ))
+        view = await self.engine.store.run(
+            functools.partial(
+                self.engine.library.add_suggestion,
+                task=job.task,
+                code=job.code,
+                pattern="",
+                params=[],
+                confidence=0.0,
+                reason="queued: learning runs after the answer",
+                provider="",
+                model="",
+                cost_micros=job.generation_cost_micros,
+                request_id=job.request_id,
+                project=job.project,
+                agent=job.agent,
+                status="queued",
+            )
+        )
         task = asyncio.get_running_loop().create_task(self._run(view.id, job, record or _ignore))
         self._running.add(task)
         self._jobs[view.id] = task
@@ -118,26 +130,56 @@ class Learner:
         library = self.engine.library
         alias = await self.engine.store.run(library.find_alias, job.task, job.code)
         if alias is not None:  # the same code as an existing template: an alias, not a duplicate
-            await self.engine.store.run(functools.partial(
-                library.fill_suggestion, suggestion_id, pattern=alias.pattern, params=alias.params,
-                name=f"alias of template {alias.template_id}", confidence=1.0, reason="", provider="", model="",
-                alias_of=alias.template_id))
+            await self.engine.store.run(
+                functools.partial(
+                    library.fill_suggestion,
+                    suggestion_id,
+                    pattern=alias.pattern,
+                    params=alias.params,
+                    name=f"alias of template {alias.template_id}",
+                    confidence=1.0,
+                    reason="",
+                    provider="",
+                    model="",
+                    alias_of=alias.template_id,
+                )
+            )
             return await self._maybe_accept(suggestion_id, job.settings, True, unseen=True)
         if has_no_values(job.task):  # nothing to parameterise: a zero-slot template, no model call
             pattern = zero_slot_pattern(job.task)
-            await self.engine.store.run(functools.partial(
-                library.fill_suggestion, suggestion_id, pattern=pattern or "", params=[],
-                name=zero_slot_name(job.task), confidence=1.0 if pattern else 0.0,
-                reason="" if pattern else "the task's wording cannot serve as a pattern", provider="", model=""))
+            await self.engine.store.run(
+                functools.partial(
+                    library.fill_suggestion,
+                    suggestion_id,
+                    pattern=pattern or "",
+                    params=[],
+                    name=zero_slot_name(job.task),
+                    confidence=1.0 if pattern else 0.0,
+                    reason="" if pattern else "the task's wording cannot serve as a pattern",
+                    provider="",
+                    model="",
+                )
+            )
             return await self._maybe_accept(suggestion_id, job.settings, bool(pattern), unseen=False)
         proposal = propose(job.task, job.code) if job.settings.learning.deterministic else None
         if proposal is not None:
-            preview = await asyncio.to_thread(check, job.task, job.code, proposal.pattern, proposal.params,
-                                              library.validator_factory())
+            preview = await asyncio.to_thread(
+                check, job.task, job.code, proposal.pattern, proposal.params, library.validator_factory()
+            )
             if preview.ok:
-                await self.engine.store.run(functools.partial(
-                    library.fill_suggestion, suggestion_id, pattern=proposal.pattern, params=proposal.params,
-                    name=proposal.name, confidence=proposal.confidence, reason="", provider="", model=""))
+                await self.engine.store.run(
+                    functools.partial(
+                        library.fill_suggestion,
+                        suggestion_id,
+                        pattern=proposal.pattern,
+                        params=proposal.params,
+                        name=proposal.name,
+                        confidence=proposal.confidence,
+                        reason="",
+                        provider="",
+                        model="",
+                    )
+                )
                 return await self._maybe_accept(suggestion_id, job.settings, True, unseen=True)
         return await self._ask_model(suggestion_id, job, record)
 
@@ -148,26 +190,66 @@ class Learner:
         settings = job.settings
         library = self.engine.library
         if not job.model_allowed:
-            await self.engine.store.run(functools.partial(
-                library.fill_suggestion, suggestion_id, pattern="", params=[], name="", confidence=0.0,
-                reason="no suggestion: the request's max_usd leaves no room for the call", provider="", model=""))
+            await self.engine.store.run(
+                functools.partial(
+                    library.fill_suggestion,
+                    suggestion_id,
+                    pattern="",
+                    params=[],
+                    name="",
+                    confidence=0.0,
+                    reason="no suggestion: the request's max_usd leaves no room for the call",
+                    provider="",
+                    model="",
+                )
+            )
             return "pending"
-        names = [settings.learning.suggest_provider] if settings.learning.suggest_provider else list(settings.chain.order)
-        request = ChainRequest(messages=build_messages(job.task, job.code), max_tokens=300, temperature=0.0,
-                               request_id=job.request_id, project=job.project, agent=job.agent, refs=job.refs,
-                               confirmed=job.confirmed, source="suggest", order=cheapest_first(settings, names))
+        names = (
+            [settings.learning.suggest_provider] if settings.learning.suggest_provider else list(settings.chain.order)
+        )
+        request = ChainRequest(
+            messages=build_messages(job.task, job.code),
+            max_tokens=300,
+            temperature=0.0,
+            request_id=job.request_id,
+            project=job.project,
+            agent=job.agent,
+            refs=job.refs,
+            confirmed=job.confirmed,
+            source="suggest",
+            order=cheapest_first(settings, names),
+        )
         try:
             answer = await self.engine.chain.complete(settings, request, record)
         except TemplarError as exc:
-            await self.engine.store.run(functools.partial(
-                library.fill_suggestion, suggestion_id, pattern="", params=[], name="", confidence=0.0,
-                reason=f"no suggestion: {exc}", provider="", model=""))
+            await self.engine.store.run(
+                functools.partial(
+                    library.fill_suggestion,
+                    suggestion_id,
+                    pattern="",
+                    params=[],
+                    name="",
+                    confidence=0.0,
+                    reason=f"no suggestion: {exc}",
+                    provider="",
+                    model="",
+                )
+            )
             return "pending"
         parsed = parse_suggestion(answer.text)
-        await self.engine.store.run(functools.partial(
-            library.fill_suggestion, suggestion_id, pattern=parsed.pattern, params=parsed.params, name=parsed.name,
-            confidence=parsed.confidence, reason="; ".join(parsed.problems), provider=answer.provider,
-            model=answer.model))
+        await self.engine.store.run(
+            functools.partial(
+                library.fill_suggestion,
+                suggestion_id,
+                pattern=parsed.pattern,
+                params=parsed.params,
+                name=parsed.name,
+                confidence=parsed.confidence,
+                reason="; ".join(parsed.problems),
+                provider=answer.provider,
+                model=answer.model,
+            )
+        )
         threshold = settings.learning.auto_accept_confidence
         good = not parsed.problems and threshold > 0 and parsed.confidence >= threshold
         return await self._maybe_accept(suggestion_id, settings, good, unseen=True)
@@ -191,8 +273,17 @@ class Learner:
         for view in await self.engine.store.run(self.engine.library.suggestions, "queued"):
             settings = settings_for(view.project, view.agent)
             refs = budget_refs(settings, view.project, view.agent, self.engine.clock())
-            job = LearningJob(settings, view.task, view.code, view.cost_micros, refs, str(uuid.uuid4()),
-                              view.project, view.agent, confirmed=True)
+            job = LearningJob(
+                settings,
+                view.task,
+                view.code,
+                view.cost_micros,
+                refs,
+                str(uuid.uuid4()),
+                view.project,
+                view.agent,
+                confirmed=True,
+            )
             try:
                 status = await self.learn(view.id, job, _ignore)
             except TemplarError as exc:

@@ -56,7 +56,9 @@ def params_from_json(text: str) -> list[Param]:
         value = item.get("value")
         if item["type"].split("(", 1)[0] == "field_list":
             value = [tuple(v) for v in value]
-        out.append(Param(item["name"], item["type"], value, item.get("description", ""), float(item.get("confidence", 0.0))))
+        out.append(
+            Param(item["name"], item["type"], value, item.get("description", ""), float(item.get("confidence", 0.0)))
+        )
     return out
 
 
@@ -90,11 +92,23 @@ class SuggestionView:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "status": self.status, "created": self.created, "name": self.name, "project": self.project,
-            "agent": self.agent, "task": self.task, "code": self.code, "pattern": self.pattern,
-            "params": [p.to_dict() for p in self.params], "confidence": self.confidence, "reason": self.reason,
-            "provider": self.provider, "model": self.model, "cost_usd": micros_to_usd(self.cost_micros),
-            "template_id": self.template_id, "alias_of": self.alias_of,
+            "id": self.id,
+            "status": self.status,
+            "created": self.created,
+            "name": self.name,
+            "project": self.project,
+            "agent": self.agent,
+            "task": self.task,
+            "code": self.code,
+            "pattern": self.pattern,
+            "params": [p.to_dict() for p in self.params],
+            "confidence": self.confidence,
+            "reason": self.reason,
+            "provider": self.provider,
+            "model": self.model,
+            "cost_usd": micros_to_usd(self.cost_micros),
+            "template_id": self.template_id,
+            "alias_of": self.alias_of,
         }
 
 
@@ -124,11 +138,19 @@ class TemplateView:
 
     def to_dict(self, with_body: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "id": self.id, "name": self.name, "pattern": self.pattern, "status": self.status,
-            "version": self.version, "uses": self.uses, "failures": self.failures,
-            "saved_usd": micros_to_usd(self.saved_micros), "quality": self.quality,
-            "counterfactual_usd": micros_to_usd(self.counterfactual_micros), "created": self.created,
-            "updated": self.updated, "retired_reason": self.retired_reason,
+            "id": self.id,
+            "name": self.name,
+            "pattern": self.pattern,
+            "status": self.status,
+            "version": self.version,
+            "uses": self.uses,
+            "failures": self.failures,
+            "saved_usd": micros_to_usd(self.saved_micros),
+            "quality": self.quality,
+            "counterfactual_usd": micros_to_usd(self.counterfactual_micros),
+            "created": self.created,
+            "updated": self.updated,
+            "retired_reason": self.retired_reason,
             "params": [p.to_dict() for p in self.params],
         }
         if with_body:
@@ -143,9 +165,22 @@ class TemplateView:
 
 def _suggestion_view(row: Suggestion) -> SuggestionView:
     return SuggestionView(
-        row.id, row.status, row.created, row.name, row.project, row.agent, row.task, row.code, row.pattern,
-        tuple(params_from_json(row.params)), row.confidence, row.reason, row.provider, row.model,
-        row.cost_micros, row.template_id,  # type: ignore[attr-defined]  # the FK 'template' as its raw id
+        row.id,
+        row.status,
+        row.created,
+        row.name,
+        row.project,
+        row.agent,
+        row.task,
+        row.code,
+        row.pattern,
+        tuple(params_from_json(row.params)),
+        row.confidence,
+        row.reason,
+        row.provider,
+        row.model,
+        row.cost_micros,
+        row.template_id,  # type: ignore[attr-defined]  # the FK 'template' as its raw id
     )
 
 
@@ -154,19 +189,42 @@ def _template_view(row: Template, versions: bool = False) -> TemplateView:
     if versions:
         history = tuple(
             {"version": v.version, "pattern": v.pattern, "quality": v.quality, "created": v.created, "reason": v.reason}
-            for v in TemplateVersion.select().where(TemplateVersion.template == row.id).order_by(TemplateVersion.version)
+            for v in TemplateVersion.select()
+            .where(TemplateVersion.template == row.id)
+            .order_by(TemplateVersion.version)
         )
     aliases: tuple[dict[str, Any], ...] = ()
     if versions:
         aliases = tuple(
-            {"id": a.id, "pattern": a.pattern, "hits": a.hits, "status": a.status, "fixed": json.loads(a.fixed),
-             "suggestion": a.suggestion, "created": a.created}
+            {
+                "id": a.id,
+                "pattern": a.pattern,
+                "hits": a.hits,
+                "status": a.status,
+                "fixed": json.loads(a.fixed),
+                "suggestion": a.suggestion,
+                "created": a.created,
+            }
             for a in TemplateAlias.select().where(TemplateAlias.template == row.id).order_by(TemplateAlias.id)
         )
     return TemplateView(
-        row.id, row.name, row.pattern, row.body, tuple(params_from_json(row.params)), row.status, row.version,
-        row.uses, row.failures, row.saved_micros, row.quality, row.counterfactual_micros, row.created, row.updated,
-        row.retired_reason, history, aliases,
+        row.id,
+        row.name,
+        row.pattern,
+        row.body,
+        tuple(params_from_json(row.params)),
+        row.status,
+        row.version,
+        row.uses,
+        row.failures,
+        row.saved_micros,
+        row.quality,
+        row.counterfactual_micros,
+        row.created,
+        row.updated,
+        row.retired_reason,
+        history,
+        aliases,
     )
 
 
@@ -185,28 +243,69 @@ class TemplateLibrary:
     # -- suggestions --------------------------------------------------------------------------
 
     def add_suggestion(
-        self, *, task: str, code: str, pattern: str, params: list[Param], confidence: float, reason: str,
-        provider: str, model: str, cost_micros: int, request_id: str, project: str, agent: str, name: str = "",
+        self,
+        *,
+        task: str,
+        code: str,
+        pattern: str,
+        params: list[Param],
+        confidence: float,
+        reason: str,
+        provider: str,
+        model: str,
+        cost_micros: int,
+        request_id: str,
+        project: str,
+        agent: str,
+        name: str = "",
         status: str = "pending",
     ) -> SuggestionView:
         """A new suggestion; ``status="queued"`` reserves the row for learning that runs later
         (:mod:`engine.learning.learner`), which fills it with :meth:`fill_suggestion`."""
         row = Suggestion.create(
-            created=time.time(), status=status, name=name[:64], project=project, agent=agent, task=task, code=code,
-            pattern=pattern, params=params_to_json(params), confidence=confidence, reason=reason,
-            provider=provider, model=model, cost_micros=cost_micros, request_id=request_id,
+            created=time.time(),
+            status=status,
+            name=name[:64],
+            project=project,
+            agent=agent,
+            task=task,
+            code=code,
+            pattern=pattern,
+            params=params_to_json(params),
+            confidence=confidence,
+            reason=reason,
+            provider=provider,
+            model=model,
+            cost_micros=cost_micros,
+            request_id=request_id,
         )
         return _suggestion_view(row)
 
     def fill_suggestion(
-        self, suggestion_id: int, *, pattern: str, params: list[Param], name: str, confidence: float, reason: str,
-        provider: str, model: str, alias_of: int | None = None,
+        self,
+        suggestion_id: int,
+        *,
+        pattern: str,
+        params: list[Param],
+        name: str,
+        confidence: float,
+        reason: str,
+        provider: str,
+        model: str,
+        alias_of: int | None = None,
     ) -> SuggestionView:
         """Give a queued suggestion its parameterisation; it becomes pending (for review).
         ``alias_of``: the wording is an alias of that template (:mod:`engine.learning.aliases`)."""
         Suggestion.update(
-            status="pending", pattern=pattern, params=params_to_json(params), name=name[:64], confidence=confidence,
-            reason=reason, provider=provider, model=model, template=alias_of,
+            status="pending",
+            pattern=pattern,
+            params=params_to_json(params),
+            name=name[:64],
+            confidence=confidence,
+            reason=reason,
+            provider=provider,
+            model=model,
+            template=alias_of,
         ).where((Suggestion.id == suggestion_id) & (Suggestion.status == "queued")).execute()
         return self.suggestion(suggestion_id)
 
@@ -232,15 +331,26 @@ class TemplateLibrary:
         if not preview.ok and not s.pattern and s.provider:
             # The model's answer gave no pattern (not JSON, or no "pattern"): that is why, not what
             # the fallback to a no-parameter template of the task's wording ran into.
-            why = s.reason.split("; ")[0].split(" (")[0] if s.reason.startswith("the suggestion ") else "the suggestion had no pattern"
-            reason = (f"{why} (the model's answer could not be read); as a template without parameters: "
-                      f"{preview.reason}; give a pattern in review to make a template by hand")
+            why = (
+                s.reason.split("; ")[0].split(" (")[0]
+                if s.reason.startswith("the suggestion ")
+                else "the suggestion had no pattern"
+            )
+            reason = (
+                f"{why} (the model's answer could not be read); as a template without parameters: "
+                f"{preview.reason}; give a pattern in review to make a template by hand"
+            )
             preview = replace(preview, reason=reason)
         return preview
 
     def edit(
-        self, suggestion_id: int, *, pattern: str | None = None, rename: dict[str, str] | None = None,
-        retype: dict[str, str] | None = None, drop: list[str] | None = None,
+        self,
+        suggestion_id: int,
+        *,
+        pattern: str | None = None,
+        rename: dict[str, str] | None = None,
+        retype: dict[str, str] | None = None,
+        drop: list[str] | None = None,
     ) -> SuggestionView:
         """Apply review edits: rename or retype parameters, drop (reject) some, edit the pattern."""
         s = self.suggestion(suggestion_id)
@@ -260,14 +370,18 @@ class TemplateLibrary:
         for name, type_ in (retype or {}).items():
             if name not in names:
                 raise BadInput(f"suggestion {suggestion_id} has no parameter {name!r}")
-            params = [Param(p.name, type_, p.value, p.description, p.confidence) if p.name == name else p for p in params]
+            params = [
+                Param(p.name, type_, p.value, p.description, p.confidence) if p.name == name else p for p in params
+            ]
         for name in drop or []:
             victim = next((p for p in params if p.name == name), None)
             if victim is None:
                 raise BadInput(f"suggestion {suggestion_id} has no parameter {name!r}")
             new_pattern = literal_in_pattern(new_pattern, victim, s.task)
             params = [p for p in params if p.name != name]
-        Suggestion.update(pattern=new_pattern, params=params_to_json(params)).where(Suggestion.id == suggestion_id).execute()
+        Suggestion.update(pattern=new_pattern, params=params_to_json(params)).where(
+            Suggestion.id == suggestion_id
+        ).execute()
         return self.suggestion(suggestion_id)
 
     def reject(self, suggestion_id: int, reason: str = "rejected in review") -> SuggestionView:
@@ -277,7 +391,9 @@ class TemplateLibrary:
         Suggestion.update(status="rejected", reason=reason).where(Suggestion.id == suggestion_id).execute()
         return self.suggestion(suggestion_id)
 
-    def accept(self, suggestion_id: int, counterfactual_micros: int | None = None, *, unseen: bool = False) -> TemplateView:
+    def accept(
+        self, suggestion_id: int, counterfactual_micros: int | None = None, *, unseen: bool = False
+    ) -> TemplateView:
         """Store the suggestion as a template (or a new version of one), or keep it pending with the reason.
 
         ``unseen``: no person read the code (the auto-accept policy, ``--accept-all``); then code
@@ -302,26 +418,52 @@ class TemplateLibrary:
             if Suggestion.get_by_id(suggestion_id).status != "pending":
                 raise BadInput(f"suggestion {suggestion_id} was accepted or rejected meanwhile")
             existing = (
-                Template.select()
-                .where((Template.pattern == preview.pattern) & (Template.status == "active"))
-                .first()
+                Template.select().where((Template.pattern == preview.pattern) & (Template.status == "active")).first()
             )
             if existing is None:
                 row = Template.create(
-                    name=_name_from(s), pattern=preview.pattern, body=preview.body, params=params_to_json(list(preview.params or s.params)),
-                    status="active", version=1, quality=preview.score, counterfactual_micros=cost, created=now, updated=now,
+                    name=_name_from(s),
+                    pattern=preview.pattern,
+                    body=preview.body,
+                    params=params_to_json(list(preview.params or s.params)),
+                    status="active",
+                    version=1,
+                    quality=preview.score,
+                    counterfactual_micros=cost,
+                    created=now,
+                    updated=now,
                 )
-                TemplateVersion.create(template=row, version=1, pattern=row.pattern, body=row.body, params=row.params,
-                                       quality=row.quality, created=now, reason=f"learned from suggestion {s.id}")
+                TemplateVersion.create(
+                    template=row,
+                    version=1,
+                    pattern=row.pattern,
+                    body=row.body,
+                    params=row.params,
+                    quality=row.quality,
+                    created=now,
+                    reason=f"learned from suggestion {s.id}",
+                )
             elif preview.score > existing.quality:
                 version = existing.version + 1
-                Template.update(body=preview.body, params=params_to_json(list(preview.params or s.params)), version=version,
-                                quality=preview.score, updated=now, counterfactual_micros=max(cost, existing.counterfactual_micros)
-                                ).where(Template.id == existing.id).execute()
-                TemplateVersion.create(template=existing.id, version=version, pattern=preview.pattern, body=preview.body,
-                                       params=params_to_json(list(preview.params or s.params)), quality=preview.score, created=now,
-                                       reason=f"better validated generation (score {preview.score} > {existing.quality}) "
-                                       f"from suggestion {s.id}")
+                Template.update(
+                    body=preview.body,
+                    params=params_to_json(list(preview.params or s.params)),
+                    version=version,
+                    quality=preview.score,
+                    updated=now,
+                    counterfactual_micros=max(cost, existing.counterfactual_micros),
+                ).where(Template.id == existing.id).execute()
+                TemplateVersion.create(
+                    template=existing.id,
+                    version=version,
+                    pattern=preview.pattern,
+                    body=preview.body,
+                    params=params_to_json(list(preview.params or s.params)),
+                    quality=preview.score,
+                    created=now,
+                    reason=f"better validated generation (score {preview.score} > {existing.quality}) "
+                    f"from suggestion {s.id}",
+                )
                 row = Template.get_by_id(existing.id)
             else:
                 row = existing
@@ -393,7 +535,9 @@ class TemplateLibrary:
                 try:
                     anchors.sync(Template._meta.database, _spec_or_none, stamp[1])
                 except DatabaseError as exc:  # e.g. a read-only store: the whole library, as before
-                    _log.warning("anchor index not updated (%s); matching against the whole library", type(exc).__name__)
+                    _log.warning(
+                        "anchor index not updated (%s); matching against the whole library", type(exc).__name__
+                    )
                     return self.index()
             cache.reset(stamp)
             self._negatives = Negatives.load()
@@ -449,9 +593,19 @@ class TemplateLibrary:
         if row is None:
             raise NotFound(f"no template {template_id}")
         now = time.time()
-        Template.update(status="retired", retired_reason=reason, updated=now).where(Template.id == template_id).execute()
-        TemplateVersion.create(template=template_id, version=row.version, pattern=row.pattern, body=row.body,
-                               params=row.params, quality=row.quality, created=now, reason=f"retired: {reason}")
+        Template.update(status="retired", retired_reason=reason, updated=now).where(
+            Template.id == template_id
+        ).execute()
+        TemplateVersion.create(
+            template=template_id,
+            version=row.version,
+            pattern=row.pattern,
+            body=row.body,
+            params=row.params,
+            quality=row.quality,
+            created=now,
+            reason=f"retired: {reason}",
+        )
         _log.warning("template %s (%s) retired: %s", template_id, row.name, reason)
         return self.template(template_id)
 
@@ -459,13 +613,27 @@ class TemplateLibrary:
         """Insert an imported template (already checked by the caller)."""
         now = now or time.time()
         row = Template.create(
-            name=spec_data["name"], pattern=spec_data["pattern"], body=spec_data["body"],
-            params=params_to_json(spec_data["params"]), status="active", version=int(spec_data.get("version", 1)),
-            quality=int(spec_data.get("quality", 0)), counterfactual_micros=int(spec_data.get("counterfactual_micros", 0)),
-            created=now, updated=now,
+            name=spec_data["name"],
+            pattern=spec_data["pattern"],
+            body=spec_data["body"],
+            params=params_to_json(spec_data["params"]),
+            status="active",
+            version=int(spec_data.get("version", 1)),
+            quality=int(spec_data.get("quality", 0)),
+            counterfactual_micros=int(spec_data.get("counterfactual_micros", 0)),
+            created=now,
+            updated=now,
         )
-        TemplateVersion.create(template=row, version=row.version, pattern=row.pattern, body=row.body, params=row.params,
-                               quality=row.quality, created=now, reason="imported")
+        TemplateVersion.create(
+            template=row,
+            version=row.version,
+            pattern=row.pattern,
+            body=row.body,
+            params=row.params,
+            quality=row.quality,
+            created=now,
+            reason="imported",
+        )
         return self.template(row.id)
 
 

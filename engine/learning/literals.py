@@ -33,6 +33,8 @@ _TYPE = r"[A-Za-z_][\w.]*(?:\[[^\]\n]*\])?(?:\s*\|\s*[A-Za-z_][\w.]*(?:\[[^\]\n]
 _FIELD = rf"[a-z_]\w*\s*:\s*{_TYPE}"
 _FIELDS = re.compile(rf"{_FIELD}(?:(?:\s*,\s*and\s+|\s*,\s*|\s+and\s+){_FIELD})*")
 _ONE_FIELD = re.compile(rf"([a-z_]\w*)\s*:\s*({_TYPE})")
+
+
 @dataclass(frozen=True)
 class Proposal:
     """A deterministic suggestion (the same shape ``parse_suggestion`` gives for a model's)."""
@@ -97,13 +99,21 @@ def propose(task: str, code: str) -> Proposal | None:
             is_int = re.fullmatch(r"-?\d+", token.text) is not None
             number: int | float = int(token.text) if is_int else float(token.text)
             if number >= 0 and repr(number) in numbers:
-                spans.append((token.start, token.end, Param(_unique("value", taken),
-                                                            "integer" if is_int else "number", number, "", 0.9)))
+                spans.append(
+                    (
+                        token.start,
+                        token.end,
+                        Param(_unique("value", taken), "integer" if is_int else "number", number, "", 0.9),
+                    )
+                )
         elif token.kind == "word":
             text = token.text
             after_noun = previous in _KIND_NOUNS and token.plain not in _CONNECTORS and token.plain not in _KIND_NOUNS
-            looks = bool(_NAME_LIKE.search(text)) or after_noun or (not first_word and text[:1].isupper()
-                                                                    and not token.skippable)
+            looks = (
+                bool(_NAME_LIKE.search(text))
+                or after_noun
+                or (not first_word and text[:1].isupper() and not token.skippable)
+            )
             in_code = text in names or (bool(_NAME_LIKE.search(text)) and snake(text) in names)
             if looks and _IDENT.match(text) and in_code:
                 base = "name"  # labels only; "name"/"value" read well in review and in bindings

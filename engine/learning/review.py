@@ -65,10 +65,15 @@ class Preview:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "ok": self.ok, "reason": self.reason, "pattern": self.pattern, "body": self.body,
-            "rendered": self.rendered, "round_trip": not any(p.startswith("round trip") for p in self.problems)
-            and bool(self.body), "bindings": {k: _plain(v) for k, v in self.bindings.items()},
-            "score": self.score, "problems": list(self.problems),
+            "ok": self.ok,
+            "reason": self.reason,
+            "pattern": self.pattern,
+            "body": self.body,
+            "rendered": self.rendered,
+            "round_trip": not any(p.startswith("round trip") for p in self.problems) and bool(self.body),
+            "bindings": {k: _plain(v) for k, v in self.bindings.items()},
+            "score": self.score,
+            "problems": list(self.problems),
             "params": [p.to_dict() for p in self.params],
             "findings": [f.to_dict() for f in self.findings],
             "security_findings": [f.to_dict() for f in self.security_findings],
@@ -98,8 +103,10 @@ def held_for_a_person(preview: Preview) -> str:
         return ""
     listed = ", ".join(f"{f.rule_id} ({f.severity}) line {f.line}" for f in flagged[:5])
     more = f" and {len(flagged) - 5} more" if len(flagged) > 5 else ""
-    return (f"the code has security findings: {listed}{more}; read the code and accept it by id "
-            "(`templar templates review ID --accept`) if it is safe")
+    return (
+        f"the code has security findings: {listed}{more}; read the code and accept it by id "
+        "(`templar templates review ID --accept`) if it is safe"
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -120,7 +127,10 @@ def sync_pattern(pattern: str, params: list[Param]) -> str:
 
 
 def rename_in_pattern(pattern: str, old: str, new: str) -> str:
-    return _SLOT.sub(lambda m: "{" + (new if m.group(1) == old else m.group(1)) + (f":{m.group(2)}" if m.group(2) else "") + "}", pattern)
+    return _SLOT.sub(
+        lambda m: "{" + (new if m.group(1) == old else m.group(1)) + (f":{m.group(2)}" if m.group(2) else "") + "}",
+        pattern,
+    )
 
 
 def literal_in_pattern(pattern: str, param: Param, task: str | None = None) -> str:
@@ -153,8 +163,10 @@ def literal_in_pattern(pattern: str, param: Param, task: str | None = None) -> s
         if task is None or parsed.match(task) is not None:
             return candidate
         problem = problem or f"the pattern would no longer match the task {task!r}"
-    raise BadInput(f"cannot drop {param.name}: with its value {value!r} as literal text, {problem}; "
-                   "keep it as a parameter, or edit the pattern by hand")
+    raise BadInput(
+        f"cannot drop {param.name}: with its value {value!r} as literal text, {problem}; "
+        "keep it as a parameter, or edit the pattern by hand"
+    )
 
 
 def spec_for(
@@ -262,16 +274,31 @@ def check(task: str, code: str, pattern: str, params: list[Param], validator: Co
                 problems += boundary_problems(spec, params, validator)
             problems += string_probe_problems(
                 lambda values: spec_for("learned-preview", pattern, body, params, task).render(values),
-                params, lambda text: validator.validate(text).ok,
+                params,
+                lambda text: validator.validate(text).ok,
             )
     return Preview(
-        ok=not problems, reason=problems[0] if problems else "", pattern=pattern, body=body, rendered=rendered,
-        bindings=bindings, score=report.score, problems=tuple(problems), params=tuple(params),
+        ok=not problems,
+        reason=problems[0] if problems else "",
+        pattern=pattern,
+        body=body,
+        rendered=rendered,
+        bindings=bindings,
+        score=report.score,
+        problems=tuple(problems),
+        params=tuple(params),
         findings=report.findings,
     )
 
 
 __all__ = [
-    "HeldForReview", "Preview", "check", "held_for_a_person", "literal_in_pattern", "rename_in_pattern",
-    "security_findings", "spec_for", "sync_pattern",
+    "HeldForReview",
+    "Preview",
+    "check",
+    "held_for_a_person",
+    "literal_in_pattern",
+    "rename_in_pattern",
+    "security_findings",
+    "spec_for",
+    "sync_pattern",
 ]

@@ -50,9 +50,11 @@ from engine.templates.meaning import (
 from engine.templates.normalize import NormalizedTask
 from engine.templates.pattern import TaskPattern
 
-ROUTER_SYSTEM = ("You check whether a code template answers a programming task. Reply with one word: yes or no.")
-ROUTER_PROMPT = ("<task>\n{task}\n</task>\nTemplate: {pattern}\nWith: {bindings}\n"
-                 "Does the template with these values do exactly what the task asks?")
+ROUTER_SYSTEM = "You check whether a code template answers a programming task. Reply with one word: yes or no."
+ROUTER_PROMPT = (
+    "<task>\n{task}\n</task>\nTemplate: {pattern}\nWith: {bindings}\n"
+    "Does the template with these values do exactly what the task asks?"
+)
 #: Words a paraphrase may add without asking for anything the code lacks (folded on first use).
 _NEUTRAL_TEXT = (
     "function func method class code program snippet python write create make build implement define give need "
@@ -87,9 +89,14 @@ def task_values(task: str) -> dict[str, list[Any]]:
             out["number"].append(float(token.text))
         elif token.kind == "quoted":
             out["string"].append(token.text[1:-1])
-        elif token.kind == "word" and token.text.isidentifier() and (
-                _NAME_LIKE.search(token.text) or (previous in _KIND_NOUNS and token.plain not in _CONNECTORS
-                                                  and token.plain not in _KIND_NOUNS)):
+        elif (
+            token.kind == "word"
+            and token.text.isidentifier()
+            and (
+                _NAME_LIKE.search(token.text)
+                or (previous in _KIND_NOUNS and token.plain not in _CONNECTORS and token.plain not in _KIND_NOUNS)
+            )
+        ):
             out["identifier"].append(token.text)
         if token.kind == "word" and (not token.skippable or token.plain in ("named", "called")):
             previous = token.plain
@@ -176,8 +183,14 @@ def _given(task: str, resolved: Mapping[str, Any]) -> list[str]:
     """The bound names that the task itself gives as names (not a learned name that happens to
     be a word of the task: "flatten a nested list" gives no name; "Stack: a class ..." does)."""
     names = set(task_values(task)["identifier"])
-    return [v for v in resolved.values() if isinstance(v, str) and (v in names or (
-        v.isidentifier() and v != v.lower() and re.search(rf"(?<![\w.]){re.escape(v)}(?!\w)", task)))]
+    return [
+        v
+        for v in resolved.values()
+        if isinstance(v, str)
+        and (
+            v in names or (v.isidentifier() and v != v.lower() and re.search(rf"(?<![\w.]){re.escape(v)}(?!\w)", task))
+        )
+    ]
 
 
 #: Stand-ins for a number slot's place in the order check (alphabetic: kept by ``_ordered``).
@@ -190,8 +203,11 @@ def _number_params(spec: TemplateSpec) -> list[str]:
 
 def _marked_pattern(text: str, spec: TemplateSpec) -> str:
     names = _number_params(spec)
-    return re.sub(r"\{(\w+)[^{}]*\}", lambda m: f" {_NUMBER_MARKS[names.index(m.group(1))]} "
-                  if m.group(1) in names else " ", text)
+    return re.sub(
+        r"\{(\w+)[^{}]*\}",
+        lambda m: f" {_NUMBER_MARKS[names.index(m.group(1))]} " if m.group(1) in names else " ",
+        text,
+    )
 
 
 def _marked_task(task: str, spec: TemplateSpec, resolved: Mapping[str, Any]) -> str:
@@ -232,8 +248,9 @@ def _without_names(task: str, resolved: Mapping[str, Any]) -> str:
     return task
 
 
-def guard_problem(spec: TemplateSpec, pattern: TaskPattern, bindings: Mapping[str, Any], task: str,
-                  code: str) -> str | None:
+def guard_problem(
+    spec: TemplateSpec, pattern: TaskPattern, bindings: Mapping[str, Any], task: str, code: str
+) -> str | None:
     """Why a router's "yes" must not be served (see the module docstring), or None."""
     try:
         resolved = spec.resolve(bindings)
@@ -280,8 +297,11 @@ def _dedupe(words: list[str]) -> list[str]:
 
 
 def router_messages(task: str, pattern: str, bindings: Mapping[str, Any]) -> list[dict[str, str]]:
-    user = ROUTER_PROMPT.replace("{pattern}", pattern).replace(
-        "{bindings}", json.dumps(dict(bindings), ensure_ascii=False, default=str)).replace("{task}", task)
+    user = (
+        ROUTER_PROMPT.replace("{pattern}", pattern)
+        .replace("{bindings}", json.dumps(dict(bindings), ensure_ascii=False, default=str))
+        .replace("{task}", task)
+    )
     return [{"role": "system", "content": ROUTER_SYSTEM}, {"role": "user", "content": user}]
 
 
@@ -297,5 +317,13 @@ def estimated_usd(messages: list[dict[str, str]], price: tuple[float, float] | N
     return micros_to_usd(cost_micros(chars // 3 + 8, out_tokens, price[0], price[1]))
 
 
-__all__ = ["ROUTER_SYSTEM", "RouteCandidate", "candidate_bindings", "estimated_usd", "guard_problem",
-           "router_messages", "said_yes", "task_values"]
+__all__ = [
+    "ROUTER_SYSTEM",
+    "RouteCandidate",
+    "candidate_bindings",
+    "estimated_usd",
+    "guard_problem",
+    "router_messages",
+    "said_yes",
+    "task_values",
+]

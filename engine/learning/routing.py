@@ -45,8 +45,9 @@ class Routed:
 CANDIDATES = 3
 
 
-def _first_passing(near: Sequence[Similar], task: str, record: Emit
-                   ) -> tuple[tuple[TemplateSpec, TaskPattern, float], dict[str, Any], str] | None:
+def _first_passing(
+    near: Sequence[Similar], task: str, record: Emit
+) -> tuple[tuple[TemplateSpec, TaskPattern, float], dict[str, Any], str] | None:
     """The closest template whose bindings render and whose guards hold (each refusal recorded)."""
     for candidate in near:
         spec, pattern = candidate.template, candidate.pattern
@@ -67,9 +68,19 @@ def _first_passing(near: Sequence[Similar], task: str, record: Emit
     return None
 
 
-async def try_route(engine: Engine, settings: Settings, task: str, index: TemplateIndex, policy: ValidationPolicy,
-                    request_id: str, project: str, agent: str, refs: Any, confirmed: bool, record: Emit
-                    ) -> Routed | None:
+async def try_route(
+    engine: Engine,
+    settings: Settings,
+    task: str,
+    index: TemplateIndex,
+    policy: ValidationPolicy,
+    request_id: str,
+    project: str,
+    agent: str,
+    refs: Any,
+    confirmed: bool,
+    record: Emit,
+) -> Routed | None:
     """Ask the router about the closest learned template; the answer if it may be served."""
     from engine.feedback import canonical_bindings, record_template_answer
     from engine.llm.chain import ChainRequest
@@ -90,8 +101,18 @@ async def try_route(engine: Engine, settings: Settings, task: str, index: Templa
     if not order or estimated_usd(messages, estimated_price(settings, model)) > rules.route_max_usd:
         record(LookupResult("routed", False, "the router call would exceed learning.route_max_usd"))
         return None
-    request = ChainRequest(messages=messages, max_tokens=3, temperature=0.0, request_id=request_id, project=project,
-                           agent=agent, refs=refs, confirmed=confirmed, source="route", order=order[:1])
+    request = ChainRequest(
+        messages=messages,
+        max_tokens=3,
+        temperature=0.0,
+        request_id=request_id,
+        project=project,
+        agent=agent,
+        refs=refs,
+        confirmed=confirmed,
+        source="route",
+        order=order[:1],
+    )
     try:
         answer = await engine.chain.complete(settings, request, record)
     except TemplarError as exc:
@@ -105,16 +126,34 @@ async def try_route(engine: Engine, settings: Settings, task: str, index: Templa
     if not report.ok:
         record(LookupResult("routed", False, f"{spec.name}: validation failed"))
         return None
-    saved = savings_micros(settings, sum(len(m["content"]) for m in build_messages(settings, task)), len(code),
-                           engine.environ)
+    saved = savings_micros(
+        settings, sum(len(m["content"]) for m in build_messages(settings, task)), len(code), engine.environ
+    )
     net = max(0, saved - answer.cost_micros)
-    await engine.store.run(record_template_answer, engine.clock(), "routed", request_id, project, agent, spec.name,
-                           spec.version, canonical_bindings(dict(bindings)), net, engine.book.owner)
+    await engine.store.run(
+        record_template_answer,
+        engine.clock(),
+        "routed",
+        request_id,
+        project,
+        agent,
+        spec.name,
+        spec.version,
+        canonical_bindings(dict(bindings)),
+        net,
+        engine.book.owner,
+    )
     record(LookupResult("routed", True, f"{spec.name} v{spec.version}: router said yes, guards passed"))
-    extra = {"template_id": int(spec.name.removeprefix("learned-")) if spec.name.startswith("learned-") else spec.name,
-             "template_version": spec.version, "pattern": pattern.text, "bindings": dict(bindings),
-             "explanation": f"[routed] similarity {score:.2f}", "validation": report.to_dict(),
-             "router_cost_usd": micros_to_usd(answer.cost_micros), "net_saved_usd": micros_to_usd(net)}
+    extra = {
+        "template_id": int(spec.name.removeprefix("learned-")) if spec.name.startswith("learned-") else spec.name,
+        "template_version": spec.version,
+        "pattern": pattern.text,
+        "bindings": dict(bindings),
+        "explanation": f"[routed] similarity {score:.2f}",
+        "validation": report.to_dict(),
+        "router_cost_usd": micros_to_usd(answer.cost_micros),
+        "net_saved_usd": micros_to_usd(net),
+    }
     return Routed(code, extra, answer.cost_micros, net, report)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from engine.store.models import Template
 
-STAMP_SQL = ("SELECT (SELECT MAX(id) FROM template), (SELECT MAX(id) FROM template_version), "
-             "(SELECT MAX(id) FROM wrong_report)")
+STAMP_SQL = (
+    "SELECT (SELECT MAX(id) FROM template), (SELECT MAX(id) FROM template_version), (SELECT MAX(id) FROM wrong_report)"
+)
 
 
 def read_stamp() -> tuple[int, ...]:

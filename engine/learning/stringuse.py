@@ -81,8 +81,7 @@ PROBES = ("", " ", "\t", "\n", 'say "hi"', "it's", "back\\slash", "C:\\temp\\new
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical"})
 _RE_FUNCS = frozenset({"compile", "search", "match", "fullmatch", "findall", "finditer", "sub", "subn", "split"})
 _NEEDLE_METHODS = frozenset(
-    {"startswith", "endswith", "removeprefix", "removesuffix", "replace", "find", "rfind", "index",
-     "rindex", "count"}
+    {"startswith", "endswith", "removeprefix", "removesuffix", "replace", "find", "rfind", "index", "rindex", "count"}
 )
 _GROUP_READERS = frozenset(
     {"group", "groups", "groupdict", "findall", "expand", "lastindex", "lastgroup", "sub", "subn"}
@@ -150,8 +149,11 @@ def _bound_names(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> Iterator[str
 
 def _parameter_names(call: ast.Call, node: ast.AST, functions: dict[str, ast.arguments]) -> Iterator[str]:
     """The parameter of a function defined in the code that ``node`` is passed to."""
-    name = call.func.id if isinstance(call.func, ast.Name) else (
-        call.func.attr if isinstance(call.func, ast.Attribute) else "")
+    name = (
+        call.func.id
+        if isinstance(call.func, ast.Name)
+        else (call.func.attr if isinstance(call.func, ast.Attribute) else "")
+    )
     args = functions.get(name)
     if args is None:
         return
@@ -169,8 +171,11 @@ def occurrences(tree: ast.AST, value: str) -> tuple[list[ast.AST], dict[ast.AST,
     """The expressions that carry ``value``: equal literals and reads of names bound to them."""
     parents = _parents(tree)
     found: list[ast.AST] = [
-        n for n in ast.walk(tree)
-        if isinstance(n, ast.Constant) and n.value == value and isinstance(n.value, str)
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant)
+        and n.value == value
+        and isinstance(n.value, str)
         and not _is_docstring(n, parents)
     ]
     functions: dict[str, ast.arguments] = {}
@@ -195,7 +200,8 @@ def occurrences(tree: ast.AST, value: str) -> tuple[list[ast.AST], dict[ast.AST,
             break
         names |= new
         frontier = [
-            n for n in ast.walk(tree)
+            n
+            for n in ast.walk(tree)
             if (isinstance(n, ast.Name) and n.id in new and isinstance(n.ctx, ast.Load))
             or (isinstance(n, ast.Attribute) and n.attr in new and isinstance(n.ctx, ast.Load))
         ]
@@ -226,28 +232,28 @@ def _argument_uses(node: ast.AST, call: ast.Call, value: str) -> Iterator[tuple[
         yield "onechar", ""
     if keyword in _MIME_KEYWORDS:
         yield "mime", ""
-    if keyword in ("datefmt", "date_format") or (name == "strftime" and pos == 0) or (
-        name == "strptime" and pos == 1
-    ):
+    if keyword in ("datefmt", "date_format") or (name == "strftime" and pos == 0) or (name == "strptime" and pos == 1):
         yield "strftime", ""
     if receiver == "re" and name in _RE_FUNCS and (pos == 0 or keyword == "pattern"):
         yield "regex", ""
-    if (name in ("glob", "iglob", "rglob") and (pos == 0 or keyword in ("pattern", "pathname"))) or (
-        name in ("fnmatch", "fnmatchcase") and (pos == 1 or keyword == "pat")
-    ) or (receiver == "fnmatch" and name == "filter" and pos == 1):
+    if (
+        (name in ("glob", "iglob", "rglob") and (pos == 0 or keyword in ("pattern", "pathname")))
+        or (name in ("fnmatch", "fnmatchcase") and (pos == 1 or keyword == "pat"))
+        or (receiver == "fnmatch" and name == "filter" and pos == 1)
+    ):
         yield "glob", ""
     if name in ("open", "Path", "PurePath") and pos == 0 and receiver in ("", "pathlib", "io", "builtins"):
         yield "path", ""
-    if name in ("split", "rsplit", "partition", "rpartition") and receiver != "re" and (
-        pos == 0 or keyword == "sep"
-    ):
+    if name in ("split", "rsplit", "partition", "rpartition") and receiver != "re" and (pos == 0 or keyword == "sep"):
         yield "separator", ""
     if name in _NEEDLE_METHODS and pos == 0 and receiver != "re":
         yield "needle", ""
     if name in ("strip", "lstrip", "rstrip") and pos == 0:
         yield "chars", ""
-    if (keyword in ("sep", "end") and name == "print") or (name == "replace" and pos == 1) or (
-        receiver == "re" and name in ("sub", "subn") and (pos == 1 or keyword == "repl")
+    if (
+        (keyword in ("sep", "end") and name == "print")
+        or (name == "replace" and pos == 1)
+        or (receiver == "re" and name in ("sub", "subn") and (pos == 1 or keyword == "repl"))
     ):
         yield "anything", ""
     if (name in ("getenv", "putenv", "unsetenv") and pos == 0) or (
@@ -260,14 +266,12 @@ def _argument_uses(node: ast.AST, call: ast.Call, value: str) -> Iterator[tuple[
         yield "timezone", ""
     if name == "format" and receiver == "" and pos == 1:
         yield "format_spec", _safe(format_spec_kind, value)
-    if keyword in _URL_KEYWORDS or (pos == 0 and (
-        name == "urlopen" or (name in _HTTP_METHODS and receiver in _HTTP_RECEIVERS)
-    )):
+    if keyword in _URL_KEYWORDS or (
+        pos == 0 and (name == "urlopen" or (name in _HTTP_METHODS and receiver in _HTTP_RECEIVERS))
+    ):
         yield "url", ""
     extra = len(call.args) - (pos or 0) - 1
-    if pos is not None and extra > 0 and (
-        (name in _LOG_METHODS and pos == 0) or (name == "log" and pos == 1)
-    ):
+    if pos is not None and extra > 0 and ((name in _LOG_METHODS and pos == 0) or (name == "log" and pos == 1)):
         yield "printf", _safe(printf_signature, value)
 
 

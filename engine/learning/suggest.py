@@ -17,8 +17,21 @@ from engine.learning.body import Param
 SLOT_TYPES = ("identifier", "string", "integer", "number", "identifier_list", "field_list", "word", "choice")
 #: String notation types a suggestion may also use. Not listed in the prompt (every prompt token
 #: is paid on every suggestion): the review check types string slots from the code anyway.
-NOTATION_TYPES = ("strftime", "regex", "glob", "printf", "format", "encoding", "mime", "path", "envvar", "logfmt",
-                  "format_spec", "unit", "timezone")
+NOTATION_TYPES = (
+    "strftime",
+    "regex",
+    "glob",
+    "printf",
+    "format",
+    "encoding",
+    "mime",
+    "path",
+    "envvar",
+    "logfmt",
+    "format_spec",
+    "unit",
+    "timezone",
+)
 #: The types as offered to the model: a number the code only supports within limits gets a
 #: range, either end optional ("integer(1..)" for a chunk size the code needs >= 1).
 PROMPT_TYPES = ", ".join(
@@ -68,7 +81,9 @@ def code_words(code: str) -> str:
         for tok in tokenize.generate_tokens(io.StringIO(code).readline):
             text = tok.string
             name = tok.type == tokenize.NAME and not keyword.iskeyword(text)
-            short = tok.type == tokenize.STRING and len(text) <= 60 and text.lstrip("rRbBuUfF")[:3] not in ('"""', "'''")
+            short = (
+                tok.type == tokenize.STRING and len(text) <= 60 and text.lstrip("rRbBuUfF")[:3] not in ('"""', "'''")
+            )
             if name or short or tok.type == tokenize.NUMBER:
                 seen.setdefault(text, None)
             if len(seen) >= MAX_CODE_WORDS:

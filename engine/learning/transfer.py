@@ -44,17 +44,29 @@ def export_templates(library: TemplateLibrary, path: Path, include_retired: bool
     items = []
     for view in library.templates(None if include_retired else "active"):
         params = list(view.params)
-        items.append({
-            "name": view.name, "pattern": view.pattern, "body": view.body,
-            "params": [{"name": p.name, "type": p.type, "value": p.to_dict()["value"], "description": p.description}
-                       for p in params],
-            "task": task_for(view.pattern, params),
-            "code": render_body(view.body, {p.name: p.value for p in params}),
-            "version": view.version, "quality": view.quality,
-            "counterfactual_usd": micros_to_usd(view.counterfactual_micros), "status": view.status,
-        })
-    document = {"format": FORMAT, "version": VERSION,
-                "exported_at": datetime.now(UTC).replace(microsecond=0).isoformat(), "templates": items}
+        items.append(
+            {
+                "name": view.name,
+                "pattern": view.pattern,
+                "body": view.body,
+                "params": [
+                    {"name": p.name, "type": p.type, "value": p.to_dict()["value"], "description": p.description}
+                    for p in params
+                ],
+                "task": task_for(view.pattern, params),
+                "code": render_body(view.body, {p.name: p.value for p in params}),
+                "version": view.version,
+                "quality": view.quality,
+                "counterfactual_usd": micros_to_usd(view.counterfactual_micros),
+                "status": view.status,
+            }
+        )
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "templates": items,
+    }
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     check_destination(path, what="templates export")  # a missing dir, a directory or a device: refused
     tmp = path.with_name(f".{path.name}.tmp")
@@ -118,11 +130,17 @@ def read_export(path: Path) -> list[dict[str, Any]]:
             ok, why = round_trip(body, params, code)
             if not ok:
                 raise BadInput(f"{where} ({item.get('name', '?')}): round trip failed: {why}")
-        out.append({
-            "name": name, "pattern": preview.pattern, "body": body,
-            "params": list(preview.params) or params, "version": version, "quality": int(preview.score),
-            "counterfactual_micros": usd_to_micros(saved),
-        })
+        out.append(
+            {
+                "name": name,
+                "pattern": preview.pattern,
+                "body": body,
+                "params": list(preview.params) or params,
+                "version": version,
+                "quality": int(preview.score),
+                "counterfactual_micros": usd_to_micros(saved),
+            }
+        )
     return out
 
 

@@ -27,17 +27,84 @@ from engine.templates.pattern import TaskPattern
 _SYNTAX_RE = re.compile(r"[{}\[\]|]|\(\s*[^\s()]+\s*\)")
 _NAME_LIKE_RE = re.compile(r"_|\d|[a-z][A-Z]")
 #: Nouns a name may follow ("function dedupe that ...", "class stack with ...").
-_KIND_NOUNS = frozenset({
-    "function", "func", "method", "class", "decorator", "variable", "constant", "module", "enum", "dataclass",
-    "model", "type", "exception", "error", "script", "cli", "command", "program", "tool", "helper", "named", "called",
-    "def", "coroutine", "generator", "test", "fixture", "endpoint", "route", "handler", "field", "property", "attribute",
-})
+_KIND_NOUNS = frozenset(
+    {
+        "function",
+        "func",
+        "method",
+        "class",
+        "decorator",
+        "variable",
+        "constant",
+        "module",
+        "enum",
+        "dataclass",
+        "model",
+        "type",
+        "exception",
+        "error",
+        "script",
+        "cli",
+        "command",
+        "program",
+        "tool",
+        "helper",
+        "named",
+        "called",
+        "def",
+        "coroutine",
+        "generator",
+        "test",
+        "fixture",
+        "endpoint",
+        "route",
+        "handler",
+        "field",
+        "property",
+        "attribute",
+    }
+)
 #: Words that may follow such a noun without being a name.
-_CONNECTORS = frozenset({
-    "that", "which", "to", "for", "with", "of", "in", "returning", "taking", "implementing", "representing",
-    "using", "from", "on", "who", "whose", "and", "or", "as", "by", "accepting", "checking", "computing",
-    "where", "when", "if", "whether", "is", "are", "can", "should", "will", "must", "the", "a", "an",
-})
+_CONNECTORS = frozenset(
+    {
+        "that",
+        "which",
+        "to",
+        "for",
+        "with",
+        "of",
+        "in",
+        "returning",
+        "taking",
+        "implementing",
+        "representing",
+        "using",
+        "from",
+        "on",
+        "who",
+        "whose",
+        "and",
+        "or",
+        "as",
+        "by",
+        "accepting",
+        "checking",
+        "computing",
+        "where",
+        "when",
+        "if",
+        "whether",
+        "is",
+        "are",
+        "can",
+        "should",
+        "will",
+        "must",
+        "the",
+        "a",
+        "an",
+    }
+)
 
 
 def has_no_values(task: str) -> bool:

@@ -102,9 +102,7 @@ async def complete(
         if usage is not None and getattr(usage, "prompt_tokens", None) is not None:
             return Completion(text, int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0), True)
         return Completion(text, count_tokens(provider.model, messages), count_text_tokens(provider.model, text), False)
-    stream = await lib.acompletion(
-        messages=messages, stream=True, stream_options={"include_usage": True}, **kwargs
-    )
+    stream = await lib.acompletion(messages=messages, stream=True, stream_options={"include_usage": True}, **kwargs)
     parts: list[str] = []
     tokens_in = tokens_out = None
     async for chunk in stream:
@@ -147,5 +145,3 @@ def count_text_tokens(model: str, text: str) -> int:
 
 def provider_list() -> list[str]:
     return [str(p.value if hasattr(p, "value") else p) for p in litellm().provider_list]
-
-

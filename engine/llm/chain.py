@@ -183,13 +183,10 @@ class ProviderChain:
         if level >= EXHAUSTED:
             budget_log.warning("paid call refused: budget exhausted (L6), request %s", request.request_id)
             raise BudgetRefused(
-                "budget exhausted (L6): paid calls are refused; templates and cache still answer. "
-                "See `templar budget`."
+                "budget exhausted (L6): paid calls are refused; templates and cache still answer. See `templar budget`."
             )
         if level >= CRITICAL and settings.alerts.confirm_at_critical and not request.confirmed:
-            raise ConfirmationRequired(
-                "budget critical (L5): confirm this paid call (--yes on the command line)"
-            )
+            raise ConfirmationRequired("budget critical (L5): confirm this paid call (--yes on the command line)")
 
     async def _release_late(self, reserving: asyncio.Future[Held]) -> None:
         try:
@@ -199,7 +196,12 @@ class ProviderChain:
         await asyncio.shield(self.store.run(self.book.release, held, outcome="error", error_class="cancelled"))
 
     async def _try_provider(
-        self, settings: Settings, request: ChainRequest, cand: Candidate, emit: Emit, run: RunView,
+        self,
+        settings: Settings,
+        request: ChainRequest,
+        cand: Candidate,
+        emit: Emit,
+        run: RunView,
     ) -> Outcome:
         """Every attempt at one provider: ``Answered``, or ``MovedOn`` saying why not. Reads the
         run's state through ``run``; changes nothing of it (``complete`` folds the outcome in)."""
@@ -219,8 +221,9 @@ class ProviderChain:
             made += 1
             step = await self._attempt(settings, request, target, attempt, held, emit, run.deadline)
             if isinstance(step, Settled):
-                return Answered(await self._answer(settings, request, target, attempt, held, step, emit,
-                                                   run.attempts + made))
+                return Answered(
+                    await self._answer(settings, request, target, attempt, held, step, emit, run.attempts + made)
+                )
             reason = f"{step.failure.error_class} ({step.failure.message[:120]})"
             timed_out = timed_out or step.out_of_time
             after = await self._after_failure(settings, cand, api_key, step.failure, attempt, emit, run.deadline)
@@ -247,15 +250,27 @@ class ProviderChain:
         window = _window_reason(provider, prompt_tokens)
         if window is not None:
             return window
-        return Target(cand, cand.price, api_key, cand.price.cost(prompt_tokens, request.max_tokens), prompt_tokens,
-                      dirty=any(failures > 0 for failures, _ in records))
+        return Target(
+            cand,
+            cand.price,
+            api_key,
+            cand.price.cost(prompt_tokens, request.max_tokens),
+            prompt_tokens,
+            dirty=any(failures > 0 for failures, _ in records),
+        )
 
     async def _reserve(self, request: ChainRequest, target: Target, attempt: int, emit: Emit) -> Held | MovedOn:
         """Hold the worst case on every budget, or say the budget refused (``MovedOn``)."""
         cand, provider = target.cand, target.cand.settings
         fields = LedgerFields(
-            request_id=request.request_id, project=request.project, agent=request.agent, source=request.source,
-            provider=cand.name, model=provider.model, attempt=attempt, tokens_in=target.prompt_tokens,
+            request_id=request.request_id,
+            project=request.project,
+            agent=request.agent,
+            source=request.source,
+            provider=cand.name,
+            model=provider.model,
+            attempt=attempt,
+            tokens_in=target.prompt_tokens,
         )
         reserving = asyncio.ensure_future(self.store.run(self.book.reserve, request.refs, target.worst, fields))
         try:
@@ -273,7 +288,13 @@ class ProviderChain:
         return held
 
     async def _attempt(
-        self, settings: Settings, request: ChainRequest, target: Target, attempt: int, held: Held, emit: Emit,
+        self,
+        settings: Settings,
+        request: ChainRequest,
+        target: Target,
+        attempt: int,
+        held: Held,
+        emit: Emit,
         deadline: float,
     ) -> Settled | Failed:
         """One call under its wall deadline; a failure releases ``held`` before returning."""
@@ -289,59 +310,124 @@ class ProviderChain:
         # the attempt's wall deadline: its timeout_s, or what is left of the chain's
         limit = min(provider.timeout_s, max(0.001, deadline - self.clock()))
         try:
-            completion = await _call(provider, target.api_key, request, on_text if request.stream else None, limit,
-                                     settings.chain.deadline_s)
+            completion = await _call(
+                provider, target.api_key, request, on_text if request.stream else None, limit, settings.chain.deadline_s
+            )
         except asyncio.CancelledError:
             await asyncio.shield(self.store.run(self.book.release, held, outcome="error", error_class="cancelled"))
             raise
         except Exception as exc:  # noqa: BLE001 - every provider failure is classified
             failure = classify(exc)
-            await self.store.run(self.book.release, held, outcome="error", error_class=failure.error_class,
-                                 latency_ms=_ms_since(started))
+            await self.store.run(
+                self.book.release, held, outcome="error", error_class=failure.error_class, latency_ms=_ms_since(started)
+            )
             if streamed:
                 emit(StreamRestarted(cand.name))
-            log.warning("%s (%s) attempt %d failed: %s: %s", cand.name, provider.model, attempt,
-                        failure.error_class, failure.message)
-            emit(AttemptFailed(cand.name, provider.model, attempt, failure.error_class, failure.message,
-                               failure.retryable))
+            log.warning(
+                "%s (%s) attempt %d failed: %s: %s",
+                cand.name,
+                provider.model,
+                attempt,
+                failure.error_class,
+                failure.message,
+            )
+            emit(
+                AttemptFailed(
+                    cand.name, provider.model, attempt, failure.error_class, failure.message, failure.retryable
+                )
+            )
             return Failed(failure, out_of_time=limit < provider.timeout_s and isinstance(exc, AttemptTimedOut))
         return Settled(completion, _ms_since(started))
 
     async def _answer(
-        self, settings: Settings, request: ChainRequest, target: Target, attempt: int, held: Held, step: Settled,
-        emit: Emit, attempts: int,
+        self,
+        settings: Settings,
+        request: ChainRequest,
+        target: Target,
+        attempt: int,
+        held: Held,
+        step: Settled,
+        emit: Emit,
+        attempts: int,
     ) -> ChainResult:
         """Settle a successful attempt to its real cost (usage is a claim: at most the worst case)."""
         cand, provider, completion = target.cand, target.cand.settings, step.completion
         claimed = target.price.cost(completion.tokens_in, completion.tokens_out)
         # the book charges at most the worst case (and records an anomaly); the same judgement
         # gives what this attempt reports
-        usage = judge_usage(claimed, completion.tokens_in, completion.tokens_out, held.amount_micros,
-                            measured=completion.usage_measured)
-        crossings = await self.store.run(functools.partial(
-            self.book.settle, held, claimed, refs=request.refs, thresholds=settings.alerts.thresholds(),
-            tokens_in=completion.tokens_in, tokens_out=completion.tokens_out, latency_ms=step.latency_ms,
-            estimated=not completion.usage_measured,
-        ))
+        usage = judge_usage(
+            claimed, completion.tokens_in, completion.tokens_out, held.amount_micros, measured=completion.usage_measured
+        )
+        crossings = await self.store.run(
+            functools.partial(
+                self.book.settle,
+                held,
+                claimed,
+                refs=request.refs,
+                thresholds=settings.alerts.thresholds(),
+                tokens_in=completion.tokens_in,
+                tokens_out=completion.tokens_out,
+                latency_ms=step.latency_ms,
+                estimated=not completion.usage_measured,
+            )
+        )
         if target.dirty or attempt > 1:  # a success must clear failures recorded by anyone
             await self.store.run(self.board.succeeded, health_key(provider), credential_key(provider, target.api_key))
-        emit(AttemptSucceeded(cand.name, provider.model, attempt, usage.tokens_in, usage.tokens_out,
-                              micros_to_usd(usage.charge_micros), step.latency_ms))
+        emit(
+            AttemptSucceeded(
+                cand.name,
+                provider.model,
+                attempt,
+                usage.tokens_in,
+                usage.tokens_out,
+                micros_to_usd(usage.charge_micros),
+                step.latency_ms,
+            )
+        )
         if usage.anomaly is not None:
-            emit(UsageAnomaly(cand.name, provider.model, usage.anomaly,
-                              claimed if isinstance(claimed, int) else None, usage.charge_micros))
+            emit(
+                UsageAnomaly(
+                    cand.name,
+                    provider.model,
+                    usage.anomaly,
+                    claimed if isinstance(claimed, int) else None,
+                    usage.charge_micros,
+                )
+            )
         for c in crossings:
-            emit(BudgetLevelCrossed(c.scope, c.key, c.period, c.level, LEVEL_NAMES[c.level], round(c.percent, 2),
-                                    c.used_micros, c.limit_micros))
+            emit(
+                BudgetLevelCrossed(
+                    c.scope,
+                    c.key,
+                    c.period,
+                    c.level,
+                    LEVEL_NAMES[c.level],
+                    round(c.percent, 2),
+                    c.used_micros,
+                    c.limit_micros,
+                )
+            )
         return ChainResult(
-            text=completion.text, provider=cand.name, model=provider.model, attempts=attempts,
-            tokens_in=usage.tokens_in, tokens_out=usage.tokens_out, cost_micros=usage.charge_micros,
-            latency_ms=step.latency_ms, usage_measured=completion.usage_measured and usage.believed,
+            text=completion.text,
+            provider=cand.name,
+            model=provider.model,
+            attempts=attempts,
+            tokens_in=usage.tokens_in,
+            tokens_out=usage.tokens_out,
+            cost_micros=usage.charge_micros,
+            latency_ms=step.latency_ms,
+            usage_measured=completion.usage_measured and usage.believed,
         )
 
     async def _after_failure(
-        self, settings: Settings, cand: Candidate, api_key: str | None, failure: Failure, attempt: int,
-        emit: Emit, deadline: float,
+        self,
+        settings: Settings,
+        cand: Candidate,
+        api_key: str | None,
+        failure: Failure,
+        attempt: int,
+        emit: Emit,
+        deadline: float,
     ) -> Next:
         """Record a failed attempt; back off and say RETRY, or say why to move on."""
         chain = settings.chain
@@ -351,14 +437,22 @@ class ProviderChain:
             # not worth waiting for: this key (or endpoint) rests as long as asked, the next provider answers
             seconds = min(asked, MAX_COOLDOWN_S)
             await self.store.run(self.board.cool, key, self.clock() + seconds)
-            log.warning("%s cooled down for %.0f s: Retry-After %.0f s is above chain.retry_after_max_s",
-                        cand.name, seconds, asked)
+            log.warning(
+                "%s cooled down for %.0f s: Retry-After %.0f s is above chain.retry_after_max_s",
+                cand.name,
+                seconds,
+                asked,
+            )
             emit(ProviderCooledDown(cand.name, seconds, attempt))
             return Next.MOVE_ON
         cooled = await self.store.run(self.board.failed, key, self.clock(), chain.cooldown_failures, chain.cooldown_s)
         if cooled:
-            log.warning("%s cooled down for %.0f s after %d failures in a row", cand.name, chain.cooldown_s,
-                        chain.cooldown_failures)
+            log.warning(
+                "%s cooled down for %.0f s after %d failures in a row",
+                cand.name,
+                chain.cooldown_s,
+                chain.cooldown_failures,
+            )
             emit(ProviderCooledDown(cand.name, chain.cooldown_s, chain.cooldown_failures))
             return Next.MOVE_ON
         if not failure.retryable or attempt == chain.attempts:
@@ -421,14 +515,25 @@ def _window_reason(provider: ProviderSettings, prompt_tokens: int) -> tuple[str,
     return None
 
 
-async def _call(provider: ProviderSettings, api_key: str | None, request: ChainRequest,
-                on_text: Callable[[str], None] | None, limit: float, chain_deadline_s: float) -> adapter.Completion:
+async def _call(
+    provider: ProviderSettings,
+    api_key: str | None,
+    request: ChainRequest,
+    on_text: Callable[[str], None] | None,
+    limit: float,
+    chain_deadline_s: float,
+) -> adapter.Completion:
     """One provider call under a wall deadline of ``limit`` seconds (``AttemptTimedOut`` past it)."""
     try:
         async with asyncio.timeout(limit):
             return await adapter.complete(
-                provider, api_key, request.messages, max_tokens=request.max_tokens,
-                temperature=request.temperature, on_text=on_text, timeout_s=limit,
+                provider,
+                api_key,
+                request.messages,
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                on_text=on_text,
+                timeout_s=limit,
             )
     except TimeoutError as exc:
         if limit < provider.timeout_s:

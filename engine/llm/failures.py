@@ -75,7 +75,9 @@ def classify(exc: BaseException) -> Failure:
     inner = getattr(exc, "original_exception", None)
     if "MidStreamFallbackError" in {cls.__name__ for cls in type(exc).__mro__} and isinstance(inner, BaseException):
         failure = classify(inner)
-        return Failure(failure.error_class, failure.message, failure.status_code, failure.retry_after_s or retry_after(exc))
+        return Failure(
+            failure.error_class, failure.message, failure.status_code, failure.retry_after_s or retry_after(exc)
+        )
     if isinstance(exc, EmptyAnswer):
         return Failure("empty", "the provider returned an empty answer")
     if isinstance(exc, AttemptTimedOut):
@@ -105,8 +107,10 @@ def classify(exc: BaseException) -> Failure:
             error_class = "bad_request"
     if error_class == "server_error" and "connection error" in message.lower():
         error_class = "connection"
-    if error_class == "bad_request" and "context" in message.lower() and (
-        "length" in message.lower() or "window" in message.lower() or "too long" in message.lower()
+    if (
+        error_class == "bad_request"
+        and "context" in message.lower()
+        and ("length" in message.lower() or "window" in message.lower() or "too long" in message.lower())
     ):
         error_class = "context_window"
     return Failure(error_class, message, status, retry_after(exc))

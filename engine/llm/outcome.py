@@ -19,7 +19,16 @@ from engine.llm.failures import Failure
 from engine.llm.pricing import Price
 
 __all__ = [
-    "Answered", "Candidate", "ChainResult", "Failed", "MovedOn", "Next", "Outcome", "Run", "RunView", "Settled",
+    "Answered",
+    "Candidate",
+    "ChainResult",
+    "Failed",
+    "MovedOn",
+    "Next",
+    "Outcome",
+    "Run",
+    "RunView",
+    "Settled",
     "Target",
 ]
 

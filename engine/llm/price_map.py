@@ -85,7 +85,9 @@ SAVINGS_BASIS = (
 )
 
 
-def first_payable(settings: Settings, environ: Mapping[str, str] | None = None) -> tuple[str, tuple[float, float]] | None:
+def first_payable(
+    settings: Settings, environ: Mapping[str, str] | None = None
+) -> tuple[str, tuple[float, float]] | None:
     """The provider the chain would have paid first, and its price: the first in ``chain.order``
     with its key present (or keyless) and a known price; None when there is none."""
     env = os.environ if environ is None else environ
@@ -99,8 +101,9 @@ def first_payable(settings: Settings, environ: Mapping[str, str] | None = None) 
     return None
 
 
-def savings_micros(settings: Settings, prompt_chars: int, output_chars: int,
-                   environ: Mapping[str, str] | None = None) -> int:
+def savings_micros(
+    settings: Settings, prompt_chars: int, output_chars: int, environ: Mapping[str, str] | None = None
+) -> int:
     """What a $0 answer saved, on the one basis every tier uses (``SAVINGS_BASIS``)."""
     payable = first_payable(settings, environ)
     if payable is None:

@@ -35,7 +35,7 @@ def price_for(model: str, settings: Settings) -> Price | None:
 
 def how_to_price(model: str) -> str:
     return (
-        f'no known price for {model}; add one to settings (or a project file): '
+        f"no known price for {model}; add one to settings (or a project file): "
         f'[pricing.models."{model}"] input_usd_per_mtok = ... , output_usd_per_mtok = ... '
         f"(use 0 for a free local model)"
     )

@@ -42,8 +42,11 @@ class BearerGuard:
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
         if not hmac.compare_digest(given, self.expected):
-            response = JSONResponse({"error": "unauthorized", "message": "missing or wrong bearer token"},
-                                    status_code=401, headers={"www-authenticate": "Bearer"})
+            response = JSONResponse(
+                {"error": "unauthorized", "message": "missing or wrong bearer token"},
+                status_code=401,
+                headers={"www-authenticate": "Bearer"},
+            )
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -51,8 +54,15 @@ class BearerGuard:
 
 async def healthz(request: Request) -> Response:
     state: ServerState = request.app.state.templar
-    return JSONResponse({"status": "closing" if state.closing else "ok", "version": __version__, "pid": os.getpid(),
-                         "llm": state.llm_state, "in_progress": state.in_progress()})
+    return JSONResponse(
+        {
+            "status": "closing" if state.closing else "ok",
+            "version": __version__,
+            "pid": os.getpid(),
+            "llm": state.llm_state,
+            "in_progress": state.in_progress(),
+        }
+    )
 
 
 async def readyz(request: Request) -> Response:
@@ -81,10 +91,12 @@ def build_app(state: ServerState, token: str | None = None) -> ASGIApp:
             # the hot routes first: Starlette tries each route's pattern in order, per request
             Route("/api/generate", native.generate, methods=["POST"]),
             Route("/v1/chat/completions", openai_compat.chat_completions, methods=["POST"]),
-            Route("/healthz", healthz), Route("/readyz", readyz),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
             Route("/v1/models", openai_compat.list_models),
             Route("/api/dry-run", native.dry_run, methods=["POST"]),
-            Route("/api/stats", native.stats), Route("/api/budget", native.budget),
+            Route("/api/stats", native.stats),
+            Route("/api/budget", native.budget),
             Route("/api/templates", native.templates),
             Route("/api/templates/{id}", review.template),
             Route("/api/suggestions", review.suggestions),

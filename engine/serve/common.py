@@ -22,9 +22,18 @@ MAX_TASK = 20_000  # characters: the CLI's task limit is the pipeline's (clean_t
 
 # engine error kind -> HTTP status
 STATUS = {
-    "bad_input": 400, "config_error": 400, "not_found": 404, "budget_refused": 402, "confirmation_required": 402,
-    "price_unknown": 402, "max_usd_exceeded": 402, "no_provider": 503, "deadline_exceeded": 504,
-    "validation_failed": 422, "busy": 429, "held_for_review": 409,
+    "bad_input": 400,
+    "config_error": 400,
+    "not_found": 404,
+    "budget_refused": 402,
+    "confirmation_required": 402,
+    "price_unknown": 402,
+    "max_usd_exceeded": 402,
+    "no_provider": 503,
+    "deadline_exceeded": 504,
+    "validation_failed": 422,
+    "busy": 429,
+    "held_for_review": 409,
 }
 
 __all__ = ["MAX_BODY", "STATUS", "GenerateArgs", "error_body", "read_json", "scope_name"]
@@ -92,34 +101,58 @@ class GenerateArgs:
     @classmethod
     def parse(cls, task: object, options: dict[str, Any], project: object = None, agent: object = None) -> GenerateArgs:
         if not isinstance(task, str) or not task.strip():
-            raise BadInput("the task is empty: send it as the last user message (OpenAI API) or as \"task\"")
+            raise BadInput('the task is empty: send it as the last user message (OpenAI API) or as "task"')
         if len(task) > MAX_TASK:
             raise BadInput(f"the task is longer than {MAX_TASK} characters")
         max_tokens = options.get("max_tokens")
-        if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int)
-                                       or not 1 <= max_tokens <= 200_000):
+        if max_tokens is not None and (
+            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or not 1 <= max_tokens <= 200_000
+        ):
             raise BadInput("max_tokens must be an integer between 1 and 200000")
         max_usd = options.get("max_usd")
         if max_usd is not None:
-            if isinstance(max_usd, bool) or not isinstance(max_usd, (int, float)) or not math.isfinite(max_usd) \
-                    or max_usd < 0:
+            if (
+                isinstance(max_usd, bool)
+                or not isinstance(max_usd, (int, float))
+                or not math.isfinite(max_usd)
+                or max_usd < 0
+            ):
                 raise BadInput("max_usd must be a non-negative number of dollars")
             max_usd = float(max_usd)
         return cls(
-            task=task, project=scope_name(project, "project"), agent=scope_name(agent, "agent"),
-            critical=_flag(options, "critical", None), max_tokens=max_tokens, max_usd=max_usd,
-            use_cache=bool(_flag(options, "use_cache", True)), use_templates=bool(_flag(options, "use_templates", True)),
-            confirmed=bool(_flag(options, "confirmed", False)), dry_run=bool(_flag(options, "dry_run", False)),
+            task=task,
+            project=scope_name(project, "project"),
+            agent=scope_name(agent, "agent"),
+            critical=_flag(options, "critical", None),
+            max_tokens=max_tokens,
+            max_usd=max_usd,
+            use_cache=bool(_flag(options, "use_cache", True)),
+            use_templates=bool(_flag(options, "use_templates", True)),
+            confirmed=bool(_flag(options, "confirmed", False)),
+            dry_run=bool(_flag(options, "dry_run", False)),
         )
 
     def engine_kwargs(self) -> dict[str, Any]:
-        return {"project": self.project, "agent": self.agent, "critical": self.critical,
-                "max_tokens": self.max_tokens, "max_usd": self.max_usd, "use_cache": self.use_cache,
-                "use_templates": self.use_templates, "confirmed": self.confirmed}
+        return {
+            "project": self.project,
+            "agent": self.agent,
+            "critical": self.critical,
+            "max_tokens": self.max_tokens,
+            "max_usd": self.max_usd,
+            "use_cache": self.use_cache,
+            "use_templates": self.use_templates,
+            "confirmed": self.confirmed,
+        }
 
     def dry_run_kwargs(self) -> dict[str, Any]:
-        return {"project": self.project, "agent": self.agent, "critical": self.critical,
-                "max_tokens": self.max_tokens, "use_cache": self.use_cache, "use_templates": self.use_templates}
+        return {
+            "project": self.project,
+            "agent": self.agent,
+            "critical": self.critical,
+            "max_tokens": self.max_tokens,
+            "use_cache": self.use_cache,
+            "use_templates": self.use_templates,
+        }
 
 
 def error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:

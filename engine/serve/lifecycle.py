@@ -150,8 +150,11 @@ class ServerState:
             # cancelling the wait cancels the jobs (gather's children) and waits for them to unwind
             await asyncio.wait_for(self.engine.settle_learning(), self.limits.grace_s)
         except TimeoutError:
-            log.warning("shutdown: learning cancelled after %.1f s; its suggestions stay queued "
-                        "(`templar templates suggest` finishes them)", self.limits.grace_s)
+            log.warning(
+                "shutdown: learning cancelled after %.1f s; its suggestions stay queued "
+                "(`templar templates suggest` finishes them)",
+                self.limits.grace_s,
+            )
 
     async def close(self) -> None:
         """Cancel what is still running, wait until each has unwound (reservations released),

@@ -54,8 +54,11 @@ async def _args(request: Request) -> tuple[GenerateArgs, dict[str, Any]]:
 
 
 def _result_response(result: GenerationResult) -> JSONResponse:
-    return JSONResponse(result.to_dict(), status_code=200 if result.ok else 422,
-                        headers={"x-templar-source": result.source, "x-templar-request-id": result.request_id})
+    return JSONResponse(
+        result.to_dict(),
+        status_code=200 if result.ok else 422,
+        headers={"x-templar-source": result.source, "x-templar-request-id": result.request_id},
+    )
 
 
 async def generate(request: Request) -> Response:
@@ -65,8 +68,9 @@ async def generate(request: Request) -> Response:
         if args.dry_run:
             return JSONResponse((await state.engine.dry_run(args.task, **args.dry_run_kwargs())).to_dict())
         if body.get("events") or "text/event-stream" in request.headers.get("accept", ""):
-            return StreamingResponse(_events(state, args), media_type="text/event-stream",
-                                     headers={"cache-control": "no-cache"})
+            return StreamingResponse(
+                _events(state, args), media_type="text/event-stream", headers={"cache-control": "no-cache"}
+            )
         async with state.admitted(args.project or "default"):
             with state.tracking():
                 result = await state.engine.generate(args.task, raise_on_invalid=False, **args.engine_kwargs())
@@ -88,8 +92,11 @@ async def _events(state: ServerState, args: GenerateArgs) -> AsyncIterator[bytes
     queue: asyncio.Queue[object] = asyncio.Queue()
     try:
         async with state.admitted(args.project or "default"):
-            job = asyncio.ensure_future(state.engine.generate(  # stream: tokens_streamed events as they come
-                args.task, raise_on_invalid=False, emit=queue.put_nowait, stream=True, **args.engine_kwargs()))
+            job = asyncio.ensure_future(
+                state.engine.generate(  # stream: tokens_streamed events as they come
+                    args.task, raise_on_invalid=False, emit=queue.put_nowait, stream=True, **args.engine_kwargs()
+                )
+            )
             state.track(job)
             job.add_done_callback(lambda _: queue.put_nowait(_DONE))
             try:
@@ -142,8 +149,9 @@ async def budget(request: Request) -> Response:
         statuses = await state.engine.budget_status(project, agent)
     except Exception as exc:  # noqa: BLE001
         return _error(exc)
-    return JSONResponse([{**asdict(s), "remaining_micros": s.remaining_micros, "percent": round(s.percent, 2)}
-                         for s in statuses])
+    return JSONResponse(
+        [{**asdict(s), "remaining_micros": s.remaining_micros, "percent": round(s.percent, 2)} for s in statuses]
+    )
 
 
 async def templates(request: Request) -> Response:

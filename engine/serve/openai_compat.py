@@ -60,8 +60,11 @@ def last_user_text(messages: object) -> str:
             if isinstance(content, str):
                 return content
             if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
-                return "\n".join(p["text"] for p in content
-                                 if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str))
+                return "\n".join(
+                    p["text"]
+                    for p in content
+                    if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
+                )
             raise BadInput("the last user message has no text content")
     raise BadInput("there is no user message: the last user message is the task")
 
@@ -91,23 +94,31 @@ def parse(body: dict[str, Any], headers: Any) -> GenerateArgs:
 
 def openai_error(exc: BaseException) -> JSONResponse:
     status, data = error_body(exc)
-    error = {"message": data.get("message", ""), "type": data.get("error", "internal"), "code": status,
-             "templar": data}
+    error = {"message": data.get("message", ""), "type": data.get("error", "internal"), "code": status, "templar": data}
     return JSONResponse({"error": error}, status_code=status)
 
 
 def templar_headers(result: GenerationResult) -> dict[str, str]:
     return {
-        "x-templar-source": result.source, "x-templar-cost-usd": f"{micros_to_usd(result.cost_micros):.6f}",
-        "x-templar-saved-usd": f"{micros_to_usd(result.saved_micros):.6f}", "x-templar-request-id": result.request_id,
+        "x-templar-source": result.source,
+        "x-templar-cost-usd": f"{micros_to_usd(result.cost_micros):.6f}",
+        "x-templar-saved-usd": f"{micros_to_usd(result.saved_micros):.6f}",
+        "x-templar-request-id": result.request_id,
         "x-templar-provider": result.provider or "-",
     }
 
 
 def templar_field(result: GenerationResult) -> dict[str, Any]:
-    return {"source": result.source, "request_id": result.request_id, "provider": result.provider,
-            "model": result.model, "cost_usd": micros_to_usd(result.cost_micros), "saved_usd": micros_to_usd(result.saved_micros),
-            "latency_ms": result.latency_ms, "ok": result.ok}
+    return {
+        "source": result.source,
+        "request_id": result.request_id,
+        "provider": result.provider,
+        "model": result.model,
+        "cost_usd": micros_to_usd(result.cost_micros),
+        "saved_usd": micros_to_usd(result.saved_micros),
+        "latency_ms": result.latency_ms,
+        "ok": result.ok,
+    }
 
 
 def _content(result: GenerationResult, language: str = "python") -> str:
@@ -115,8 +126,11 @@ def _content(result: GenerationResult, language: str = "python") -> str:
 
 
 def _usage(result: GenerationResult) -> dict[str, int]:
-    return {"prompt_tokens": result.tokens_in, "completion_tokens": result.tokens_out,
-            "total_tokens": result.tokens_in + result.tokens_out}
+    return {
+        "prompt_tokens": result.tokens_in,
+        "completion_tokens": result.tokens_out,
+        "total_tokens": result.tokens_in + result.tokens_out,
+    }
 
 
 async def chat_completions(request: Request) -> Response:
@@ -136,36 +150,74 @@ async def chat_completions(request: Request) -> Response:
     headers = templar_headers(result)
     if not result.ok:
         problem = result.delivery
-        status, data = 422, {"error": {"message": problem.reason, "type": "validation_failed", "code": 422,
-                                       "templar": {**templar_field(result), "findings": list(problem.findings)}}}
+        status, data = (
+            422,
+            {
+                "error": {
+                    "message": problem.reason,
+                    "type": "validation_failed",
+                    "code": 422,
+                    "templar": {**templar_field(result), "findings": list(problem.findings)},
+                }
+            },
+        )
         return JSONResponse(data, status_code=status, headers=headers)
     created = int(time.time())
     completion_id = f"chatcmpl-{result.request_id}"
     if body.get("stream"):
         include_usage = isinstance(body.get("stream_options"), dict) and body["stream_options"].get("include_usage")
-        return StreamingResponse(_chunks(result, completion_id, created, model, bool(include_usage)),
-                                 media_type="text/event-stream", headers={**headers, "cache-control": "no-cache"})
-    return JSONResponse({
-        "id": completion_id, "object": "chat.completion", "created": created, "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": _content(result)},
-                     "finish_reason": "stop", "logprobs": None}],
-        "usage": _usage(result), "templar": templar_field(result),
-    }, headers=headers)
+        return StreamingResponse(
+            _chunks(result, completion_id, created, model, bool(include_usage)),
+            media_type="text/event-stream",
+            headers={**headers, "cache-control": "no-cache"},
+        )
+    return JSONResponse(
+        {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": _content(result)},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            "usage": _usage(result),
+            "templar": templar_field(result),
+        },
+        headers=headers,
+    )
 
 
-async def _chunks(result: GenerationResult, completion_id: str, created: int, model: str,
-                  include_usage: bool) -> AsyncIterator[bytes]:
+async def _chunks(
+    result: GenerationResult, completion_id: str, created: int, model: str, include_usage: bool
+) -> AsyncIterator[bytes]:
     def chunk(delta: dict[str, Any], finish: str | None, **more: Any) -> bytes:
-        data = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **more}
+        data = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+            **more,
+        }
         return f"data: {json.dumps(data)}\n\n".encode()
 
     yield chunk({"role": "assistant", "content": ""}, None)
     yield chunk({"content": _content(result)}, None)
     yield chunk({}, "stop", templar=templar_field(result))
     if include_usage:
-        data = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [], "usage": _usage(result)}
+        data = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [],
+            "usage": _usage(result),
+        }
         yield f"data: {json.dumps(data)}\n\n".encode()
     yield b"data: [DONE]\n\n"
 
@@ -179,5 +231,11 @@ async def list_models(request: Request) -> Response:
     names = ["templar"]
     for project in list_projects(paths):
         names += [f"templar/{project}", *(f"templar/{project}/{agent}" for agent in list_agents(paths, project))]
-    return JSONResponse({"object": "list", "data": [
-        {"id": name, "object": "model", "created": int(state.started), "owned_by": "templar"} for name in names]})
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": [
+                {"id": name, "object": "model", "created": int(state.started), "owned_by": "templar"} for name in names
+            ],
+        }
+    )

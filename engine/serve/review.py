@@ -108,8 +108,12 @@ async def edit(request: Request) -> Response:
         if not body:
             raise BadInput("nothing to edit: send pattern, rename, retype or drop")
         view = await _engine(request).edit_suggestion(
-            suggestion_id, pattern=_pattern(body.get("pattern")), rename=_names(body.get("rename"), "rename"),
-            retype=_names(body.get("retype"), "retype"), drop=_list(body.get("drop"), "drop"))
+            suggestion_id,
+            pattern=_pattern(body.get("pattern")),
+            rename=_names(body.get("rename"), "rename"),
+            retype=_names(body.get("retype"), "retype"),
+            drop=_list(body.get("drop"), "drop"),
+        )
     except Exception as exc:  # noqa: BLE001
         return _error(exc)
     return JSONResponse(view.to_dict())

@@ -111,7 +111,7 @@ def connect(url: str) -> Database:
     """
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
-        raw = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
+        raw = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else ""
         if not raw:
             raise StoreError(f"bad SQLite URL {url!r}: use sqlite:///path/to/file.db")
         if raw != ":memory:":
@@ -139,7 +139,9 @@ def _checked_sqlite_file(path: Path, url: str) -> Path:
     A missing directory is never created (a typo would otherwise make directories from the
     filesystem root), and a relative path is refused (it would depend on the working directory)."""
     if not path.is_absolute():
-        raise BadInput(f"store.url {url!r}: the SQLite path must be absolute (sqlite:////abs/path.db or sqlite:///~/x.db)")
+        raise BadInput(
+            f"store.url {url!r}: the SQLite path must be absolute (sqlite:////abs/path.db or sqlite:///~/x.db)"
+        )
     if not path.parent.is_dir():
         raise BadInput(f"store.url {url!r}: directory {path.parent} does not exist; create it first or fix store.url")
     if path.exists() and not path.is_file():
@@ -150,7 +152,7 @@ def _checked_sqlite_file(path: Path, url: str) -> Path:
 def _sqlite_path(url: str) -> Path | None:
     if not url.startswith("sqlite:///"):
         return None
-    raw = unquote(url[len("sqlite:///"):])
+    raw = unquote(url[len("sqlite:///") :])
     return None if raw in ("", ":memory:") else Path(raw).expanduser()
 
 
@@ -236,8 +238,9 @@ class Store:
         self.is_sqlite = isinstance(db, SqliteDatabase)
         workers = 1 if self.is_sqlite else 4
         # every worker thread serves this store alone: bind it to this database for its life
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="templar-db",
-                                            initializer=bind_thread, initargs=(db,))
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="templar-db", initializer=bind_thread, initargs=(db,)
+        )
         self._closed = False
         self._liveness: LivenessLock | None = None
         self.unrecorded: str | None = None  # why nothing is kept (an in-memory stand-in), else None
@@ -257,7 +260,9 @@ class Store:
                 raise BadInput(f"{unwritable}; this command needs to write there")
             store = cls.open("sqlite:///:memory:", migrate=False)
             store.call(_copy_sqlite, _sqlite_path(url), store.db)
-            store.unrecorded = f"{unwritable}: nothing is recorded (no ledger, cache or learning); templates still answer"
+            store.unrecorded = (
+                f"{unwritable}: nothing is recorded (no ledger, cache or learning); templates still answer"
+            )
             if migrate:
                 store.migrate()
             return store
@@ -313,14 +318,21 @@ class Store:
                     raise
                 self._drop_connection()
                 if time.monotonic() + delay > deadline:
-                    _log.error("lost the connection to %s and could not reconnect within %.0f s",
-                               redact_url(self.url), RECONNECT_WINDOW_S)
+                    _log.error(
+                        "lost the connection to %s and could not reconnect within %.0f s",
+                        redact_url(self.url),
+                        RECONNECT_WINDOW_S,
+                    )
                     raise StoreError(
                         f"lost the connection to {redact_url(self.url)} and could not reconnect within "
                         f"{RECONNECT_WINDOW_S:.0f} s: {str(exc).strip() or type(exc).__name__}"
                     ) from None
-                _log.warning("lost the connection to %s (%s): reconnecting in %.2f s", redact_url(self.url),
-                             type(exc).__name__, delay)
+                _log.warning(
+                    "lost the connection to %s (%s): reconnecting in %.2f s",
+                    redact_url(self.url),
+                    type(exc).__name__,
+                    delay,
+                )
                 time.sleep(delay)  # the server is restarting: wait, then reconnect and retry
                 delay = min(delay * 2, 2.0)
 
@@ -469,4 +481,13 @@ class Store:
             self.db.close_all()  # the other DB threads' connections
 
 
-__all__ = ["ALL_MODELS", "SchemaStatus", "Store", "connect", "liveness_key", "redact_url", "sqlite_url", "write_transaction"]
+__all__ = [
+    "ALL_MODELS",
+    "SchemaStatus",
+    "Store",
+    "connect",
+    "liveness_key",
+    "redact_url",
+    "sqlite_url",
+    "write_transaction",
+]

@@ -172,8 +172,7 @@ def owner_verdict(db: Any, owner: str, held_for_s: float) -> bool | None:
     if not got:
         return True
     db.execute_sql("SELECT pg_advisory_unlock(%s, %s)", key)
-    uptime = float(db.execute_sql(
-        "SELECT EXTRACT(EPOCH FROM (now() - pg_postmaster_start_time()))").fetchone()[0])
+    uptime = float(db.execute_sql("SELECT EXTRACT(EPOCH FROM (now() - pg_postmaster_start_time()))").fetchone()[0])
     if uptime < GRACE_S and held_for_s + SKEW_MARGIN_S >= uptime:
         return None
     return False

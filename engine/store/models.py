@@ -444,9 +444,11 @@ class LedgerRollup(BaseModel):
     saved_micros = BigIntegerField(default=0)
 
     class Meta:
-        indexes = ((("day", "dim", "value", "source", "outcome", "error_class", "estimated"), True),
-                   (("dim", "day"), False),
-                   (("dim", "value", "source", "day", "outcome", "rows"), False))  # 0013: per-template sums
+        indexes = (
+            (("day", "dim", "value", "source", "outcome", "error_class", "estimated"), True),
+            (("dim", "day"), False),
+            (("dim", "value", "source", "day", "outcome", "rows"), False),
+        )  # 0013: per-template sums
 
 
 class LedgerLatency(BaseModel):

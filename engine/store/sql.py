@@ -22,14 +22,34 @@ def execute(sql: str, params: tuple[Any, ...] = (), db: Any = None) -> Any:
 
 
 def insert_free_answer(
-    now: float, source: str, request_id: str, project: str, agent: str, provider: str, model: str,
-    saved_micros: int, latency_ms: int, owner: str,
+    now: float,
+    source: str,
+    request_id: str,
+    project: str,
+    agent: str,
+    provider: str,
+    model: str,
+    saved_micros: int,
+    latency_ms: int,
+    owner: str,
 ) -> None:
     """The ledger row of an answer that cost nothing (a template or cache hit) and what it saved."""
     execute(
         "INSERT INTO ledger_entry (ts, day, request_id, project, agent, source, provider, model, attempt, "
         "tokens_in, tokens_out, cost_micros, saved_micros, latency_ms, outcome, error_class, estimated, "
         "reservation_id, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, ?, ?, 'ok', NULL, ?, NULL, ?)",
-        (now, time.strftime("%Y-%m-%d", time.gmtime(now)), request_id, project, agent, source, provider, model,
-         saved_micros, latency_ms, False, owner),
+        (
+            now,
+            time.strftime("%Y-%m-%d", time.gmtime(now)),
+            request_id,
+            project,
+            agent,
+            source,
+            provider,
+            model,
+            saved_micros,
+            latency_ms,
+            False,
+            owner,
+        ),
     )

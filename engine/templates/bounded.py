@@ -178,7 +178,7 @@ def checked_filter(fn: Callable[..., Any], *, value_at: int = 0) -> Callable[...
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if fn.__name__ == "do_format" and len(args) > value_at:
             _check_format(args[value_at])
-        for value in (*args[value_at + 1:], *kwargs.values()):
+        for value in (*args[value_at + 1 :], *kwargs.values()):
             _check_number(value)
         return fn(*args, **kwargs)
 

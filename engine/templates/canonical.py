@@ -28,11 +28,28 @@ from functools import lru_cache
 
 #: One spelling per meaning. Keys and values are case-folded single words.
 SYNONYMS: dict[str, str] = {
-    "which": "that", "into": "to", "whether": "if", "called": "named", "each": "every",
-    "dictionary": "dict", "integer": "int", "str": "string", "boolean": "bool",
-    "directory": "dir", "folder": "dir",
-    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
-    "seven": "7", "eight": "8", "nine": "9", "ten": "10",
+    "which": "that",
+    "into": "to",
+    "whether": "if",
+    "called": "named",
+    "each": "every",
+    "dictionary": "dict",
+    "integer": "int",
+    "str": "string",
+    "boolean": "bool",
+    "directory": "dir",
+    "folder": "dir",
+    "zero": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
 }
 
 #: Dropped wherever they occur, on both sides (they never carry meaning in a request).
@@ -47,10 +64,26 @@ _LANGUAGE = frozenset({"python", "python3"})
 _KEEP_S = ("ss", "us", "is", "'s")
 #: Words ending in s that are not plurals of another word (news is not new, means not mean).
 _IRREGULAR = {"caches": "cache", "niches": "niche", "headaches": "headache", "moustaches": "moustache"}
-_NOT_PLURAL = frozenset({
-    "news", "series", "species", "means", "always", "perhaps", "sometimes", "whereas", "towards",
-    "afterwards", "physics", "mathematics", "statistics", "analytics", "economics", "politics",
-})
+_NOT_PLURAL = frozenset(
+    {
+        "news",
+        "series",
+        "species",
+        "means",
+        "always",
+        "perhaps",
+        "sometimes",
+        "whereas",
+        "towards",
+        "afterwards",
+        "physics",
+        "mathematics",
+        "statistics",
+        "analytics",
+        "economics",
+        "politics",
+    }
+)
 
 
 @lru_cache(maxsize=8192)

@@ -31,9 +31,7 @@ import unicodedata
 #: A quoted string in task text (double or single quotes), with backslash escapes, one line.
 QUOTED_PATTERN = r""""(?:[^"\\\n]|\\[^\n])*"|'(?:[^'\\\n]|\\[^\n])*'"""
 _QUOTED_RE = re.compile(QUOTED_PATTERN)
-_ESCAPE_RE = re.compile(
-    r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|N\{[A-Za-z0-9 \-]{1,80}\}|.)", re.DOTALL
-)
+_ESCAPE_RE = re.compile(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|N\{[A-Za-z0-9 \-]{1,80}\}|.)", re.DOTALL)
 _SIMPLE = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
 #: Control characters a string slot may hold (each comes from an escape in the task).
 ESCAPED_CONTROLS = frozenset("\t\n\r")

@@ -96,9 +96,7 @@ class FieldListSlot(SlotType):
     kind = "field_list"
     max_tokens = None
 
-    def __init__(
-        self, allowed: frozenset[str] | None = None, forbidden: frozenset[str] = frozenset()
-    ) -> None:
+    def __init__(self, allowed: frozenset[str] | None = None, forbidden: frozenset[str] = frozenset()) -> None:
         """``allowed`` type names (``None``: all of the grammar), ``forbidden`` field names."""
         self.allowed = allowed
         self.forbidden = forbidden

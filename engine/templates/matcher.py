@@ -188,9 +188,10 @@ class TemplateIndex:
                     bindings = spec.resolve(m.bindings)
                 except BindingError:
                     continue
-                if spec.key in self._constrained and binding_problem(
-                    spec.params, pattern.surface_words, bindings
-                ) is not None:
+                if (
+                    spec.key in self._constrained
+                    and binding_problem(spec.params, pattern.surface_words, bindings) is not None
+                ):
                     continue  # a kind/modifier word or an order the template was not learned for
                 defaults = sorted(set(bindings) - set(m.bindings))
                 explanation = f"template {spec.name!r} v{spec.version}, {m.explanation}"
@@ -210,9 +211,7 @@ class TemplateIndex:
             if other.rank != best.rank:
                 break
             same_template = (
-                other.template is not None
-                and best.template is not None
-                and other.template.name == best.template.name
+                other.template is not None and best.template is not None and other.template.name == best.template.name
             )
             if not same_template or other.bindings != best.bindings:
                 return None

@@ -32,7 +32,10 @@ from pathlib import Path
 _VOCABULARY_FILE = Path(__file__).with_name("vocabulary.toml")
 _SPLIT_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 RELATIONS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
 }
 #: Words too common in prose to carry meaning on their own.
 STOPWORDS: frozenset[str] = frozenset(
@@ -115,7 +118,7 @@ def fold_all(word: str) -> tuple[str, ...]:
         return (folded,)
     lower = word.lower()
     for prefix in _NEGATING_PREFIXES:
-        rest = lower[len(prefix):].lstrip("-")
+        rest = lower[len(prefix) :].lstrip("-")
         if lower.startswith(prefix) and len(rest) >= 4 and fold(rest) in vocab.words:
             return ("not", fold(rest))
     return (folded,)
@@ -134,9 +137,7 @@ def meaning_words(words: Iterable[str]) -> frozenset[str]:
 
 def prose_words(text: str) -> frozenset[str]:
     """Folded content words of prose (docstrings, comments, messages), without stopwords."""
-    return frozenset(
-        f for f in (fold(w) for w in split_value(text)) if f not in STOPWORDS and not f.isdigit()
-    )
+    return frozenset(f for f in (fold(w) for w in split_value(text)) if f not in STOPWORDS and not f.isdigit())
 
 
 def ordered_meaning_words(value: str) -> tuple[str, ...]:
@@ -203,7 +204,9 @@ def has_constraints(params: Iterable[object]) -> bool:
     return False
 
 
-def binding_problem(params: Iterable[object], literal_words: Iterable[str], bindings: Mapping[str, object]) -> str | None:
+def binding_problem(
+    params: Iterable[object], literal_words: Iterable[str], bindings: Mapping[str, object]
+) -> str | None:
     """Why these bindings may not be served by a template (``None``: they may).
 
     ``params`` are the template's :class:`~engine.templates.spec.ParamSpec` (anything with
@@ -232,8 +235,9 @@ def describe_constraints(slot: object) -> str:
     parts: list[str] = []
     fixed = getattr(slot, "fixed", None)
     if fixed is not None:
-        parts.append(f"kind/modifier words fixed: {', '.join(fixed)}" if fixed
-                     else "no kind/modifier words may be added")
+        parts.append(
+            f"kind/modifier words fixed: {', '.join(fixed)}" if fixed else "no kind/modifier words may be added"
+        )
     keep: frozenset[str] = getattr(slot, "keep", frozenset())
     if keep:
         parts.append(f"must keep: {', '.join(sorted(keep))}")

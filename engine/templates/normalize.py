@@ -111,8 +111,7 @@ class NormalizedTask:
         else:
             self.text = normalize_text(task)
             self.tokens = tuple(
-                Token(m.lastgroup or "punct", m.group(), m.start(), m.end())
-                for m in _TOKEN_RE.finditer(self.text)
+                Token(m.lastgroup or "punct", m.group(), m.start(), m.end()) for m in _TOKEN_RE.finditer(self.text)
             )
             _canonical_skips(self.text, self.tokens)
         self.words: frozenset[str] = frozenset(
@@ -132,8 +131,13 @@ class NormalizedTask:
 def _canonical_skips(text: str, tokens: tuple[Token, ...]) -> None:
     """Mark intra-word hyphens and canonical phrases (a leading request, "in Python") skippable."""
     for i, t in enumerate(tokens):
-        if t.text == "-" and 0 < i < len(tokens) - 1 and tokens[i - 1].end == t.start == tokens[i + 1].start - 1 \
-                and tokens[i - 1].kind in ("word", "number") and tokens[i + 1].kind == "word":
+        if (
+            t.text == "-"
+            and 0 < i < len(tokens) - 1
+            and tokens[i - 1].end == t.start == tokens[i + 1].start - 1
+            and tokens[i - 1].kind in ("word", "number")
+            and tokens[i + 1].kind == "word"
+        ):
             t.skippable = t.canonical_skip = True
     kept = [i for i, t in enumerate(tokens) if not (t.kind == "punct" and t.skippable)]
     words = [tokens[i].plain if tokens[i].kind == "word" else None for i in kept]
@@ -149,5 +153,3 @@ def normalize_text(task: str) -> str:
     while text and text[-1] in TRAILING_PUNCT:
         text = text[:-1].rstrip()
     return text
-
-

@@ -49,9 +49,7 @@ _REGEX_ONLY = re.compile(r"[\^$+|()]|\\[dDwWsSbBAZ]|\.[*+?]|\{\d*,?\d*\}|\(\?")
 _REGEX_META = re.compile(r"[.^$*+?{}\[\]|()\\]")
 _PATTERN_LOOK = re.compile(r"\\[dDwWsSbB.^$*+?()\[\]{}|]|\.[*+]|^\^.|\[[^\]]*-[^\]]*\]")
 _BRACES = re.compile(r"\{[^{}]*,[^{}]*\}")
-_MIME_TOP = frozenset(
-    {"application", "audio", "font", "image", "message", "model", "multipart", "text", "video"}
-)
+_MIME_TOP = frozenset({"application", "audio", "font", "image", "message", "model", "multipart", "text", "video"})
 _MIME_RE = re.compile(r"([a-z]+)/[a-z0-9][a-z0-9.+\-]{0,126}(?:\s*;\s*[a-z0-9\-]+=[\w.\-]+)*")
 _PRINTF_RE = re.compile(
     r"%(?:\((?P<key>[^)]*)\))?(?P<flags>[#0\- +]*)(?P<width>\*|\d+)?(?:\.(?P<prec>\*|\d+))?"
@@ -72,8 +70,21 @@ _FORMAT_SPEC_RE = re.compile(
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 #: Every notation name, as spelled in a slot type.
-NOTATIONS = ("strftime", "regex", "glob", "printf", "format", "encoding", "mime", "path", "format_spec", "unit",
-             "envvar", "logfmt", "timezone")
+NOTATIONS = (
+    "strftime",
+    "regex",
+    "glob",
+    "printf",
+    "format",
+    "encoding",
+    "mime",
+    "path",
+    "format_spec",
+    "unit",
+    "envvar",
+    "logfmt",
+    "timezone",
+)
 _TZ_RE = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]{0,40}(?:/[A-Za-z0-9_+\-]{1,40}){0,2}")
 
 
@@ -87,11 +98,30 @@ def check_timezone(value: str) -> None:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise SlotError(f"{value!r} is not a time zone Python knows") from exc
+
+
 _ENVVAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _LOG_RECORD_KEYS = frozenset(
-    {"asctime", "created", "filename", "funcName", "levelname", "levelno", "lineno", "message", "module",
-     "msecs", "name", "pathname", "process", "processName", "relativeCreated", "thread", "threadName",
-     "taskName"}
+    {
+        "asctime",
+        "created",
+        "filename",
+        "funcName",
+        "levelname",
+        "levelno",
+        "lineno",
+        "message",
+        "module",
+        "msecs",
+        "name",
+        "pathname",
+        "process",
+        "processName",
+        "relativeCreated",
+        "thread",
+        "threadName",
+        "taskName",
+    }
 )
 
 
@@ -111,21 +141,45 @@ def check_logfmt(value: str) -> None:
     if unknown:
         raise SlotError(f"{value!r} uses %({unknown[0]})s, which is not a log record attribute")
 
+
 _UNITS: dict[str, tuple[str, ...]] = {
-    "B": ("bytes", "byte"), "KB": ("kB", "kilobytes", "kilobyte"), "KiB": ("kibibytes",),
-    "MB": ("megabytes", "megabyte"), "MiB": ("mebibytes",), "GB": ("gigabytes", "gigabyte"),
-    "GiB": ("gibibytes",), "TB": ("terabytes", "terabyte"), "TiB": ("tebibytes",),
-    "ns": ("nanoseconds", "nanosecond"), "us": ("µs", "microseconds", "microsecond"),
-    "ms": ("msec", "milliseconds", "millisecond"), "sec": ("seconds", "second", "secs"),
-    "min": ("minutes", "minute", "mins"), "hr": ("hours", "hour", "hrs"), "day": ("days",),
-    "mm": ("millimeters", "millimetres"), "cm": ("centimeters", "centimetres"),
-    "meter": ("meters", "metres", "metre"), "km": ("kilometers", "kilometres"),
-    "inch": ("inches", "in."), "ft": ("feet", "foot"), "mi": ("miles", "mile"),
-    "mg": ("milligrams",), "gram": ("grams",), "kg": ("kilograms", "kilogram", "kgs"),
-    "lb": ("lbs", "pounds", "pound"), "oz": ("ounces", "ounce"),
-    "°C": ("celsius", "Celsius", "degC"), "°F": ("fahrenheit", "Fahrenheit", "degF"),
-    "kelvin": ("Kelvin", "degK"), "kph": ("km/h", "kmh"), "mph": ("miles per hour",),
-    "Hz": ("hertz",), "kHz": ("kilohertz",), "MHz": ("megahertz",), "GHz": ("gigahertz",),
+    "B": ("bytes", "byte"),
+    "KB": ("kB", "kilobytes", "kilobyte"),
+    "KiB": ("kibibytes",),
+    "MB": ("megabytes", "megabyte"),
+    "MiB": ("mebibytes",),
+    "GB": ("gigabytes", "gigabyte"),
+    "GiB": ("gibibytes",),
+    "TB": ("terabytes", "terabyte"),
+    "TiB": ("tebibytes",),
+    "ns": ("nanoseconds", "nanosecond"),
+    "us": ("µs", "microseconds", "microsecond"),
+    "ms": ("msec", "milliseconds", "millisecond"),
+    "sec": ("seconds", "second", "secs"),
+    "min": ("minutes", "minute", "mins"),
+    "hr": ("hours", "hour", "hrs"),
+    "day": ("days",),
+    "mm": ("millimeters", "millimetres"),
+    "cm": ("centimeters", "centimetres"),
+    "meter": ("meters", "metres", "metre"),
+    "km": ("kilometers", "kilometres"),
+    "inch": ("inches", "in."),
+    "ft": ("feet", "foot"),
+    "mi": ("miles", "mile"),
+    "mg": ("milligrams",),
+    "gram": ("grams",),
+    "kg": ("kilograms", "kilogram", "kgs"),
+    "lb": ("lbs", "pounds", "pound"),
+    "oz": ("ounces", "ounce"),
+    "°C": ("celsius", "Celsius", "degC"),
+    "°F": ("fahrenheit", "Fahrenheit", "degF"),
+    "kelvin": ("Kelvin", "degK"),
+    "kph": ("km/h", "kmh"),
+    "mph": ("miles per hour",),
+    "Hz": ("hertz",),
+    "kHz": ("kilohertz",),
+    "MHz": ("megahertz",),
+    "GHz": ("gigahertz",),
 }
 UNIT_SPELLINGS: dict[str, str] = {alias: unit for unit, aliases in _UNITS.items() for alias in (unit, *aliases)}
 
@@ -354,8 +408,7 @@ def _same_arguments(value: str, mine: str, signature: str, what: str) -> None:
     want, have = _parse_signature(signature), _parse_signature(mine)
     if set(want) != set(have):
         raise SlotError(
-            f"{value!r} takes {len(have)} {what} argument(s) {sorted(have)}, "
-            f"the code passes {len(want)} {sorted(want)}"
+            f"{value!r} takes {len(have)} {what} argument(s) {sorted(have)}, the code passes {len(want)} {sorted(want)}"
         )
     for key, kind in have.items():
         if kind not in _COMPATIBLE.get(want[key], frozenset("s")):

@@ -214,7 +214,9 @@ class TaskPattern:
                     elements.append(_literal(word_set(canon), optional=False, surface=word_set(value)))
             else:
                 optional, words = value
-                kept = frozenset(w for w in words if w not in FILLER_WORDS and canonical_word(w) not in CANONICAL_FILLERS)
+                kept = frozenset(
+                    w for w in words if w not in FILLER_WORDS and canonical_word(w) not in CANONICAL_FILLERS
+                )
                 if not optional and kept != words:
                     raise PatternError(f"filler word in required alternatives of {text!r}")
                 if kept:
@@ -224,9 +226,7 @@ class TaskPattern:
         required = [e.words for e in elements if isinstance(e, Literal) and not e.optional and not e.punct]
         # plain tuples: a frozenset costs 200-700 bytes per pattern; ``set.issuperset`` and
         # ``set.intersection`` accept any iterable
-        self.required_words: tuple[str, ...] = tuple(
-            sorted({next(iter(w)) for w in required if len(w) == 1})
-        )
+        self.required_words: tuple[str, ...] = tuple(sorted({next(iter(w)) for w in required if len(w) == 1}))
         self.alt_groups: tuple[frozenset[str], ...] = tuple(w for w in required if len(w) > 1)
         every = {w for e in elements if isinstance(e, Literal) and not e.punct for w in e.words}
         self.literal_words: tuple[str, ...] = (
@@ -327,9 +327,7 @@ class TaskPattern:
     def could_match(self, task: NormalizedTask) -> bool:
         """Cheap pre-filter: every required literal word occurs somewhere in the task."""
         words = task.words
-        return words.issuperset(self.required_words) and all(
-            not g.isdisjoint(words) for g in self.alt_groups
-        )
+        return words.issuperset(self.required_words) and all(not g.isdisjoint(words) for g in self.alt_groups)
 
     def match(self, task: str | NormalizedTask) -> Match | None:
         """Match a whole task; ``None`` if it does not match or is ambiguous."""
@@ -356,9 +354,7 @@ class TaskPattern:
         parts = [f"pattern {self.canonical!r}: literal words {', '.join(literals)} in order"]
         if bindings:
             typed = {s.name: s.type.spec for s in self.slots}
-            bound = ", ".join(
-                f"{k}={v!r} ({typed.get(k, 'default')})" for k, v in bindings.items()
-            )
+            bound = ", ".join(f"{k}={v!r} ({typed.get(k, 'default')})" for k, v in bindings.items())
             parts.append(f"bindings {bound}")
         if skipped:
             parts.append(f"dropped {', '.join(repr(s) for s in skipped)}")
@@ -402,9 +398,7 @@ class TaskPattern:
             return
         self._align_slot(search, element, ei, ti, last, lits)
 
-    def _align_slot(
-        self, search: _Search, slot: Slot, ei: int, ti: int, last: int, lits: int
-    ) -> None:
+    def _align_slot(self, search: _Search, slot: Slot, ei: int, ti: int, last: int, lits: int) -> None:
         task = search.task
         tokens = task.tokens
         n = len(tokens)

@@ -11,9 +11,7 @@ from engine.templates.typeexpr import ALIASES, TYPE_NAMES
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 #: Names that would shadow a type name used in annotations (rejected as identifiers/fields).
-RESERVED_FIELD_NAMES: frozenset[str] = frozenset(
-    n for n in (*TYPE_NAMES, *ALIASES, "Optional", "Union") if n != "None"
-)
+RESERVED_FIELD_NAMES: frozenset[str] = frozenset(n for n in (*TYPE_NAMES, *ALIASES, "Optional", "Union") if n != "None")
 MAX_ITEMS = 100
 
 

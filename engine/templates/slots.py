@@ -88,6 +88,7 @@ _CHOICE_RE = re.compile(r"[a-z0-9_][a-z0-9_-]*")
 _MEANING_WORD_RE = re.compile(r"[a-z0-9]+")
 _RELATION_RE = re.compile(r"(>=|<=|>|<)\s*([A-Za-z_][A-Za-z0-9_]*)")
 
+
 #: Field names that would shadow a type name used in annotations.
 class IdentifierSlot(SlotType):
     """A single Python identifier, kept as written; never a type name of the type grammar."""
@@ -328,12 +329,12 @@ def _identifier_slot(args: str, spec: str) -> IdentifierSlot:
         if arg.startswith("!"):
             forbidden.add(check_identifier(arg[1:]))
         elif arg.startswith("fixed="):
-            words = [w for w in arg[len("fixed="):].split("+") if w]
-            fixed = tuple(sorted(_meaning_words(arg[len("fixed="):], spec), key=words.index))
+            words = [w for w in arg[len("fixed=") :].split("+") if w]
+            fixed = tuple(sorted(_meaning_words(arg[len("fixed=") :], spec), key=words.index))
             if len(fixed) != len(words):
                 raise SlotError(f"a meaning word is repeated in {spec!r}")
         elif arg.startswith("keep="):
-            keep = _meaning_words(arg[len("keep="):], spec)
+            keep = _meaning_words(arg[len("keep=") :], spec)
         else:
             raise SlotError(f"identifier(...) takes !reserved names, fixed=... and keep=...: {spec!r}")
     return IdentifierSlot(frozenset(forbidden), fixed, keep)

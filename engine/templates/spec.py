@@ -34,9 +34,7 @@ from engine.templates.render import compile_body, render_body
 from engine.templates.slots import SlotType, check_identifier, parse_slot_type
 
 _NAME_RE = re.compile(r"[a-z][a-z0-9_.\-]{0,99}")
-_SPEC_KEYS = frozenset(
-    {"name", "description", "patterns", "body", "params", "examples", "version", "language"}
-)
+_SPEC_KEYS = frozenset({"name", "description", "patterns", "body", "params", "examples", "version", "language"})
 _PARAM_KEYS = frozenset({"name", "type", "description", "example", "default"})
 
 
@@ -127,9 +125,7 @@ class TemplateSpec:
         set_ = object.__setattr__
         types = {p.name: p.type for p in self.params}
         try:
-            patterns = tuple(
-                p if isinstance(p, TaskPattern) else TaskPattern(p, types) for p in self.patterns
-            )
+            patterns = tuple(p if isinstance(p, TaskPattern) else TaskPattern(p, types) for p in self.patterns)
         except PatternError as exc:
             raise SpecError(f"template {self.name!r}: {exc}") from exc
         set_(self, "patterns", patterns)
@@ -170,8 +166,7 @@ class TemplateSpec:
             for param in self.params:
                 if param.required and param.name not in slots:
                     raise SpecError(
-                        f"template {self.name!r}: pattern {pattern.text!r} does not bind "
-                        f"required param {param.name!r}"
+                        f"template {self.name!r}: pattern {pattern.text!r} does not bind required param {param.name!r}"
                     )
 
     def __hash__(self) -> int:
@@ -191,9 +186,7 @@ class TemplateSpec:
                 try:
                     values[param.name] = param.slot.coerce(bindings[param.name])
                 except SlotError as exc:
-                    raise BindingError(
-                        f"template {self.name!r}, param {param.name!r}: {exc}"
-                    ) from exc
+                    raise BindingError(f"template {self.name!r}, param {param.name!r}: {exc}") from exc
             elif param.required:
                 raise BindingError(f"template {self.name!r}: missing param {param.name!r}")
             else:
@@ -228,9 +221,7 @@ class TemplateSpec:
                 problems.append(f"example {example.task!r}: {exc}")
                 continue
             if dict(found.bindings) != expected:
-                problems.append(
-                    f"example {example.task!r} bound {dict(found.bindings)} not {expected}"
-                )
+                problems.append(f"example {example.task!r} bound {dict(found.bindings)} not {expected}")
             try:
                 code = self.render(found.bindings)
                 if self.language == "python":

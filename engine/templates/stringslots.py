@@ -337,7 +337,15 @@ class TimezoneSlot(NotationSlot):
 _SIMPLE: dict[str, type[NotationSlot]] = {
     cls.kind: cls
     for cls in (
-        StrftimeSlot, RegexSlot, GlobSlot, EncodingSlot, MimeSlot, PathSlot, EnvVarSlot, LogFormatSlot, TimezoneSlot
+        StrftimeSlot,
+        RegexSlot,
+        GlobSlot,
+        EncodingSlot,
+        MimeSlot,
+        PathSlot,
+        EnvVarSlot,
+        LogFormatSlot,
+        TimezoneSlot,
     )
 }
 #: Slot kinds this module parses.

@@ -150,9 +150,7 @@ class TypeParser:
                 raise SlotError(f"{name}[None] is not a useful type")
         return [f"{name}[{', '.join(rendered)}]"], pos
 
-    def _args(
-        self, pos: int, depth: int, *, allow_ellipsis: bool = False
-    ) -> tuple[list[list[str]], int]:
+    def _args(self, pos: int, depth: int, *, allow_ellipsis: bool = False) -> tuple[list[list[str]], int]:
         args: list[list[str]] = []
         while True:
             if allow_ellipsis and self._peek(pos) == "..." and args:
@@ -198,7 +196,4 @@ def type_imports(types: Iterable[object]) -> list[str]:
             if line:
                 module, _, imported = line[len("from ") :].partition(" import ")
                 by_module.setdefault(module, set()).add(imported)
-    return [
-        f"from {module} import {', '.join(sorted(names))}"
-        for module, names in sorted(by_module.items())
-    ]
+    return [f"from {module} import {', '.join(sorted(names))}" for module, names in sorted(by_module.items())]

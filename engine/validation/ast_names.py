@@ -26,8 +26,14 @@ import ast
 import builtins
 
 #: Modules that are another name for a module we know.
-MODULE_ALIASES = {"posix": "os", "nt": "os", "__builtin__": "builtins", "_pickle": "pickle",
-                  "cPickle": "pickle", "_io": "io"}
+MODULE_ALIASES = {
+    "posix": "os",
+    "nt": "os",
+    "__builtin__": "builtins",
+    "_pickle": "pickle",
+    "cPickle": "pickle",
+    "_io": "io",
+}
 #: Qualified names that behave as ``__import__`` / ``import_module`` (first argument = module).
 IMPORTERS = frozenset({"builtins.__import__", "importlib.import_module", "importlib.__import__"})
 NAMESPACE_CALLS = frozenset({"builtins.globals", "builtins.locals", "builtins.vars"})
@@ -137,9 +143,15 @@ class NameResolver:
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
             text = self.const_str(node.value, depth + 1)
             step = node.slice.step
-            if (text is not None and node.slice.lower is None and node.slice.upper is None
-                    and isinstance(step, ast.UnaryOp) and isinstance(step.op, ast.USub)
-                    and isinstance(step.operand, ast.Constant) and step.operand.value == 1):
+            if (
+                text is not None
+                and node.slice.lower is None
+                and node.slice.upper is None
+                and isinstance(step, ast.UnaryOp)
+                and isinstance(step.op, ast.USub)
+                and isinstance(step.operand, ast.Constant)
+                and step.operand.value == 1
+            ):
                 return text[::-1]
             return None
         if isinstance(node, ast.Call):
@@ -198,12 +210,22 @@ class NameResolver:
         if isinstance(node, (ast.GeneratorExp, ast.ListComp)) and len(node.generators) == 1:
             generator = node.generators[0]
             elt = node.elt
-            if (not generator.ifs and isinstance(elt, ast.Call) and "builtins.chr" in self.resolve(elt.func)
-                    and len(elt.args) == 1 and isinstance(elt.args[0], ast.Name)
-                    and isinstance(generator.target, ast.Name) and elt.args[0].id == generator.target.id):
+            if (
+                not generator.ifs
+                and isinstance(elt, ast.Call)
+                and "builtins.chr" in self.resolve(elt.func)
+                and len(elt.args) == 1
+                and isinstance(elt.args[0], ast.Name)
+                and isinstance(generator.target, ast.Name)
+                and elt.args[0].id == generator.target.id
+            ):
                 numbers = generator.iter
-        elif (isinstance(node, ast.Call) and "builtins.map" in self.resolve(node.func) and len(node.args) == 2
-              and "builtins.chr" in self.resolve(node.args[0])):
+        elif (
+            isinstance(node, ast.Call)
+            and "builtins.map" in self.resolve(node.func)
+            and len(node.args) == 2
+            and "builtins.chr" in self.resolve(node.args[0])
+        ):
             numbers = node.args[1]
         if not isinstance(numbers, (ast.List, ast.Tuple)):
             return None
@@ -236,10 +258,16 @@ class NameResolver:
         import base64
         import binascii
 
-        decoders = {"base64.b64decode": base64.b64decode, "base64.urlsafe_b64decode": base64.urlsafe_b64decode,
-                    "base64.b32decode": base64.b32decode, "base64.b16decode": base64.b16decode,
-                    "base64.b85decode": base64.b85decode, "base64.a85decode": base64.a85decode,
-                    "binascii.unhexlify": binascii.unhexlify, "binascii.a2b_base64": binascii.a2b_base64}
+        decoders = {
+            "base64.b64decode": base64.b64decode,
+            "base64.urlsafe_b64decode": base64.urlsafe_b64decode,
+            "base64.b32decode": base64.b32decode,
+            "base64.b16decode": base64.b16decode,
+            "base64.b85decode": base64.b85decode,
+            "base64.a85decode": base64.a85decode,
+            "binascii.unhexlify": binascii.unhexlify,
+            "binascii.a2b_base64": binascii.a2b_base64,
+        }
         for name in callees:
             decoder = decoders.get(name)
             try:

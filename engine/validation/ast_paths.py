@@ -42,8 +42,9 @@ class PathFacts:
 
     def check_path_parts(self, parts: list[ast.expr]) -> None:
         """Check the constant parts of a path built from pieces as ONE path."""
-        constants = [p for p in parts if isinstance(p, ast.Constant) and isinstance(p.value, str)
-                     and id(p) not in self.consumed]
+        constants = [
+            p for p in parts if isinstance(p, ast.Constant) and isinstance(p.value, str) and id(p) not in self.consumed
+        ]
         if constants:
             self.consumed |= {id(c) for c in constants}
             self.check_text("/".join(str(c.value) for c in constants), constants[0].lineno)
@@ -93,7 +94,8 @@ class PathFacts:
             if any(isinstance(a, ast.Name) and a.id in self.listed_names for a in node.args):
                 return True  # an entry of a broad listing, joined back to its directory
             return self.is_broad(first, depth + 1) and all(
-                (self.names.const_str(a) or "") in T.BROAD_STRINGS for a in node.args[1:])
+                (self.names.const_str(a) or "") in T.BROAD_STRINGS for a in node.args[1:]
+            )
         if callees & T.PATH_WRAPPERS:
             if first is None:  # Path() is the working directory
                 return bool(callees & {"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath"})
@@ -115,7 +117,8 @@ class PathFacts:
             text = self.names.const_str(first)
             if text is not None:
                 return text in T.BROAD_STRINGS or any(
-                    text.endswith(s) and text[: -len(s)] in T.BROAD_STRINGS | {""} for s in ("/*", "/**", "/**/*"))
+                    text.endswith(s) and text[: -len(s)] in T.BROAD_STRINGS | {""} for s in ("/*", "/**", "/**/*")
+                )
             return self.is_broad(first)
         if isinstance(node.func, ast.Attribute) and node.func.attr in T.LISTING_METHODS:
             pattern = self.names.const_str(first) if first is not None else "*"

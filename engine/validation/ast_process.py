@@ -17,16 +17,34 @@ from typing import Any
 
 from engine.validation import ast_tables as T
 
-_WRAPPERS = frozenset({"env", "sudo", "doas", "nohup", "xargs", "timeout", "nice", "stdbuf", "setsid",
-                       "exec", "command", "su", "time", "chroot", "unbuffer"})
+_WRAPPERS = frozenset(
+    {
+        "env",
+        "sudo",
+        "doas",
+        "nohup",
+        "xargs",
+        "timeout",
+        "nice",
+        "stdbuf",
+        "setsid",
+        "exec",
+        "command",
+        "su",
+        "time",
+        "chroot",
+        "unbuffer",
+    }
+)
 
 
 def _is_code_flag(flag: str) -> bool:
     """``-c``, ``-e``, ``--eval``, ``-Command``... or a short-option cluster with c/e (``-pe``)."""
     if flag in T.INTERPRETER_CODE_FLAGS:
         return True
-    return flag.startswith("-") and not flag.startswith("--") and 1 < len(flag) <= 4 and any(
-        c in flag[1:] for c in "ce")
+    return (
+        flag.startswith("-") and not flag.startswith("--") and 1 < len(flag) <= 4 and any(c in flag[1:] for c in "ce")
+    )
 
 
 def program_name(text: str) -> str:
@@ -100,7 +118,7 @@ class ProcessChecks:
                 wrapped_by_env = wrapped_by_env or program == "env"
                 position += 1
                 continue
-            rest = argv[position + 1:]
+            rest = argv[position + 1 :]
             self.check_program_effects(node, program, rest)
             if program in T.SHELL_PROGRAMS:
                 self.report("TPL102", node, f"{q}() runs {program}, a shell")
@@ -119,8 +137,11 @@ class ProcessChecks:
         """What a constant program does with its arguments: deletes, wipes disks, dumps env."""
         if program in T.DELETE_PROGRAMS and any(self.is_broad(a) for a in rest):
             self.report("TPL140", node, f"{program} on a broad target")
-        elif program.startswith("mkfs") or program in T.DISK_PROGRAMS or (
-                program == "dd" and any((self.names.const_str(a) or "").startswith("of=/dev/") for a in rest)):
+        elif (
+            program.startswith("mkfs")
+            or program in T.DISK_PROGRAMS
+            or (program == "dd" and any((self.names.const_str(a) or "").startswith("of=/dev/") for a in rest))
+        ):
             self.report("TPL140", node, f"{program} wipes or repartitions a disk")
         elif program in T.ENV_DUMP_PROGRAMS:
             self.env_dumps.append((node.lineno, self.target_names))

@@ -105,8 +105,9 @@ class _Walk(ProcessChecks, PathFacts, ast.NodeVisitor):
     def report(self, rule_id: str, node: ast.AST, detail: str) -> None:
         rule = T.RULES[rule_id]
         line = getattr(node, "lineno", None)
-        self.issues.setdefault((rule_id, line), AstIssue(rule_id, rule.severity, line,
-                                                          f"{rule.title}: {detail}", rule.hint))
+        self.issues.setdefault(
+            (rule_id, line), AstIssue(rule_id, rule.severity, line, f"{rule.title}: {detail}", rule.hint)
+        )
 
     # -- scopes and bindings -----------------------------------------------------------------
 
@@ -180,8 +181,9 @@ class _Walk(ProcessChecks, PathFacts, ast.NodeVisitor):
         self.visit(node.iter)
         if self.is_broad_listing(node.iter):
             self.listed_names |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
-        self.names.bind_assign([node.target], ast.Call(func=ast.Name("iter", ast.Load()), args=[node.iter],
-                                                       keywords=[]))
+        self.names.bind_assign(
+            [node.target], ast.Call(func=ast.Name("iter", ast.Load()), args=[node.iter], keywords=[])
+        )
         for statement in node.body + node.orelse:
             self.visit(statement)
 
@@ -194,7 +196,7 @@ class _Walk(ProcessChecks, PathFacts, ast.NodeVisitor):
                 self.listed_names |= {n.id for n in ast.walk(generator.target) if isinstance(n, ast.Name)}
             for condition in generator.ifs:
                 self.visit(condition)
-        for part in ((node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)):
+        for part in (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,):
             self.visit(part)
 
     visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _visit_comprehension
@@ -220,9 +222,13 @@ class _Walk(ProcessChecks, PathFacts, ast.NodeVisitor):
         self.inner.add(id(node.value))
         if isinstance(node.value, ast.Name) and node.attr in ("update", "setdefault", "pop"):
             self._env_use(node.value)
-        if node.attr in T.INTERNAL_ATTRIBUTES or (node.attr == "__subclasses__" and any(
+        if node.attr in T.INTERNAL_ATTRIBUTES or (
+            node.attr == "__subclasses__"
+            and any(
                 isinstance(n, ast.Attribute) and n.attr in ("__base__", "__bases__", "__mro__")
-                for n in ast.walk(node.value))):
+                for n in ast.walk(node.value)
+            )
+        ):
             self.report("TPL107", node, f".{node.attr}")
         if isinstance(node.ctx, ast.Load):
             if node.attr in T.ENVIRON_SINGLE_READS:
@@ -309,8 +315,12 @@ class _Walk(ProcessChecks, PathFacts, ast.NodeVisitor):
     def methodcaller_targets(self, node: ast.Call) -> set[str]:
         """``operator.methodcaller("system", cmd)(os)`` calls ``os.system``."""
         func = node.func
-        if not (isinstance(func, ast.Call) and func.args and node.args
-                and "operator.methodcaller" in self.names.resolve(func.func)):
+        if not (
+            isinstance(func, ast.Call)
+            and func.args
+            and node.args
+            and "operator.methodcaller" in self.names.resolve(func.func)
+        ):
             return set()
         name = self.names.const_str(func.args[0])
         if name is None:
@@ -366,12 +376,15 @@ class _Walk(ProcessChecks, PathFacts, ast.NodeVisitor):
 
     def check_crypto(self, node: ast.Call, q: str) -> None:
         algorithm = node.args[0] if node.args else self.keyword(node, "name")
-        weak = q in T.WEAK_HASHES or (q == "hashlib.new"
-                                      and (self.names.const_str(algorithm) or "").lower() in T.WEAK_HASH_NAMES)
+        weak = q in T.WEAK_HASHES or (
+            q == "hashlib.new" and (self.names.const_str(algorithm) or "").lower() in T.WEAK_HASH_NAMES
+        )
         if weak and not self.is_false(self.keyword(node, "usedforsecurity")) and self.secret_context(node):
             self.report("TPL160", node, f"{q}() hashes a secret")
         if q in ("hmac.new", "hmac.HMAC", "hmac.digest"):
-            digest = node.args[2] if len(node.args) > 2 else self.keyword(node, "digestmod") or self.keyword(node, "digest")
+            digest = (
+                node.args[2] if len(node.args) > 2 else self.keyword(node, "digestmod") or self.keyword(node, "digest")
+            )
             name = (self.names.const_str(digest) or "").lower()
             if name in T.WEAK_HASH_NAMES or self.names.resolve(digest) & T.WEAK_HASHES:
                 self.report("TPL160", node, "HMAC with md5/sha1 signs with a weak hash")
@@ -393,9 +406,9 @@ class _Walk(ProcessChecks, PathFacts, ast.NodeVisitor):
             elif kw.arg == "cert_reqs" and (self.names.const_str(kw.value) or "").upper() in ("CERT_NONE", "NONE"):
                 self.report("TPL170", node, "cert_reqs=CERT_NONE")
             elif kw.arg in ("stdin", "stdout", "stderr") and (
-                    self.is_fileno(kw.value) or any(q.startswith("socket.") for q in self.names.resolve(kw.value))):
+                self.is_fileno(kw.value) or any(q.startswith("socket.") for q in self.names.resolve(kw.value))
+            ):
                 self.fd_links.append(node.lineno)
-
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -426,8 +439,11 @@ class _Walk(ProcessChecks, PathFacts, ast.NodeVisitor):
 
     @staticmethod
     def is_fileno(node: ast.expr) -> bool:
-        return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("fileno", "makefile"))
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("fileno", "makefile")
+        )
 
     def secret_context(self, node: ast.Call) -> bool:
         found = set(self.target_words)
@@ -451,12 +467,16 @@ class _Walk(ProcessChecks, PathFacts, ast.NodeVisitor):
             egress_line, egress_name = self.egress[0]
             for line, what in self.credentials[:1]:
                 node = ast.Pass(lineno=line)
-                self.report("TPL150", node, f"reads {what} and sends over the network "
-                                            f"({egress_name}, line {egress_line})")
+                self.report(
+                    "TPL150", node, f"reads {what} and sends over the network ({egress_name}, line {egress_line})"
+                )
             if any(q.startswith("socket") for _, q in self.egress):
                 for line in self.fd_links[:1]:
-                    self.report("TPL105", ast.Pass(lineno=line), "a socket's file descriptor is wired "
-                                                                  "to a process or to stdin/stdout/stderr")
+                    self.report(
+                        "TPL105",
+                        ast.Pass(lineno=line),
+                        "a socket's file descriptor is wired to a process or to stdin/stdout/stderr",
+                    )
         else:
             for line, what in self.credentials[:1]:
                 if what != "the whole environment (os.environ)":

@@ -30,85 +30,213 @@ def _rule(rule_id: str, severity: str, title: str, hint: str, *bandit: str) -> R
     return Rule(rule_id, severity, title, hint, frozenset(bandit))
 
 
-RULES: dict[str, Rule] = {r.rule_id: r for r in (
-    _rule("TPL101", "high", "shell command",
-          "Do not run a shell: call the program with subprocess.run([program, arg, ...]) and a "
-          "constant program name, or use a Python library for the job.", "B605", "B609"),
-    _rule("TPL102", "high", "shell or interpreter in an argument list",
-          "Run the program directly (subprocess.run([\"prog\", arg])), not through sh -c/bash -c "
-          "or shell=True; never pass untrusted text to a shell or interpreter.", "B602"),
-    _rule("TPL103", "high", "process replacement or spawn",
-          "Use subprocess.run with a constant argument list (no shell) instead of "
-          "os.exec*/os.spawn*/os.posix_spawn/pty.spawn."),
-    _rule("TPL104", "medium", "process started with a command that is not constant",
-          "Start processes with a literal argument list whose program is a constant "
-          "(e.g. [\"git\", \"status\"]); validate or allow-list anything variable."),
-    _rule("TPL105", "high", "reverse shell",
-          "Never connect a socket to a process's stdin/stdout or to file descriptors 0-2; "
-          "expose a narrow, authenticated API instead."),
-    _rule("TPL106", "high", "attribute of a dangerous module chosen at run time",
-          "Call the function you need by name (e.g. os.path.join); never pick a member of "
-          "os/subprocess/builtins/ctypes from a variable."),
-    _rule("TPL107", "high", "interpreter internals",
-          "Do not reach into frames, function globals or object.__subclasses__(); pass what "
-          "the code needs as arguments."),
-    _rule("TPL110", "high", "dynamic code execution",
-          "Do not execute code built at run time: parse data with json/ast.literal_eval, and "
-          "dispatch through an explicit dict of allowed functions.", "B102", "B307"),
-    _rule("TPL120", "high", "native code loading",
-          "Avoid ctypes/cffi library loading in generated code; use a Python API (os, "
-          "shutil, resource) for the task.", ),
-    _rule("TPL130", "high", "unsafe deserialisation",
-          "Deserialise untrusted data with json or yaml.safe_load; pickle/marshal/shelve/dill "
-          "can run code while loading.", "B301", "B302", "B506", "B614"),
-    _rule("TPL140", "high", "destructive operation on a broad target",
-          "Delete only paths your code created (e.g. a tempfile.mkdtemp() directory) or "
-          "an explicit argument; never the home, root or working directory as a whole."),
-    _rule("TPL141", "high", "signal to every process",
-          "Signal a specific child pid you started, never -1 or 0 (every process / the group)."),
-    _rule("TPL150", "high", "credential or environment dump sent over the network",
-          "Do not read credential files (~/.ssh, ~/.aws, .netrc, keychains, /etc/shadow) or dump "
-          "os.environ in code that talks to the network; read only the one setting you need."),
-    _rule("TPL151", "low", "credential file access",
-          "Read credentials through the official SDK or an explicit, documented setting "
-          "instead of opening credential files directly."),
-    _rule("TPL152", "high", "write to a startup, scheduler or account file",
-          "Do not modify shell startup files, authorized_keys, cron, sudoers or system account "
-          "files from generated code; document the manual step instead."),
-    _rule("TPL160", "medium", "weak hash for a secret",
-          "Hash passwords with hashlib.scrypt/pbkdf2_hmac (or argon2/bcrypt) and sign with "
-          "HMAC-SHA256; md5/sha1 are only for non-security checksums (usedforsecurity=False)."),
-    _rule("TPL161", "medium", "predictable randomness for a secret",
-          "Generate passwords, tokens and codes with the secrets module (secrets.token_urlsafe, "
-          "secrets.choice, secrets.randbelow), not random or uuid1."),
-    _rule("TPL170", "high", "TLS verification disabled",
-          "Keep certificate verification on (verify=True, ssl.create_default_context()); "
-          "trust a private CA with verify=\"/path/ca.pem\" instead.",
-          "B501", "B323", "B502", "B503", "B504"),
-)}
+RULES: dict[str, Rule] = {
+    r.rule_id: r
+    for r in (
+        _rule(
+            "TPL101",
+            "high",
+            "shell command",
+            "Do not run a shell: call the program with subprocess.run([program, arg, ...]) and a "
+            "constant program name, or use a Python library for the job.",
+            "B605",
+            "B609",
+        ),
+        _rule(
+            "TPL102",
+            "high",
+            "shell or interpreter in an argument list",
+            'Run the program directly (subprocess.run(["prog", arg])), not through sh -c/bash -c '
+            "or shell=True; never pass untrusted text to a shell or interpreter.",
+            "B602",
+        ),
+        _rule(
+            "TPL103",
+            "high",
+            "process replacement or spawn",
+            "Use subprocess.run with a constant argument list (no shell) instead of "
+            "os.exec*/os.spawn*/os.posix_spawn/pty.spawn.",
+        ),
+        _rule(
+            "TPL104",
+            "medium",
+            "process started with a command that is not constant",
+            "Start processes with a literal argument list whose program is a constant "
+            '(e.g. ["git", "status"]); validate or allow-list anything variable.',
+        ),
+        _rule(
+            "TPL105",
+            "high",
+            "reverse shell",
+            "Never connect a socket to a process's stdin/stdout or to file descriptors 0-2; "
+            "expose a narrow, authenticated API instead.",
+        ),
+        _rule(
+            "TPL106",
+            "high",
+            "attribute of a dangerous module chosen at run time",
+            "Call the function you need by name (e.g. os.path.join); never pick a member of "
+            "os/subprocess/builtins/ctypes from a variable.",
+        ),
+        _rule(
+            "TPL107",
+            "high",
+            "interpreter internals",
+            "Do not reach into frames, function globals or object.__subclasses__(); pass what "
+            "the code needs as arguments.",
+        ),
+        _rule(
+            "TPL110",
+            "high",
+            "dynamic code execution",
+            "Do not execute code built at run time: parse data with json/ast.literal_eval, and "
+            "dispatch through an explicit dict of allowed functions.",
+            "B102",
+            "B307",
+        ),
+        _rule(
+            "TPL120",
+            "high",
+            "native code loading",
+            "Avoid ctypes/cffi library loading in generated code; use a Python API (os, "
+            "shutil, resource) for the task.",
+        ),
+        _rule(
+            "TPL130",
+            "high",
+            "unsafe deserialisation",
+            "Deserialise untrusted data with json or yaml.safe_load; pickle/marshal/shelve/dill "
+            "can run code while loading.",
+            "B301",
+            "B302",
+            "B506",
+            "B614",
+        ),
+        _rule(
+            "TPL140",
+            "high",
+            "destructive operation on a broad target",
+            "Delete only paths your code created (e.g. a tempfile.mkdtemp() directory) or "
+            "an explicit argument; never the home, root or working directory as a whole.",
+        ),
+        _rule(
+            "TPL141",
+            "high",
+            "signal to every process",
+            "Signal a specific child pid you started, never -1 or 0 (every process / the group).",
+        ),
+        _rule(
+            "TPL150",
+            "high",
+            "credential or environment dump sent over the network",
+            "Do not read credential files (~/.ssh, ~/.aws, .netrc, keychains, /etc/shadow) or dump "
+            "os.environ in code that talks to the network; read only the one setting you need.",
+        ),
+        _rule(
+            "TPL151",
+            "low",
+            "credential file access",
+            "Read credentials through the official SDK or an explicit, documented setting "
+            "instead of opening credential files directly.",
+        ),
+        _rule(
+            "TPL152",
+            "high",
+            "write to a startup, scheduler or account file",
+            "Do not modify shell startup files, authorized_keys, cron, sudoers or system account "
+            "files from generated code; document the manual step instead.",
+        ),
+        _rule(
+            "TPL160",
+            "medium",
+            "weak hash for a secret",
+            "Hash passwords with hashlib.scrypt/pbkdf2_hmac (or argon2/bcrypt) and sign with "
+            "HMAC-SHA256; md5/sha1 are only for non-security checksums (usedforsecurity=False).",
+        ),
+        _rule(
+            "TPL161",
+            "medium",
+            "predictable randomness for a secret",
+            "Generate passwords, tokens and codes with the secrets module (secrets.token_urlsafe, "
+            "secrets.choice, secrets.randbelow), not random or uuid1.",
+        ),
+        _rule(
+            "TPL170",
+            "high",
+            "TLS verification disabled",
+            "Keep certificate verification on (verify=True, ssl.create_default_context()); "
+            'trust a private CA with verify="/path/ca.pem" instead.',
+            "B501",
+            "B323",
+            "B502",
+            "B503",
+            "B504",
+        ),
+    )
+}
 
 # -- what the rules match ------------------------------------------------------------------
 
-SHELL_CALLS = frozenset({
-    "os.system", "os.popen", "os.popen2", "os.popen3", "os.popen4", "subprocess.getoutput",
-    "subprocess.getstatusoutput", "asyncio.create_subprocess_shell", "commands.getoutput",
-    "commands.getstatusoutput", "platform.popen", "popen2.popen2", "popen2.popen3", "popen2.popen4",
-})
+SHELL_CALLS = frozenset(
+    {
+        "os.system",
+        "os.popen",
+        "os.popen2",
+        "os.popen3",
+        "os.popen4",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "asyncio.create_subprocess_shell",
+        "commands.getoutput",
+        "commands.getstatusoutput",
+        "platform.popen",
+        "popen2.popen2",
+        "popen2.popen3",
+        "popen2.popen4",
+    }
+)
 SPAWN_CALLS = frozenset(
     {f"os.exec{s}" for s in ("l", "le", "lp", "lpe", "v", "ve", "vp", "vpe")}
     | {f"os.spawn{s}" for s in ("l", "le", "lp", "lpe", "v", "ve", "vp", "vpe")}
     | {"os.posix_spawn", "os.posix_spawnp", "os.startfile", "pty.spawn", "os.forkpty", "pty.fork"}
 )
 #: Calls whose first argument (or first positional for *_exec) is the command.
-SUBPROCESS_CALLS = frozenset({
-    "subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output",
-    "subprocess.Popen", "asyncio.create_subprocess_exec",
-})
+SUBPROCESS_CALLS = frozenset(
+    {
+        "subprocess.run",
+        "subprocess.call",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "subprocess.Popen",
+        "asyncio.create_subprocess_exec",
+    }
+)
 #: Programs that run their arguments as code (with -c/-e/...) or as an interactive shell.
-SHELL_PROGRAMS = frozenset({
-    "sh", "bash", "zsh", "dash", "ksh", "csh", "tcsh", "fish", "ash", "busybox", "cmd", "cmd.exe",
-    "powershell", "powershell.exe", "pwsh", "script", "expect", "nc", "ncat", "netcat", "socat",
-})
+SHELL_PROGRAMS = frozenset(
+    {
+        "sh",
+        "bash",
+        "zsh",
+        "dash",
+        "ksh",
+        "csh",
+        "tcsh",
+        "fish",
+        "ash",
+        "busybox",
+        "cmd",
+        "cmd.exe",
+        "powershell",
+        "powershell.exe",
+        "pwsh",
+        "script",
+        "expect",
+        "nc",
+        "ncat",
+        "netcat",
+        "socat",
+    }
+)
 INTERPRETERS = frozenset({"python", "python2", "python3", "perl", "ruby", "node", "php", "lua", "osascript"})
 INTERPRETER_CODE_FLAGS = frozenset({"-c", "-e", "-E", "-r", "--eval", "-Command", "/c", "/C"})
 #: Expressions accepted as a constant program.
@@ -120,123 +248,382 @@ DISK_PROGRAMS = frozenset({"wipefs", "fdisk", "sfdisk", "parted", "sgdisk", "blk
 #: Programs that print the whole environment (an environment dump).
 ENV_DUMP_PROGRAMS = frozenset({"printenv"})
 #: Modules whose members must not be picked by a run-time name (TPL106).
-DANGEROUS_MODULES = frozenset({"os", "subprocess", "builtins", "ctypes", "pty", "shutil", "pickle", "marshal",
-                               "importlib", "posix", "nt", "asyncio.subprocess"})
+DANGEROUS_MODULES = frozenset(
+    {
+        "os",
+        "subprocess",
+        "builtins",
+        "ctypes",
+        "pty",
+        "shutil",
+        "pickle",
+        "marshal",
+        "importlib",
+        "posix",
+        "nt",
+        "asyncio.subprocess",
+    }
+)
 #: Attributes that reach interpreter internals (TPL107); __subclasses__ only after __base__/__mro__.
-INTERNAL_ATTRIBUTES = frozenset({"__globals__", "f_globals", "f_builtins", "f_locals", "gi_frame",
-                                 "cr_frame", "tb_frame", "f_back", "func_globals"})
+INTERNAL_ATTRIBUTES = frozenset(
+    {"__globals__", "f_globals", "f_builtins", "f_locals", "gi_frame", "cr_frame", "tb_frame", "f_back", "func_globals"}
+)
 
-DYNAMIC_CODE = frozenset({
-    "builtins.eval", "builtins.exec", "builtins.compile", "runpy.run_path", "runpy.run_module",
-    "code.InteractiveInterpreter", "code.InteractiveConsole", "code.interact", "code.compile_command",
-    "codeop.compile_command", "types.FunctionType", "types.CodeType",
-    "importlib.machinery.SourceFileLoader", "importlib.machinery.SourcelessFileLoader", "imp.load_source",
-    "imp.load_compiled", "imp.load_module",
-})
-NATIVE_PREFIXES = ("ctypes.CDLL", "ctypes.PyDLL", "ctypes.WinDLL", "ctypes.OleDLL", "ctypes.cdll",
-                   "ctypes.pydll", "ctypes.windll", "ctypes.oledll", "ctypes.pythonapi",
-                   "ctypes.LibraryLoader", "ctypes.memmove", "ctypes.memset", "ctypes.string_at",
-                   "ctypes.util.find_library", "_ctypes.", "cffi.FFI().dlopen", "cffi.FFI().verify",
-                   "cffi.FFI().compile", "cffi.FFI().set_source")
-DESERIALISE = frozenset({
-    "marshal.loads", "marshal.load", "shelve.open", "shelve.Shelf", "shelve.DbfilenameShelf",
-    "yaml.unsafe_load", "yaml.unsafe_load_all", "pickle.load", "pickle.loads", "pickle.Unpickler",
-    "dill.load", "dill.loads", "cloudpickle.load", "cloudpickle.loads", "jsonpickle.decode",
-    "pandas.read_pickle", "joblib.load", "numpy.load().item", "shelve.BsdDbShelf",
-})
+DYNAMIC_CODE = frozenset(
+    {
+        "builtins.eval",
+        "builtins.exec",
+        "builtins.compile",
+        "runpy.run_path",
+        "runpy.run_module",
+        "code.InteractiveInterpreter",
+        "code.InteractiveConsole",
+        "code.interact",
+        "code.compile_command",
+        "codeop.compile_command",
+        "types.FunctionType",
+        "types.CodeType",
+        "importlib.machinery.SourceFileLoader",
+        "importlib.machinery.SourcelessFileLoader",
+        "imp.load_source",
+        "imp.load_compiled",
+        "imp.load_module",
+    }
+)
+NATIVE_PREFIXES = (
+    "ctypes.CDLL",
+    "ctypes.PyDLL",
+    "ctypes.WinDLL",
+    "ctypes.OleDLL",
+    "ctypes.cdll",
+    "ctypes.pydll",
+    "ctypes.windll",
+    "ctypes.oledll",
+    "ctypes.pythonapi",
+    "ctypes.LibraryLoader",
+    "ctypes.memmove",
+    "ctypes.memset",
+    "ctypes.string_at",
+    "ctypes.util.find_library",
+    "_ctypes.",
+    "cffi.FFI().dlopen",
+    "cffi.FFI().verify",
+    "cffi.FFI().compile",
+    "cffi.FFI().set_source",
+)
+DESERIALISE = frozenset(
+    {
+        "marshal.loads",
+        "marshal.load",
+        "shelve.open",
+        "shelve.Shelf",
+        "shelve.DbfilenameShelf",
+        "yaml.unsafe_load",
+        "yaml.unsafe_load_all",
+        "pickle.load",
+        "pickle.loads",
+        "pickle.Unpickler",
+        "dill.load",
+        "dill.loads",
+        "cloudpickle.load",
+        "cloudpickle.loads",
+        "jsonpickle.decode",
+        "pandas.read_pickle",
+        "joblib.load",
+        "numpy.load().item",
+        "shelve.BsdDbShelf",
+    }
+)
 YAML_LOADERS_SAFE = frozenset({"yaml.SafeLoader", "yaml.CSafeLoader", "yaml.BaseLoader", "yaml.CBaseLoader"})
 
-DELETE_CALLS = frozenset({"shutil.rmtree", "os.remove", "os.unlink", "os.rmdir", "os.removedirs",
-                          "shutil.move", "os.truncate"})
+DELETE_CALLS = frozenset(
+    {"shutil.rmtree", "os.remove", "os.unlink", "os.rmdir", "os.removedirs", "shutil.move", "os.truncate"}
+)
 DELETE_METHODS = frozenset({"unlink", "rmdir", "rmtree", "remove"})
-BROAD_STRINGS = frozenset({"/", "~", "~/", ".", "./", "*", "/*", "./*", "**", "**/*", "*.*", "/home",
-                           "/Users", "/etc", "/usr", "/var", "/bin", "/boot", "/root", "C:\\", "C:/",
-                           "$HOME", "${HOME}", "%USERPROFILE%"})
-BROAD_VALUES = frozenset({"pathlib.Path.home()", "pathlib.Path.cwd()", "os.getcwd()", "os.getcwdb()",
-                          "os.sep", "os.path.sep", "os.curdir", "os.path.curdir"})
+BROAD_STRINGS = frozenset(
+    {
+        "/",
+        "~",
+        "~/",
+        ".",
+        "./",
+        "*",
+        "/*",
+        "./*",
+        "**",
+        "**/*",
+        "*.*",
+        "/home",
+        "/Users",
+        "/etc",
+        "/usr",
+        "/var",
+        "/bin",
+        "/boot",
+        "/root",
+        "C:\\",
+        "C:/",
+        "$HOME",
+        "${HOME}",
+        "%USERPROFILE%",
+    }
+)
+BROAD_VALUES = frozenset(
+    {
+        "pathlib.Path.home()",
+        "pathlib.Path.cwd()",
+        "os.getcwd()",
+        "os.getcwdb()",
+        "os.sep",
+        "os.path.sep",
+        "os.curdir",
+        "os.path.curdir",
+    }
+)
 HOME_VARIABLES = frozenset({"HOME", "USERPROFILE", "PWD", "HOMEPATH", "SYSTEMROOT"})
 #: Calls that keep a path broad when their argument is broad.
-PATH_WRAPPERS = frozenset({"os.path.expanduser", "os.path.expandvars", "os.path.abspath",
-                           "os.path.realpath", "os.path.normpath", "pathlib.Path", "pathlib.PurePath",
-                           "pathlib.PosixPath", "builtins.str", "os.fspath", "os.path.join"})
-PATH_METHODS = frozenset({"expanduser", "resolve", "absolute", "expandvars", "as_posix", "__fspath__",
-                          "__str__"})
+PATH_WRAPPERS = frozenset(
+    {
+        "os.path.expanduser",
+        "os.path.expandvars",
+        "os.path.abspath",
+        "os.path.realpath",
+        "os.path.normpath",
+        "pathlib.Path",
+        "pathlib.PurePath",
+        "pathlib.PosixPath",
+        "builtins.str",
+        "os.fspath",
+        "os.path.join",
+    }
+)
+PATH_METHODS = frozenset({"expanduser", "resolve", "absolute", "expandvars", "as_posix", "__fspath__", "__str__"})
 LISTING_CALLS = frozenset({"glob.glob", "glob.iglob", "os.listdir", "os.scandir", "os.walk"})
 LISTING_METHODS = frozenset({"glob", "rglob", "iterdir", "walk"})
 
 #: Substrings of string constants that name credential stores (matched case-insensitively).
 CREDENTIAL_MARKERS = (
-    ".ssh", ".aws", ".netrc", "_netrc", "/etc/shadow", "/etc/gshadow", "/etc/master.passwd",
-    ".git-credentials", ".pypirc", ".npmrc", ".docker", ".kube", ".gnupg", "id_rsa", "id_ed25519",
-    "id_ecdsa", "id_dsa", "keychain", "find-generic-password", "find-internet-password",
-    "/proc/self/environ", "/environ", ".boto", ".s3cfg", ".vault-token", "wallet.dat",
-    ".password-store", "gcloud/credentials", "application_default_credentials", ".azure",
-    "login data", "key4.db", "logins.json", "keyring",
+    ".ssh",
+    ".aws",
+    ".netrc",
+    "_netrc",
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/master.passwd",
+    ".git-credentials",
+    ".pypirc",
+    ".npmrc",
+    ".docker",
+    ".kube",
+    ".gnupg",
+    "id_rsa",
+    "id_ed25519",
+    "id_ecdsa",
+    "id_dsa",
+    "keychain",
+    "find-generic-password",
+    "find-internet-password",
+    "/proc/self/environ",
+    "/environ",
+    ".boto",
+    ".s3cfg",
+    ".vault-token",
+    "wallet.dat",
+    ".password-store",
+    "gcloud/credentials",
+    "application_default_credentials",
+    ".azure",
+    "login data",
+    "key4.db",
+    "logins.json",
+    "keyring",
 )
 #: Files under ~/.ssh that are not secrets.
 SSH_PUBLIC_FILES = frozenset({"known_hosts", "known_hosts.old", "config"})
 #: Files under ~/.aws that hold no secret (profiles and regions).
 AWS_PUBLIC_FILES = frozenset({"config"})
 #: Environment variables that switch TLS verification off when set to these values.
-TLS_OFF_VARIABLES = {"PYTHONHTTPSVERIFY": {"0"}, "CURL_CA_BUNDLE": {""}, "REQUESTS_CA_BUNDLE": {""},
-                     "NODE_TLS_REJECT_UNAUTHORIZED": {"0"}, "GIT_SSL_NO_VERIFY": {"1", "true"},
-                     "SSL_CERT_FILE": {""}}
+TLS_OFF_VARIABLES = {
+    "PYTHONHTTPSVERIFY": {"0"},
+    "CURL_CA_BUNDLE": {""},
+    "REQUESTS_CA_BUNDLE": {""},
+    "NODE_TLS_REJECT_UNAUTHORIZED": {"0"},
+    "GIT_SSL_NO_VERIFY": {"1", "true"},
+    "SSL_CERT_FILE": {""},
+}
 #: Keyword arguments and methods that hand a key file to an SSH client (using it, not leaking it).
 KEY_FILE_KEYWORDS = frozenset({"key_filename", "identity_file", "client_keys", "ssh_key_path"})
 KEY_FILE_METHODS = frozenset({"from_private_key_file", "load_host_keys", "load_system_host_keys"})
 #: Whole string constants that name credential stores (browser cookie and password DBs).
 CREDENTIAL_NAMES = frozenset({"cookies", "login data", "web data", "cookies.sqlite"})
-EGRESS_MODULES = frozenset({"socket", "urllib.request", "urllib3", "http.client", "requests", "httpx",
-                  "aiohttp", "smtplib", "ftplib", "telnetlib", "paramiko", "websocket", "websockets",
-                  "xmlrpc.client", "pycurl", "asyncssh", "grpc", "dns.resolver", "asyncio.open_connection",
-                  "boto3", "botocore", "google.cloud", "azure.storage", "dropbox", "ftputil", "pysftp"})
+EGRESS_MODULES = frozenset(
+    {
+        "socket",
+        "urllib.request",
+        "urllib3",
+        "http.client",
+        "requests",
+        "httpx",
+        "aiohttp",
+        "smtplib",
+        "ftplib",
+        "telnetlib",
+        "paramiko",
+        "websocket",
+        "websockets",
+        "xmlrpc.client",
+        "pycurl",
+        "asyncssh",
+        "grpc",
+        "dns.resolver",
+        "asyncio.open_connection",
+        "boto3",
+        "botocore",
+        "google.cloud",
+        "azure.storage",
+        "dropbox",
+        "ftputil",
+        "pysftp",
+    }
+)
 #: os.environ uses that read one variable (everything else counts as dumping the environment).
 ENVIRON_SINGLE_READS = frozenset({"get", "setdefault", "pop", "__getitem__", "__contains__"})
 
 PERSISTENCE_MARKERS = (
-    "authorized_keys", ".bashrc", ".bash_profile", ".bash_login", ".zshrc", ".zprofile", ".profile",
-    "/etc/cron", "crontab", "/var/spool/cron", "/etc/sudoers", "/etc/passwd", "/etc/shadow",
-    "/etc/rc.local", "/etc/systemd/system", "launchagents", "launchdaemons", "/etc/ld.so.preload",
-    ".config/autostart", "/etc/profile", "/etc/hosts", "sitecustomize.py",
+    "authorized_keys",
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".zshrc",
+    ".zprofile",
+    ".profile",
+    "/etc/cron",
+    "crontab",
+    "/var/spool/cron",
+    "/etc/sudoers",
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/rc.local",
+    "/etc/systemd/system",
+    "launchagents",
+    "launchdaemons",
+    "/etc/ld.so.preload",
+    ".config/autostart",
+    "/etc/profile",
+    "/etc/hosts",
+    "sitecustomize.py",
 )
 WRITE_METHODS = frozenset({"write_text", "write_bytes"})
 #: Programs that install scheduled jobs (persistence) unless only listing them.
 SCHEDULER_PROGRAMS = frozenset({"crontab", "schtasks", "at", "launchctl"})
 
-WEAK_HASHES = frozenset({"hashlib.md5", "hashlib.sha1", "hashlib.md4", "Crypto.Hash.MD5.new",
-                         "Crypto.Hash.SHA1.new", "cryptography.hazmat.primitives.hashes.MD5",
-                         "cryptography.hazmat.primitives.hashes.SHA1"})
+WEAK_HASHES = frozenset(
+    {
+        "hashlib.md5",
+        "hashlib.sha1",
+        "hashlib.md4",
+        "Crypto.Hash.MD5.new",
+        "Crypto.Hash.SHA1.new",
+        "cryptography.hazmat.primitives.hashes.MD5",
+        "cryptography.hazmat.primitives.hashes.SHA1",
+    }
+)
 WEAK_HASH_NAMES = frozenset({"md5", "sha1", "md4", "sha-1", "md-5"})
-INSECURE_RANDOM = frozenset({
-    "random.random", "random.randint", "random.randrange", "random.choice", "random.choices",
-    "random.sample", "random.shuffle", "random.getrandbits", "random.uniform", "random.randbytes",
-    "random.Random().random", "random.Random().randint", "random.Random().choice",
-    "random.Random().choices", "random.Random().getrandbits", "random.Random().randrange",
-    "uuid.uuid1", "numpy.random.randint", "numpy.random.choice",
-})
+INSECURE_RANDOM = frozenset(
+    {
+        "random.random",
+        "random.randint",
+        "random.randrange",
+        "random.choice",
+        "random.choices",
+        "random.sample",
+        "random.shuffle",
+        "random.getrandbits",
+        "random.uniform",
+        "random.randbytes",
+        "random.Random().random",
+        "random.Random().randint",
+        "random.Random().choice",
+        "random.Random().choices",
+        "random.Random().getrandbits",
+        "random.Random().randrange",
+        "uuid.uuid1",
+        "numpy.random.randint",
+        "numpy.random.choice",
+    }
+)
 #: Words (of identifiers split on _ and case) that make a value a secret.
-SECRET_WORDS = frozenset({
-    "password", "passwords", "passwd", "passphrase", "pwd", "token", "secret", "otp", "totp", "hotp",
-    "pin", "credential", "credentials", "session", "salt", "nonce", "apikey", "csrf", "signature",
-    "sign", "signed", "auth", "login", "reset", "verification", "cookie", "hmac", "privkey",
-    "private", "keygen", "privatekey", "accesskey", "secretkey", "authkey", "signingkey",
-    "sessionid", "sessid", "pw", "pass", "passcode", "creds", "cred",
-})
+SECRET_WORDS = frozenset(
+    {
+        "password",
+        "passwords",
+        "passwd",
+        "passphrase",
+        "pwd",
+        "token",
+        "secret",
+        "otp",
+        "totp",
+        "hotp",
+        "pin",
+        "credential",
+        "credentials",
+        "session",
+        "salt",
+        "nonce",
+        "apikey",
+        "csrf",
+        "signature",
+        "sign",
+        "signed",
+        "auth",
+        "login",
+        "reset",
+        "verification",
+        "cookie",
+        "hmac",
+        "privkey",
+        "private",
+        "keygen",
+        "privatekey",
+        "accesskey",
+        "secretkey",
+        "authkey",
+        "signingkey",
+        "sessionid",
+        "sessid",
+        "pw",
+        "pass",
+        "passcode",
+        "creds",
+        "cred",
+    }
+)
 
 #: Hints for Bandit findings (Bandit gives none).
 BANDIT_HINTS = {
-    "B102": RULES["TPL110"].hint, "B307": RULES["TPL110"].hint,
-    "B301": RULES["TPL130"].hint, "B302": RULES["TPL130"].hint, "B506": RULES["TPL130"].hint,
-    "B602": RULES["TPL102"].hint, "B605": RULES["TPL101"].hint, "B604": RULES["TPL102"].hint,
-    "B606": RULES["TPL103"].hint, "B603": "Make sure the command is a constant list you control.",
+    "B102": RULES["TPL110"].hint,
+    "B307": RULES["TPL110"].hint,
+    "B301": RULES["TPL130"].hint,
+    "B302": RULES["TPL130"].hint,
+    "B506": RULES["TPL130"].hint,
+    "B602": RULES["TPL102"].hint,
+    "B605": RULES["TPL101"].hint,
+    "B604": RULES["TPL102"].hint,
+    "B606": RULES["TPL103"].hint,
+    "B603": "Make sure the command is a constant list you control.",
     "B607": "Call the program by its full path, or resolve it with shutil.which() first.",
     "B105": "Read credentials from the environment or a secrets manager, never from the code.",
     "B106": "Read credentials from the environment or a secrets manager, never from the code.",
     "B107": "Read credentials from the environment or a secrets manager, never from the code.",
     "B608": "Use parameterised queries (cursor.execute(sql, params)) instead of building SQL text.",
-    "B501": RULES["TPL170"].hint, "B502": "Use ssl.create_default_context() (TLS 1.2+).",
-    "B323": RULES["TPL170"].hint, "B324": RULES["TPL160"].hint, "B303": RULES["TPL160"].hint,
-    "B311": RULES["TPL161"].hint, "B113": "Pass timeout= to every requests call.",
+    "B501": RULES["TPL170"].hint,
+    "B502": "Use ssl.create_default_context() (TLS 1.2+).",
+    "B323": RULES["TPL170"].hint,
+    "B324": RULES["TPL160"].hint,
+    "B303": RULES["TPL160"].hint,
+    "B311": RULES["TPL161"].hint,
+    "B113": "Pass timeout= to every requests call.",
     "B202": "Extract with tarfile's filter=\"data\" (or check each member's path) to stay in the target.",
     "B103": "Give files the narrowest permissions that work (e.g. 0o600 or 0o644).",
     "B104": "Bind to 127.0.0.1 unless the service must be reachable from other hosts.",
@@ -249,6 +636,8 @@ BANDIT_HINTS = {
     "B110": "Log or narrow the exception instead of silently passing.",
     "B321": "Use SFTP or FTPS (encrypted) instead of plain FTP.",
     "B402": "Use SFTP or FTPS (encrypted) instead of plain FTP.",
-    "B401": "Use SSH instead of telnet.", "B312": "Use SSH instead of telnet.",
-    "B404": "", "B403": "",
+    "B401": "Use SSH instead of telnet.",
+    "B312": "Use SSH instead of telnet.",
+    "B404": "",
+    "B403": "",
 }

@@ -144,9 +144,7 @@ def _check_function(
             rule, kind = "ANN202", "private function"
         else:
             rule, kind = "ANN201", "public function"
-        missing.append(
-            Missing(rule, node.lineno, f"Missing return type annotation for {kind} `{name}`")
-        )
+        missing.append(Missing(rule, node.lineno, f"Missing return type annotation for {kind} `{name}`"))
     result.functions += 1
     if missing:
         result.missing_types.extend(missing)
@@ -165,16 +163,12 @@ def measure(tree: ast.Module) -> CoverageResult:
             result.missing_docs.append(Missing("D100", 1, "Missing docstring in public module"))
 
     # (node, scope, parent_public) where scope is "module" | "class" | "function"
-    stack: list[tuple[ast.AST, str, bool]] = [
-        (stmt, "module", True) for stmt in reversed(tree.body)
-    ]
+    stack: list[tuple[ast.AST, str, bool]] = [(stmt, "module", True) for stmt in reversed(tree.body)]
     while stack:
         node, scope, parent_public = stack.pop()
         child_scope, child_public = scope, parent_public
         if isinstance(node, _FUNCTION_NODES):
-            public = (
-                scope in ("module", "class") and parent_public and not node.name.startswith("_")
-            )
+            public = scope in ("module", "class") and parent_public and not node.name.startswith("_")
             _check_function(node, scope == "class", public, result)
             if public:
                 result.public_items += 1
@@ -183,15 +177,11 @@ def measure(tree: ast.Module) -> CoverageResult:
                 else:
                     rule, kind = ("D102", "method") if scope == "class" else ("D103", "function")
                     result.missing_docs.append(
-                        Missing(
-                            rule, node.lineno, f"Missing docstring in public {kind} `{node.name}`"
-                        )
+                        Missing(rule, node.lineno, f"Missing docstring in public {kind} `{node.name}`")
                     )
             child_scope, child_public = "function", False
         elif isinstance(node, ast.ClassDef):
-            public = (
-                scope in ("module", "class") and parent_public and not node.name.startswith("_")
-            )
+            public = scope in ("module", "class") and parent_public and not node.name.startswith("_")
             if public:
                 result.public_items += 1
                 if _has_docstring(node):
@@ -199,9 +189,7 @@ def measure(tree: ast.Module) -> CoverageResult:
                 else:
                     rule, kind = ("D106", "nested class") if scope == "class" else ("D101", "class")
                     result.missing_docs.append(
-                        Missing(
-                            rule, node.lineno, f"Missing docstring in public {kind} `{node.name}`"
-                        )
+                        Missing(rule, node.lineno, f"Missing docstring in public {kind} `{node.name}`")
                     )
             child_scope, child_public = "class", public
         children: list[ast.AST] = []

@@ -22,9 +22,7 @@ def severity_rank(severity: str) -> int:
     try:
         return SEVERITIES.index(severity.lower())
     except (ValueError, AttributeError):
-        raise ValueError(
-            f"unknown severity {severity!r}; expected one of {', '.join(SEVERITIES)}"
-        ) from None
+        raise ValueError(f"unknown severity {severity!r}; expected one of {', '.join(SEVERITIES)}") from None
 
 
 def _check_ratio(name: str, value: object) -> float:

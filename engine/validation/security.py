@@ -172,9 +172,7 @@ def bandit_version() -> str | None:
         return None
 
 
-def effective_severity(
-    test_id: str, bandit_severity: str, overrides: dict[str, str] | None = None
-) -> str:
+def effective_severity(test_id: str, bandit_severity: str, overrides: dict[str, str] | None = None) -> str:
     """Templar's severity for a Bandit finding: Bandit's, then the floor/cap table, then overrides."""
     severity = bandit_severity.lower()
     if severity not in SEVERITIES:

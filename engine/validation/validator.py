@@ -59,10 +59,7 @@ def _compile(code: str, filename: str) -> tuple[ast.Module | None, Finding | Non
     found = []
     seen = set()
     for w in caught:
-        if (
-            not issubclass(w.category, (SyntaxWarning, DeprecationWarning))
-            or w.filename != filename
-        ):
+        if not issubclass(w.category, (SyntaxWarning, DeprecationWarning)) or w.filename != filename:
             continue
         key = (w.lineno, str(w.message))
         if key in seen:  # compile and ast.parse both warn for tokenizer-level problems
@@ -81,9 +78,7 @@ def _compile(code: str, filename: str) -> tuple[ast.Module | None, Finding | Non
     return tree, None, found
 
 
-def _score(
-    findings: list[Finding], type_cov: float, doc_cov: float, below_minimum: int, blocked: bool
-) -> int:
+def _score(findings: list[Finding], type_cov: float, doc_cov: float, below_minimum: int, blocked: bool) -> int:
     penalty = sum(PENALTY[f.severity] for f in findings if f.checker in ("security", "syntax"))
     raw = max(0, 100 - penalty - BELOW_MINIMUM_PENALTY * below_minimum)
     score = math.floor(raw * (0.8 + 0.1 * type_cov + 0.1 * doc_cov) + 0.5)
@@ -167,15 +162,12 @@ class CodeValidator:
                 )
         except _security.ScanFailed as exc:
             version = _security.bandit_version()
-            checkers.append(
-                f"security:bandit {version} (failed)" if version else "security:bandit unavailable"
-            )
-            findings.append(
-                Finding("security-scan-failed", "security", "high", None, str(exc), True)
-            )
+            checkers.append(f"security:bandit {version} (failed)" if version else "security:bandit unavailable")
+            findings.append(Finding("security-scan-failed", "security", "high", None, str(exc), True))
         scan_failed = any(f.rule_id == "security-scan-failed" for f in findings)
         findings.extend(
-            f for f in self._ast_findings(tree, bandit_issues, checkers)
+            f
+            for f in self._ast_findings(tree, bandit_issues, checkers)
             if not (scan_failed and f.rule_id == "security-scan-failed")  # one is enough
         )
 
@@ -214,9 +206,7 @@ class CodeValidator:
                         blocks,
                     )
                 )
-            findings.extend(
-                Finding(m.rule_id, checker, "low", m.line, m.message, blocks) for m in missing
-            )
+            findings.extend(Finding(m.rule_id, checker, "low", m.line, m.message, blocks) for m in missing)
 
         blocked = any(f.blocking for f in findings)
         findings.sort(
@@ -229,9 +219,7 @@ class CodeValidator:
         )
         return ValidationReport(
             ok=not blocked,
-            score=_score(
-                findings, cov.type_hint_coverage, cov.docstring_coverage, below_minimum, blocked
-            ),
+            score=_score(findings, cov.type_hint_coverage, cov.docstring_coverage, below_minimum, blocked),
             findings=tuple(findings),
             type_hint_coverage=cov.type_hint_coverage,
             docstring_coverage=cov.docstring_coverage,
@@ -247,24 +235,37 @@ class CodeValidator:
             issues = _ast_rules.scan(tree)
         except RecursionError:
             checkers.append(f"security:ast {_ast_rules.VERSION} (failed)")
-            return [Finding("security-scan-failed", "security", "high", None,
-                            "the AST security rules could not walk the code (nesting too deep)", True)]
+            return [
+                Finding(
+                    "security-scan-failed",
+                    "security",
+                    "high",
+                    None,
+                    "the AST security rules could not walk the code (nesting too deep)",
+                    True,
+                )
+            ]
         checkers.append(f"security:ast {_ast_rules.VERSION}")
         out = []
         for issue in issues:
             severity = self._overrides.get(issue.rule_id, issue.severity)
             equivalents = _ast_tables.RULES[issue.rule_id].bandit_equivalents
-            if any(
-                b.line == issue.line and b.test_id in equivalents for b in bandit_issues
-            ):
+            if any(b.line == issue.line and b.test_id in equivalents for b in bandit_issues):
                 continue
-            out.append(Finding(issue.rule_id, "security", severity, issue.line, issue.message,
-                               self.policy.blocks(severity), issue.hint))
+            out.append(
+                Finding(
+                    issue.rule_id,
+                    "security",
+                    severity,
+                    issue.line,
+                    issue.message,
+                    self.policy.blocks(severity),
+                    issue.hint,
+                )
+            )
         return out
 
-    async def validate_async(
-        self, code: str, *, filename: str = "generated.py"
-    ) -> ValidationReport:
+    async def validate_async(self, code: str, *, filename: str = "generated.py") -> ValidationReport:
         """:meth:`validate` in a worker thread, so an event loop (the TUI) is never blocked."""
         import asyncio
 

@@ -20,7 +20,7 @@ from engine.paths import Paths
 from engine.service import Engine
 from tests.fakes import Reply
 
-CODE = "```python\ndef add(a: int, b: int) -> int:\n    \"\"\"Add.\"\"\"\n    return a + b\n```"
+CODE = '```python\ndef add(a: int, b: int) -> int:\n    """Add."""\n    return a + b\n```'
 
 
 def _broken(paths: Paths) -> None:
@@ -34,8 +34,9 @@ def _frozen(value: object) -> bool:
 
 async def _paid_answer(engine: Engine, fake: Any, project: str = "acme") -> None:
     fake.enqueue("openai", Reply(text=CODE))
-    result = await engine.generate("write an add function for two ints, please", project=project, use_cache=False,
-                                   use_templates=False)
+    result = await engine.generate(
+        "write an add function for two ints, please", project=project, use_cache=False, use_templates=False
+    )
     assert result.source == "llm" and result.cost_micros > 0
 
 
@@ -110,8 +111,9 @@ async def test_config_export_import_projects_and_files(engine: Engine, tmp_path:
 
 async def test_config_trust_grants_a_hand_edited_route(engine: Engine, paths: Paths) -> None:
     paths.projects_dir.mkdir(parents=True, exist_ok=True)
-    paths.project_file("edited").write_text('[providers.openai]\napi_base = "http://127.0.0.1:9/v1"\n',
-                                            encoding="utf-8")
+    paths.project_file("edited").write_text(
+        '[providers.openai]\napi_base = "http://127.0.0.1:9/v1"\n', encoding="utf-8"
+    )
     check = await engine.providers("edited")
     assert check.error == ""
     before = [r["host"] for r in check.rows if r["provider"] == "openai"]

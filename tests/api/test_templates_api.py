@@ -40,8 +40,10 @@ from tests.engine.test_feedback import RISKY_CODES
 from tests.engine.test_learning import CODE, MODEL_PATH, TASK, responder
 
 GREETING = {
-    "name": "greeting", "pattern": "a greeting constant saying {text:string}",
-    "body": '"""Greeting."""\n\nGREETING: str = {{ text | repr }}\n', "params": [Param("text", "string", "hi")],
+    "name": "greeting",
+    "pattern": "a greeting constant saying {text:string}",
+    "body": '"""Greeting."""\n\nGREETING: str = {{ text | repr }}\n',
+    "params": [Param("text", "string", "hi")],
 }
 ENUM_TASK = "enum Color with members red, green and blue"
 IMPOSSIBLE_IDS = (0, -1, 2**63, 2**70, True)
@@ -216,8 +218,11 @@ async def test_the_review_queue_lists_previews_edits_and_accepts(learning: Engin
     assert isinstance(view, TemplateView) and view.pattern == edited.pattern and view.status == "active"
     assert await learning.pending_suggestions() == [] and await learning.pending_suggestion_count() == 0
     assert (await learning.get_suggestion(sid)).status == "accepted"
-    for again in (learning.accept_suggestion(sid), learning.reject_suggestion(sid),
-                  learning.edit_suggestion(sid, drop=["value"])):
+    for again in (
+        learning.accept_suggestion(sid),
+        learning.reject_suggestion(sid),
+        learning.edit_suggestion(sid, drop=["value"]),
+    ):
         with pytest.raises(BadInput, match="not pending"):
             await again
 
@@ -233,8 +238,12 @@ async def test_reject_and_drop(learning: Engine) -> None:
 
 @pytest.mark.parametrize("bad", [*IMPOSSIBLE_IDS, 999])
 async def test_unknown_or_impossible_suggestion_ids_are_not_found(learning: Engine, bad: int) -> None:
-    for call in (learning.get_suggestion(bad), learning.accept_suggestion(bad), learning.reject_suggestion(bad),
-                 learning.edit_suggestion(bad, pattern="x")):
+    for call in (
+        learning.get_suggestion(bad),
+        learning.accept_suggestion(bad),
+        learning.reject_suggestion(bad),
+        learning.edit_suggestion(bad, pattern="x"),
+    ):
         with pytest.raises(NotFound, match="no suggestion"):
             await call
 

@@ -46,9 +46,12 @@ def templar_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "tui", *args]
 
 
-def templar(*args: str, env: dict[str, str] | None = None, stdin: str | bytes | None = None, timeout: float = 120) -> Run:
+def templar(
+    *args: str, env: dict[str, str] | None = None, stdin: str | bytes | None = None, timeout: float = 120
+) -> Run:
     """``templar ARGS`` as a real process, run to completion."""
     data = stdin.encode() if isinstance(stdin, str) else stdin
-    done = subprocess.run(templar_argv(*args), input=data, capture_output=True, env=proc_env(**(env or {})), cwd=ROOT,
-                          timeout=timeout)
+    done = subprocess.run(
+        templar_argv(*args), input=data, capture_output=True, env=proc_env(**(env or {})), cwd=ROOT, timeout=timeout
+    )
     return Run(done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace"))

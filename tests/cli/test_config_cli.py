@@ -24,8 +24,14 @@ def test_python_dash_m_engine_runs_the_cli() -> None:
 
     from tests.cli.helpers import ROOT
 
-    done = subprocess.run([sys.executable, "-m", "engine", "config", "explain", "chain.attempts"], capture_output=True,
-                          text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "config", "explain", "chain.attempts"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "chain.attempts = 3" in done.stdout
 
@@ -33,8 +39,17 @@ def test_python_dash_m_engine_runs_the_cli() -> None:
 def test_explain_shows_provenance_at_every_level(paths: Paths) -> None:
     assert templar("config", "set", "chain.attempts", "6", "--project", "acme").code == 0
     assert templar("config", "set", "chain.attempts", "7", "--project", "acme", "--agent", "coder").code == 0
-    run = templar("config", "explain", "chain.attempts", "--project", "acme", "--agent", "coder", "--json",
-                  env={"TEMPLAR_CHAIN__ATTEMPTS": "5"})
+    run = templar(
+        "config",
+        "explain",
+        "chain.attempts",
+        "--project",
+        "acme",
+        "--agent",
+        "coder",
+        "--json",
+        env={"TEMPLAR_CHAIN__ATTEMPTS": "5"},
+    )
     assert run.code == 0, run.err
     entry = run.json()["entries"][0]
     assert entry["value"] == 7 and entry["level"] == "agent"
@@ -50,7 +65,7 @@ def test_show_json_lists_every_key_with_level(paths: Paths) -> None:
     keys = {row["key"]: row for row in run.json()["settings"]}
     assert keys["chain.order"]["level"] == "system"
     assert keys["generation.max_tokens"]["value"] == 1024
-    assert 'pricing.models' not in " ".join(keys)  # empty table
+    assert "pricing.models" not in " ".join(keys)  # empty table
 
 
 def test_malformed_toml_is_one_line_and_exit_2(paths: Paths) -> None:
@@ -91,7 +106,10 @@ def test_doctor_without_keys_explains_how_to_add_a_provider(paths: Paths) -> Non
     assert report["database"]["schema_version"] == report["database"]["latest_schema_version"]
     assert report["database"]["integrity"] == "ok"
     assert {r["provider"]: r["key"] for r in report["providers"]} == {
-        "gemini": "missing", "openai": "missing", "anthropic": "missing"}
+        "gemini": "missing",
+        "openai": "missing",
+        "anthropic": "missing",
+    }
     assert any("GEMINI_API_KEY" in p for p in report["problems"])
 
 
@@ -114,8 +132,14 @@ def test_bare_templar_in_engine_mode_points_to_the_app() -> None:
 
     from tests.cli.helpers import ROOT
 
-    done = subprocess.run([sys.executable, "-m", "engine", "tui"], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "tui"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
     assert done.returncode == 2 and "templar" in done.stderr
 
 

@@ -40,7 +40,9 @@ def test_max_usd_below_the_worst_case_exits_3_without_a_call(configured, fake, c
 
 
 def test_max_usd_that_fits_answers(configured, fake, capsys) -> None:
-    fake.enqueue("openai", Reply(text="```python\ndef port(text: str) -> int:\n    \"\"\"P.\"\"\"\n    return int(text)\n```"))
+    fake.enqueue(
+        "openai", Reply(text='```python\ndef port(text: str) -> int:\n    """P."""\n    return int(text)\n```')
+    )
     code, out, _ = run_main(capsys, "generate", TASK, "--no-templates", "--max-usd", "1", "--json")
     assert code == 0 and json.loads(out)["source"] == "llm"
 

@@ -35,7 +35,9 @@ def test_invalid_code_is_exit_5_with_nothing_on_stdout_and_no_output_file(config
     assert "Traceback" not in run.err
 
 
-def test_json_carries_the_code_with_ok_false_and_allow_invalid_prints_it_but_exits_5(configured, fake, tmp_path) -> None:
+def test_json_carries_the_code_with_ok_false_and_allow_invalid_prints_it_but_exits_5(
+    configured, fake, tmp_path
+) -> None:
     code, rule_id, _ = DANGEROUS["eval"]
     fake.responder = answering(code)
     run = templar("generate", "a calculator", "--json")
@@ -71,11 +73,18 @@ def test_batch_marks_the_same_answers_failed_with_exit_5(configured, fake, tmp_p
     runner, safe = answering(DANGEROUS["os_system"][0]), answering(SAFE, verdict="reject")
     fake.responder = lambda request: (runner if "runner" in request.prompt_text else safe)(request)
     tasks = tmp_path / "tasks.jsonl"
-    tasks.write_text("\n".join(json.dumps(t) for t in [
-        {"id": "bad", "task": "a runner"},
-        {"id": "builtin", "task": "enum Color with members red, green and blue"},
-        {"id": "critical", "task": "enum Color with members red, green and blue", "critical": True},
-    ]) + "\n", encoding="utf-8")
+    tasks.write_text(
+        "\n".join(
+            json.dumps(t)
+            for t in [
+                {"id": "bad", "task": "a runner"},
+                {"id": "builtin", "task": "enum Color with members red, green and blue"},
+                {"id": "critical", "task": "enum Color with members red, green and blue", "critical": True},
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     run = templar("batch", str(tasks), "--json", "-c", "1")
     assert run.code == 5, run.err
     results = {r["id"]: r for r in json.loads(run.out)["results"]}

@@ -56,7 +56,9 @@ def test_one_failing_provider_among_healthy_ones_is_a_failure(paths, fake: FakeP
     code, report = doctor(capsys)
     assert code == 4 and report["ok"] is False
     assert {r["provider"]: r["ping"]["ok"] for r in report["providers"]} == {
-        "gemini": True, "openai": True, "anthropic": False,
+        "gemini": True,
+        "openai": True,
+        "anthropic": False,
     }
 
 

@@ -35,8 +35,12 @@ def ledger_sources(request_id: str) -> list[str]:
 
     engine = Engine.from_settings()
     try:
-        return engine.store.call(lambda: [r.source for r in LedgerEntry.select().where(
-            LedgerEntry.request_id == request_id).order_by(LedgerEntry.id)])
+        return engine.store.call(
+            lambda: [
+                r.source
+                for r in LedgerEntry.select().where(LedgerEntry.request_id == request_id).order_by(LedgerEntry.id)
+            ]
+        )
     finally:
         engine.close()
 

@@ -11,15 +11,25 @@ from tests.cli.helpers import run_main, templar
 from tests.engine.conftest import FAKE_KEY, user_settings
 from tests.fakes import Fault, Reply
 
-JSON_KEYS = {"source", "provider", "model", "attempts", "cost_usd", "saved_usd", "tokens_in", "tokens_out", "latency_ms", "code", "events"}
+JSON_KEYS = {
+    "source",
+    "provider",
+    "model",
+    "attempts",
+    "cost_usd",
+    "saved_usd",
+    "tokens_in",
+    "tokens_out",
+    "latency_ms",
+    "code",
+    "events",
+}
 
 
 @pytest.fixture
 def configured(paths, fake, keys):
     paths.user_settings.write_text(user_settings(fake, order='["openai", "anthropic"]'), encoding="utf-8")
     return paths
-
-
 
 
 def test_generate_json_has_every_documented_key_and_cache_hit_second_time(configured, fake, capsys) -> None:
@@ -90,7 +100,11 @@ def test_budget_and_stats_json(configured, fake, capsys) -> None:
     code, out, _ = run_main(capsys, "stats", "--json", "--by", "provider")
     stats = json.loads(out)
     total = stats["total"]
-    assert total["requests"] == 3 and total["cache_hits"] == 1 and total["cache_hit_rate"] == pytest.approx(1 / 3, abs=1e-3)
+    assert (
+        total["requests"] == 3
+        and total["cache_hits"] == 1
+        and total["cache_hit_rate"] == pytest.approx(1 / 3, abs=1e-3)
+    )
     assert total["paid_calls"] == 5 and total["failures"] == {"server_error": 3}
     assert total["saved_usd"] > 0 and total["cost_usd"] > 0
     assert total["latency_p50_ms"] is not None
@@ -121,7 +135,9 @@ def test_allocate_proposes_and_applies(configured, capsys) -> None:
     run_main(capsys, "budget", "allocate", "--apply")
     from engine.config import load_config
 
-    assert load_config(configured, "big").settings.budget.project.limit_usd == pytest.approx(rows["big"]["proposed_limit_usd"])
+    assert load_config(configured, "big").settings.budget.project.limit_usd == pytest.approx(
+        rows["big"]["proposed_limit_usd"]
+    )
 
 
 def test_generate_as_a_process_with_a_recognizable_key(configured, fake) -> None:
@@ -139,7 +155,11 @@ def test_doctor_ping_reports_latency_or_error_class_per_provider(configured, fak
     assert code == 4  # a provider failed its ping (issue 11, item 11)
     rows = {r["provider"]: r for r in json.loads(out)["providers"]}
     assert rows["openai"]["ping"]["ok"] is True and rows["openai"]["ping"]["latency_ms"] >= 0
-    assert rows["anthropic"]["ping"] == {"ok": False, "error_class": "auth", "message": rows["anthropic"]["ping"]["message"]}
+    assert rows["anthropic"]["ping"] == {
+        "ok": False,
+        "error_class": "auth",
+        "message": rows["anthropic"]["ping"]["message"],
+    }
     assert fake.count("openai") == 1 and fake.count("anthropic") == 1, "one request per provider, no retries"
     assert FAKE_KEY not in out
 
@@ -154,8 +174,13 @@ def test_budget_lists_every_project_and_agent_with_a_limit_or_spend(configured, 
     rows = json.loads(out)
     shown = [(b["scope"], b["key"]) for b in rows]
     assert shown[0] == ("system", "")
-    for expected in [("project", "acme"), ("agent", "acme/coder"), ("project", "beta"), ("agent", "beta/default"),
-                     ("project", "gamma")]:
+    for expected in [
+        ("project", "acme"),
+        ("agent", "acme/coder"),
+        ("project", "beta"),
+        ("agent", "beta/default"),
+        ("project", "gamma"),
+    ]:
         assert expected in shown, (expected, shown)
     assert ("project", "delta") not in shown and len(shown) == len(set(shown))
     by_key = {(b["scope"], b["key"]): b for b in rows}
@@ -163,5 +188,8 @@ def test_budget_lists_every_project_and_agent_with_a_limit_or_spend(configured, 
     code, out, _ = run_main(capsys, "budget")
     assert "project acme" in out and "agent acme/coder" in out and "project gamma" in out
     code, out, _ = run_main(capsys, "budget", "--json", "--project", "beta")  # one scope: as before
-    assert [(b["scope"], b["key"]) for b in json.loads(out)] == [("system", ""), ("project", "beta"),
-                                                                  ("agent", "beta/default")]
+    assert [(b["scope"], b["key"]) for b in json.loads(out)] == [
+        ("system", ""),
+        ("project", "beta"),
+        ("agent", "beta/default"),
+    ]

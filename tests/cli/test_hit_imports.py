@@ -23,19 +23,38 @@ _DUMP = (
     "raise SystemExit(main(sys.argv[1:]))\n"
 )
 # what a $0 answer may load besides the standard library and our own packages
-BASE = {"annotated_types", "jinja2", "markupsafe", "peewee", "pydantic", "pydantic_core", "tomli_w",
-        "typing_extensions", "typing_inspection"}
+BASE = {
+    "annotated_types",
+    "jinja2",
+    "markupsafe",
+    "peewee",
+    "pydantic",
+    "pydantic_core",
+    "tomli_w",
+    "typing_extensions",
+    "typing_inspection",
+}
 CACHE_HIT = BASE - {"jinja2", "markupsafe"}
 DRIVER = {"psycopg", "psycopg_binary", "psycopg_c"}  # only for a PostgreSQL URL (engine.store.pg_driver)
 VALIDATOR = {"bandit", "rich", "stevedore", "yaml", "pygments", "markdown_it", "mdurl"}  # Bandit and what it loads
-OTHER_COMMANDS = ("engine.cli.batch_cmd", "engine.batch", "engine.cli.stats_cmds", "engine.stats",
-                  "engine.cli.budget_cmds", "engine.cli.templates_cmds", "engine.cli.config_cmds",
-                  "engine.cli.doctor", "engine.cli.validate_cmd", "engine.cli.completion")
+OTHER_COMMANDS = (
+    "engine.cli.batch_cmd",
+    "engine.batch",
+    "engine.cli.stats_cmds",
+    "engine.stats",
+    "engine.cli.budget_cmds",
+    "engine.cli.templates_cmds",
+    "engine.cli.config_cmds",
+    "engine.cli.doctor",
+    "engine.cli.validate_cmd",
+    "engine.cli.completion",
+)
 
 
 def _modules(*args: str) -> tuple[dict, set[str]]:
-    done = subprocess.run([sys.executable, "-c", _DUMP, *args], capture_output=True, text=True, env=proc_env(),
-                          cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", _DUMP, *args], capture_output=True, text=True, env=proc_env(), cwd=ROOT, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     out, _, mods = done.stdout.rpartition("MODULES ")
     return json.loads(out), set(json.loads(mods))
@@ -43,8 +62,14 @@ def _modules(*args: str) -> tuple[dict, set[str]]:
 
 def _third_party(modules: set[str]) -> set[str]:
     tops = {m.split(".")[0] for m in modules}
-    return {t for t in tops if not t.startswith("_") and t not in sys.stdlib_module_names
-            and t not in ("engine", "tui", "cython_runtime") and not t.startswith("__editable__")}
+    return {
+        t
+        for t in tops
+        if not t.startswith("_")
+        and t not in sys.stdlib_module_names
+        and t not in ("engine", "tui", "cython_runtime")
+        and not t.startswith("__editable__")
+    }
 
 
 @pytest.fixture
@@ -79,8 +104,14 @@ def test_a_builtin_hit_imports_the_pinned_set(configured, capsys) -> None:
 
 
 def test_batch_still_runs_from_its_own_module(tmp_path) -> None:
-    done = subprocess.run([sys.executable, "-c", _DUMP, "batch", "--help"], capture_output=True, text=True,
-                          env=proc_env(), cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", _DUMP, "batch", "--help"],
+        capture_output=True,
+        text=True,
+        env=proc_env(),
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode == 0 and "exit code: 0 when every task succeeded" in done.stdout
 
 
@@ -104,18 +135,22 @@ def test_a_postgresql_url_still_gets_its_driver() -> None:
         psycopg.connect(PG_URL, connect_timeout=3).close()
     except Exception as exc:  # noqa: BLE001 - no server here: nothing to check
         pytest.skip(f"PostgreSQL not reachable: {exc}")
-    done = subprocess.run([sys.executable, "-c", _PG, PG_URL], capture_output=True, text=True, env=proc_env(),
-                          cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", _PG, PG_URL], capture_output=True, text=True, env=proc_env(), cwd=ROOT, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["42", "Psycopg3Adapter"]
 
 
 def test_sqlite_work_never_loads_the_driver() -> None:
-    code = ("import sys, tempfile\nfrom engine.store.db import Store, sqlite_url\nfrom pathlib import Path\n"
-            "store = Store.open(sqlite_url(Path(tempfile.mkdtemp()) / 't.db'), migrate=False)\n"
-            "store.call(lambda: store.db.execute_sql('SELECT 1').fetchone())\nstore.close()\n"
-            "print(sorted(m for m in sys.modules if m.startswith('psycopg')))\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=proc_env(), cwd=ROOT,
-                          timeout=120)
+    code = (
+        "import sys, tempfile\nfrom engine.store.db import Store, sqlite_url\nfrom pathlib import Path\n"
+        "store = Store.open(sqlite_url(Path(tempfile.mkdtemp()) / 't.db'), migrate=False)\n"
+        "store.call(lambda: store.db.execute_sql('SELECT 1').fetchone())\nstore.close()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('psycopg')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=proc_env(), cwd=ROOT, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -36,8 +36,9 @@ def test_generate_json_still_reports_progress_on_stderr(configured, fake, capsys
 
 def test_generate_progress_json_is_one_object_per_line(configured, fake, capsys) -> None:
     fake.enqueue("openai", Reply(text=CODE, chunks=("```python\ndef f() -> int:\n", "    return 1\n```")))
-    code, out, err = run_main(capsys, "generate", "a function returning one", "--json", "--progress", "json",
-                              "--stream")
+    code, out, err = run_main(
+        capsys, "generate", "a function returning one", "--json", "--progress", "json", "--stream"
+    )
     assert code == 0 and json.loads(out)["code"] == "def f() -> int:\n    return 1\n"
     events = json_lines(err)
     names = [e["event"] for e in events]
@@ -75,8 +76,10 @@ def test_generate_stream_says_a_suggestion_is_pending(paths, fake, keys, capsys,
 
 def write_tasks(tmp_path, count: int = 3):
     path = tmp_path / "tasks.jsonl"
-    path.write_text("".join(json.dumps({"id": f"t{i}", "task": f"function number {i}"}) + "\n" for i in range(count)),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"id": f"t{i}", "task": f"function number {i}"}) + "\n" for i in range(count)),
+        encoding="utf-8",
+    )
     return path
 
 

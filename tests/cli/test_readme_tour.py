@@ -17,8 +17,8 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def recipes() -> list[str]:
-    tour = README[README.index("## A short tour"):]
-    block = tour[tour.index("```sh\n") + 6: tour.index("```", tour.index("```sh\n") + 6)]
+    tour = README[README.index("## A short tour") :]
+    block = tour[tour.index("```sh\n") + 6 : tour.index("```", tour.index("```sh\n") + 6)]
     return [line for line in block.splitlines() if line.strip()]
 
 
@@ -50,13 +50,14 @@ def test_the_tour_commands_on_them_succeed_without_a_key(paths, tmp_path, capsys
 def test_team_mode_names_the_schema_version_doctor_prints(paths, capsys) -> None:
     _, out, _ = run_main(capsys, "doctor", "--json")
     db = json.loads(out)["database"]
-    shown = re.search(r"schema version (\d+)/(\d+)", README[README.index("## Team mode"):])
+    shown = re.search(r"schema version (\d+)/(\d+)", README[README.index("## Team mode") :])
     assert shown is not None
-    assert (int(shown.group(1)), int(shown.group(2))) == (db["latest_schema_version"],) * 2, \
+    assert (int(shown.group(1)), int(shown.group(2))) == (db["latest_schema_version"],) * 2, (
         "README team mode: update the schema version to what `templar doctor` prints"
+    )
 
 
 @pytest.mark.parametrize("name", ["app.py", "tasks.jsonl", "task.txt"])
 def test_every_file_the_tour_uses_has_a_recipe(name: str) -> None:
-    tour = README[README.index("## A short tour"): README.index("## ", README.index("## A short tour") + 5)]
+    tour = README[README.index("## A short tour") : README.index("## ", README.index("## A short tour") + 5)]
     assert f"> {name}" in tour and name in tour.split("templar                                  #")[1]

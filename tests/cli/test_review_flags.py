@@ -17,7 +17,9 @@ from tests.engine.test_learning import CODE, MODEL_PATH, TASK, responder
 
 def home_with(paths, fake, code: str = CODE):
     fake.responder = responder(code=code)
-    paths.user_settings.write_text(user_settings(fake, order='["openai"]', learning=True, extra=MODEL_PATH), encoding="utf-8")
+    paths.user_settings.write_text(
+        user_settings(fake, order='["openai"]', learning=True, extra=MODEL_PATH), encoding="utf-8"
+    )
     return paths
 
 
@@ -37,15 +39,25 @@ def rows() -> tuple[list[tuple[int, str, str]], int]:
 
     engine = Engine.from_settings()
     try:
-        return engine.store.call(lambda: (
-            [(s.id, s.status, s.pattern) for s in Suggestion.select().order_by(Suggestion.id)],
-            Template.select().count()))
+        return engine.store.call(
+            lambda: (
+                [(s.id, s.status, s.pattern) for s in Suggestion.select().order_by(Suggestion.id)],
+                Template.select().count(),
+            )
+        )
     finally:
         engine.close()
 
 
-@pytest.mark.parametrize("edit", [["--rename", "name=const"], ["--retype", "value=number"], ["--drop", "value"],
-                                  ["--pattern", "a constant {name:identifier} equal to {value:integer}"]])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ["--rename", "name=const"],
+        ["--retype", "value=number"],
+        ["--drop", "value"],
+        ["--pattern", "a constant {name:identifier} equal to {value:integer}"],
+    ],
+)
 def test_an_edit_without_an_id_is_refused_and_changes_nothing(home, capsys, edit) -> None:
     suggest(capsys)
     suggest(capsys, "a constant MAX_ITEMS set to 5")

@@ -24,8 +24,18 @@ def keys_typed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 def test_rename_retype_then_accept_at_the_terminal(home, capsys, keys_typed) -> None:  # noqa: F811
     sid = suggest(capsys)
-    keys_typed += ["n", "nope", "x",  # refused: no such parameter, shown, nothing changed
-                   "n", "name", "const", "t", "value", "integer", "a"]
+    keys_typed += [
+        "n",
+        "nope",
+        "x",  # refused: no such parameter, shown, nothing changed
+        "n",
+        "name",
+        "const",
+        "t",
+        "value",
+        "integer",
+        "a",
+    ]
     code, out, _ = run_main(capsys, "templates", "review", str(sid))
     assert code == 0
     assert "! suggestion" in out and "no parameter 'nope'" in out

@@ -14,10 +14,10 @@ from tests.engine.test_learning import MODEL_PATH, TASK, responder
 @pytest.fixture
 def learning_home(paths, fake, keys):
     fake.responder = responder()
-    paths.user_settings.write_text(user_settings(fake, order='["openai"]', learning=True, extra=MODEL_PATH), encoding="utf-8")
+    paths.user_settings.write_text(
+        user_settings(fake, order='["openai"]', learning=True, extra=MODEL_PATH), encoding="utf-8"
+    )
     return paths
-
-
 
 
 def test_scripted_review_then_learned_hit_then_export_import(learning_home, capsys, tmp_path) -> None:
@@ -98,10 +98,13 @@ def _suggesting(text: str):
     return answer
 
 
-@pytest.mark.parametrize(("answer", "why"), [
-    ("Sure! The pattern is: a constant {name} set to {values}", "the suggestion was not a JSON object"),
-    ('{"name": "names", "params": []}', "the suggestion has no pattern"),
-])
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        ("Sure! The pattern is: a constant {name} set to {values}", "the suggestion was not a JSON object"),
+        ('{"name": "names", "params": []}', "the suggestion has no pattern"),
+    ],
+)
 def test_review_names_an_unreadable_suggestion_as_the_reason(paths, fake, keys, capsys, answer, why) -> None:
     from tests.cli.helpers import run_main
     from tests.engine.conftest import user_settings
@@ -122,8 +125,15 @@ def test_review_reason_of_a_readable_suggestion_is_unchanged(paths, fake, keys, 
     from tests.engine.conftest import user_settings
 
     paths.user_settings.write_text(user_settings(fake, order='["openai"]', learning=True), encoding="utf-8")
-    fake.responder = _suggesting(json.dumps({"name": "names", "pattern": "a list called {name:identifier}",
-                                             "params": [{"name": "name", "type": "identifier", "value": "NAMES"}]}))
+    fake.responder = _suggesting(
+        json.dumps(
+            {
+                "name": "names",
+                "pattern": "a list called {name:identifier}",
+                "params": [{"name": "name", "type": "identifier", "value": "NAMES"}],
+            }
+        )
+    )
     assert run_main(capsys, "generate", 'a constant NAMES set to ["a", "b"]', "-q")[0] == 0
     code, out, _ = run_main(capsys, "templates", "review", "1", "--accept", "--json")
     assert code == 2 and "could not be read" not in json.loads(out)[0]["check"]

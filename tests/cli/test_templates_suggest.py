@@ -31,9 +31,23 @@ def test_generate_prints_then_learns_before_exit(home, capsys) -> None:
 def test_templates_suggest_processes_a_queued_answer(home, capsys) -> None:
     engine = Engine.from_settings()
     try:
-        queued = engine.store.call(lambda: engine.library.add_suggestion(
-            task=TEACH, code=CODE_FOR[TEACH], pattern="", params=[], confidence=0.0, reason="queued", provider="",
-            model="", cost_micros=100, request_id="r-1", project="default", agent="default", status="queued"))
+        queued = engine.store.call(
+            lambda: engine.library.add_suggestion(
+                task=TEACH,
+                code=CODE_FOR[TEACH],
+                pattern="",
+                params=[],
+                confidence=0.0,
+                reason="queued",
+                provider="",
+                model="",
+                cost_micros=100,
+                request_id="r-1",
+                project="default",
+                agent="default",
+                status="queued",
+            )
+        )
     finally:
         engine.close()
     code, out, _ = run(capsys, "templates", "suggest", "--json")

@@ -115,8 +115,9 @@ async def test_a_level_crossing_is_posted_with_level_scope_spent_and_limit(make_
 
 async def test_a_failing_webhook_is_retried_with_backoff_and_then_delivered(make_engine, fake, receiver) -> None:
     receiver.statuses = [503, 500]
-    engine = make_engine(order='["openai"]', extra=alerts_table(
-        webhook_url=receiver.url, delivery_backoff_s=0.01, delivery_retries=3))
+    engine = make_engine(
+        order='["openai"]', extra=alerts_table(webhook_url=receiver.url, delivery_backoff_s=0.01, delivery_retries=3)
+    )
     await spend_to_60_percent(engine, fake)
     assert engine.alerts.drain(10)
     assert len(receiver.bodies) == 3, "two failures, then the same alert again"
@@ -141,8 +142,10 @@ async def test_an_unreachable_webhook_is_logged_by_host_only_and_the_call_succee
 ) -> None:
     url = receiver.url
     receiver.__exit__()  # nothing listens there any more
-    engine = make_engine(order='["openai"]', extra=alerts_table(
-        webhook_url=url, delivery_backoff_s=0.0, delivery_retries=1, delivery_timeout_s=2))
+    engine = make_engine(
+        order='["openai"]',
+        extra=alerts_table(webhook_url=url, delivery_backoff_s=0.0, delivery_retries=1, delivery_timeout_s=2),
+    )
     with caplog.at_level(logging.INFO, logger="templar.alerts"):
         await spend_to_60_percent(engine, fake)
         assert engine.alerts.drain(10)
@@ -191,11 +194,14 @@ async def test_nothing_configured_means_nothing_delivered_and_hits_pay_nothing(m
     assert engine.alerts._thread is None, "no delivery thread without a target"
 
 
-@pytest.mark.parametrize("key,value", [
-    ("alerts.command", "touch /tmp/pwned"),
-    ("alerts.webhook_url", "https://evil.example/collect"),
-    ("alerts.webhook_url_env", "HOME"),
-])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("alerts.command", "touch /tmp/pwned"),
+        ("alerts.webhook_url", "https://evil.example/collect"),
+        ("alerts.webhook_url_env", "HOME"),
+    ],
+)
 def test_a_project_cannot_choose_where_alerts_go(paths, key: str, value: str) -> None:
     with pytest.raises(ConfigError, match="system"):
         set_value(paths, key, value, "default")
@@ -219,4 +225,7 @@ def test_payload_and_where_are_plain() -> None:
 def test_drain_without_anything_queued_returns_at_once() -> None:
     assert AlertDispatcher().drain(0.01)
     assert not Target().enabled
-    assert Target.from_settings(type("A", (), {"webhook_url_env": "HOOK"})(), {"HOOK": "https://h/x"}).webhook_url == "https://h/x"
+    assert (
+        Target.from_settings(type("A", (), {"webhook_url_env": "HOOK"})(), {"HOOK": "https://h/x"}).webhook_url
+        == "https://h/x"
+    )

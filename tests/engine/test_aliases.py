@@ -38,7 +38,7 @@ CODE_FOR = {
     "function that tells if a number is prime": PRIME.format(name="is_prime"),
     "a function prime_check telling whether n is a prime": PRIME.format(name="prime_check"),
     "function that tells if a number is even": '"""Even."""\n\n\ndef is_even(n: int) -> bool:\n'
-                                               '    """True when even."""\n    return n % 2 == 0\n',
+    '    """True when even."""\n    return n % 2 == 0\n',
     CHUNK_TEACH: CHUNK.format(size=5),
     "function chunk: split a list into chunks of 6 items": CHUNK.format(size=5),  # the model ignored the 6
 }
@@ -69,8 +69,9 @@ async def paid_suggestion(engine, task: str):
     return engine.store.call(engine.library.suggestion, result.to_dict()["suggestion_id"])
 
 
-@pytest.mark.parametrize("wording", ["function that tells if a number is prime",
-                                     "a function prime_check telling whether n is a prime"])
+@pytest.mark.parametrize(
+    "wording", ["function that tells if a number is prime", "a function prime_check telling whether n is a prime"]
+)
 async def test_a_wording_with_the_same_code_becomes_a_reviewed_alias(engine, wording: str) -> None:
     template = await teach(engine, TEACH)
     s = await paid_suggestion(engine, wording)
@@ -108,9 +109,15 @@ def test_value_conflict_only_for_values_not_for_names() -> None:
 def test_bindings_are_captured_from_the_body_and_must_render_back() -> None:
     body = 'def {{ func }}():\n    """{{ func | snake }}."""\n    return {{ text | repr }}\n'
     params = [Param("func", "identifier", "x"), Param("text", "string", "y")]
-    spec = TemplateSpec.from_dict({"name": "t", "description": "", "patterns": ["f {func:identifier} {text:string}"],
-                                   "body": body, "params": [{"name": "func", "type": "identifier"},
-                                                            {"name": "text", "type": "string"}]})
+    spec = TemplateSpec.from_dict(
+        {
+            "name": "t",
+            "description": "",
+            "patterns": ["f {func:identifier} {text:string}"],
+            "body": body,
+            "params": [{"name": "func", "type": "identifier"}, {"name": "text", "type": "string"}],
+        }
+    )
     code = 'def Greet():\n    """greet."""\n    return "hi"\n'
     assert captured_bindings(spec, body, params, code) == {"func": "Greet", "text": "hi"}
     assert captured_bindings(spec, body, params, code.replace('"""greet', '"""other')) is None

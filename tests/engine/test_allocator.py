@@ -17,7 +17,9 @@ from tests.cli.helpers import run_main
 
 def spend(engine: Engine, micros: int, project: str, agent: str = "default") -> None:
     refs = budget_refs(engine.config(project, agent).settings, project, agent, engine.clock())
-    held = engine.store.call(engine.book.reserve, refs, micros, LedgerFields("seed", project, agent, "llm", "s", "s", 1))
+    held = engine.store.call(
+        engine.book.reserve, refs, micros, LedgerFields("seed", project, agent, "llm", "s", "s", 1)
+    )
     engine.store.call(engine.book.settle, held, micros)
 
 
@@ -50,7 +52,9 @@ def test_a_tight_limit_a_person_set_is_never_raised_without_force(engine: Engine
     assert limit(paths, "tight") == pytest.approx(9.0)  # equal weights; $0.0017 is below the spend minimum
 
 
-def test_limits_the_allocator_wrote_follow_the_next_proposal_but_a_persons_edit_becomes_a_cap(engine: Engine, capsys) -> None:
+def test_limits_the_allocator_wrote_follow_the_next_proposal_but_a_persons_edit_becomes_a_cap(
+    engine: Engine, capsys
+) -> None:
     paths = engine.paths
     project(paths, "a", "[budget.project]\nweight = 1\n")
     project(paths, "b", "[budget.project]\nweight = 1\n")
@@ -77,8 +81,9 @@ def test_a_limit_from_the_user_settings_is_a_cap_too(make_engine, capsys) -> Non
 def test_tiny_spend_does_not_count_and_small_spend_is_smoothed_by_the_weights() -> None:
     def plan(spends: list[int], min_spend: int) -> list[int]:
         projects = [ProjectInput(f"p{i}", 1.0, s, None) for i, s in enumerate(spends)]
-        result = allocate(18_000_000, projects, reserve_pct=0, floor_micros=1_000_000, burn_share=0.5,
-                          min_spend_micros=min_spend)
+        result = allocate(
+            18_000_000, projects, reserve_pct=0, floor_micros=1_000_000, burn_share=0.5, min_spend_micros=min_spend
+        )
         return [a.proposed_micros for a in result.allocations]
 
     # $0.0017 against nothing: below the $1 minimum, weights only (equal)
@@ -117,7 +122,9 @@ def test_spend_is_this_periods_and_includes_agents(paths, fake, sleeps, keys, ca
             return self.now
 
     clock = Clock()
-    paths.user_settings.write_text(user_settings(fake, extra="[budget.allocator]\nmin_spend_usd = 0.1\n"), encoding="utf-8")
+    paths.user_settings.write_text(
+        user_settings(fake, extra="[budget.allocator]\nmin_spend_usd = 0.1\n"), encoding="utf-8"
+    )
     project(paths, "acme", "[agents.bot]\n")
     project(paths, "beta", "")
     engine = Engine.from_settings(paths, sleep=sleeps, clock=clock)

@@ -24,11 +24,30 @@ from engine.store.models import IndexMeta, Template, TemplateAnchor, TemplateVer
 ARTIFACTS = ["function", "class", "helper", "generator", "async function"]
 VERBS = ["parses", "validates", "sorts", "filters", "reads", "writes", "merges", "splits", "loads", "saves"]
 OBJECTS = ["csv files", "json documents", "lists of integers", "log lines", "user records", "urls", "dates"]
-QUALIFIERS = ["in ascending order", "in descending order", "recursively", "iteratively", "lazily", "safely",
-              "with a timeout", "by key"]
-SWAPS = {"ascending": "descending", "descending": "ascending", "csv": "tsv", "json": "yaml", "reads": "writes",
-         "writes": "reads", "recursively": "iteratively", "iteratively": "recursively", "sorts": "shuffles"}
-BODY = "def {{ name|snake }}(items: list[int]) -> list[int]:\n    \"\"\"Doc.\"\"\"\n    return items[:{{ count|default(3) }}]\n"
+QUALIFIERS = [
+    "in ascending order",
+    "in descending order",
+    "recursively",
+    "iteratively",
+    "lazily",
+    "safely",
+    "with a timeout",
+    "by key",
+]
+SWAPS = {
+    "ascending": "descending",
+    "descending": "ascending",
+    "csv": "tsv",
+    "json": "yaml",
+    "reads": "writes",
+    "writes": "reads",
+    "recursively": "iteratively",
+    "iteratively": "recursively",
+    "sorts": "shuffles",
+}
+BODY = (
+    'def {{ name|snake }}(items: list[int]) -> list[int]:\n    """Doc."""\n    return items[:{{ count|default(3) }}]\n'
+)
 
 
 def _pattern(rng: random.Random) -> tuple[str, list[Param]]:
@@ -92,6 +111,7 @@ def tasks_for(specs: list[dict[str, Any]], seed: int) -> list[str]:
 def _same(full: Any, lib: TemplateLibrary, task: str) -> None:
     want = full.match(task)
     got = lib.lookup(task).match(task)
+
     def key(m: Any) -> Any:
         return None if m is None else (m.template.name, m.template.version, m.bindings, m.pattern.text)
 
@@ -165,16 +185,26 @@ def test_changes_by_another_writer_are_seen(store: Any) -> None:
         row = Template.get_by_id(ids[70])
         pattern = "function that reads tsv files safely named {name}"
         Template.update(pattern=pattern, version=row.version + 1).where(Template.id == ids[70]).execute()
-        TemplateVersion.create(template=ids[70], version=row.version + 1, pattern=pattern, body=row.body,
-                               params=row.params, created=1.0, reason="test")
+        TemplateVersion.create(
+            template=ids[70],
+            version=row.version + 1,
+            pattern=pattern,
+            body=row.body,
+            params=row.params,
+            created=1.0,
+            reason="test",
+        )
         full = writer.index()
         renamed = "function that reads tsv files safely named Foo"
         assert full.match(renamed) is not None
         for task in tasks + [renamed]:
             _same(full, lib, task)
         assert lib.lookup(renamed).match(renamed).template.name == f"learned-{ids[70]}"
-        assert not any(t for t in tasks[:60] if (m := lib.lookup(t).match(t)) and m.template.name in
-                       {f"learned-{i}" for i in ids[:60]}), "retired templates are not served"
+        assert not any(
+            t
+            for t in tasks[:60]
+            if (m := lib.lookup(t).match(t)) and m.template.name in {f"learned-{i}" for i in ids[:60]}
+        ), "retired templates are not served"
 
     store.call(run)
 
@@ -225,8 +255,9 @@ def test_near_misses_are_offered_without_loading_the_library(store: Any) -> None
         full = lib.index()
         found = offered = total = 0
         for tid, spec in list(zip(ids, specs))[:150]:
-            task = _near(spec["pattern"].replace("(small|tiny)", "small").replace("{name}", "Foo")
-                         .replace("{count}", "9"), rng)
+            task = _near(
+                spec["pattern"].replace("(small|tiny)", "small").replace("{name}", "Foo").replace("{count}", "9"), rng
+            )
             name = f"learned-{tid}"
             if full.match(task) is not None:
                 continue  # the changed word made it another template's task
@@ -270,8 +301,15 @@ LONG = "x" * 150 + "y" * 150  # a literal word longer than the key column
 
 def long_word_specs() -> list[dict[str, Any]]:
     params = [Param("name", "identifier", "OrderHistory", "the name", 0.9)]
-    return [{"name": f"long{i}", "pattern": f"function that parses {LONG} {w} named {{name}}", "body": BODY,
-             "params": params} for i, w in enumerate(["files", "rows", "logs"])]
+    return [
+        {
+            "name": f"long{i}",
+            "pattern": f"function that parses {LONG} {w} named {{name}}",
+            "body": BODY,
+            "params": params,
+        }
+        for i, w in enumerate(["files", "rows", "logs"])
+    ]
 
 
 def check_long_words(lib: TemplateLibrary) -> None:

@@ -38,7 +38,18 @@ def counters(engine: Engine) -> dict[str, tuple[int, int]]:
 
 def test_levels_follow_thresholds() -> None:
     thresholds = [50, 70, 80, 90, 95, 100]
-    assert [level_for(p, thresholds) for p in (0, 49.9, 50, 70, 80, 90, 95, 99.9, 100, 130)] == [0, 0, 1, 2, 3, 4, 5, 5, 6, 6]
+    assert [level_for(p, thresholds) for p in (0, 49.9, 50, 70, 80, 90, 95, 99.9, 100, 130)] == [
+        0,
+        0,
+        1,
+        2,
+        3,
+        4,
+        5,
+        5,
+        6,
+        6,
+    ]
 
 
 async def test_200_concurrent_callers_never_overrun_a_budget_for_50(make_engine, fake: FakeProviderServer) -> None:
@@ -157,9 +168,18 @@ async def test_each_crossing_is_recorded_once_per_period(make_engine, fake) -> N
         await engine.generate(f"{TASK} {i}", emit=crossed.append, confirmed=True, max_tokens=500)
     levels = [e.level for e in crossed if isinstance(e, BudgetLevelCrossed) and e.scope == "project"]
     assert levels == [1, 2, 3, 4]  # 45 %: none; 90 %: L1..L4, each once
-    rows = engine.store.call(lambda: [(a.scope, a.level) for a in AlertEvent.select().where(AlertEvent.scope == "project")])
+    rows = engine.store.call(
+        lambda: [(a.scope, a.level) for a in AlertEvent.select().where(AlertEvent.scope == "project")]
+    )
     assert sorted(rows) == [("project", lvl) for lvl in (1, 2, 3, 4)]
-    assert engine.store.call(engine.book.record_crossings, budget_refs(engine.config("default", "default").settings, "default", "default", engine.clock()), [50, 70, 80, 90, 95, 100]) == []
+    assert (
+        engine.store.call(
+            engine.book.record_crossings,
+            budget_refs(engine.config("default", "default").settings, "default", "default", engine.clock()),
+            [50, 70, 80, 90, 95, 100],
+        )
+        == []
+    )
 
 
 def test_orphaned_reservations_are_reconciled_and_live_ones_kept(make_engine) -> None:
@@ -174,7 +194,9 @@ def test_orphaned_reservations_are_reconciled_and_live_ones_kept(make_engine) ->
         for pid, name in ((dead_pid, "dead"), (live.pid, "live")):
             other = BudgetBook(engine.store)
             other.owner, other.pid = f"{other.host}:{pid}:x", pid
-            engine.store.call(other.reserve, refs, 1000, LedgerFields(name, "default", "default", "llm", "openai", "m", 1))
+            engine.store.call(
+                other.reserve, refs, 1000, LedgerFields(name, "default", "default", "llm", "openai", "m", 1)
+            )
         engine.close()
         again = Engine.from_settings(engine.paths)
         try:
@@ -182,7 +204,9 @@ def test_orphaned_reservations_are_reconciled_and_live_ones_kept(make_engine) ->
             assert states == {dead_pid: "reconciled", live.pid: "held"}
             spent, reserved = counters(again)["system:"]
             assert (spent, reserved) == (1000, 1000)
-            ledger = again.store.call(lambda: {r.request_id: (r.outcome, r.cost_micros, r.estimated) for r in LedgerEntry.select()})
+            ledger = again.store.call(
+                lambda: {r.request_id: (r.outcome, r.cost_micros, r.estimated) for r in LedgerEntry.select()}
+            )
             assert ledger["dead"] == ("interrupted", 1000, True)
             assert ledger["live"][0] == "pending"
         finally:

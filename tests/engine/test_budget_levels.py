@@ -23,7 +23,9 @@ TASK = "function that adds two integers"
 
 def spend(engine: Engine, micros: int, project: str = "default") -> None:
     refs = budget_refs(engine.config(project, "default").settings, project, "default", engine.clock())
-    held = engine.store.call(engine.book.reserve, refs, micros, LedgerFields("seed", project, "default", "llm", "s", "s", 1))
+    held = engine.store.call(
+        engine.book.reserve, refs, micros, LedgerFields("seed", project, "default", "llm", "s", "s", 1)
+    )
     thresholds = engine.config(project, "default").settings.alerts.thresholds()
     engine.store.call(lambda: engine.book.settle(held, micros, refs=refs, thresholds=thresholds))
 

@@ -93,7 +93,9 @@ def test_counter_rows_removed_behind_the_books_back_are_recreated(paths, fake, s
         engine.store.call(engine.book.settle, held, 100)
         # another process (or an operator) deletes the rows; ours are cached
         engine.store.call(lambda: BudgetCounter.delete().execute())
-        held = engine.store.call(engine.book.reserve, refs, 100, LedgerFields("r2", "default", "default", "llm", "openai", "m", 1))
+        held = engine.store.call(
+            engine.book.reserve, refs, 100, LedgerFields("r2", "default", "default", "llm", "openai", "m", 1)
+        )
         engine.store.call(engine.book.settle, held, 100)
         rows = engine.store.call(lambda: {c.scope: (c.spent_micros, c.reserved_micros) for c in BudgetCounter.select()})
         assert rows == {"system": (100, 0), "project": (100, 0), "agent": (100, 0)}

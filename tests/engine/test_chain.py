@@ -36,7 +36,10 @@ def oracle_cost_micros(model: str, tokens_in: int, tokens_out: int) -> int:
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_each_format_answers_and_costs_real_usage(make_engine, fake: FakeProviderServer, fmt: str) -> None:
     engine = make_engine(order=only(fmt))
-    fake.enqueue(fmt, Reply(text="```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```", tokens_in=120, tokens_out=40))
+    fake.enqueue(
+        fmt,
+        Reply(text="```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```", tokens_in=120, tokens_out=40),
+    )
     result = await engine.generate(TASK)
     assert fake.count() == 1 and fake.count(fmt) == 1
     assert (result.source, result.provider, result.model, result.attempts) == ("llm", fmt, PROVIDERS[fmt], 1)
@@ -44,14 +47,18 @@ async def test_each_format_answers_and_costs_real_usage(make_engine, fake: FakeP
     assert (result.tokens_in, result.tokens_out) == (120, 40)
     assert result.cost_micros == oracle_cost_micros(PROVIDERS[fmt], 120, 40) > 0
     ledger = rows(engine)
-    assert [(r.source, r.outcome, r.cost_micros, r.tokens_in) for r in ledger] == [("llm", "ok", result.cost_micros, 120)]
+    assert [(r.source, r.outcome, r.cost_micros, r.tokens_in) for r in ledger] == [
+        ("llm", "ok", result.cost_micros, 120)
+    ]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_rate_limit_retries_with_retry_after_then_falls_back(make_engine, fake, sleeps: Sleeps, fmt: str) -> None:
     other = next(f for f in FORMATS if f != fmt)
     engine = make_engine(order=f'["{fmt}", "{other}"]')
-    fake.enqueue(fmt, Fault.rate_limit(retry_after=1.5), Fault.rate_limit(retry_after=2.5), Fault.rate_limit(retry_after=1))
+    fake.enqueue(
+        fmt, Fault.rate_limit(retry_after=1.5), Fault.rate_limit(retry_after=2.5), Fault.rate_limit(retry_after=1)
+    )
     fake.enqueue(other, Reply(text="x = 1", tokens_in=10, tokens_out=5))
     events: list = []
     result = await engine.generate(TASK, emit=events.append)
@@ -63,7 +70,8 @@ async def test_rate_limit_retries_with_retry_after_then_falls_back(make_engine, 
     assert [e.delay_s for e in events if isinstance(e, Backoff)] == [1.5, 2.5]
     ledger = rows(engine)
     assert [(r.provider, r.outcome, r.error_class, r.cost_micros) for r in ledger] == [
-        (fmt, "error", "rate_limit", 0)] * 3 + [(other, "ok", None, result.cost_micros)]
+        (fmt, "error", "rate_limit", 0)
+    ] * 3 + [(other, "ok", None, result.cost_micros)]
 
 
 @pytest.mark.parametrize(
@@ -80,7 +88,9 @@ async def test_rate_limit_retries_with_retry_after_then_falls_back(make_engine, 
     ids=lambda v: getattr(v, "kind", v),
 )
 @pytest.mark.parametrize("fmt", FORMATS)
-async def test_faults_are_classified_retried_or_skipped(make_engine, fake, sleeps: Sleeps, fmt, fault, error_class, requests) -> None:
+async def test_faults_are_classified_retried_or_skipped(
+    make_engine, fake, sleeps: Sleeps, fmt, fault, error_class, requests
+) -> None:
     other = next(f for f in FORMATS if f != fmt)
     engine = make_engine(order=f'["{fmt}", "{other}"]', timeout=0.5)
     fake.enqueue(fmt, fault, fault, fault)
@@ -112,8 +122,13 @@ async def test_refused_connection_retries_then_falls_back(make_engine, fake, sle
     from engine.config import set_value
 
     # point gemini at a port where nothing listens
-    set_value(engine.paths, "providers.gemini.api_base", f'"{fake.refused_api_base("gemini")}"', "default",
-              trust_providers=True)
+    set_value(
+        engine.paths,
+        "providers.gemini.api_base",
+        f'"{fake.refused_api_base("gemini")}"',
+        "default",
+        trust_providers=True,
+    )
     fake.enqueue("openai", Reply(text="x = 1"))
     events: list = []
     result = await engine.generate(TASK, emit=events.append)
@@ -208,8 +223,10 @@ async def test_unknown_price_is_refused_before_any_request(make_engine, fake) ->
     assert 'pricing.models."openai/house-model-unpriced"' in str(err.value)
     assert fake.count() == 0 and rows(engine) == []
     set_value(
-        engine.paths, 'pricing.models."openai/house-model-unpriced"',
-        "{input_usd_per_mtok = 1.0, output_usd_per_mtok = 2.0}", "default",
+        engine.paths,
+        'pricing.models."openai/house-model-unpriced"',
+        "{input_usd_per_mtok = 1.0, output_usd_per_mtok = 2.0}",
+        "default",
     )
     fake.enqueue("openai", Reply(text="x = 1", tokens_in=1000, tokens_out=500))
     result = await engine.generate(TASK)
@@ -220,7 +237,12 @@ async def test_unknown_price_is_refused_before_any_request(make_engine, fake) ->
 async def test_streaming_delivers_text_as_it_arrives(make_engine, fake, fmt) -> None:
     engine = make_engine(order=only(fmt))
     text = "```python\nx = [1, 2, 3]\nprint(sum(x))\n```"
-    fake.enqueue(fmt, Reply(text=text, tokens_in=50, tokens_out=12, chunks=("```python\n", "x = [1, ", "2, 3]\n", "print(sum(x))\n```")))
+    fake.enqueue(
+        fmt,
+        Reply(
+            text=text, tokens_in=50, tokens_out=12, chunks=("```python\n", "x = [1, ", "2, 3]\n", "print(sum(x))\n```")
+        ),
+    )
     events: list = []
     result = await engine.generate(TASK, stream=True, emit=events.append)
     pieces = [e.text for e in events if isinstance(e, TokensStreamed)]
@@ -242,7 +264,9 @@ async def test_identical_request_is_a_cache_hit_at_zero_cost(make_engine, fake) 
     assert basis > 0 and second.code == first.code
     ledger = rows(engine)
     assert [(r.source, r.cost_micros, r.saved_micros) for r in ledger] == [
-        ("llm", first.cost_micros, 0), ("cache", 0, basis)]
+        ("llm", first.cost_micros, 0),
+        ("cache", 0, basis),
+    ]
     # a different generation parameter is a different key
     await engine.generate(TASK, max_tokens=50)
     assert fake.count() == 2
@@ -260,7 +284,11 @@ async def test_answers_that_fail_validation_are_repaired_or_not_cached(make_engi
     from engine.config import set_value
 
     set_value(engine.paths, "validation.max_repairs", "0", "default")
-    fake.enqueue("openai", Reply(text="```python\nimport os\nos.system('rm -rf /tmp/x')\n```"), Reply(text="```python\nY = 3\n```"))
+    fake.enqueue(
+        "openai",
+        Reply(text="```python\nimport os\nos.system('rm -rf /tmp/x')\n```"),
+        Reply(text="```python\nY = 3\n```"),
+    )
     blocked = await engine.generate(TASK + " other", raise_on_invalid=False)
     assert blocked.to_dict()["validation"]["ok"] is False
     second = await engine.generate(TASK + " other")
@@ -295,7 +323,11 @@ async def test_api_key_reaches_provider_but_never_the_database_or_events(make_en
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize(
     ("fault", "error_class"),
-    [(Fault.rate_limit(retry_after=0.5), "rate_limit"), (Fault.server_error(), "server_error"), (Fault.malformed(), None)],
+    [
+        (Fault.rate_limit(retry_after=0.5), "rate_limit"),
+        (Fault.server_error(), "server_error"),
+        (Fault.malformed(), None),
+    ],
     ids=["429", "500", "malformed"],
 )
 async def test_streaming_faults_are_classified_and_retried(make_engine, fake, sleeps, fmt, fault, error_class) -> None:

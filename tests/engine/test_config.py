@@ -72,7 +72,7 @@ def test_env_values_are_typed_by_the_schema(paths: Paths) -> None:
 
 
 def test_malformed_toml_names_file_and_line(paths: Paths) -> None:
-    file = write(paths.project_file("acme"), "[chain]\nattempts = 3\norder = [\"a\"\n")
+    file = write(paths.project_file("acme"), '[chain]\nattempts = 3\norder = ["a"\n')
     with pytest.raises(ConfigError) as err:
         load_config(paths, "acme")
     assert err.value.file == str(file)
@@ -104,7 +104,11 @@ def test_unknown_env_key_names_the_variable(paths: Paths) -> None:
         ('[providers.local]\nmodel = "foo/bar"\n', "providers.local.model", "unknown provider format"),
         ('[chain]\norder = ["gemini", "nowhere"]\n', None, "nowhere"),
         ('[chain]\nattempts = "many"\n', "chain.attempts", "valid integer"),
-        ('[providers.openai]\napi_key_env = "sk-live-123"\n', "providers.openai.api_key_env", "NAME of an environment variable"),
+        (
+            '[providers.openai]\napi_key_env = "sk-live-123"\n',
+            "providers.openai.api_key_env",
+            "NAME of an environment variable",
+        ),
     ],
 )
 def test_bad_values_name_the_key(paths: Paths, text: str, key: str | None, needle: str) -> None:
@@ -176,15 +180,20 @@ def test_export_import_round_trip(paths: Paths, tmp_path: Path) -> None:
     assert {k: v.level for k, v in a.provenance.items()} == {k: v.level for k, v in b.provenance.items()}
     again = tmp_path / "copy.toml"
     export_project(paths, "copy", again)
+
     def strip(p: Path) -> list[str]:
         return [line for line in p.read_text().splitlines() if not line.startswith(("project =", "exported_at ="))]
+
     assert strip(exported) == strip(again)
 
 
 def test_failed_import_writes_nothing(paths: Paths, tmp_path: Path) -> None:
     set_value(paths, "cache.ttl_s", "60", "acme")
     before = paths.project_file("acme").read_bytes()
-    bad = write(tmp_path / "bad.toml", '[templar_export]\nformat = 1\nkind = "project-config"\nproject = "acme"\n\n[cache]\nttl_s = -1\n')
+    bad = write(
+        tmp_path / "bad.toml",
+        '[templar_export]\nformat = 1\nkind = "project-config"\nproject = "acme"\n\n[cache]\nttl_s = -1\n',
+    )
     with pytest.raises(ConfigError) as err:
         import_project(paths, bad)
     assert err.value.file == str(bad) and err.value.line == 7
@@ -208,8 +217,13 @@ def test_explain_unknown_key(paths: Paths) -> None:
 
 
 def test_long_model_names_are_not_secrets_but_opaque_tokens_and_control_characters_are_refused(paths: Paths) -> None:
-    set_value(paths, "providers.router.model", '"openrouter/anthropic/claude-3-5-sonnet-20241022-beta-long"', "acme",
-              trust_providers=True)  # a provider a project adds is a new route: trusted explicitly
+    set_value(
+        paths,
+        "providers.router.model",
+        '"openrouter/anthropic/claude-3-5-sonnet-20241022-beta-long"',
+        "acme",
+        trust_providers=True,
+    )  # a provider a project adds is a new route: trusted explicitly
     assert load_config(paths, "acme").settings.providers["router"].model.endswith("-beta-long")
     with pytest.raises(ConfigError, match="looks like a secret"):
         set_value(paths, "providers.router.api_base", '"Xy7Kq2Lm9Np4Rs6Tu8Vw1Za3Bc5De7Fg9Hj"', "acme")

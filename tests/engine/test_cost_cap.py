@@ -15,7 +15,7 @@ from engine.service import build_messages
 from tests.fakes import FakeProviderServer, Reply
 
 TASK = "function parse_port that reads a TCP port from the string '8080'"  # has values: a suggestion call
-GOOD = "```python\ndef parse_port(text: str) -> int:\n    \"\"\"Port.\"\"\"\n    return int(text)\n```"
+GOOD = '```python\ndef parse_port(text: str) -> int:\n    """Port."""\n    return int(text)\n```'
 BROKEN = "```python\ndef parse_port(text: str) -> int:\n    return int(text\n```"
 
 
@@ -64,11 +64,13 @@ async def test_a_repair_that_does_not_fit_stops_and_says_so(make_engine, fake) -
 async def test_the_total_never_passes_the_cap(make_engine, fake: FakeProviderServer, answers: int) -> None:
     """Whatever the provider claims and however many paid steps run, the request's total <= the cap."""
     engine = make_engine(order='["openai", "anthropic"]', learning=True)
-    fake.responder = lambda request: Reply(text=BROKEN if "corrected" not in str(request.body) else GOOD,
-                                           tokens_in=10**6, tokens_out=10**6)  # claims far beyond the bound
+    fake.responder = lambda request: Reply(
+        text=BROKEN if "corrected" not in str(request.body) else GOOD, tokens_in=10**6, tokens_out=10**6
+    )  # claims far beyond the bound
     cap_micros = answers * answer_worst(engine, 100) + 7
-    result = await engine.generate(TASK, max_tokens=100, max_usd=cap_micros / 1e6, use_templates=False,
-                                   critical=True, raise_on_invalid=False)
+    result = await engine.generate(
+        TASK, max_tokens=100, max_usd=cap_micros / 1e6, use_templates=False, critical=True, raise_on_invalid=False
+    )
     assert 0 < result.cost_micros <= cap_micros
     assert held(engine) == 0
 
@@ -84,8 +86,9 @@ async def test_a_review_on_record_is_used_even_when_a_paid_review_would_not_fit(
     assert again.ok and again.source == "cache" and again.cost_micros == 0 and len(fake.requests) == 2
     fake.enqueue("openai", Reply(text=GOOD, tokens_in=10**6, tokens_out=10**6))  # charged its whole worst case
     task = TASK + " quickly"  # no verdict on record for it: the review's worst case must fit, and does not
-    other = await engine.generate(task, critical=True, use_templates=False, max_usd=answer_worst(engine, 1024, task) / 1e6,
-                                  raise_on_invalid=False)
+    other = await engine.generate(
+        task, critical=True, use_templates=False, max_usd=answer_worst(engine, 1024, task) / 1e6, raise_on_invalid=False
+    )
     assert not other.ok and other.extra["validation"]["review"]["verdict"] == "not reviewed"
 
 

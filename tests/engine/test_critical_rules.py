@@ -119,7 +119,7 @@ def test_rules_cascade_with_provenance_and_a_project_can_add_or_disable_one(path
     project.write_text(
         '[critical.rules.pii]\npattern = "\\\\b(?:ssn|social security)\\\\b"\ndescription = "personal data"\n\n'
         "[critical.rules.sql]\nenabled = false\n\n"
-        '[agents.bot.critical]\ninfer = false\n',
+        "[agents.bot.critical]\ninfer = false\n",
         encoding="utf-8",
     )
     resolved = load_config(paths, "acme")

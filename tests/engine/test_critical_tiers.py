@@ -17,11 +17,16 @@ SQL_TASK = "sqlite3 repository for Invoice with fields number: int, customer: st
 
 
 def verdicts(engine):
-    return engine.store.call(lambda: [(v.subject_kind, v.verdict, v.reviewer, v.author)
-                                      for v in ReviewVerdict.select().order_by(ReviewVerdict.id)])
+    return engine.store.call(
+        lambda: [
+            (v.subject_kind, v.verdict, v.reviewer, v.author) for v in ReviewVerdict.select().order_by(ReviewVerdict.id)
+        ]
+    )
 
 
-async def test_a_builtin_hit_for_a_critical_task_is_reviewed_once_then_served_from_the_record(make_engine, fake) -> None:
+async def test_a_builtin_hit_for_a_critical_task_is_reviewed_once_then_served_from_the_record(
+    make_engine, fake
+) -> None:
     fake.responder = answering(SAFE)
     engine = make_engine(order=ORDER)
     first = await engine.generate(SQL_TASK)
@@ -48,7 +53,9 @@ async def test_a_rejected_builtin_is_not_served_and_the_paid_answer_is_reviewed(
     assert len(reviews(fake.requests)) == 2, "the rejection and the fresh answer's approval are both on record"
 
 
-async def test_an_unreviewed_cached_answer_is_reviewed_before_a_critical_request_gets_it(make_engine, fake, paths) -> None:
+async def test_an_unreviewed_cached_answer_is_reviewed_before_a_critical_request_gets_it(
+    make_engine, fake, paths
+) -> None:
     fake.responder = answering(SAFE)
     engine = make_engine(order=ORDER)
     task = "run a SQL query that lists orders"
@@ -93,7 +100,9 @@ async def test_a_paid_approval_makes_the_next_critical_cache_hit_free(make_engin
     assert second.source == "cache" and second.ok and fake.count() == count
 
 
-async def test_a_learned_template_is_reviewed_by_a_provider_other_than_the_one_that_taught_it(make_engine, fake) -> None:
+async def test_a_learned_template_is_reviewed_by_a_provider_other_than_the_one_that_taught_it(
+    make_engine, fake
+) -> None:
     fake.responder = learning_responder()
     engine = make_engine(order=ORDER, learning=True)
     taught = await engine.generate("a constant MAX_RETRIES set to 5")

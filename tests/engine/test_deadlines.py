@@ -65,7 +65,9 @@ def ledger(engine: Engine) -> list[LedgerEntry]:
 
 @pytest.mark.parametrize("stream", [False, True], ids=["body", "stream"])
 @pytest.mark.parametrize("fmt", ["openai", "anthropic", "gemini"])
-async def test_a_server_dripping_one_byte_at_a_time_is_cut_at_the_attempt_deadline(make_engine, fake, fmt, stream) -> None:
+async def test_a_server_dripping_one_byte_at_a_time_is_cut_at_the_attempt_deadline(
+    make_engine, fake, fmt, stream
+) -> None:
     """Each byte arrives well inside the read timeout; only a wall deadline ends the attempt."""
     other = "openai" if fmt != "openai" else "gemini"
     engine = make_engine(order=f'["{fmt}", "{other}"]', timeout=0.5)

@@ -85,12 +85,24 @@ def test_the_rule_itself() -> None:
     assert "no code" in assess("llm", "  \n", good).reason
     critical = {**good, "critical": {"critical": True}}
     assert "no review on record" in assess("builtin", SAFE, critical).reason
-    approved = {"validation": {"ok": True, "findings": [], "review": {"verdict": "approve", "reviewer": "x"}},
-                "critical": {"critical": True}}
+    approved = {
+        "validation": {"ok": True, "findings": [], "review": {"verdict": "approve", "reviewer": "x"}},
+        "critical": {"critical": True},
+    }
     assert assess("cache", SAFE, approved).ok
     unclear = {"validation": {"ok": True, "findings": [], "review": {"verdict": "unclear", "issues": ["?"]}}}
     assert not assess("llm", SAFE, unclear).ok, "a review that did not approve blocks even when not critical"
-    lines = assess("llm", "x\n", {"validation": {"ok": False, "findings": [
-        {"rule_id": "B307", "line": 2, "message": "eval", "blocking": True},
-        {"rule_id": "D100", "line": 1, "message": "doc", "blocking": False}]}}).finding_lines()
+    lines = assess(
+        "llm",
+        "x\n",
+        {
+            "validation": {
+                "ok": False,
+                "findings": [
+                    {"rule_id": "B307", "line": 2, "message": "eval", "blocking": True},
+                    {"rule_id": "D100", "line": 1, "message": "doc", "blocking": False},
+                ],
+            }
+        },
+    ).finding_lines()
     assert lines == ["line 2: B307 eval"]

@@ -48,11 +48,18 @@ def test_money_helpers() -> None:
     assert money.format_usd_exact(1234) == "$0.001234" and money.format_usd_exact(0) == "$0.000000"
 
 
-@pytest.mark.parametrize(("module", "name"), [
-    ("engine.llm.adapter", "timed"), ("engine.llm.adapter", "model_facts"), ("engine.events", "ignore"),
-    ("engine.templates.normalize", "content_words"), ("engine.budget.book", "SCOPES"),
-    ("engine.stats", "FREE_SOURCES"), ("engine.stats", "PAID_SOURCES"),
-])
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("engine.llm.adapter", "timed"),
+        ("engine.llm.adapter", "model_facts"),
+        ("engine.events", "ignore"),
+        ("engine.templates.normalize", "content_words"),
+        ("engine.budget.book", "SCOPES"),
+        ("engine.stats", "FREE_SOURCES"),
+        ("engine.stats", "PAID_SOURCES"),
+    ],
+)
 def test_removed_helpers_stay_removed(module: str, name: str) -> None:
     import importlib
 

@@ -10,16 +10,28 @@ import pytest
 
 import engine.events as events
 
-CLASSES = [cls for cls in vars(events).values()
-           if inspect.isclass(cls) and issubclass(cls, events.Event) and cls is not events.Event]
+CLASSES = [
+    cls
+    for cls in vars(events).values()
+    if inspect.isclass(cls) and issubclass(cls, events.Event) and cls is not events.Event
+]
 
 
 def sample(cls: type) -> events.Event:
     values = {}
     for f in fields(cls):
         kind = str(f.type)
-        values[f.name] = (("openai", "gemini") if "tuple" in kind else 0.25 if "float" in kind
-                          else 7 if "int" in kind else True if "bool" in kind else f"{f.name} ✓")
+        values[f.name] = (
+            ("openai", "gemini")
+            if "tuple" in kind
+            else 0.25
+            if "float" in kind
+            else 7
+            if "int" in kind
+            else True
+            if "bool" in kind
+            else f"{f.name} ✓"
+        )
     return cls(**values)
 
 

@@ -19,14 +19,18 @@ COLOR = "enum Color with members red, green and blue"
 
 
 def ledger(engine: Engine, request_id: str) -> list[tuple[str, int, int, str]]:
-    return engine.store.call(lambda: [
-        (r.source, r.cost_micros, r.saved_micros, r.outcome)
-        for r in LedgerEntry.select().where(LedgerEntry.request_id == request_id).order_by(LedgerEntry.id)])
+    return engine.store.call(
+        lambda: [
+            (r.source, r.cost_micros, r.saved_micros, r.outcome)
+            for r in LedgerEntry.select().where(LedgerEntry.request_id == request_id).order_by(LedgerEntry.id)
+        ]
+    )
 
 
 def spent(engine: Engine) -> list[tuple[str, int, int]]:
-    return engine.store.call(lambda: sorted(
-        (c.scope, c.spent_micros, c.reserved_micros) for c in BudgetCounter.select()))
+    return engine.store.call(
+        lambda: sorted((c.scope, c.spent_micros, c.reserved_micros) for c in BudgetCounter.select())
+    )
 
 
 async def learned_engine(make_engine, fake, extra: str = "") -> tuple[Engine, int]:
@@ -53,14 +57,17 @@ async def test_a_wrong_learned_answer_is_reversed_and_its_bindings_never_match_a
     assert spent(engine) == budgets, "a reversal never touches spend or budgets"
     row = engine.store.call(lambda: Template.get_by_id(tid))
     assert row.quality == done.quality == before_quality - 20 and row.saved_micros == 0 and row.status == "active"
-    history = engine.store.call(lambda: [v.reason for v in TemplateVersion.select().where(TemplateVersion.template == tid)])
+    history = engine.store.call(
+        lambda: [v.reason for v in TemplateVersion.select().where(TemplateVersion.template == tid)]
+    )
     assert any("wrong answer reported" in r and "timeouts must be floats" in r for r in history)
 
     calls = fake.count()
     again = await engine.generate("a constant TIMEOUT_SECONDS set to 30")
     assert again.source == "llm" and fake.count() > calls, "the reported bindings were served again"
-    assert any(getattr(e, "source", "") == "learned" and "reported wrong" in getattr(e, "detail", "")
-               for e in again.events)
+    assert any(
+        getattr(e, "source", "") == "learned" and "reported wrong" in getattr(e, "detail", "") for e in again.events
+    )
     other = await engine.generate("a constant LIMIT set to 9")
     assert other.source == "learned", "other bindings of the same template still match"
 

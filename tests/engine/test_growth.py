@@ -9,8 +9,19 @@ from engine.store.models import CacheEntry
 
 
 def _put(i: int, cap: int, now: float) -> None:
-    response_cache.put(f"{i:064x}", provider="openai", model="m", text="t", code=f"X = {i}\n", tokens_in=1,
-                       tokens_out=1, cost_micros=1, ttl_s=1000, max_entries=cap, now=now)
+    response_cache.put(
+        f"{i:064x}",
+        provider="openai",
+        model="m",
+        text="t",
+        code=f"X = {i}\n",
+        tokens_in=1,
+        tokens_out=1,
+        cost_micros=1,
+        ttl_s=1000,
+        max_entries=cap,
+        now=now,
+    )
 
 
 def _codes() -> list[str]:
@@ -60,7 +71,9 @@ def test_low_water_never_reaches_the_cap() -> None:
     assert response_cache.low_water(100_000) == 90_000
 
 
-async def test_an_exact_repeat_is_answered_from_the_cache_without_loading_the_library(make_engine: Any, fake: Any) -> None:
+async def test_an_exact_repeat_is_answered_from_the_cache_without_loading_the_library(
+    make_engine: Any, fake: Any
+) -> None:
     from engine.learning.body import Param
     from tests.fakes import Reply
 
@@ -69,10 +82,15 @@ async def test_an_exact_repeat_is_answered_from_the_cache_without_loading_the_li
     task = "a constant LIMIT set to 5"
     assert (await first.generate(task)).source == "llm"
     # a template that matches the same words is learned afterwards; the exact repeat stays a cache hit
-    first.store.call(first.library.add_template, {
-        "name": "constant", "pattern": "a constant {name} set to {value}", "body": "{{ name }}: int = {{ value }}\n",
-        "params": [Param("name", "identifier", "LIMIT"), Param("value", "integer", 5)],
-    })
+    first.store.call(
+        first.library.add_template,
+        {
+            "name": "constant",
+            "pattern": "a constant {name} set to {value}",
+            "body": "{{ name }}: int = {{ value }}\n",
+            "params": [Param("name", "identifier", "LIMIT"), Param("value", "integer", 5)],
+        },
+    )
     second = make_engine(order='["openai"]')  # a new process: nothing loaded yet
     repeat = await second.generate(task)
     assert (repeat.source, repeat.code) == ("cache", "LIMIT: int = 5\n")
@@ -88,8 +106,12 @@ def test_the_library_stamp_moves_on_every_change_and_reads_no_table_scan(make_en
 
     engine = make_engine()
     library = engine.library
-    spec = {"name": "constant", "pattern": "a constant {name} set to {value}", "body": "{{ name }}: int = {{ value }}\n",
-            "params": [Param("name", "identifier", "LIMIT"), Param("value", "integer", 5)]}
+    spec = {
+        "name": "constant",
+        "pattern": "a constant {name} set to {value}",
+        "body": "{{ name }}: int = {{ value }}\n",
+        "params": [Param("name", "identifier", "LIMIT"), Param("value", "integer", 5)],
+    }
     seen = [engine.store.call(library.stamp)]
     view = engine.store.call(library.add_template, dict(spec))
     seen.append(engine.store.call(library.stamp))
@@ -156,9 +178,16 @@ async def test_another_policy_or_validator_validates_again(make_engine: Any, mon
     def recall(policy: ValidationPolicy) -> Any:
         return engine.store.call(validation_memo.recall, code, policy)
 
-    stored = [p for p in (ValidationPolicy(), ValidationPolicy(block_severity="low"),
-                          ValidationPolicy(block_severity="high"), ValidationPolicy(min_docstring_coverage=0.5))
-              if recall(p) is not None]
+    stored = [
+        p
+        for p in (
+            ValidationPolicy(),
+            ValidationPolicy(block_severity="low"),
+            ValidationPolicy(block_severity="high"),
+            ValidationPolicy(min_docstring_coverage=0.5),
+        )
+        if recall(p) is not None
+    ]
     assert len(stored) == 1, "one report, under the policy it was computed with"
     assert engine.store.call(validation_memo.recall, code + "\n# changed\n", stored[0]) is None
     monkeypatch.setattr(validation_memo, "_fingerprint", "another validator version")
@@ -179,7 +208,8 @@ async def test_the_builtin_index_is_built_once_and_every_cache_hit_is_recorded(m
 
 
 async def test_a_cache_hit_with_its_stored_report_is_one_round_trip_and_keeps_its_ledger_row(
-        make_engine: Any, monkeypatch: Any) -> None:
+    make_engine: Any, monkeypatch: Any
+) -> None:
     from engine.store.models import CacheEntry, LedgerEntry
 
     engine = make_engine()
@@ -197,8 +227,10 @@ async def test_a_cache_hit_with_its_stored_report_is_one_round_trip_and_keeps_it
     assert hops == ["_probe"], f"one database hop, not {hops}"
 
     def rows() -> tuple[list[tuple[Any, ...]], int]:
-        ledger = [(r.request_id, r.outcome, r.saved_micros, r.latency_ms) for r in
-                  LedgerEntry.select().where(LedgerEntry.source == "cache")]
+        ledger = [
+            (r.request_id, r.outcome, r.saved_micros, r.latency_ms)
+            for r in LedgerEntry.select().where(LedgerEntry.source == "cache")
+        ]
         return ledger, CacheEntry.get().hits
 
     ledger, hits = engine.store.call(rows)

@@ -22,7 +22,13 @@ SUGGESTION = {
     "name": "int_constant",
     "pattern": "a constant {name:identifier} set to {value:integer}",
     "params": [
-        {"name": "name", "type": "identifier", "value": "MAX_RETRIES", "description": "constant name", "confidence": 0.9},
+        {
+            "name": "name",
+            "type": "identifier",
+            "value": "MAX_RETRIES",
+            "description": "constant name",
+            "confidence": 0.9,
+        },
         {"name": "value", "type": "integer", "value": 5, "description": "its value", "confidence": 0.8},
     ],
 }
@@ -85,11 +91,11 @@ async def test_accepted_template_serves_new_names_for_free_and_refuses_near_miss
     assert fake.count() == before, "the match path made a provider call"
 
     for near_miss in (
-        "a constant MAX_RETRIES set to 5 and logged",      # extra requirement
-        "a variable MAX_RETRIES set to 5",                 # different kind of thing
-        "not a constant MAX_RETRIES set to 5",             # negation
-        "a constant MAX_RETRIES set to five",              # wrong slot type
-        "a constant os.system set to 5",                   # not an identifier
+        "a constant MAX_RETRIES set to 5 and logged",  # extra requirement
+        "a variable MAX_RETRIES set to 5",  # different kind of thing
+        "not a constant MAX_RETRIES set to 5",  # negation
+        "a constant MAX_RETRIES set to five",  # wrong slot type
+        "a constant os.system set to 5",  # not an identifier
     ):
         result = await learning_engine.generate(near_miss)
         assert result.source == "llm", near_miss
@@ -100,8 +106,11 @@ async def test_accepted_template_serves_new_names_for_free_and_refuses_near_miss
 
 
 async def test_round_trip_failure_keeps_the_suggestion_pending_with_the_reason(make_engine, fake) -> None:
-    bad = dict(SUGGESTION, params=[dict(SUGGESTION["params"][0], value="MAX_ATTEMPTS"), SUGGESTION["params"][1]],
-               pattern="a constant {name:identifier} set to {value:integer}")
+    bad = dict(
+        SUGGESTION,
+        params=[dict(SUGGESTION["params"][0], value="MAX_ATTEMPTS"), SUGGESTION["params"][1]],
+        pattern="a constant {name:identifier} set to {value:integer}",
+    )
     fake.responder = responder(bad)
     engine = make_engine(order='["openai"]', learning=True, extra=MODEL_PATH)
     _, sid = await learn(engine)
@@ -159,10 +168,16 @@ async def test_better_generation_for_the_same_pattern_becomes_a_new_version(make
 
 async def test_templates_that_keep_failing_are_retired_with_a_record(learning_engine) -> None:
     lib = learning_engine.library
-    view = learning_engine.store.call(lib.add_template, {
-        "name": "evaluator", "pattern": "evaluate the expression {expr:string}",
-        "body": "RESULT = eval({{ expr | repr }})\n", "params": [Param("expr", "string", "1+1")], "version": 1,
-    })
+    view = learning_engine.store.call(
+        lib.add_template,
+        {
+            "name": "evaluator",
+            "pattern": "evaluate the expression {expr:string}",
+            "body": "RESULT = eval({{ expr | repr }})\n",
+            "params": [Param("expr", "string", "1+1")],
+            "version": 1,
+        },
+    )
     for i in range(3):
         result = await learning_engine.generate(f'evaluate the expression "{i}+1"')
         assert result.source == "llm" and "eval(" not in result.code
@@ -218,10 +233,15 @@ async def test_task_text_cannot_change_the_system_prompt_or_reach_a_secret(make_
 
 async def test_learned_values_are_inert_data(learning_engine) -> None:
     lib = learning_engine.library
-    learning_engine.store.call(lib.add_template, {
-        "name": "greeting", "pattern": "a greeting constant saying {text:string}",
-        "body": '"""Greeting."""\n\nGREETING: str = {{ text | repr }}\n', "params": [Param("text", "string", "hi")],
-    })
+    learning_engine.store.call(
+        lib.add_template,
+        {
+            "name": "greeting",
+            "pattern": "a greeting constant saying {text:string}",
+            "body": '"""Greeting."""\n\nGREETING: str = {{ text | repr }}\n',
+            "params": [Param("text", "string", "hi")],
+        },
+    )
     for payload in ("{{ ''.__class__.__mro__ }}", "{% import 'os' %}"):
         result = await learning_engine.generate(f'a greeting constant saying "{payload}"')
         assert result.source == "learned"

@@ -19,17 +19,29 @@ from tests.fakes import FakeProviderServer, Fault, ProviderRequest, Reply
 # -- deterministic parameterisation: a table ------------------------------------------------------
 
 CASES = [
-    ("a constant MAX_RETRIES set to 5", '"""Settings."""\n\nMAX_RETRIES: int = 5\n',
-     "a constant {name:identifier} set to {value:integer}"),
-    ('a function greet that returns the text "hello"',
-     '"""Greeting."""\n\n\ndef greet() -> str:\n    """The greeting."""\n    return "hello"\n',
-     "a function {name:identifier} that returns the text {text:string}"),
-    ("dataclass Invoice with fields number: int, total: float and paid: bool",
-     ('"""Invoices."""\n\nfrom dataclasses import dataclass\n\n\n@dataclass\nclass Invoice:\n    """An invoice."""\n\n'
-     "    number: int\n    total: float\n    paid: bool\n"),
-     "dataclass {name:identifier} with fields {fields:field_list}"),
-    ("a ratio constant RATIO equal to 0.75", '"""Ratio."""\n\nRATIO: float = 0.75\n',
-     "a ratio constant {name:identifier} equal to {value:number}"),
+    (
+        "a constant MAX_RETRIES set to 5",
+        '"""Settings."""\n\nMAX_RETRIES: int = 5\n',
+        "a constant {name:identifier} set to {value:integer}",
+    ),
+    (
+        'a function greet that returns the text "hello"',
+        '"""Greeting."""\n\n\ndef greet() -> str:\n    """The greeting."""\n    return "hello"\n',
+        "a function {name:identifier} that returns the text {text:string}",
+    ),
+    (
+        "dataclass Invoice with fields number: int, total: float and paid: bool",
+        (
+            '"""Invoices."""\n\nfrom dataclasses import dataclass\n\n\n@dataclass\nclass Invoice:\n    """An invoice."""\n\n'
+            "    number: int\n    total: float\n    paid: bool\n"
+        ),
+        "dataclass {name:identifier} with fields {fields:field_list}",
+    ),
+    (
+        "a ratio constant RATIO equal to 0.75",
+        '"""Ratio."""\n\nRATIO: float = 0.75\n',
+        "a ratio constant {name:identifier} equal to {value:number}",
+    ),
 ]
 
 
@@ -48,22 +60,34 @@ def test_a_value_absent_from_the_code_stays_a_literal_word() -> None:
 
 
 def test_nothing_to_align_gives_no_proposal() -> None:
-    assert propose("a function that adds two numbers", '"""A."""\n\n\ndef add(a: int, b: int) -> int:\n'
-                   '    """Sum."""\n    return a + b\n') is None
+    assert (
+        propose(
+            "a function that adds two numbers",
+            '"""A."""\n\n\ndef add(a: int, b: int) -> int:\n    """Sum."""\n    return a + b\n',
+        )
+        is None
+    )
 
 
 def test_a_value_that_occurs_twice_in_the_code_is_refused_by_the_round_trip_check() -> None:
-    task, code = "the first 1 fibonacci numbers in fib", ('"""F."""\n\n\ndef fib() -> list[int]:\n' \
-        '    """First numbers."""\n    a, b = 0, 1\n    out = []\n    for _ in range(1):\n' \
-        '        out.append(a)\n        a, b = b, a + b\n    return out\n')
+    task, code = (
+        "the first 1 fibonacci numbers in fib",
+        (
+            '"""F."""\n\n\ndef fib() -> list[int]:\n'
+            '    """First numbers."""\n    a, b = 0, 1\n    out = []\n    for _ in range(1):\n'
+            "        out.append(a)\n        a, b = b, a + b\n    return out\n"
+        ),
+    )
     proposal = propose(task, code)
     assert proposal is not None
     assert not check(task, code, proposal.pattern, proposal.params, CodeValidator()).ok  # so a model is asked
 
 
 def test_the_model_prompt_is_compact_and_never_carries_the_code_body() -> None:
-    code = CODE + '\n\ndef helper() -> str:\n    """A long docstring that costs tokens and says nothing."""\n' \
+    code = (
+        CODE + '\n\ndef helper() -> str:\n    """A long docstring that costs tokens and says nothing."""\n'
         '    return "x" * 10\n'
+    )
     [system, user] = build_messages(TASK, code)
     assert "reusable template" in system["content"]
     assert f"<task>\n{TASK}\n</task>" in user["content"]

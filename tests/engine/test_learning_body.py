@@ -22,7 +22,9 @@ def first_fibonacci(count: int = 1) -> list[int]:
 
 def test_a_value_that_also_appears_elsewhere_keeps_the_suggestion_pending() -> None:
     params = [Param("count", "integer", 1)]
-    preview = check("the first 1 fibonacci numbers", FIB, "the first {count:integer} fibonacci numbers", params, CodeValidator())
+    preview = check(
+        "the first 1 fibonacci numbers", FIB, "the first {count:integer} fibonacci numbers", params, CodeValidator()
+    )
     assert not preview.ok and "occurs 2 times" in preview.reason
 
 

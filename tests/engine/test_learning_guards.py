@@ -21,31 +21,44 @@ def _bounds(code: str, value: float) -> Bounds:
     return infer_bounds(tree, value)
 
 
-@pytest.mark.parametrize(("code", "value", "lo", "hi"), [
-    ("def f(n: int = 3) -> None:\n    if n < 1:\n        raise ValueError('n')\n", 3, 1, None),
-    ("def f(n: int = 3) -> None:\n    if n <= 0:\n        raise ValueError('n')\n", 3, 1, None),
-    ("def f(n: int = 3) -> None:\n    assert n > 0\n", 3, 1, None),
-    ("def f(p: float = 15.5) -> None:\n    if not 0 <= p <= 100:\n        raise ValueError('p')\n", 15.5, 0, 100),
-    ("def f(n: int = 3) -> None:\n    if n < 1 or n > 50:\n        raise ValueError('n')\n", 3, 1, 50),
-    ("def f(xs: list, n: int = 3) -> list:\n    return [xs[i:i + n] for i in range(0, len(xs), n)]\n", 3, 1, None),
-    ("def f(total: int, per: int = 60) -> float:\n    return total / per\n", 60, 1, None),
-    ("def f(xs: list, n: int = 3) -> list:\n    return xs[:n]\n", 3, 0, None),
-    ("import time\n\ndef f(d: float = 0.5) -> None:\n    time.sleep(min(8.0, d * 2))\n", 0.5, 0, None),
-    ("def f(s: str, n: int = 8) -> bool:\n    return len(s) >= n\n", 8, 0, None),
-    ("SIZE = 3\n\nfor i in range(0, 10, SIZE):\n    print(i)\n", 3, 1, None),
-    ("def f(x: int = 3) -> int:\n    return x + 1\n", 3, None, None),
-    ("def f(n: int = 3) -> None:\n    if not n:\n        raise ValueError('n')\n", 3, 1, None),
-    ("class C:\n    def __init__(self, size: int = 8) -> None:\n        self.size = size\n\n"
-     "    def check(self) -> None:\n        if self.size > 64:\n            raise ValueError('size')\n", 8, None, 64),
-    ("def f(n: int = 3) -> list:\n    return [i for i in range(1, n + 1)]\n", 3, None, None),
-    ("def f(n: int = 3) -> list:\n    return list(range(n + 1))\n", 3, 0, None),
-    ("def f(n: int = 3) -> list:\n    return [0 for _ in range(n)]\n", 3, 1, None),
-    ("def f(n: int = 3) -> str:\n    return '-' * n\n", 3, 1, None),
-    ("def f(n: int = 0) -> str:\n    return '-' * n\n", 0, 0, None),
-    ("from collections import deque\n\nRECENT = deque(maxlen=50)\n", 50, 1, None),
-    ("import httpx\n\ndef f(url: str, t: float = 2.5) -> int:\n    return httpx.get(url, timeout=t).status_code\n", 2.5, 5e-324, None),
-    ("def f(lo: int = 3, hi: int = 9) -> list:\n    return list(range(lo, hi))\n", 3, None, None),
-])
+@pytest.mark.parametrize(
+    ("code", "value", "lo", "hi"),
+    [
+        ("def f(n: int = 3) -> None:\n    if n < 1:\n        raise ValueError('n')\n", 3, 1, None),
+        ("def f(n: int = 3) -> None:\n    if n <= 0:\n        raise ValueError('n')\n", 3, 1, None),
+        ("def f(n: int = 3) -> None:\n    assert n > 0\n", 3, 1, None),
+        ("def f(p: float = 15.5) -> None:\n    if not 0 <= p <= 100:\n        raise ValueError('p')\n", 15.5, 0, 100),
+        ("def f(n: int = 3) -> None:\n    if n < 1 or n > 50:\n        raise ValueError('n')\n", 3, 1, 50),
+        ("def f(xs: list, n: int = 3) -> list:\n    return [xs[i:i + n] for i in range(0, len(xs), n)]\n", 3, 1, None),
+        ("def f(total: int, per: int = 60) -> float:\n    return total / per\n", 60, 1, None),
+        ("def f(xs: list, n: int = 3) -> list:\n    return xs[:n]\n", 3, 0, None),
+        ("import time\n\ndef f(d: float = 0.5) -> None:\n    time.sleep(min(8.0, d * 2))\n", 0.5, 0, None),
+        ("def f(s: str, n: int = 8) -> bool:\n    return len(s) >= n\n", 8, 0, None),
+        ("SIZE = 3\n\nfor i in range(0, 10, SIZE):\n    print(i)\n", 3, 1, None),
+        ("def f(x: int = 3) -> int:\n    return x + 1\n", 3, None, None),
+        ("def f(n: int = 3) -> None:\n    if not n:\n        raise ValueError('n')\n", 3, 1, None),
+        (
+            "class C:\n    def __init__(self, size: int = 8) -> None:\n        self.size = size\n\n"
+            "    def check(self) -> None:\n        if self.size > 64:\n            raise ValueError('size')\n",
+            8,
+            None,
+            64,
+        ),
+        ("def f(n: int = 3) -> list:\n    return [i for i in range(1, n + 1)]\n", 3, None, None),
+        ("def f(n: int = 3) -> list:\n    return list(range(n + 1))\n", 3, 0, None),
+        ("def f(n: int = 3) -> list:\n    return [0 for _ in range(n)]\n", 3, 1, None),
+        ("def f(n: int = 3) -> str:\n    return '-' * n\n", 3, 1, None),
+        ("def f(n: int = 0) -> str:\n    return '-' * n\n", 0, 0, None),
+        ("from collections import deque\n\nRECENT = deque(maxlen=50)\n", 50, 1, None),
+        (
+            "import httpx\n\ndef f(url: str, t: float = 2.5) -> int:\n    return httpx.get(url, timeout=t).status_code\n",
+            2.5,
+            5e-324,
+            None,
+        ),
+        ("def f(lo: int = 3, hi: int = 9) -> list:\n    return list(range(lo, hi))\n", 3, None, None),
+    ],
+)
 def test_ranges_are_read_from_guards_and_uses(code: str, value: float, lo: float | None, hi: float | None) -> None:
     bounds = _bounds(code, value)
     assert (bounds.lo, bounds.hi) == (lo, hi)
@@ -79,7 +92,10 @@ RAISES = '''def in_range(x: int, lo: int = 1, hi: int = 10) -> bool:
 
 def test_related_numbers_keep_their_order_unless_the_code_handles_both() -> None:
     params = [Param("f", "identifier", "in_range"), Param("lo", "integer", 1), Param("hi", "integer", 10)]
-    assert _types(RANGE_CODE, "function {f:identifier} between {lo:integer} and {hi:integer}", params)["hi"] == "integer(>=lo)"
+    assert (
+        _types(RANGE_CODE, "function {f:identifier} between {lo:integer} and {hi:integer}", params)["hi"]
+        == "integer(>=lo)"
+    )
     assert _types(RAISES, "function {f:identifier} between {lo:integer} and {hi:integer}", params)["hi"] == "integer"
     roll = [Param("f", "identifier", "roll"), Param("a", "integer", 2), Param("b", "integer", 12)]
     assert _types(NORMALISED, "function {f:identifier} between {a:integer} and {b:integer}", roll)["b"] == "integer"
@@ -128,8 +144,11 @@ def test_prose_words_are_kept_and_pattern_words_are_not_fixed() -> None:
 
 
 def test_a_constant_name_carries_no_fixed_kind() -> None:
-    types = _types("MAX_SIZE = 10\n", "constant {name:identifier} equal to {v:integer}",
-                   [Param("name", "identifier", "MAX_SIZE"), Param("v", "integer", 10)])
+    types = _types(
+        "MAX_SIZE = 10\n",
+        "constant {name:identifier} equal to {v:integer}",
+        [Param("name", "identifier", "MAX_SIZE"), Param("v", "integer", 10)],
+    )
     assert types == {"name": "identifier", "v": "integer"}, "a constant that is only defined may be any integer"
 
 
@@ -186,8 +205,13 @@ def test_accept_check_refuses_a_template_that_validates_only_for_some_boundary_v
 
 def test_accepted_preview_carries_the_constrained_params() -> None:
     params = [Param("f", "identifier", "in_range"), Param("lo", "integer", 1), Param("hi", "integer", 10)]
-    preview = check("function in_range between 1 and 10", RANGE_CODE,
-                    "function {f:identifier} between {lo:integer} and {hi:integer}", params, CodeValidator())
+    preview = check(
+        "function in_range between 1 and 10",
+        RANGE_CODE,
+        "function {f:identifier} between {lo:integer} and {hi:integer}",
+        params,
+        CodeValidator(),
+    )
     assert preview.ok, preview.problems
     assert [p.type for p in preview.params] == ["identifier(fixed=)", "integer", "integer(>=lo)"]
     assert "{hi:integer(>=lo)}" in preview.pattern
@@ -198,9 +222,18 @@ def test_the_suggestion_prompt_offers_ranges_and_a_ranged_answer_is_read() -> No
 
     prompt = build_messages("a task", "code")[1]["content"]
     assert "integer(lo..hi)" in prompt and "number(lo..hi)" in prompt
-    parsed = parse_suggestion(json.dumps({"name": "chunk", "pattern": "chunks of {n:integer(1..100)} items", "params": [
-        {"name": "n", "type": "integer(1..100)", "value": 3, "confidence": 0.9},
-        {"name": "r", "type": "number(0..1)", "value": "0.5", "confidence": 0.9}]}))
+    parsed = parse_suggestion(
+        json.dumps(
+            {
+                "name": "chunk",
+                "pattern": "chunks of {n:integer(1..100)} items",
+                "params": [
+                    {"name": "n", "type": "integer(1..100)", "value": 3, "confidence": 0.9},
+                    {"name": "r", "type": "number(0..1)", "value": "0.5", "confidence": 0.9},
+                ],
+            }
+        )
+    )
     assert parsed.problems == []
     assert [(p.type, p.value) for p in parsed.params] == [("integer(1..100)", 3), ("number(0..1)", 0.5)]
 
@@ -233,7 +266,9 @@ def digest(data: bytes) -> str:
     """Return a hex digest."""
     return hashlib.sha256(data).hexdigest()
 '''
-    types = _types(code, "function digest that hashes bytes with {algo:identifier}", [Param("algo", "identifier", "sha256")])
+    types = _types(
+        code, "function digest that hashes bytes with {algo:identifier}", [Param("algo", "identifier", "sha256")]
+    )
     assert types["algo"] == "identifier(fixed=sha256)"
 
 
@@ -247,10 +282,12 @@ def sort_scores(scores: list[int]) -> list[int]:
 '''
     params = [Param("order", "choice(ascending|descending)", "ascending")]
     assert _types(code, "function sort_scores in {order:choice(ascending|descending)} order", params)["order"] == (
-        "choice(ascending)")
+        "choice(ascending)"
+    )
     handled = code.replace("return sorted(scores)", 'return sorted(scores, reverse="ascending" != "ascending")')
     assert _types(handled, "function sort_scores in {order:choice(ascending|descending)} order", params)["order"] == (
-        "choice(ascending|descending)")
+        "choice(ascending|descending)"
+    )
 
 
 def test_numbers_in_different_arguments_of_one_call_are_related() -> None:
@@ -269,8 +306,11 @@ def pick(k: int = 3, n: int = 10) -> list[int]:
     """Return a budget."""
     return max(attempts * timeout, 1)
 '''
-    types = _types(product, "retry {attempts:integer} times for {timeout:integer} seconds",
-                   [Param("attempts", "integer", 3), Param("timeout", "integer", 30)])
+    types = _types(
+        product,
+        "retry {attempts:integer} times for {timeout:integer} seconds",
+        [Param("attempts", "integer", 3), Param("timeout", "integer", 30)],
+    )
     assert types["timeout"] == "integer(0..)", "one argument holding both is not an order"
 
 

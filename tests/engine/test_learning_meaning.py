@@ -58,7 +58,9 @@ def responder(request: ProviderRequest) -> Reply:
 @pytest.fixture
 def engine(make_engine, fake: FakeProviderServer):
     fake.responder = responder
-    return make_engine(order='["openai", "gemini"]', learning=True, extra="deterministic = false\n")  # the model's suggestion
+    return make_engine(
+        order='["openai", "gemini"]', learning=True, extra="deterministic = false\n"
+    )  # the model's suggestion
 
 
 async def test_accepted_template_keeps_its_kind_range_and_is_offered_as_similar(engine) -> None:
@@ -71,9 +73,11 @@ async def test_accepted_template_keeps_its_kind_range_and_is_offered_as_similar(
 
     served = await engine.generate("class SessionLRUCache that holds at most 64 entries")
     assert served.source == "learned" and "class SessionLRUCache" in served.code and "64" in served.code
-    for near_miss in ("class LFUCache that holds at most 100 entries",
-                      "class ThreadSafeLRUCache that holds at most 100 entries",
-                      "class LRUCache that holds at most 0 entries"):
+    for near_miss in (
+        "class LFUCache that holds at most 100 entries",
+        "class ThreadSafeLRUCache that holds at most 100 entries",
+        "class LRUCache that holds at most 0 entries",
+    ):
         answer = await engine.generate(near_miss)
         assert answer.source == "llm", near_miss
         assert answer.to_dict()["similar"], near_miss
@@ -83,8 +87,15 @@ async def test_a_template_stored_before_constraints_loads_and_matches_as_before(
     params = [Param("name", "identifier", "LRUCache"), Param("capacity", "integer", 100)]
     body, missing = build_body(CODE, params)
     assert missing == []
-    engine.store.call(engine.library.add_template, {
-        "name": "old_cache", "pattern": SUGGESTION["pattern"], "body": body, "params": params, "version": 1,
-    })
+    engine.store.call(
+        engine.library.add_template,
+        {
+            "name": "old_cache",
+            "pattern": SUGGESTION["pattern"],
+            "body": body,
+            "params": params,
+            "version": 1,
+        },
+    )
     old = await engine.generate("class LFUCache that holds at most 0 entries")
     assert old.source == "learned", "an old plain template keeps its old (unconstrained) behaviour"

@@ -126,7 +126,8 @@ def test_importing_the_engine_configures_no_logging(tmp_path) -> None:
         "print([type(h).__name__ for h in t.handlers], t.level, logging.getLogger().handlers, "
         "'logging.handlers' in __import__('sys').modules)\n"
         "logging.getLogger('templar.chain').warning('library use prints nothing')\n",
-        tmp_path, TEMPLAR_LOG_LEVEL="debug",
+        tmp_path,
+        TEMPLAR_LOG_LEVEL="debug",
     )
     assert out.strip() == "['NullHandler'] 0 [] False"
     assert not (tmp_path / "data" / logs.LOG_FILE_NAME).exists()
@@ -144,13 +145,12 @@ def test_a_template_hit_imports_no_log_handler_module_and_writes_no_file(tmp_pat
 
 
 def test_doctor_json_names_the_log_file_and_level_and_the_flag_sets_it(tmp_path) -> None:
-    out = run_python(
-        "from engine.cli.main import main\nmain(['--log-level', 'INFO', 'doctor', '--json'])\n", tmp_path
-    )
+    out = run_python("from engine.cli.main import main\nmain(['--log-level', 'INFO', 'doctor', '--json'])\n", tmp_path)
     report = json.loads(out)
     assert report["log"] == {"file": str(tmp_path / "data" / "templar.log"), "level": "info"}
-    out = run_python("from engine.cli.main import main\nmain(['doctor', '--json'])\n", tmp_path,
-                     TEMPLAR_LOG_LEVEL="error")
+    out = run_python(
+        "from engine.cli.main import main\nmain(['doctor', '--json'])\n", tmp_path, TEMPLAR_LOG_LEVEL="error"
+    )
     assert json.loads(out)["log"]["level"] == "error"
 
 

@@ -12,8 +12,17 @@ from engine.llm import adapter, price_map, pricing
 from engine.llm.price_map import bundled_price, bundled_window, map_path
 from tests.fakes.settings import MODELS
 
-KNOWN = sorted({*MODELS.values(), "gpt-4o", "anthropic/claude-sonnet-4-5", "gemini/gemini-2.5-pro",
-                "mistral/mistral-small-latest", "deepseek/deepseek-chat", "openai/gpt-4.1-mini"})
+KNOWN = sorted(
+    {
+        *MODELS.values(),
+        "gpt-4o",
+        "anthropic/claude-sonnet-4-5",
+        "gemini/gemini-2.5-pro",
+        "mistral/mistral-small-latest",
+        "deepseek/deepseek-chat",
+        "openai/gpt-4.1-mini",
+    }
+)
 
 
 def test_the_private_file_is_where_we_read_it() -> None:

@@ -18,8 +18,15 @@ def test_context_is_frozen_keyword_only_and_fills_defaults(paths) -> None:
     try:
         settings = engine.config("proj", "bot").settings
         seen: list[object] = []
-        ctx = RequestContext.build("a constant X set to 1", project="proj", agent="bot", settings=settings,
-                                   now=engine.clock(), emit=seen.append, critical=True)
+        ctx = RequestContext.build(
+            "a constant X set to 1",
+            project="proj",
+            agent="bot",
+            settings=settings,
+            now=engine.clock(),
+            emit=seen.append,
+            critical=True,
+        )
     finally:
         engine.close()
     assert ctx.max_tokens == settings.generation.max_tokens  # the setting unless the caller asks
@@ -38,8 +45,16 @@ def test_chain_request_carries_the_request_and_the_overrides(paths) -> None:
     engine = Engine.from_settings(paths)
     try:
         settings = engine.config().settings
-        ctx = RequestContext.build("t", project="p", agent="a", settings=settings, now=engine.clock(),
-                                   emit=lambda e: None, confirmed=True, max_tokens=77)
+        ctx = RequestContext.build(
+            "t",
+            project="p",
+            agent="a",
+            settings=settings,
+            now=engine.clock(),
+            emit=lambda e: None,
+            confirmed=True,
+            max_tokens=77,
+        )
     finally:
         engine.close()
     plain = ctx.chain_request([{"role": "user", "content": "hi"}])
@@ -48,7 +63,12 @@ def test_chain_request_carries_the_request_and_the_overrides(paths) -> None:
     assert plain.refs == list(ctx.refs) and plain.source == "llm" and plain.order is None
     side = ctx.chain_request([], max_tokens=5, temperature=0.0, source="review", exclude=("openai",), order=("gemini",))
     assert (side.max_tokens, side.temperature, side.source, side.exclude, side.order) == (
-        5, 0.0, "review", ("openai",), ("gemini",))
+        5,
+        0.0,
+        "review",
+        ("openai",),
+        ("gemini",),
+    )
 
 
 async def test_every_paid_call_of_a_critical_request_is_booked_to_its_id(make_engine, fake: FakeProviderServer) -> None:
@@ -57,8 +77,9 @@ async def test_every_paid_call_of_a_critical_request_is_booked_to_its_id(make_en
     engine = make_engine(order='["openai", "gemini"]')
     fake.enqueue("openai", Reply(text="```python\nX: int = 1\n```"))
     fake.enqueue("gemini", Reply(text='{"verdict": "approve", "issues": []}'))
-    result = await engine.generate("a constant X set to 1", project="proj", agent="bot", critical=True,
-                                   use_templates=False)
+    result = await engine.generate(
+        "a constant X set to 1", project="proj", agent="bot", critical=True, use_templates=False
+    )
     rows = engine.store.call(lambda: list(LedgerEntry.select().where(LedgerEntry.outcome == "ok")))
     assert sorted(r.source for r in rows) == ["llm", "review"]
     assert {(r.request_id, r.project, r.agent) for r in rows} == {(result.request_id, "proj", "bot")}

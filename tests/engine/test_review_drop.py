@@ -67,7 +67,9 @@ def test_a_drop_no_spelling_can_match_is_refused_clearly() -> None:
 
 def test_after_dropping_the_string_the_review_check_passes() -> None:
     task = 'function cut that splits a line on "{;}"'
-    code = '"""Splitting lines."""\n\n\ndef cut(line: str) -> list[str]:\n    """Split."""\n    return line.split("{;}")\n'
+    code = (
+        '"""Splitting lines."""\n\n\ndef cut(line: str) -> list[str]:\n    """Split."""\n    return line.split("{;}")\n'
+    )
     params = [Param("func", "identifier", "cut"), Param("sep", "string", "{;}")]
     pattern = literal_in_pattern("function {func:identifier} that splits a line on {sep:string}", params[1], task)
     preview = check(task, code, pattern, params[:1], CodeValidator())

@@ -38,10 +38,29 @@ def _edge_rows(now: float) -> list[tuple[Any, ...]]:
     for i in range(60):
         source = rng.choice(("llm", "llm", "repair", "reconcile", "cache", "learned", "builtin", "suggest", "reversal"))
         outcome = rng.choice(("ok", "ok", "error", "interrupted", "refused"))
-        rows.append((now - i * 3600, day_of(now - i * 3600), f"edge-{i}", rng.choice(("", "acme")), rng.choice(("", "bob")),
-                     source, rng.choice(("", "openai")), rng.choice(("", "m1")), 1, rng.randrange(50), rng.randrange(50),
-                     rng.randrange(-5, 500), rng.randrange(100), rng.choice((7, 99, 100, 345, 1234, 99999)),
-                     outcome, rng.choice((None, "", "Timeout")), rng.random() < 0.3, None, "o"))
+        rows.append(
+            (
+                now - i * 3600,
+                day_of(now - i * 3600),
+                f"edge-{i}",
+                rng.choice(("", "acme")),
+                rng.choice(("", "bob")),
+                source,
+                rng.choice(("", "openai")),
+                rng.choice(("", "m1")),
+                1,
+                rng.randrange(50),
+                rng.randrange(50),
+                rng.randrange(-5, 500),
+                rng.randrange(100),
+                rng.choice((7, 99, 100, 345, 1234, 99999)),
+                outcome,
+                rng.choice((None, "", "Timeout")),
+                rng.random() < 0.3,
+                None,
+                "o",
+            )
+        )
     return rows
 
 
@@ -87,17 +106,27 @@ def test_a_settlement_updates_the_aggregates_in_its_own_transaction(make_engine:
 
     def run() -> tuple[list[Any], list[Any], list[Any]]:
         db = LedgerEntry._meta.database
-        row = LedgerEntry.create(ts=NOW, day="2026-09-20", request_id="r1", source="llm", outcome="pending",
-                                 cost_micros=900, provider="openai", latency_ms=0)
+        row = LedgerEntry.create(
+            ts=NOW,
+            day="2026-09-20",
+            request_id="r1",
+            source="llm",
+            outcome="pending",
+            cost_micros=900,
+            provider="openai",
+            latency_ms=0,
+        )
         pending = _totals()
         with pytest.raises(RuntimeError), write_transaction(db):
             LedgerEntry.update(outcome="ok", cost_micros=120, tokens_in=10, latency_ms=250).where(
-                LedgerEntry.id == row.id).execute()
+                LedgerEntry.id == row.id
+            ).execute()
             raise RuntimeError("crash before commit")
         rolled_back = _totals()
         with write_transaction(db):
             LedgerEntry.update(outcome="ok", cost_micros=120, tokens_in=10, latency_ms=250).where(
-                LedgerEntry.id == row.id).execute()
+                LedgerEntry.id == row.id
+            ).execute()
         return pending, rolled_back, _totals()
 
     pending, rolled_back, settled = engine.store.call(run)
@@ -109,9 +138,18 @@ def test_a_settlement_updates_the_aggregates_in_its_own_transaction(make_engine:
 
 
 def _totals() -> list[Any]:
-    return [tuple(r) for r in LedgerRollup.select(LedgerRollup.source, LedgerRollup.outcome, LedgerRollup.rows,
-                                                  LedgerRollup.tokens_in, LedgerRollup.cost_micros)
-            .where((LedgerRollup.dim == "all") & (LedgerRollup.rows != 0)).tuples()]
+    return [
+        tuple(r)
+        for r in LedgerRollup.select(
+            LedgerRollup.source,
+            LedgerRollup.outcome,
+            LedgerRollup.rows,
+            LedgerRollup.tokens_in,
+            LedgerRollup.cost_micros,
+        )
+        .where((LedgerRollup.dim == "all") & (LedgerRollup.rows != 0))
+        .tuples()
+    ]
 
 
 async def test_a_paid_call_through_the_engine_is_in_the_aggregates(make_engine: Any) -> None:
@@ -146,8 +184,15 @@ def test_the_migration_backfills_existing_rows(tmp_path: Path) -> None:
 def test_prune_deletes_raw_rows_and_keeps_the_figures(make_engine: Any) -> None:
     engine = make_engine()
     engine.store.call(G.bulk_ledger, engine.store.db, G.ledger_rows(3000, 10, NOW) + _edge_rows(NOW))
-    engine.store.call(LedgerEntry.create, ts=NOW - 20 * 86400, day=day_of(NOW - 20 * 86400), request_id="held",
-                      source="llm", outcome="pending", cost_micros=5)
+    engine.store.call(
+        LedgerEntry.create,
+        ts=NOW - 20 * 86400,
+        day=day_of(NOW - 20 * 86400),
+        request_id="held",
+        source="llm",
+        outcome="pending",
+        cost_micros=5,
+    )
     before = {by: engine.store.call(compute_stats, None, by) for by in (None, *GROUPS)}
     cut = day_of(NOW - 4 * 86400)
     old_rows = engine.store.call(lambda: LedgerEntry.select().where(LedgerEntry.day < cut).count())
@@ -189,8 +234,18 @@ def test_bucket_matches_its_sql(make_engine: Any) -> None:
     assert rollups.bucket(1234) == 1200 and rollups.bucket(99) == 99 and rollups.bucket(100) == 100
 
 
-ADDITIVE = ("requests", "paid_calls", "tokens_in", "tokens_out", "cost_usd", "saved_usd", "cache_hits", "template_hits",
-            "free_failed_attempts", "estimated_rows")
+ADDITIVE = (
+    "requests",
+    "paid_calls",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "saved_usd",
+    "cache_hits",
+    "template_hits",
+    "free_failed_attempts",
+    "estimated_rows",
+)
 
 
 @pytest.mark.parametrize("since_hours", [None, 30])
@@ -200,12 +255,71 @@ def test_folded_model_groups_count_template_answers_once(make_engine: Any, since
     engine = make_engine()
     rows = G.ledger_rows(3000, 5, NOW)
     # a template failing its validation, a routed answer and a paid call without a model: all in "-"
-    rows += [(NOW - 60, day_of(NOW - 60), "t-fail", "p", "a", "learned", "", "learned-7", 0, 0, 0, 0, 0, 3, "error",
-              "ValidationFailed", False, None, "o"),
-             (NOW - 50, day_of(NOW - 50), "t-routed", "p", "a", "routed", "", "learned-9", 0, 0, 0, 0, 40, 3, "ok",
-              None, False, None, "o"),
-             (NOW - 40, day_of(NOW - 40), "t-paid", "p", "a", "llm", "openai", "", 1, 10, 20, 300, 0, 123, "ok", None,
-              False, None, "o")]
+    rows += [
+        (
+            NOW - 60,
+            day_of(NOW - 60),
+            "t-fail",
+            "p",
+            "a",
+            "learned",
+            "",
+            "learned-7",
+            0,
+            0,
+            0,
+            0,
+            0,
+            3,
+            "error",
+            "ValidationFailed",
+            False,
+            None,
+            "o",
+        ),
+        (
+            NOW - 50,
+            day_of(NOW - 50),
+            "t-routed",
+            "p",
+            "a",
+            "routed",
+            "",
+            "learned-9",
+            0,
+            0,
+            0,
+            0,
+            40,
+            3,
+            "ok",
+            None,
+            False,
+            None,
+            "o",
+        ),
+        (
+            NOW - 40,
+            day_of(NOW - 40),
+            "t-paid",
+            "p",
+            "a",
+            "llm",
+            "openai",
+            "",
+            1,
+            10,
+            20,
+            300,
+            0,
+            123,
+            "ok",
+            None,
+            False,
+            None,
+            "o",
+        ),
+    ]
     engine.store.call(G.bulk_ledger, engine.store.db, rows)
     since = None if since_hours is None else NOW - since_hours * 3600
     template_names = {r[7] for r in rows if r[5] in ("learned", "builtin", "routed")}

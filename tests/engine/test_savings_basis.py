@@ -39,11 +39,17 @@ async def test_learned_builtin_and_cache_hits_use_the_first_payable_provider(mak
     await engine.generate("write a function that adds two numbers")
     cached = await engine.generate("write a function that adds two numbers")
     assert (learned.source, builtin.source, cached.source) == ("learned", "builtin", "cache")
-    for result, task in ((learned, "a constant TIMEOUT_SECONDS set to 30"), (builtin, COLOR),
-                         (cached, "write a function that adds two numbers")):
+    for result, task in (
+        (learned, "a constant TIMEOUT_SECONDS set to 30"),
+        (builtin, COLOR),
+        (cached, "write a function that adds two numbers"),
+    ):
         assert result.saved_micros == expected(engine, task, result.code, "gemini") > 0, result.source
-        row = engine.store.call(lambda r=result: LedgerEntry.get((LedgerEntry.request_id == r.request_id)
-                                                                 & (LedgerEntry.source == r.source)))
+        row = engine.store.call(
+            lambda r=result: LedgerEntry.get(
+                (LedgerEntry.request_id == r.request_id) & (LedgerEntry.source == r.source)
+            )
+        )
         assert row.saved_micros == result.saved_micros and row.cost_micros == 0
     uses = engine.store.call(lambda: Template.select().first())
     assert uses.saved_micros == learned.saved_micros
@@ -73,7 +79,8 @@ async def test_a_failed_free_attempt_is_counted_apart_from_paid_calls(make_engin
     fake.responder = responder()
     engine = make_engine(order='["openai"]')
     broken = {
-        "name": "broken", "pattern": "a risky loader called {name:identifier}",
+        "name": "broken",
+        "pattern": "a risky loader called {name:identifier}",
         "body": '"""Loader."""\n\nimport pickle\n\n{{ name }} = pickle.loads(b"")\n',
         "params": [Param("name", "identifier", "LOAD", "", 1.0)],
     }
@@ -106,8 +113,13 @@ async def test_stats_show_false_hits_per_template_and_reversals(make_engine, fak
     hits = stats["false_hits"]
     assert (hits["template_answers"], hits["wrong_reports"], hits["false_hit_rate"]) == (5, 1, 0.2)
     per = {t["template"]: t for t in hits["templates"]}
-    assert per[f"learned-{tid}"] == {"template": f"learned-{tid}", "source": "learned", "answers": 4, "wrong": 1,
-                                     "false_hit_rate": 0.25}
+    assert per[f"learned-{tid}"] == {
+        "template": f"learned-{tid}",
+        "source": "learned",
+        "answers": 4,
+        "wrong": 1,
+        "false_hit_rate": 0.25,
+    }
     assert per[builtin.extra["template_id"]]["wrong"] == 0
     total = stats["total"]
     assert total["reversed_usd"] == pytest.approx(answers[0].saved_micros / 1e6)

@@ -31,7 +31,7 @@ def env() -> dict[str, str]:
         f"Incorrect API key provided: {KEY[:6]}{'*' * 20}{KEY[-6:]}",  # the providers' own masking
         f"key starts {KEY[3:25]} and that is all",
         f"split over lines: {KEY[:12]}\n{KEY[12:24]}\n{KEY[24:]}",
-        f"quoted \"{KEY}\" and JSON {{\"api_key\": \"{KEY}\"}}",
+        f'quoted "{KEY}" and JSON {{"api_key": "{KEY}"}}',
         f"url https://host/v1?key={KEY}&alt=sse",
         f"{KEY}{KEY}",
         f"prefix{KEY[5:]}",
@@ -65,7 +65,9 @@ def test_common_key_shapes_are_masked_without_being_configured(secret) -> None:
     assert leaked(out, secret) == [], out
 
 
-@pytest.mark.parametrize("text", ["Authorization: Bearer abcdefgh12345678", "x-api-key: zzzzzz999999", "api_key=hunter2hunter2"])
+@pytest.mark.parametrize(
+    "text", ["Authorization: Bearer abcdefgh12345678", "x-api-key: zzzzzz999999", "api_key=hunter2hunter2"]
+)
 def test_credential_pairs_are_masked(text) -> None:
     out = scrub(text, {})
     value = text.split()[-1].split("=")[-1]

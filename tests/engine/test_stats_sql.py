@@ -45,14 +45,21 @@ def reference(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     failures = Counter(r[9] or "unknown" for r in attempts if r[8] in ("error", "interrupted"))
     latencies = [r[7] for r in ok_attempts]
     return {
-        "requests": answered, "paid_calls": len(attempts), "tokens_in": sum(r[3] for r in attempts),
-        "tokens_out": sum(r[4] for r in attempts), "cost_usd": sum(r[5] for r in rows) / 1e6,
-        "saved_usd": sum(r[6] for r in rows) / 1e6, "cache_hits": cache_hits, "template_hits": template_hits,
+        "requests": answered,
+        "paid_calls": len(attempts),
+        "tokens_in": sum(r[3] for r in attempts),
+        "tokens_out": sum(r[4] for r in attempts),
+        "cost_usd": sum(r[5] for r in rows) / 1e6,
+        "saved_usd": sum(r[6] for r in rows) / 1e6,
+        "cache_hits": cache_hits,
+        "template_hits": template_hits,
         "cache_hit_rate": round(cache_hits / answered, 4) if answered else 0.0,
         "template_hit_rate": round(template_hits / answered, 4) if answered else 0.0,
-        "latency_p50_ms": _percentile(latencies, 0.5), "latency_p95_ms": _percentile(latencies, 0.95),
+        "latency_p50_ms": _percentile(latencies, 0.5),
+        "latency_p95_ms": _percentile(latencies, 0.95),
         "failures": dict(sorted(failures.items())),
-        "free_failed_attempts": sum(free_failures.values()), "free_failures": dict(sorted(free_failures.items())),
+        "free_failed_attempts": sum(free_failures.values()),
+        "free_failures": dict(sorted(free_failures.items())),
         "reversed_usd": -sum(r[6] for r in rows if r[0] == "reversal") / 1e6,
         "estimated_rows": sum(1 for r in rows if r[11]),
     }
@@ -63,23 +70,46 @@ def reference_false_hits(rows: list[tuple[Any, ...]], wrong: dict[str, int]) -> 
     sources = {str(r[2]): str(r[0]) for r in rows if r[0] in ("learned", "builtin")}
     names = sorted(set(answers) | set(wrong))
     per = [
-        {"template": name, "source": sources.get(name, "learned" if name.startswith("learned-") else "builtin"),
-         "answers": answers[name], "wrong": wrong.get(name, 0),
-         "false_hit_rate": round(wrong.get(name, 0) / answers[name], 4) if answers[name] else None}
+        {
+            "template": name,
+            "source": sources.get(name, "learned" if name.startswith("learned-") else "builtin"),
+            "answers": answers[name],
+            "wrong": wrong.get(name, 0),
+            "false_hit_rate": round(wrong.get(name, 0) / answers[name], 4) if answers[name] else None,
+        }
         for name in names
     ]
     total_answers, total_wrong = sum(answers.values()), sum(wrong.values())
-    return {"template_answers": total_answers, "wrong_reports": total_wrong,
-            "false_hit_rate": round(total_wrong / total_answers, 4) if total_answers else 0.0, "templates": per}
+    return {
+        "template_answers": total_answers,
+        "wrong_reports": total_wrong,
+        "false_hit_rate": round(total_wrong / total_answers, 4) if total_answers else 0.0,
+        "templates": per,
+    }
 
 
 def reference_stats(since: float | None, by: str | None) -> dict[str, Any]:
-    query = LedgerEntry.select(
-        LedgerEntry.source, LedgerEntry.provider, LedgerEntry.model, LedgerEntry.tokens_in, LedgerEntry.tokens_out,
-        LedgerEntry.cost_micros, LedgerEntry.saved_micros, LedgerEntry.latency_ms, LedgerEntry.outcome,
-        LedgerEntry.error_class, LedgerEntry.request_id, LedgerEntry.estimated, LedgerEntry.project,
-        LedgerEntry.agent, LedgerEntry.day,
-    ).where(LedgerEntry.source != "reconcile").order_by(LedgerEntry.id)
+    query = (
+        LedgerEntry.select(
+            LedgerEntry.source,
+            LedgerEntry.provider,
+            LedgerEntry.model,
+            LedgerEntry.tokens_in,
+            LedgerEntry.tokens_out,
+            LedgerEntry.cost_micros,
+            LedgerEntry.saved_micros,
+            LedgerEntry.latency_ms,
+            LedgerEntry.outcome,
+            LedgerEntry.error_class,
+            LedgerEntry.request_id,
+            LedgerEntry.estimated,
+            LedgerEntry.project,
+            LedgerEntry.agent,
+            LedgerEntry.day,
+        )
+        .where(LedgerEntry.source != "reconcile")
+        .order_by(LedgerEntry.id)
+    )
     if since is not None:
         query = query.where(LedgerEntry.ts >= since)
     rows = list(query.tuples())
@@ -101,10 +131,29 @@ def _edge_rows(now: float) -> list[tuple[Any, ...]]:
         rid = f"req-{i % 7}"  # repeated request ids: a request's repair and fallback attempts
         source = rng.choice(("llm", "llm", "repair", "reconcile", "cache", "learned", "builtin", "suggest", "reversal"))
         outcome = rng.choice(("ok", "ok", "error", "interrupted", "refused"))
-        rows.append((now - i * 3600, day, rid, rng.choice(("", "acme")), rng.choice(("", "bob")), source,
-                     rng.choice(("", "openai")), rng.choice(("", "m1")), 1, rng.randrange(50), rng.randrange(50),
-                     rng.randrange(-5, 500), rng.randrange(100), rng.randrange(1000),
-                     outcome, rng.choice((None, "", "Timeout")), rng.random() < 0.3, None, "o"))
+        rows.append(
+            (
+                now - i * 3600,
+                day,
+                rid,
+                rng.choice(("", "acme")),
+                rng.choice(("", "bob")),
+                source,
+                rng.choice(("", "openai")),
+                rng.choice(("", "m1")),
+                1,
+                rng.randrange(50),
+                rng.randrange(50),
+                rng.randrange(-5, 500),
+                rng.randrange(100),
+                rng.randrange(1000),
+                outcome,
+                rng.choice((None, "", "Timeout")),
+                rng.random() < 0.3,
+                None,
+                "o",
+            )
+        )
     return rows
 
 
@@ -121,8 +170,15 @@ def test_database_aggregates_equal_the_row_by_row_figures(make_engine: Any, sinc
         assert got["total"] == want["total"], by
         assert got.get("groups") == want.get("groups"), by
         assert got["false_hits"] == want["false_hits"], by
-        assert set(got) == {"since", "by", "total", "anomalies", "savings_basis", "false_hits",
-                            *(("groups",) if by else ())}
+        assert set(got) == {
+            "since",
+            "by",
+            "total",
+            "anomalies",
+            "savings_basis",
+            "false_hits",
+            *(("groups",) if by else ()),
+        }
 
 
 def test_an_empty_ledger_still_has_every_key(make_engine: Any) -> None:

@@ -35,9 +35,7 @@ def test_database_at_previous_version_is_upgraded_without_losing_rows(tmp_path: 
     previous = MIGRATIONS[-2]
     assert old.migrate(previous) == list(MIGRATIONS[:-1])
     assert old.schema_status().pending == MIGRATIONS[-1:]
-    old.call(
-        LedgerEntry.create, ts=1.0, day="1970-01-01", request_id="r1", source="llm", outcome="ok", cost_micros=42
-    )
+    old.call(LedgerEntry.create, ts=1.0, day="1970-01-01", request_id="r1", source="llm", outcome="ok", cost_micros=42)
     assert old.call(diff_models, old.db, list(ALL_MODELS)), "the previous version lacks the last migration"
     old.close()
 

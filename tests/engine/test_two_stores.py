@@ -34,8 +34,18 @@ def rows(path: Path, query: str) -> list[tuple[object, ...]]:
 
 
 def put(key: str, code: str) -> None:
-    cache.put(key, provider="p", model="m", text=code, code=code, tokens_in=1, tokens_out=1, cost_micros=1,
-              ttl_s=3600, max_entries=100)
+    cache.put(
+        key,
+        provider="p",
+        model="m",
+        text=code,
+        code=code,
+        tokens_in=1,
+        tokens_out=1,
+        cost_micros=1,
+        ttl_s=3600,
+        max_entries=100,
+    )
 
 
 @pytest.fixture
@@ -162,8 +172,9 @@ def engine_at(root: Path, fake: FakeProviderServer, *, learning: bool = False) -
     paths = Paths(config_dir=root / "config", data_dir=root / "data").ensure()
     # (the model's suggestion path: deterministic parameterisation has its own tests)
     extra = ("deterministic = false\n" if learning else "") + "[budget.system]\nlimit_usd = 100.0\n"
-    paths.user_settings.write_text(user_settings(fake, extra=extra, order='["openai"]', learning=learning),
-                                   encoding="utf-8")
+    paths.user_settings.write_text(
+        user_settings(fake, extra=extra, order='["openai"]', learning=learning), encoding="utf-8"
+    )
     return Engine.from_settings(paths)
 
 
@@ -198,7 +209,8 @@ async def test_two_engines_used_concurrently_keep_cache_ledger_budget_and_templa
 
     # round 2: repeats hit each engine's own cache; each engine's tasks are a miss on the other
     second = await asyncio.gather(
-        *(a.generate(t, project="pa") for t in tasks_a), *(b.generate(t, project="pb") for t in tasks_b),
+        *(a.generate(t, project="pa") for t in tasks_a),
+        *(b.generate(t, project="pb") for t in tasks_b),
         *(b.generate(t, project="pb") for t in tasks_a[:2]),
     )
     assert [r.source for r in second[:16]] == ["cache"] * 16

@@ -36,8 +36,10 @@ def money(engine: Any) -> dict[str, Any]:
         return {
             "counters": {c.scope: (c.spent_micros, c.reserved_micros) for c in BudgetCounter.select()},
             "reservations": [(r.amount_micros, r.state) for r in Reservation.select()],
-            "ledger": [(r.cost_micros, r.estimated, r.tokens_in, r.tokens_out, r.outcome)
-                       for r in LedgerEntry.select().where(LedgerEntry.source == "llm")],
+            "ledger": [
+                (r.cost_micros, r.estimated, r.tokens_in, r.tokens_out, r.outcome)
+                for r in LedgerEntry.select().where(LedgerEntry.source == "llm")
+            ],
         }
 
     return engine.store.call(read)
@@ -85,7 +87,9 @@ async def test_plausible_usage_is_charged_as_reported_and_not_flagged(make_engin
     assert engine.store.call(engine.book.anomalies) == []
 
 
-async def test_a_claim_of_a_trillion_tokens_cannot_drain_a_20_dollar_budget(make_engine, fake: FakeProviderServer) -> None:
+async def test_a_claim_of_a_trillion_tokens_cannot_drain_a_20_dollar_budget(
+    make_engine, fake: FakeProviderServer
+) -> None:
     engine = make_engine(order='["openai"]')
     fake.responder = lambda request: Reply(text="```python\nX = 1\n```", tokens_in=10**12, tokens_out=10**12)
     for i in range(5):

@@ -18,7 +18,7 @@ from tests.fakes import Reply
 
 POINT = "dataclass named Point with fields x: int, y: int"
 PAID = "function parse_port that reads a TCP port from the string '8080'"
-GOOD = "```python\ndef parse_port(text: str) -> int:\n    \"\"\"Port.\"\"\"\n    return int(text)\n```"
+GOOD = '```python\ndef parse_port(text: str) -> int:\n    """Port."""\n    return int(text)\n```'
 
 
 @pytest.fixture
@@ -31,9 +31,16 @@ def configured(paths, fake, keys):
 async def connect() -> AsyncIterator[ClientSession]:
     """A client session on a fresh ``templar mcp`` process (entered and left in the test's own task,
     as anyio's cancel scopes require)."""
-    params = StdioServerParameters(command=sys.executable, args=["-m", "engine", "mcp"], cwd=str(ROOT),
-                                   env={k: v for k, v in proc_env().items() if k in _PASS or k.endswith("_API_KEY")
-                                        or k.startswith(("TEMPLAR_", "LITELLM_", "HF_"))})
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "engine", "mcp"],
+        cwd=str(ROOT),
+        env={
+            k: v
+            for k, v in proc_env().items()
+            if k in _PASS or k.endswith("_API_KEY") or k.startswith(("TEMPLAR_", "LITELLM_", "HF_"))
+        },
+    )
     with open(os.devnull, "w") as errlog:  # noqa: ASYNC230 - opening /dev/null does not block
         async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as client:
             await client.initialize()
@@ -61,8 +68,11 @@ async def test_generate_code_from_a_template_then_report_it_wrong(configured, fa
     async with connect() as session:
         answer = payload(await session.call_tool("generate_code", {"task": POINT, "project": "acme"}))
         assert answer["ok"] and answer["source"] == "builtin" and "class Point" in answer["code"]
-        wrong = payload(await session.call_tool("report_wrong_answer",
-                                                {"request_id": answer["request_id"], "reason": "x must be a float"}))
+        wrong = payload(
+            await session.call_tool(
+                "report_wrong_answer", {"request_id": answer["request_id"], "reason": "x must be a float"}
+            )
+        )
         assert wrong["request_id"] == answer["request_id"] and wrong["reversed_usd"] >= 0
         assert fake.requests == []
 
@@ -71,7 +81,9 @@ async def test_generate_code_pays_once_and_the_budget_shows_it(configured, fake)
     async with connect() as session:
         fake.enqueue("openai", Reply(text=GOOD, tokens_in=40, tokens_out=20))
         answer = payload(await session.call_tool("generate_code", {"task": PAID}))
-        assert answer["ok"] and answer["source"] == "llm" and answer["cost_usd"] > 0 and "def parse_port" in answer["code"]
+        assert (
+            answer["ok"] and answer["source"] == "llm" and answer["cost_usd"] > 0 and "def parse_port" in answer["code"]
+        )
         budgets = payload(await session.call_tool("budget_status", {}))
         assert budgets and max(b["spent_usd"] for b in budgets) == pytest.approx(answer["cost_usd"])
 

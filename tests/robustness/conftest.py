@@ -17,8 +17,9 @@ from tests.engine.conftest import FAKE_KEY, _server, fake, keys, make_engine, sl
 from tests.fakes import FakeProviderServer
 
 
-def settings_text(server: FakeProviderServer, *, order: str = "", extra: str = "", learning: bool = False,
-                  timeout: float = 2.0) -> str:
+def settings_text(
+    server: FakeProviderServer, *, order: str = "", extra: str = "", learning: bool = False, timeout: float = 2.0
+) -> str:
     """User settings for the fake server with fast failure handling: backoff 10 ms, Retry-After
     capped at 50 ms, 2 s timeouts (the fake server answers at once unless told to hang)."""
     text = user_settings(server, order=order, learning=learning, timeout=timeout)
@@ -73,8 +74,11 @@ def file_digests(root: Path, *, skip_db: bool = True) -> dict[str, str]:
 
 
 def snapshot(paths: Paths) -> dict[str, Any]:
-    return {"db": db_rows(paths.default_db), "config": file_digests(paths.config_dir),
-            "data": file_digests(paths.data_dir)}
+    return {
+        "db": db_rows(paths.default_db),
+        "config": file_digests(paths.config_dir),
+        "data": file_digests(paths.data_dir),
+    }
 
 
 def one_line(err: str) -> str:

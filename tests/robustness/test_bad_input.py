@@ -25,12 +25,17 @@ GOOD_TEMPLATE = {
     "name": "int_constant",
     "pattern": "a constant {name:identifier} set to {value:integer}",
     "body": '"""Settings."""\n\n{{ name }}: int = {{ value }}\n',
-    "params": [{"name": "name", "type": "identifier", "value": "MAX_RETRIES", "description": "constant name"},
-               {"name": "value", "type": "integer", "value": 5, "description": "its value"}],
+    "params": [
+        {"name": "name", "type": "identifier", "value": "MAX_RETRIES", "description": "constant name"},
+        {"name": "value", "type": "integer", "value": 5, "description": "its value"},
+    ],
     "task": "a constant MAX_RETRIES set to 5",
     "code": '"""Settings."""\n\nMAX_RETRIES: int = 5\n',
-    "version": 1, "quality": 90, "counterfactual_usd": 0.001,
+    "version": 1,
+    "quality": 90,
+    "counterfactual_usd": 0.001,
 }
+
 
 def templates_doc(templates: Any, **extra: Any) -> str:
     return json.dumps({"format": "templar-templates", "version": 1, "templates": templates, **extra})
@@ -53,8 +58,9 @@ def golden_home(tmp_path_factory, _server) -> Path:
             mp.setenv(f"{name}_API_KEY", FAKE_KEY)
         _server.reset()
         paths = Paths.from_env().ensure()
-        paths.user_settings.write_text(settings_text(_server, order='["openai", "anthropic", "gemini"]'),
-                                       encoding="utf-8")
+        paths.user_settings.write_text(
+            settings_text(_server, order='["openai", "anthropic", "gemini"]'), encoding="utf-8"
+        )
         good = root / "good-templates.json"
         good.write_text(templates_doc([GOOD_TEMPLATE]), encoding="utf-8")
         tasks = write_tasks(root / "stock.jsonl", [{"id": "s", "task": "function that sorts names"}])
@@ -122,7 +128,8 @@ PROJECT_ONLY: dict[str, tuple[str | bytes, str | tuple[str, ...]]] = {
     "system-only key": ("[budget.system]\nlimit_usd = 1000\n", "can only be set in system settings"),
     "a key where a variable name goes": (
         '[providers.extra]\nmodel = "openai/gpt-4o-mini"\napi_key_env = "sk-live-0123456789abcdefghij"\n',
-        ("NAME of an environment variable", "looks like a secret")),
+        ("NAME of an environment variable", "looks like a secret"),
+    ),
     "agents not a table": ("agents = 5\n", "agents must be a table"),
 }
 
@@ -139,8 +146,12 @@ def test_hostile_user_settings_file(stocked, fake, capsys, tmp_path, case) -> No
     hostile = _bytes(data) + b"\n" + good  # fragment first: line numbers point into it
     stocked.user_settings.write_bytes(hostile)
     try:
-        for args in (["generate", "function that parses a date"], ["config", "show"], ["budget", "--json"],
-                     ["batch", str(tasks)]):
+        for args in (
+            ["generate", "function that parses a date"],
+            ["config", "show"],
+            ["budget", "--json"],
+            ["batch", str(tasks)],
+        ):
             line = rejected(capsys, stocked, *args, needle=needle, fake=fake)
             assert str(stocked.user_settings) in line
         assert stocked.user_settings.read_bytes() == hostile, "Templar rewrote a hand-edited file"
@@ -153,9 +164,12 @@ def test_hostile_project_file(stocked, fake, capsys, case) -> None:
     data, needle = (TOML_CORPUS | PROJECT_ONLY)[case]
     file = stocked.project_file("hostile")
     file.write_bytes(_bytes(data))
-    for args in (["generate", "function that parses a date", "--project", "hostile"],
-                 ["config", "show", "--project", "hostile"], ["budget", "--project", "hostile"],
-                 ["config", "set", "cache.ttl_s", "100", "--project", "hostile"]):
+    for args in (
+        ["generate", "function that parses a date", "--project", "hostile"],
+        ["config", "show", "--project", "hostile"],
+        ["budget", "--project", "hostile"],
+        ["config", "set", "cache.ttl_s", "100", "--project", "hostile"],
+    ):
         line = rejected(capsys, stocked, *args, needle=needle, fake=fake)
         assert str(file) in line
     assert file.read_bytes() == _bytes(data)
@@ -172,34 +186,39 @@ def test_hostile_config_import_writes_nothing(stocked, capsys, tmp_path, case) -
     assert not stocked.project_file("imported").exists()
 
 
-@pytest.mark.parametrize(("payload", "needle"), [
-    ("", "missing [templar_export] table"),
-    ("[chain]\nattempts = 3\n", "missing [templar_export] table"),
-    (EXPORT_HEADER.replace("format = 1", "format = 2"), "unsupported export format 2"),
-    (EXPORT_HEADER.replace("project-config", "templates"), "unsupported export format"),
-    (EXPORT_HEADER.replace('"imported"', '"../../etc"'), "invalid project name"),
-    (EXPORT_HEADER.replace('project = "imported"\n', ""), "no project name"),
-])
+@pytest.mark.parametrize(
+    ("payload", "needle"),
+    [
+        ("", "missing [templar_export] table"),
+        ("[chain]\nattempts = 3\n", "missing [templar_export] table"),
+        (EXPORT_HEADER.replace("format = 1", "format = 2"), "unsupported export format 2"),
+        (EXPORT_HEADER.replace("project-config", "templates"), "unsupported export format"),
+        (EXPORT_HEADER.replace('"imported"', '"../../etc"'), "invalid project name"),
+        (EXPORT_HEADER.replace('project = "imported"\n', ""), "no project name"),
+    ],
+)
 def test_malformed_config_exports(stocked, capsys, tmp_path, payload, needle) -> None:
     file = tmp_path / "export.toml"
     file.write_text(payload, encoding="utf-8")
     rejected(capsys, stocked, "config", "import", str(file), needle=needle)
 
 
-@pytest.mark.parametrize(("key", "value", "needle"), [
-    ("generation.max_tokenz", "5", "unknown key"),
-    ("generation.max_tokens", "99999999999999999999999", "less than or equal to 200000"),
-    ("generation.max_tokens", "1e400", "finite number"),
-    ("generation.temperature", "nan", "generation.temperature"),
-    ("chain.order", '"openai"', "valid list"),
-    ("generation.max_tokens", "1\udcff", "not a TOML value"),  # non-UTF-8 byte in an argument
-    ("providers.openai.api_key_env", '"sk-live-0123456789abcdefghij"', "NAME of an environment variable"),
-    ("budget.system.limit_usd", "1000", "system"),
-    ("a..b", "1", "not a valid key"),
-    pytest.param("chain.order", "[" * 5_000 + "]" * 5_000, ("nested too deeply", "valid list"),
-                 id="deep-value"),
-    pytest.param("prompts.system", '"' + "word " * 240_000 + '"', "1000 kB", id="value-too-big-to-read-back"),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "needle"),
+    [
+        ("generation.max_tokenz", "5", "unknown key"),
+        ("generation.max_tokens", "99999999999999999999999", "less than or equal to 200000"),
+        ("generation.max_tokens", "1e400", "finite number"),
+        ("generation.temperature", "nan", "generation.temperature"),
+        ("chain.order", '"openai"', "valid list"),
+        ("generation.max_tokens", "1\udcff", "not a TOML value"),  # non-UTF-8 byte in an argument
+        ("providers.openai.api_key_env", '"sk-live-0123456789abcdefghij"', "NAME of an environment variable"),
+        ("budget.system.limit_usd", "1000", "system"),
+        ("a..b", "1", "not a valid key"),
+        pytest.param("chain.order", "[" * 5_000 + "]" * 5_000, ("nested too deeply", "valid list"), id="deep-value"),
+        pytest.param("prompts.system", '"' + "word " * 240_000 + '"', "1000 kB", id="value-too-big-to-read-back"),
+    ],
+)
 def test_hostile_config_set_writes_nothing(stocked, capsys, key, value, needle) -> None:
     rejected(capsys, stocked, "config", "set", key, value, "--project", "keep", needle=needle)
     rejected(capsys, stocked, "config", "set", key, value, "--project", "fresh", needle=needle)
@@ -217,23 +236,25 @@ class _Stdin:
         return False
 
 
-@pytest.mark.parametrize(("task", "stdin", "needle"), [
-    ("x" * 1_000_000, None, "the task is 1,000,000 characters; the limit is 20,000"),
-    ("-", b"y" * 1_000_000, "the task is 1,000,000 characters"),
-    ("", None, "the task is empty"),
-    ("   \t\n  ", None, "the task is empty"),
-    ("-", b"", "the task is empty"),
-    ("-", b"  \n\t\n", "the task is empty"),
-    ("-", b"function that \xff\xfe parses", "not valid UTF-8"),
-    ("-", b"\xc3\x28 invalid continuation", "not valid UTF-8"),
-    ("nul\x00byte", None, "control characters"),
-    ("bell\x07", None, "control characters"),
-    ("ansi \x1b[31mred\x1b[0m", None, "control characters"),
-    ("delete\x7f", None, "control characters"),
-    ("-", b"form\x0cfeed", "control characters"),
-    pytest.param("lone surrogate \udcff from a non-UTF-8 argv", None, "not valid UTF-8",
-                 id="non-utf8-argv"),
-])
+@pytest.mark.parametrize(
+    ("task", "stdin", "needle"),
+    [
+        ("x" * 1_000_000, None, "the task is 1,000,000 characters; the limit is 20,000"),
+        ("-", b"y" * 1_000_000, "the task is 1,000,000 characters"),
+        ("", None, "the task is empty"),
+        ("   \t\n  ", None, "the task is empty"),
+        ("-", b"", "the task is empty"),
+        ("-", b"  \n\t\n", "the task is empty"),
+        ("-", b"function that \xff\xfe parses", "not valid UTF-8"),
+        ("-", b"\xc3\x28 invalid continuation", "not valid UTF-8"),
+        ("nul\x00byte", None, "control characters"),
+        ("bell\x07", None, "control characters"),
+        ("ansi \x1b[31mred\x1b[0m", None, "control characters"),
+        ("delete\x7f", None, "control characters"),
+        ("-", b"form\x0cfeed", "control characters"),
+        pytest.param("lone surrogate \udcff from a non-UTF-8 argv", None, "not valid UTF-8", id="non-utf8-argv"),
+    ],
+)
 def test_bad_tasks_are_refused_before_any_work(stocked, fake, capsys, monkeypatch, task, stdin, needle) -> None:
     if stdin is not None:
         monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
@@ -243,8 +264,9 @@ def test_bad_tasks_are_refused_before_any_work(stocked, fake, capsys, monkeypatc
 
 
 def test_task_with_a_control_character_in_a_batch_file_is_one_reported_line(stocked, fake, capsys, tmp_path) -> None:
-    file = write_tasks(tmp_path / "ctl.jsonl", [{"id": "a", "task": "esc \x1b[2J clear"},
-                                                 b'{"id": "b", "task": "\xff"}'])
+    file = write_tasks(
+        tmp_path / "ctl.jsonl", [{"id": "a", "task": "esc \x1b[2J clear"}, b'{"id": "b", "task": "\xff"}']
+    )
     before = snapshot(stocked)
     code, out, err = run_main(capsys, "batch", str(file))
     assert code == 2 and "Traceback" not in err
@@ -261,18 +283,43 @@ TEMPLATE_CORPUS: list[Any] = [
     ("a list", "[]", "not a Templar templates export"),
     ("not UTF-8", b"\xff\xfe{}", "not UTF-8"),
     ("wrong format", json.dumps({"format": "x", "version": 1, "templates": []}), "not a Templar templates export"),
-    ("wrong version", json.dumps({"format": "templar-templates", "version": 9, "templates": []}), "unsupported export version 9"),
+    (
+        "wrong version",
+        json.dumps({"format": "templar-templates", "version": 9, "templates": []}),
+        "unsupported export version 9",
+    ),
     ("templates not a list", templates_doc({}), "'templates' must be a list"),
     ("item not an object", templates_doc([5]), "template 1: not an object"),
     ("missing fields", templates_doc([{"name": "x"}]), "template 1: malformed"),
-    ("unknown parameter type", templates_doc([{**GOOD_TEMPLATE, "params": [{"name": "name", "type": "nosuchtype", "value": "X"}]}]),
-     "template 1"),
-    ("body that escapes the sandbox", templates_doc([{**GOOD_TEMPLATE, "body": "{{ ''.__class__.__mro__ }}\n"}]), "template 1"),
+    (
+        "unknown parameter type",
+        templates_doc([{**GOOD_TEMPLATE, "params": [{"name": "name", "type": "nosuchtype", "value": "X"}]}]),
+        "template 1",
+    ),
+    (
+        "body that escapes the sandbox",
+        templates_doc([{**GOOD_TEMPLATE, "body": "{{ ''.__class__.__mro__ }}\n"}]),
+        "template 1",
+    ),
     ("code that does not compile", templates_doc([{**GOOD_TEMPLATE, "code": "x = (\n"}]), "template 1"),
-    ("insecure code", templates_doc([{**GOOD_TEMPLATE, "body": "import os\nos.system({{ name|repr }})\n",
-                                      "code": "import os\nos.system('MAX_RETRIES')\n"}]), "template 1"),
-    ("one good, one bad: nothing imported", templates_doc([GOOD_TEMPLATE, {**GOOD_TEMPLATE, "code": "x = (\n"}]),
-     "template 2"),
+    (
+        "insecure code",
+        templates_doc(
+            [
+                {
+                    **GOOD_TEMPLATE,
+                    "body": "import os\nos.system({{ name|repr }})\n",
+                    "code": "import os\nos.system('MAX_RETRIES')\n",
+                }
+            ]
+        ),
+        "template 1",
+    ),
+    (
+        "one good, one bad: nothing imported",
+        templates_doc([GOOD_TEMPLATE, {**GOOD_TEMPLATE, "code": "x = (\n"}]),
+        "template 2",
+    ),
     pytest.param("params not a list", templates_doc([{**GOOD_TEMPLATE, "params": "zzz"}]), "template 1"),
     pytest.param("deep nesting", '{"templates": ' + "[" * 100_000 + "]" * 100_000 + "}", "not valid JSON"),
     pytest.param("huge version", templates_doc([{**GOOD_TEMPLATE, "version": 10**30}]), "template 1"),
@@ -281,8 +328,11 @@ TEMPLATE_CORPUS: list[Any] = [
 ]
 
 
-@pytest.mark.parametrize(("name", "payload", "needle"), TEMPLATE_CORPUS,
-                         ids=[c.values[0] if hasattr(c, "marks") else c[0] for c in TEMPLATE_CORPUS])
+@pytest.mark.parametrize(
+    ("name", "payload", "needle"),
+    TEMPLATE_CORPUS,
+    ids=[c.values[0] if hasattr(c, "marks") else c[0] for c in TEMPLATE_CORPUS],
+)
 def test_malformed_template_imports_import_nothing(stocked, capsys, tmp_path, name, payload, needle) -> None:
     file = tmp_path / "templates.json"
     file.write_bytes(_bytes(payload))
@@ -298,8 +348,9 @@ def test_validate_refuses_a_non_utf8_file(stocked, capsys, tmp_path) -> None:
 
 def test_generate_output_into_a_missing_directory_is_refused_before_paying(stocked, fake, capsys, tmp_path) -> None:
     target = tmp_path / "no" / "such" / "dir" / "out.py"
-    rejected(capsys, stocked, "generate", "function that parses a date", "-o", str(target), needle=str(target),
-             fake=fake)
+    rejected(
+        capsys, stocked, "generate", "function that parses a date", "-o", str(target), needle=str(target), fake=fake
+    )
 
 
 def test_template_id_out_of_range_is_not_found(stocked, capsys) -> None:

@@ -27,8 +27,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def tasks_file(tmp_path: Path, n: int, prefix: str = "t") -> Path:
-    return write_tasks(tmp_path / "tasks.jsonl",
-                       [{"id": f"{prefix}{i}", "task": f"function number {i} that sums a list of prices"} for i in range(n)])
+    return write_tasks(
+        tmp_path / "tasks.jsonl",
+        [{"id": f"{prefix}{i}", "task": f"function number {i} that sums a list of prices"} for i in range(n)],
+    )
 
 
 def batch_json(capsys, *args: str) -> tuple[int, dict, str]:
@@ -40,24 +42,27 @@ def batch_json(capsys, *args: str) -> tuple[int, dict, str]:
 
 
 def test_malformed_lines_are_reported_by_number_and_the_others_run(configured, fake, capsys, tmp_path) -> None:
-    file = write_tasks(tmp_path / "mixed.jsonl", [
-        {"id": "good-1", "task": "function that reverses a string"},   # 1
-        "this is not json",                                              # 2
-        "[1, 2, 3]",                                                     # 3
-        {"id": "n", "task": 5},                                          # 4
-        {"id": "x", "task": "a task", "colour": "red"},                  # 5
-        b'{"id": "bytes", "task": "caf\xe9 \xff"}',                      # 6 not UTF-8
-        {"id": "blank", "task": "   \t "},                               # 7
-        {"id": "bell", "task": "beep\u0007"},                            # 8
-        {"id": "good-1", "task": "function that reverses a list"},      # 9 duplicate id
-        {"id": True, "task": "bool id"},                                 # 10
-        {"id": "p", "task": "a task", "project": "../etc"},             # 11
-        {"id": "c", "task": "a task", "critical": "yes"},               # 12
-        "",                                                              # 13 blank: ignored
-        {"id": "huge", "task": "x" * 1_000_000},                         # 14 a 1 MB task
-        '{"id": "cut", "task": "unterminated',                          # 15
-        {"task": "function that returns the answer 42"},                 # 16 good, id from a hash
-    ])
+    file = write_tasks(
+        tmp_path / "mixed.jsonl",
+        [
+            {"id": "good-1", "task": "function that reverses a string"},  # 1
+            "this is not json",  # 2
+            "[1, 2, 3]",  # 3
+            {"id": "n", "task": 5},  # 4
+            {"id": "x", "task": "a task", "colour": "red"},  # 5
+            b'{"id": "bytes", "task": "caf\xe9 \xff"}',  # 6 not UTF-8
+            {"id": "blank", "task": "   \t "},  # 7
+            {"id": "bell", "task": "beep\u0007"},  # 8
+            {"id": "good-1", "task": "function that reverses a list"},  # 9 duplicate id
+            {"id": True, "task": "bool id"},  # 10
+            {"id": "p", "task": "a task", "project": "../etc"},  # 11
+            {"id": "c", "task": "a task", "critical": "yes"},  # 12
+            "",  # 13 blank: ignored
+            {"id": "huge", "task": "x" * 1_000_000},  # 14 a 1 MB task
+            '{"id": "cut", "task": "unterminated',  # 15
+            {"task": "function that returns the answer 42"},  # 16 good, id from a hash
+        ],
+    )
     code, data, err = batch_json(capsys, str(file))
     assert code == 2, err
     lines = {e["line"]: e["message"] for e in data["errors"]}
@@ -76,33 +81,42 @@ def test_malformed_lines_are_reported_by_number_and_the_others_run(configured, f
 
 
 def test_read_tasks_applies_defaults_and_keeps_file_order(tmp_path) -> None:
-    file = write_tasks(tmp_path / "t.jsonl", [
-        {"id": 7, "task": "a", "agent": "coder"},
-        {"id": "b", "task": "b", "project": "acme", "critical": True},
-    ])
+    file = write_tasks(
+        tmp_path / "t.jsonl",
+        [
+            {"id": 7, "task": "a", "agent": "coder"},
+            {"id": "b", "task": "b", "project": "acme", "critical": True},
+        ],
+    )
     tasks, errors = read_tasks(file, project="client", agent=None)
     assert errors == []
     assert tasks == [BatchTask("7", 1, "a", "client", "coder"), BatchTask("b", 2, "b", "acme", "default", True)]
     assert tasks[0].fingerprint != BatchTask("7", 1, "a", "other", "coder").fingerprint
 
 
-@pytest.mark.parametrize(("make", "needle"), [
-    (lambda d: d / "missing.jsonl", "cannot read"),
-    (lambda d: d, "is a directory"),
-    (lambda d: write_tasks(d / "empty.jsonl", []), "no tasks"),
-    (lambda d: write_tasks(d / "blank.jsonl", ["", "   ", "\t"]), "no tasks"),
-])
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (lambda d: d / "missing.jsonl", "cannot read"),
+        (lambda d: d, "is a directory"),
+        (lambda d: write_tasks(d / "empty.jsonl", []), "no tasks"),
+        (lambda d: write_tasks(d / "blank.jsonl", ["", "   ", "\t"]), "no tasks"),
+    ],
+)
 def test_unusable_task_files_are_bad_input(configured, capsys, tmp_path, make, needle) -> None:
     code, out, err = run_main(capsys, "batch", str(make(tmp_path)))
     assert code == 2 and needle in one_line(err) and out == ""
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    (["--concurrency", "0"], "--concurrency must be between 1 and 64"),
-    (["--concurrency", "65"], "--concurrency must be between 1 and 64"),
-    (["--project", "a/b"], "invalid project name"),
-    (["--agent", ""], "invalid agent name"),
-])
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--concurrency", "0"], "--concurrency must be between 1 and 64"),
+        (["--concurrency", "65"], "--concurrency must be between 1 and 64"),
+        (["--project", "a/b"], "invalid project name"),
+        (["--agent", ""], "invalid agent name"),
+    ],
+)
 def test_bad_batch_options_are_bad_input(configured, capsys, tmp_path, args, needle) -> None:
     code, out, err = run_main(capsys, "batch", str(tasks_file(tmp_path, 1)), *args)
     assert code == 2 and needle in one_line(err)
@@ -131,7 +145,8 @@ def test_rerun_skips_done_tasks_and_says_so(configured, fake, capsys, tmp_path) 
     assert code == 0 and fake.count() == 3
     assert "3 of 3 tasks already done in an earlier run: skipped" in err
     assert {r["id"]: (r["status"], r["request_id"], r["code"]) for r in data["results"]} == {
-        i: ("skipped", r["request_id"], r["code"]) for i, r in first.items()}
+        i: ("skipped", r["request_id"], r["code"]) for i, r in first.items()
+    }
 
     # a new task and a changed one run; the others are still skipped
     items = [json.loads(line) for line in file.read_text().splitlines()]
@@ -190,16 +205,19 @@ def _outcome(status: str, code: int) -> TaskOutcome:
     return TaskOutcome("i", 1, status, "default", "default", exit_code=code)
 
 
-@pytest.mark.parametrize(("codes", "errors", "interrupted", "expected"), [
-    ([], False, False, 0),
-    ([("ok", 0), ("skipped", 0)], False, False, 0),
-    ([("ok", 0)], True, False, 2),
-    ([("failed", 5), ("failed", 2)], False, False, 5),
-    ([("refused", 3), ("failed", 5)], True, False, 3),
-    ([("failed", 4), ("refused", 3)], False, False, 4),
-    ([("failed", 4), ("failed", 1)], False, False, 1),
-    ([("failed", 1), ("cancelled", 130)], False, True, 130),
-])
+@pytest.mark.parametrize(
+    ("codes", "errors", "interrupted", "expected"),
+    [
+        ([], False, False, 0),
+        ([("ok", 0), ("skipped", 0)], False, False, 0),
+        ([("ok", 0)], True, False, 2),
+        ([("failed", 5), ("failed", 2)], False, False, 5),
+        ([("refused", 3), ("failed", 5)], True, False, 3),
+        ([("failed", 4), ("refused", 3)], False, False, 4),
+        ([("failed", 4), ("failed", 1)], False, False, 1),
+        ([("failed", 1), ("cancelled", 130)], False, True, 130),
+    ],
+)
 def test_exit_code_is_the_most_severe(codes, errors, interrupted, expected) -> None:
     run = BatchRun([_outcome(s, c) for s, c in codes], [LineError(3, "bad")] if errors else [], interrupted=interrupted)
     assert run.exit_code == expected
@@ -207,16 +225,28 @@ def test_exit_code_is_the_most_severe(codes, errors, interrupted, expected) -> N
 
 def test_budget_refusal_is_exit_3_and_counted_as_refused(configured, fake, capsys, tmp_path) -> None:
     set_value(configured, "budget.project.limit_usd", "0.000001", "tight")
-    file = write_tasks(tmp_path / "b.jsonl", [
-        {"id": "a", "task": "function that parses a date", "project": "tight"},
-        {"id": "b", "task": "function that parses a time"},
-        "garbage",
-    ])
+    file = write_tasks(
+        tmp_path / "b.jsonl",
+        [
+            {"id": "a", "task": "function that parses a date", "project": "tight"},
+            {"id": "b", "task": "function that parses a time"},
+            "garbage",
+        ],
+    )
     code, data, err = batch_json(capsys, str(file))
     assert code == 3, err
     assert [r["status"] for r in data["results"]] == ["refused", "ok"]
-    assert data["summary"]["counts"] | {} == {"learned": 0, "builtin": 0, "cache": 0, "llm": 1, "refused": 1,
-                                               "failed": 0, "skipped": 0, "left": 0, "malformed": 1}
+    assert data["summary"]["counts"] | {} == {
+        "learned": 0,
+        "builtin": 0,
+        "cache": 0,
+        "llm": 1,
+        "refused": 1,
+        "failed": 0,
+        "skipped": 0,
+        "left": 0,
+        "malformed": 1,
+    }
 
 
 # -- concurrency and interrupts ---------------------------------------------------------------
@@ -246,7 +276,9 @@ async def test_concurrency_is_bounded(make_engine, tmp_path, monkeypatch) -> Non
 
 
 def _ledger(engine) -> list[tuple[str, str | None]]:
-    return engine.store.call(lambda: [(r.outcome, r.error_class) for r in LedgerEntry.select().order_by(LedgerEntry.id)])
+    return engine.store.call(
+        lambda: [(r.outcome, r.error_class) for r in LedgerEntry.select().order_by(LedgerEntry.id)]
+    )
 
 
 async def test_interrupt_cancels_in_flight_calls_and_releases_their_reservations(make_engine, fake, tmp_path) -> None:
@@ -280,7 +312,9 @@ async def test_interrupt_cancels_in_flight_calls_and_releases_their_reservations
     assert [o.status for o in again.outcomes] == ["ok"] * 6 and again.exit_code == 0
 
 
-async def test_a_cancel_while_a_reservation_is_written_leaves_nothing_held(make_engine, fake, tmp_path, monkeypatch) -> None:
+async def test_a_cancel_while_a_reservation_is_written_leaves_nothing_held(
+    make_engine, fake, tmp_path, monkeypatch
+) -> None:
     """The window the chain does not cover: cancelled while ``reserve`` runs on the DB thread."""
     engine = make_engine()
     started = asyncio.Event()
@@ -313,8 +347,13 @@ async def test_a_cancel_while_a_reservation_is_written_leaves_nothing_held(make_
 def test_sigint_stops_a_real_batch_cleanly_and_a_rerun_finishes(configured, fake, capsys, tmp_path) -> None:
     fake.responder = lambda request: Reply(text="```python\nX = 1\n```", delay=2.0)
     file = tasks_file(tmp_path, 8)
-    proc = subprocess.Popen(templar_argv("batch", str(file), "--concurrency", "2", "--json"), cwd=ROOT,
-                            env=proc_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        templar_argv("batch", str(file), "--concurrency", "2", "--json"),
+        cwd=ROOT,
+        env=proc_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert fake.wait_for_requests(2, timeout=60), "the batch never reached the provider"
         proc.send_signal(signal.SIGINT)

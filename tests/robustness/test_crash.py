@@ -43,10 +43,17 @@ def done_ids(log: Path) -> set[str]:
 def test_kill_9_mid_batch_then_restart_keeps_money_and_state_consistent(configured, fake, capsys, tmp_path) -> None:
     # every answer takes 0.3 s at the server, so a kill lands with calls in flight
     fake.responder = lambda request: dataclasses.replace(default_responder(request), delay=0.3)
-    file = write_tasks(tmp_path / "tasks.jsonl",
-                       [{"id": f"t{i:02d}", "task": f"function number {i} that totals an invoice"} for i in range(12)])
-    proc = subprocess.Popen(templar_argv("batch", str(file), "--concurrency", "3"), cwd=ROOT, env=proc_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    file = write_tasks(
+        tmp_path / "tasks.jsonl",
+        [{"id": f"t{i:02d}", "task": f"function number {i} that totals an invoice"} for i in range(12)],
+    )
+    proc = subprocess.Popen(
+        templar_argv("batch", str(file), "--concurrency", "3"),
+        cwd=ROOT,
+        env=proc_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         # 6 requests seen => at least 3 tasks finished and were recorded (a slot frees only
         # after its result is on disk), and about 3 calls are in flight right now

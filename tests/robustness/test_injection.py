@@ -71,7 +71,9 @@ async def test_hostile_tasks_reach_the_provider_as_data(make_engine, fake: FakeP
         assert_clean(request)
 
 
-async def test_review_and_suggestion_prompts_keep_their_system_prompts_and_the_task_literal(make_engine, fake, canary) -> None:
+async def test_review_and_suggestion_prompts_keep_their_system_prompts_and_the_task_literal(
+    make_engine, fake, canary
+) -> None:
     def answer(request: ProviderRequest) -> Reply:
         system = request.messages()[0][1]
         if system == SUGGEST_SYSTEM:
@@ -117,7 +119,8 @@ async def test_code_placeholder_in_a_task_is_not_expanded_in_the_suggestion_prom
 GREET_TASK = 'a function greet that returns the text "hello"'
 GREET_CODE = '"""Greeting."""\n\n\ndef greet() -> str:\n    """Return the greeting."""\n    return "hello"\n'
 GREET_SUGGESTION = {
-    "name": "greet_text", "pattern": "a function greet that returns the text {message:string}",
+    "name": "greet_text",
+    "pattern": "a function greet that returns the text {message:string}",
     "params": [{"name": "message", "type": "string", "value": "hello", "description": "the text", "confidence": 0.9}],
 }
 SMUGGLED = [
@@ -167,14 +170,17 @@ async def test_learned_template_serves_smuggled_template_syntax_literally_or_not
     assert served >= 5, "the string slot should accept most of these values literally"
 
 
-@pytest.mark.parametrize("task", [
-    "enum {{ 7*7 }} with members red, green and blue",
-    "enum Color with members red, {{7*7}} and blue",
-    "dataclass {% raw %}Invoice{% endraw %} with fields number: int",
-    "csv to json converter with delimiter '{{ 7*7 }}'",
-    "set up logging with level {{ 7*7 }}",
-    "dataclass Invoice with fields {task}: int",
-])
+@pytest.mark.parametrize(
+    "task",
+    [
+        "enum {{ 7*7 }} with members red, green and blue",
+        "enum Color with members red, {{7*7}} and blue",
+        "dataclass {% raw %}Invoice{% endraw %} with fields number: int",
+        "csv to json converter with delimiter '{{ 7*7 }}'",
+        "set up logging with level {{ 7*7 }}",
+        "dataclass Invoice with fields {task}: int",
+    ],
+)
 async def test_builtin_templates_do_not_match_smuggled_template_syntax(make_engine, fake, task) -> None:
     from engine.pipeline import builtin_index
 

@@ -37,11 +37,20 @@ def test_every_render_is_bounded() -> None:
     assert render_body("{{ n }}: int = {{ v|repr }}\n", {"n": "X", "v": 10**8}) == "X: int = 100000000\n"
 
 
-@pytest.mark.parametrize("body", [
-    "{{ 'ab' * 600000 }}", "{{ [1, 2] * 600000 }}", "{{ 7 ** 10000000 }}", "{{ 'a'.rjust(2000000) }}",
-    "{{ 'a'.zfill(2000000) }}", "{{ 'a'|indent(2000000, true) }}", "{{ '%2000000s' % 'a' }}",
-    "{{ '{:2000000}'.format('a') }}", "{{ '{0:>9999999}'.format_map({}) }}",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ 'ab' * 600000 }}",
+        "{{ [1, 2] * 600000 }}",
+        "{{ 7 ** 10000000 }}",
+        "{{ 'a'.rjust(2000000) }}",
+        "{{ 'a'.zfill(2000000) }}",
+        "{{ 'a'|indent(2000000, true) }}",
+        "{{ '%2000000s' % 'a' }}",
+        "{{ '{:2000000}'.format('a') }}",
+        "{{ '{0:>9999999}'.format_map({}) }}",
+    ],
+)
 def test_bodies_that_build_huge_values_are_refused_before_the_work(body: str) -> None:
     with pytest.raises(RenderError):
         render_body(body, {})
@@ -49,11 +58,16 @@ def test_bodies_that_build_huge_values_are_refused_before_the_work(body: str) ->
 
 async def test_a_hostile_learned_template_at_serve_fails_over_instead_of_hanging(learning_engine) -> None:  # noqa: F811
     lib = learning_engine.library
-    view = learning_engine.store.call(lib.add_template, {
-        "name": "spinner", "pattern": "a spinning constant {name:identifier}",
-        "body": NESTED + '"""Settings."""\n\n{{ name }}: int = 1\n', "params": [Param("name", "identifier", "X")],
-        "version": 1,
-    })
+    view = learning_engine.store.call(
+        lib.add_template,
+        {
+            "name": "spinner",
+            "pattern": "a spinning constant {name:identifier}",
+            "body": NESTED + '"""Settings."""\n\n{{ name }}: int = 1\n',
+            "params": [Param("name", "identifier", "X")],
+            "version": 1,
+        },
+    )
     result = await learning_engine.generate("a spinning constant LIMIT")
     assert result.source != "learned"
     assert learning_engine.store.call(lib.template, view.id).failures == 1

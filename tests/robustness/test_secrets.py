@@ -18,9 +18,12 @@ FRAGMENTS = (SECRET, SECRET[9:29], "LEAK-CANARY")  # the whole key and pieces a 
 KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY")
 CODE = '"""Settings."""\n\nMAX_RETRIES: int = 5\n'
 SUGGESTION = {
-    "name": "int_constant", "pattern": "a constant {name:identifier} set to {value:integer}",
-    "params": [{"name": "name", "type": "identifier", "value": "MAX_RETRIES", "description": "name", "confidence": 0.9},
-               {"name": "value", "type": "integer", "value": 5, "description": "value", "confidence": 0.9}],
+    "name": "int_constant",
+    "pattern": "a constant {name:identifier} set to {value:integer}",
+    "params": [
+        {"name": "name", "type": "identifier", "value": "MAX_RETRIES", "description": "name", "confidence": 0.9},
+        {"name": "value", "type": "integer", "value": 5, "description": "value", "confidence": 0.9},
+    ],
 }
 
 
@@ -54,8 +57,9 @@ def audit_home(paths, fake, monkeypatch):
     for name in KEY_VARS:
         monkeypatch.setenv(name, SECRET)
     fake.responder = answer
-    paths.user_settings.write_text(settings_text(fake, order='["openai", "anthropic", "gemini"]', learning=True),
-                                   encoding="utf-8")
+    paths.user_settings.write_text(
+        settings_text(fake, order='["openai", "anthropic", "gemini"]', learning=True), encoding="utf-8"
+    )
     return paths
 
 
@@ -98,11 +102,14 @@ def test_a_full_session_never_writes_or_prints_the_key(audit_home, fake, capsys,
     cli("generate", "when every key is rejected", "--json", ok=False)
     assert fake.pending() == 0
     # batch (with a malformed line and a failing task)
-    tasks = write_tasks(tmp_path / "tasks.jsonl", [
-        {"id": "a", "task": "a constant for the batch", "project": "p-anthropic"},
-        {"id": "b", "task": "another constant for the batch", "project": "p-gemini"},
-        "not json",
-    ])
+    tasks = write_tasks(
+        tmp_path / "tasks.jsonl",
+        [
+            {"id": "a", "task": "a constant for the batch", "project": "p-anthropic"},
+            {"id": "b", "task": "another constant for the batch", "project": "p-gemini"},
+            "not json",
+        ],
+    )
     cli("batch", str(tasks), "--json", ok=False)
     cli("batch", str(tasks), ok=False)
     # learned templates: review, use, export, import
@@ -145,8 +152,10 @@ def test_a_full_session_never_writes_or_prints_the_key(audit_home, fake, capsys,
 def test_a_real_process_prints_no_key_even_when_providers_reject_it(audit_home, fake, tmp_path) -> None:
     """Whatever litellm or Python would print on their own (warnings, logging) is in here too."""
     fake.enqueue("openai", *[Fault.unauthorized()] * 2)
-    tasks = write_tasks(tmp_path / "tasks.jsonl", [{"id": "a", "task": "a constant in a subprocess"},
-                                                   {"id": "b", "task": "a second constant"}])
+    tasks = write_tasks(
+        tmp_path / "tasks.jsonl",
+        [{"id": "a", "task": "a constant in a subprocess"}, {"id": "b", "task": "a second constant"}],
+    )
     run = templar("batch", str(tasks), "--json", "--concurrency", "1")
     assert run.code == 0, run.err
     assert {r["status"] for r in run.json()["results"]} == {"ok"}
@@ -177,8 +186,11 @@ def echoing(request: ProviderRequest) -> Fault | Reply:
     if request.format == "anthropic":  # a header echoed in full and a long partial piece
         return Fault("bad_request", 400, message=f"header x-api-key: {key} is invalid (checked {key[3:25]})")
     # a long body: the key sits across every cut (120, 160, 300 characters), split over lines
-    return Fault("server_error", 500, message="overloaded " + "." * 95 + f" Bearer {key[:12]}\n{key[12:]} "
-                 + "." * 150 + f" api_key={key}")
+    return Fault(
+        "server_error",
+        500,
+        message="overloaded " + "." * 95 + f" Bearer {key[:12]}\n{key[12:]} " + "." * 150 + f" api_key={key}",
+    )
 
 
 def test_a_provider_echoing_the_key_leaks_no_piece_of_it_anywhere(paths, fake, capsys, tmp_path, monkeypatch) -> None:
@@ -201,8 +213,10 @@ def test_a_provider_echoing_the_key_leaks_no_piece_of_it_anywhere(paths, fake, c
     fake.responder = lambda r: echoing(r) if r.format != "anthropic" else Reply(text=f"```python\n{CODE}```")
     assert cli("generate --json ok", "generate", "a constant set to 8", "--json", "--stream") == 0
     fake.responder = echoing
-    tasks = write_tasks(tmp_path / "tasks.jsonl", [{"id": "a", "task": "a constant set to 9"},
-                                                   {"id": "b", "task": "a constant set to 10"}])
+    tasks = write_tasks(
+        tmp_path / "tasks.jsonl",
+        [{"id": "a", "task": "a constant set to 9"}, {"id": "b", "task": "a constant set to 10"}],
+    )
     cli("batch --json", "batch", str(tasks), "--json", "--concurrency", "1")
     cli("batch", "batch", str(tasks), "--concurrency", "1")
     cli("doctor --ping", "doctor", "--ping", "--json")
@@ -214,7 +228,11 @@ def test_a_provider_echoing_the_key_leaks_no_piece_of_it_anywhere(paths, fake, c
     assert "[redacted]" in outputs["generate --json stdout"] + outputs["generate --json stderr"]
     found = {label: marker_pieces(text) for label, text in outputs.items() if marker_pieces(text)}
     assert found == {}, found
-    files = {str(p): marker_pieces(p.read_bytes()) for root in (paths.config_dir, paths.data_dir, exports)
-             for p in root.rglob("*") if p.is_file()}
+    files = {
+        str(p): marker_pieces(p.read_bytes())
+        for root in (paths.config_dir, paths.data_dir, exports)
+        for p in root.rglob("*")
+        if p.is_file()
+    }
     assert list((paths.data_dir / "batches").iterdir()), "the batch results log exists"
     assert {name: hit for name, hit in files.items() if hit} == {}

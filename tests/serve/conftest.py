@@ -33,8 +33,12 @@ _LISTENING = re.compile(r"listening on (http://\S+) ")
 class ServeProcess:
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine", "serve", "--port", "0", *args], cwd=ROOT, env=proc_env(**(env or {})),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-m", "engine", "serve", "--port", "0", *args],
+            cwd=ROOT,
+            env=proc_env(**(env or {})),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()

@@ -27,19 +27,23 @@ def held_and_states(paths) -> tuple[int, list[str]]:
     engine = Engine.from_settings(paths, reconcile=False)
     try:
         return engine.store.call(engine.book.held_count), engine.store.call(
-            lambda: sorted(r.state for r in Reservation.select()))
+            lambda: sorted(r.state for r in Reservation.select())
+        )
     finally:
         engine.close()
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (("--host", "0.0.0.0"), "--token-env"),
-    (("--host", "192.0.2.1"), "--token-env"),
-    (("--host", "example.com"), "--token-env"),
-    (("--token-env", "NO_SUCH_VAR"), "at least 16"),
-    (("--port", "70000"), "--port"),
-    (("--per-project", "0"), "--per-project"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("--host", "0.0.0.0"), "--token-env"),
+        (("--host", "192.0.2.1"), "--token-env"),
+        (("--host", "example.com"), "--token-env"),
+        (("--token-env", "NO_SUCH_VAR"), "at least 16"),
+        (("--port", "70000"), "--port"),
+        (("--per-project", "0"), "--per-project"),
+    ],
+)
 def test_unsafe_or_bad_options_exit_2_before_binding(configured, args, fragment: str) -> None:
     done = templar("serve", *args, timeout=60)
     assert done.code == 2 and fragment in done.err
@@ -50,7 +54,9 @@ def test_off_loopback_every_route_but_the_probes_needs_the_token(serve, fake) ->
     url = server.url.replace("0.0.0.0", "127.0.0.1")
     body = {"task": POINT}
     assert httpx.post(f"{url}/api/generate", json=body).status_code == 401
-    assert httpx.post(f"{url}/api/generate", json=body, headers={"authorization": f"Bearer {TOKEN}x"}).status_code == 401
+    assert (
+        httpx.post(f"{url}/api/generate", json=body, headers={"authorization": f"Bearer {TOKEN}x"}).status_code == 401
+    )
     assert httpx.post(f"{url}/api/generate", json=body, headers={"authorization": TOKEN}).status_code == 401
     assert httpx.get(f"{url}/v1/models").status_code == 401
     ok = httpx.post(f"{url}/api/generate", json=body, headers={"authorization": f"Bearer {TOKEN}"})
@@ -73,8 +79,11 @@ def test_a_project_over_its_limit_gets_429_while_others_are_served(serve, fake, 
     paths.user_settings.write_text(user_settings(fake, order='["openai"]', timeout=60), encoding="utf-8")
     fake.enqueue("openai", Fault.hang(30))
     server = serve("--no-warm", "--per-project", "1", "--queue-timeout", "0.2", "--grace", "0")
-    first = threading.Thread(target=lambda: httpx.post(
-        f"{server.url}/api/generate", json={"task": PAID, "project": "acme", "use_templates": False}, timeout=90))
+    first = threading.Thread(
+        target=lambda: httpx.post(
+            f"{server.url}/api/generate", json={"task": PAID, "project": "acme", "use_templates": False}, timeout=90
+        )
+    )
     first.start()
     assert fake.wait_for_requests(1, timeout=60)  # acme's one slot is taken by a hung call
     busy = httpx.post(f"{server.url}/api/generate", json={"task": POINT, "project": "acme"})
@@ -95,8 +104,9 @@ def test_sigterm_during_a_hung_call_leaves_no_reservation_held(serve, fake, path
 
     def call() -> None:
         try:
-            outcome["status"] = httpx.post(f"{server.url}/api/generate", timeout=90, json={
-                "task": PAID, "use_templates": False, "events": stream}).status_code
+            outcome["status"] = httpx.post(
+                f"{server.url}/api/generate", timeout=90, json={"task": PAID, "use_templates": False, "events": stream}
+            ).status_code
         except httpx.HTTPError as exc:
             outcome["error"] = type(exc).__name__
 
@@ -127,12 +137,15 @@ def test_workers_share_the_socket_and_all_stop_on_sigterm(serve, fake, paths) ->
 
 
 def test_help_loads_no_server_package() -> None:
-    probe = ("import sys\nfrom engine.cli.main import main\n"
-             "for args in (['--help'], ['serve', '--help'], ['mcp', '--help']):\n"
-             "    try:\n        main(args)\n    except SystemExit:\n        pass\n"
-             "print(sorted(m for m in ('starlette', 'uvicorn', 'litellm', 'mcp', 'engine.serve') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=proc_env(), cwd=ROOT,
-                          timeout=60, check=False)
+    probe = (
+        "import sys\nfrom engine.cli.main import main\n"
+        "for args in (['--help'], ['serve', '--help'], ['mcp', '--help']):\n"
+        "    try:\n        main(args)\n    except SystemExit:\n        pass\n"
+        "print(sorted(m for m in ('starlette', 'uvicorn', 'litellm', 'mcp', 'engine.serve') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=proc_env(), cwd=ROOT, timeout=60, check=False
+    )
     assert done.returncode == 0 and done.stdout.strip().splitlines()[-1] == "[]"
 
 
@@ -147,8 +160,10 @@ def _learning_settings(paths, fake, suggestion_reply) -> None:
         return Reply(text=f"```python\n{CODE}```", tokens_in=400, tokens_out=60)
 
     fake.responder = answer
-    paths.user_settings.write_text(user_settings(fake, order='["openai"]', timeout=60, learning=True,
-                                                 extra="deterministic = false\n"), encoding="utf-8")
+    paths.user_settings.write_text(
+        user_settings(fake, order='["openai"]', timeout=60, learning=True, extra="deterministic = false\n"),
+        encoding="utf-8",
+    )
 
 
 def server_log(paths, err: str) -> str:
@@ -170,8 +185,11 @@ def suggestion_status(paths, sid: int) -> str:
 def test_shutdown_cancels_hung_learning_cleanly_and_keeps_its_row_queued(serve, fake, paths) -> None:
     _learning_settings(paths, fake, lambda: Fault.hang(30))
     server = serve("--no-warm", "--grace", "0.3")
-    answer = httpx.post(f"{server.url}/api/generate", json={"task": "a constant MAX_RETRIES set to 5",
-                                                             "use_templates": False}, timeout=60).json()
+    answer = httpx.post(
+        f"{server.url}/api/generate",
+        json={"task": "a constant MAX_RETRIES set to 5", "use_templates": False},
+        timeout=60,
+    ).json()
     assert answer["source"] == "llm" and answer["ok"], "the answer never waits for learning"
     assert fake.wait_for_requests(2, timeout=60)  # the suggestion call is in flight, and hangs
     assert held_and_states(paths)[0] == 1, "the suggestion call holds its worst case"
@@ -194,8 +212,11 @@ def test_shutdown_lets_learning_in_progress_finish(serve, fake, paths) -> None:
 
     _learning_settings(paths, fake, lambda: Reply(text=json.dumps(SUGGESTION), tokens_in=100, tokens_out=60))
     server = serve("--no-warm", "--grace", "30")
-    answer = httpx.post(f"{server.url}/api/generate", json={"task": "a constant MAX_RETRIES set to 5",
-                                                             "use_templates": False}, timeout=60).json()
+    answer = httpx.post(
+        f"{server.url}/api/generate",
+        json={"task": "a constant MAX_RETRIES set to 5", "use_templates": False},
+        timeout=60,
+    ).json()
     code, err = server.stop(signal.SIGTERM)  # at once: learning may still be running
     assert code in (0, -signal.SIGTERM), err
     said = server_log(paths, err)

@@ -11,7 +11,7 @@ from tests.fakes import Reply
 
 POINT = "dataclass named Point with fields x: int, y: int"
 PAID = "function parse_port that reads a TCP port from the string '8080'"
-GOOD = "```python\ndef parse_port(text: str) -> int:\n    \"\"\"Port.\"\"\"\n    return int(text)\n```"
+GOOD = '```python\ndef parse_port(text: str) -> int:\n    """Port."""\n    return int(text)\n```'
 
 
 @pytest.fixture
@@ -36,22 +36,36 @@ def test_generate_returns_the_engine_result(server, fake) -> None:
 
 def test_generate_streams_engine_events_then_the_result(server, fake) -> None:
     fake.enqueue("openai", Reply(text=GOOD))
-    with httpx.stream("POST", f"{server.url}/api/generate", json={"task": PAID, "use_templates": False},
-                      headers={"accept": "text/event-stream"}, timeout=60) as response:
+    with httpx.stream(
+        "POST",
+        f"{server.url}/api/generate",
+        json={"task": PAID, "use_templates": False},
+        headers={"accept": "text/event-stream"},
+        timeout=60,
+    ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         events = sse(response.read().decode())
     names = [name for name, _ in events]
     assert names[-1] == "result" and events[-1][1]["source"] == "llm" and events[-1][1]["ok"]
-    assert {"lookup_result", "attempt_started", "tokens_streamed", "attempt_succeeded", "validation_done",
-            "finished"} <= set(names)
+    assert {
+        "lookup_result",
+        "attempt_started",
+        "tokens_streamed",
+        "attempt_succeeded",
+        "validation_done",
+        "finished",
+    } <= set(names)
     streamed = "".join(data["text"] for name, data in events if name == "tokens_streamed")
     assert "def parse_port" in streamed
     assert names.index("attempt_started") < names.index("attempt_succeeded") < names.index("result")
 
 
 def test_an_error_in_the_event_stream_is_its_last_event(server, fake) -> None:
-    with httpx.stream("POST", f"{server.url}/api/generate",
-                      json={"task": PAID, "use_templates": False, "max_usd": 0.000001, "events": True}) as response:
+    with httpx.stream(
+        "POST",
+        f"{server.url}/api/generate",
+        json={"task": PAID, "use_templates": False, "max_usd": 0.000001, "events": True},
+    ) as response:
         events = sse(response.read().decode())
     assert events[-1][0] == "error" and events[-1][1]["error"] == "max_usd_exceeded" and fake.requests == []
 
@@ -70,17 +84,20 @@ def test_dry_run_reads_and_feedback(server, fake) -> None:
     assert fake.requests == []
 
 
-@pytest.mark.parametrize("method, path, kwargs, status", [
-    ("post", "/api/generate", {"json": {"task": ""}}, 400),
-    ("post", "/api/generate", {"json": {"task": "x", "critical": "yes"}}, 400),
-    ("post", "/api/generate", {"json": {"task": "x", "project": "a/b"}}, 400),
-    ("post", "/api/generate", {"json": ["not", "an", "object"]}, 400),
-    ("get", "/api/stats", {"params": {"by": "color"}}, 400),
-    ("get", "/api/stats", {"params": {"since": "yesterday-ish"}}, 400),
-    ("post", "/api/feedback", {"json": {"request_id": "no-such-id", "reason": "x"}}, 404),
-    ("post", "/api/feedback", {"json": {"reason": "x"}}, 400),
-    ("get", "/api/generate", {}, 405),
-])
+@pytest.mark.parametrize(
+    "method, path, kwargs, status",
+    [
+        ("post", "/api/generate", {"json": {"task": ""}}, 400),
+        ("post", "/api/generate", {"json": {"task": "x", "critical": "yes"}}, 400),
+        ("post", "/api/generate", {"json": {"task": "x", "project": "a/b"}}, 400),
+        ("post", "/api/generate", {"json": ["not", "an", "object"]}, 400),
+        ("get", "/api/stats", {"params": {"by": "color"}}, 400),
+        ("get", "/api/stats", {"params": {"since": "yesterday-ish"}}, 400),
+        ("post", "/api/feedback", {"json": {"request_id": "no-such-id", "reason": "x"}}, 404),
+        ("post", "/api/feedback", {"json": {"reason": "x"}}, 400),
+        ("get", "/api/generate", {}, 405),
+    ],
+)
 def test_bad_native_requests(server, method: str, path: str, kwargs: dict, status: int) -> None:
     response = getattr(httpx, method)(f"{server.url}{path}", **kwargs)
     assert response.status_code == status

@@ -10,7 +10,7 @@ from tests.fakes import Reply
 
 POINT = "dataclass named Point with fields x: int, y: int"  # a built-in template answers it
 PAID = "function parse_port that reads a TCP port from the string '8080'"
-GOOD = "```python\ndef parse_port(text: str) -> int:\n    \"\"\"Port.\"\"\"\n    return int(text)\n```"
+GOOD = '```python\ndef parse_port(text: str) -> int:\n    """Port."""\n    return int(text)\n```'
 
 
 @pytest.fixture
@@ -24,8 +24,9 @@ def client(server) -> openai.OpenAI:
 
 def test_a_template_hit_through_the_sdk_says_source_and_savings(server, fake) -> None:
     raw = client(server).chat.completions.with_raw_response.create(
-        model="templar/acme/backend", messages=[{"role": "system", "content": "be brief"},
-                                                {"role": "user", "content": POINT}])
+        model="templar/acme/backend",
+        messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": POINT}],
+    )
     completion = raw.parse()
     assert raw.headers["x-templar-source"] == "builtin" and float(raw.headers["x-templar-cost-usd"]) == 0
     assert float(raw.headers["x-templar-saved-usd"]) > 0
@@ -39,8 +40,12 @@ def test_a_template_hit_through_the_sdk_says_source_and_savings(server, fake) ->
 def test_a_paid_answer_streams_through_the_sdk(server, fake) -> None:
     fake.enqueue("openai", Reply(text=GOOD, tokens_in=40, tokens_out=20))
     stream = client(server).chat.completions.create(
-        model="templar/acme", messages=[{"role": "user", "content": PAID}], stream=True,
-        stream_options={"include_usage": True}, extra_body={"templar": {"use_templates": False}})
+        model="templar/acme",
+        messages=[{"role": "user", "content": PAID}],
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_body={"templar": {"use_templates": False}},
+    )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert "def parse_port" in text
@@ -55,11 +60,17 @@ def test_the_project_comes_from_the_model_route_or_headers(server, fake) -> None
     fake.enqueue("openai", Reply(text=GOOD))
     fake.enqueue("openai", Reply(text=GOOD))
     sdk = client(server)
-    sdk.chat.completions.create(model="templar/acme/backend", messages=[{"role": "user", "content": PAID}],
-                                extra_body={"templar": {"use_templates": False, "use_cache": False}})
-    sdk.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": PAID}],
-                                extra_headers={"x-templar-project": "beta", "x-templar-agent": "ops"},
-                                extra_body={"templar": {"use_templates": False, "use_cache": False}})
+    sdk.chat.completions.create(
+        model="templar/acme/backend",
+        messages=[{"role": "user", "content": PAID}],
+        extra_body={"templar": {"use_templates": False, "use_cache": False}},
+    )
+    sdk.chat.completions.create(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": PAID}],
+        extra_headers={"x-templar-project": "beta", "x-templar-agent": "ops"},
+        extra_body={"templar": {"use_templates": False, "use_cache": False}},
+    )
     stats = httpx.get(f"{server.url}/api/stats", params={"by": "project"}).json()
     assert {row["project"] for row in stats["groups"]} == {"acme", "beta"}
 
@@ -69,8 +80,10 @@ def test_an_answer_failing_validation_is_a_422_and_never_handed_over(server, fak
     fake.responder = lambda request: Reply(text=bad)
     with pytest.raises(openai.UnprocessableEntityError) as caught:
         client(server).chat.completions.create(
-            model="templar", messages=[{"role": "user", "content": PAID}],
-            extra_body={"templar": {"use_templates": False}})
+            model="templar",
+            messages=[{"role": "user", "content": PAID}],
+            extra_body={"templar": {"use_templates": False}},
+        )
     error = caught.value.body
     assert error["type"] == "validation_failed" and "def parse_port" not in str(error)
 
@@ -78,30 +91,40 @@ def test_an_answer_failing_validation_is_a_422_and_never_handed_over(server, fak
 def test_max_usd_refuses_with_402_and_calls_nothing(server, fake) -> None:
     with pytest.raises(openai.APIStatusError) as caught:
         client(server).chat.completions.create(
-            model="templar", messages=[{"role": "user", "content": PAID}],
-            extra_body={"templar": {"use_templates": False, "max_usd": 0.000001}})
+            model="templar",
+            messages=[{"role": "user", "content": PAID}],
+            extra_body={"templar": {"use_templates": False, "max_usd": 0.000001}},
+        )
     assert caught.value.status_code == 402 and caught.value.body["type"] == "max_usd_exceeded"
     assert fake.requests == []
 
 
 def test_dry_run_through_the_openai_endpoint(server, fake) -> None:
-    data = httpx.post(f"{server.url}/v1/chat/completions", json={
-        "model": "templar", "messages": [{"role": "user", "content": PAID}],
-        "templar": {"dry_run": True, "use_templates": False}}).json()
+    data = httpx.post(
+        f"{server.url}/v1/chat/completions",
+        json={
+            "model": "templar",
+            "messages": [{"role": "user", "content": PAID}],
+            "templar": {"dry_run": True, "use_templates": False},
+        },
+    ).json()
     assert data["templar"]["tier"] == "llm" and data["templar"]["provider"] == "openai"
     assert data["templar"]["worst_case_usd"] > 0 and fake.requests == []
 
 
-@pytest.mark.parametrize("body, fragment", [
-    ({"model": "templar", "messages": []}, "messages"),
-    ({"model": "templar", "messages": [{"role": "system", "content": "x"}]}, "user message"),
-    ({"model": "templar/a/b/c", "messages": [{"role": "user", "content": "x"}]}, "templar/PROJECT"),
-    ({"model": "templar/../etc", "messages": [{"role": "user", "content": "x"}]}, "invalid project"),
-    ({"model": "templar", "messages": [{"role": "user", "content": "x"}], "n": 3}, "n must be 1"),
-    ({"model": "templar", "messages": [{"role": "user", "content": "  "}]}, "empty"),
-    ({"model": "templar", "messages": [{"role": "user", "content": "x"}], "templar": {"max_usd": -1}}, "max_usd"),
-    ({"model": "templar", "messages": [{"role": "user", "content": "x"}], "max_tokens": "many"}, "max_tokens"),
-])
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ({"model": "templar", "messages": []}, "messages"),
+        ({"model": "templar", "messages": [{"role": "system", "content": "x"}]}, "user message"),
+        ({"model": "templar/a/b/c", "messages": [{"role": "user", "content": "x"}]}, "templar/PROJECT"),
+        ({"model": "templar/../etc", "messages": [{"role": "user", "content": "x"}]}, "invalid project"),
+        ({"model": "templar", "messages": [{"role": "user", "content": "x"}], "n": 3}, "n must be 1"),
+        ({"model": "templar", "messages": [{"role": "user", "content": "  "}]}, "empty"),
+        ({"model": "templar", "messages": [{"role": "user", "content": "x"}], "templar": {"max_usd": -1}}, "max_usd"),
+        ({"model": "templar", "messages": [{"role": "user", "content": "x"}], "max_tokens": "many"}, "max_tokens"),
+    ],
+)
 def test_bad_requests_are_400_with_the_field_named(server, body, fragment: str) -> None:
     response = httpx.post(f"{server.url}/v1/chat/completions", json=body)
     assert response.status_code == 400 and fragment in response.json()["error"]["message"]

@@ -42,8 +42,9 @@ async def test_list_preview_edit_accept_then_the_template_answers(make_engine, f
 
         broken = (await http.get(f"/api/suggestions/{sid}", params={"pattern": "a constant set"})).json()
         assert broken["preview"]["ok"] is False and broken["preview"]["problems"]
-        assert (await http.get(f"/api/suggestions/{sid}")).json()["suggestion"]["pattern"] == pattern, \
+        assert (await http.get(f"/api/suggestions/{sid}")).json()["suggestion"]["pattern"] == pattern, (
             "a preview stores nothing"
+        )
 
         edited = await http.post(f"/api/suggestions/{sid}/edit", json={"rename": {"name": "constant"}})
         assert edited.status_code == 200 and "{constant:identifier}" in edited.json()["pattern"]
@@ -72,8 +73,9 @@ async def test_reject_with_a_reason_and_drop_a_parameter(make_engine, fake, serv
     url = serve("--no-warm").url
     async with httpx.AsyncClient(base_url=url) as http:
         refused = await http.post(f"/api/suggestions/{second}/edit", json={"drop": ["value"]})
-        assert refused.status_code == 400 and "would no longer match" in refused.json()["message"], \
+        assert refused.status_code == 400 and "would no longer match" in refused.json()["message"], (
             "its code says 5, its task 7: the engine's own reason comes back"
+        )
         dropped = (await http.post(f"/api/suggestions/{first}/edit", json={"drop": ["value"]})).json()
         assert [p["name"] for p in dropped["params"]] == ["name"] and "{value" not in dropped["pattern"]
         rejected = await http.post(f"/api/suggestions/{second}/reject", json={"reason": "  too narrow  "})
@@ -102,34 +104,37 @@ def review_server(make_engine, fake, serve):
     return serve("--no-warm").url, sid
 
 
-@pytest.mark.parametrize("method, path, body, status, kind", [
-    ("get", "/api/suggestions/999", None, 404, "not_found"),
-    ("get", "/api/suggestions/abc", None, 404, "not_found"),
-    ("get", "/api/suggestions/-1", None, 404, "not_found"),
-    ("get", "/api/suggestions/0", None, 404, "not_found"),
-    ("get", "/api/suggestions/99999999999999999999999999", None, 404, "not_found"),
-    ("get", "/api/suggestions/１", None, 404, "not_found"),  # a full-width digit is not an id
-    ("post", "/api/suggestions/999/accept", {}, 404, "not_found"),
-    ("post", "/api/suggestions/999/reject", {}, 404, "not_found"),
-    ("post", "/api/suggestions/999/edit", {"pattern": "x"}, 404, "not_found"),
-    ("get", "/api/templates/999", None, 404, "not_found"),
-    ("get", "/api/templates/x1", None, 404, "not_found"),
-    ("get", "/api/suggestions/{sid}?pattern=", None, 400, "bad_input"),
-    ("post", "/api/suggestions/{sid}/edit", {}, 400, "bad_input"),
-    ("post", "/api/suggestions/{sid}/edit", {"colour": "red"}, 400, "bad_input"),
-    ("post", "/api/suggestions/{sid}/edit", {"rename": ["name"]}, 400, "bad_input"),
-    ("post", "/api/suggestions/{sid}/edit", {"rename": {"name": 5}}, 400, "bad_input"),
-    ("post", "/api/suggestions/{sid}/edit", {"rename": {"nope": "x"}}, 400, "bad_input"),
-    ("post", "/api/suggestions/{sid}/edit", {"rename": {"name": "not an identifier"}}, 400, "bad_input"),
-    ("post", "/api/suggestions/{sid}/edit", {"drop": "value"}, 400, "bad_input"),
-    ("post", "/api/suggestions/{sid}/edit", {"drop": ["nope"]}, 400, "bad_input"),
-    ("post", "/api/suggestions/{sid}/edit", {"pattern": ""}, 400, "bad_input"),
-    ("post", "/api/suggestions/{sid}/edit", {"pattern": "x" * 2001}, 400, "bad_input"),
-    ("post", "/api/suggestions/{sid}/accept", {"unseen": "yes"}, 400, "bad_input"),
-    ("post", "/api/suggestions/{sid}/accept", [1], 400, "bad_input"),
-    ("post", "/api/suggestions/{sid}/reject", {"reason": ""}, 400, "bad_input"),
-    ("post", "/api/suggestions/{sid}/reject", {"reason": 3}, 400, "bad_input"),
-])
+@pytest.mark.parametrize(
+    "method, path, body, status, kind",
+    [
+        ("get", "/api/suggestions/999", None, 404, "not_found"),
+        ("get", "/api/suggestions/abc", None, 404, "not_found"),
+        ("get", "/api/suggestions/-1", None, 404, "not_found"),
+        ("get", "/api/suggestions/0", None, 404, "not_found"),
+        ("get", "/api/suggestions/99999999999999999999999999", None, 404, "not_found"),
+        ("get", "/api/suggestions/１", None, 404, "not_found"),  # a full-width digit is not an id
+        ("post", "/api/suggestions/999/accept", {}, 404, "not_found"),
+        ("post", "/api/suggestions/999/reject", {}, 404, "not_found"),
+        ("post", "/api/suggestions/999/edit", {"pattern": "x"}, 404, "not_found"),
+        ("get", "/api/templates/999", None, 404, "not_found"),
+        ("get", "/api/templates/x1", None, 404, "not_found"),
+        ("get", "/api/suggestions/{sid}?pattern=", None, 400, "bad_input"),
+        ("post", "/api/suggestions/{sid}/edit", {}, 400, "bad_input"),
+        ("post", "/api/suggestions/{sid}/edit", {"colour": "red"}, 400, "bad_input"),
+        ("post", "/api/suggestions/{sid}/edit", {"rename": ["name"]}, 400, "bad_input"),
+        ("post", "/api/suggestions/{sid}/edit", {"rename": {"name": 5}}, 400, "bad_input"),
+        ("post", "/api/suggestions/{sid}/edit", {"rename": {"nope": "x"}}, 400, "bad_input"),
+        ("post", "/api/suggestions/{sid}/edit", {"rename": {"name": "not an identifier"}}, 400, "bad_input"),
+        ("post", "/api/suggestions/{sid}/edit", {"drop": "value"}, 400, "bad_input"),
+        ("post", "/api/suggestions/{sid}/edit", {"drop": ["nope"]}, 400, "bad_input"),
+        ("post", "/api/suggestions/{sid}/edit", {"pattern": ""}, 400, "bad_input"),
+        ("post", "/api/suggestions/{sid}/edit", {"pattern": "x" * 2001}, 400, "bad_input"),
+        ("post", "/api/suggestions/{sid}/accept", {"unseen": "yes"}, 400, "bad_input"),
+        ("post", "/api/suggestions/{sid}/accept", [1], 400, "bad_input"),
+        ("post", "/api/suggestions/{sid}/reject", {"reason": ""}, 400, "bad_input"),
+        ("post", "/api/suggestions/{sid}/reject", {"reason": 3}, 400, "bad_input"),
+    ],
+)
 def test_bad_review_requests_are_clear_json_errors(review_server, method, path, body, status, kind) -> None:
     url, sid = review_server
     kwargs = {} if body is None else {"json": body}

@@ -15,7 +15,7 @@ from tests.team.conftest import FAKE_KEY, KEY_VARS, pg_admin_url, pg_db, write_s
 
 pytestmark = pytest.mark.postgres
 MAX_TOKENS = 64
-ANSWER = "```python\ndef probe(n: int) -> int:\n    \"\"\"Probe.\"\"\"\n    return n\n```"
+ANSWER = '```python\ndef probe(n: int) -> int:\n    """Probe."""\n    return n\n```'
 
 
 def test_two_servers_share_cache_and_never_overrun_one_budget(pg_db, serve, fake, paths) -> None:  # noqa: F811
@@ -23,10 +23,16 @@ def test_two_servers_share_cache_and_never_overrun_one_budget(pg_db, serve, fake
     env = {"TEMPLAR_DATABASE_URL": pg_db.url, **{name: FAKE_KEY for name in KEY_VARS}}
     a, b = serve("--no-warm", env=env), serve("--no-warm", env=env)
 
-    first = httpx.post(f"{a.url}/api/generate", json={"task": "function probe returning n", "max_tokens": MAX_TOKENS,
-                                                      "use_templates": False}, timeout=120).json()
-    again = httpx.post(f"{b.url}/api/generate", json={"task": "function probe returning n", "max_tokens": MAX_TOKENS,
-                                                      "use_templates": False}, timeout=120).json()
+    first = httpx.post(
+        f"{a.url}/api/generate",
+        json={"task": "function probe returning n", "max_tokens": MAX_TOKENS, "use_templates": False},
+        timeout=120,
+    ).json()
+    again = httpx.post(
+        f"{b.url}/api/generate",
+        json={"task": "function probe returning n", "max_tokens": MAX_TOKENS, "use_templates": False},
+        timeout=120,
+    ).json()
     assert (first["source"], again["source"]) == ("llm", "cache")  # b answers from a's paid answer
     worst = first["events"][[e["event"] for e in first["events"]].index("attempt_started")]["reserved_usd"]
     worst_micros = usd_to_micros(worst)
@@ -38,9 +44,16 @@ def test_two_servers_share_cache_and_never_overrun_one_budget(pg_db, serve, fake
 
     def ask(i: int) -> int:
         server = (a, b)[i % 2]
-        return httpx.post(f"{server.url}/api/generate", timeout=120, json={
-            "task": "function probe returning n", "max_tokens": MAX_TOKENS, "use_templates": False,
-            "use_cache": False}).status_code  # the same prompt: the same worst case
+        return httpx.post(
+            f"{server.url}/api/generate",
+            timeout=120,
+            json={
+                "task": "function probe returning n",
+                "max_tokens": MAX_TOKENS,
+                "use_templates": False,
+                "use_cache": False,
+            },
+        ).status_code  # the same prompt: the same worst case
 
     with ThreadPoolExecutor(16) as pool:
         statuses = list(pool.map(ask, range(16)))

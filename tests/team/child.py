@@ -45,7 +45,9 @@ def do_migrate(args: argparse.Namespace) -> None:
     applied = store.migrate()
     status = store.schema_status()
     store.close()
-    say("@@result", {"pid": os.getpid(), "applied": applied, "version": status.version, "pending": list(status.pending)})
+    say(
+        "@@result", {"pid": os.getpid(), "applied": applied, "version": status.version, "pending": list(status.pending)}
+    )
 
 
 def worst_case(engine, task: str, project: str, max_tokens: int) -> tuple[int, int]:
@@ -69,7 +71,9 @@ async def run_calls(engine, args: argparse.Namespace) -> dict:
     tasks = [args.task if args.same_task else f"{args.task} #{i}" for i in range(args.calls)]
     results = await asyncio.gather(
         *[
-            engine.generate(t, project=args.project, max_tokens=args.max_tokens, use_cache=args.use_cache, confirmed=True)
+            engine.generate(
+                t, project=args.project, max_tokens=args.max_tokens, use_cache=args.use_cache, confirmed=True
+            )
             for t in tasks
         ],
         return_exceptions=True,
@@ -97,7 +101,9 @@ def do_generate(args: argparse.Namespace) -> None:
     ready = {"pid": os.getpid(), "owner": engine.book.owner}
     if args.warm:
         adapter.litellm()  # pay the import before the barrier, not inside the measured race
-        ready["prompt_tokens"], ready["worst_micros"] = worst_case(engine, args.task if args.same_task else f"{args.task} #0", args.project, args.max_tokens)
+        ready["prompt_tokens"], ready["worst_micros"] = worst_case(
+            engine, args.task if args.same_task else f"{args.task} #0", args.project, args.max_tokens
+        )
     say("@@ready", ready)
     if not args.no_wait:
         wait_go()
@@ -165,7 +171,9 @@ def main() -> None:
     parser.add_argument("--warm", action="store_true", help="import litellm and report the worst case first")
     parser.add_argument("--no-wait", action="store_true", help="start at once, no 'go' barrier")
     args = parser.parse_args()
-    {"migrate": do_migrate, "generate": do_generate, "reconcile": do_reconcile, "stats": do_stats, "serve": do_serve}[args.mode](args)
+    {"migrate": do_migrate, "generate": do_generate, "reconcile": do_reconcile, "stats": do_stats, "serve": do_serve}[
+        args.mode
+    ](args)
 
 
 if __name__ == "__main__":

@@ -67,8 +67,9 @@ def pg_admin_url() -> str:
     reason = _probe(ADMIN_URL)
     if reason is not None:
         if under_ci():
-            pytest.fail(f"PostgreSQL tests cannot run and CI is set, so this is a failure, not a skip: {reason}",
-                        pytrace=False)
+            pytest.fail(
+                f"PostgreSQL tests cannot run and CI is set, so this is a failure, not a skip: {reason}", pytrace=False
+            )
         pytest.skip(f"PostgreSQL tests skipped: {reason} (set TEMPLAR_TEST_POSTGRES_URL to use another server)")
     return ADMIN_URL
 
@@ -113,16 +114,29 @@ def pg_db(pg_admin_url: str) -> Iterator[FreshDatabase]:
 
 
 def settings_text(
-    bases: dict[str, str], *, order: str = '["openai"]', timeout: float = 30.0, learning: str = "enabled = false",
+    bases: dict[str, str],
+    *,
+    order: str = '["openai"]',
+    timeout: float = 30.0,
+    learning: str = "enabled = false",
     extra: str = "",
 ) -> str:
     """User settings: every provider at the fake server, one attempt, no repairs, no learning
     unless ``learning`` says otherwise (the body of the [learning] table)."""
     lines = provider_tables(bases, timeout_s=timeout)
     lines += [
-        "[chain]", f"order = {order}", "attempts = 1", "jitter = 0.0", "cooldown_failures = 100", "",
-        "[learning]", learning, "",
-        "[validation]", "max_repairs = 0", "",
+        "[chain]",
+        f"order = {order}",
+        "attempts = 1",
+        "jitter = 0.0",
+        "cooldown_failures = 100",
+        "",
+        "[learning]",
+        learning,
+        "",
+        "[validation]",
+        "max_repairs = 0",
+        "",
     ]
     return "\n".join(lines) + "\n" + extra
 
@@ -139,8 +153,12 @@ class Child:
         self.log = log
         self._err = log.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
-            env=env, cwd=ROOT,
+            [sys.executable, str(CHILD), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            env=env,
+            cwd=ROOT,
         )
         self._sel = selectors.DefaultSelector()
         self._sel.register(self.proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
@@ -158,7 +176,7 @@ class Child:
                 line, self._buf = self._buf.split(b"\n", 1)
                 text = line.decode("utf-8", "replace")
                 if text.startswith(tag + " "):
-                    return json.loads(text[len(tag) + 1:])
+                    return json.loads(text[len(tag) + 1 :])
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(f"child {self.pid}: no {tag} within {timeout}s; stderr:\n{self.stderr()}")
@@ -228,15 +246,17 @@ def spawn(tmp_path: Path, templar_home: Any) -> Iterator[Any]:
 
     def start(db_url: str, *args: str) -> Child:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPLAR_") and k not in KEY_VARS}
-        env.update({
-            "TEMPLAR_HOME": os.environ["TEMPLAR_HOME"],
-            "TEMPLAR_DATABASE_URL": db_url,
-            "PYTHONPATH": str(ROOT),
-            "LITELLM_OFFLINE_MODE": "true",
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-            "HF_HUB_OFFLINE": "1",
-            **{name: FAKE_KEY for name in KEY_VARS},
-        })
+        env.update(
+            {
+                "TEMPLAR_HOME": os.environ["TEMPLAR_HOME"],
+                "TEMPLAR_DATABASE_URL": db_url,
+                "PYTHONPATH": str(ROOT),
+                "LITELLM_OFFLINE_MODE": "true",
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                "HF_HUB_OFFLINE": "1",
+                **{name: FAKE_KEY for name in KEY_VARS},
+            }
+        )
         child = Child(list(args), env, tmp_path / f"child-{len(children)}.stderr")
         children.append(child)
         return child
@@ -289,8 +309,9 @@ def restart_postgres(pg_admin_url: str) -> Iterator[Any]:
         pytest.skip("no local pg_ctlcluster-managed PostgreSQL to restart")
 
     def run(action: str) -> None:
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, action], capture_output=True,
-                       timeout=120)
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, action], capture_output=True, timeout=120
+        )
 
     def restart() -> None:
         # pg_ctlcluster may report a start it waited too little for (a loaded machine): the

@@ -49,7 +49,9 @@ def test_absurd_claims_are_charged_the_worst_case_and_recorded(pg_db) -> None:
         store.call(lambda: book.settle(held, 10**30, tokens_in=10**30, tokens_out=10**30, latency_ms=1))
         held = store.call(book.reserve, refs(None), 500, fields("r2"))
         store.call(lambda: book.settle(held, -10, tokens_in=-5, tokens_out=3, latency_ms=1))
-        ledger = store.call(lambda: sorted((r.request_id, r.cost_micros, r.estimated, r.tokens_in) for r in LedgerEntry.select()))
+        ledger = store.call(
+            lambda: sorted((r.request_id, r.cost_micros, r.estimated, r.tokens_in) for r in LedgerEntry.select())
+        )
         assert ledger == [("r1", 500, True, 2**31 - 1), ("r2", 500, True, 0)]
         found = {a["request_id"]: a for a in store.call(book.anomalies)}
         assert found["r1"]["what"] == "above_worst_case" and found["r1"]["claimed_tokens_in"] == str(10**30)

@@ -68,8 +68,18 @@ def test_in_flight_calls_survive_a_server_restart_and_are_never_reconciled(
     with GatedProvider(hang_limit=150) as fake:
         fake.responder = lambda request: Reply(text=ANSWER, tokens_in=50, tokens_out=40, delay=150)
         write_settings(paths, fake, timeout=150)
-        worker = spawn(pg_db.url, "generate", "--calls", str(CALLS), "--same-task", "--task",
-                       "team restart probe: xorshift checksum", "--max-tokens", str(MAX_TOKENS), "--no-wait")
+        worker = spawn(
+            pg_db.url,
+            "generate",
+            "--calls",
+            str(CALLS),
+            "--same-task",
+            "--task",
+            "team restart probe: xorshift checksum",
+            "--max-tokens",
+            str(MAX_TOKENS),
+            "--no-wait",
+        )
         owner = worker.wait_ready(timeout=90)["owner"]
         poll("reservations held", lambda: reservation_states(pg_db).get(worker.pid, Counter())["held"] == CALLS, 120)
         assert liveness_locks(pg_db, owner) == 1
@@ -84,7 +94,9 @@ def test_in_flight_calls_survive_a_server_restart_and_are_never_reconciled(
             store.hold_liveness(book.owner)  # this process's own lock, so the fake owner below takes none
             book.owner, book.host, book.pid = slow_owner, "other-machine", 77
             refs = budget_refs(Settings(), "default", "default", time.time())
-            slow = store.call(book.reserve, refs, 1_000, LedgerFields("slow", "default", "default", "llm", "openai", "m", 1))
+            slow = store.call(
+                book.reserve, refs, 1_000, LedgerFields("slow", "default", "default", "llm", "openai", "m", 1)
+            )
         finally:
             store.close()
 
@@ -104,7 +116,8 @@ def test_in_flight_calls_survive_a_server_restart_and_are_never_reconciled(
     assert reservation_states(pg_db)[worker.pid] == Counter(settled=CALLS)
     assert pg_db.query("select count(*) from ledger_entry where source = 'reconcile'") == [(0,)]
     assert slow.reservation_id
-    assert pg_db.query("select outcome, count(*) from ledger_entry where source = 'llm' group by outcome "
-                       "order by outcome") == [("ok", CALLS), ("pending", 1)]  # the slow owner's call goes on
+    assert pg_db.query(
+        "select outcome, count(*) from ledger_entry where source = 'llm' group by outcome order by outcome"
+    ) == [("ok", CALLS), ("pending", 1)]  # the slow owner's call goes on
     for key, (spent, reserved) in counters(pg_db).items():
         assert reserved == 1_000 and spent == out["cost_micros"], key  # only the slow owner's hold

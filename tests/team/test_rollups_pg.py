@@ -17,14 +17,30 @@ import growth_data as G
 
 
 def _insert(rows: list[tuple[Any, ...]]) -> None:
-    fields = [LedgerEntry.ts, LedgerEntry.day, LedgerEntry.request_id, LedgerEntry.project, LedgerEntry.agent,
-              LedgerEntry.source, LedgerEntry.provider, LedgerEntry.model, LedgerEntry.attempt, LedgerEntry.tokens_in,
-              LedgerEntry.tokens_out, LedgerEntry.cost_micros, LedgerEntry.saved_micros, LedgerEntry.latency_ms,
-              LedgerEntry.outcome, LedgerEntry.error_class, LedgerEntry.estimated, LedgerEntry.reservation_id,
-              LedgerEntry.owner]
+    fields = [
+        LedgerEntry.ts,
+        LedgerEntry.day,
+        LedgerEntry.request_id,
+        LedgerEntry.project,
+        LedgerEntry.agent,
+        LedgerEntry.source,
+        LedgerEntry.provider,
+        LedgerEntry.model,
+        LedgerEntry.attempt,
+        LedgerEntry.tokens_in,
+        LedgerEntry.tokens_out,
+        LedgerEntry.cost_micros,
+        LedgerEntry.saved_micros,
+        LedgerEntry.latency_ms,
+        LedgerEntry.outcome,
+        LedgerEntry.error_class,
+        LedgerEntry.estimated,
+        LedgerEntry.reservation_id,
+        LedgerEntry.owner,
+    ]
     with write_transaction(LedgerEntry._meta.database):
         for i in range(0, len(rows), 500):
-            LedgerEntry.insert_many(rows[i:i + 500], fields=fields).execute()
+            LedgerEntry.insert_many(rows[i : i + 500], fields=fields).execute()
 
 
 def test_rollups_on_postgresql(pg_db: Any) -> None:

@@ -107,9 +107,13 @@ def _real_deadlock(url: str) -> BaseException:
     first, second = Store.open(url), Store.open(url)
     try:
         for key in ("x", "y"):
-            first.call(lambda k=key: first.db.execute_sql(
-                "INSERT INTO budget_counter (scope, key, period, limit_micros, spent_micros, reserved_micros) "
-                "VALUES ('project', %s, 'total', NULL, 0, 0)", (k,)))
+            first.call(
+                lambda k=key: first.db.execute_sql(
+                    "INSERT INTO budget_counter (scope, key, period, limit_micros, spent_micros, reserved_micros) "
+                    "VALUES ('project', %s, 'total', NULL, 0, 0)",
+                    (k,),
+                )
+            )
         both = threading.Barrier(2)
         errors: list[BaseException] = []
 
@@ -118,7 +122,8 @@ def _real_deadlock(url: str) -> BaseException:
                 with store.db.atomic():
                     for n, key in enumerate(order):
                         store.db.execute_sql(
-                            "UPDATE budget_counter SET spent_micros = spent_micros + 1 WHERE key = %s", (key,))
+                            "UPDATE budget_counter SET spent_micros = spent_micros + 1 WHERE key = %s", (key,)
+                        )
                         if n == 0:
                             both.wait(timeout=20)
             except OperationalError as exc:

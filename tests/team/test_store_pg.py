@@ -59,26 +59,34 @@ def test_database_at_previous_version_is_upgraded_without_losing_rows(pg_db) -> 
 def test_url_parameters_reach_the_driver_and_store_closes_every_connection(pg_db) -> None:
     store = Store.open(pg_db.url + "?application_name=templar-team-probe")
     try:
+
         async def names() -> list[str]:
             # more concurrent jobs than worker threads: every worker thread opens its connection
-            return await asyncio.gather(*[
-                store.run(lambda: store.db.execute_sql("select current_setting('application_name')").fetchone()[0])
-                for _ in range(16)
-            ])
+            return await asyncio.gather(
+                *[
+                    store.run(lambda: store.db.execute_sql("select current_setting('application_name')").fetchone()[0])
+                    for _ in range(16)
+                ]
+            )
 
         assert set(asyncio.run(names())) == {"templar-team-probe"}
-        assert pg_db.query(
-            "select count(*) from pg_stat_activity where datname = %s and application_name = %s",
-            (pg_db.name, "templar-team-probe"),
-        )[0][0] >= 1
+        assert (
+            pg_db.query(
+                "select count(*) from pg_stat_activity where datname = %s and application_name = %s",
+                (pg_db.name, "templar-team-probe"),
+            )[0][0]
+            >= 1
+        )
     finally:
         store.close()
     # a backend leaves pg_stat_activity a moment after its client hung up: poll, bounded
     deadline = time.monotonic() + 10
-    while (left := pg_db.query(
-        "select count(*) from pg_stat_activity where datname = %s and application_name = %s",
-        (pg_db.name, "templar-team-probe"),
-    )[0][0]) and time.monotonic() < deadline:
+    while (
+        left := pg_db.query(
+            "select count(*) from pg_stat_activity where datname = %s and application_name = %s",
+            (pg_db.name, "templar-team-probe"),
+        )[0][0]
+    ) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert left == 0, "Store.close() left connections open on the server"
 

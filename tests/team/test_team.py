@@ -47,8 +47,18 @@ def test_four_processes_of_50_callers_never_overrun_a_budget_for_60_calls(pg_db,
     with FakeProviderServer(hang_limit=5) as fake:
         write_settings(paths, fake)
         children = [
-            spawn(pg_db.url, "generate", "--calls", "50", "--same-task", "--task", "team race probe: xorshift checksum",
-                  "--max-tokens", str(MAX_TOKENS), "--warm")
+            spawn(
+                pg_db.url,
+                "generate",
+                "--calls",
+                "50",
+                "--same-task",
+                "--task",
+                "team race probe: xorshift checksum",
+                "--max-tokens",
+                str(MAX_TOKENS),
+                "--warm",
+            )
             for _ in range(4)
         ]
         ready = [child.wait_ready(timeout=150) for child in children]
@@ -77,7 +87,9 @@ def test_four_processes_of_50_callers_never_overrun_a_budget_for_60_calls(pg_db,
     spent, reserved = counters(pg_db)["project:default"]
     assert spent == 60 * worst <= limit and reserved == 0, "spend never above the limit, nothing left reserved"
     assert {k: v for k, v in counters(pg_db).items()} == {
-        "system:": (60 * worst, 0), "project:default": (60 * worst, 0), "agent:default/default": (60 * worst, 0),
+        "system:": (60 * worst, 0),
+        "project:default": (60 * worst, 0),
+        "agent:default/default": (60 * worst, 0),
     }
     assert pg_db.query("select state, count(*) from reservation group by state") == [("settled", 60)]
     ledger = pg_db.query("select outcome, cost_micros, owner from ledger_entry where source = 'llm'")
@@ -103,8 +115,17 @@ def test_kill_9_reconciles_only_the_dead_process_reservations(pg_db, spawn, path
     with FakeProviderServer(hang_limit=90) as fake:
         fake.responder = lambda request: Fault.hang(90)  # every provider call hangs until the server stops
         write_settings(paths, fake, timeout=90)
-        args = ("generate", "--calls", str(calls), "--same-task", "--task", "team crash probe: never answered",
-                "--max-tokens", str(MAX_TOKENS), "--no-wait")
+        args = (
+            "generate",
+            "--calls",
+            str(calls),
+            "--same-task",
+            "--task",
+            "team crash probe: never answered",
+            "--max-tokens",
+            str(MAX_TOKENS),
+            "--no-wait",
+        )
         victim, survivor = spawn(pg_db.url, *args), spawn(pg_db.url, *args)
         victim.wait_ready(timeout=90)
         survivor.wait_ready(timeout=90)
@@ -124,7 +145,8 @@ def test_kill_9_reconciles_only_the_dead_process_reservations(pg_db, spawn, path
             assert (spent, reserved) == (calls * worst, calls * worst), key
         victim_rows = pg_db.query(
             "select l.outcome, l.cost_micros, l.estimated, l.error_class from ledger_entry l "
-            "join reservation r on r.ledger_id = l.id where r.pid = %s", (victim.pid,),
+            "join reservation r on r.ledger_id = l.id where r.pid = %s",
+            (victim.pid,),
         )
         assert victim_rows == [("interrupted", worst, True, "interrupted")] * calls
         assert pg_db.query("select count(*) from ledger_entry where source = 'reconcile'") == [(calls,)]
@@ -146,7 +168,14 @@ def test_cache_is_shared_and_stats_aggregate_every_process(pg_db, spawn, paths) 
     with FakeProviderServer(hang_limit=5) as fake:
         fake.responder = lambda request: Reply(text=ANSWER, tokens_in=120, tokens_out=40)
         write_settings(paths, fake)
-        task = ("--task", "team stats probe: fold a list of words into a trie", "--calls", "3", "--use-cache", "--no-wait")
+        task = (
+            "--task",
+            "team stats probe: fold a list of words into a trie",
+            "--calls",
+            "3",
+            "--use-cache",
+            "--no-wait",
+        )
         first = spawn(pg_db.url, "generate", *task, "--project", "alpha").result(timeout=120)
         assert first["sources"] == {"llm": 3} and first["valid"] == 3 and first["errors"] == []
         second = spawn(pg_db.url, "generate", *task, "--project", "beta").result(timeout=120)
@@ -175,8 +204,16 @@ def test_template_accepted_in_one_process_is_served_by_another_on_its_next_reque
         warm = server_b.ask("enum Color with members red, green, blue")
         assert warm["source"] == "builtin", warm
 
-        learner_a = spawn(pg_db.url, "generate", "--task", "a constant MAX_RETRIES set to 5", "--same-task",
-                          "--calls", "1", "--no-wait")
+        learner_a = spawn(
+            pg_db.url,
+            "generate",
+            "--task",
+            "a constant MAX_RETRIES set to 5",
+            "--same-task",
+            "--calls",
+            "1",
+            "--no-wait",
+        )
         learned = learner_a.result(timeout=120)
         assert learned["sources"] == {"llm": 1} and learned["errors"] == []
         assert pg_db.query("select status, pattern from template") == [("active", SUGGESTION["pattern"])]

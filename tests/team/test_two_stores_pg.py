@@ -29,8 +29,18 @@ def work(book: BudgetBook, tag: str, i: int) -> str:
     refs = budget_refs(Settings(), f"proj-{tag}", "agent", book.clock())
     held = book.reserve(refs, AMOUNT, LedgerFields(f"req-{tag}-{i}", f"proj-{tag}", "agent", "llm", "p", "m", 1))
     book.settle(held, AMOUNT)
-    cache.put(f"{tag}-{i}", provider="p", model="m", text="X = 1\n", code="X = 1\n", tokens_in=1, tokens_out=1,
-              cost_micros=AMOUNT, ttl_s=3600, max_entries=1000)
+    cache.put(
+        f"{tag}-{i}",
+        provider="p",
+        model="m",
+        text="X = 1\n",
+        code="X = 1\n",
+        tokens_in=1,
+        tokens_out=1,
+        cost_micros=AMOUNT,
+        ttl_s=3600,
+        max_entries=1000,
+    )
     sql.insert_free_answer(1.0, "cache", f"hit-{tag}-{i}", f"proj-{tag}", "agent", "p", "m", 1, 1, book.owner)
     return sql.execute("SELECT current_database()" if tag == "pg" else "SELECT 'sqlite'").fetchone()[0]
 
@@ -42,10 +52,13 @@ def test_sqlite_and_postgresql_stores_in_one_process_never_cross(pg_db, tmp_path
         books = {"lite": BudgetBook(lite), "pg": BudgetBook(pg)}
 
         async def main() -> list[str]:
-            return await asyncio.gather(*(
-                store.run(work, books[tag], tag, i)
-                for i in range(ROUNDS) for tag, store in (("lite", lite), ("pg", pg))
-            ))
+            return await asyncio.gather(
+                *(
+                    store.run(work, books[tag], tag, i)
+                    for i in range(ROUNDS)
+                    for tag, store in (("lite", lite), ("pg", pg))
+                )
+            )
 
         where = asyncio.run(main())
         assert set(where[1::2]) == {pg_db.name} and set(where[0::2]) == {"sqlite"}
@@ -61,7 +74,9 @@ def test_sqlite_and_postgresql_stores_in_one_process_never_cross(pg_db, tmp_path
         like = "SELECT COUNT(*) FROM ledger_entry WHERE request_id LIKE {}"
         with sqlite3.connect(tmp_path / "lite.db") as con:  # and the files themselves agree
             assert [con.execute(like.format("?"), (f"%-{tag}-%",)).fetchone()[0] for tag in ("lite", "pg")] == [
-                2 * ROUNDS, 0]
+                2 * ROUNDS,
+                0,
+            ]
         assert [pg_db.query(like.format("%s"), (f"%-{tag}-%",))[0][0] for tag in ("lite", "pg")] == [0, 2 * ROUNDS]
         with pytest.raises(StoreError, match="outside a store"):
             CacheEntry.select().count()

@@ -32,8 +32,18 @@ holdout = load_runner()
 
 def test_data_errors_name_the_file_and_family(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps([{"family": "f", "teach": {"task": "t", "code": "c", "suggestion": {}},
-                                "near_misses": [{"task": "u", "class": "colour"}]}]), encoding="utf-8")
+    bad.write_text(
+        json.dumps(
+            [
+                {
+                    "family": "f",
+                    "teach": {"task": "t", "code": "c", "suggestion": {}},
+                    "near_misses": [{"task": "u", "class": "colour"}],
+                }
+            ]
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(ValueError, match=r"bad.json:f.*unknown class 'colour'"):
         holdout.load_families([bad])
 

@@ -24,8 +24,10 @@ FAMILIES = json.loads((Path(__file__).parents[2] / "bench" / "holdout" / "meanin
 def _learn(family: dict) -> TemplateIndex:
     teach = family["teach"]
     suggestion = teach["suggestion"]
-    params = [Param(p["name"], p["type"], p["value"], p.get("description", ""), p.get("confidence", 0.9))
-              for p in suggestion["params"]]
+    params = [
+        Param(p["name"], p["type"], p["value"], p.get("description", ""), p.get("confidence", 0.9))
+        for p in suggestion["params"]
+    ]
     preview = check(teach["task"], teach["code"], suggestion["pattern"], params, CodeValidator())
     assert preview.ok, preview.problems
     spec = spec_for("learned-1", preview.pattern, preview.body, list(preview.params), None)
@@ -49,8 +51,10 @@ def test_family_serves_its_own_meaning_and_nothing_else(family: dict) -> None:
             continue
         ok_if = near.get("ok_if")
         code = found.render()
-        if ok_if and all(t in code for t in ok_if.get("contains", [])) and not any(
-            t in code for t in ok_if.get("not_contains", [])
+        if (
+            ok_if
+            and all(t in code for t in ok_if.get("contains", []))
+            and not any(t in code for t in ok_if.get("not_contains", []))
         ):
             continue
         wrong.append((near["class"], near["task"]))

@@ -57,20 +57,28 @@ async def test_an_always_yes_router_serves_no_recall_near_miss_and_routes_paraph
 
 
 def spec() -> TemplateSpec:
-    return TemplateSpec.from_dict({
-        "name": "learned-1", "description": "", "patterns": ["function {func:identifier} that checks whether n is prime"],
-        "body": 'def {{ func }}(n: int) -> bool:\n    """Return True when n is a prime number."""\n    return n > 1\n',
-        "params": [{"name": "func", "type": "identifier", "example": "is_prime"}]})
+    return TemplateSpec.from_dict(
+        {
+            "name": "learned-1",
+            "description": "",
+            "patterns": ["function {func:identifier} that checks whether n is prime"],
+            "body": 'def {{ func }}(n: int) -> bool:\n    """Return True when n is a prime number."""\n    return n > 1\n',
+            "params": [{"name": "func", "type": "identifier", "example": "is_prime"}],
+        }
+    )
 
 
-@pytest.mark.parametrize("task", [
-    "function that checks whether n is not prime",          # negation
-    "function that checks whether n is even",               # another kind
-    "function that checks whether n is prime and odd",      # an extra requirement
-    "function is_prime that checks whether n is prime in O(1)",  # a value no slot takes
-    "function that checks whether n is a prime factor",     # a word the code never mentions
-    "function that prime checks whether n is",              # the words in another order
-])
+@pytest.mark.parametrize(
+    "task",
+    [
+        "function that checks whether n is not prime",  # negation
+        "function that checks whether n is even",  # another kind
+        "function that checks whether n is prime and odd",  # an extra requirement
+        "function is_prime that checks whether n is prime in O(1)",  # a value no slot takes
+        "function that checks whether n is a prime factor",  # a word the code never mentions
+        "function that prime checks whether n is",  # the words in another order
+    ],
+)
 def test_guards_refuse_near_misses(task: str) -> None:
     s = spec()
     bindings = candidate_bindings(s, task)
@@ -89,7 +97,9 @@ def test_a_value_no_slot_takes_rules_routing_out() -> None:
     assert candidate_bindings(spec(), "function that checks whether the number 7 is prime") is None
 
 
-@pytest.mark.parametrize(("text", "yes"), [("yes", True), ("Yes.", True), ("**yes**", True), ("no", False),
-                                           ("I think yes", False), ("", False)])
+@pytest.mark.parametrize(
+    ("text", "yes"),
+    [("yes", True), ("Yes.", True), ("**yes**", True), ("no", False), ("I think yes", False), ("", False)],
+)
 def test_only_a_plain_yes_counts(text: str, yes: bool) -> None:
     assert said_yes(text) is yes

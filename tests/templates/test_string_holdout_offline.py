@@ -25,8 +25,10 @@ VALIDATOR = CodeValidator()
 
 def learn(family: dict) -> TemplateIndex:
     teach = family["teach"]
-    params = [Param(p["name"], p["type"], p["value"], p.get("description", ""), p.get("confidence", 0.0))
-              for p in teach["suggestion"]["params"]]
+    params = [
+        Param(p["name"], p["type"], p["value"], p.get("description", ""), p.get("confidence", 0.0))
+        for p in teach["suggestion"]["params"]
+    ]
     preview = check(teach["task"], teach["code"], teach["suggestion"]["pattern"], params, VALIDATOR)
     assert preview.ok, preview.problems
     spec = spec_for("learned-1", preview.pattern, preview.body, list(preview.params), None)

@@ -47,8 +47,18 @@ REFUSED = {
     "path": ["logs/*.log", "https://example.com/x", "data/file?.txt", "a\nb", "", "   "],
     "printf(n)": ["found {} files", "found %d files in %s", "found files", "%q", "%(n)d", "%*d", ""],
     "printf(s,n)": ["%d has %d items", "%s"],
-    "format(0=n)": ["%.2f EUR", "{amount:.2f}", "{:.2f} {}", "{:%Y}", "{0.real}", "{:{w}}", "no field", "",
-                    "{:d}", "{:x}"],
+    "format(0=n)": [
+        "%.2f EUR",
+        "{amount:.2f}",
+        "{:.2f} {}",
+        "{:%Y}",
+        "{0.real}",
+        "{:{w}}",
+        "no field",
+        "",
+        "{:d}",
+        "{:x}",
+    ],
     "format(0=s)": ["{:.2f}", "{:d}", "{:,}", "{:>999999999}"],
     "format_spec(n)": ["%Y", "{:.2f}", "s", "", "%.2f", "x", "d"],
     "format_spec(s)": [".2f", ",", "d", ">999999999", ".999999999"],  # never probed: no huge allocation
@@ -58,7 +68,18 @@ REFUSED = {
     "unit(ms)": ["s", "seconds", "us", "min"],
     "envvar": ["APP URL", "1ST", "$HOME", "app-url", ""],
     "timezone": ["Berlin", "GMT+2x", "Europe/Atlantis", "../etc/passwd", "/etc/localtime", "CEST", ""],
-    "string(1..200,!blank,!pattern)": ["*.csv", "test_*", r"\d+", "^ERROR", r"\.csv$", r"a\(b", ".*log", "[0-9]", " ", ""],
+    "string(1..200,!blank,!pattern)": [
+        "*.csv",
+        "test_*",
+        r"\d+",
+        "^ERROR",
+        r"\.csv$",
+        r"a\(b",
+        ".*log",
+        "[0-9]",
+        " ",
+        "",
+    ],
     "logfmt": ["{levelname} {message}", "%s %s", "%(user)s did it", "plain text", ""],
 }
 
@@ -75,18 +96,53 @@ def test_values_in_another_notation_do_not_bind(spec: str, value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "spec", ["strftime", "regex", "glob", "encoding", "mime", "path", "printf(n)", "printf(s,n)",
-             "printf()", "format(0=n)", "format(0=s,1=n)", "format(name=s)", "string", "string(1..1)", "regex(groups=2,names=a|b)", "regex(literal)",
-             "format_spec(n)", "unit(MB)", "unit(°C)", "envvar", "logfmt",
-             "string(1..200,!blank,!pattern)", "string(0..200,!pattern)", "timezone",
-             "string(1..200,!blank)", "string(0..10)"],
+    "spec",
+    [
+        "strftime",
+        "regex",
+        "glob",
+        "encoding",
+        "mime",
+        "path",
+        "printf(n)",
+        "printf(s,n)",
+        "printf()",
+        "format(0=n)",
+        "format(0=s,1=n)",
+        "format(name=s)",
+        "string",
+        "string(1..1)",
+        "regex(groups=2,names=a|b)",
+        "regex(literal)",
+        "format_spec(n)",
+        "unit(MB)",
+        "unit(°C)",
+        "envvar",
+        "logfmt",
+        "string(1..200,!blank,!pattern)",
+        "string(0..200,!pattern)",
+        "timezone",
+        "string(1..200,!blank)",
+        "string(0..10)",
+    ],
 )
 def test_slot_type_spellings_round_trip(spec: str) -> None:
     assert parse_slot_type(spec).spec == spec
 
 
-@pytest.mark.parametrize("bad", ["regex(1..2)", "printf(x)", "format(0=q)", "string(1..2,!odd)", "string(3..1)",
-                                 "unit(parsecs)", "format_spec(q)", "regex(groups=x)"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "regex(1..2)",
+        "printf(x)",
+        "format(0=q)",
+        "string(1..2,!odd)",
+        "string(3..1)",
+        "unit(parsecs)",
+        "format_spec(q)",
+        "regex(groups=x)",
+    ],
+)
 def test_bad_string_type_spellings_are_refused(bad: str) -> None:
     with pytest.raises(SlotError):
         parse_slot_type(bad)
@@ -108,12 +164,38 @@ def test_notation_slots_match_from_task_text_with_escapes() -> None:
         slot.parse('"*.log"')
 
 
-@pytest.mark.parametrize("spec", ["strftime", "regex", "glob", "encoding", "mime", "path", "printf(n)",
-                                  "format(0=n)", "string(1..1)", "string", "format_spec(n)", "unit(MB)"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "strftime",
+        "regex",
+        "glob",
+        "encoding",
+        "mime",
+        "path",
+        "printf(n)",
+        "format(0=n)",
+        "string(1..1)",
+        "string",
+        "format_spec(n)",
+        "unit(MB)",
+    ],
+)
 def test_each_slot_offers_a_different_valid_variant_for_the_generalisation_check(spec: str) -> None:
     slot = parse_slot_type(spec)
-    original = {"strftime": "%Y-%m-%d", "regex": "^a+", "glob": "*.csv", "encoding": "utf-8",
-                "mime": "text/csv", "path": "data/a.txt", "printf(n)": "%d files", "format(0=n)": "{:.2f}",
-                "string(1..1)": ";", "string": "x", "format_spec(n)": ".2f", "unit(MB)": "MB"}[spec]
+    original = {
+        "strftime": "%Y-%m-%d",
+        "regex": "^a+",
+        "glob": "*.csv",
+        "encoding": "utf-8",
+        "mime": "text/csv",
+        "path": "data/a.txt",
+        "printf(n)": "%d files",
+        "format(0=n)": "{:.2f}",
+        "string(1..1)": ";",
+        "string": "x",
+        "format_spec(n)": ".2f",
+        "unit(MB)": "MB",
+    }[spec]
     variant = slot.variant(original)  # type: ignore[attr-defined]
     assert variant != original and slot.coerce(variant) == variant

@@ -27,8 +27,11 @@ def refined(code: str, value: str, type_: str = "string") -> str:
         ('import logging\nlogging.basicConfig(datefmt="%H:%M")\n', "%H:%M", "strftime"),
         ('import re\nP = re.compile(r"^a\\d+")\n', "^a\\d+", "regex"),
         ('import re\ndef f(s):\n    return re.sub("x+", "-", s)\n', "x+", "regex(groups=0)"),
-        ('import re\nm = re.match(r"(?P<y>\\d+)-(\\d+)", s)\nprint(m.group("y"))\n', "(?P<y>\\d+)-(\\d+)",
-         "regex(groups=2,names=y)"),
+        (
+            'import re\nm = re.match(r"(?P<y>\\d+)-(\\d+)", s)\nprint(m.group("y"))\n',
+            "(?P<y>\\d+)-(\\d+)",
+            "regex(groups=2,names=y)",
+        ),
         ('import re\nparts = re.split(",", s)\n', ",", "regex(literal)"),
         ('import re\ndef f(s):\n    return re.sub("x+", "-", s)\n', "-", "string"),  # the replacement
         ('from pathlib import Path\nfiles = Path(".").glob("*.py")\n', "*.py", "glob"),
@@ -205,10 +208,13 @@ def test_a_string_value_counted_in_any_spelling_is_ambiguous() -> None:
 
 def test_the_review_check_refines_types_and_stores_them_in_the_preview() -> None:
     task = 'function cut that splits a line on ";"'
-    code = '"""Splitting lines."""\n\n\ndef cut(line: str) -> list[str]:\n    """Split."""\n    return line.split(";")\n'
+    code = (
+        '"""Splitting lines."""\n\n\ndef cut(line: str) -> list[str]:\n    """Split."""\n    return line.split(";")\n'
+    )
     params = [Param("func", "identifier", "cut"), Param("sep", "string", ";")]
-    preview = check(task, code, "function {func:identifier} that splits a line on {sep:string}", params,
-                    CodeValidator())
+    preview = check(
+        task, code, "function {func:identifier} that splits a line on {sep:string}", params, CodeValidator()
+    )
     assert preview.ok, preview.problems
     # (the name's meaning words are the meaning branch's business: only the string slot here)
     assert preview.params[1].type == "string(1..200)"
@@ -220,11 +226,14 @@ def test_a_dropped_string_parameter_goes_back_into_the_pattern_with_its_escapes(
     assert text == 'split on "a\\t\\"b"'
 
 
-@pytest.mark.parametrize(("suggested", "code", "value", "expected"), [
-    ("unit", 'UNIT = "ms"\n', "ms", "unit(ms)"),
-    ("format_spec", 't = format(x, ".2f")\n', ".2f", "format_spec(n)"),
-    ("format", 't = "{:d} items".format(n)\n', "{:d} items", "format(0=i)"),
-])
+@pytest.mark.parametrize(
+    ("suggested", "code", "value", "expected"),
+    [
+        ("unit", 'UNIT = "ms"\n', "ms", "unit(ms)"),
+        ("format_spec", 't = format(x, ".2f")\n', ".2f", "format_spec(n)"),
+        ("format", 't = "{:d} items".format(n)\n', "{:d} items", "format(0=i)"),
+    ],
+)
 def test_notation_types_suggested_without_arguments_get_them_from_the_code(
     suggested: str, code: str, value: str, expected: str
 ) -> None:
@@ -237,13 +246,27 @@ def test_an_export_written_before_string_typing_imports_as_a_consistent_matchabl
     from engine.learning.review import spec_for
     from engine.learning.transfer import read_export
 
-    code = '"""Splitting lines."""\n\n\ndef cut(line: str) -> list[str]:\n    """Split."""\n    return line.split(";")\n'
-    document = {"format": "templar-templates", "version": 1, "templates": [{
-        "name": "cut", "pattern": "function {func:identifier} that splits a line on {sep:string}",
-        "body": '"""Splitting lines."""\n\n\ndef {{ func }}(line: str) -> list[str]:\n    """Split."""\n'
+    code = (
+        '"""Splitting lines."""\n\n\ndef cut(line: str) -> list[str]:\n    """Split."""\n    return line.split(";")\n'
+    )
+    document = {
+        "format": "templar-templates",
+        "version": 1,
+        "templates": [
+            {
+                "name": "cut",
+                "pattern": "function {func:identifier} that splits a line on {sep:string}",
+                "body": '"""Splitting lines."""\n\n\ndef {{ func }}(line: str) -> list[str]:\n    """Split."""\n'
                 "    return line.split({{ sep | repr }})\n",
-        "params": [{"name": "func", "type": "identifier", "value": "cut"}, {"name": "sep", "type": "string", "value": ";"}],
-        "task": 'function cut that splits a line on ";"', "code": code}]}
+                "params": [
+                    {"name": "func", "type": "identifier", "value": "cut"},
+                    {"name": "sep", "type": "string", "value": ";"},
+                ],
+                "task": 'function cut that splits a line on ";"',
+                "code": code,
+            }
+        ],
+    }
     path = tmp_path / "old.json"
     path.write_text(json.dumps(document), encoding="utf-8")
     entry = read_export(path)[0]

@@ -67,41 +67,78 @@ def test_dict_round_trip(spec: TemplateSpec) -> None:
 
 
 POSITIVES = [
-    ("dataclass Customer with fields id: int, email: str, tags: set[str]", "dataclass",
-     {"name": "Customer", "fields": [("id", "int"), ("email", "str"), ("tags", "set[str]")]}),
-    ("make a dataclass named geo_point that has lat: float and lon: float", "dataclass",
-     {"name": "geo_point", "fields": [("lat", "float"), ("lon", "float")]}),
-    ("pydantic model Address with attributes street: str, zip_code: str | None", "pydantic_model",
-     {"name": "Address", "fields": [("street", "str"), ("zip_code", "str | None")]}),
-    ("enum Weekday with members mon, tue, wed, thu and fri", "enum",
-     {"name": "Weekday", "members": ["mon", "tue", "wed", "thu", "fri"]}),
-    ("enumeration LogFormat with values json and text", "enum",
-     {"name": "LogFormat", "members": ["json", "text"]}),
-    ("cli backup with flags source: Path, target: Path and compress: bool", "argparse_cli",
-     {"prog": "backup", "options": [("source", "Path"), ("target", "Path"), ("compress", "bool")]}),
-    ("pytest suite for function compute_tax from billing.tax", "pytest_module",
-     {"func": "compute_tax", "module": "billing.tax"}),
-    ("sqlite repository for Customer with columns name: str, age: int | None", "sqlite_repository",
-     {"entity": "Customer", "fields": [("name", "str"), ("age", "int | None")]}),
-    ("retry decorator with exponential backoff and 7 attempts", "retry_decorator",
-     {"attempts": 7, "base_delay": 1.0}),
-    ("exponential backoff retry decorator with 2 tries and base delay of 0.25 s", "retry_decorator",
-     {"attempts": 2, "base_delay": 0.25}),
-    ("settings loader Settings with keys api_url: str, retries: int", "settings_loader",
-     {"name": "Settings", "fields": [("api_url", "str"), ("retries", "int")], "prefix": "APP"}),
+    (
+        "dataclass Customer with fields id: int, email: str, tags: set[str]",
+        "dataclass",
+        {"name": "Customer", "fields": [("id", "int"), ("email", "str"), ("tags", "set[str]")]},
+    ),
+    (
+        "make a dataclass named geo_point that has lat: float and lon: float",
+        "dataclass",
+        {"name": "geo_point", "fields": [("lat", "float"), ("lon", "float")]},
+    ),
+    (
+        "pydantic model Address with attributes street: str, zip_code: str | None",
+        "pydantic_model",
+        {"name": "Address", "fields": [("street", "str"), ("zip_code", "str | None")]},
+    ),
+    (
+        "enum Weekday with members mon, tue, wed, thu and fri",
+        "enum",
+        {"name": "Weekday", "members": ["mon", "tue", "wed", "thu", "fri"]},
+    ),
+    ("enumeration LogFormat with values json and text", "enum", {"name": "LogFormat", "members": ["json", "text"]}),
+    (
+        "cli backup with flags source: Path, target: Path and compress: bool",
+        "argparse_cli",
+        {"prog": "backup", "options": [("source", "Path"), ("target", "Path"), ("compress", "bool")]},
+    ),
+    (
+        "pytest suite for function compute_tax from billing.tax",
+        "pytest_module",
+        {"func": "compute_tax", "module": "billing.tax"},
+    ),
+    (
+        "sqlite repository for Customer with columns name: str, age: int | None",
+        "sqlite_repository",
+        {"entity": "Customer", "fields": [("name", "str"), ("age", "int | None")]},
+    ),
+    ("retry decorator with exponential backoff and 7 attempts", "retry_decorator", {"attempts": 7, "base_delay": 1.0}),
+    (
+        "exponential backoff retry decorator with 2 tries and base delay of 0.25 s",
+        "retry_decorator",
+        {"attempts": 2, "base_delay": 0.25},
+    ),
+    (
+        "settings loader Settings with keys api_url: str, retries: int",
+        "settings_loader",
+        {"name": "Settings", "fields": [("api_url", "str"), ("retries", "int")], "prefix": "APP"},
+    ),
     ("logging setup with level error", "logging_setup", {"level": "error"}),
     ("configure logging", "logging_setup", {"level": "info"}),
-    ("async api client WeatherClient for https://api.weather.example/v1", "httpx_client",
-     {"name": "WeatherClient", "base_url": "https://api.weather.example/v1"}),
+    (
+        "async api client WeatherClient for https://api.weather.example/v1",
+        "httpx_client",
+        {"name": "WeatherClient", "base_url": "https://api.weather.example/v1"},
+    ),
     ("timing context manager called measure", "timer_context_manager", {"name": "measure"}),
     ("convert csv file to json file", "csv_to_json", {"delimiter": ","}),
     ('csv to json tool with delimiter "|"', "csv_to_json", {"delimiter": "|"}),
-    ("fastapi crud routes for Product with fields name: str, price: float", "fastapi_crud_router",
-     {"entity": "Product", "fields": [("name", "str"), ("price", "float")]}),
-    ("TypedDict Headers with keys accept: str, retry_after: int | None", "typed_dict",
-     {"name": "Headers", "fields": [("accept", "str"), ("retry_after", "int | None")]}),
-    ("namedtuple Pair with fields left: int, right: int", "named_tuple",
-     {"name": "Pair", "fields": [("left", "int"), ("right", "int")]}),
+    (
+        "fastapi crud routes for Product with fields name: str, price: float",
+        "fastapi_crud_router",
+        {"entity": "Product", "fields": [("name", "str"), ("price", "float")]},
+    ),
+    (
+        "TypedDict Headers with keys accept: str, retry_after: int | None",
+        "typed_dict",
+        {"name": "Headers", "fields": [("accept", "str"), ("retry_after", "int | None")]},
+    ),
+    (
+        "namedtuple Pair with fields left: int, right: int",
+        "named_tuple",
+        {"name": "Pair", "fields": [("left", "int"), ("right", "int")]},
+    ),
 ]
 
 
@@ -203,7 +240,9 @@ def test_runtime_sqlite_repository(tmp_path: Path) -> None:
 
 
 def test_runtime_settings_loader(tmp_path: Path) -> None:
-    code = render("settings loader Config with env prefix svc and fields host: str, port: int, debug: bool, ratio: float | None")
+    code = render(
+        "settings loader Config with env prefix svc and fields host: str, port: int, debug: bool, ratio: float | None"
+    )
     mod = load_module(code, tmp_path, "gen_settings")
     toml = tmp_path / "settings.toml"
     toml.write_text('host = "db"\nport = 5432\n', encoding="utf-8")
@@ -219,7 +258,9 @@ def test_runtime_settings_loader(tmp_path: Path) -> None:
 
 
 def test_runtime_retry(tmp_path: Path) -> None:
-    mod = load_module(render("retry decorator with exponential backoff, 4 attempts and base delay 0.5"), tmp_path, "gen_retry")
+    mod = load_module(
+        render("retry decorator with exponential backoff, 4 attempts and base delay 0.5"), tmp_path, "gen_retry"
+    )
     sleeps: list[float] = []
     calls: list[int] = []
 
@@ -253,7 +294,9 @@ def test_runtime_csv_to_json(tmp_path: Path) -> None:
 
 
 def test_runtime_argparse_cli(tmp_path: Path) -> None:
-    mod = load_module(render("argparse cli tool with options input_file: Path, limit: int | None, dry_run: bool"), tmp_path, "gen_cli")
+    mod = load_module(
+        render("argparse cli tool with options input_file: Path, limit: int | None, dry_run: bool"), tmp_path, "gen_cli"
+    )
     opts = mod.parse_options(["--input-file", "a.txt", "--dry-run"])
     assert opts == mod.Options(input_file=Path("a.txt"), limit=None, dry_run=True)
     with pytest.raises(SystemExit):

@@ -12,16 +12,34 @@ def _spec(pattern: str, params: list[dict], body: str = "x = 1\n") -> TemplateSp
     return TemplateSpec.from_dict({"name": "t", "patterns": [pattern], "body": body, "params": params})
 
 
-@pytest.mark.parametrize("spelling", [
-    "identifier(fixed=cache+lru)", "identifier(fixed=)", "identifier(fixed=stack,keep=order)",
-    "identifier(!time,fixed=sort)", "integer(1..)", "integer(0..10,>=lo)", "number(>lo)", "integer(<=hi,>lo)",
-])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "identifier(fixed=cache+lru)",
+        "identifier(fixed=)",
+        "identifier(fixed=stack,keep=order)",
+        "identifier(!time,fixed=sort)",
+        "integer(1..)",
+        "integer(0..10,>=lo)",
+        "number(>lo)",
+        "integer(<=hi,>lo)",
+    ],
+)
 def test_constrained_spellings_round_trip(spelling: str) -> None:
     assert parse_slot_type(parse_slot_type(spelling).spec).spec == parse_slot_type(spelling).spec
 
 
-@pytest.mark.parametrize("bad", ["identifier(fixed=LRU)", "identifier(keep=a b)", "identifier(kind=x)",
-                                 "integer(>=)", "integer(=>lo)", "number(~lo)"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "identifier(fixed=LRU)",
+        "identifier(keep=a b)",
+        "identifier(kind=x)",
+        "integer(>=)",
+        "integer(=>lo)",
+        "number(~lo)",
+    ],
+)
 def test_bad_constraint_spellings_are_refused(bad: str) -> None:
     with pytest.raises(SlotError):
         parse_slot_type(bad)
@@ -32,11 +50,17 @@ def test_plain_types_are_unchanged() -> None:
     assert parse_slot_type("integer(1..10)").spec == "integer(1..10)"
 
 
-@pytest.mark.parametrize(("value", "words"), [
-    ("LRUCache", {"lru", "cache"}), ("sort_orders_asc", {"sort", "order", "ascending"}),
-    ("ThreadSafeStack", {"thread", "safe", "stack"}), ("Sha256Hasher", {"sha256", "hash"}),
-    ("parse_base64", {"parse", "base64"}), ("MinStacks", {"min", "stack"}),
-])
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("LRUCache", {"lru", "cache"}),
+        ("sort_orders_asc", {"sort", "order", "ascending"}),
+        ("ThreadSafeStack", {"thread", "safe", "stack"}),
+        ("Sha256Hasher", {"sha256", "hash"}),
+        ("parse_base64", {"parse", "base64"}),
+        ("MinStacks", {"min", "stack"}),
+    ],
+)
 def test_values_split_into_folded_words(value: str, words: set[str]) -> None:
     assert value_words(value) == words
 
@@ -49,10 +73,17 @@ def test_vocabulary_is_curated_data_of_a_few_hundred_words() -> None:
     assert fold("DESC") == "descending" and split_value("HTTPClient") == ["HTTP", "Client"]
 
 
-@pytest.mark.parametrize(("value", "ok"), [
-    ("LRUCache", True), ("SessionLRUCache", True), ("LFUCache", False), ("RingBuffer", False),
-    ("ThreadSafeLRUCache", False), ("Cache", False),
-])
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("LRUCache", True),
+        ("SessionLRUCache", True),
+        ("LFUCache", False),
+        ("RingBuffer", False),
+        ("ThreadSafeLRUCache", False),
+        ("Cache", False),
+    ],
+)
 def test_fixed_words_must_be_exactly_the_meaning_words(value: str, ok: bool) -> None:
     problem = identifier_problem(value, ("lru", "cache"), frozenset(), frozenset())
     assert (problem is None) is ok, problem
@@ -69,20 +100,29 @@ def test_keep_words_must_stay() -> None:
 
 
 def test_matcher_drops_a_different_kind_and_keeps_a_plain_rename() -> None:
-    index = TemplateIndex([_spec("class {name:identifier(fixed=stack)} with methods push and pop",
-                                 [{"name": "name", "type": "identifier(fixed=stack)"}])])
+    index = TemplateIndex(
+        [
+            _spec(
+                "class {name:identifier(fixed=stack)} with methods push and pop",
+                [{"name": "name", "type": "identifier(fixed=stack)"}],
+            )
+        ]
+    )
     assert index.match("class UndoStack with methods push and pop") is not None
     assert index.match("class PriorityQueue with methods push and pop") is None
     assert index.match("class MinStack with methods push and pop") is None
-    names = TemplateIndex([_spec("function {f:identifier(fixed=)} that sums a list",
-                                 [{"name": "f", "type": "identifier(fixed=)"}])])
+    names = TemplateIndex(
+        [_spec("function {f:identifier(fixed=)} that sums a list", [{"name": "f", "type": "identifier(fixed=)"}])]
+    )
     assert names.match("function fetch_invoices that sums a list") is not None
     assert names.match("function sum_unique_values that sums a list") is None
 
 
 def test_matcher_checks_ranges_and_relations() -> None:
-    spec = _spec("values between {lo:integer} and {hi:integer(>=lo)}",
-                 [{"name": "lo", "type": "integer"}, {"name": "hi", "type": "integer(>=lo)"}])
+    spec = _spec(
+        "values between {lo:integer} and {hi:integer(>=lo)}",
+        [{"name": "lo", "type": "integer"}, {"name": "hi", "type": "integer(>=lo)"}],
+    )
     index = TemplateIndex([spec])
     assert index.match("values between 1 and 10") is not None
     assert index.match("values between 5 and 5") is not None
@@ -93,8 +133,14 @@ def test_matcher_checks_ranges_and_relations() -> None:
 
 
 def test_a_refused_match_is_still_offered_as_similar() -> None:
-    index = TemplateIndex([_spec("class {name:identifier(fixed=stack)} with methods push and pop",
-                                 [{"name": "name", "type": "identifier(fixed=stack)"}])])
+    index = TemplateIndex(
+        [
+            _spec(
+                "class {name:identifier(fixed=stack)} with methods push and pop",
+                [{"name": "name", "type": "identifier(fixed=stack)"}],
+            )
+        ]
+    )
     similar = index.similar("class PriorityQueue with methods push and pop")
     assert [s.template.name for s in similar] == ["t"]
 
@@ -104,7 +150,8 @@ def test_constraints_are_described_in_words_for_review_and_show() -> None:
 
     assert describe_constraints(parse_slot_type("identifier")) == ""
     assert describe_constraints(parse_slot_type("identifier(fixed=cache+lru,keep=session)")) == (
-        "kind/modifier words fixed: cache, lru; must keep: session")
+        "kind/modifier words fixed: cache, lru; must keep: session"
+    )
     assert describe_constraints(parse_slot_type("identifier(fixed=)")) == "no kind/modifier words may be added"
     assert describe_constraints(parse_slot_type("integer(1..,>=lo)")) == "range 1..; >= lo"
 

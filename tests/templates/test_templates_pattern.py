@@ -11,9 +11,7 @@ DATACLASS = TaskPattern("dataclass {name:identifier} with (fields|attributes) {f
 
 
 def test_filler_words_are_small_and_documented() -> None:
-    assert FILLER_WORDS == {
-        "a", "an", "the", "please", "python", "write", "create", "generate", "make", "me"
-    }
+    assert FILLER_WORDS == {"a", "an", "the", "please", "python", "write", "create", "generate", "make", "me"}
     for meaningful in ("not", "without", "no", "and", "with", "for", "to", "async", "sync"):
         assert meaningful not in FILLER_WORDS
 

@@ -33,7 +33,7 @@ ESCAPES = [
     "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
     "{% for c in [].__class__.__base__.__subclasses__() %}{{ c }}{% endfor %}",
     "{# comment #}",
-    "\"\"\" + __import__('os').system('id') + \"\"\"",
+    '""" + __import__(\'os\').system(\'id\') + """',
 ]
 
 
@@ -127,21 +127,48 @@ def test_trailing_newline_kept_and_blocks_trimmed() -> None:
 )
 def test_name_filters(name: str, snake_: str, camel_: str, pascal_: str, kebab_: str, const: str, human: str) -> None:
     assert (snake(name), camel(name), pascal(name), kebab(name), constant(name), humanize(name)) == (
-        snake_, camel_, pascal_, kebab_, const, human,
+        snake_,
+        camel_,
+        pascal_,
+        kebab_,
+        const,
+        human,
     )
 
 
 @pytest.mark.parametrize(
     ("word", "expected"),
-    [("invoice", "invoices"), ("category", "categories"), ("day", "days"), ("box", "boxes"),
-     ("status", "statuses"), ("match", "matches"), ("blog_post", "blog_posts")],
+    [
+        ("invoice", "invoices"),
+        ("category", "categories"),
+        ("day", "days"),
+        ("box", "boxes"),
+        ("status", "statuses"),
+        ("match", "matches"),
+        ("blog_post", "blog_posts"),
+    ],
 )
 def test_plural(word: str, expected: str) -> None:
     assert plural(word) == expected
 
 
 @pytest.mark.parametrize(
-    "value", ["plain", "it's", 'say "hi"', "both ' and \"", "back\\slash", "new\nline", "ünï", 3, 2.5, True, None, ["a", 1], ("t",)]
+    "value",
+    [
+        "plain",
+        "it's",
+        'say "hi"',
+        "both ' and \"",
+        "back\\slash",
+        "new\nline",
+        "ünï",
+        3,
+        2.5,
+        True,
+        None,
+        ["a", 1],
+        ("t",),
+    ],
 )
 def test_repr_filter_gives_python_literals(value: object) -> None:
     assert ast.literal_eval(py_repr(value)) == value

@@ -41,8 +41,9 @@ def fixed_engine(paths: Paths, fake: Any, sleeps: Any, keys: str) -> Iterator[An
     engines: list[Engine] = []
 
     def build(*, learning: bool = False, order: str = '["openai", "gemini"]', extra: str = "") -> Engine:
-        paths.user_settings.write_text(user_settings(fake, order=order, learning=learning, extra=extra),
-                                       encoding="utf-8")
+        paths.user_settings.write_text(
+            user_settings(fake, order=order, learning=learning, extra=extra), encoding="utf-8"
+        )
         built = Engine.from_settings(paths, sleep=sleeps, clock=lambda: FIXED_NOW)
         engines.append(built)
         return built

@@ -48,9 +48,21 @@ async def type_text(pilot: Pilot[Any], text: str) -> None:
 
 
 def _key(char: str) -> str:
-    return {" ": "space", ".": "full_stop", "/": "slash", "-": "minus", "_": "underscore", ",": "comma",
-            ":": "colon", "{": "left_curly_bracket", "}": "right_curly_bracket", '"': "quotation_mark",
-            "[": "left_square_bracket", "]": "right_square_bracket", "=": "equals_sign"}.get(char, char)
+    return {
+        " ": "space",
+        ".": "full_stop",
+        "/": "slash",
+        "-": "minus",
+        "_": "underscore",
+        ",": "comma",
+        ":": "colon",
+        "{": "left_curly_bracket",
+        "}": "right_curly_bracket",
+        '"': "quotation_mark",
+        "[": "left_square_bracket",
+        "]": "right_square_bracket",
+        "=": "equals_sign",
+    }.get(char, char)
 
 
 def text_of(app: Any, selector: str) -> str:

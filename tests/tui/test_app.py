@@ -79,8 +79,10 @@ async def test_the_command_palette_has_every_action_and_runs_them_in_their_mode(
         for screen in screen_classes().values():
             for binding in screen.BINDINGS:
                 if binding.description:
-                    assert any(title.endswith(f": {binding.description} ({binding.key_display or binding.key})")
-                               for title in commands), binding
+                    assert any(
+                        title.endswith(f": {binding.description} ({binding.key_display or binding.key})")
+                        for title in commands
+                    ), binding
         for title in ("Go to Library (l)", "Go to Review (r)", "Help (?)"):
             assert title in commands
         commands["Library: Filter (f)"].callback()
@@ -120,8 +122,10 @@ def test_the_app_module_loads_neither_litellm_nor_the_engine_service() -> None:
 def test_sources_and_values_are_shown_without_machine_paths(tmp_path: Path) -> None:
     config = tmp_path / "config"
     assert short_source(str(config / "projects" / "acme.toml"), config) == "projects/acme.toml"
-    assert short_source("/opt/x/engine/config/settings.toml", config, Path("/opt/x/engine/config/settings.toml")) \
+    assert (
+        short_source("/opt/x/engine/config/settings.toml", config, Path("/opt/x/engine/config/settings.toml"))
         == "settings.toml"
+    )
     assert short_source("TEMPLAR_CHAIN__ATTEMPTS", config) == "TEMPLAR_CHAIN__ATTEMPTS"
     assert show_value(["gemini", "openai"]) == '["gemini", "openai"]' and show_value(True) == "true"
     assert show_value("x" * 100, 10) == "x" * 9 + "…"

@@ -22,8 +22,9 @@ def levels(screen: BudgetScreen) -> dict[str, int]:
 
 async def test_gauges_change_level_as_spend_grows(engine: Any, paths: Any) -> None:
     paths.projects_dir.mkdir(parents=True, exist_ok=True)
-    paths.project_file("default").write_text("[budget.project]\nlimit_usd = 1.0\n\n[agents.default.budget.agent]\n"
-                                             "limit_usd = 2.0\n")
+    paths.project_file("default").write_text(
+        "[budget.project]\nlimit_usd = 1.0\n\n[agents.default.budget.agent]\nlimit_usd = 2.0\n"
+    )
     app = TemplarApp(engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -28,7 +28,8 @@ def factory(paths: Paths) -> Any:
 
 @pytest.mark.parametrize(("text", "named"), BAD_FILES)
 async def test_bad_config_banner_persists_names_the_place_and_ctrl_r_recovers(
-        text: str, named: list[str], paths: Paths) -> None:
+    text: str, named: list[str], paths: Paths
+) -> None:
     paths.user_settings.write_text(text, encoding="utf-8")
     app = TemplarApp(factory(paths))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -51,8 +51,9 @@ async def test_bang_reports_a_template_answer_after_asking_why(engine: Any, fake
         await press(pilot, "enter")
         assert app.screen is screen
         assert any(m.startswith("Reported:") and "savings reversed" in m for m in seen), seen
-        reversal = engine.store.call(lambda: LedgerEntry.get((LedgerEntry.request_id == served.request_id)
-                                                             & (LedgerEntry.source == "reversal")))
+        reversal = engine.store.call(
+            lambda: LedgerEntry.get((LedgerEntry.request_id == served.request_id) & (LedgerEntry.source == "reversal"))
+        )
         assert reversal.saved_micros == -served.saved_micros and reversal.cost_micros == 0
 
         await press(pilot, "exclamation_mark")

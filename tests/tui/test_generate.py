@@ -39,8 +39,13 @@ def log_lines(app: TemplarApp) -> list[str]:
 
 
 async def test_generate_from_llm_streams_tokens_and_shows_badges_and_report(engine: Any, fake: Any) -> None:
-    fake.enqueue("gemini", Reply(text='```python\n"""Settings."""\n\nMAX_RETRIES: int = 5\n```\n',
-                                 chunks=("```python\n", '"""Settings."""\n\n', "MAX_RETRIES: int = 5\n```\n")))
+    fake.enqueue(
+        "gemini",
+        Reply(
+            text='```python\n"""Settings."""\n\nMAX_RETRIES: int = 5\n```\n',
+            chunks=("```python\n", '"""Settings."""\n\n', "MAX_RETRIES: int = 5\n```\n"),
+        ),
+    )
     seen: list[Any] = []
     app = TemplarApp(engine)
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
@@ -103,7 +108,9 @@ async def test_the_same_task_twice_is_answered_from_the_cache(engine: Any, fake:
         calls = fake.count()
         await generate(pilot, TASK)
         assert screen.result.source == "cache" and screen.result.code == first.code
-        assert screen.result.saved_micros > 0 and screen.result.cost_micros == 0  # basis: tests/engine/test_savings_basis.py
+        assert (
+            screen.result.saved_micros > 0 and screen.result.cost_micros == 0
+        )  # basis: tests/engine/test_savings_basis.py
         assert "cache" in text_of(app, "#badges")
         assert fake.count() == calls
         await press(pilot, "x")  # regenerate: skip templates and the cache

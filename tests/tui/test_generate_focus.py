@@ -22,6 +22,8 @@ TASK = "a constant MAX_RETRIES set to 5"
 def shown(widget: Any) -> bool:
     """On screen: displayed, with every ancestor displayed (a hidden parent leaves no region)."""
     return bool(widget.display) and widget.region.area > 0
+
+
 CODE = '```python\n"""Settings."""\n\nMAX_RETRIES: int = 5\n```\n'
 
 
@@ -38,8 +40,9 @@ async def submit(pilot: Any, task: str, *, wait: bool = True) -> GenerateScreen:
 
 
 @pytest.mark.parametrize("key", ["L", "y", "w", "x", "q"])
-async def test_after_enter_single_keys_act_instead_of_typing(key: str, engine: Any, fake: Any,
-                                                            monkeypatch: Any, tmp_path: Any) -> None:
+async def test_after_enter_single_keys_act_instead_of_typing(
+    key: str, engine: Any, fake: Any, monkeypatch: Any, tmp_path: Any
+) -> None:
     monkeypatch.chdir(tmp_path)
     fake.enqueue("gemini", Reply(text=CODE))
     fake.enqueue("gemini", Reply(text=CODE))

@@ -27,7 +27,10 @@ def banner_shown(app: TemplarApp) -> bool:
 
 
 async def test_an_invalid_answer_shows_a_red_banner_and_copy_or_save_ask_first(
-    make_engine: Any, fake: Any, tmp_path: Path, monkeypatch: Any,
+    make_engine: Any,
+    fake: Any,
+    tmp_path: Path,
+    monkeypatch: Any,
 ) -> None:
     code, rule_id, line = DANGEROUS["os_system"]
     fake.responder = answering(code)

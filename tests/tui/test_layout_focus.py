@@ -40,8 +40,9 @@ def visible_area(widget: Widget) -> int:
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("mode", MODES)
-async def test_tab_never_lands_on_something_invisible_or_unmarked(mode: str, size: tuple[int, int],
-                                                                  engine: Any) -> None:
+async def test_tab_never_lands_on_something_invisible_or_unmarked(
+    mode: str, size: tuple[int, int], engine: Any
+) -> None:
     app = TemplarApp(engine)
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
@@ -149,5 +150,6 @@ async def test_code_background_is_uniform_and_follows_the_theme(theme: str, engi
         surface = Color.parse(app.theme_variables["surface"])
         colours = backgrounds(body)
         assert colours, "the code was not painted"
-        assert all(abs(c.brightness - surface.brightness) < 0.05 for c in colours), \
+        assert all(abs(c.brightness - surface.brightness) < 0.05 for c in colours), (
             f"{theme}: tokens sit on {colours}, the panel is {surface}"
+        )

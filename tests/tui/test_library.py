@@ -16,8 +16,10 @@ from tui.screens.modals import PromptModal
 
 SIZE = (120, 40)
 GREETING = {
-    "name": "greeting", "pattern": "a greeting constant saying {text:string}",
-    "body": '"""Greeting."""\n\nGREETING: str = {{ text | repr }}\n', "params": [Param("text", "string", "hi")],
+    "name": "greeting",
+    "pattern": "a greeting constant saying {text:string}",
+    "body": '"""Greeting."""\n\nGREETING: str = {{ text | repr }}\n',
+    "params": [Param("text", "string", "hi")],
 }
 
 
@@ -82,9 +84,11 @@ async def test_retire_export_and_import_from_the_library(engine: Any, tmp_path: 
 
 
 def test_select_rows_sorts_numbers_descending_and_filters() -> None:
-    rows = [Row("a", "learned", 1, "a", "p", 1, 1, 0, 10, 50, "active"),
-            Row("b", "learned", 2, "b", "q", 1, 5, 0, 5, 90, "retired"),
-            Row("c", "built-in", None, "c", "r", 1, None, None, None, None, "active")]
+    rows = [
+        Row("a", "learned", 1, "a", "p", 1, 1, 0, 10, 50, "active"),
+        Row("b", "learned", 2, "b", "q", 1, 5, 0, 5, 90, "retired"),
+        Row("c", "built-in", None, "c", "r", 1, None, None, None, None, "active"),
+    ]
     assert [r.key for r in select_rows(rows, "", "all", "uses")] == ["b", "a", "c"]
     assert [r.key for r in select_rows(rows, "", "active", "name")] == ["a", "c"]
     assert [r.key for r in select_rows(rows, "Q", "all", "name")] == ["b"]

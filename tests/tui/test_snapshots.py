@@ -66,10 +66,18 @@ def test_generate_screen(size: tuple[int, int], snap_compare: Any, fixed_engine:
 @pytest.mark.parametrize("size", SIZES)
 def test_library_screen(size: tuple[int, int], snap_compare: Any, fixed_engine: Any) -> None:
     engine = fixed_engine()
-    engine.store.call(lambda: engine.library.add_template({
-        "name": "greeting", "pattern": "a greeting constant saying {text:string}",
-        "body": '"""Greeting."""\n\nGREETING: str = {{ text | repr }}\n', "params": [Param("text", "string", "hi")],
-    }, now=FIXED_NOW))
+    engine.store.call(
+        lambda: engine.library.add_template(
+            {
+                "name": "greeting",
+                "pattern": "a greeting constant saying {text:string}",
+                "body": '"""Greeting."""\n\nGREETING: str = {{ text | repr }}\n',
+                "params": [Param("text", "string", "hi")],
+            },
+            now=FIXED_NOW,
+        )
+    )
+
     async def search(pilot: Any) -> None:
         await press(pilot, "slash")
         pilot.app.screen.query_one("#lib-search", Input).value = "greet"

@@ -15,16 +15,19 @@ from tui.app import TemplarApp
 from tui.theme import themed
 
 
-@pytest.mark.parametrize(("style", "expected"), [
-    ("red", "$text-error"),
-    ("bold green", "bold $text-success"),
-    ("bold black on green", "bold $background on $success"),
-    ("bold white on red", "bold $foreground on $error"),
-    ("dim", "$text-muted"),
-    ("italic", "italic"),                  # near miss: no colour, left alone
-    ("bold", "bold"),
-    ("underline cyan", "underline $text-primary"),
-])
+@pytest.mark.parametrize(
+    ("style", "expected"),
+    [
+        ("red", "$text-error"),
+        ("bold green", "bold $text-success"),
+        ("bold black on green", "bold $background on $success"),
+        ("bold white on red", "bold $foreground on $error"),
+        ("dim", "$text-muted"),
+        ("italic", "italic"),  # near miss: no colour, left alone
+        ("bold", "bold"),
+        ("underline cyan", "underline $text-primary"),
+    ],
+)
 def test_named_colours_become_theme_variables(style: str, expected: str) -> None:
     content = themed(Text("word", style=style))
     assert isinstance(content, Content)

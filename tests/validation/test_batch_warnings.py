@@ -33,8 +33,13 @@ def test_concurrent_batch_prints_no_warnings(configured, fake, tmp_path) -> None
         tasks.append({"id": f"paid{i}", "task": f"function number {i} that sums a list of prices"})
         tasks.append({"id": f"builtin{i}", "task": f"dataclass Point{i} with fields x:int, y:int, label:str"})
     file = write_tasks(tmp_path / "tasks.jsonl", tasks)
-    done = subprocess.run(templar_argv("batch", str(file), "-c", "8", "--json"), cwd=ROOT, env=proc_env(),
-                          capture_output=True, timeout=300)
+    done = subprocess.run(
+        templar_argv("batch", str(file), "-c", "8", "--json"),
+        cwd=ROOT,
+        env=proc_env(),
+        capture_output=True,
+        timeout=300,
+    )
     err = done.stderr.decode("utf-8", "replace")
     assert done.returncode == 0, err[-3000:]
     assert json.loads(done.stdout)["summary"]["counts"]

@@ -78,9 +78,7 @@ def test_null_bytes_are_a_syntax_finding(validator):
 
 
 def test_syntax_warnings_are_low_findings(validator, capfd):
-    report = validator.validate(
-        'import re\npattern = re.compile("\\d+")\nif pattern is 1:\n    pass\n'
-    )
+    report = validator.validate('import re\npattern = re.compile("\\d+")\nif pattern is 1:\n    pass\n')
     assert report.ok
     warnings_found = [f for f in report.findings if f.rule_id == "syntax-warning"]
     assert {f.line for f in warnings_found} == {2, 3}
@@ -130,9 +128,7 @@ def test_type_hint_coverage_exact(validator, code, expected):
     assert report.type_hint_coverage == pytest.approx(expected)
     missing = [f for f in report.findings if f.checker == "types"]
     assert bool(missing) == (expected < 1.0)
-    assert all(
-        f.severity == "low" and not f.blocking and f.rule_id.startswith("ANN") for f in missing
-    )
+    assert all(f.severity == "low" and not f.blocking and f.rule_id.startswith("ANN") for f in missing)
 
 
 def test_type_findings_use_ruff_style_ids(validator):
@@ -142,9 +138,7 @@ def test_type_findings_use_ruff_style_ids(validator):
         "class A:\n    def __eq__(self, other: object):\n        return True\n"
         "def outer() -> None:\n    def inner() -> None:\n        pass\n    def nested():\n        pass\n"
     )
-    ids = sorted(
-        (f.rule_id, f.line) for f in validator.validate(code).findings if f.checker == "types"
-    )
+    ids = sorted((f.rule_id, f.line) for f in validator.validate(code).findings if f.checker == "types")
     assert ids == [
         ("ANN001", 1),
         ("ANN002", 1),
@@ -187,28 +181,24 @@ def test_docstring_coverage_exact(validator, code, expected):
     assert report.docstring_coverage == pytest.approx(expected)
     missing = [f for f in report.findings if f.checker == "docs"]
     assert bool(missing) == (expected < 1.0)
-    assert all(
-        f.severity == "low" and not f.blocking and f.rule_id.startswith("D") for f in missing
-    )
+    assert all(f.severity == "low" and not f.blocking and f.rule_id.startswith("D") for f in missing)
 
 
 def test_doc_findings_use_pydocstyle_ids(validator):
     code = "class A:\n    class B:\n        pass\n    def m(self):\n        pass\n\ndef f():\n    pass\n"
-    ids = sorted(
-        (f.rule_id, f.line) for f in validator.validate(code).findings if f.checker == "docs"
-    )
+    ids = sorted((f.rule_id, f.line) for f in validator.validate(code).findings if f.checker == "docs")
     assert ids == [("D100", 1), ("D101", 1), ("D102", 4), ("D103", 7), ("D106", 2)]
 
 
 # --- policy ----------------------------------------------------------------------------------
 
-HALF_ANNOTATED = '"""M."""\n\ndef f(a: int) -> int:\n    """F."""\n    return a\n\ndef g(a):\n    """G."""\n    return a\n'
+HALF_ANNOTATED = (
+    '"""M."""\n\ndef f(a: int) -> int:\n    """F."""\n    return a\n\ndef g(a):\n    """G."""\n    return a\n'
+)
 
 
 def test_coverage_blocks_below_minimum():
-    report = CodeValidator(
-        ValidationPolicy(min_type_hint_coverage=0.8, coverage_blocks=True)
-    ).validate(HALF_ANNOTATED)
+    report = CodeValidator(ValidationPolicy(min_type_hint_coverage=0.8, coverage_blocks=True)).validate(HALF_ANNOTATED)
     assert not report.ok
     assert report.type_hint_coverage == 0.5
     rule_ids = {f.rule_id for f in report.blocking}
@@ -229,9 +219,7 @@ def test_coverage_below_minimum_only_lowers_score_when_not_blocking():
 
 
 def test_coverage_at_minimum_does_not_block():
-    policy = ValidationPolicy(
-        min_type_hint_coverage=0.5, min_docstring_coverage=1.0, coverage_blocks=True
-    )
+    policy = ValidationPolicy(min_type_hint_coverage=0.5, min_docstring_coverage=1.0, coverage_blocks=True)
     report = CodeValidator(policy).validate(HALF_ANNOTATED)
     assert report.ok
 
@@ -263,9 +251,7 @@ def test_policy_rejects_bad_values(kwargs):
 
 
 def test_policy_normalizes():
-    policy = ValidationPolicy(
-        block_severity="HIGH", min_type_hint_coverage=1, severity_overrides={"b101": "Medium"}
-    )
+    policy = ValidationPolicy(block_severity="HIGH", min_type_hint_coverage=1, severity_overrides={"b101": "Medium"})
     assert policy.block_severity == "high"
     assert policy.min_type_hint_coverage == 1.0
     assert policy.severity_overrides == (("B101", "medium"),)
@@ -293,12 +279,7 @@ def test_score_ordering_and_bounds(validator):
     assert dangerous.score < 50
     assert clean.score > undocumented.score > unannotated.score > dangerous.score
     # a documented function without a module docstring still scores >= 90
-    assert (
-        validator.validate(
-            'def add(a: int, b: int) -> int:\n    """Sum."""\n    return a + b\n'
-        ).score
-        == 95
-    )
+    assert validator.validate('def add(a: int, b: int) -> int:\n    """Sum."""\n    return a + b\n').score == 95
 
 
 def test_score_is_deterministic(validator):
@@ -319,11 +300,7 @@ def test_low_security_findings_cost_two_points_each(validator):
 def test_report_to_dict_is_json_safe_and_round_trips(validator):
     report = validator.validate(DANGEROUS + "\ndef g(a):\n    return a\n")
     data = json.loads(json.dumps(report.to_dict()))
-    assert (
-        data["ok"] is False
-        and isinstance(data["findings"], list)
-        and isinstance(data["checkers"], list)
-    )
+    assert data["ok"] is False and isinstance(data["findings"], list) and isinstance(data["checkers"], list)
     assert set(data) == {
         "ok",
         "score",
@@ -348,9 +325,7 @@ def test_checkers_name_tools_and_versions(validator):
 
 
 def test_findings_are_sorted_by_line(validator):
-    report = validator.validate(
-        "import os\n\ndef f(a):\n    os.system(a)\n\ndef g(b):\n    return eval(b)\n"
-    )
+    report = validator.validate("import os\n\ndef f(a):\n    os.system(a)\n\ndef g(b):\n    return eval(b)\n")
     lines = [f.line or 0 for f in report.findings]
     assert lines == sorted(lines)
 

@@ -41,8 +41,7 @@ def test_dangerous_snippets_are_blocked(validator) -> None:
 
 def test_clean_code_is_not_blocked(validator) -> None:
     snippets = corpus.clean()
-    blocked = {s.name: [f.rule_id for f in r.blocking]
-               for s in snippets if not (r := validator.validate(s.code)).ok}
+    blocked = {s.name: [f.rule_id for f in r.blocking] for s in snippets if not (r := validator.validate(s.code)).ok}
     rate = len(blocked) / len(snippets)
     assert rate <= CLEAN_GOAL, f"blocked {rate:.1%}: {blocked}"
 

@@ -37,9 +37,7 @@ def humaneval_reports() -> dict[str, ValidationReport]:
 
 def test_all_164_compile_and_none_blocked_except_the_eval_one(humaneval_reports, record_property):
     assert len(humaneval_reports) == 164
-    assert not [
-        t for t, r in humaneval_reports.items() if any(f.checker == "syntax" for f in r.findings)
-    ]
+    assert not [t for t, r in humaneval_reports.items() if any(f.checker == "syntax" for f in r.findings)]
     blocked = {t: [f.rule_id for f in r.blocking] for t, r in humaneval_reports.items() if not r.ok}
     assert blocked == EXPECTED_BLOCKED
     for report in humaneval_reports.values():

@@ -78,9 +78,7 @@ def validator() -> CodeValidator:
     return CodeValidator()
 
 
-@pytest.mark.parametrize(
-    ("name", "code", "rule_id", "line"), DANGEROUS, ids=[d[0] for d in DANGEROUS]
-)
+@pytest.mark.parametrize(("name", "code", "rule_id", "line"), DANGEROUS, ids=[d[0] for d in DANGEROUS])
 def test_dangerous_code_is_blocked(validator, name, code, rule_id, line):
     report = validator.validate(code)
     assert not report.ok
@@ -121,9 +119,7 @@ def test_low_findings_are_reported_but_do_not_block(validator, code, rule_id):
     report = validator.validate(code)
     assert report.ok
     found = [f for f in report.findings if f.rule_id == rule_id]
-    assert found and all(
-        f.severity == "low" and not f.blocking and f.checker == "security" for f in found
-    )
+    assert found and all(f.severity == "low" and not f.blocking and f.checker == "security" for f in found)
 
 
 def test_block_severity_high_lets_medium_through_but_not_high():

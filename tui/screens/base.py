@@ -76,8 +76,11 @@ class TemplarScreen(Screen[None]):
         if failed:
             banner.update(engine_banner(getattr(app, "engine_exception", None) or getattr(app, "engine_error", "")))
         elif broken:
-            banner.update(engine_banner(getattr(app, "config_exception", None) or app.config_problem,
-                                        head="✗ A config file is broken"))
+            banner.update(
+                engine_banner(
+                    getattr(app, "config_exception", None) or app.config_problem, head="✗ A config file is broken"
+                )
+            )
 
     def engine_failed(self) -> None:
         """The engine could not open; screens that can show something without it do so."""
@@ -115,8 +118,11 @@ class TemplarScreen(Screen[None]):
     def need_engine(self) -> Engine | None:
         if self.engine is None:
             if getattr(self.app, "engine_state", "") == "failed":
-                self.notify(f"The engine is unavailable: {getattr(self.app, 'engine_error', '')}. Fix it, then "
-                            "press ctrl+r.", severity="error", markup=False)
+                self.notify(
+                    f"The engine is unavailable: {getattr(self.app, 'engine_error', '')}. Fix it, then press ctrl+r.",
+                    severity="error",
+                    markup=False,
+                )
             else:
                 self.notify("The database is still opening; try again in a moment.", severity="warning")
         return self.engine
@@ -135,8 +141,11 @@ def engine_banner(error: object, head: str = "✗ The engine cannot open") -> Te
     text = Text(head, style="bold")
     file, line, key = (getattr(error, name, None) for name in ("file", "line", "key"))
     message = getattr(error, "message", None) or str(error)
-    where = [part for part in (f"file {file}" if file else "", f"line {line}" if line else "",
-                               f"key {key}" if key else "") if part]
+    where = [
+        part
+        for part in (f"file {file}" if file else "", f"line {line}" if line else "", f"key {key}" if key else "")
+        if part
+    ]
     if where:
         text.append(": " + " · ".join(where))
     text.append(f"\n{message}")

@@ -118,8 +118,15 @@ class BudgetScreen(TemplarScreen):
 
     @on(BudgetLoaded)
     def _loaded(self, m: BudgetLoaded) -> None:
-        self.data = {"statuses": m.statuses, "now": m.now, "days": m.days, "provider": m.providers,
-                     "model": m.models, "alerts": m.alerts, "anomalies": m.anomalies}
+        self.data = {
+            "statuses": m.statuses,
+            "now": m.now,
+            "days": m.days,
+            "provider": m.providers,
+            "model": m.models,
+            "alerts": m.alerts,
+            "anomalies": m.anomalies,
+        }
         self._show_budget()
 
     @on(AllocationLoaded)
@@ -133,13 +140,16 @@ class BudgetScreen(TemplarScreen):
         series = daily_series(data["days"].get("groups", []), data["now"])
         self.query_one("#spend-spark", Sparkline).data = series
         self.query_one("#spark-title", Label).update(
-            f"Spend per day, last {DAYS} days: {usd_f(sum(series))} total, peak {usd_f(max(series))}")
+            f"Spend per day, last {DAYS} days: {usd_f(sum(series))} total, peak {usd_f(max(series))}"
+        )
         total = data["days"]["total"]
         savings = Text()
         savings.append(f"Last {DAYS} days: spent {usd_f(total['cost_usd'])}")
         savings.append(f"  ·  saved {usd_f(total['saved_usd'])}", style="bold green")
-        savings.append(f" by templates and the cache ({total['template_hits']} template and {total['cache_hits']} "
-                       f"cache answers of {total['requests']} requests; {total['paid_calls']} paid calls)")
+        savings.append(
+            f" by templates and the cache ({total['template_hits']} template and {total['cache_hits']} "
+            f"cache answers of {total['requests']} requests; {total['paid_calls']} paid calls)"
+        )
         self.query_one("#savings", Static).update(themed(savings))
         alerts = self.query_one("#alerts", DataTable)
         alerts.clear()
@@ -148,8 +158,15 @@ class BudgetScreen(TemplarScreen):
             level = level_label(int(a["level"]))
             alerts.add_row(*cells(when_short(a["ts"]), who, a["period"], level, f"{a['percent']:.1f}%"))
         for u in data.get("anomalies", []):  # usage claims charged at the worst case instead
-            alerts.add_row(*cells(when_short(u["ts"]), f"{u['provider']} {u['request_id'][:8]}", "anomaly",
-                                  u["what"], f"charged {usd_f(u['charged_usd'])}"))
+            alerts.add_row(
+                *cells(
+                    when_short(u["ts"]),
+                    f"{u['provider']} {u['request_id'][:8]}",
+                    "anomaly",
+                    u["what"],
+                    f"charged {usd_f(u['charged_usd'])}",
+                )
+            )
         self._show_breakdown()
 
     def _show_breakdown(self) -> None:
@@ -157,14 +174,22 @@ class BudgetScreen(TemplarScreen):
             return
         by = self.breakdown
         self.query_one("#breakdown-title", Label).update(
-            f"Spend by {by}, last {DAYS} days (m: by {'model' if by == 'provider' else 'provider'})")
+            f"Spend by {by}, last {DAYS} days (m: by {'model' if by == 'provider' else 'provider'})"
+        )
         table = self.query_one("#breakdown", DataTable)
         table.clear()
         for g in self.data[by].get("groups", []):
             p50 = g.get("latency_p50_ms")
             name = g[by] if g[by] != "-" else "templates/cache"
-            table.add_row(*cells(name, g["paid_calls"] or g["requests"], usd_f(g["cost_usd"]),
-                                 usd_f(g["saved_usd"]), "—" if p50 is None else p50))
+            table.add_row(
+                *cells(
+                    name,
+                    g["paid_calls"] or g["requests"],
+                    usd_f(g["cost_usd"]),
+                    usd_f(g["saved_usd"]),
+                    "—" if p50 is None else p50,
+                )
+            )
 
     def _show_allocation(self, proposal: dict[str, Any]) -> None:
         table = self.query_one("#allocation", DataTable)
@@ -173,13 +198,18 @@ class BudgetScreen(TemplarScreen):
         if "error" in proposal:
             note.update(themed(Text(proposal["error"], style="yellow")))
             return
-        note.update(f"system {usd_f(proposal['system_limit_usd'])}, reserve {usd_f(proposal['reserve_usd'])}, "
-                    "this period's spend")
+        note.update(
+            f"system {usd_f(proposal['system_limit_usd'])}, reserve {usd_f(proposal['reserve_usd'])}, "
+            "this period's spend"
+        )
         for p in proposal["projects"]:
             current = p["current_limit_usd"]
             limit_now = "—" if current is None else usd_f(current) + (" (cap)" if p.get("cap_usd") is not None else "")
-            table.add_row(*cells(p["project"], f"{p['weight']:g}", usd_f(p["burn_usd"]), limit_now,
-                                usd_f(p["proposed_limit_usd"])))
+            table.add_row(
+                *cells(
+                    p["project"], f"{p['weight']:g}", usd_f(p["burn_usd"]), limit_now, usd_f(p["proposed_limit_usd"])
+                )
+            )
         if not proposal["projects"]:
             note.update("no projects yet: the allocator divides the system budget among project files")
 
@@ -198,9 +228,15 @@ class BudgetScreen(TemplarScreen):
             if yes:
                 self.apply_allocation()
 
-        self.app.push_screen(ConfirmModal(
-            "Apply the allocation?", "Each project's budget.project.limit_usd is set to the proposed limit "
-            "(written to its project file). Limits a person set are caps: they are kept.", yes="Apply"), answered)
+        self.app.push_screen(
+            ConfirmModal(
+                "Apply the allocation?",
+                "Each project's budget.project.limit_usd is set to the proposed limit "
+                "(written to its project file). Limits a person set are caps: they are kept.",
+                yes="Apply",
+            ),
+            answered,
+        )
 
     @work(exclusive=True, group="allocation", exit_on_error=False)
     async def apply_allocation(self) -> None:

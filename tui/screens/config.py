@@ -127,11 +127,16 @@ class ConfigScreen(TemplarScreen):
     def _files(self, message: ConfigFilesListed) -> None:
         running = self.engine is not None  # a file broke while the engine runs
         self.rows = []
-        self.error = (self.error if running else "") or getattr(self.app, "engine_error", "") \
-            or "the engine did not open"
+        self.error = (
+            (self.error if running else "") or getattr(self.app, "engine_error", "") or "the engine did not open"
+        )
         self._fill()
-        files = Text("A config file is broken, so no key can be resolved.\n" if running
-                     else "The engine did not open, so no key can be resolved.\n", style="bold")
+        files = Text(
+            "A config file is broken, so no key can be resolved.\n"
+            if running
+            else "The engine did not open, so no key can be resolved.\n",
+            style="bold",
+        )
         files.append(self.error + "\n\nFiles the cascade reads:\n")
         for level, name, exists in message.files:
             files.append(f"  {level:<8}{name}{'' if exists else '  (absent)'}\n")
@@ -221,11 +226,17 @@ class ConfigScreen(TemplarScreen):
             return engine.config_set(key, text, project, agent if agent_level else None)
 
         self.app.push_screen(
-            PromptModal(f"Set {key} for {target}", row.description or key, edit_text(row.value), submit=save,
-                        help_text="a TOML value (strings may be bare) · checked against the whole cascade before "
-                        "anything is written · enter saves · esc cancels"),
-            lambda result: self._changed(result, f"{key} = {show_value(result['value']) if result else ''} "
-                                                 f"set for {target}"),
+            PromptModal(
+                f"Set {key} for {target}",
+                row.description or key,
+                edit_text(row.value),
+                submit=save,
+                help_text="a TOML value (strings may be bare) · checked against the whole cascade before "
+                "anything is written · enter saves · esc cancels",
+            ),
+            lambda result: self._changed(
+                result, f"{key} = {show_value(result['value']) if result else ''} set for {target}"
+            ),
         )
 
     def action_unset(self) -> None:
@@ -233,8 +244,10 @@ class ConfigScreen(TemplarScreen):
         if engine is None or row is None:
             return
         if row.level not in ("project", "agent"):
-            self.notify(f"{row.key} is set at {row.level} level; only project and agent overrides can be removed here.",
-                        severity="warning")
+            self.notify(
+                f"{row.key} is set at {row.level} level; only project and agent overrides can be removed here.",
+                severity="warning",
+            )
             return
         project, agent = self.scope()
         level_agent = agent if row.level == "agent" else None
@@ -242,12 +255,18 @@ class ConfigScreen(TemplarScreen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.run_change(lambda: engine.config_unset(key, project, level_agent),
-                                f"Removed the {row.level} override of {key}")
+                self.run_change(
+                    lambda: engine.config_unset(key, project, level_agent), f"Removed the {row.level} override of {key}"
+                )
 
-        self.app.push_screen(ConfirmModal(f"Remove the {row.level} override?",
-                                          f"{key} = {show_value(row.value)} ({row.where}). The level below shows "
-                                          "through again.", yes="Remove"), answered)
+        self.app.push_screen(
+            ConfirmModal(
+                f"Remove the {row.level} override?",
+                f"{key} = {show_value(row.value)} ({row.where}). The level below shows through again.",
+                yes="Remove",
+            ),
+            answered,
+        )
 
     @work(exclusive=True, group="config-change", exit_on_error=False)
     async def run_change(self, change: Callable[[], Awaitable[Any]], text: str) -> None:
@@ -272,8 +291,12 @@ class ConfigScreen(TemplarScreen):
             return
         project, _ = self.scope()
         self.app.push_screen(
-            PromptModal(f"Export project {project}", "File", f"{project}-config.toml",
-                        submit=lambda path: engine.config_export(project, Path(path).expanduser())),
+            PromptModal(
+                f"Export project {project}",
+                "File",
+                f"{project}-config.toml",
+                submit=lambda path: engine.config_export(project, Path(path).expanduser()),
+            ),
             lambda out: out and self.notify(f"Exported {out['project']} to {out['file']}"),
         )
 
@@ -281,15 +304,20 @@ class ConfigScreen(TemplarScreen):
         engine = self.need_engine()
         if engine is None:
             return
+
         def imported(out: Any) -> None:
             if out:
                 self.app.project = out["project"]  # type: ignore[attr-defined]
                 self._changed(out, f"Imported project {out['project']}")
 
         self.app.push_screen(
-            PromptModal("Import a project", "Export file (TOML)", "",
-                        submit=lambda path: engine.config_import(Path(path).expanduser()),
-                        help_text="validated completely first; nothing is written on error"),
+            PromptModal(
+                "Import a project",
+                "Export file (TOML)",
+                "",
+                submit=lambda path: engine.config_import(Path(path).expanduser()),
+                help_text="validated completely first; nothing is written on error",
+            ),
             imported,
         )
 

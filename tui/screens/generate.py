@@ -67,18 +67,45 @@ class GenerateScreen(TemplarScreen):
         # Not in the footer: enter in the task box does the same, and 80 columns are scarce.
         Binding("ctrl+g", "generate", "Generate", id="generate.run", priority=True, show=False),
         Binding("slash", "focus_task", "Task", id="generate.focus", key_display="/"),
-        Binding("x", "regenerate", "Redo", id="generate.regenerate",
-                tooltip="a fresh paid answer for the same task (skips templates and the cache)"),
+        Binding(
+            "x",
+            "regenerate",
+            "Redo",
+            id="generate.regenerate",
+            tooltip="a fresh paid answer for the same task (skips templates and the cache)",
+        ),
         Binding("y", "copy", "Copy", id="generate.copy"),
         Binding("w", "save", "Save", id="generate.save"),
-        Binding("L", "learn", "Learn", id="generate.learn", key_display="L",
-                tooltip="review the template suggested from this paid answer"),
-        Binding("exclamation_mark", "report_wrong", "Wrong", id="generate.wrong", key_display="!",
-                tooltip="report this template answer as wrong (asks why; reverses its savings)"),
-        Binding("p", "toggle_log", "Log", id="generate.log",
-                tooltip="show or hide the pipeline log (hidden by default under 100 columns)"),
-        Binding("escape", "cancel", "Cancel", id="generate.cancel",
-                tooltip="cancel a running generation; otherwise leave the task box"),
+        Binding(
+            "L",
+            "learn",
+            "Learn",
+            id="generate.learn",
+            key_display="L",
+            tooltip="review the template suggested from this paid answer",
+        ),
+        Binding(
+            "exclamation_mark",
+            "report_wrong",
+            "Wrong",
+            id="generate.wrong",
+            key_display="!",
+            tooltip="report this template answer as wrong (asks why; reverses its savings)",
+        ),
+        Binding(
+            "p",
+            "toggle_log",
+            "Log",
+            id="generate.log",
+            tooltip="show or hide the pipeline log (hidden by default under 100 columns)",
+        ),
+        Binding(
+            "escape",
+            "cancel",
+            "Cancel",
+            id="generate.cancel",
+            tooltip="cancel a running generation; otherwise leave the task box",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -90,8 +117,7 @@ class GenerateScreen(TemplarScreen):
 
     def body(self) -> ComposeResult:
         with Horizontal(id="gen-top"):
-            yield Input(placeholder="Describe the code you want · enter generates · esc leaves the input",
-                        id="task")
+            yield Input(placeholder="Describe the code you want · enter generates · esc leaves the input", id="task")
             yield ScopePicker(id="gen-scope")
         yield Static("", id="providers")
         with Horizontal(id="gen-main"):
@@ -186,12 +212,18 @@ class GenerateScreen(TemplarScreen):
             then()
             return
         findings = "\n".join(f"  {line}" for line in delivery.finding_lines(8))
-        self.app.push_screen(ConfirmModal(
-            f"{what} an answer that was not handed over?",
-            f"{delivery.reason}.\n{findings}\n\nTemplar does not hand this answer over as a success. "
-            f"{what} it anyway?", yes=f"{what} anyway", no="Don't"),
-            lambda yes: then() if yes else self.notify(f"Not {what.lower()}d: the answer is not validated.",
-                                                       severity="warning"))
+        self.app.push_screen(
+            ConfirmModal(
+                f"{what} an answer that was not handed over?",
+                f"{delivery.reason}.\n{findings}\n\nTemplar does not hand this answer over as a success. "
+                f"{what} it anyway?",
+                yes=f"{what} anyway",
+                no="Don't",
+            ),
+            lambda yes: (
+                then() if yes else self.notify(f"Not {what.lower()}d: the answer is not validated.", severity="warning")
+            ),
+        )
 
     def action_toggle_log(self) -> None:
         """The log's default is shown when wide and hidden when narrow; ``p`` flips it."""
@@ -221,8 +253,9 @@ class GenerateScreen(TemplarScreen):
             if path:
                 self.notify(f"Saved to {path}")
 
-        self.app.push_screen(PromptModal("Save the code", "File name", "generated.py",
-                                         submit=lambda text: write_code(text, code)), saved)
+        self.app.push_screen(
+            PromptModal("Save the code", "File name", "generated.py", submit=lambda text: write_code(text, code)), saved
+        )
 
     def action_learn(self) -> None:
         sid = self.result_data.get("suggestion_id")
@@ -233,8 +266,10 @@ class GenerateScreen(TemplarScreen):
         elif self.result.source != "llm":
             self.notify(f"This answer came from the {self.result.source}; only paid answers become templates.")
         else:
-            self.notify("No suggestion was made for this answer (learning off, or the suggestion call failed).",
-                        severity="warning")
+            self.notify(
+                "No suggestion was made for this answer (learning off, or the suggestion call failed).",
+                severity="warning",
+            )
 
     def action_report_wrong(self) -> None:
         """Report the shown template answer as wrong, with a reason: the engine reverses its
@@ -244,8 +279,10 @@ class GenerateScreen(TemplarScreen):
             self.notify("Generate something first.", severity="warning")
             return
         if result.source not in ("learned", "builtin"):
-            self.notify(f"This answer came from the {result.source}; only template answers take wrong-answer "
-                        "feedback.", severity="warning")
+            self.notify(
+                f"This answer came from the {result.source}; only template answers take wrong-answer feedback.",
+                severity="warning",
+            )
             return
         engine = self.need_engine()
         if engine is None:
@@ -255,15 +292,27 @@ class GenerateScreen(TemplarScreen):
         def reported(outcome: Any) -> None:
             if not outcome or outcome is True:
                 return
-            after = (f"{outcome.template} is retired." if outcome.retired
-                     else f"{outcome.wrong_reports} of {outcome.retire_after} reports before it retires.")
-            self.notify(f"Reported: {outcome.template} v{outcome.version} will not answer these bindings again; "
-                        f"{format_usd_exact(outcome.reversed_micros)} savings reversed. {after}", title="Wrong answer")
+            after = (
+                f"{outcome.template} is retired."
+                if outcome.retired
+                else f"{outcome.wrong_reports} of {outcome.retire_after} reports before it retires."
+            )
+            self.notify(
+                f"Reported: {outcome.template} v{outcome.version} will not answer these bindings again; "
+                f"{format_usd_exact(outcome.reversed_micros)} savings reversed. {after}",
+                title="Wrong answer",
+            )
 
-        self.app.push_screen(PromptModal(
-            "Report a wrong answer", f"What is wrong with this {result.source} template answer?", "",
-            submit=lambda text: engine.report_wrong_answer(request_id, text),
-            help_text="enter reports it (its savings are reversed) · esc cancels"), reported)
+        self.app.push_screen(
+            PromptModal(
+                "Report a wrong answer",
+                f"What is wrong with this {result.source} template answer?",
+                "",
+                submit=lambda text: engine.report_wrong_answer(request_id, text),
+                help_text="enter reports it (its savings are reversed) · esc cancels",
+            ),
+            reported,
+        )
 
     # -- messages from the worker -------------------------------------------------------------
 
@@ -282,8 +331,11 @@ class GenerateScreen(TemplarScreen):
             countdown.stop()
         elif isinstance(event, ev.BudgetLevelCrossed):
             who = event.scope if event.scope == "system" else f"{event.scope} {event.key}"
-            self.notify(f"Budget {who} reached L{event.level} {event.level_name} ({event.percent:.0f}%).",
-                        severity="warning" if event.level < 5 else "error", title="Budget")
+            self.notify(
+                f"Budget {who} reached L{event.level} {event.level_name} ({event.percent:.0f}%).",
+                severity="warning" if event.level < 5 else "error",
+                title="Budget",
+            )
         elif isinstance(event, ev.TemplateLearned):
             self.templar.refresh_pending()
             log = self.query_one(PipelineLog)
@@ -352,8 +404,9 @@ class GenerateScreen(TemplarScreen):
         if self._mine(message.request):
             self.running = False
             self.templar.stream_rate = ""
-            self.query_one(PipelineLog).add(Text("■ cancelled; any reservation was released: nothing is charged",
-                                                 style="yellow"))
+            self.query_one(PipelineLog).add(
+                Text("■ cancelled; any reservation was released: nothing is charged", style="yellow")
+            )
 
     @on(ConfirmationNeeded)
     def _confirm(self, message: ConfirmationNeeded) -> None:
@@ -362,22 +415,29 @@ class GenerateScreen(TemplarScreen):
         self.running = False
         self.templar.stream_rate = ""
         request = message.request
-        self.query_one(PipelineLog).add(Text("? budget critical (L5): a paid call needs your confirmation",
-                                             style="bold yellow"))
+        self.query_one(PipelineLog).add(
+            Text("? budget critical (L5): a paid call needs your confirmation", style="bold yellow")
+        )
         self.query_one("#badges", Static).update(Text("waiting for your confirmation", style="yellow"))
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.start(GenerationRequest(request.task, request.project, request.agent, confirmed=True,
-                                             fresh=request.fresh))
+                self.start(
+                    GenerationRequest(request.task, request.project, request.agent, confirmed=True, fresh=request.fresh)
+                )
             else:
                 self.query_one(PipelineLog).add(Text("■ not confirmed: no paid call was made", style="yellow"))
                 self.query_one("#badges", Static).update(Text("no answer (not confirmed)", style="dim"))
 
-        self.app.push_screen(ConfirmModal(
-            "Budget critical (L5): confirm this paid call",
-            critical_budget_message(request.project, request.agent, self._alerts(request)),
-            yes="Make the paid call", no="Don't"), answered)
+        self.app.push_screen(
+            ConfirmModal(
+                "Budget critical (L5): confirm this paid call",
+                critical_budget_message(request.project, request.agent, self._alerts(request)),
+                yes="Make the paid call",
+                no="Don't",
+            ),
+            answered,
+        )
 
     def _alerts(self, request: Any) -> Any:
         """The alert thresholds in force for the request's project and agent."""

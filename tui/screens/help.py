@@ -36,8 +36,11 @@ def sections() -> list[tuple[str, str, list[tuple[str, str]]]]:
 
     def keys(bindings: list[Any]) -> list[tuple[str, str]]:
         # the footer's short label, and the tooltip's detail where the label alone is terse
-        return [(_key(b), f"{b.description} — {b.tooltip}" if b.tooltip else b.description)
-                for b in bindings if isinstance(b, Binding) and b.description]
+        return [
+            (_key(b), f"{b.description} — {b.tooltip}" if b.tooltip else b.description)
+            for b in bindings
+            if isinstance(b, Binding) and b.description
+        ]
 
     out = [("Everywhere", "", keys(list(TemplarApp.BINDINGS)) + [("ctrl+p", "Command palette")])]
     for mode, screen in screen_classes().items():

@@ -44,13 +44,35 @@ class Row:
 
 
 def learned_row(view: Any) -> Row:
-    return Row(f"learned-{view.id}", "learned", view.id, view.name, view.pattern, view.version, view.uses,
-               view.failures, view.saved_micros, view.quality, view.status)
+    return Row(
+        f"learned-{view.id}",
+        "learned",
+        view.id,
+        view.name,
+        view.pattern,
+        view.version,
+        view.uses,
+        view.failures,
+        view.saved_micros,
+        view.quality,
+        view.status,
+    )
 
 
 def builtin_row(spec: Any) -> Row:
-    return Row(f"builtin-{spec.name}", "built-in", None, spec.name, spec.patterns[0].text, spec.version, None, None,
-               None, None, "active")
+    return Row(
+        f"builtin-{spec.name}",
+        "built-in",
+        None,
+        spec.name,
+        spec.patterns[0].text,
+        spec.version,
+        None,
+        None,
+        None,
+        None,
+        "active",
+    )
 
 
 def select_rows(rows: list[Row], query: str, status: str, sort: str) -> list[Row]:
@@ -109,8 +131,17 @@ class LibraryScreen(TemplarScreen):
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one("#lib-table", DataTable)
-        for label, width in (("name", 20), ("source", 8), ("pattern", 38), ("v", 2), ("uses", 4), ("fails", 5),
-                             ("saved", 9), ("q", 3), ("status", 7)):
+        for label, width in (
+            ("name", 20),
+            ("source", 8),
+            ("pattern", 38),
+            ("v", 2),
+            ("uses", 4),
+            ("fails", 5),
+            ("saved", 9),
+            ("q", 3),
+            ("status", 7),
+        ):
             table.add_column(label, key=label, width=width)
         self._show_mode()
         table.focus()
@@ -149,9 +180,20 @@ class LibraryScreen(TemplarScreen):
         table.clear()
         for r in self.shown:
             status = Text(r.status, style="dim" if r.status == "retired" else "")
-            table.add_row(*cells(r.name, r.source, r.pattern, r.version, _num(r.uses), _num(r.failures),
-                                "—" if r.saved_micros is None else usd(r.saved_micros), _num(r.quality), status),
-                          key=r.key)
+            table.add_row(
+                *cells(
+                    r.name,
+                    r.source,
+                    r.pattern,
+                    r.version,
+                    _num(r.uses),
+                    _num(r.failures),
+                    "—" if r.saved_micros is None else usd(r.saved_micros),
+                    _num(r.quality),
+                    status,
+                ),
+                key=r.key,
+            )
         keys = [r.key for r in self.shown]
         if selected in keys:
             table.move_cursor(row=keys.index(selected))
@@ -163,7 +205,8 @@ class LibraryScreen(TemplarScreen):
         learned = sum(1 for r in self.rows if r.source == "learned")
         self.query_one("#lib-mode", Static).update(
             f"filter {self.filter} (f) · sort {self.sort} (o) · {plural(len(self.shown), 'template')} shown, "
-            f"{learned} learned")
+            f"{learned} learned"
+        )
 
     def _show_detail(self, info: RenderableType, body: RenderableType) -> None:
         self.query_one("#tpl-detail", Static).update(themed(info))
@@ -228,16 +271,21 @@ class LibraryScreen(TemplarScreen):
         if engine is None:
             return
         if row is None or row.source != "learned" or row.id is None:
-            self.notify("Select a learned template to retire (built-in templates cannot be retired).",
-                        severity="warning")
+            self.notify(
+                "Select a learned template to retire (built-in templates cannot be retired).", severity="warning"
+            )
             return
         if row.status == "retired":
             self.notify(f"{row.name} is already retired.")
             return
         template_id = row.id
         self.app.push_screen(
-            PromptModal(f"Retire {row.name} (#{row.id})", "Reason (kept in the version history)", "retired by hand",
-                        submit=lambda reason: engine.retire_template(template_id, reason)),
+            PromptModal(
+                f"Retire {row.name} (#{row.id})",
+                "Reason (kept in the version history)",
+                "retired by hand",
+                submit=lambda reason: engine.retire_template(template_id, reason),
+            ),
             lambda view: self._after(view, f"Retired {row.name}."),
         )
 
@@ -250,8 +298,15 @@ class LibraryScreen(TemplarScreen):
             if isinstance(out, ExportResult):
                 self.notify(f"Exported {out.templates} templates to {out.file}")
 
-        self.app.push_screen(PromptModal("Export learned templates", "File", "templar-templates.json",
-                                         submit=lambda path: engine.export_templates(Path(path))), exported)
+        self.app.push_screen(
+            PromptModal(
+                "Export learned templates",
+                "File",
+                "templar-templates.json",
+                submit=lambda path: engine.export_templates(Path(path)),
+            ),
+            exported,
+        )
 
     def action_import_file(self) -> None:
         engine = self.need_engine()
@@ -262,10 +317,16 @@ class LibraryScreen(TemplarScreen):
             if isinstance(result, ImportResult):
                 self._after(result.ids, f"Imported {plural(len(result.ids), 'template')}.")
 
-        self.app.push_screen(PromptModal("Import templates", "Export file (JSON)", "templar-templates.json",
-                                         submit=lambda path: engine.import_templates(Path(path)),  # all or nothing
-                                         help_text="every template is checked first; nothing is written on error"),
-                             imported)
+        self.app.push_screen(
+            PromptModal(
+                "Import templates",
+                "Export file (JSON)",
+                "templar-templates.json",
+                submit=lambda path: engine.import_templates(Path(path)),  # all or nothing
+                help_text="every template is checked first; nothing is written on error",
+            ),
+            imported,
+        )
 
     def _after(self, result: Any, text: str) -> None:
         if result:
@@ -273,13 +334,14 @@ class LibraryScreen(TemplarScreen):
             self.reload()
 
 
-
 def learned_detail(view: Any) -> tuple[RenderableType, RenderableType]:
     """(pattern, parameters and history; the body) of a learned template."""
     head = Text()
     head.append(f"{view.name}", style="bold")
-    head.append(f"  #{view.id} v{view.version} · {view.status} · quality {view.quality} · {view.uses} uses · "
-                f"{view.failures} failures · saved {usd(view.saved_micros)}")
+    head.append(
+        f"  #{view.id} v{view.version} · {view.status} · quality {view.quality} · {view.uses} uses · "
+        f"{view.failures} failures · saved {usd(view.saved_micros)}"
+    )
     if view.retired_reason:
         head.append(f"\nretired: {view.retired_reason}", style="yellow")
     params = Table("param", "type", "original value", box=None, padding=(0, 1), expand=True)
@@ -288,9 +350,18 @@ def learned_detail(view: Any) -> tuple[RenderableType, RenderableType]:
     versions = Table("v", "when (UTC)", "q", "why", box=None, padding=(0, 1), expand=True)
     for v in view.versions:
         versions.add_row(*cells(v["version"], when(v["created"]), v["quality"], v["reason"]))
-    parts: list[RenderableType] = [head, Text(""), Text("pattern", style="bold underline"),
-                                   highlight_pattern(view.pattern), Text(""), Text("parameters", style="bold underline"),
-                                   params, Text(""), Text("versions", style="bold underline"), versions]
+    parts: list[RenderableType] = [
+        head,
+        Text(""),
+        Text("pattern", style="bold underline"),
+        highlight_pattern(view.pattern),
+        Text(""),
+        Text("parameters", style="bold underline"),
+        params,
+        Text(""),
+        Text("versions", style="bold underline"),
+        versions,
+    ]
     if view.aliases:
         parts += [Text(""), Text("aliases (other wordings it answers)", style="bold underline"), alias_table(view)]
     return Group(*parts), highlight_body(view.body)
@@ -315,7 +386,16 @@ def builtin_detail(spec: Any) -> tuple[RenderableType, RenderableType]:
     for p in spec.params:
         params.add_row(*cells(p.name, p.type, p.description))
     examples = Text("\n").join(Text(f"· {e.task}", style="dim") for e in spec.examples[:3])
-    info = Group(head, Text(""), Text("patterns", style="bold underline"), patterns, Text(""),
-                 Text("parameters", style="bold underline"), params, Text(""), Text("examples", style="bold underline"),
-                 examples)
+    info = Group(
+        head,
+        Text(""),
+        Text("patterns", style="bold underline"),
+        patterns,
+        Text(""),
+        Text("parameters", style="bold underline"),
+        params,
+        Text(""),
+        Text("examples", style="bold underline"),
+        examples,
+    )
     return info, highlight_body(spec.body.strip("\n"))

@@ -82,8 +82,15 @@ class PromptModal(ModalScreen[Any]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
 
-    def __init__(self, title: str, label: str, value: str = "", *, submit: Callable[[str], Any] | None = None,
-                 help_text: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        label: str,
+        value: str = "",
+        *,
+        submit: Callable[[str], Any] | None = None,
+        help_text: str = "",
+    ) -> None:
         super().__init__(classes="modal prompt-modal")
         self.title_text, self.label_text, self.value = title, label, value
         self.submit, self.help_text = submit, help_text
@@ -173,8 +180,13 @@ class PatternModal(PromptModal):
     DEBOUNCE_S = 0.15  # wait for a pause in typing before checking (tests set 0: check at once)
 
     def __init__(self, value: str, *, check: Callable[[str], Any], submit: Callable[[str], Any]) -> None:
-        super().__init__("Edit the task pattern", "Pattern ({name:type} marks a slot)", value, submit=submit,
-                         help_text="live preview below · enter saves · esc cancels")
+        super().__init__(
+            "Edit the task pattern",
+            "Pattern ({name:type} marks a slot)",
+            value,
+            submit=submit,
+            help_text="live preview below · enter saves · esc cancels",
+        )
         self.check = check
         self._timer: Any = None
 

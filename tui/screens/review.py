@@ -43,15 +43,17 @@ def check_text(preview: Any, code: str) -> Text:
     if preview is None:
         return Text("checking…", style="dim")
     if preview.rendered and preview.rendered == code:
-        out.append("✓ round trip: rendering with the original values reproduces the code byte for byte\n",
-                   style="green")
+        out.append(
+            "✓ round trip: rendering with the original values reproduces the code byte for byte\n", style="green"
+        )
     elif any(p.startswith("round trip") for p in preview.problems):
         out.append("✗ round trip failed\n", style="bold red")
     else:
         out.append("· round trip not checked (fix the problems below first)\n", style="yellow")
     if preview.ok:
-        out.append(f"✓ ready to accept: matches the task, validates (score {preview.score}), generalises",
-                   style="bold green")
+        out.append(
+            f"✓ ready to accept: matches the task, validates (score {preview.score}), generalises", style="bold green"
+        )
     else:
         for problem in preview.problems:
             out.append(f"✗ {problem}\n", style="red")
@@ -198,20 +200,28 @@ class ReviewScreen(TemplarScreen):
         table.clear()
         self.preview = None
         if s is None:
-            self.query_one("#rev-head", Static).update(Text(
-                "No suggestions waiting for review. When a paid answer passes validation, Templar suggests how to "
-                "turn it into a template; the suggestions wait here.", style="dim"))
+            self.query_one("#rev-head", Static).update(
+                Text(
+                    "No suggestions waiting for review. When a paid answer passes validation, Templar suggests how to "
+                    "turn it into a template; the suggestions wait here.",
+                    style="dim",
+                )
+            )
             for name in ("#rev-task", "#rev-pattern", "#rev-body", "#rev-check"):
                 self.query_one(name, Static).update("")
             self.query_one("#rev-code", CodeView).show("")
             return
         head = Text()
         head.append(f"Suggestion {self.index + 1} of {len(self.suggestions)}", style="bold")
-        head.append(f"  #{s.id} · {s.project}/{s.agent} · from {s.provider} {s.model} · confidence {s.confidence:.2f}"
-                    f" · the answer cost {usd(s.cost_micros)}")
+        head.append(
+            f"  #{s.id} · {s.project}/{s.agent} · from {s.provider} {s.model} · confidence {s.confidence:.2f}"
+            f" · the answer cost {usd(s.cost_micros)}"
+        )
         if s.alias_of is not None:
-            head.append(f"\nsame as template {s.alias_of}: accepting adds this wording as an alias, "
-                        "not a new template", style="bold")
+            head.append(
+                f"\nsame as template {s.alias_of}: accepting adds this wording as an alias, not a new template",
+                style="bold",
+            )
         if s.reason:
             head.append(f"\nwhy it is still pending: {s.reason}", style="yellow")
         self.query_one("#rev-head", Static).update(themed(head))
@@ -236,8 +246,13 @@ class ReviewScreen(TemplarScreen):
         self.query_one("#rev-pattern", Static).update(highlight_pattern(pattern, focus))
         body = self.preview.body if self.preview is not None else ""
         self.query_one("#rev-body", Static).update(
-            highlight_body(body, focus) if body else Text("(no body: a parameter is not found in the code)"
-                                                          if self.preview is not None else "checking…", style="dim"))
+            highlight_body(body, focus)
+            if body
+            else Text(
+                "(no body: a parameter is not found in the code)" if self.preview is not None else "checking…",
+                style="dim",
+            )
+        )
 
     def _show_preview(self) -> None:
         self._show_pattern()
@@ -276,12 +291,14 @@ class ReviewScreen(TemplarScreen):
         if ready is None or param is None:
             return
         engine, s = ready
+
         def rename(new: str) -> Awaitable[SuggestionView]:
             return engine.edit_suggestion(s.id, rename={param.name: new.strip()})
 
         self.app.push_screen(
             PromptModal(f"Rename parameter {param.name}", "New name (an identifier)", param.name, submit=rename),
-            self._edited)
+            self._edited,
+        )
 
     def action_retype(self) -> None:
         ready, param = self._ready(), self.selected_param()
@@ -309,18 +326,29 @@ class ReviewScreen(TemplarScreen):
             if yes:
                 self.run_edit(self._edit(engine, s.id, drop=[param.name]))
 
-        self.app.push_screen(ConfirmModal(
-            f"Drop parameter {param.name}?", f"Its original value {param.to_dict()['value']!r} goes back into the "
-            "pattern as literal text, and the template will only match that value.", yes="Drop"), answered)
+        self.app.push_screen(
+            ConfirmModal(
+                f"Drop parameter {param.name}?",
+                f"Its original value {param.to_dict()['value']!r} goes back into the "
+                "pattern as literal text, and the template will only match that value.",
+                yes="Drop",
+            ),
+            answered,
+        )
 
     def action_edit_pattern(self) -> None:
         ready = self._ready()
         if ready is None:
             return
         engine, s = ready
-        self.app.push_screen(PatternModal(s.pattern, check=lambda text: engine.preview_suggestion(s, pattern=text),
-                                          submit=lambda text: engine.edit_suggestion(s.id, pattern=text)),
-                             self._edited)
+        self.app.push_screen(
+            PatternModal(
+                s.pattern,
+                check=lambda text: engine.preview_suggestion(s, pattern=text),
+                submit=lambda text: engine.edit_suggestion(s.id, pattern=text),
+            ),
+            self._edited,
+        )
 
     def _edited(self, view: Any) -> None:
         if view is not None and view is not True:
@@ -354,13 +382,15 @@ class ReviewScreen(TemplarScreen):
             if yes:
                 self.run_decision(lambda: engine.reject_suggestion(s.id), "rejected")
 
-        self.app.push_screen(ConfirmModal(f"Reject suggestion #{s.id}?", "It is discarded; no template is made.",
-                                          yes="Reject"), answered)
+        self.app.push_screen(
+            ConfirmModal(f"Reject suggestion #{s.id}?", "It is discarded; no template is made.", yes="Reject"), answered
+        )
 
     # not exclusive: a decision already on its way to the store is never dropped unreported
     @work(group="decision", exit_on_error=False)
-    async def run_decision(self, decide: Callable[[], Awaitable[TemplateView | SuggestionView]],
-                           kind: Literal["accepted", "rejected"]) -> None:
+    async def run_decision(
+        self, decide: Callable[[], Awaitable[TemplateView | SuggestionView]], kind: Literal["accepted", "rejected"]
+    ) -> None:
         try:
             result = await decide()
         except Exception as exc:  # noqa: BLE001 - e.g. accept refused with the reason: a notification
@@ -373,11 +403,15 @@ class ReviewScreen(TemplarScreen):
     def _decided(self, message: SuggestionDecided) -> None:
         view = message.result
         if message.outcome == "accepted" and isinstance(view, TemplateView) and self.accepting_alias:
-            self.notify(f"Added as an alias of template #{view.id} {view.name}: it now answers this wording "
-                        "for $0.", title="Alias saved")
+            self.notify(
+                f"Added as an alias of template #{view.id} {view.name}: it now answers this wording for $0.",
+                title="Alias saved",
+            )
         elif message.outcome == "accepted" and isinstance(view, TemplateView):
-            self.notify(f"Saved as template #{view.id} {view.name} v{view.version}: it now answers "
-                        f"“{view.pattern}” for $0.", title="Template saved")
+            self.notify(
+                f"Saved as template #{view.id} {view.name} v{view.version}: it now answers “{view.pattern}” for $0.",
+                title="Template saved",
+            )
         elif message.outcome == "rejected" and view is not None:
             self.notify(f"Suggestion #{view.id} rejected.")
         self.templar.refresh_pending()

@@ -80,8 +80,11 @@ def explanation(data: dict[str, Any]) -> Content | None:
         return Content.assemble(
             ("template ", "bold"),
             f"{'learned #' if isinstance(template, int) else 'built-in '}{template} v{data.get('template_version', 1)}",
-            ("  pattern ", "bold"), str(data.get("pattern", "")),
-            ("\nbindings ", "bold"), bindings or "—")
+            ("  pattern ", "bold"),
+            str(data.get("pattern", "")),
+            ("\nbindings ", "bold"),
+            bindings or "—",
+        )
     similar = data.get("similar") or []
     if similar:
         rows = [f"{s['source']} {s['template']} ({s['score']}): {s['pattern']}" for s in similar[:3]]
@@ -94,25 +97,31 @@ def report(data: dict[str, Any]) -> Content:
     validation = data.get("validation")
     if not validation:
         if data.get("source") == "cache":
-            return Content.styled("Cached answers were validated when first generated; only passing answers "
-                                  "are cached.", "$text-muted")
+            return Content.styled(
+                "Cached answers were validated when first generated; only passing answers are cached.", "$text-muted"
+            )
         return Content.styled("No validation report.", "$text-muted")
     ok = validation.get("ok")
     parts: list[Content | tuple[str, str] | str] = [
         (" passed " if ok else " blocked ", "bold $background on $success" if ok else "bold $background on $error"),
-        f"  score {validation.get('score', 0)}/100"]
+        f"  score {validation.get('score', 0)}/100",
+    ]
     if validation.get("repairs"):
         parts.append(f"  after {validation['repairs']} repair(s)")
     review = validation.get("review")
     if review:
         parts.append(f"  review by {review.get('reviewer') or '—'}: {review.get('verdict')}")
-    findings = sorted(validation.get("findings", []),
-                      key=lambda f: (SEVERITY_ORDER.get(f["severity"], 3), f.get("line") or 0))
+    findings = sorted(
+        validation.get("findings", []), key=lambda f: (SEVERITY_ORDER.get(f["severity"], 3), f.get("line") or 0)
+    )
     if not findings:
         parts.append(("\nno findings", "$text-muted"))
     for f in findings[:50]:
         line = f.get("line") or ""
-        parts += ["\n", (f"{f['severity']:<6} ", SEVERITY_STYLE.get(f["severity"], "$text-muted")),
-                  f"{f['rule_id']:<8} {line!s:>4}  {f['message']}",
-                  ("  block" if f.get("blocking") else "", "bold $text-error")]
+        parts += [
+            "\n",
+            (f"{f['severity']:<6} ", SEVERITY_STYLE.get(f["severity"], "$text-muted")),
+            f"{f['rule_id']:<8} {line!s:>4}  {f['message']}",
+            ("  block" if f.get("blocking") else "", "bold $text-error"),
+        ]
     return Content.assemble(*parts)

@@ -68,7 +68,9 @@ class BudgetGauge(Widget):
             bar.append("█" * spent, style=style("budget-gauge--bar"))
             bar.append("▒" * reserved, style=style("budget-gauge--reserved"))
             bar.append("░" * (cells - spent - reserved), style=style("budget-gauge--track"))
-            figures = [f"spent {usd(status.spent_micros)} of {usd(status.limit_micros)}",
-                       f"reserved {usd(status.reserved_micros)} · remaining {usd(status.remaining_micros)}"]
+            figures = [
+                f"spent {usd(status.spent_micros)} of {usd(status.limit_micros)}",
+                f"reserved {usd(status.reserved_micros)} · remaining {usd(status.remaining_micros)}",
+            ]
         bar.append(suffix)
         return Text("\n").join([bar, *(Text(line) for line in figures)])

@@ -18,8 +18,13 @@ from tui.theme import themed
 _SOURCES = {"learned": "learned templates", "builtin": "built-in templates", "cache": "response cache"}
 
 
-PURPOSES = {"llm": "", "repair": " (repair: re-asked with the findings)", "review": " (review by a second provider)",
-            "suggest": " (template suggestion)", "ping": " (ping)"}
+PURPOSES = {
+    "llm": "",
+    "repair": " (repair: re-asked with the findings)",
+    "review": " (review by a second provider)",
+    "suggest": " (template suggestion)",
+    "ping": " (ping)",
+}
 
 
 def describe(event: ev.Event) -> Text | None:
@@ -37,41 +42,62 @@ def describe(event: ev.Event) -> Text | None:
         return Text.assemble(("↷ ", "yellow"), f"skip {event.provider}: {event.reason}")
     if isinstance(event, ev.AttemptStarted):
         label = PURPOSES.get(event.purpose, f" ({event.purpose})")
-        return Text.assemble(("→ ", "cyan"), f"{event.provider} {event.model} attempt {event.attempt}",
-                             (label, "italic"), (f"  reserved {usd_f(event.reserved_usd)}", "dim"))
+        return Text.assemble(
+            ("→ ", "cyan"),
+            f"{event.provider} {event.model} attempt {event.attempt}",
+            (label, "italic"),
+            (f"  reserved {usd_f(event.reserved_usd)}", "dim"),
+        )
     if isinstance(event, ev.AttemptFailed):
         then = "will retry" if event.retryable else "next provider"
-        return Text.assemble(("✗ ", "bold red"), f"{event.provider} attempt {event.attempt}: {event.error_class}",
-                             (f"  {event.message[:100]}", "dim"), f"  ({then})")
+        return Text.assemble(
+            ("✗ ", "bold red"),
+            f"{event.provider} attempt {event.attempt}: {event.error_class}",
+            (f"  {event.message[:100]}", "dim"),
+            f"  ({then})",
+        )
     if isinstance(event, ev.Backoff):
-        return Text.assemble(("⏳ ", "yellow"), f"{event.provider}: waiting {event.delay_s:.1f} s before attempt "
-                             f"{event.attempt + 1} ({event.reason})")
+        return Text.assemble(
+            ("⏳ ", "yellow"),
+            f"{event.provider}: waiting {event.delay_s:.1f} s before attempt {event.attempt + 1} ({event.reason})",
+        )
     if isinstance(event, ev.AttemptSucceeded):
-        return Text.assemble(("✓ ", "bold green"), f"{event.provider} answered: {event.tokens_in} in / "
-                             f"{event.tokens_out} out tokens, {usd_f(event.cost_usd)}, {event.latency_ms} ms")
+        return Text.assemble(
+            ("✓ ", "bold green"),
+            f"{event.provider} answered: {event.tokens_in} in / "
+            f"{event.tokens_out} out tokens, {usd_f(event.cost_usd)}, {event.latency_ms} ms",
+        )
     if isinstance(event, ev.ProviderCooledDown):
-        return Text.assemble(("❄ ", "yellow"), f"{event.provider} cools down for {event.seconds:.0f} s "
-                             f"after {event.failures} failures")
+        return Text.assemble(
+            ("❄ ", "yellow"), f"{event.provider} cools down for {event.seconds:.0f} s after {event.failures} failures"
+        )
     if isinstance(event, ev.StreamRestarted):
         return Text.assemble(("↺ ", "yellow"), f"{event.provider}: stream broke; partial text discarded")
     if isinstance(event, ev.BudgetLevelCrossed):
         who = event.scope if event.scope == "system" else f"{event.scope} {event.key}"
-        return Text.assemble(("▲ ", "bold yellow"), f"budget {who} ({event.period}) reached L{event.level} "
-                             f"{event.level_name} at {event.percent:.1f}%")
+        return Text.assemble(
+            ("▲ ", "bold yellow"),
+            f"budget {who} ({event.period}) reached L{event.level} {event.level_name} at {event.percent:.1f}%",
+        )
     if isinstance(event, ev.ChainReordered):
         return Text.assemble(("⇅ ", "yellow"), f"{event.reason}: order {' → '.join(event.order) or '(none)'}")
     if isinstance(event, ev.ValidationDone):
         verdict = ("passed", "green") if event.ok else ("blocked", "bold red")
-        return Text.assemble(("◇ ", "cyan"), "validation ", verdict,
-                             f": score {event.score}, {event.findings} findings")
+        return Text.assemble(
+            ("◇ ", "cyan"), "validation ", verdict, f": score {event.score}, {event.findings} findings"
+        )
     if isinstance(event, ev.TemplateLearned):
         if event.suggestion_id:
-            return Text.assemble(("✎ ", "magenta"), f"suggestion #{event.suggestion_id} {event.status}",
-                                 ("  (press L to review it)" if event.status == "pending" else "", "dim"))
+            return Text.assemble(
+                ("✎ ", "magenta"),
+                f"suggestion #{event.suggestion_id} {event.status}",
+                ("  (press L to review it)" if event.status == "pending" else "", "dim"),
+            )
         return Text.assemble(("✎ ", "dim"), event.status)
     if isinstance(event, ev.Finished):
-        return Text.assemble(("■ ", "bold"), f"done from {event.source}: cost {usd_f(event.cost_usd)}, "
-                             f"saved {usd_f(event.saved_usd)}")
+        return Text.assemble(
+            ("■ ", "bold"), f"done from {event.source}: cost {usd_f(event.cost_usd)}, saved {usd_f(event.saved_usd)}"
+        )
     if isinstance(event, ev.ConfigWarning):
         return Text.assemble(("! ", "bold yellow"), event.message)
     if isinstance(event, ev.TokensStreamed):

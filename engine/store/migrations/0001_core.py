@@ -1,4 +1,5 @@
 """Ledger, budgets, reservations, response cache and alert events (generated from a schema diff)."""
+
 from typing import Any
 
 from peewee import *
@@ -12,10 +13,12 @@ def up(migrator: Any, db: Any) -> None:
         period = CharField(max_length=10)
         level = IntegerField()
         percent = DoubleField()
+
         class Meta:
             database = db
-            table_name = 'alert_event'
-            indexes = ((('scope', 'key', 'period', 'level'), True),)
+            table_name = "alert_event"
+            indexes = ((("scope", "key", "period", "level"), True),)
+
     db.create_tables([AlertEvent])
 
     class BudgetCounter(Model):
@@ -25,10 +28,12 @@ def up(migrator: Any, db: Any) -> None:
         limit_micros = BigIntegerField(null=True)
         spent_micros = BigIntegerField(default=0)
         reserved_micros = BigIntegerField(default=0)
+
         class Meta:
             database = db
-            table_name = 'budget_counter'
-            indexes = ((('scope', 'key', 'period'), True),)
+            table_name = "budget_counter"
+            indexes = ((("scope", "key", "period"), True),)
+
     db.create_tables([BudgetCounter])
 
     class CacheEntry(Model):
@@ -44,20 +49,22 @@ def up(migrator: Any, db: Any) -> None:
         tokens_in = IntegerField(default=0)
         tokens_out = IntegerField(default=0)
         cost_micros = BigIntegerField(default=0)
+
         class Meta:
             database = db
-            table_name = 'cache_entry'
+            table_name = "cache_entry"
+
     db.create_tables([CacheEntry])
 
     class LedgerEntry(Model):
         ts = DoubleField(index=True)
         day = CharField(max_length=10)
         request_id = CharField(index=True, max_length=36)
-        project = CharField(max_length=64, default='')
-        agent = CharField(max_length=64, default='')
+        project = CharField(max_length=64, default="")
+        agent = CharField(max_length=64, default="")
         source = CharField(max_length=16)
-        provider = CharField(max_length=64, default='')
-        model = CharField(max_length=128, default='')
+        provider = CharField(max_length=64, default="")
+        model = CharField(max_length=128, default="")
         attempt = IntegerField(default=0)
         tokens_in = IntegerField(default=0)
         tokens_out = IntegerField(default=0)
@@ -68,10 +75,12 @@ def up(migrator: Any, db: Any) -> None:
         error_class = CharField(null=True, max_length=32)
         estimated = BooleanField(default=False)
         reservation_id = CharField(null=True, max_length=36)
-        owner = CharField(max_length=128, default='')
+        owner = CharField(max_length=128, default="")
+
         class Meta:
             database = db
-            table_name = 'ledger_entry'
+            table_name = "ledger_entry"
+
     db.create_tables([LedgerEntry])
 
     class Reservation(Model):
@@ -84,15 +93,17 @@ def up(migrator: Any, db: Any) -> None:
         counter_ids = CharField(max_length=64)
         ledger_id = IntegerField(null=True)
         state = CharField(index=True, max_length=12)
+
         class Meta:
             database = db
-            table_name = 'reservation'
+            table_name = "reservation"
+
     db.create_tables([Reservation])
 
 
 def down(migrator: Any, db: Any) -> None:
-    migrator.migrate(migrator.drop_table('reservation'))
-    migrator.migrate(migrator.drop_table('ledger_entry'))
-    migrator.migrate(migrator.drop_table('cache_entry'))
-    migrator.migrate(migrator.drop_table('budget_counter'))
-    migrator.migrate(migrator.drop_table('alert_event'))
+    migrator.migrate(migrator.drop_table("reservation"))
+    migrator.migrate(migrator.drop_table("ledger_entry"))
+    migrator.migrate(migrator.drop_table("cache_entry"))
+    migrator.migrate(migrator.drop_table("budget_counter"))
+    migrator.migrate(migrator.drop_table("alert_event"))

@@ -4,6 +4,7 @@
 one credential at it; the fingerprint is a salted hash, never the key). Rows written before this
 migration were endpoint records: ``endpoint`` is filled from ``key``.
 """
+
 from typing import Any
 
 from peewee import *
@@ -11,14 +12,14 @@ from peewee import *
 
 def up(migrator: Any, db: Any) -> None:
     migrator.migrate(
-        migrator.add_column('provider_health', 'endpoint', CharField(max_length=400, default='')),
-        migrator.add_column('provider_health', 'credential', CharField(max_length=64, default='')),
+        migrator.add_column("provider_health", "endpoint", CharField(max_length=400, default="")),
+        migrator.add_column("provider_health", "credential", CharField(max_length=64, default="")),
     )
     db.execute_sql("UPDATE provider_health SET endpoint = key WHERE endpoint = ''")
 
 
 def down(migrator: Any, db: Any) -> None:
     migrator.migrate(
-        migrator.drop_column('provider_health', 'credential'),
-        migrator.drop_column('provider_health', 'endpoint'),
+        migrator.drop_column("provider_health", "credential"),
+        migrator.drop_column("provider_health", "endpoint"),
     )

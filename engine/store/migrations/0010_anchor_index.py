@@ -5,6 +5,7 @@ reports remembered by code hash (``engine.validation_memo``).
 Derived data only: the tables start empty and the first learned lookup fills them from the
 template tables (``engine.learning.anchors.sync``), then keeps them current incrementally.
 """
+
 from typing import Any
 
 from peewee import *
@@ -16,39 +17,43 @@ def up(migrator: Any, db: Any) -> None:
         template = IntegerField(index=True)
         version = IntegerField()
         groups = TextField()
+
         class Meta:
             database = db
-            table_name = 'template_anchor'
+            table_name = "template_anchor"
 
     class AnchorWord(Model):
         word = CharField(max_length=255, primary_key=True)
         df = IntegerField(default=0)
+
         class Meta:
             database = db
-            table_name = 'anchor_word'
+            table_name = "anchor_word"
 
     class IndexMeta(Model):
         name = CharField(max_length=32, primary_key=True)
-        value = TextField(default='')
+        value = TextField(default="")
+
         class Meta:
             database = db
-            table_name = 'index_meta'
+            table_name = "index_meta"
 
     class ValidationMemo(Model):
         key = CharField(max_length=64, primary_key=True)
         report = TextField()
         created = DoubleField(index=True)
+
         class Meta:
             database = db
-            table_name = 'validation_memo'
+            table_name = "validation_memo"
 
     db.create_tables([TemplateAnchor, AnchorWord, IndexMeta, ValidationMemo])
 
 
 def down(migrator: Any, db: Any) -> None:
     migrator.migrate(
-        migrator.drop_table('validation_memo'),
-        migrator.drop_table('index_meta'),
-        migrator.drop_table('anchor_word'),
-        migrator.drop_table('template_anchor'),
+        migrator.drop_table("validation_memo"),
+        migrator.drop_table("index_meta"),
+        migrator.drop_table("anchor_word"),
+        migrator.drop_table("template_anchor"),
     )
