@@ -1,5 +1,6 @@
 # The two set-up commands in the README: `make run` and `make test`.
 # Each creates .venv with the Python found as $(PYTHON) (3.11+) and installs what it needs.
+# `make test` runs ruff (lint + format check) and mypy before pytest; CI (.ci/run) calls it.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,15 @@ BIN := $(VENV)/bin
 run: $(VENV)/.app
 	$(BIN)/templar
 
+# Static checks first (seconds), then the suite: ruff lint, ruff format check, mypy (strict on
+# engine/, configured in pyproject.toml). LINT=0 skips them for a quick local run.
+LINT ?= 1
 test: $(VENV)/.dev
+ifeq ($(LINT),1)
+	$(BIN)/ruff check engine tui tests bench
+	$(BIN)/ruff format --check engine tui tests bench
+	$(BIN)/mypy
+endif
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 $(BIN)/python:
