@@ -11,10 +11,10 @@ run: $(VENV)/.app
 	$(BIN)/templar
 
 # Static checks first (seconds), then the suite: ruff lint, ruff format check, mypy (strict on
-# engine/, configured in pyproject.toml). LINT=0 skips them for a quick local run.
-LINT ?= 1
+# engine/, configured in pyproject.toml). CHECKS=0 skips them for a quick local run (not LINT: make predefines it).
+CHECKS ?= 1
 test: $(VENV)/.dev
-ifeq ($(LINT),1)
+ifeq ($(CHECKS),1)
 	$(BIN)/ruff check engine tui tests bench
 	$(BIN)/ruff format --check engine tui tests bench
 	$(BIN)/mypy
