@@ -241,6 +241,19 @@ def bench_backend(
     worst, prompt_tokens[BUDGET_TASK] = facts["worst"], facts["prompt_tokens"]
     # prime the cache for the hit path (one paid call)
     lead.call(op="run", task=HIT_TASK, calls=1, same_task=True, use_cache=True, project="bench", concurrency=1)
+    # warm every worker the same way (tokenizer, LLM client, connections): a cold worker's first
+    # paid call costs ~1 s, which would count against N > 1 only (the lead is already warm)
+    for i, w in enumerate(workers):
+        w.call(op="worst", task=BUDGET_TASK, project="cap")
+        w.call(
+            op="run",
+            task=f"bench warm-up {name} {i} {uuid.uuid4().hex[:6]}",
+            calls=2,
+            same_task=False,
+            use_cache=True,
+            project="bench",
+            concurrency=2,
+        )
     base = 0.0
     for n in args.procs:
         group = workers[:n]
@@ -300,7 +313,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=200.0, help="the fake provider's answer delay")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent generate() calls per process")
     parser.add_argument("--hits", type=int, default=100, help="cache-hit generations per process")
-    parser.add_argument("--paid", type=int, default=32, help="paid generations per process")
+    parser.add_argument("--paid", type=int, default=64, help="paid generations per process")
     parser.add_argument("--fit", type=int, default=10, help="worst-case calls the budget fits, per process")
     parser.add_argument(
         "--pg-url",
