@@ -22,8 +22,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.money import micros_to_usd
 from engine.rollups import PAID, bucket_sql
+from engine.stats_sql import _name, summary_row
 
 FREE = ("cache", "learned", "builtin", "routed")
 TEMPLATE_SOURCES = ("learned", "builtin", "routed")
@@ -73,10 +73,6 @@ def _derived(dim: str, since: float | None) -> tuple[str, tuple[Any, ...], str, 
         f"GROUP BY {by}day, source, {bucket_sql('latency_ms')}"
     )
     return rows, (dim, day, since, end), lat, (dim, day, since, end, *PAID)
-
-
-def _name(value: Any) -> str:
-    return str(value or "-")
 
 
 def _percentile(histogram: dict[int, int], q: float) -> int | None:
@@ -163,25 +159,13 @@ def summaries(
     for name, (paid_calls, tin, tout, cost, saved, cache_hits, template_hits, estimated, reversed_) in acc.items():
         requests = answered.get(name, 0) + cache_hits + template_hits
         histogram = latencies.get(name, {})
-        out[None if group is None else name] = {
-            "requests": requests,
-            "paid_calls": paid_calls,
-            "tokens_in": tin,
-            "tokens_out": tout,
-            "cost_usd": micros_to_usd(cost),
-            "saved_usd": micros_to_usd(saved),
-            "cache_hits": cache_hits,
-            "template_hits": template_hits,
-            "cache_hit_rate": round(cache_hits / requests, 4) if requests else 0.0,
-            "template_hit_rate": round(template_hits / requests, 4) if requests else 0.0,
-            "latency_p50_ms": _percentile(histogram, 0.5),
-            "latency_p95_ms": _percentile(histogram, 0.95),
-            "failures": dict(sorted(failures.get(name, {}).items())),
-            "free_failed_attempts": sum(free_failures.get(name, {}).values()),
-            "free_failures": dict(sorted(free_failures.get(name, {}).items())),
-            "reversed_usd": -micros_to_usd(reversed_),
-            "estimated_rows": estimated,
-        }
+        out[None if group is None else name] = summary_row(
+            (paid_calls, tin, tout, cost, saved, cache_hits, template_hits, estimated, reversed_),
+            requests,
+            (_percentile(histogram, 0.5), _percentile(histogram, 0.95)),
+            failures.get(name, {}),
+            free_failures.get(name, {}),
+        )
     return out
 
 

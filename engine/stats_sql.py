@@ -37,6 +37,39 @@ def _name(value: Any) -> str:
     return str(value or "-")
 
 
+def summary_row(
+    sums: tuple[int, int, int, int, int, int, int, int, int],
+    requests: int,
+    latency: tuple[int | None, int | None],
+    failures: dict[str, int],
+    free_failures: dict[str, int],
+) -> dict[str, Any]:
+    """One group's figures as ``stats`` prints them, however they were summed (raw rows here,
+    per-day aggregates in ``engine.stats_rollup``): ``sums`` is (paid calls, tokens in, tokens
+    out, cost, saved, cache hits, template hits, estimated rows, reversed savings), ``latency``
+    the p50 and p95 of successful paid attempts."""
+    paid_calls, tin, tout, cost, saved, cache_hits, template_hits, estimated, reversed_ = sums
+    return {
+        "requests": requests,
+        "paid_calls": paid_calls,
+        "tokens_in": tin,
+        "tokens_out": tout,
+        "cost_usd": micros_to_usd(cost),
+        "saved_usd": micros_to_usd(saved),
+        "cache_hits": cache_hits,
+        "template_hits": template_hits,
+        "cache_hit_rate": round(cache_hits / requests, 4) if requests else 0.0,
+        "template_hit_rate": round(template_hits / requests, 4) if requests else 0.0,
+        "latency_p50_ms": latency[0],
+        "latency_p95_ms": latency[1],
+        "failures": dict(sorted(failures.items())),
+        "free_failed_attempts": sum(free_failures.values()),
+        "free_failures": dict(sorted(free_failures.items())),
+        "reversed_usd": -micros_to_usd(reversed_),
+        "estimated_rows": estimated,
+    }
+
+
 def summaries(
     execute: Callable[..., Any], where: str, params: tuple[Any, ...], group: str | None
 ) -> dict[str | None, dict[str, Any]]:
@@ -95,25 +128,13 @@ def summaries(
     for name, (paid_calls, tin, tout, cost, saved, cache_hits, template_hits, estimated, reversed_) in acc.items():
         requests = answered.get(name, 0) + cache_hits + template_hits
         ordered = latencies.get(name, [])
-        out[None if group is None else name] = {
-            "requests": requests,
-            "paid_calls": paid_calls,
-            "tokens_in": tin,
-            "tokens_out": tout,
-            "cost_usd": micros_to_usd(cost),
-            "saved_usd": micros_to_usd(saved),
-            "cache_hits": cache_hits,
-            "template_hits": template_hits,
-            "cache_hit_rate": round(cache_hits / requests, 4) if requests else 0.0,
-            "template_hit_rate": round(template_hits / requests, 4) if requests else 0.0,
-            "latency_p50_ms": _percentile(ordered, 0.5),
-            "latency_p95_ms": _percentile(ordered, 0.95),
-            "failures": dict(sorted(failures.get(name, {}).items())),
-            "free_failed_attempts": sum(free_failures.get(name, {}).values()),
-            "free_failures": dict(sorted(free_failures.get(name, {}).items())),
-            "reversed_usd": -micros_to_usd(reversed_),
-            "estimated_rows": estimated,
-        }
+        out[None if group is None else name] = summary_row(
+            (paid_calls, tin, tout, cost, saved, cache_hits, template_hits, estimated, reversed_),
+            requests,
+            (_percentile(ordered, 0.5), _percentile(ordered, 0.95)),
+            failures.get(name, {}),
+            free_failures.get(name, {}),
+        )
     return out
 
 
