@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import TemplarError
 from engine.events import Emit, TemplateLearned
+from engine.learning.body import Param
 from engine.learning.literals import propose
 from engine.learning.review import check
 from engine.learning.suggest import build_messages, parse_suggestion
@@ -130,35 +131,23 @@ class Learner:
         library = self.engine.library
         alias = await self.engine.store.run(library.find_alias, job.task, job.code)
         if alias is not None:  # the same code as an existing template: an alias, not a duplicate
-            await self.engine.store.run(
-                functools.partial(
-                    library.fill_suggestion,
-                    suggestion_id,
-                    pattern=alias.pattern,
-                    params=alias.params,
-                    name=f"alias of template {alias.template_id}",
-                    confidence=1.0,
-                    reason="",
-                    provider="",
-                    model="",
-                    alias_of=alias.template_id,
-                )
+            await self._fill(
+                suggestion_id,
+                pattern=alias.pattern,
+                params=alias.params,
+                name=f"alias of template {alias.template_id}",
+                confidence=1.0,
+                alias_of=alias.template_id,
             )
             return await self._maybe_accept(suggestion_id, job.settings, True, unseen=True)
         if has_no_values(job.task):  # nothing to parameterise: a zero-slot template, no model call
             pattern = zero_slot_pattern(job.task)
-            await self.engine.store.run(
-                functools.partial(
-                    library.fill_suggestion,
-                    suggestion_id,
-                    pattern=pattern or "",
-                    params=[],
-                    name=zero_slot_name(job.task),
-                    confidence=1.0 if pattern else 0.0,
-                    reason="" if pattern else "the task's wording cannot serve as a pattern",
-                    provider="",
-                    model="",
-                )
+            await self._fill(
+                suggestion_id,
+                pattern=pattern or "",
+                name=zero_slot_name(job.task),
+                confidence=1.0 if pattern else 0.0,
+                reason="" if pattern else "the task's wording cannot serve as a pattern",
             )
             return await self._maybe_accept(suggestion_id, job.settings, bool(pattern), unseen=False)
         proposal = propose(job.task, job.code) if job.settings.learning.deterministic else None
@@ -167,18 +156,12 @@ class Learner:
                 check, job.task, job.code, proposal.pattern, proposal.params, library.validator_factory()
             )
             if preview.ok:
-                await self.engine.store.run(
-                    functools.partial(
-                        library.fill_suggestion,
-                        suggestion_id,
-                        pattern=proposal.pattern,
-                        params=proposal.params,
-                        name=proposal.name,
-                        confidence=proposal.confidence,
-                        reason="",
-                        provider="",
-                        model="",
-                    )
+                await self._fill(
+                    suggestion_id,
+                    pattern=proposal.pattern,
+                    params=proposal.params,
+                    name=proposal.name,
+                    confidence=proposal.confidence,
                 )
                 return await self._maybe_accept(suggestion_id, job.settings, True, unseen=True)
         return await self._ask_model(suggestion_id, job, record)
@@ -188,21 +171,8 @@ class Learner:
         from engine.pipeline import cheapest_first
 
         settings = job.settings
-        library = self.engine.library
         if not job.model_allowed:
-            await self.engine.store.run(
-                functools.partial(
-                    library.fill_suggestion,
-                    suggestion_id,
-                    pattern="",
-                    params=[],
-                    name="",
-                    confidence=0.0,
-                    reason="no suggestion: the request's max_usd leaves no room for the call",
-                    provider="",
-                    model="",
-                )
-            )
+            await self._fill(suggestion_id, reason="no suggestion: the request's max_usd leaves no room for the call")
             return "pending"
         names = (
             [settings.learning.suggest_provider] if settings.learning.suggest_provider else list(settings.chain.order)
@@ -222,37 +192,51 @@ class Learner:
         try:
             answer = await self.engine.chain.complete(settings, request, record)
         except TemplarError as exc:
-            await self.engine.store.run(
-                functools.partial(
-                    library.fill_suggestion,
-                    suggestion_id,
-                    pattern="",
-                    params=[],
-                    name="",
-                    confidence=0.0,
-                    reason=f"no suggestion: {exc}",
-                    provider="",
-                    model="",
-                )
-            )
+            await self._fill(suggestion_id, reason=f"no suggestion: {exc}")
             return "pending"
         parsed = parse_suggestion(answer.text)
-        await self.engine.store.run(
-            functools.partial(
-                library.fill_suggestion,
-                suggestion_id,
-                pattern=parsed.pattern,
-                params=parsed.params,
-                name=parsed.name,
-                confidence=parsed.confidence,
-                reason="; ".join(parsed.problems),
-                provider=answer.provider,
-                model=answer.model,
-            )
+        await self._fill(
+            suggestion_id,
+            pattern=parsed.pattern,
+            params=parsed.params,
+            name=parsed.name,
+            confidence=parsed.confidence,
+            reason="; ".join(parsed.problems),
+            provider=answer.provider,
+            model=answer.model,
         )
         threshold = settings.learning.auto_accept_confidence
         good = not parsed.problems and threshold > 0 and parsed.confidence >= threshold
         return await self._maybe_accept(suggestion_id, settings, good, unseen=True)
+
+    async def _fill(
+        self,
+        suggestion_id: int,
+        *,
+        pattern: str = "",
+        params: list[Param] | None = None,
+        name: str = "",
+        confidence: float = 0.0,
+        reason: str = "",
+        provider: str = "",
+        model: str = "",
+        alias_of: int | None = None,
+    ) -> None:
+        """Give the queued suggestion what this step found (an empty one: why there is none)."""
+        await self.engine.store.run(
+            functools.partial(
+                self.engine.library.fill_suggestion,
+                suggestion_id,
+                pattern=pattern,
+                params=list(params or []),
+                name=name,
+                confidence=confidence,
+                reason=reason,
+                provider=provider,
+                model=model,
+                alias_of=alias_of,
+            )
+        )
 
     async def _maybe_accept(self, suggestion_id: int, settings: Settings, eligible: bool, *, unseen: bool) -> str:
         """Accept under the auto-accept policy (``auto_accept_confidence > 0``), else leave pending."""
