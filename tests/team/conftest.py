@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -280,21 +280,36 @@ def _pg_cluster() -> tuple[str, str] | None:
     return (versions[0], "main") if versions else None
 
 
+def wait_until(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
+    """``check()``'s first truthy value, asked again every ``interval`` seconds until ``timeout``.
+
+    The one polling loop of the team tests. What they wait for is another process's state in
+    PostgreSQL (a backend gone from pg_stat_activity, reservations held by a child process, a
+    liveness lock taken again, the server back after a restart): the server sends no event for
+    it, so it is asked again, bounded, and the test fails with ``what`` when time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s")
+        time.sleep(interval)
+
+
 def wait_for_server(url: str, timeout: float = 60.0) -> None:
-    """Poll (bounded) until the server at ``url`` accepts a connection and answers a query."""
+    """Wait (bounded) until the server at ``url`` accepts a connection and answers a query."""
     import psycopg
 
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         try:
             with psycopg.connect(url, connect_timeout=2, autocommit=True) as conn:
                 conn.execute("select 1")
-            return
-        except Exception as exc:  # noqa: BLE001 - not up yet
-            last = exc
-        time.sleep(0.1)
-    raise AssertionError(f"PostgreSQL did not come back within {timeout}s: {last}")
+            return True
+        except Exception:  # noqa: BLE001 - not up yet
+            return False
+
+    wait_until("PostgreSQL to come back", answers, timeout)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from engine.budget.book import BudgetBook, LedgerFields, budget_refs
 from engine.config.schema import Settings
 from engine.store.db import _PG_LIVENESS_NS, Store, liveness_key
 from tests.fakes import FakeProviderServer, Reply
-from tests.team.conftest import write_settings
+from tests.team.conftest import wait_until, write_settings
 from tests.team.test_team import ANSWER, MAX_TOKENS, counters, reservation_states
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -54,14 +54,6 @@ def liveness_locks(pg_db, owner: str) -> int:
     )[0][0]
 
 
-def poll(what: str, check, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(0.1)
-
-
 def test_in_flight_calls_survive_a_server_restart_and_are_never_reconciled(
     pg_db, spawn, paths, restart_postgres
 ) -> None:
@@ -81,7 +73,9 @@ def test_in_flight_calls_survive_a_server_restart_and_are_never_reconciled(
             "--no-wait",
         )
         owner = worker.wait_ready(timeout=90)["owner"]
-        poll("reservations held", lambda: reservation_states(pg_db).get(worker.pid, Counter())["held"] == CALLS, 120)
+        wait_until(
+            "reservations held", lambda: reservation_states(pg_db).get(worker.pid, Counter())["held"] == CALLS, 120
+        )
         assert liveness_locks(pg_db, owner) == 1
         import psycopg
 
@@ -102,7 +96,7 @@ def test_in_flight_calls_survive_a_server_restart_and_are_never_reconciled(
 
         restart_postgres()  # every connection of the worker dies; its liveness lock goes with them
 
-        poll("the worker takes its liveness lock again", lambda: liveness_locks(pg_db, owner) == 1, 30)
+        wait_until("the worker takes its liveness lock again", lambda: liveness_locks(pg_db, owner) == 1, 30)
         reconciler = spawn(pg_db.url, "reconcile").result(timeout=90)  # another process starts now
         assert reconciler["held_after"] == CALLS + 1, "nothing reconciled"
         assert reservation_states(pg_db)[worker.pid] == Counter(held=CALLS), "a live owner's reservations"

@@ -17,6 +17,7 @@ from engine.config.schema import Settings
 from engine.errors import StoreError
 from engine.store.db import MIGRATIONS_DIR, Store
 from engine.store.models import ALL_MODELS, BudgetCounter, LedgerEntry, Reservation
+from tests.team.conftest import wait_until
 
 pytestmark = pytest.mark.postgres
 
@@ -79,16 +80,16 @@ def test_url_parameters_reach_the_driver_and_store_closes_every_connection(pg_db
         )
     finally:
         store.close()
-    # a backend leaves pg_stat_activity a moment after its client hung up: poll, bounded
-    deadline = time.monotonic() + 10
-    while (
-        left := pg_db.query(
+
+    # a backend leaves pg_stat_activity a moment after its client hung up: asked again, bounded
+    def gone() -> bool:
+        left = pg_db.query(
             "select count(*) from pg_stat_activity where datname = %s and application_name = %s",
             (pg_db.name, "templar-team-probe"),
         )[0][0]
-    ) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert left == 0, "Store.close() left connections open on the server"
+        return left == 0
+
+    wait_until("Store.close() to close every connection on the server", gone, 10, interval=0.05)
 
 
 def test_unreachable_server_is_one_clear_error() -> None:

@@ -5,7 +5,6 @@ the engines run in children (tests/team/child.py), which import litellm (~5 s ea
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -14,7 +13,7 @@ from engine.config import load_config, set_value
 from engine.money import usd_to_micros
 from tests.engine.test_learning import SUGGESTION, responder
 from tests.fakes import FakeProviderServer, Fault, Reply
-from tests.team.conftest import write_settings
+from tests.team.conftest import wait_until, write_settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -100,14 +99,12 @@ def test_four_processes_of_50_callers_never_overrun_a_budget_for_60_calls(pg_db,
 
 
 def _wait_held(pg_db, pids: list[int], each: int, timeout: float = 120.0) -> dict[int, Counter]:
-    deadline = time.monotonic() + timeout
-    while True:
+    def reached() -> dict[int, Counter] | None:
         states = reservation_states(pg_db)
-        if all(states.get(pid, Counter())["held"] >= each for pid in pids):
-            return states
-        if time.monotonic() > deadline:
-            raise AssertionError(f"reservations never reached {each} held per process: {states}")
-        time.sleep(0.1)
+        return states if all(states.get(pid, Counter())["held"] >= each for pid in pids) else None
+
+    result: dict[int, Counter] = wait_until(f"{each} reservations held per process", reached, timeout)
+    return result
 
 
 def test_kill_9_reconciles_only_the_dead_process_reservations(pg_db, spawn, paths) -> None:
