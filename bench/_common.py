@@ -402,18 +402,18 @@ def print_stats_obj(stats: pstats.Stats, key: str, top: int, restrict: str | Non
 def no_template_lookup(engine: Any) -> Iterator[None]:
     """What-if: the pipeline's template lookups (learned + built-in) skipped, as if a cache
     lookup came first or the lookups were free. Bench-local class patch, undone on exit."""
-    from engine.pipeline import CoderAgent
+    from engine.tiers.templates import TemplateTier  # CoderAgent's template steps live here
 
-    orig = CoderAgent.__dict__["_template"]
+    orig = TemplateTier.__dict__["_template"]
 
     async def skip(self: Any, *a: Any, **k: Any) -> None:
         return None
 
-    CoderAgent._template = skip  # type: ignore[method-assign]
+    TemplateTier._template = skip  # type: ignore[method-assign]
     try:
         yield
     finally:
-        CoderAgent._template = orig  # type: ignore[method-assign]
+        TemplateTier._template = orig  # type: ignore[method-assign]
 
 
 async def profile_calls(engine: Any, call: Callable[[], Awaitable[Any]], n: int, top: int, *, what: str) -> None:

@@ -332,7 +332,7 @@ wrap(dbmod, "connect", "from_settings: connect")
 wrap(dbmod.Store, "migrate", "from_settings: migrate check")
 wrap(BudgetBook, "reconcile", "from_settings: reconcile")
 try:
-    import engine.pipeline as pl
+    import engine.tiers.templates as pl  # where the template tier calls it
     wrap(pl, "builtin_index", "generate: builtin_index() (built once per process)")
 except ImportError:
     pass

@@ -29,6 +29,7 @@ FORBIDDEN = (
     "engine.config.cascade",
     "engine.llm",
     "engine.pipeline",
+    "engine.tiers",  # the pipeline's steps (split out of engine.pipeline)
     "engine.feedback",
     "engine.templates",
     "engine.stats",

@@ -1,0 +1,246 @@
+"""Tier 1, templates (a ``CoderAgent`` mixin): the learned library, then the built-in pack, and,
+on a miss, optional routing of a paraphrase to the closest learned template.
+
+Invariants: a template answer is rendered, validated and, for a critical request, approved by a
+review of that exact code before it is served; a template with wrong-answer feedback for these
+bindings is refused; a render or validation failure is a miss (booked as a $0 failure in the
+ledger, and against the learned template's retirement count), never an error; a served answer is
+booked ($0 ledger row, template stats, alias hit) with what it saved; the built-in index is built
+once per process (``builtin_index``); no LLM call except the opt-in router
+(``learning.route_paraphrases``), which is never used for a critical request.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+from engine.context import RequestContext
+from engine.events import Event, Finished, LookupResult, ValidationDone
+from engine.feedback import canonical_bindings, record_free_failure, record_template_answer
+from engine.llm.price_map import savings_micros
+from engine.money import micros_to_usd
+from engine.pipeline_values import Checked, Plan, TemplateHit, json_bindings, prompt_chars
+from engine.result import GenerationResult, TemplateAnswer
+from engine.reviews import Subject, learned_author
+from engine.tiers.base import Gate, TierAgent
+from engine.validation import CodeValidator
+
+if TYPE_CHECKING:
+    from engine.learning.routing import Routed
+    from engine.templates import TemplateIndex
+
+__all__ = ["TemplateTier", "builtin_index"]
+
+
+@functools.cache
+def builtin_index() -> TemplateIndex:
+    from engine.templates import TemplateIndex, load_builtin_pack  # not on a cache hit's path
+
+    return TemplateIndex(load_builtin_pack())
+
+
+class TemplateTier(TierAgent):
+    """The template steps of ``CoderAgent``: ``_from_templates`` (``_template`` per index),
+    ``_route`` for a paraphrase, and their results."""
+
+    async def _indexes(
+        self, task: str, stamp: tuple[int, ...], candidates: TemplateIndex | None
+    ) -> list[tuple[str, TemplateIndex]]:
+        """The learned templates that could match ``task`` (from the probe, or looked up now), then
+        the built-in pack."""
+        library = self.engine.library
+        learned = candidates if candidates is not None else await self.store.run(library.lookup, task, stamp)
+        return [("learned", learned), ("builtin", builtin_index())]
+
+    async def _from_templates(
+        self, ctx: RequestContext, indexes: list[tuple[str, TemplateIndex]], plan: Plan, gate: Gate
+    ) -> TemplateHit | None:
+        for source, index in indexes:
+            hit = await self._template(ctx, source, index, plan, gate)
+            if hit is not None:
+                return hit
+        return None
+
+    def _template_result(
+        self, ctx: RequestContext, hit: TemplateHit, gate: Gate, events: list[Event]
+    ) -> GenerationResult:
+        ctx.emit(Finished(hit.source, micros_to_usd(gate.cost_micros), micros_to_usd(hit.saved_micros)))
+        return GenerationResult(
+            request_id=ctx.request_id,
+            source=hit.source,
+            code=hit.code,
+            text=hit.code,
+            cost_micros=gate.cost_micros,
+            saved_micros=hit.saved_micros,
+            latency_ms=ctx.elapsed_ms(),
+            events=events,
+            critical=ctx.critical,
+            validation=hit.checked.report,
+            review=hit.checked.review,
+            template=hit.answer,
+        )
+
+    # -- templates: one index -----------------------------------------------------------------
+
+    async def _template(
+        self,
+        ctx: RequestContext,
+        source: str,
+        index: TemplateIndex,
+        plan: Plan,
+        gate: Gate,
+    ) -> TemplateHit | None:
+        """The template of ``index`` that answers the task, rendered, validated (and, for a
+        critical request, approved by a review), or None to try the next tier."""
+        match = index.match(ctx.task)
+        if match is None:
+            ctx.emit(LookupResult(source, False))
+            return None
+        spec = match.template
+        assert spec is not None
+        bindings = dict(match.bindings)
+        refused = self.engine.library.refusal(spec.name, spec.version, bindings)  # wrong-answer feedback
+        if refused:
+            ctx.emit(LookupResult(source, False, refused))
+            return None
+        template_id = int(spec.name.removeprefix("learned-")) if source == "learned" else None
+        try:
+            code = spec.render(match.bindings)
+        except Exception as exc:  # noqa: BLE001 - a broken template must not break the request
+            await self._template_failed(ctx, source, spec.name, template_id, f"render failed: {exc}")
+            return None
+        report = await CodeValidator(plan.policy).validate_async(code)
+        ctx.emit(ValidationDone(report.ok, report.score, len(report.findings)))
+        if not report.ok:
+            await self._template_failed(
+                ctx, source, spec.name, template_id, f"validation failed: {report.blocking[0].rule_id}"
+            )
+            return None
+        review = None
+        if gate.decision.critical:
+            author = await self.store.run(learned_author, template_id) if template_id is not None else ""
+            review = await gate.review(code, Subject(source, spec.name, spec.version, author))
+            if review.get("verdict") != "approve":
+                ctx.emit(
+                    LookupResult(
+                        source,
+                        False,
+                        f"{spec.name} v{spec.version}: critical request, review {review.get('verdict')}: not served",
+                    )
+                )
+                return None
+        answer = TemplateAnswer(
+            spec.name if template_id is None else template_id,
+            spec.version,
+            match.pattern.text,
+            json_bindings(bindings),
+            match.explanation,
+        )
+        saved = await self._book_template_answer(ctx, source, plan, answer, spec.name, bindings, len(code))
+        ctx.emit(LookupResult(source, True, f"{spec.name} v{spec.version}: {match.explanation}"))
+        return TemplateHit(source, code, answer, Checked(report, review), saved)
+
+    async def _book_template_answer(
+        self,
+        ctx: RequestContext,
+        source: str,
+        plan: Plan,
+        answer: TemplateAnswer,
+        name: str,
+        bindings: dict[str, Any],
+        code_chars: int,
+    ) -> int:
+        """Record a $0 template answer (ledger and template stats); returns what it saved."""
+        saved = savings_micros(ctx.settings, prompt_chars(plan.messages), code_chars, self.engine.environ)
+        await self.store.run(
+            record_template_answer,
+            self.engine.clock(),
+            source,
+            ctx.request_id,
+            ctx.project,
+            ctx.agent,
+            name,
+            answer.version,
+            canonical_bindings(bindings),
+            saved,
+            self.engine.book.owner,
+        )
+        library = self.engine.library
+        if library.alias_id(name, answer.pattern) is not None:  # served through an alias: count it
+            await self.store.run(library.count_alias_hit, name, answer.pattern)
+        return saved
+
+    async def _template_failed(
+        self, ctx: RequestContext, source: str, template: str, template_id: int | None, reason: str
+    ) -> None:
+        ctx.emit(LookupResult(source, False, reason))
+        # a failed $0 attempt: in the ledger, apart from paid calls
+        await self.store.run(
+            record_free_failure,
+            self.engine.clock(),
+            source,
+            ctx.request_id,
+            ctx.project,
+            ctx.agent,
+            template,
+            reason.split(" ", 1)[0],
+            self.engine.book.owner,
+        )
+        if template_id is not None:
+            await self.store.run(
+                self.engine.library.record_failure, template_id, reason, ctx.settings.learning.retire_after_failures
+            )
+
+    # -- paraphrase routing -------------------------------------------------------------------
+
+    async def _route(self, ctx: RequestContext, indexes: list[tuple[str, TemplateIndex]], plan: Plan) -> Routed | None:
+        """Optional routing of a paraphrase to the closest learned template (off by default;
+        ``engine.learning.routing``)."""
+        if not ctx.settings.learning.route_paraphrases:
+            return None
+        from engine.learning.routing import try_route
+
+        learned = dict(indexes).get("learned")
+        return (
+            None
+            if learned is None
+            else await try_route(
+                self.engine,
+                ctx.settings,
+                ctx.task,
+                learned,
+                plan.policy,
+                ctx.request_id,
+                ctx.project,
+                ctx.agent,
+                ctx.refs,
+                ctx.confirmed,
+                ctx.emit,
+            )
+        )
+
+    def _routed_result(self, ctx: RequestContext, routed: Routed, events: list[Event]) -> GenerationResult:
+        ctx.emit(Finished("routed", micros_to_usd(routed.cost_micros), micros_to_usd(routed.saved_micros)))
+        extra = routed.extra
+        answer = TemplateAnswer(
+            extra["template_id"],
+            extra["template_version"],
+            extra["pattern"],
+            json_bindings(extra["bindings"]),
+            extra["explanation"],
+        )
+        return GenerationResult(
+            request_id=ctx.request_id,
+            source="routed",
+            code=routed.code,
+            text=routed.code,
+            cost_micros=routed.cost_micros,
+            saved_micros=routed.saved_micros,
+            latency_ms=ctx.elapsed_ms(),
+            events=events,
+            critical=ctx.critical,
+            validation=routed.report,
+            template=answer,
+            router_cost_micros=routed.cost_micros,
+        )
