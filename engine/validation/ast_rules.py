@@ -51,6 +51,7 @@ from engine.validation import ast_tables as T
 from engine.validation.ast_names import NameResolver
 from engine.validation.ast_paths import PathFacts
 from engine.validation.ast_process import ProcessChecks
+from engine.validation.ast_rule_catalog import RULES
 
 #: Shown in the report's checkers list; bump when the rules change what they find.
 VERSION = "templar-rules 1"
@@ -103,7 +104,7 @@ class _Walk(ProcessChecks, PathFacts, ast.NodeVisitor):
     # -- reporting ---------------------------------------------------------------------------
 
     def report(self, rule_id: str, node: ast.AST, detail: str) -> None:
-        rule = T.RULES[rule_id]
+        rule = RULES[rule_id]
         line = getattr(node, "lineno", None)
         self.issues.setdefault(
             (rule_id, line), AstIssue(rule_id, rule.severity, line, f"{rule.title}: {detail}", rule.hint)

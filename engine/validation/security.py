@@ -68,7 +68,7 @@ SEVERITY_CAPS: dict[str, str] = {
 
 def hint_for(test_id: str) -> str:
     """A one-sentence fix for a Bandit test id ("" if we have nothing specific)."""
-    from engine.validation.ast_tables import BANDIT_HINTS
+    from engine.validation.ast_rule_catalog import BANDIT_HINTS
 
     hint = BANDIT_HINTS.get(test_id)
     if hint is not None:

@@ -15,9 +15,9 @@ import threading
 from collections import OrderedDict
 
 from engine.validation import ast_rules as _ast_rules
-from engine.validation import ast_tables as _ast_tables
 from engine.validation import coverage as _coverage
 from engine.validation import security as _security
+from engine.validation.ast_rule_catalog import RULES
 from engine.validation.models import Finding, ValidationPolicy, ValidationReport
 from engine.validation.warning_capture import capture_own_warnings
 
@@ -249,7 +249,7 @@ class CodeValidator:
         out = []
         for issue in issues:
             severity = self._overrides.get(issue.rule_id, issue.severity)
-            equivalents = _ast_tables.RULES[issue.rule_id].bandit_equivalents
+            equivalents = RULES[issue.rule_id].bandit_equivalents
             if any(b.line == issue.line and b.test_id in equivalents for b in bandit_issues):
                 continue
             out.append(
