@@ -9,38 +9,56 @@ Invariants: reading never writes; unknown keys are errors with the closest valid
 reserved for the system level (``budget.system``, ``budget.allocator``, ``store``) are refused
 in project files, and ``budget.project`` is refused in agent tables; a project or agent
 provider override that would send a key to a host nobody trusted is not honoured
-(``engine.config.trust``).
+(``engine.config.trust``). Key paths, text coercion and the unknown/reserved key checks live
+in ``engine.config.keys``.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
-import types
 import typing
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from engine.config.keys import Path_, check_keys, coerce_text, field_annotation, flatten, unflatten
 from engine.config.schema import (
     NAME_RE,
-    PROJECT_ONLY_PREFIXES,
-    SYSTEM_ONLY_PREFIXES,
     Settings,
 )
-from engine.config.toml_text import join_key, locate_key, parse_value, read_toml
+from engine.config.toml_text import join_key, locate_key, read_toml
 from engine.errors import ConfigError, NotFound
 from engine.paths import Paths
 
 LEVELS = ("default", "system", "user", "env", "project", "agent")
 ENV_PREFIX = "TEMPLAR_"
+__all__ = [
+    "ENV_PREFIX",
+    "LEVELS",
+    "Layer",
+    "Origin",
+    "Path_",
+    "ResolvedConfig",
+    "check_keys",
+    "coerce_text",
+    "field_annotation",
+    "flatten",
+    "list_agents",
+    "list_projects",
+    "load_config",
+    "load_layers",
+    "read_env_layer",
+    "resolve",
+    "system_settings_file",
+    "unflatten",
+    "validate_project_name",
+]
 # Environment variables that are not settings keys.
 _ENV_SHORTCUTS: dict[str, tuple[str, ...]] = {"TEMPLAR_DATABASE_URL": ("store", "url")}
-Path_ = tuple[str, ...]
 
 
 @functools.cache  # a realpath is ~7 lstat calls, and every load_config asks (once per request in serve)
@@ -80,163 +98,6 @@ class Layer:
         if self.level == "default":
             return Origin("default", "built-in")
         return Origin(self.level, self.source, locate_key(self.text, path) if with_line else None)
-
-
-def flatten(data: dict[str, Any], prefix: Path_ = ()) -> dict[Path_, Any]:
-    """Leaf paths of a nested dict (lists and scalars are leaves; empty tables vanish)."""
-    out: dict[Path_, Any] = {}
-    for key, value in data.items():
-        path = prefix + (key,)
-        if isinstance(value, dict):
-            out.update(flatten(value, path))
-        else:
-            out[path] = value
-    return out
-
-
-def unflatten(leaves: dict[Path_, Any]) -> dict[str, Any]:
-    root: dict[str, Any] = {}
-    for path, value in leaves.items():
-        node = root
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = value
-    return root
-
-
-def field_annotation(path: Path_) -> Any:
-    """The schema annotation at ``path``, or None when the path is not in the schema."""
-    model: Any = Settings
-    annotation: Any = None
-    for part in path:
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            info = model.model_fields.get(part)
-            if info is None:
-                return None
-            annotation = info.annotation
-        elif model is dict:
-            annotation = _dict_value(annotation)
-        else:
-            return None
-        model = _model_of(annotation)
-    return annotation
-
-
-def _dict_value(annotation: Any) -> Any:
-    args = typing.get_args(annotation)
-    return args[1] if len(args) == 2 else Any
-
-
-def _model_of(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if typing.get_origin(annotation) is dict:
-        return dict
-    return None
-
-
-def _text_only(annotation: Any) -> bool:
-    """The field takes only text: ``str``, a ``Literal`` of strings (``budget.*.period``), or
-    an optional of those. A bare word is then the string itself (``daily``, not an error)."""
-    if annotation is str:
-        return True
-    args = typing.get_args(annotation)
-    if typing.get_origin(annotation) is typing.Literal:
-        return bool(args) and all(isinstance(a, str) for a in args)
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        kinds = [a for a in args if a is not type(None)]
-        return bool(kinds) and all(_text_only(a) for a in kinds)
-    return False
-
-
-def coerce_text(path: Path_, text: str) -> Any:
-    """Turn a command-line or environment string into the value the schema expects."""
-    annotation = field_annotation(path)
-    if _text_only(annotation):
-        try:
-            value = parse_value(text)
-        except ValueError:
-            return text
-        return value if isinstance(value, str) else text
-    try:
-        return parse_value(text)
-    except ValueError:
-        if annotation is not None and "str" in repr(annotation):
-            return text
-        raise
-
-
-def check_keys(layer: Layer, *, project_file: bool = False) -> None:
-    """Refuse unknown keys and keys this level may not set, naming the closest valid key."""
-    for path in _walk_keys(layer.data, Settings, ()):
-        _raise_unknown(layer, path)
-    dotted = {join_key(p): p for p in flatten(layer.data)}
-    reserved: tuple[str, ...] = SYSTEM_ONLY_PREFIXES if layer.level in ("project", "agent") else ()
-    if layer.level == "agent":
-        reserved = reserved + PROJECT_ONLY_PREFIXES
-    for text, path in dotted.items():
-        for prefix in reserved:
-            if text == prefix or text.startswith(prefix + "."):
-                where = "in system settings" if prefix in SYSTEM_ONLY_PREFIXES else "at project level"
-                raise ConfigError(
-                    f"can only be set {where}, not at {layer.level} level",
-                    file=layer.source,
-                    key=text,
-                    line=locate_key(layer.text, path),
-                )
-
-
-def _walk_keys(data: Any, model: Any, prefix: Path_) -> typing.Iterator[Path_]:
-    """Yield the first unknown key path under ``data`` (checked against ``model``)."""
-    if not isinstance(data, dict):
-        return
-    if model is dict:
-        return
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        return
-    for key, value in data.items():
-        info = model.model_fields.get(key)
-        if info is None:
-            yield prefix + (key,)
-            return
-        sub = _model_of(info.annotation)
-        if sub is dict:
-            inner = _model_of(_dict_value(info.annotation))
-            if isinstance(value, dict):
-                for name, item in value.items():
-                    yield from _walk_keys(item, inner, prefix + (key, name))
-        elif sub is not None:
-            yield from _walk_keys(value, sub, prefix + (key,))
-
-
-def _raise_unknown(layer: Layer, path: Path_) -> None:
-    parent = path[:-1]
-    choices = _valid_keys(parent)
-    close = difflib.get_close_matches(path[-1], choices, n=1, cutoff=0.5)
-    hint = f" (did you mean {join_key(parent + (close[0],))}?)" if close else ""
-    from engine.config.schema import REMOVED_KEYS
-
-    removed = REMOVED_KEYS.get(join_key(path))
-    if removed:
-        hint = ""
-    if layer.level == "env":
-        name = layer.env_names.get(path, "environment")
-        raise ConfigError(removed or f"unknown key{hint}", file=name, key=join_key(path))
-    raise ConfigError(
-        removed or f"unknown key{hint}", file=layer.source, key=join_key(path), line=locate_key(layer.text, path)
-    )
-
-
-def _valid_keys(parent: Path_) -> list[str]:
-    if not parent:
-        return list(Settings.model_fields)
-    annotation = field_annotation(parent)
-    model = _model_of(annotation)
-    if model is dict:
-        model = _model_of(_dict_value(annotation))
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
-    return []
 
 
 @dataclass(frozen=True)

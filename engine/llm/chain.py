@@ -16,7 +16,8 @@ whole call has a wall deadline, ``chain.deadline_s``: no attempt runs and no bac
 it, an attempt in flight is cut at it, and then the call fails with ``DeadlineExceeded``. A
 Retry-After longer than ``chain.retry_after_max_s`` is not waited for: that key cools down for
 the time asked and the next provider is tried at once. Cooldown records are per endpoint or per
-credential (see ``engine.llm.cooldown``).
+credential (see ``engine.llm.cooldown``). Candidate selection and ordering live in
+``engine.llm.selection``; cooldown, backoff and the retry decision in ``engine.llm.backoff``.
 
 Invariants: every attempt is a ledger row and an event; every reservation is settled or
 released before the next step, a timed-out attempt's included; the sleep and clock are
@@ -30,39 +31,30 @@ import functools
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.budget.book import BudgetBook, BudgetRef, Held, LedgerFields
-from engine.budget.levels import CRITICAL, EXHAUSTED, HIGH, LEVEL_NAMES, WARNING
+from engine.budget.levels import LEVEL_NAMES, WARNING
 from engine.budget.usage import judge_usage
 from engine.config.schema import ProviderSettings, Settings
-from engine.errors import (
-    BudgetRefused,
-    ConfirmationRequired,
-    DeadlineExceeded,
-    NoProviderAvailable,
-    PriceUnknown,
-    TemplarError,
-)
+from engine.errors import BudgetRefused
 from engine.events import (
     AttemptFailed,
     AttemptStarted,
     AttemptSucceeded,
-    Backoff,
     BudgetLevelCrossed,
-    ChainReordered,
     Emit,
     Preparing,
-    ProviderCooledDown,
     ProviderSkipped,
     StreamRestarted,
     TokensStreamed,
     UsageAnomaly,
 )
 from engine.llm import adapter
-from engine.llm.cooldown import MAX_COOLDOWN_S, CooldownBoard, credential_key, health_key, scope_key
-from engine.llm.failures import AttemptTimedOut, Failure, classify
+from engine.llm.backoff import BackoffMixin, Sleep
+from engine.llm.cooldown import CooldownBoard, credential_key, health_key
+from engine.llm.failures import AttemptTimedOut, classify
 from engine.llm.outcome import (
     Answered,
     Candidate,
@@ -76,14 +68,20 @@ from engine.llm.outcome import (
     Settled,
     Target,
 )
-from engine.llm.price_map import bundled_window
-from engine.llm.pricing import Price, how_to_price, price_for
+from engine.llm.pricing import how_to_price, price_for
+from engine.llm.selection import (
+    admit,
+    cooldown_records,
+    count_prompt_tokens,
+    exhausted_error,
+    reorder,
+    window_reason,
+)
 from engine.logs import get_logger
 from engine.money import micros_to_usd
 from engine.scrub import remember_names, remember_value
 from engine.store.db import Store
 
-Sleep = Callable[[float], Awaitable[None]]
 log = get_logger("chain")
 budget_log = get_logger("budget")
 __all__ = ["ChainRequest", "ChainResult", "CooldownBoard", "ProviderChain", "Sleep", "health_key"]
@@ -105,7 +103,7 @@ class ChainRequest:
     order: tuple[str, ...] | None = None  # override the configured order
 
 
-class ProviderChain:
+class ProviderChain(BackoffMixin):
     def __init__(
         self,
         store: Store,
@@ -125,16 +123,6 @@ class ProviderChain:
         self.rng = rng or random.Random()
         self.environ = environ
 
-    def backoff_delay(self, settings: Settings, attempt: int, failure: Failure) -> float:
-        """Delay before attempt ``attempt + 1``: Retry-After if given, else 2^(n-1) x base, jittered."""
-        chain = settings.chain
-        if failure.retry_after_s is not None:
-            return min(failure.retry_after_s, chain.retry_after_max_s)
-        delay = float(chain.backoff_base_s * (2 ** (attempt - 1)))
-        if chain.jitter:
-            delay *= 1 + self.rng.uniform(-chain.jitter, chain.jitter)
-        return max(0.0, min(delay, chain.backoff_max_s))
-
     def _key(self, provider: ProviderSettings) -> str | None:
         if not provider.api_key_env:
             return None
@@ -151,7 +139,7 @@ class ProviderChain:
     async def complete(self, settings: Settings, request: ChainRequest, emit: Emit) -> ChainResult:
         names = [n for n in (request.order or tuple(settings.chain.order)) if n not in request.exclude]
         level = await self._level(settings, request.refs)
-        self._admit(settings, request, level)
+        admit(settings, request.request_id, request.confirmed, level)
         candidates = [Candidate(n, settings.providers[n], None) for n in names]
         keyed = [c for c in candidates if self._key(c.settings) != ""]
         if keyed and not adapter.is_loaded():
@@ -163,7 +151,7 @@ class ProviderChain:
             if cand.price is None:
                 unpriced.append(cand.settings.model)
         if level >= WARNING:
-            candidates = _reorder(candidates, level, emit)
+            candidates = reorder(candidates, level, emit)
         run = Run(deadline=self.clock() + settings.chain.deadline_s)
         watched = [health_key(c.settings) for c in candidates]
         watched += [credential_key(c.settings, self._key(c.settings)) for c in candidates]
@@ -176,17 +164,7 @@ class ProviderChain:
             if isinstance(outcome, Answered):
                 return outcome.result
             run.fold(cand.name, outcome)
-        raise _exhausted(settings, run, unpriced, keyed)
-
-    def _admit(self, settings: Settings, request: ChainRequest, level: int) -> None:
-        """Refuse a paid call the budget level forbids (L6), or one that needs a confirmation (L5)."""
-        if level >= EXHAUSTED:
-            budget_log.warning("paid call refused: budget exhausted (L6), request %s", request.request_id)
-            raise BudgetRefused(
-                "budget exhausted (L6): paid calls are refused; templates and cache still answer. See `templar budget`."
-            )
-        if level >= CRITICAL and settings.alerts.confirm_at_critical and not request.confirmed:
-            raise ConfirmationRequired("budget critical (L5): confirm this paid call (--yes on the command line)")
+        raise exhausted_error(settings, run, unpriced, keyed)
 
     async def _release_late(self, reserving: asyncio.Future[Held]) -> None:
         try:
@@ -236,7 +214,7 @@ class ProviderChain:
         summary's): cooling down, no key, no price, or a prompt its context window cannot take."""
         provider = cand.settings
         api_key = self._key(provider)
-        records = _records(run, provider, api_key)
+        records = cooldown_records(run, provider, api_key)
         wait = max(until for _, until in records) - self.clock()
         if wait > 0:
             reason = f"cooling down for {wait:.0f}s after repeated failures"
@@ -246,8 +224,8 @@ class ProviderChain:
             return reason, reason
         if cand.price is None:
             return how_to_price(provider.model), "price unknown"
-        prompt_tokens = await _prompt_tokens(provider, request.messages)
-        window = _window_reason(provider, prompt_tokens)
+        prompt_tokens = await count_prompt_tokens(provider, request.messages)
+        window = window_reason(provider, prompt_tokens)
         if window is not None:
             return window
         return Target(
@@ -418,101 +396,6 @@ class ProviderChain:
             latency_ms=step.latency_ms,
             usage_measured=completion.usage_measured and usage.believed,
         )
-
-    async def _after_failure(
-        self,
-        settings: Settings,
-        cand: Candidate,
-        api_key: str | None,
-        failure: Failure,
-        attempt: int,
-        emit: Emit,
-        deadline: float,
-    ) -> Next:
-        """Record a failed attempt; back off and say RETRY, or say why to move on."""
-        chain = settings.chain
-        key = scope_key(cand.settings, api_key, failure.error_class)
-        asked = failure.retry_after_s
-        if asked is not None and asked > chain.retry_after_max_s:
-            # not worth waiting for: this key (or endpoint) rests as long as asked, the next provider answers
-            seconds = min(asked, MAX_COOLDOWN_S)
-            await self.store.run(self.board.cool, key, self.clock() + seconds)
-            log.warning(
-                "%s cooled down for %.0f s: Retry-After %.0f s is above chain.retry_after_max_s",
-                cand.name,
-                seconds,
-                asked,
-            )
-            emit(ProviderCooledDown(cand.name, seconds, attempt))
-            return Next.MOVE_ON
-        cooled = await self.store.run(self.board.failed, key, self.clock(), chain.cooldown_failures, chain.cooldown_s)
-        if cooled:
-            log.warning(
-                "%s cooled down for %.0f s after %d failures in a row",
-                cand.name,
-                chain.cooldown_s,
-                chain.cooldown_failures,
-            )
-            emit(ProviderCooledDown(cand.name, chain.cooldown_s, chain.cooldown_failures))
-            return Next.MOVE_ON
-        if not failure.retryable or attempt == chain.attempts:
-            return Next.MOVE_ON
-        delay = self.backoff_delay(settings, attempt, failure)
-        if self.clock() + delay >= deadline:
-            return Next.OUT_OF_TIME  # a retry would start past the deadline: try the next provider now
-        log.info("%s backing off %.2f s after attempt %d (%s)", cand.name, delay, attempt, failure.error_class)
-        emit(Backoff(cand.name, attempt, round(delay, 3), failure.error_class))
-        await self.sleep(delay)
-        return Next.RETRY
-
-
-def _reorder(candidates: list[Candidate], level: int, emit: Emit) -> list[Candidate]:
-    """From L3 on, cheaper providers first; from L4 on, only the cheapest (unpriced ones dropped)."""
-    priced = sorted((c for c in candidates if c.price is not None), key=lambda c: _total_price(c.price))
-    if level >= HIGH:
-        priced = priced[:1]
-    reason = "cheapest provider only" if level >= HIGH else "prefer cheaper providers"
-    ordered = priced + ([] if level >= HIGH else [c for c in candidates if c.price is None])
-    emit(ChainReordered(level, tuple(c.name for c in ordered), f"L{level} {LEVEL_NAMES[level]}: {reason}"))
-    return ordered
-
-
-def _total_price(price: Price | None) -> float:
-    return float("inf") if price is None else price.input_usd_per_mtok + price.output_usd_per_mtok
-
-
-def _exhausted(settings: Settings, run: Run, unpriced: list[str], keyed: list[Candidate]) -> TemplarError:
-    """The error for a call no provider answered, most specific first."""
-    summary = "; ".join(f"{name}: {why}" for name, why in run.last.items()) or "the chain is empty"
-    if run.out_of_time:
-        return DeadlineExceeded(
-            f"no provider answered within the chain deadline ({settings.chain.deadline_s:g} s, "
-            f"chain.deadline_s) ({summary})"
-        )
-    if unpriced and len(unpriced) == len(keyed):
-        return PriceUnknown(how_to_price(unpriced[0]))
-    if run.refused and not any(v for v in run.last.values() if not v.startswith("budget")):
-        return BudgetRefused("; ".join(run.refused))
-    return NoProviderAvailable(f"no provider could answer ({summary})")
-
-
-def _records(run: RunView, provider: ProviderSettings, api_key: str | None) -> list[tuple[int, float]]:
-    """The (failures, cooling-until) records of the provider's endpoint and credential."""
-    return [run.health.get(health_key(provider), (0, 0.0)), run.health.get(credential_key(provider, api_key), (0, 0.0))]
-
-
-async def _prompt_tokens(provider: ProviderSettings, messages: list[dict[str, str]]) -> int:
-    if adapter.tokenizer_ready(provider.model):
-        return adapter.count_tokens(provider.model, messages)  # ~0.2 ms
-    # the first count loads a tokenizer (~0.7 s): not on the caller's loop
-    return await asyncio.to_thread(adapter.count_tokens, provider.model, messages)
-
-
-def _window_reason(provider: ProviderSettings, prompt_tokens: int) -> tuple[str, str] | None:
-    window = provider.context_window or bundled_window(provider.model)
-    if window and prompt_tokens > window:
-        return f"prompt has {prompt_tokens} tokens; the model accepts {window}", "context window exceeded"
-    return None
 
 
 async def _call(
