@@ -110,6 +110,36 @@ def sparse(path: Path, size: int = 3_000_000_000) -> Path:
     return path
 
 
+def input_file_cases(
+    label: str, command: list[str], name: str, *, device: str = "/dev/zero", huge: bool = True
+) -> list[Case]:
+    """A command that reads a file the user names, given a FIFO, a device, and (``huge``) a file
+    that claims 3 GB: each refused with exit 2 and a reason, never read."""
+    cases = [
+        Case(
+            f"{label} from a FIFO",
+            "special file",
+            lambda h: [*command, str(h.scratch / name)],
+            2,
+            "FIFO",
+            lambda h: fifo(h.scratch / name),
+        ),
+        Case(f"{label} from {device}", "special file", lambda h: [*command, device], 2, "a device"),
+    ]
+    if huge:
+        cases.append(
+            Case(
+                f"{label} from a file that claims 3 GB",
+                "huge input",
+                lambda h: [*command, str(h.scratch / name)],
+                2,
+                "larger than",
+                lambda h: sparse(h.scratch / name),
+            )
+        )
+    return cases
+
+
 def templates_file(path: Path, **changes: Any) -> Path:
     path.write_text(
         json.dumps({"format": "templar-templates", "version": 1, "templates": [{**GOOD_TEMPLATE, **changes}]}),
@@ -209,60 +239,10 @@ CORPUS: list[Case] = [
         "FIFO",
         lambda h: fifo(h.config / "projects" / "p.toml"),
     ),
-    Case(
-        "config import from a FIFO",
-        "special file",
-        lambda h: ["config", "import", str(h.scratch / "in.toml")],
-        2,
-        "FIFO",
-        lambda h: fifo(h.scratch / "in.toml"),
-    ),
-    Case("config import from /dev/zero", "special file", lambda h: ["config", "import", "/dev/zero"], 2, "a device"),
-    Case(
-        "templates import from a FIFO",
-        "special file",
-        lambda h: ["templates", "import", str(h.scratch / "t.json")],
-        2,
-        "FIFO",
-        lambda h: fifo(h.scratch / "t.json"),
-    ),
-    Case(
-        "templates import from /dev/zero", "special file", lambda h: ["templates", "import", "/dev/zero"], 2, "a device"
-    ),
-    Case(
-        "templates import claims 3 GB",
-        "huge input",
-        lambda h: ["templates", "import", str(h.scratch / "t.json")],
-        2,
-        "larger than",
-        lambda h: sparse(h.scratch / "t.json"),
-    ),
-    Case(
-        "batch file is a FIFO",
-        "special file",
-        lambda h: ["batch", str(h.scratch / "b.jsonl")],
-        2,
-        "FIFO",
-        lambda h: fifo(h.scratch / "b.jsonl"),
-    ),
-    Case("batch file is /dev/zero", "special file", lambda h: ["batch", "/dev/zero"], 2, "a device"),
-    Case(
-        "batch file claims 3 GB",
-        "huge input",
-        lambda h: ["batch", str(h.scratch / "b.jsonl")],
-        2,
-        "larger than",
-        lambda h: sparse(h.scratch / "b.jsonl"),
-    ),
-    Case(
-        "validate a FIFO",
-        "special file",
-        lambda h: ["validate", str(h.scratch / "c.py")],
-        2,
-        "FIFO",
-        lambda h: fifo(h.scratch / "c.py"),
-    ),
-    Case("validate /dev/urandom", "special file", lambda h: ["validate", "/dev/urandom"], 2, "a device"),
+    *input_file_cases("config import", ["config", "import"], "in.toml", huge=False),
+    *input_file_cases("templates import", ["templates", "import"], "t.json"),
+    *input_file_cases("batch", ["batch"], "b.jsonl"),
+    *input_file_cases("validate", ["validate"], "c.py", device="/dev/urandom", huge=False),
     # paths
     Case(
         "TEMPLAR_HOME is a file",
