@@ -62,7 +62,12 @@ def isolate_environment(prefix: str = "templar-bench-") -> Path:
 
 
 def user_settings_text(
-    api_bases: dict[str, str], *, order: list[str], timeout_s: float = 30.0, learning: bool = False
+    api_bases: dict[str, str],
+    *,
+    order: list[str],
+    timeout_s: float = 30.0,
+    learning: bool = False,
+    auto_accept: float | None = None,
 ) -> str:
     """A user settings file whose providers point at the fake server; a huge system budget.
 
@@ -81,6 +86,7 @@ def user_settings_text(
         "",
         "[learning]",
         f"enabled = {'true' if learning else 'false'}",
+        *([] if auto_accept is None else [f"auto_accept_confidence = {auto_accept:g}"]),
         "",
     ]
     return "\n".join(lines)

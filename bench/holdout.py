@@ -212,25 +212,12 @@ class Report:
 
 
 def settings_text(server: Any) -> str:
-    from tests.fakes.settings import api_bases, provider_tables
+    """The engine's user settings: providers at the fake server, a huge budget, learning on."""
+    from tests.fakes.settings import api_bases
 
-    lines = provider_tables(api_bases(server), timeout_s=30.0)
-    lines += [
-        "[chain]",
-        'order = ["gemini", "openai", "anthropic"]',
-        "jitter = 0.0",
-        "cooldown_failures = 100",
-        "",
-        "[budget.system]",
-        "limit_usd = 1000000.0",
-        'period = "total"',
-        "",
-        "[learning]",
-        "enabled = true",
-        "auto_accept_confidence = 0",
-        "",
-    ]
-    return "\n".join(lines)
+    return C.user_settings_text(
+        api_bases(server), order=["gemini", "openai", "anthropic"], learning=True, auto_accept=0
+    )
 
 
 def judge(probe: Probe, source: str, code: str) -> str:

@@ -66,7 +66,7 @@ from engine.service import Engine
 from engine.store.models import LedgerEntry, Suggestion, Template
 from engine.validation import CodeValidator
 from tests.fakes import FakeProviderServer, ProviderRequest, Reply, provider_server
-from tests.fakes.settings import api_bases, provider_tables
+from tests.fakes.settings import api_bases
 
 AUTO_ACCEPT = 0.8
 CONFIDENCE = 0.9
@@ -611,23 +611,10 @@ class FakeLLM:
 
 
 def settings_text(server: FakeProviderServer) -> str:
-    lines = provider_tables(api_bases(server), timeout_s=30.0)
-    lines += [
-        "[chain]",
-        'order = ["gemini", "openai", "anthropic"]',
-        "jitter = 0.0",
-        "cooldown_failures = 100",
-        "",
-        "[budget.system]",
-        "limit_usd = 1000000.0",
-        'period = "total"',
-        "",
-        "[learning]",
-        "enabled = true",
-        f"auto_accept_confidence = {AUTO_ACCEPT}",
-        "",
-    ]
-    return "\n".join(lines)
+    """The engine's user settings: providers at the fake server, a huge budget, learning on."""
+    return C.user_settings_text(
+        api_bases(server), order=["gemini", "openai", "anthropic"], learning=True, auto_accept=AUTO_ACCEPT
+    )
 
 
 def preflight() -> list[str]:
