@@ -38,7 +38,26 @@ def read_token(var: str | None, host: str) -> str | None:
     return token
 
 
+def require_extra(command: str, modules: tuple[str, ...]) -> None:
+    """BadInput (exit 2) naming the install step when the ``serve`` extra is not installed: the
+    base install (``make run``, ``pip install templar-code``) leaves it out."""
+    import importlib
+
+    missing = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise BadInput(
+            f"templar {command} needs the 'serve' extra ({', '.join(missing)} not installed): "
+            "pip install 'templar-code[serve]' (in a checkout: .venv/bin/pip install -e '.[serve]')"
+        )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    require_extra("serve", ("starlette", "uvicorn"))
     if not 0 <= args.port <= 65535:
         raise BadInput("--port must be between 0 and 65535")
     if args.per_project < 1 or args.queue_timeout < 0 or args.grace < 0:
@@ -132,6 +151,7 @@ def _supervise(sock: socket.socket, args: argparse.Namespace, token: str | None)
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
+    require_extra("mcp", ("mcp",))
     from engine.mcp_server import run_stdio
 
     return run_stdio()
