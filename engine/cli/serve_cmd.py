@@ -116,22 +116,17 @@ def _serve_one(sock: socket.socket, args: argparse.Namespace, token: str | None)
 def _supervise(sock: socket.socket, args: argparse.Namespace, token: str | None) -> int:
     """``--workers N``: N forked processes accept on the one socket (the kernel spreads the
     connections); SIGTERM/SIGINT are passed on to each, and this process exits once all have
-    shut down cleanly. Nothing is opened before the fork: each worker has its own engine."""
+    shut down. A worker that dies on its own is named on stderr with its reason, and the others
+    are stopped too, so a supervisor (systemd, a container runtime) sees exit 1 and restarts the
+    whole set. Nothing is opened before the fork: each worker has its own engine."""
     import signal
 
-    children: list[int] = []
+    children: set[int] = set()
     for _ in range(args.workers):
         pid = os.fork()
-        if pid == 0:  # the worker
-            code = 1
-            try:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
-                code = _serve_one(sock, args, token)
-            finally:
-                sys.stdout.flush()
-                os._exit(code)
-        children.append(pid)
+        if pid == 0:  # the worker: never returns
+            _worker(sock, args, token)
+        children.add(pid)
     sock.close()
 
     def forward(signum: int, _frame: object) -> None:
@@ -144,10 +139,46 @@ def _supervise(sock: socket.socket, args: argparse.Namespace, token: str | None)
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     worst = 0
-    for child in children:
-        status = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
-        worst = max(worst, 0 if status in (0, -signal.SIGTERM, -signal.SIGINT) else 1)
+    while children:
+        child, raw = os.wait()
+        children.discard(child)
+        status = os.waitstatus_to_exitcode(raw)
+        if status in (0, -signal.SIGTERM, -signal.SIGINT):
+            continue
+        how = f"signal {signal.Signals(-status).name}" if status < 0 else f"exit code {status}"
+        print(f"templar serve: worker {child} ended with {how}; stopping the others", file=sys.stderr, flush=True)
+        worst = 1
+        forward(signal.SIGTERM, None)
     return worst
+
+
+def _worker(sock: socket.socket, args: argparse.Namespace, token: str | None) -> None:
+    """One forked worker. Its exit code is the server's; whatever stops it is said on stderr
+    first, since ``os._exit`` (needed: the parent's atexit hooks must not run here) would
+    otherwise swallow the exception unseen."""
+    import signal
+
+    from engine.errors import TemplarError
+
+    code = 1
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        code = _serve_one(sock, args, token)
+    except TemplarError as exc:  # a known failure (bad store, bad config): one line
+        print(f"templar serve: worker {os.getpid()}: {exc}", file=sys.stderr)
+        code = int(exc.exit_code)
+    except SystemExit as exc:  # uvicorn's own startup failure (it has logged why)
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001 - anything else: the traceback, then exit 1
+        import traceback
+
+        print(f"templar serve: worker {os.getpid()} failed:", file=sys.stderr)
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:

@@ -136,6 +136,18 @@ def test_workers_share_the_socket_and_all_stop_on_sigterm(serve, fake, paths) ->
     assert held_and_states(paths)[0] == 0
 
 
+def test_a_worker_that_cannot_start_is_named_and_stops_the_set(serve, paths) -> None:
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    (paths.data_dir / "templar.db").write_bytes(b"this is not a database" * 100)
+    server = serve("--no-warm", "--workers", "2")
+    code = server.proc.wait(timeout=60)  # no signal sent: the set stops by itself
+    assert server.proc.stderr is not None
+    err = server.proc.stderr.read()
+    assert code == 1, err
+    assert "templar serve: worker" in err and "ended with exit code" in err
+    assert "Traceback" not in err  # a known failure is one line per worker, not a stack
+
+
 def test_help_loads_no_server_package() -> None:
     probe = (
         "import sys\nfrom engine.cli.main import main\n"
