@@ -25,7 +25,7 @@ import operator
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,6 +51,7 @@ class Vocabulary:
 
     words: Mapping[str, str]
     synonyms: Mapping[str, str]
+    phrases: Mapping[tuple[str, ...], str] = field(default_factory=dict)
 
     def __contains__(self, word: object) -> bool:
         """Whether ``word`` (already folded) is a meaning-bearing word."""
@@ -66,9 +67,10 @@ def vocabulary() -> Vocabulary:
         for word in members:
             words.setdefault(str(word).lower(), category)
     synonyms = {str(k).lower(): str(v).lower() for k, v in data.get("synonyms", {}).items()}
-    for canonical in synonyms.values():
+    phrases = {tuple(str(k).lower().split()): str(v).lower() for k, v in data.get("phrases", {}).items()}
+    for canonical in (*synonyms.values(), *phrases.values()):
         words.setdefault(canonical, "synonym")
-    return Vocabulary(words, synonyms)
+    return Vocabulary(words, synonyms, phrases)
 
 
 def fold(word: str) -> str:
@@ -124,9 +126,32 @@ def fold_all(word: str) -> tuple[str, ...]:
     return (folded,)
 
 
+def fold_sequence(raw: Iterable[str]) -> list[str]:
+    """Each word through :func:`fold_all`, then every run that ``[phrases]`` names replaced by
+    its canonical word, longest run first (``greatest common divisor`` -> ``gcd``)."""
+    words = [f for w in raw for f in fold_all(w)]
+    phrases = vocabulary().phrases
+    if not phrases or len(words) < 2:
+        return words
+    longest = max(len(k) for k in phrases)
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(longest, len(words) - i), 1, -1):
+            canonical = phrases.get(tuple(words[i : i + n]))
+            if canonical is not None:
+                out.append(canonical)
+                i += n
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
 def value_words(value: str) -> frozenset[str]:
-    """The folded words of an identifier value (negated words add ``not``)."""
-    return frozenset(f for w in split_value(value) for f in fold_all(w))
+    """The folded words of an identifier value (negated words add ``not``; phrases folded)."""
+    return frozenset(fold_sequence(split_value(value)))
 
 
 def meaning_words(words: Iterable[str]) -> frozenset[str]:
@@ -137,17 +162,16 @@ def meaning_words(words: Iterable[str]) -> frozenset[str]:
 
 def prose_words(text: str) -> frozenset[str]:
     """Folded content words of prose (docstrings, comments, messages), without stopwords."""
-    return frozenset(f for f in (fold(w) for w in split_value(text)) if f not in STOPWORDS and not f.isdigit())
+    return frozenset(f for f in fold_sequence(split_value(text)) if f not in STOPWORDS and not f.isdigit())
 
 
 def ordered_meaning_words(value: str) -> tuple[str, ...]:
     """The vocabulary words of an identifier value, in order of first appearance."""
     vocab = vocabulary()
     out: list[str] = []
-    for raw in split_value(value):
-        for word in fold_all(raw):
-            if word in vocab and word not in out:
-                out.append(word)
+    for word in fold_sequence(split_value(value)):
+        if word in vocab and word not in out:
+            out.append(word)
     return tuple(out)
 
 
@@ -160,11 +184,16 @@ def identifier_problem(
     states), and they keep their order: ``celsius_to_fahrenheit`` is not ``fahrenheit_to_celsius``.
     """
     words = value_words(value)
+    # the stored words in today's spelling: a template learned before a synonym was added
+    # (``keep=fib``, ``fixed=lifo+stack``) reads as one learned after it (``fibonacci``, ``stack``)
+    keep = frozenset(fold_sequence(keep))
     lost = sorted(keep - words)
     if lost:
         return f"{value!r} drops {', '.join(lost)} (the template's code is about it)"
     if fixed is None:
         return None
+    # a word the pattern states is in every task it matches: the name need not repeat it
+    fixed = tuple(dict.fromkeys(w for w in fold_sequence(fixed) if w not in pattern_words))
     lost = sorted(set(fixed) - words)
     if lost:
         return f"{value!r} drops the meaning word(s) {', '.join(lost)}"
@@ -191,8 +220,11 @@ def relation_problem(
 
 
 def pattern_words(literal_words: Iterable[str]) -> frozenset[str]:
-    """The folded literal words of a pattern (words the task states outright)."""
-    return frozenset(fold(w) for w in literal_words)
+    """The folded literal words of a pattern (words the task states outright). The words come
+    as a set (order unknown), so a ``[phrases]`` entry counts when all its words are there."""
+    words = {fold(w) for w in literal_words}
+    words.update(canonical for phrase, canonical in vocabulary().phrases.items() if words.issuperset(phrase))
+    return frozenset(words)
 
 
 def has_constraints(params: Iterable[object]) -> bool:
