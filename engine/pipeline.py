@@ -101,8 +101,9 @@ class CoderAgent(TemplateTier, CacheTier, PaidTier):
         # validation report remembered for its code), and, unless a non-critical cached answer
         # comes first, which learned templates could match (the anchor index, engine.learning.anchors)
         # A non-critical hit whose remembered report passes is served whatever follows: the probe
-        # books it (count + ledger row) in the same hop, so such a hit is one round trip.
-        stamp, cached, candidates, memo, booked = await self.store.run(
+        # books it (count + ledger row) in the same hop, so such a hit is one round trip. So is a
+        # non-critical template answer that renders to code with a passing remembered report.
+        stamp, cached, candidates, memo, booked, served = await self.store.run(
             self._probe,
             plan.key,
             plan.caching,
@@ -110,7 +111,10 @@ class CoderAgent(TemplateTier, CacheTier, PaidTier):
             ctx.is_critical,
             plan.policy,
             functools.partial(self._hit_ledger, ctx, plan),
+            functools.partial(self._template_now, ctx, plan),
         )
+        if served is not None:  # a template answer the probe could serve and book in its hop
+            return self._template_result(ctx, self._replay(ctx, served), gate, events)
         fresh: list[ValidationReport] = []  # a report this request computed, remembered with the hit
         # a non-critical exact repeat first: no template lookup (critical ones keep the tier order,
         # which decides what gets reviewed)

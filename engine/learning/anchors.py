@@ -255,19 +255,30 @@ class AnchorCache:
         self.entries: dict[str, tuple[Entry, ...]] = {}
         self.specs: dict[int, tuple[int, TemplateSpec | None]] = {}  # id -> (version, spec); kept across stamps
         self.indexes: dict[frozenset[tuple[int, int]], TemplateIndex] = {}
+        # content words -> the pairs that pass, once all their keys were read under this stamp:
+        # a repeated wording skips the scan of its keys' entries (hundreds at 100k templates)
+        self.passing: dict[frozenset[str], frozenset[tuple[int, int]]] = {}
 
     def reset(self, stamp: tuple[int, ...]) -> None:
         self.stamp = stamp
         self.entries = {}
         self.indexes = {}
+        self.passing = {}
 
     def candidates(self, task: NormalizedTask) -> tuple[set[str], set[tuple[int, int]]]:
         """Keys not read yet under this stamp, and the (template, version) pairs already known to pass."""
+        known = self.passing.get(task.words)
+        if known is not None:
+            return set(), set(known)
         keys = task_keys(task.words)
         missing = {k for k in keys if k not in self.entries}
         found = {
             (e.template, e.version) for k in keys - missing for e in self.entries[k] if passes(e.groups, task.words)
         }
+        if not missing:
+            if len(self.passing) > 4096:
+                self.passing.clear()
+            self.passing[task.words] = frozenset(found)
         return missing, found
 
     def near(self, task: NormalizedTask, limit: int = 50) -> set[tuple[int, int]]:

@@ -3,7 +3,7 @@ cached answer's checks, serving a hit, and storing a validated answer.
 
 Invariants: the probe is one database hop (stamp, cached answer, remembered report, and, when
 needed, the learned candidates), and books a non-critical hit whose remembered report passes in
-that same hop; a cached answer is served only if it passes validation now (rules may have changed
+that same hop (a cache hit here; a template answer through ``TemplateTier._template_now``); a cached answer is served only if it passes validation now (rules may have changed
 since it was stored) and, for a critical request, an approving review of that exact code; a hit
 is booked (count + ledger row) exactly once; only validated answers are cached, each with its
 report remembered (``engine.validation_memo``), so a later hit in a new process needs no Bandit.
@@ -76,12 +76,14 @@ class CacheTier(TierAgent):
         critical: bool,
         policy: ValidationPolicy,
         hit_ledger: Callable[[response_cache.CachedAnswer], tuple[Any, ...]] | None = None,
+        template_now: Callable[[TemplateIndex], Any] | None = None,
     ) -> tuple[
         tuple[int, ...],
         response_cache.CachedAnswer | None,
         TemplateIndex | None,
         ValidationReport | None,
         tuple[Any, ...] | None,
+        Any,
     ]:
         from engine import validation_memo
         from engine.learning.stamp import read_stamp  # the library itself only when templates are looked up
@@ -94,8 +96,12 @@ class CacheTier(TierAgent):
             booked = hit_ledger(cached)  # served for sure (run: the early, non-critical path): book it now
             response_cache.record_hit(key, self.engine.clock(), booked)
         if task is None or (cached is not None and not critical):
-            return stamp, cached, None, memo, booked
-        return stamp, cached, self.engine.library.lookup(task, stamp), memo, booked
+            return stamp, cached, None, memo, booked, None
+        candidates = self.engine.library.lookup(task, stamp)
+        # a non-critical template answer whose remembered report passes: served and booked here
+        # (engine.tiers.templates.TemplateTier._template_now), so a template hit is one hop too
+        served = template_now(candidates) if template_now is not None and not critical else None
+        return stamp, cached, candidates, memo, booked, served
 
     async def _check_cached(
         self,

@@ -13,6 +13,7 @@ once per process (``builtin_index``); no LLM call except the opt-in router
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.context import RequestContext
@@ -24,13 +25,14 @@ from engine.pipeline_values import Checked, Plan, TemplateHit, json_bindings, pr
 from engine.result import GenerationResult, TemplateAnswer
 from engine.reviews import Subject, learned_author
 from engine.tiers.base import Gate, TierAgent
-from engine.validation import CodeValidator
+from engine.validation import CodeValidator, ValidationPolicy, ValidationReport
 
 if TYPE_CHECKING:
+    from engine.learning.library import TemplateLibrary
     from engine.learning.routing import Routed
     from engine.templates import TemplateIndex
 
-__all__ = ["TemplateTier", "builtin_index"]
+__all__ = ["ServedInProbe", "TemplateTier", "book_template_answer", "builtin_index"]
 
 
 @functools.cache
@@ -38,6 +40,38 @@ def builtin_index() -> TemplateIndex:
     from engine.templates import TemplateIndex, load_builtin_pack  # not on a cache hit's path
 
     return TemplateIndex(load_builtin_pack())
+
+
+@dataclass(frozen=True)
+class ServedInProbe:
+    """A template answer the probe served and booked in its own hop (``_template_now``); the
+    events it stands for are emitted afterwards, on the event loop (``_replay``)."""
+
+    source: str
+    missed: tuple[str, ...]  # the indexes tried before it, without a match
+    code: str
+    answer: TemplateAnswer
+    report: ValidationReport
+    saved: int
+    detail: str
+
+
+def book_template_answer(
+    ledger: tuple[Any, ...],
+    library: TemplateLibrary | None,
+    alias: tuple[str, str] | None,
+    memo: tuple[str, ValidationPolicy, ValidationReport] | None,
+) -> None:
+    """A served template answer in one hop: its ledger row and template stats
+    (``record_template_answer``), the alias hit it counts, and the validation report it computed
+    (remembered, so the next render of exactly this code needs no validator run)."""
+    record_template_answer(*ledger)
+    if library is not None and alias is not None:
+        library.count_alias_hit(*alias)
+    if memo is not None:
+        from engine import validation_memo
+
+        validation_memo.remember(*memo)
 
 
 class TemplateTier(TierAgent):
@@ -79,6 +113,85 @@ class TemplateTier(TierAgent):
             validation=hit.checked.report,
             review=hit.checked.review,
             template=hit.answer,
+        )
+
+    # -- templates, served inside the probe's hop -----------------------------------------------
+
+    def _template_now(self, ctx: RequestContext, plan: Plan, candidates: TemplateIndex) -> ServedInProbe | None:
+        """On the database thread, inside the probe (non-critical requests only): the first
+        template that matches, when nothing about it is unusual -- not refused by feedback, it
+        renders, and the report remembered for exactly this code and policy
+        (``engine.validation_memo``) passes -- is booked here and served. Anything else returns
+        None and the normal steps run (and emit) as before. Safe: the remembered report is the
+        report validating the code now would give (its key holds the validator's version, the
+        policy and the code's hash), and a critical request never takes this path (it is reviewed)."""
+        from engine import validation_memo
+
+        missed: list[str] = []
+        for source, index in (("learned", candidates), ("builtin", builtin_index())):
+            match = index.match(ctx.task)
+            if match is None:
+                missed.append(source)
+                continue
+            spec = match.template
+            assert spec is not None
+            bindings = dict(match.bindings)
+            if self.engine.library.refusal(spec.name, spec.version, bindings):
+                return None
+            try:
+                code = spec.render(match.bindings)
+            except Exception:  # noqa: BLE001 - the normal steps book the failure
+                return None
+            report = validation_memo.recall(code, plan.policy)
+            if report is None or not report.ok:
+                return None
+            template_id = int(spec.name.removeprefix("learned-")) if source == "learned" else None
+            answer = TemplateAnswer(
+                spec.name if template_id is None else template_id,
+                spec.version,
+                match.pattern.text,
+                json_bindings(bindings),
+                match.explanation,
+            )
+            saved = savings_micros(ctx.settings, prompt_chars(plan.messages), len(code), self.engine.environ)
+            library = self.engine.library if source == "learned" else None
+            alias = (spec.name, answer.pattern)
+            book_template_answer(
+                self._ledger_args(ctx, source, spec.name, answer.version, bindings, saved),
+                library,
+                alias if library is not None and library.alias_id(*alias) is not None else None,
+                None,
+            )
+            return ServedInProbe(
+                source, tuple(missed), code, answer, report, saved, f"{spec.name} v{spec.version}: {match.explanation}"
+            )
+        return None
+
+    def _replay(self, ctx: RequestContext, served: ServedInProbe) -> TemplateHit:
+        """The events of a template answer served inside the probe, in the order the normal
+        steps emit them."""
+        for source in served.missed:
+            ctx.emit(LookupResult(source, False))
+        report = served.report
+        ctx.emit(ValidationDone(report.ok, report.score, len(report.findings)))
+        ctx.emit(LookupResult(served.source, True, served.detail))
+        return TemplateHit(served.source, served.code, served.answer, Checked(report, None), served.saved)
+
+    def _ledger_args(
+        self, ctx: RequestContext, source: str, name: str, version: int, bindings: dict[str, Any], saved: int
+    ) -> tuple[Any, ...]:
+        """``record_template_answer``'s arguments for this request."""
+        return (
+            self.engine.clock(),
+            source,
+            ctx.request_id,
+            ctx.project,
+            ctx.agent,
+            name,
+            version,
+            canonical_bindings(bindings),
+            saved,
+            self.engine.book.owner,
         )
 
     # -- templates: one index -----------------------------------------------------------------
@@ -137,7 +250,7 @@ class TemplateTier(TierAgent):
             json_bindings(bindings),
             match.explanation,
         )
-        saved = await self._book_template_answer(ctx, source, plan, answer, spec.name, bindings, len(code))
+        saved = await self._book_template_answer(ctx, source, plan, answer, spec.name, bindings, code, report)
         ctx.emit(LookupResult(source, True, f"{spec.name} v{spec.version}: {match.explanation}"))
         return TemplateHit(source, code, answer, Checked(report, review), saved)
 
@@ -149,26 +262,21 @@ class TemplateTier(TierAgent):
         answer: TemplateAnswer,
         name: str,
         bindings: dict[str, Any],
-        code_chars: int,
+        code: str,
+        report: ValidationReport,
     ) -> int:
-        """Record a $0 template answer (ledger and template stats); returns what it saved."""
-        saved = savings_micros(ctx.settings, prompt_chars(plan.messages), code_chars, self.engine.environ)
+        """Record a $0 template answer (ledger, template stats, alias hit, its report) in one
+        hop; returns what it saved."""
+        saved = savings_micros(ctx.settings, prompt_chars(plan.messages), len(code), self.engine.environ)
+        library = self.engine.library if source == "learned" else None
+        alias = (name, answer.pattern)
         await self.store.run(
-            record_template_answer,
-            self.engine.clock(),
-            source,
-            ctx.request_id,
-            ctx.project,
-            ctx.agent,
-            name,
-            answer.version,
-            canonical_bindings(bindings),
-            saved,
-            self.engine.book.owner,
+            book_template_answer,
+            self._ledger_args(ctx, source, name, answer.version, bindings, saved),
+            library,
+            alias if library is not None and library.alias_id(*alias) is not None else None,
+            (code, plan.policy, report),
         )
-        library = self.engine.library
-        if library.alias_id(name, answer.pattern) is not None:  # served through an alias: count it
-            await self.store.run(library.count_alias_hit, name, answer.pattern)
         return saved
 
     async def _template_failed(
