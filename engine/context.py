@@ -20,7 +20,7 @@ from engine.budget.book import BudgetRef, budget_refs
 from engine.config.schema import Settings
 from engine.critical import CriticalDecision, decide_critical
 from engine.events import Emit
-from engine.llm.chain import ChainRequest
+from engine.llm.chain import AfterAnswer, ChainRequest
 
 __all__ = ["RequestContext"]
 
@@ -101,6 +101,7 @@ class RequestContext:
         stream: bool = False,
         exclude: tuple[str, ...] = (),
         order: tuple[str, ...] | None = None,
+        after: AfterAnswer | None = None,
     ) -> ChainRequest:
         """A provider-chain call booked to this request (its id, scope, budgets, confirmation)."""
         return ChainRequest(
@@ -116,4 +117,5 @@ class RequestContext:
             source=source,
             exclude=exclude,
             order=order,
+            after=after,
         )

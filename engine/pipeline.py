@@ -103,7 +103,7 @@ class CoderAgent(TemplateTier, CacheTier, PaidTier):
         # A non-critical hit whose remembered report passes is served whatever follows: the probe
         # books it (count + ledger row) in the same hop, so such a hit is one round trip. So is a
         # non-critical template answer that renders to code with a passing remembered report.
-        stamp, cached, candidates, memo, booked, served = await self.store.run(
+        stamp, cached, candidates, memo, booked, served, near = await self.store.run(
             self._probe,
             plan.key,
             plan.caching,
@@ -133,7 +133,9 @@ class CoderAgent(TemplateTier, CacheTier, PaidTier):
             if served is not None:
                 return served
         if indexes:  # near misses: the candidates plus the templates the task misses by some words
-            indexes[0] = ("learned", await self.store.run(self.engine.library.near_index, ctx.task, stamp))
+            if near is None:
+                near = await self.store.run(self.engine.library.near_index, ctx.task, stamp)
+            indexes[0] = ("learned", near)
             routed = await self._route(ctx, indexes, plan) if not ctx.is_critical else None
             if routed is not None:
                 return self._routed_result(ctx, routed, events)

@@ -31,11 +31,12 @@ import functools
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from engine.budget.book import BudgetBook, BudgetRef, Held, LedgerFields
 from engine.budget.levels import LEVEL_NAMES, WARNING
+from engine.budget.refs import Crossing
 from engine.budget.usage import judge_usage
 from engine.config.schema import ProviderSettings, Settings
 from engine.errors import BudgetRefused
@@ -87,6 +88,23 @@ budget_log = get_logger("budget")
 __all__ = ["ChainRequest", "ChainResult", "CooldownBoard", "ProviderChain", "Sleep", "health_key"]
 
 
+#: What ``ChainRequest.after`` returns: database work for the settle's hop, or None.
+DbWork = Callable[[], object]
+AfterAnswer = Callable[["ChainResult"], Awaitable[DbWork | None]]
+
+
+def settle_with(settle: Callable[[], list[Crossing]], work: DbWork | None) -> list[Crossing]:
+    """A paid answer's settle and the caller's database work (``ChainRequest.after``) in one hop;
+    the settle is committed first, so a failing ``work`` never loses the ledger row."""
+    crossings = settle()
+    if work is not None:
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - the answer is paid and booked; the extra is not vital
+            log.warning("after-settle work failed: %s: %s", type(exc).__name__, exc)
+    return crossings
+
+
 @dataclass(frozen=True)
 class ChainRequest:
     messages: list[dict[str, str]]
@@ -101,6 +119,9 @@ class ChainRequest:
     source: str = "llm"
     exclude: tuple[str, ...] = ()  # provider names not to use (e.g. the author, for review)
     order: tuple[str, ...] | None = None  # override the configured order
+    # run on a successful answer before it is settled; the database work it returns (e.g. caching
+    # the validated answer) joins the settle's hop, so a paid answer is two hops: reserve, settle
+    after: AfterAnswer | None = None
 
 
 class ProviderChain(BackoffMixin):
@@ -132,15 +153,21 @@ class ProviderChain(BackoffMixin):
         remember_value(value)  # the scrubber masks any piece of it on every error path
         return value
 
-    async def _level(self, settings: Settings, refs: list[BudgetRef]) -> int:
-        statuses = await self.store.run(self.book.status, refs, settings.alerts.thresholds())
-        return max((s.level for s in statuses), default=0)
+    def _preflight(
+        self, refs: list[BudgetRef], thresholds: list[float], watched: list[str]
+    ) -> tuple[int, dict[str, tuple[int, float]]]:
+        """One hop before any call: the budgets' alert level and the providers' health."""
+        statuses = self.book.status(refs, thresholds)
+        return max((s.level for s in statuses), default=0), self.board.state(watched)
 
     async def complete(self, settings: Settings, request: ChainRequest, emit: Emit) -> ChainResult:
         names = [n for n in (request.order or tuple(settings.chain.order)) if n not in request.exclude]
-        level = await self._level(settings, request.refs)
-        admit(settings, request.request_id, request.confirmed, level)
         candidates = [Candidate(n, settings.providers[n], None) for n in names]
+        # the health of every candidate (the order may change below; the set does not)
+        watched = [health_key(c.settings) for c in candidates]
+        watched += [credential_key(c.settings, self._key(c.settings)) for c in candidates]
+        level, health = await self.store.run(self._preflight, request.refs, settings.alerts.thresholds(), watched)
+        admit(settings, request.request_id, request.confirmed, level)
         keyed = [c for c in candidates if self._key(c.settings) != ""]
         if keyed and not adapter.is_loaded():
             emit(Preparing("loading the LLM client (first paid call in this process: a few seconds)"))
@@ -153,9 +180,7 @@ class ProviderChain(BackoffMixin):
         if level >= WARNING:
             candidates = reorder(candidates, level, emit)
         run = Run(deadline=self.clock() + settings.chain.deadline_s)
-        watched = [health_key(c.settings) for c in candidates]
-        watched += [credential_key(c.settings, self._key(c.settings)) for c in candidates]
-        run.health = await self.store.run(self.board.state, watched)
+        run.health = health
         for cand in candidates:
             if self.clock() >= run.deadline:
                 run.out_of_time = True
@@ -336,21 +361,28 @@ class ProviderChain(BackoffMixin):
         usage = judge_usage(
             claimed, completion.tokens_in, completion.tokens_out, held.amount_micros, measured=completion.usage_measured
         )
-        crossings = await self.store.run(
-            functools.partial(
-                self.book.settle,
-                held,
-                claimed,
-                refs=request.refs,
-                thresholds=settings.alerts.thresholds(),
-                tokens_in=completion.tokens_in,
-                tokens_out=completion.tokens_out,
-                latency_ms=step.latency_ms,
-                estimated=not completion.usage_measured,
-            )
+        settle = functools.partial(
+            self.book.settle,
+            held,
+            claimed,
+            refs=request.refs,
+            thresholds=settings.alerts.thresholds(),
+            tokens_in=completion.tokens_in,
+            tokens_out=completion.tokens_out,
+            latency_ms=step.latency_ms,
+            estimated=not completion.usage_measured,
         )
-        if target.dirty or attempt > 1:  # a success must clear failures recorded by anyone
-            await self.store.run(self.board.succeeded, health_key(provider), credential_key(provider, target.api_key))
+        result = ChainResult(
+            text=completion.text,
+            provider=cand.name,
+            model=provider.model,
+            attempts=attempts,
+            tokens_in=usage.tokens_in,
+            tokens_out=usage.tokens_out,
+            cost_micros=usage.charge_micros,
+            latency_ms=step.latency_ms,
+            usage_measured=completion.usage_measured and usage.believed,
+        )
         emit(
             AttemptSucceeded(
                 cand.name,
@@ -372,6 +404,16 @@ class ProviderChain(BackoffMixin):
                     usage.charge_micros,
                 )
             )
+        work: DbWork | None = None
+        if request.after is not None:
+            try:
+                work = await request.after(result)
+            except BaseException:  # cancelled or failed while the caller checked the answer: settle anyway
+                await asyncio.shield(self.store.run(settle))
+                raise
+        crossings = await self.store.run(settle_with, settle, work)
+        if target.dirty or attempt > 1:  # a success must clear failures recorded by anyone
+            await self.store.run(self.board.succeeded, health_key(provider), credential_key(provider, target.api_key))
         for c in crossings:
             emit(
                 BudgetLevelCrossed(
@@ -385,17 +427,7 @@ class ProviderChain(BackoffMixin):
                     c.limit_micros,
                 )
             )
-        return ChainResult(
-            text=completion.text,
-            provider=cand.name,
-            model=provider.model,
-            attempts=attempts,
-            tokens_in=usage.tokens_in,
-            tokens_out=usage.tokens_out,
-            cost_micros=usage.charge_micros,
-            latency_ms=step.latency_ms,
-            usage_measured=completion.usage_measured and usage.believed,
-        )
+        return result
 
 
 async def _call(

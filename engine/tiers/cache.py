@@ -12,7 +12,7 @@ report remembered (``engine.validation_memo``), so a later hit in a new process 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engine import cache as response_cache
 from engine.context import RequestContext
@@ -28,7 +28,7 @@ from engine.validation import CodeValidator, ValidationPolicy, ValidationReport
 if TYPE_CHECKING:
     from engine.templates import TemplateIndex
 
-__all__ = ["CacheTier", "put_cached", "record_cache_hit"]
+__all__ = ["CacheTier", "Probe", "put_cached", "record_cache_hit"]
 
 
 def record_cache_hit(
@@ -49,6 +49,18 @@ def put_cached(key: str, *, policy: ValidationPolicy, report: ValidationReport, 
 
     response_cache.put(key, **answer)
     validation_memo.remember(str(answer["code"]), policy, report)
+
+
+class Probe(NamedTuple):
+    """What the probe's one hop found (``CacheTier._probe``)."""
+
+    stamp: tuple[int, ...]
+    cached: response_cache.CachedAnswer | None
+    candidates: TemplateIndex | None  # the learned templates that could match (None: not looked up)
+    memo: ValidationReport | None  # the report remembered for the cached code
+    booked: tuple[Any, ...] | None  # the cache hit's ledger row, when the probe booked it
+    served: Any = None  # a template answer served and booked in the probe (ServedInProbe)
+    near: TemplateIndex | None = None  # candidates + near misses, when nothing can match
 
 
 class CacheTier(TierAgent):
@@ -76,15 +88,8 @@ class CacheTier(TierAgent):
         critical: bool,
         policy: ValidationPolicy,
         hit_ledger: Callable[[response_cache.CachedAnswer], tuple[Any, ...]] | None = None,
-        template_now: Callable[[TemplateIndex], Any] | None = None,
-    ) -> tuple[
-        tuple[int, ...],
-        response_cache.CachedAnswer | None,
-        TemplateIndex | None,
-        ValidationReport | None,
-        tuple[Any, ...] | None,
-        Any,
-    ]:
+        template_now: Callable[[TemplateIndex], tuple[Any, bool]] | None = None,
+    ) -> Probe:
         from engine import validation_memo
         from engine.learning.stamp import read_stamp  # the library itself only when templates are looked up
 
@@ -96,12 +101,18 @@ class CacheTier(TierAgent):
             booked = hit_ledger(cached)  # served for sure (run: the early, non-critical path): book it now
             response_cache.record_hit(key, self.engine.clock(), booked)
         if task is None or (cached is not None and not critical):
-            return stamp, cached, None, memo, booked, None
-        candidates = self.engine.library.lookup(task, stamp)
+            return Probe(stamp, cached, None, memo, booked)
+        library = self.engine.library
+        candidates = library.lookup(task, stamp)
+        if template_now is None or critical:
+            return Probe(stamp, cached, candidates, memo, booked)
         # a non-critical template answer whose remembered report passes: served and booked here
         # (engine.tiers.templates.TemplateTier._template_now), so a template hit is one hop too
-        served = template_now(candidates) if template_now is not None and not critical else None
-        return stamp, cached, candidates, memo, booked, served
+        served, matched = template_now(candidates)
+        # no template matches and nothing is cached: the request will be paid for, so the near
+        # misses it shows (and routing reads) are read in this hop too
+        near = library.near_index(task, stamp) if not matched and cached is None else None
+        return Probe(stamp, cached, candidates, memo, booked, served, near)
 
     async def _check_cached(
         self,

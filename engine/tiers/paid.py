@@ -11,6 +11,7 @@ never delays or loses the answer. litellm is reached only through ``engine.llm``
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from engine.config.schema import Settings
@@ -18,7 +19,7 @@ from engine.context import RequestContext
 from engine.cost_cap import SUGGEST_MAX_TOKENS, RequestCap, step_worst_micros
 from engine.errors import TemplarError
 from engine.events import Event, Finished, ValidationDone
-from engine.llm.chain import ChainResult
+from engine.llm.chain import AfterAnswer, ChainResult, DbWork
 from engine.llm.price_map import estimated_price
 from engine.money import micros_to_usd
 from engine.pipeline_values import PaidAnswer, Plan
@@ -44,6 +45,9 @@ def cheapest_first(settings: Settings, names: list[str]) -> tuple[str, ...]:
 class PaidTier(TierAgent):
     """The paid steps of ``CoderAgent``: ``_from_llm`` (``_ask`` + ``_repair`` + ``_review_paid``,
     ``_cache_answer``, ``_learn``)."""
+
+    #: the answer whose cache put already ran in its settle's hop (``_checker``)
+    _cached_in_settle: ChainResult | None = None
 
     async def _from_llm(
         self, ctx: RequestContext, plan: Plan, gate: Gate, similar: tuple[NearMiss, ...], events: list[Event]
@@ -84,25 +88,53 @@ class PaidTier(TierAgent):
 
     async def _ask(self, ctx: RequestContext, plan: Plan, gate: Gate) -> PaidAnswer:
         """The chain's answer, validated, and repaired (up to ``validation.max_repairs`` times, and
-        while the request's ``max_usd`` admits another repair's worst case)."""
+        while the request's ``max_usd`` admits another repair's worst case).
+
+        Each answer is validated before the chain settles it (``ChainRequest.after``); a valid,
+        non-critical answer is cached in the settle's own hop, so a paid answer is two database
+        hops (reserve; settle + ledger + cache put). A critical answer is cached only after its
+        review approves it (``_from_llm``)."""
         cap, environ = gate.cap, self.engine.environ
         cap.admit("answer", step_worst_micros(ctx.settings, plan.messages, ctx.max_tokens, environ))
+        checks: list[tuple[str, ValidationReport]] = []
         answer = await self.engine.chain.complete(
-            ctx.settings, ctx.chain_request(plan.messages, stream=ctx.stream), ctx.emit
+            ctx.settings,
+            ctx.chain_request(plan.messages, stream=ctx.stream, after=self._checker(ctx, plan, None, checks)),
+            ctx.emit,
         )
         cap.spend(answer.cost_micros)
-        paid = PaidAnswer.first(answer, await self._validate(ctx, plan, answer))
+        paid = PaidAnswer.first(answer, checks[-1] if checks else await self._validate(ctx, plan, answer))
         while not paid.report.ok and paid.repairs < ctx.settings.validation.max_repairs:
             worst = step_worst_micros(ctx.settings, self._repair_messages(plan, paid), ctx.max_tokens, environ)
             if not cap.fits(worst):
                 gate.stopped = cap.why_not("repair", worst)
                 break
-            fixed = await self._repair(ctx, plan, paid)
+            checks.clear()
+            fixed = await self._repair(ctx, plan, paid, self._checker(ctx, plan, paid, checks))
             if fixed is None:
                 break
             cap.spend(fixed.cost_micros)
-            paid = paid.repaired(fixed, await self._validate(ctx, plan, fixed))
+            paid = paid.repaired(fixed, checks[-1] if checks else await self._validate(ctx, plan, fixed))
         return paid
+
+    def _checker(
+        self, ctx: RequestContext, plan: Plan, before: PaidAnswer | None, checks: list[tuple[str, ValidationReport]]
+    ) -> AfterAnswer:
+        """The ``after`` hook of one chain call: validate the answer (kept in ``checks``) and,
+        when it is valid, not critical and caching is on, hand back its cache put (with the totals
+        over ``before``, the answer it repairs) for the settle's hop."""
+
+        async def check(answer: ChainResult) -> DbWork | None:
+            checked = await self._validate(ctx, plan, answer)
+            checks.append(checked)
+            code, report = checked
+            paid = PaidAnswer.first(answer, checked) if before is None else before.repaired(answer, checked)
+            if not (report.ok and plan.caching and not ctx.is_critical and code.strip()):
+                return None
+            self._cached_in_settle = answer  # (a CoderAgent serves one request)
+            return functools.partial(put_cached, plan.key, **self._cache_fields(ctx, plan, paid))
+
+        return check
 
     @staticmethod
     def _repair_messages(plan: Plan, paid: PaidAnswer) -> list[dict[str, str]]:
@@ -114,12 +146,14 @@ class PaidTier(TierAgent):
         ctx.emit(ValidationDone(report.ok, report.score, len(report.findings)))
         return code, report
 
-    async def _repair(self, ctx: RequestContext, plan: Plan, paid: PaidAnswer) -> ChainResult | None:
+    async def _repair(
+        self, ctx: RequestContext, plan: Plan, paid: PaidAnswer, after: AfterAnswer | None = None
+    ) -> ChainResult | None:
         """One repair call with the blocking findings; None when the chain cannot answer it."""
         messages = self._repair_messages(plan, paid)
         try:
             return await self.engine.chain.complete(
-                ctx.settings, ctx.chain_request(messages, stream=ctx.stream, source="repair"), ctx.emit
+                ctx.settings, ctx.chain_request(messages, stream=ctx.stream, source="repair", after=after), ctx.emit
             )
         except TemplarError:
             return None
@@ -133,25 +167,29 @@ class PaidTier(TierAgent):
         return await gate.review(paid.code, Subject("llm", plan.key, 0, paid.answer.provider))
 
     async def _cache_answer(self, ctx: RequestContext, plan: Plan, paid: PaidAnswer) -> None:
-        settings = ctx.settings
-        if not (settings.cache.enabled and paid.code.strip()):
+        """Cache a deliverable answer, unless its settle's hop already did (``_checker``)."""
+        if not (ctx.settings.cache.enabled and paid.code.strip()):
             return
-        await self.store.run(
-            put_cached,
-            plan.key,
-            provider=paid.answer.provider,
-            model=paid.answer.model,
-            text=paid.answer.text,
-            code=paid.code,
-            tokens_in=paid.tokens_in,
-            tokens_out=paid.tokens_out,
-            cost_micros=paid.cost_micros,
-            ttl_s=settings.cache.ttl_s,
-            max_entries=settings.cache.max_entries,
-            now=self.engine.clock(),
-            policy=plan.policy,
-            report=paid.report,
-        )
+        if self._cached_in_settle is paid.answer:
+            return
+        await self.store.run(put_cached, plan.key, **self._cache_fields(ctx, plan, paid))
+
+    def _cache_fields(self, ctx: RequestContext, plan: Plan, paid: PaidAnswer) -> dict[str, Any]:
+        settings = ctx.settings
+        return {
+            "provider": paid.answer.provider,
+            "model": paid.answer.model,
+            "text": paid.answer.text,
+            "code": paid.code,
+            "tokens_in": paid.tokens_in,
+            "tokens_out": paid.tokens_out,
+            "cost_micros": paid.cost_micros,
+            "ttl_s": settings.cache.ttl_s,
+            "max_entries": settings.cache.max_entries,
+            "now": self.engine.clock(),
+            "policy": plan.policy,
+            "report": paid.report,
+        }
 
     async def _learn(self, ctx: RequestContext, paid: PaidAnswer, cap: RequestCap) -> tuple[int | None, int]:
         """The learning step: queue what a deliverable paid answer can teach, when learning is on.

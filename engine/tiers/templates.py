@@ -117,12 +117,15 @@ class TemplateTier(TierAgent):
 
     # -- templates, served inside the probe's hop -----------------------------------------------
 
-    def _template_now(self, ctx: RequestContext, plan: Plan, candidates: TemplateIndex) -> ServedInProbe | None:
+    def _template_now(
+        self, ctx: RequestContext, plan: Plan, candidates: TemplateIndex
+    ) -> tuple[ServedInProbe | None, bool]:
         """On the database thread, inside the probe (non-critical requests only): the first
         template that matches, when nothing about it is unusual -- not refused by feedback, it
         renders, and the report remembered for exactly this code and policy
-        (``engine.validation_memo``) passes -- is booked here and served. Anything else returns
-        None and the normal steps run (and emit) as before. Safe: the remembered report is the
+        (``engine.validation_memo``) passes -- is booked here and served. Anything else gives
+        None and the normal steps run (and emit) as before. The flag says whether any template
+        matched (False: the request goes on to the cache or a paid call). Safe: the remembered report is the
         report validating the code now would give (its key holds the validator's version, the
         policy and the code's hash), and a critical request never takes this path (it is reviewed)."""
         from engine import validation_memo
@@ -137,14 +140,14 @@ class TemplateTier(TierAgent):
             assert spec is not None
             bindings = dict(match.bindings)
             if self.engine.library.refusal(spec.name, spec.version, bindings):
-                return None
+                return None, True
             try:
                 code = spec.render(match.bindings)
             except Exception:  # noqa: BLE001 - the normal steps book the failure
-                return None
+                return None, True
             report = validation_memo.recall(code, plan.policy)
             if report is None or not report.ok:
-                return None
+                return None, True
             template_id = int(spec.name.removeprefix("learned-")) if source == "learned" else None
             answer = TemplateAnswer(
                 spec.name if template_id is None else template_id,
@@ -162,10 +165,9 @@ class TemplateTier(TierAgent):
                 alias if library is not None and library.alias_id(*alias) is not None else None,
                 None,
             )
-            return ServedInProbe(
-                source, tuple(missed), code, answer, report, saved, f"{spec.name} v{spec.version}: {match.explanation}"
-            )
-        return None
+            detail = f"{spec.name} v{spec.version}: {match.explanation}"
+            return ServedInProbe(source, tuple(missed), code, answer, report, saved, detail), True
+        return None, False
 
     def _replay(self, ctx: RequestContext, served: ServedInProbe) -> TemplateHit:
         """The events of a template answer served inside the probe, in the order the normal
