@@ -340,7 +340,7 @@ class StageMeter:
         self._wrap(
             attr(pipeline, "CoderAgent"),
             "_template",
-            lambda self_, source, *a, **k: f"template lookup glue: {source}",
+            lambda self_, ctx, source, *a, **k: f"template lookup glue: {source}",
             is_async=True,
         )
         self._wrap(attr(templates, "TemplateIndex"), "match", "template index: match()", is_async=False)

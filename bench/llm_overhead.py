@@ -48,7 +48,16 @@ from engine.paths import Paths  # noqa: E402
 from engine.service import Engine, build_messages  # noqa: E402
 
 # The DB hops of a paid call that the raw-SQL what-if replaces.
-PAID_DB = ("BudgetBook.status", "BudgetBook.reserve", "BudgetBook.settle", "BudgetBook.record_crossings", "cache.put")
+PAID_DB = (
+    "ProviderChain._preflight",
+    "BudgetBook.status",
+    "BudgetBook.reserve",
+    "BudgetBook.settle",
+    "settle_with",
+    "BudgetBook.record_crossings",
+    "cache.put",
+    "put_cached",
+)
 TASK = "function number {i} that returns the sum of two integers, tag {tag}"
 
 

@@ -129,7 +129,7 @@ class PaidTier(TierAgent):
             checks.append(checked)
             code, report = checked
             paid = PaidAnswer.first(answer, checked) if before is None else before.repaired(answer, checked)
-            if not (report.ok and plan.caching and not ctx.is_critical and code.strip()):
+            if not (report.ok and ctx.settings.cache.enabled and not ctx.is_critical and code.strip()):
                 return None
             self._cached_in_settle = answer  # (a CoderAgent serves one request)
             return functools.partial(put_cached, plan.key, **self._cache_fields(ctx, plan, paid))
