@@ -22,7 +22,7 @@ from engine.learning.stamp import read_stamp
 from engine.logs import get_logger
 from engine.store.models import Template, TemplateAlias
 from engine.templates import TemplateIndex, TemplateSpec
-from engine.templates.normalize import NormalizedTask
+from engine.templates.normalize import normalized
 
 if TYPE_CHECKING:
     from engine.learning.library import TemplateLibrary
@@ -99,7 +99,7 @@ class MatchingMixin:
             self._negatives = Negatives.load()
             # aliases are few: all of them, beside the candidates (accepting one moves the stamp)
             self._alias_specs, self._alias_ids = active_alias_specs()
-        nt = NormalizedTask(task)
+        nt = normalized(task)
         if nt.too_long or not nt.words:
             return TemplateIndex()
         missing, found = cache.candidates(nt)

@@ -26,7 +26,7 @@ from threading import RLock
 
 from engine.templates.errors import BindingError
 from engine.templates.meaning import binding_problem, has_constraints
-from engine.templates.normalize import NormalizedTask
+from engine.templates.normalize import normalized
 from engine.templates.pattern import Match, TaskPattern, word_set
 from engine.templates.spec import TemplateSpec
 
@@ -166,7 +166,7 @@ class TemplateIndex:
 
     def match_all(self, task: str) -> list[Match]:
         """Every template match of ``task``, best first (bindings include defaults)."""
-        nt = NormalizedTask(task)
+        nt = normalized(task)
         if nt.too_long or not nt.words:
             return []
         anchor, specs, patterns = self._anchor, self._spec_of, self._pattern_of
@@ -225,7 +225,7 @@ class TemplateIndex:
         One entry per template (its closest pattern), best first, scored by
         :meth:`TaskPattern.similarity`.
         """
-        nt = NormalizedTask(task)
+        nt = normalized(task)
         if nt.too_long or not nt.words or limit <= 0:
             return []
         postings = self._postings

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from engine.templates.canonical import CANONICAL_FILLERS, canonical_word, phrase_drops
 
@@ -126,6 +127,15 @@ class NormalizedTask:
     def span_text(self, start: int, end: int) -> str:
         """The task's text from token ``start`` to token ``end - 1`` inclusive."""
         return self.text[self.tokens[start].start : self.tokens[end - 1].end]
+
+
+@lru_cache(maxsize=256)
+def normalized(task: str) -> NormalizedTask:
+    """``NormalizedTask(task)``, shared: one request normalises its task once for the anchor
+    lookup and every index it is matched against (learned, built-in). Safe to share: a
+    normalised task never changes after construction except for its ``cache`` of slot parses,
+    which are pure functions of the task."""
+    return NormalizedTask(task)
 
 
 def _canonical_skips(text: str, tokens: tuple[Token, ...]) -> None:
