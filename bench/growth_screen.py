@@ -33,10 +33,10 @@ DAYS = 30
 def build(paths: Paths, rows: int) -> None:
     engine = Engine.from_settings(paths)
     try:
-        from engine import rollups
+        from engine import rollups, template_totals
 
         postgres = not engine.store.url.startswith("sqlite")
-        for statement in rollups.drop_sql(postgres):
+        for statement in rollups.drop_sql(postgres) + template_totals.drop_sql(postgres):
             engine.store.call(engine.store.db.execute_sql, statement)
         for start in range(0, rows, 200_000):
             engine.store.call(

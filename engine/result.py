@@ -15,13 +15,15 @@ This module imports neither the pipeline nor the service: both import it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.critical import CriticalDecision
 from engine.delivery import Delivery, assess
 from engine.events import Event
 from engine.money import micros_to_usd
-from engine.validation import ValidationReport
+
+if TYPE_CHECKING:  # an annotation only: `templar stats` and the like do not load the validator
+    from engine.validation import ValidationReport
 
 __all__ = ["NOT_CRITICAL", "GenerationResult", "NearMiss", "TemplateAnswer"]
 

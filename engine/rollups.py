@@ -11,7 +11,8 @@ turning a pending row into its outcome, a reconciliation) takes the old row out 
 one in. They run inside the writer's own transaction, so settling a call and its aggregates
 commit together or not at all, whoever writes the ledger. There is no DELETE trigger: pruning raw
 rows (``templar store prune``) keeps the aggregates. The migration backfills both tables from the
-rows already there (:func:`backfill`).
+rows already there (:func:`backfill`). All-time totals per template, for the false-hit table, are
+kept the same way in ``ledger_template`` (``engine.template_totals``, migration 0014).
 """
 
 from __future__ import annotations

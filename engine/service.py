@@ -28,7 +28,6 @@ from engine.delivery import refusal
 from engine.events import Emit, Event
 from engine.llm.chain import CooldownBoard, ProviderChain, Sleep
 from engine.paths import Paths
-from engine.pipeline import CoderAgent, build_messages, validation_policy
 from engine.result import GenerationResult  # re-exported: `from engine.service import GenerationResult`
 from engine.store.db import Store, sqlite_url
 
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     from engine.dry_run import DryRun
     from engine.learning.learner import Learner
     from engine.learning.library import TemplateLibrary, TemplateView
+    from engine.pipeline import build_messages, validation_policy
 
 DEFAULT_PROJECT = "default"
 DEFAULT_AGENT = "default"
@@ -174,6 +174,8 @@ class Engine(
         emit = self.alerts.tap(
             emit, functools.partial(self._alert_target, project, agent), project=project, agent=agent
         )
+        from engine.pipeline import CoderAgent  # not imported by the commands that never generate
+
         result = await CoderAgent(self).run(
             task,
             project=project,
@@ -326,6 +328,16 @@ async def _settle(job: asyncio.Task[None]) -> None:
             interrupted = True
     if interrupted:
         raise asyncio.CancelledError
+
+
+def __getattr__(name: str) -> Any:
+    """``build_messages`` and ``validation_policy``, re-exported from ``engine.pipeline`` on first
+    use: ``templar stats``, ``budget`` and the like do not import the generation pipeline."""
+    if name in ("build_messages", "validation_policy"):
+        from engine import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["DEFAULT_AGENT", "DEFAULT_PROJECT", "Engine", "GenerationResult", "build_messages", "validation_policy"]

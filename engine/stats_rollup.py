@@ -171,15 +171,22 @@ def summaries(
 
 def template_answers(execute: Callable[..., Any], since: float | None) -> tuple[dict[str, int], dict[str, str]]:
     """Per template name: answers served (ok), and its source (that of its latest day, then the
-    larger count, should a name have been served by both tiers)."""
-    rows_sql, params, _, _ = _derived("model", since)
+    larger count, should a name have been served by both tiers). All time (``since`` None) is
+    read from the per-template totals (``engine.template_totals``: a row per template), a window
+    from the per-day ``model`` aggregates."""
+    if since is None:
+        from engine.template_totals import read_sql
+
+        sql, params = read_sql(), tuple[Any, ...]()
+    else:
+        rows_sql, params, _, _ = _derived("model", since)
+        sql = (
+            f"SELECT value, source, MAX(day), SUM(CASE WHEN outcome = 'ok' THEN rows ELSE 0 END), SUM(rows) "
+            f"FROM ({rows_sql}) t WHERE source IN ('learned', 'builtin') GROUP BY value, source HAVING SUM(rows) <> 0"
+        )
     answers: dict[str, int] = {}
     sources: dict[str, tuple[str, int, str]] = {}
-    for name, source, last, ok, total in execute(
-        f"SELECT value, source, MAX(day), SUM(CASE WHEN outcome = 'ok' THEN rows ELSE 0 END), SUM(rows) "
-        f"FROM ({rows_sql}) t WHERE source IN ('learned', 'builtin') GROUP BY value, source HAVING SUM(rows) <> 0",
-        params,
-    ).fetchall():
+    for name, source, last, ok, total in execute(sql, params).fetchall():
         name = str(name)
         rank = (str(last), int(total or 0), str(source))
         if name not in sources or rank > sources[name]:

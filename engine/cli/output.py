@@ -28,7 +28,9 @@ from engine.scrub import scrub
 
 
 def print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    from engine.cli.json_text import dumps  # json.dumps(indent=2, default=str, ensure_ascii=False), faster
+
+    print(dumps(data))
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

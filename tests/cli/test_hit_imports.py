@@ -103,6 +103,15 @@ def test_a_builtin_hit_imports_the_pinned_set(configured, capsys) -> None:
     assert "litellm" not in modules and [m for m in OTHER_COMMANDS if m in modules] == []
 
 
+def test_stats_loads_neither_the_generation_pipeline_nor_the_validator(configured, capsys) -> None:
+    assert run_main(capsys, "stats", "--json")[0] == 0  # the store exists (a first run also migrates it)
+    data, modules = _modules("stats", "--json")
+    assert data["total"]["requests"] == 0 and data["false_hits"]["templates"] == []
+    loaded = sorted(m for m in modules if m.split(".")[:2] in (["engine", "pipeline"], ["engine", "validation"]))
+    assert loaded == [], "templar stats generates nothing (engine.service imports the pipeline on first use)"
+    assert "engine.tiers" not in modules and "engine.prompts" not in modules
+
+
 def test_batch_still_runs_from_its_own_module(tmp_path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", _DUMP, "batch", "--help"],

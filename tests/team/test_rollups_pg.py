@@ -56,3 +56,26 @@ def test_rollups_on_postgresql(pg_db: Any) -> None:
                     assert [g[by] for g in got["groups"]] == [g[by] for g in want["groups"]]
     finally:
         store.close()
+
+
+def test_template_totals_on_postgresql(pg_db: Any) -> None:
+    """Migration 0014's plpgsql trigger: inserts and an update keep the per-template totals equal
+    to the raw rows, and the false-hit table (read from them) equals the raw one."""
+    from tests.engine.test_rollups import _false_hits
+    from tests.engine.test_template_totals import _raw, _table
+
+    store = Store.open(pg_db.url)
+    try:
+        store.call(_insert, G.ledger_rows(1500, 4, NOW) + _edge_rows(NOW))
+
+        def settle_one() -> None:
+            row = LedgerEntry.select().where(LedgerEntry.source == "learned", LedgerEntry.outcome == "ok").first()
+            with write_transaction(LedgerEntry._meta.database):
+                LedgerEntry.update(outcome="error", source="builtin").where(LedgerEntry.id == row.id).execute()
+
+        store.call(settle_one)
+        table, raw = store.call(_table), store.call(_raw)
+        assert len(raw) > 100 and table == raw
+        assert _false_hits(store.call(compute_stats)) == _false_hits(store.call(compute_stats_raw))
+    finally:
+        store.close()
