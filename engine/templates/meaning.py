@@ -185,9 +185,11 @@ def identifier_problem(
     """
     words = value_words(value)
     # the stored words in today's spelling: a template learned before a synonym was added
-    # (``keep=fib``, ``fixed=lifo+stack``) reads as one learned after it (``fibonacci``, ``stack``)
-    keep = frozenset(fold_sequence(keep))
-    lost = sorted(keep - words)
+    # (``keep=fib``, ``fixed=lifo+stack``) reads as one learned after it (``fibonacci``, ``stack``).
+    # ``keep`` is a set, so it is folded word by word, and a kept word may stand in the value
+    # inside a phrase (``keep=remove`` and ``remove_duplicates``, whose phrase reads ``dedupe``)
+    keep = frozenset(f for w in keep for f in fold_all(w))
+    lost = sorted(keep - words - {f for w in split_value(value) for f in fold_all(w)})
     if lost:
         return f"{value!r} drops {', '.join(lost)} (the template's code is about it)"
     if fixed is None:

@@ -46,9 +46,6 @@ class PaidTier(TierAgent):
     """The paid steps of ``CoderAgent``: ``_from_llm`` (``_ask`` + ``_repair`` + ``_review_paid``,
     ``_cache_answer``, ``_learn``)."""
 
-    #: the answer whose cache put already ran in its settle's hop (``_checker``)
-    _cached_in_settle: ChainResult | None = None
-
     async def _from_llm(
         self, ctx: RequestContext, plan: Plan, gate: Gate, similar: tuple[NearMiss, ...], events: list[Event]
     ) -> GenerationResult:
@@ -57,7 +54,7 @@ class PaidTier(TierAgent):
         paid = await self._ask(ctx, plan, gate)
         review = await self._review_paid(ctx, plan, gate, paid)
         ok = paid.report.ok and (review is None or review.get("verdict") == "approve")
-        if ok:
+        if ok and ctx.is_critical:  # a non-critical valid answer was cached in its settle's hop (_checker)
             await self._cache_answer(ctx, plan, paid)
         suggestion_id, suggest_cost = await self._learn(ctx, paid, gate.cap) if ok else (None, 0)
         # every review this request paid for (earlier tiers' unapproved ones too) is part of its cost
@@ -103,7 +100,7 @@ class PaidTier(TierAgent):
             ctx.emit,
         )
         cap.spend(answer.cost_micros)
-        paid = PaidAnswer.first(answer, checks[-1] if checks else await self._validate(ctx, plan, answer))
+        paid = PaidAnswer.first(answer, checks[-1])  # the chain ran ``after`` on the answer it returns
         while not paid.report.ok and paid.repairs < ctx.settings.validation.max_repairs:
             worst = step_worst_micros(ctx.settings, self._repair_messages(plan, paid), ctx.max_tokens, environ)
             if not cap.fits(worst):
@@ -114,7 +111,7 @@ class PaidTier(TierAgent):
             if fixed is None:
                 break
             cap.spend(fixed.cost_micros)
-            paid = paid.repaired(fixed, checks[-1] if checks else await self._validate(ctx, plan, fixed))
+            paid = paid.repaired(fixed, checks[-1])
         return paid
 
     def _checker(
@@ -131,7 +128,6 @@ class PaidTier(TierAgent):
             paid = PaidAnswer.first(answer, checked) if before is None else before.repaired(answer, checked)
             if not (report.ok and ctx.settings.cache.enabled and not ctx.is_critical and code.strip()):
                 return None
-            self._cached_in_settle = answer  # (a CoderAgent serves one request)
             return functools.partial(put_cached, plan.key, **self._cache_fields(ctx, plan, paid))
 
         return check
@@ -167,10 +163,9 @@ class PaidTier(TierAgent):
         return await gate.review(paid.code, Subject("llm", plan.key, 0, paid.answer.provider))
 
     async def _cache_answer(self, ctx: RequestContext, plan: Plan, paid: PaidAnswer) -> None:
-        """Cache a deliverable answer, unless its settle's hop already did (``_checker``)."""
+        """Cache a critical answer once its review approved it (any other valid answer was
+        cached in its settle's hop: ``_checker``)."""
         if not (ctx.settings.cache.enabled and paid.code.strip()):
-            return
-        if self._cached_in_settle is paid.answer:
             return
         await self.store.run(put_cached, plan.key, **self._cache_fields(ctx, plan, paid))
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from engine.learning.library import TemplateLibrary
     from engine.learning.routing import Routed
     from engine.templates import TemplateIndex
+    from engine.templates.pattern import Match
 
 __all__ = ["ServedInProbe", "TemplateTier", "book_template_answer", "builtin_index"]
 
@@ -59,19 +60,34 @@ class ServedInProbe:
 def book_template_answer(
     ledger: tuple[Any, ...],
     library: TemplateLibrary | None,
-    alias: tuple[str, str] | None,
+    pattern: str,
     memo: tuple[str, ValidationPolicy, ValidationReport] | None,
 ) -> None:
     """A served template answer in one hop: its ledger row and template stats
-    (``record_template_answer``), the alias hit it counts, and the validation report it computed
-    (remembered, so the next render of exactly this code needs no validator run)."""
+    (``record_template_answer``), the alias hit when a learned template (``library`` given)
+    answered through an alias pattern, and the validation report it computed (remembered, so the
+    next render of exactly this code needs no validator run)."""
     record_template_answer(*ledger)
-    if library is not None and alias is not None:
-        library.count_alias_hit(*alias)
+    if library is not None:
+        library.count_alias_hit(ledger[5], pattern)  # a no-op unless ``pattern`` is an alias
     if memo is not None:
         from engine import validation_memo
 
         validation_memo.remember(*memo)
+
+
+def _answer(source: str, match: Match, bindings: dict[str, Any]) -> TemplateAnswer:
+    """What a template answer says about its template (a learned one by id)."""
+    spec = match.template
+    assert spec is not None
+    template_id = int(spec.name.removeprefix("learned-")) if source == "learned" else None
+    return TemplateAnswer(
+        spec.name if template_id is None else template_id,
+        spec.version,
+        match.pattern.text,
+        json_bindings(bindings),
+        match.explanation,
+    )
 
 
 class TemplateTier(TierAgent):
@@ -148,23 +164,9 @@ class TemplateTier(TierAgent):
             report = validation_memo.recall(code, plan.policy)
             if report is None or not report.ok:
                 return None, True
-            template_id = int(spec.name.removeprefix("learned-")) if source == "learned" else None
-            answer = TemplateAnswer(
-                spec.name if template_id is None else template_id,
-                spec.version,
-                match.pattern.text,
-                json_bindings(bindings),
-                match.explanation,
-            )
-            saved = savings_micros(ctx.settings, prompt_chars(plan.messages), len(code), self.engine.environ)
-            library = self.engine.library if source == "learned" else None
-            alias = (spec.name, answer.pattern)
-            book_template_answer(
-                self._ledger_args(ctx, source, spec.name, answer.version, bindings, saved),
-                library,
-                alias if library is not None and library.alias_id(*alias) is not None else None,
-                None,
-            )
+            answer = _answer(source, match, bindings)
+            booking, saved = self._booking(ctx, plan, source, spec.name, answer, bindings, code)
+            book_template_answer(*booking, None)
             detail = f"{spec.name} v{spec.version}: {match.explanation}"
             return ServedInProbe(source, tuple(missed), code, answer, report, saved, detail), True
         return None, False
@@ -179,22 +181,32 @@ class TemplateTier(TierAgent):
         ctx.emit(LookupResult(served.source, True, served.detail))
         return TemplateHit(served.source, served.code, served.answer, Checked(report, None), served.saved)
 
-    def _ledger_args(
-        self, ctx: RequestContext, source: str, name: str, version: int, bindings: dict[str, Any], saved: int
-    ) -> tuple[Any, ...]:
-        """``record_template_answer``'s arguments for this request."""
-        return (
+    def _booking(
+        self,
+        ctx: RequestContext,
+        plan: Plan,
+        source: str,
+        name: str,
+        answer: TemplateAnswer,
+        bindings: dict[str, Any],
+        code: str,
+    ) -> tuple[tuple[tuple[Any, ...], TemplateLibrary | None, str], int]:
+        """``book_template_answer``'s arguments but the report (the ledger row, the library for a
+        learned answer's alias hit, the pattern), and what the answer saved."""
+        saved = savings_micros(ctx.settings, prompt_chars(plan.messages), len(code), self.engine.environ)
+        ledger = (
             self.engine.clock(),
             source,
             ctx.request_id,
             ctx.project,
             ctx.agent,
             name,
-            version,
+            answer.version,
             canonical_bindings(bindings),
             saved,
             self.engine.book.owner,
         )
+        return (ledger, self.engine.library if source == "learned" else None, answer.pattern), saved
 
     # -- templates: one index -----------------------------------------------------------------
 
@@ -245,41 +257,11 @@ class TemplateTier(TierAgent):
                     )
                 )
                 return None
-        answer = TemplateAnswer(
-            spec.name if template_id is None else template_id,
-            spec.version,
-            match.pattern.text,
-            json_bindings(bindings),
-            match.explanation,
-        )
-        saved = await self._book_template_answer(ctx, source, plan, answer, spec.name, bindings, code, report)
+        answer = _answer(source, match, bindings)
+        booking, saved = self._booking(ctx, plan, source, spec.name, answer, bindings, code)
+        await self.store.run(book_template_answer, *booking, (code, plan.policy, report))
         ctx.emit(LookupResult(source, True, f"{spec.name} v{spec.version}: {match.explanation}"))
         return TemplateHit(source, code, answer, Checked(report, review), saved)
-
-    async def _book_template_answer(
-        self,
-        ctx: RequestContext,
-        source: str,
-        plan: Plan,
-        answer: TemplateAnswer,
-        name: str,
-        bindings: dict[str, Any],
-        code: str,
-        report: ValidationReport,
-    ) -> int:
-        """Record a $0 template answer (ledger, template stats, alias hit, its report) in one
-        hop; returns what it saved."""
-        saved = savings_micros(ctx.settings, prompt_chars(plan.messages), len(code), self.engine.environ)
-        library = self.engine.library if source == "learned" else None
-        alias = (name, answer.pattern)
-        await self.store.run(
-            book_template_answer,
-            self._ledger_args(ctx, source, name, answer.version, bindings, saved),
-            library,
-            alias if library is not None and library.alias_id(*alias) is not None else None,
-            (code, plan.policy, report),
-        )
-        return saved
 
     async def _template_failed(
         self, ctx: RequestContext, source: str, template: str, template_id: int | None, reason: str

@@ -38,6 +38,8 @@ SERVE = [
     ("LifoStack", ("stack",), frozenset(), STACK_WORDING),
     ("Stack", ("lifo", "stack"), frozenset(), STACK_WORDING),  # a template learned from LifoStack
     ("make_slug", ("slugify",), frozenset(), SLUG_WORDING),
+    # kept words stored before the phrase table: each still stands in the name, inside the phrase
+    ("remove_dups", (), frozenset({"remove", "duplicate"}), DEDUPE_WORDING),
     ("to_slug", ("slugify",), frozenset(), SLUG_WORDING),
 ]
 
@@ -59,6 +61,7 @@ NEAR = [
     ("slug_to_title", ("slugify",), frozenset(), BARE, "the other direction adds title"),
     ("validate_email", ("slugify",), frozenset(), SLUG_WORDING, "another thing"),
     ("hcf_sorted", GCD, frozenset(), BARE, "an extra kind after the abbreviation"),
+    ("dedupe", (), frozenset({"remove", "duplicate"}), DEDUPE_WORDING, "drops a kept word"),
     ("lcm", GCD, frozenset(), BARE, "another function, bare"),
 ]
 
