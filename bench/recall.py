@@ -266,6 +266,34 @@ async def _ask(engine: Any, task: str, project: str, *, use_cache: bool = True) 
     return result.source, result.code, result.cost_micros + _ledger_suggest(engine) - before, result
 
 
+def judge(
+    engine: Any,
+    family: str,
+    probe: Any,
+    source: str,
+    code: str,
+    cost: int,
+    result: Any,
+    zero_names: set[str],
+    *,
+    round_: int,
+) -> Answer:
+    """One asked wording or near miss, judged: recalled (served with the expected strings),
+    wrong (a near miss served, a wording served without them, or a learned family served by
+    the built-in pack), missed or refused (not served)."""
+    wording = probe.kind == "serve"
+    if source not in ("learned", "routed"):
+        verdict, tier = ("missed" if wording else "refused"), ""
+    else:
+        ok = wording and all(s in code for s in probe.contains)
+        verdict, tier = ("recalled" if ok else "wrong"), tier_of(result, engine)
+    if source == "builtin" and not wording:
+        verdict = "wrong"  # a near miss of a learned family served by the pack
+    part = ("zeroslot" if family in zero_names else "learned") + ("" if round_ == 1 else "2")
+    why = "; ".join(_LAST_REFUSALS) if verdict == "missed" else ""
+    return Answer(part, family, probe.task, "wording" if wording else "near_miss", source, tier, verdict, cost, why)
+
+
 async def run_learned(
     data: list[dict[str, Any]], figures: Figures, zero: list[dict[str, Any]] = (), learning: str = ""
 ) -> None:
@@ -293,29 +321,9 @@ async def run_learned(
             wording_costs: list[int] = []
             for probe in family.probes:
                 source, code, cost, result = await _ask(engine, probe.task, "recall-probe")
-                served = source in ("learned", "routed")
                 wording = probe.kind == "serve"
-                if not served:
-                    verdict, tier = ("missed" if wording else "refused"), ""
-                else:
-                    ok = wording and all(s in code for s in probe.contains)
-                    verdict, tier = ("recalled" if ok else "wrong"), tier_of(result, engine)
-                if source == "builtin":
-                    verdict = "wrong" if not wording else "missed"  # a learned family served by the pack
-                part = "zeroslot" if family.name in zero_names else "learned"
-                figures.answers.append(
-                    Answer(
-                        part,
-                        family.name,
-                        probe.task,
-                        "wording" if wording else "near_miss",
-                        source,
-                        tier,
-                        verdict,
-                        cost,
-                        "; ".join(_LAST_REFUSALS) if verdict == "missed" else "",
-                    )
-                )
+                answer = judge(engine, family.name, probe, source, code, cost, result, zero_names, round_=1)
+                figures.answers.append(answer)
                 if wording:
                     wording_costs.append(cost)
                 if source == "llm" and result is not None:
@@ -328,24 +336,8 @@ async def run_learned(
             for probe in family.probes:
                 # the cache would answer these exact repeats: the library is what is measured here
                 source, code, cost, result = await _ask(engine, probe.task, "recall-probe-2", use_cache=False)
-                wording = probe.kind == "serve"
-                if source not in ("learned", "routed"):
-                    verdict, tier = ("missed" if wording else "refused"), ""
-                else:
-                    ok = wording and all(s in code for s in probe.contains)
-                    verdict, tier = ("recalled" if ok else "wrong"), tier_of(result, engine)
-                part = "zeroslot2" if family.name in zero_names else "learned2"
                 figures.answers.append(
-                    Answer(
-                        part,
-                        family.name,
-                        probe.task,
-                        "wording" if wording else "near_miss",
-                        source,
-                        tier,
-                        verdict,
-                        cost,
-                    )
+                    judge(engine, family.name, probe, source, code, cost, result, zero_names, round_=2)
                 )
     finally:
         engine.close()
