@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 ARTIFACTS = [
@@ -413,6 +414,49 @@ def ledger_rows(n: int, days: int, now: float, seed: int = 5) -> list[tuple[Any,
             )
         )
     return out
+
+
+def edge_ledger_rows(
+    now: float,
+    count: int,
+    *,
+    request_id: Callable[[int], str],
+    day: Callable[[float], str],
+    latency: Callable[[random.Random], int],
+) -> list[tuple[Any, ...]]:
+    """Edge cases for the aggregates' tests (seeded, hourly from ``now`` backwards): empty group
+    values, reconcile and reversal rows, negative and estimated costs, failures without a class;
+    ``request_id``, ``day`` and ``latency`` say how each test wants those columns."""
+    rng = random.Random(3)
+    rows = []
+    for i in range(count):
+        source = rng.choice(("llm", "llm", "repair", "reconcile", "cache", "learned", "builtin", "suggest", "reversal"))
+        outcome = rng.choice(("ok", "ok", "error", "interrupted", "refused"))
+        ts = now - i * 3600
+        rows.append(
+            (
+                ts,
+                day(ts),
+                request_id(i),
+                rng.choice(("", "acme")),
+                rng.choice(("", "bob")),
+                source,
+                rng.choice(("", "openai")),
+                rng.choice(("", "m1")),
+                1,
+                rng.randrange(50),
+                rng.randrange(50),
+                rng.randrange(-5, 500),
+                rng.randrange(100),
+                latency(rng),
+                outcome,
+                rng.choice((None, "", "Timeout")),
+                rng.random() < 0.3,
+                None,
+                "o",
+            )
+        )
+    return rows
 
 
 def bulk_ledger(db: Any, rows: list[tuple[Any, ...]]) -> None:

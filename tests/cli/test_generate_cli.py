@@ -9,21 +9,8 @@ import pytest
 from engine.config import set_value
 from tests.cli.helpers import run_main, templar
 from tests.engine.conftest import FAKE_KEY, user_settings
+from tests.engine.test_result_typed import BASE_KEYS
 from tests.fakes import Fault, Reply
-
-JSON_KEYS = {
-    "source",
-    "provider",
-    "model",
-    "attempts",
-    "cost_usd",
-    "saved_usd",
-    "tokens_in",
-    "tokens_out",
-    "latency_ms",
-    "code",
-    "events",
-}
 
 
 @pytest.fixture
@@ -37,7 +24,7 @@ def test_generate_json_has_every_documented_key_and_cache_hit_second_time(config
     code, out, _ = run_main(capsys, "generate", "a function returning one", "--json")
     assert code == 0
     first = json.loads(out)
-    assert JSON_KEYS <= set(first)
+    assert set(BASE_KEYS) <= set(first)  # the result's keys, in tests/engine/test_result_typed.py
     assert (first["source"], first["provider"], first["model"]) == ("llm", "openai", "openai/gpt-4o-mini")
     assert first["code"] == "def f() -> int:\n    return 1\n"
     assert first["cost_usd"] > 0 and first["saved_usd"] == 0

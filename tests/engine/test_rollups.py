@@ -10,7 +10,6 @@ successful ``llm`` rows.
 from __future__ import annotations
 
 import json
-import random
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,35 +32,13 @@ NOW = 1_790_000_000.0
 def _edge_rows(now: float) -> list[tuple[Any, ...]]:
     """Edge cases: empty group values, reconcile and reversal rows, estimated costs, failures
     without a class, latencies on both sides of 100 ms; request ids unique per llm attempt."""
-    rng = random.Random(3)
-    rows = []
-    for i in range(60):
-        source = rng.choice(("llm", "llm", "repair", "reconcile", "cache", "learned", "builtin", "suggest", "reversal"))
-        outcome = rng.choice(("ok", "ok", "error", "interrupted", "refused"))
-        rows.append(
-            (
-                now - i * 3600,
-                day_of(now - i * 3600),
-                f"edge-{i}",
-                rng.choice(("", "acme")),
-                rng.choice(("", "bob")),
-                source,
-                rng.choice(("", "openai")),
-                rng.choice(("", "m1")),
-                1,
-                rng.randrange(50),
-                rng.randrange(50),
-                rng.randrange(-5, 500),
-                rng.randrange(100),
-                rng.choice((7, 99, 100, 345, 1234, 99999)),
-                outcome,
-                rng.choice((None, "", "Timeout")),
-                rng.random() < 0.3,
-                None,
-                "o",
-            )
-        )
-    return rows
+    return G.edge_ledger_rows(
+        now,
+        60,
+        request_id=lambda i: f"edge-{i}",
+        day=day_of,
+        latency=lambda rng: rng.choice((7, 99, 100, 345, 1234, 99999)),
+    )
 
 
 def _expected(raw: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,6 @@ values, reconcile rows, estimated costs, failures without a class, repeated requ
 
 from __future__ import annotations
 
-import random
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -124,37 +123,14 @@ def reference_stats(since: float | None, by: str | None) -> dict[str, Any]:
 
 
 def _edge_rows(now: float) -> list[tuple[Any, ...]]:
-    rng = random.Random(3)
-    day = "2026-11-30"
-    rows = []
-    for i in range(40):
-        rid = f"req-{i % 7}"  # repeated request ids: a request's repair and fallback attempts
-        source = rng.choice(("llm", "llm", "repair", "reconcile", "cache", "learned", "builtin", "suggest", "reversal"))
-        outcome = rng.choice(("ok", "ok", "error", "interrupted", "refused"))
-        rows.append(
-            (
-                now - i * 3600,
-                day,
-                rid,
-                rng.choice(("", "acme")),
-                rng.choice(("", "bob")),
-                source,
-                rng.choice(("", "openai")),
-                rng.choice(("", "m1")),
-                1,
-                rng.randrange(50),
-                rng.randrange(50),
-                rng.randrange(-5, 500),
-                rng.randrange(100),
-                rng.randrange(1000),
-                outcome,
-                rng.choice((None, "", "Timeout")),
-                rng.random() < 0.3,
-                None,
-                "o",
-            )
-        )
-    return rows
+    """Edge cases on one day; repeated request ids: a request's repair and fallback attempts."""
+    return G.edge_ledger_rows(
+        now,
+        40,
+        request_id=lambda i: f"req-{i % 7}",
+        day=lambda _ts: "2026-11-30",
+        latency=lambda rng: rng.randrange(1000),
+    )
 
 
 @pytest.mark.parametrize("since_hours", [None, 30])
