@@ -26,9 +26,12 @@ _encoders: dict[str, Any] = {}
 
 def dumps(data: Any, indent: int = 2) -> str:
     """``json.dumps(data, indent=indent, default=str, ensure_ascii=False)``."""
-    if _c_make_encoder is None:
-        return json.dumps(data, indent=indent, default=str, ensure_ascii=False)
-    return _encode(data, 0, indent)
+    if _c_make_encoder is not None:
+        try:
+            return _encode(data, 0, indent)
+        except TypeError:  # the accelerator's private signature changed in this Python: the plain way
+            pass
+    return json.dumps(data, indent=indent, default=str, ensure_ascii=False)
 
 
 def _c(separator: str) -> Any:

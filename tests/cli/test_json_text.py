@@ -53,6 +53,20 @@ def test_same_text_as_json_dumps(data: Any) -> None:
     assert dumps(data, indent=4) == _std(data, indent=4)
 
 
+def test_without_a_usable_accelerator_the_text_is_still_the_same(monkeypatch: Any) -> None:
+    """The C encoder's constructor is private: if a Python changes its signature, the output falls
+    back to ``json.dumps`` instead of failing."""
+    from engine.cli import json_text
+
+    def changed(*_args: Any) -> Any:
+        raise TypeError("c_make_encoder() takes other arguments")
+
+    monkeypatch.setattr(json_text, "_c_make_encoder", changed)
+    monkeypatch.setattr(json_text, "_encoders", {})
+    for data in CASES:
+        assert dumps(data) == _std(data)
+
+
 def test_random_documents() -> None:
     rng = random.Random(14)
     scalars = [None, True, False, 0, -3, 2.25, 1e300, "", "x", "é}\n,{", '"},', "{", "}"]
