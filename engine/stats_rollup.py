@@ -174,15 +174,16 @@ def template_answers(execute: Callable[..., Any], since: float | None) -> tuple[
     larger count, should a name have been served by both tiers). All time (``since`` None) is
     read from the per-template totals (``engine.template_totals``: a row per template), a window
     from the per-day ``model`` aggregates."""
-    if since is None:
-        from engine.template_totals import read_sql
+    from engine.template_totals import SOURCES, read_sql
 
+    if since is None:
         sql, params = read_sql(), tuple[Any, ...]()
     else:
         rows_sql, params, _, _ = _derived("model", since)
+        sources_in = ", ".join(f"'{s}'" for s in SOURCES)  # constants, not input
         sql = (
             f"SELECT value, source, MAX(day), SUM(CASE WHEN outcome = 'ok' THEN rows ELSE 0 END), SUM(rows) "
-            f"FROM ({rows_sql}) t WHERE source IN ('learned', 'builtin') GROUP BY value, source HAVING SUM(rows) <> 0"
+            f"FROM ({rows_sql}) t WHERE source IN ({sources_in}) GROUP BY value, source HAVING SUM(rows) <> 0"
         )
     answers: dict[str, int] = {}
     sources: dict[str, tuple[str, int, str]] = {}
